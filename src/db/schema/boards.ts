@@ -1,0 +1,42 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+
+/**
+ * A leaderboard definition. Sort order and operator are fixed at creation (as in Nakama): changing
+ * them would silently reinterpret every stored score, so a studio creates a new board instead.
+ */
+export const boards = pgTable(
+  "boards",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    /** "desc": higher is better; "asc": lower is better (race times). */
+    sortOrder: text("sort_order", { enum: ["desc", "asc"] }).notNull(),
+    /** How a new score combines with the stored one: best, latest, or increment (sum). */
+    operator: text("operator", { enum: ["best", "latest", "increment"] }).notNull(),
+    /** Subset of all, daily, weekly, monthly: the period boards a score is written to. */
+    periods: text("periods").array().notNull(),
+    /** IANA time zone in which daily/weekly/monthly periods start. */
+    timeZone: text("time_zone").notNull().default("UTC"),
+    weekStart: text("week_start", { enum: ["monday", "sunday"] })
+      .notNull()
+      .default("monday"),
+    /** Sanity limits: a score outside [minScore, maxScore] is rejected at ingestion. */
+    minScore: bigint("min_score", { mode: "number" }),
+    maxScore: bigint("max_score", { mode: "number" }),
+    /** How many entries the board's Durable Object keeps sorted in memory. */
+    topSize: integer("top_size").notNull().default(1000),
+    /** Edge cache freshness for this board's pages, in seconds. */
+    cacheTtlSeconds: integer("cache_ttl_seconds").notNull().default(5),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    check("boards_periods_valid", sql`${t.periods} <@ array['all','daily','weekly','monthly']::text[] and cardinality(${t.periods}) > 0`),
+    check("boards_top_size_range", sql`${t.topSize} between 1 and 10000`),
+  ],
+);
+
+export type Board = typeof boards.$inferSelect;
+export type NewBoard = typeof boards.$inferInsert;

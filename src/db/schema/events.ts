@@ -1,0 +1,102 @@
+import { sql } from "drizzle-orm";
+import { bigint, index, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+/**
+ * Every accepted event, partitioned by month on received_at (see the migration: drizzle-kit does
+ * not model partitioning, so the generated CREATE TABLE was edited to add PARTITION BY RANGE).
+ * A unique key on a partitioned table must include the partition key, so event ids are made unique
+ * across partitions by `event_ids` below, not by this table.
+ */
+export const events = pgTable(
+  "events",
+  {
+    eventId: text("event_id").notNull(),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    type: text("type").notNull(),
+    playerId: text("player_id").notNull(),
+    boardId: text("board_id"),
+    tournamentId: text("tournament_id"),
+    score: bigint("score", { mode: "number" }),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>(),
+    payload: jsonb("payload").$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    primaryKey({ name: "events_pkey", columns: [t.eventId, t.receivedAt] }),
+    // Serves: a player's event history, newest first.
+    index("events_player_idx").on(t.playerId, t.occurredAt),
+    // Serves: the hourly rollup (one hour of one partition, grouped by type).
+    index("events_received_type_idx").on(t.receivedAt, t.type),
+  ],
+);
+
+/**
+ * Idempotency keys of accepted events, unpartitioned so the id alone is unique. The consumer
+ * inserts here with ON CONFLICT DO NOTHING and lets only the ids that were new move a score, in
+ * the same statement. Kept for the idempotency window (longer than the oldest accepted event age),
+ * then pruned by cron via the received_at index.
+ */
+export const eventIds = pgTable(
+  "event_ids",
+  {
+    eventId: text("event_id").primaryKey(),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+  },
+  (t) => [index("event_ids_received_idx").on(t.receivedAt)],
+);
+
+/** Messages that exhausted their retries, with the last error, for GET /v1/admin/dlq and replay. */
+export const deadLetters = pgTable(
+  "dead_letters",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** The queue the message died on, and the queue message id (unique per queue). */
+    queue: text("queue").notNull(),
+    messageId: text("message_id").notNull(),
+    body: jsonb("body").notNull(),
+    error: text("error").notNull(),
+    attempts: bigint("attempts", { mode: "number" }).notNull(),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    replayedAt: timestamp("replayed_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    // Serves: the DLQ listing of messages not yet replayed, oldest first.
+    index("dead_letters_pending_idx").on(t.receivedAt).where(sql`${t.replayedAt} is null`),
+    index("dead_letters_message_idx").on(t.queue, t.messageId),
+  ],
+);
+
+/** Hourly analytics rollup per event type and board ("" for events without a board). */
+export const hourlyStats = pgTable(
+  "hourly_stats",
+  {
+    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
+    eventType: text("event_type").notNull(),
+    boardId: text("board_id").notNull().default(""),
+    events: bigint("events", { mode: "number" }).notNull(),
+    players: bigint("players", { mode: "number" }).notNull(),
+    scoreSum: bigint("score_sum", { mode: "number" }),
+  },
+  (t) => [primaryKey({ name: "hourly_stats_pkey", columns: [t.hour, t.eventType, t.boardId] })],
+);
+
+/**
+ * Ingestion counters per hour and queue, upserted by the consumer in the same statement as the
+ * batch (no extra round trip). accepted = persisted + duplicates; lag is received → committed.
+ */
+export const ingestStats = pgTable(
+  "ingest_stats",
+  {
+    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
+    queue: text("queue").notNull(),
+    persisted: bigint("persisted", { mode: "number" }).notNull().default(0),
+    duplicates: bigint("duplicates", { mode: "number" }).notNull().default(0),
+    /** Items refused by POST /v1/events validation (reported through the analytics queue). */
+    rejected: bigint("rejected", { mode: "number" }).notNull().default(0),
+    batches: bigint("batches", { mode: "number" }).notNull().default(0),
+    lagMsTotal: bigint("lag_ms_total", { mode: "number" }).notNull().default(0),
+    lagMsMax: bigint("lag_ms_max", { mode: "number" }).notNull().default(0),
+    lastBatchAt: timestamp("last_batch_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [primaryKey({ name: "ingest_stats_pkey", columns: [t.hour, t.queue] })],
+);

@@ -1,0 +1,6 @@
+// The whole data model, split by domain; drizzle-kit reads this file (drizzle.config.ts).
+export * from "./boards";
+export * from "./events";
+export * from "./players";
+export * from "./scores";
+export * from "./tournaments";

@@ -1,0 +1,45 @@
+import { bigint, index, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { boards } from "./boards";
+
+/**
+ * One record per (board, period, player): the system of record for every leaderboard. The
+ * Durable Object top-N and the Redis sorted sets are projections of this table.
+ */
+export const scores = pgTable(
+  "scores",
+  {
+    boardId: text("board_id")
+      .notNull()
+      .references(() => boards.id, { onDelete: "cascade" }),
+    /** "all", "2026-11-22", "2026-W47", "2026-11": computed in the board's time zone. */
+    periodKey: text("period_key").notNull(),
+    playerId: text("player_id").notNull(),
+    score: bigint("score", { mode: "number" }).notNull(),
+    /**
+     * The score as the board orders it, smaller is better: -score on "desc" boards, score on "asc"
+     * boards. It lets one ascending index serve both sort orders, and a rank be one index range
+     * count: (sort_score, reached_at, player_id) < (mine).
+     */
+    sortScore: bigint("sort_score", { mode: "number" }).notNull(),
+    /** When the player first reached this score: the tie-break (earlier ranks higher). */
+    reachedAt: timestamp("reached_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>(),
+    /**
+     * Bumped by every update under the row lock, so it follows commit order: projections (the
+     * board's Durable Object) apply a record only if its version is newer than what they hold,
+     * which makes out-of-order and repeated projections harmless.
+     */
+    version: bigint("version", { mode: "number" }).notNull().default(1),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: "scores_pkey", columns: [t.boardId, t.periodKey, t.playerId] }),
+    // Serves: top-N pages (keyset cursor), rank of a player (count of rows before it), around-me,
+    // rank-of a hypothetical score, and DO rebuilds (first topSize rows).
+    index("scores_rank_idx").on(t.boardId, t.periodKey, t.sortScore, t.reachedAt, t.playerId),
+    // Serves: "my ranks on every board" (GET /v1/players/:player/ranks).
+    index("scores_player_idx").on(t.playerId),
+  ],
+);
+
+export type ScoreRow = typeof scores.$inferSelect;
