@@ -1,0 +1,69 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import type { Database } from "./db/client";
+import { openDatabase } from "./db/client";
+import type { AppContext } from "./env";
+import { ApiError, errorBody } from "./lib/errors";
+import { describeError, log } from "./lib/log";
+import { registerGetLive } from "./routes/health/get-live";
+import { registerGetReady } from "./routes/health/get-ready";
+
+/**
+ * Builds the API: one init middleware that puts per-request dependencies on the context, one error
+ * handler that turns every failure into the `{error: {code, message, requestId}}` shape, then the
+ * routes (one file per operation, each exporting a register function).
+ */
+export function createApp(): OpenAPIHono<AppContext> {
+  const app = new OpenAPIHono<AppContext>({
+    // zod failures become 400 with the path of each bad field.
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const issues = result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+      const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+      return c.json(errorBody("VALIDATION_FAILED", summary, c.get("requestId"), { issues }), 400);
+    },
+  });
+
+  app.use("*", async (c, next) => {
+    const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+    c.set("requestId", requestId);
+    // The database handle is opened on first use only (cached reads never touch it) and closed
+    // after the response, because its WebSockets cannot outlive this request.
+    let handle: { db: Database; close(): Promise<void> } | undefined;
+    c.set("db", () => {
+      handle ??= openDatabase(c.env);
+      return handle.db;
+    });
+    try {
+      await next();
+    } finally {
+      if (handle) c.executionCtx.waitUntil(handle.close());
+      c.header("X-Request-Id", requestId);
+    }
+  });
+
+  app.onError((error, c) => {
+    const requestId = c.get("requestId") ?? "unknown";
+    if (error instanceof ApiError) {
+      return c.json(errorBody(error.code, error.message, requestId, error.details), error.status);
+    }
+    if (error instanceof HTTPException) {
+      // Hono's own 4xx (e.g. a malformed JSON body from the validator).
+      const code = error.status === 413 ? "PAYLOAD_TOO_LARGE" : error.status < 500 ? "BAD_REQUEST" : "INTERNAL_ERROR";
+      return c.json(errorBody(code, error.message || "Bad request", requestId), error.status);
+    }
+    log.error("unhandled error", { requestId, path: c.req.path, error: describeError(error), stack: (error as Error)?.stack });
+    return c.json(errorBody("INTERNAL_ERROR", "Internal error; retry later, and report the requestId if it persists", requestId), 500);
+  });
+
+  app.notFound((c) =>
+    c.json(errorBody("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}; see /openapi.json`, c.get("requestId") ?? "unknown"), 404),
+  );
+
+  registerGetLive(app);
+  registerGetReady(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", { type: "http", scheme: "bearer", description: "ADMIN_KEY" });
+  app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "Edgeboard API", version: "0.1.0" } });
+  return app;
+}

@@ -1,0 +1,11 @@
+import { createApp } from "./app";
+import type { AppBindings } from "./env";
+
+export { LeaderboardDO } from "./do/leaderboard-do";
+
+const app = createApp();
+
+/** The worker's only default export: HTTP API, queue consumers and cron triggers. */
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<AppBindings>;

@@ -1,0 +1,36 @@
+/**
+ * Structured logs: one JSON object per line, so Workers Logs / Logpush can filter on fields.
+ * Only errors carry stacks.
+ */
+type Fields = Record<string, unknown>;
+
+function emit(level: "info" | "warn" | "error", message: string, fields?: Fields): void {
+  const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...fields });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+export const log = {
+  info: (message: string, fields?: Fields) => emit("info", message, fields),
+  warn: (message: string, fields?: Fields) => emit("warn", message, fields),
+  error: (message: string, fields?: Fields) => emit("error", message, fields),
+};
+
+/** A safe, short description of an unknown thrown value for logs and health reports. */
+export function describeError(error: unknown): string {
+  // drizzle wraps driver errors as "Failed query: <the whole SQL> params: ..."; the cause is what
+  // an operator needs, and logging every statement's text would drown the logs.
+  if (error instanceof Error && error.message.startsWith("Failed query:") && error.cause instanceof Error) {
+    return describeError(error.cause);
+  }
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code = (error as { code?: unknown }).code;
+    const parts = [error.message || error.name];
+    if (typeof code === "string") parts.push(`(code ${code})`);
+    if (cause instanceof Error && cause.message && cause.message !== error.message) parts.push(`caused by: ${cause.message}`);
+    return parts.join(" ");
+  }
+  return String(error);
+}

@@ -1,0 +1,15 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppContext } from "../../env";
+import { LivenessSchema } from "./schema";
+
+const route = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["health"],
+  summary: "Liveness: the worker runs (touches no dependency)",
+  responses: { 200: { description: "Alive", content: { "application/json": { schema: LivenessSchema } } } },
+});
+
+export function registerGetLive(app: OpenAPIHono<AppContext>): void {
+  app.openapi(route, (c) => c.json({ status: "ok" as const, environment: c.env.ENVIRONMENT }, 200));
+}

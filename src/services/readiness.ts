@@ -1,0 +1,69 @@
+import { sql } from "drizzle-orm";
+import { openDatabase } from "../db/client";
+import type { AppBindings } from "../env";
+import { describeError, log } from "../lib/log";
+import { withTimeout } from "../lib/timeout";
+import { openRedis } from "./redis";
+
+export type DependencyStatus =
+  | { status: "ok"; required: boolean; latencyMs: number }
+  | { status: "down"; required: boolean; latencyMs: number; error: string }
+  | { status: "not_configured"; required: boolean };
+
+export interface Readiness {
+  ready: boolean;
+  checks: { database: DependencyStatus; redis: DependencyStatus };
+}
+
+/** Readiness must answer quickly even when a dependency hangs (a load balancer is waiting). */
+const CHECK_TIMEOUT_MS = 3_000;
+
+async function timed(run: () => Promise<unknown>, required: boolean, what: string): Promise<DependencyStatus> {
+  const started = performance.now();
+  try {
+    await withTimeout(run(), CHECK_TIMEOUT_MS, what);
+    return { status: "ok", required, latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { status: "down", required, latencyMs: Math.round(performance.now() - started), error: describeError(error) };
+  }
+}
+
+/**
+ * Runs one real round trip per dependency: a query through the Neon driver + drizzle, and a PING
+ * through @upstash/redis. Postgres is required (system of record); Redis is optional because
+ * ranks fall back to Postgres, so a Redis outage reports "down" without making the worker unready.
+ */
+export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<unknown>) => void): Promise<Readiness> {
+  const database = await timed(
+    async () => {
+      const handle = openDatabase(env, { maxConnections: 1 });
+      try {
+        await handle.db.execute(sql`select 1`);
+      } finally {
+        waitUntil(handle.close());
+      }
+    },
+    true,
+    "Postgres",
+  );
+  if (database.status === "down") {
+    log.error("readiness: database unreachable", {
+      error: database.error,
+      hint: "check DATABASE_URL (and, locally, that `npm run dev` started the database bridge)",
+    });
+  }
+
+  const redisClient = openRedis(env);
+  const redis: DependencyStatus = redisClient
+    ? await timed(() => redisClient.ping(), false, "Upstash Redis")
+    : { status: "not_configured", required: false };
+  if (redis.status === "down") {
+    log.warn("readiness: redis unreachable, ranks fall back to Postgres", {
+      error: redis.error,
+      hint: "check UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN",
+    });
+  }
+
+  const ready = [database, redis].every((check) => !(check.required && check.status !== "ok"));
+  return { ready, checks: { database, redis } };
+}

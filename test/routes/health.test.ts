@@ -1,0 +1,66 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+import type { AppBindings } from "../../src/env";
+
+describe("GET /health", () => {
+  it("answers without touching any dependency", async () => {
+    const res = await exports.default.fetch("http://edge.test/health");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok", environment: "development" });
+  });
+});
+
+describe("GET /health/ready", () => {
+  it("reports the database ok with a latency, through the Neon driver", async () => {
+    const res = await exports.default.fetch("http://edge.test/health/ready");
+    const body = (await res.json()) as { status: string; checks: Record<string, { status: string; latencyMs?: number }> };
+    expect(res.status).toBe(200);
+    expect(body.checks.database?.status).toBe("ok");
+    expect(body.checks.database?.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("reports redis ok when Upstash is configured, not_configured otherwise", async () => {
+    const res = await exports.default.fetch("http://edge.test/health/ready");
+    const body = (await res.json()) as { checks: Record<string, { status: string }> };
+    const expected = (env as AppBindings).UPSTASH_REDIS_REST_URL ? "ok" : "not_configured";
+    expect(body.checks.redis?.status).toBe(expected);
+  });
+
+  it("answers 503 naming the database when DATABASE_URL is broken, without crashing", async () => {
+    const app = createApp();
+    const broken = { ...(env as AppBindings), DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" };
+    const ctx = createExecutionContext();
+    const res = await app.request("/health/ready", {}, broken, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { status: string; checks: { database: { status: string; error?: string } } };
+    expect(body.status).toBe("unready");
+    expect(body.checks.database.status).toBe("down");
+    expect(body.checks.database.error).toBeTruthy();
+  });
+
+  it("reports redis down (but stays ready) when Upstash is unreachable", async () => {
+    const app = createApp();
+    const badRedis = { ...(env as AppBindings), UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "x" };
+    const ctx = createExecutionContext();
+    const res = await app.request("/health/ready", {}, badRedis, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; checks: { redis: { status: string } } };
+    expect(body.status).toBe("degraded");
+    expect(body.checks.redis.status).toBe("down");
+  });
+});
+
+describe("errors", () => {
+  it("answers unknown routes with a JSON 404 in the error shape", async () => {
+    const res = await exports.default.fetch("http://edge.test/v1/nope");
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(body.error.code).toBe("NOT_FOUND");
+    expect(body.error.requestId).toBeTruthy();
+  });
+});
