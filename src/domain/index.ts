@@ -1,0 +1,25 @@
+/**
+ * Public surface of the pure domain layer (periods, score operators,
+ * ranking). The rest of the app imports from here so internals can move
+ * between files without touching callers.
+ */
+
+export type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "./operators";
+export { applyOperator, isBetterScore, mergeBatch, recordAsEvent, SCORE_OPERATORS, SORT_ORDERS } from "./operators";
+export type { BoardPeriodConfig, ParsedPeriodKey, PeriodKind, PeriodRange, WeekStart } from "./periods";
+export {
+  ALL_TIME_KEY,
+  currentPeriodKey,
+  isValidPeriodKey,
+  isValidTimeZone,
+  nextPeriodKey,
+  PERIOD_KINDS,
+  parsePeriodKey,
+  periodKey,
+  periodKeysFor,
+  periodRange,
+  previousPeriodKey,
+  resolvePeriodKey,
+} from "./periods";
+export type { PageCursor, RankedEntry } from "./ranking";
+export { compareEntries, decodeCursor, encodeCursor, isAfterCursor, percentile, rankOf } from "./ranking";
