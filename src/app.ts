@@ -1,12 +1,21 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Database } from "./db/client";
 import { openDatabase } from "./db/client";
 import type { AppContext } from "./env";
+import { requireAdmin } from "./lib/admin-auth";
 import { ApiError, errorBody } from "./lib/errors";
 import { describeError, log } from "./lib/log";
+import { registerGetDlq } from "./routes/admin/get-dlq";
+import { registerGetIngestStats } from "./routes/admin/get-ingest-stats";
+import { registerPostDlqReplay } from "./routes/admin/post-dlq-replay";
+import { registerGetBoard } from "./routes/boards/get-board";
+import { registerPostBoard } from "./routes/boards/post-board";
+import { registerPostEvents } from "./routes/events/post-events";
 import { registerGetLive } from "./routes/health/get-live";
 import { registerGetReady } from "./routes/health/get-ready";
+import { registerGetPlayerRank } from "./routes/leaderboards/get-player-rank";
 
 /**
  * Builds the API: one init middleware that puts per-request dependencies on the context, one error
@@ -60,8 +69,26 @@ export function createApp(): OpenAPIHono<AppContext> {
     c.json(errorBody("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}; see /openapi.json`, c.get("requestId") ?? "unknown"), 404),
   );
 
+  // 100 events of at most 8 KB of payload each, plus their envelopes.
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: (c) =>
+        c.json(errorBody("PAYLOAD_TOO_LARGE", "The body is over 1 MB; send fewer events per request", c.get("requestId")), 413),
+    }),
+  );
+  app.use("/v1/admin/*", requireAdmin);
+
   registerGetLive(app);
   registerGetReady(app);
+  registerPostEvents(app);
+  registerPostBoard(app);
+  registerGetBoard(app);
+  registerGetPlayerRank(app);
+  registerGetDlq(app);
+  registerPostDlqReplay(app);
+  registerGetIngestStats(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", { type: "http", scheme: "bearer", description: "ADMIN_KEY" });
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "Edgeboard API", version: "0.1.0" } });

@@ -1,0 +1,17 @@
+import type { AppBindings } from "../env";
+import { log } from "../lib/log";
+import { consumeDeadLetters } from "./dead-letter-consumer";
+import { consumeEventBatch } from "./event-consumer";
+import { queueRole } from "./messages";
+
+/** The worker's queue handler: routes a batch to its consumer by queue name. */
+export async function handleQueue(batch: MessageBatch<unknown>, env: AppBindings): Promise<void> {
+  const role = queueRole(batch.queue);
+  if (role === "dead_letters") return consumeDeadLetters(batch, env);
+  if (role === "scores" || role === "analytics") return consumeEventBatch(batch, env, role);
+  log.error("queue: batch from an unknown queue, retrying", {
+    queue: batch.queue,
+    hint: "queue names must end in -score-events, -analytics-events or -dead-letters",
+  });
+  batch.retryAll({ delaySeconds: 60 });
+}

@@ -1,0 +1,236 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+
+/** One event as the consumer hands it to Postgres (JSON, so one parameter carries the batch). */
+export interface EventRow {
+  event_id: string;
+  received_at: string;
+  occurred_at: string;
+  type: string;
+  player_id: string;
+  board_id: string | null;
+  tournament_id: string | null;
+  score: number | null;
+  display_name: string | null;
+  metadata: Record<string, unknown> | null;
+  payload: Record<string, unknown> | null;
+}
+
+/** One (event, board, period key) pair: an event moves a score in every period of its board. */
+export interface ContributionRow {
+  event_id: string;
+  board_id: string;
+  period_key: string;
+}
+
+/** The state of a (board, period, player) record after the batch: what DOs and Redis mirror. */
+export interface ScoreChange {
+  boardId: string;
+  periodKey: string;
+  playerId: string;
+  score: number;
+  reachedAt: number;
+  /** Row version (bumped per update in commit order): projections apply only newer versions. */
+  version: number;
+  /** False when the batch held only already-seen events for this record (a redelivery). */
+  changed: boolean;
+}
+
+export interface PersistResult {
+  /** Events new to the database (their ids had not been seen within the idempotency window). */
+  persisted: number;
+  duplicates: number;
+  changes: ScoreChange[];
+}
+
+/**
+ * Writes a whole batch in ONE statement (one round trip, atomic):
+ *  1. `fresh`: insert the ids into event_ids, ON CONFLICT DO NOTHING, so only ids never seen
+ *     before come back. Everything below uses `fresh`, which is what makes redelivery and client
+ *     retries safe even for increment boards: a replayed event cannot move a score.
+ *  2. insert the fresh events into the partitioned events table, and new players.
+ *  3. `agg`: fold the fresh contributions per (board, period, player) with the board's operator,
+ *     so the upsert touches each record once.
+ *  4. upsert scores; the ON CONFLICT arm applies the operator against the locked current row, so
+ *     concurrent consumers cannot lose an increment. Tie-break: at an equal best score the
+ *     earlier reached_at wins; `latest` only moves forward in occurred_at.
+ *  5. bump the hour's ingest counters.
+ * It returns the final state of every record the batch names (also those a redelivery left
+ * untouched, so the projection to DOs/Redis is repeated rather than lost after a timeout).
+ */
+export async function persistBatch(
+  db: Database,
+  queue: string,
+  events: EventRow[],
+  contributions: ContributionRow[],
+  /** Copies of an id already in this batch, dropped before the statement; counted as duplicates. */
+  inBatchDuplicates = 0,
+): Promise<PersistResult> {
+  const result = await db.execute<{ persisted: number; duplicates: number; changes: RawChange[] | null }>(sql`
+    with input as (
+      -- distinct: a client may repeat an id inside one request; it counts once.
+      select distinct on (event_id) * from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(
+        event_id text, received_at timestamptz, occurred_at timestamptz, type text, player_id text,
+        board_id text, tournament_id text, score bigint, display_name text, metadata jsonb, payload jsonb)
+    ),
+    fresh as (
+      insert into event_ids (event_id, received_at)
+      select event_id, received_at from input
+      on conflict (event_id) do nothing
+      returning event_id
+    ),
+    fresh_input as (
+      select i.* from input i join fresh f on f.event_id = i.event_id
+    ),
+    stored as (
+      insert into events (event_id, received_at, occurred_at, type, player_id, board_id, tournament_id, score, metadata, payload)
+      select event_id, received_at, occurred_at, type, player_id, board_id, tournament_id, score, metadata, payload
+      from fresh_input
+      returning 1
+    ),
+    named as (
+      insert into players (id, display_name)
+      select distinct on (player_id) player_id, display_name
+      from fresh_input
+      order by player_id, (display_name is null), occurred_at desc
+      on conflict (id) do update set display_name = excluded.display_name, updated_at = now()
+        where excluded.display_name is not null and players.display_name is distinct from excluded.display_name
+      returning 1
+    ),
+    contributions as (
+      select c.board_id, c.period_key, i.player_id, i.score, i.occurred_at, i.metadata, i.event_id,
+             b.operator, b.sort_order, (i.event_id in (select event_id from fresh)) as is_fresh
+      from (
+        select distinct event_id, board_id, period_key
+        from jsonb_to_recordset(${JSON.stringify(contributions)}::jsonb) as x(event_id text, board_id text, period_key text)
+      ) c
+      join input i on i.event_id = c.event_id
+      join boards b on b.id = c.board_id
+      where i.score is not null
+    ),
+    ranked as (
+      -- "better first" within the batch for best boards; latest/increment order by time.
+      select *,
+        case when sort_order = 'desc' then -score else score end as sort_score
+      from contributions where is_fresh
+    ),
+    agg as (
+      select board_id, period_key, player_id, operator, sort_order,
+        case operator
+          when 'increment' then sum(score)
+          when 'latest' then (array_agg(score order by occurred_at desc, event_id desc))[1]
+          else (array_agg(score order by sort_score, occurred_at, event_id))[1]
+        end as score,
+        case operator
+          when 'best' then (array_agg(occurred_at order by sort_score, occurred_at, event_id))[1]
+          else max(occurred_at)
+        end as reached_at,
+        case operator
+          when 'best' then (array_agg(metadata order by sort_score, occurred_at, event_id))[1]
+          else (array_agg(metadata order by occurred_at desc, event_id desc))[1]
+        end as metadata
+      from ranked
+      group by board_id, period_key, player_id, operator, sort_order
+    ),
+    upserted as (
+      insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
+      select board_id, period_key, player_id, score,
+             case when sort_order = 'desc' then -score else score end, reached_at, metadata, now()
+      from agg
+      on conflict (board_id, period_key, player_id) do update set
+        (score, sort_score, reached_at, metadata, version, updated_at) = (
+          select m.score, case when b.sort_order = 'desc' then -m.score else m.score end, m.reached_at, m.metadata, s.version + 1, now()
+          from boards b
+          cross join lateral (
+            select
+              case
+                when b.operator = 'increment' then s.score + excluded.score
+                when b.operator = 'latest' then case when excluded.reached_at > s.reached_at then excluded.score else s.score end
+                when excluded.sort_score < s.sort_score then excluded.score
+                else s.score
+              end as score,
+              case
+                when b.operator = 'increment' then greatest(s.reached_at, excluded.reached_at)
+                when b.operator = 'latest' then greatest(s.reached_at, excluded.reached_at)
+                when excluded.sort_score < s.sort_score then excluded.reached_at
+                when excluded.sort_score = s.sort_score then least(s.reached_at, excluded.reached_at)
+                else s.reached_at
+              end as reached_at,
+              case
+                when b.operator = 'latest' then case when excluded.reached_at > s.reached_at then excluded.metadata else s.metadata end
+                when b.operator = 'increment' then case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end
+                when excluded.sort_score < s.sort_score then excluded.metadata
+                when excluded.sort_score = s.sort_score and excluded.reached_at < s.reached_at then excluded.metadata
+                else s.metadata
+              end as metadata
+          ) m
+          where b.id = excluded.board_id
+        )
+      returning board_id, period_key, player_id, score, reached_at, version
+    ),
+    record_keys as (
+      select distinct board_id, period_key, player_id from contributions
+    ),
+    final as (
+      select k.board_id, k.period_key, k.player_id,
+             coalesce(u.score, cur.score) as score,
+             coalesce(u.reached_at, cur.reached_at) as reached_at,
+             coalesce(u.version, cur.version) as version,
+             (u.board_id is not null) as changed
+      from record_keys k
+      left join upserted u on u.board_id = k.board_id and u.period_key = k.period_key and u.player_id = k.player_id
+      left join scores cur on cur.board_id = k.board_id and cur.period_key = k.period_key and cur.player_id = k.player_id
+    ),
+    counted as (
+      insert into ingest_stats as st (hour, queue, persisted, duplicates, batches, lag_ms_total, lag_ms_max, last_batch_at)
+      select date_trunc('hour', now()), ${queue},
+             (select count(*) from fresh),
+             (select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int,
+             1,
+             coalesce((select sum(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
+             coalesce((select max(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
+             now()
+      on conflict (hour, queue) do update set
+        persisted = st.persisted + excluded.persisted,
+        duplicates = st.duplicates + excluded.duplicates,
+        batches = st.batches + 1,
+        lag_ms_total = st.lag_ms_total + excluded.lag_ms_total,
+        lag_ms_max = greatest(st.lag_ms_max, excluded.lag_ms_max),
+        last_batch_at = excluded.last_batch_at
+      returning 1
+    )
+    select
+      (select count(*) from fresh)::int as persisted,
+      ((select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int)::int as duplicates,
+      (select json_agg(json_build_object(
+         'boardId', board_id, 'periodKey', period_key, 'playerId', player_id,
+         'score', score, 'reachedAt', reached_at, 'version', version, 'changed', changed))
+       from final where score is not null) as changes,
+      (select count(*) from stored) + (select count(*) from named) + (select count(*) from counted) as _touched
+  `);
+  const row = result.rows[0];
+  if (!row) throw new Error("persistBatch: the statement returned no row");
+  return {
+    persisted: Number(row.persisted),
+    duplicates: Number(row.duplicates),
+    changes: (row.changes ?? []).map((c) => ({
+      boardId: c.boardId,
+      periodKey: c.periodKey,
+      playerId: c.playerId,
+      score: Number(c.score),
+      reachedAt: Date.parse(c.reachedAt),
+      version: Number(c.version),
+      changed: c.changed,
+    })),
+  };
+}
+
+type RawChange = {
+  boardId: string;
+  periodKey: string;
+  playerId: string;
+  score: number | string;
+  reachedAt: string;
+  version: number | string;
+  changed: boolean;
+};

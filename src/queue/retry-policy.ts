@@ -1,0 +1,38 @@
+/**
+ * Retry policy of the consumers. The Neon driver never retries, so the consumer owns it:
+ * exponential backoff per message, and an explicit dead letter (with the error) once a message
+ * has failed MAX_ATTEMPTS times, before the platform's own max_retries (20 in wrangler.toml)
+ * would move it there without saying why. With these numbers a database may be down for about
+ * 40 minutes before anything is dead-lettered, and dead letters can be replayed.
+ */
+export const MAX_ATTEMPTS = 12;
+const MAX_DELAY_SECONDS = 300;
+
+export function backoffSeconds(attempts: number): number {
+  return Math.min(2 ** Math.max(1, attempts), MAX_DELAY_SECONDS);
+}
+
+export function exhausted(attempts: number): boolean {
+  return attempts >= MAX_ATTEMPTS;
+}
+
+/**
+ * Errors that will fail the same way on every retry: Postgres data exceptions (22), integrity
+ * violations (23) and statement errors (42). They are isolated by splitting the batch, and the one
+ * message that causes them is dead-lettered. Anything else (connection refused, timeouts, restarts,
+ * serialization failures) is transient and retried.
+ */
+export function isPermanentDatabaseError(error: unknown): boolean {
+  const code = sqlState(error);
+  return code !== undefined && /^(22|23|42)/.test(code);
+}
+
+/** The SQLSTATE of a Postgres error, also when drizzle wrapped it (DrizzleQueryError.cause). */
+export function sqlState(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 3; depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

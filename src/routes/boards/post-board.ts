@@ -1,0 +1,25 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppContext } from "../../env";
+import { boardView, createBoard } from "../../services/boards";
+import { errorResponses } from "../errors";
+import { BoardSchema, CreateBoardSchema } from "./schema";
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/admin/boards",
+  tags: ["admin", "boards"],
+  summary: "Create a board",
+  security: [{ adminKey: [] }],
+  request: { body: { required: true, content: { "application/json": { schema: CreateBoardSchema } } } },
+  responses: {
+    201: { description: "Created", content: { "application/json": { schema: BoardSchema } } },
+    ...errorResponses(400, 401, 409),
+  },
+});
+
+export function registerPostBoard(app: OpenAPIHono<AppContext>): void {
+  app.openapi(route, async (c) => {
+    const board = await createBoard(c.get("db")(), c.req.valid("json"));
+    return c.json(boardView(board), 201);
+  });
+}

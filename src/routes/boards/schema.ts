@@ -1,0 +1,61 @@
+import { z } from "@hono/zod-openapi";
+import { isValidTimeZone } from "../../domain";
+
+export const BoardIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "1-64 characters: letters, digits, '_', '.', '-' (not first)")
+  .openapi({ example: "global-highscore" });
+
+const SafeInt = z.number().int("must be an integer").min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+
+export const CreateBoardSchema = z
+  .object({
+    id: BoardIdSchema,
+    name: z.string().trim().min(1).max(200),
+    sortOrder: z.enum(["desc", "asc"]).default("desc").openapi({ description: "desc: higher is better; asc: lower is better" }),
+    operator: z.enum(["best", "latest", "increment"]).default("best"),
+    periods: z
+      .array(z.enum(["all", "daily", "weekly", "monthly"]))
+      .min(1)
+      .default(["all"]),
+    timeZone: z
+      .string()
+      .default("UTC")
+      .refine(isValidTimeZone, "must be an IANA time zone such as UTC or Europe/Berlin")
+      .openapi({ example: "Europe/Berlin" }),
+    weekStart: z.enum(["monday", "sunday"]).default("monday"),
+    minScore: SafeInt.optional(),
+    maxScore: SafeInt.optional(),
+    topSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(1000)
+      .openapi({ description: "Entries kept sorted in the board's Durable Object" }),
+    cacheTtlSeconds: z.number().int().min(1).max(300).default(5).openapi({ description: "Edge cache freshness of this board's pages" }),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .refine((b) => b.minScore === undefined || b.maxScore === undefined || b.minScore <= b.maxScore, {
+    message: "minScore must not exceed maxScore",
+    path: ["minScore"],
+  })
+  .openapi("CreateBoard");
+
+export const BoardSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    sortOrder: z.enum(["desc", "asc"]),
+    operator: z.enum(["best", "latest", "increment"]),
+    periods: z.array(z.enum(["all", "daily", "weekly", "monthly"])),
+    timeZone: z.string(),
+    weekStart: z.enum(["monday", "sunday"]),
+    minScore: z.number().optional(),
+    maxScore: z.number().optional(),
+    topSize: z.number(),
+    cacheTtlSeconds: z.number(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    createdAt: z.string(),
+  })
+  .openapi("Board");

@@ -1,0 +1,30 @@
+import { z } from "@hono/zod-openapi";
+
+/** The error body every route documents; spread `errorResponses(...)` into a route's responses. */
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "VALIDATION_FAILED" }),
+      message: z.string(),
+      requestId: z.string(),
+    }),
+  })
+  .openapi("Error");
+
+const descriptions: Record<number, string> = {
+  400: "Malformed request or failed validation",
+  401: "Missing or wrong credentials",
+  404: "Not found",
+  409: "Conflict",
+  413: "Too large",
+  503: "A required dependency is unavailable; retry with backoff",
+};
+
+export function errorResponses<S extends keyof typeof descriptions>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: descriptions[status] ?? "Error", content: { "application/json": { schema: ErrorSchema } } },
+    ]),
+  ) as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+}

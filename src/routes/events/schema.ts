@@ -1,0 +1,46 @@
+import { z } from "@hono/zod-openapi";
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$/;
+
+/** One event as a client sends it. Score range, board and time window are checked after parsing. */
+export const EventInputSchema = z
+  .object({
+    id: z
+      .string()
+      .refine((id) => UUID.test(id) || ULID.test(id), "must be a UUID or a ULID chosen by the client (it makes retries safe)")
+      .openapi({ example: "01JD3M8Y7W2Q5V0R9S4T6X8Z1A" }),
+    type: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/, "1-64 characters: a letter, then letters, digits, '_', '.', ':', '-'")
+      .openapi({ example: "game_ended" }),
+    playerId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:@|-]{1,128}$/, "1-128 characters: letters, digits and _ . : @ | -")
+      .openapi({ example: "player-42" }),
+    occurredAt: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-22T10:00:00Z" }),
+    boardId: z.string().min(1).max(64).optional(),
+    tournamentId: z.string().min(1).max(64).optional(),
+    score: z.number().optional().openapi({ description: "Integer; required when boardId is given" }),
+    displayName: z.string().trim().min(1).max(64).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional().openapi({ description: "Stored on the score record it sets" }),
+    payload: z.record(z.string(), z.unknown()).optional().openapi({ description: "Free-form analytics data" }),
+  })
+  .openapi("Event");
+export type EventInput = z.infer<typeof EventInputSchema>;
+
+export const IngestRequestSchema = z
+  .union([z.object({ events: z.array(z.unknown()) }), EventInputSchema])
+  .openapi("IngestRequest", { description: "One event, or {events: [...]} (at most EVENTS_MAX_BATCH)" });
+
+export const IngestResponseSchema = z
+  .object({
+    accepted: z.number().int(),
+    rejected: z.array(
+      z.object({
+        index: z.number().int(),
+        error: z.object({ code: z.string().openapi({ example: "UNKNOWN_BOARD" }), message: z.string() }),
+      }),
+    ),
+  })
+  .openapi("IngestResponse");

@@ -1,0 +1,84 @@
+import { eq, inArray } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { type Board, boards } from "../db/schema";
+import { ApiError } from "../lib/errors";
+import { getBoards, rememberBoard } from "./board-cache";
+
+export interface BoardInput {
+  id: string;
+  name: string;
+  sortOrder: "desc" | "asc";
+  operator: "best" | "latest" | "increment";
+  periods: Array<"all" | "daily" | "weekly" | "monthly">;
+  timeZone: string;
+  weekStart: "monday" | "sunday";
+  minScore?: number | undefined;
+  maxScore?: number | undefined;
+  topSize: number;
+  cacheTtlSeconds: number;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** Creates a board; an existing id is a conflict (sort order and operator are immutable). */
+export async function createBoard(db: Database, input: BoardInput): Promise<Board> {
+  const [row] = await db
+    .insert(boards)
+    .values({
+      id: input.id,
+      name: input.name,
+      sortOrder: input.sortOrder,
+      operator: input.operator,
+      periods: [...new Set(input.periods)],
+      timeZone: input.timeZone,
+      weekStart: input.weekStart,
+      minScore: input.minScore ?? null,
+      maxScore: input.maxScore ?? null,
+      topSize: input.topSize,
+      cacheTtlSeconds: input.cacheTtlSeconds,
+      metadata: input.metadata ?? null,
+    })
+    .onConflictDoNothing({ target: boards.id })
+    .returning();
+  if (!row) {
+    throw new ApiError("CONFLICT", `Board "${input.id}" already exists; choose another id (sort order and operator cannot change)`);
+  }
+  rememberBoard(row);
+  return row;
+}
+
+/** The loader the isolate cache calls on a miss: one query for all missing ids. */
+export function boardLoader(db: () => Database) {
+  return (ids: string[]): Promise<Board[]> =>
+    ids.length === 1
+      ? db()
+          .select()
+          .from(boards)
+          .where(eq(boards.id, ids[0] as string))
+      : db().select().from(boards).where(inArray(boards.id, ids));
+}
+
+/** One board by id, through the isolate cache; 404 when unknown. */
+export async function requireBoard(db: () => Database, id: string): Promise<Board> {
+  const board = (await getBoards([id], boardLoader(db))).get(id);
+  if (!board) throw new ApiError("NOT_FOUND", `Unknown board "${id}"; create it with POST /v1/admin/boards`);
+  return board;
+}
+
+/** The public view of a board (API field names). */
+export function boardView(board: Board) {
+  return {
+    id: board.id,
+    name: board.name,
+    sortOrder: board.sortOrder,
+    operator: board.operator,
+    periods: board.periods as BoardInput["periods"],
+    timeZone: board.timeZone,
+    weekStart: board.weekStart,
+    minScore: board.minScore ?? undefined,
+    maxScore: board.maxScore ?? undefined,
+    topSize: board.topSize,
+    cacheTtlSeconds: board.cacheTtlSeconds,
+    metadata: board.metadata ?? undefined,
+    createdAt: board.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,129 @@
+import type { Board } from "../db/schema";
+import type { EventMessage } from "../queue/messages";
+import { type EventInput, EventInputSchema } from "../routes/events/schema";
+
+/** Per-item rejection codes of POST /v1/events; part of the API contract. */
+export type RejectionCode =
+  | "INVALID_EVENT"
+  | "BOARD_REQUIRED"
+  | "SCORE_REQUIRED"
+  | "INVALID_SCORE"
+  | "SCORE_OUT_OF_RANGE"
+  | "UNKNOWN_BOARD"
+  | "TOO_OLD"
+  | "TOO_FAR_IN_FUTURE"
+  | "PAYLOAD_TOO_LARGE";
+
+export interface Rejection {
+  index: number;
+  error: { code: RejectionCode; message: string };
+}
+
+export interface IngestLimits {
+  maxAgeMs: number;
+  maxFutureMs: number;
+  /** Bytes of metadata + payload JSON per event; keeps a queue message far below its 128 KB cap. */
+  maxPayloadBytes: number;
+}
+
+/** Event types that carry a score by definition; any event naming a board carries one too. */
+const SCORE_TYPES = new Set(["game_ended", "score"]);
+
+export type ParsedItem = { ok: true; index: number; event: EventInput } | { ok: false; rejection: Rejection };
+
+/** Schema check of one raw item; the message names the first bad field. */
+export function parseItem(raw: unknown, index: number): ParsedItem {
+  const parsed = EventInputSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, index, event: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+  return { ok: false, rejection: { index, error: { code: "INVALID_EVENT", message: `${where}${issue?.message ?? "invalid event"}` } } };
+}
+
+/** Board ids a parsed item needs, so all boards of a request load in one go. */
+export function boardIdOf(event: EventInput): string | undefined {
+  return event.boardId;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Semantic checks once the item parsed and its board is known: the rules a schema cannot express
+ * (score range per board, time window relative to now, payload size). Returns the queue message,
+ * or the reason the item is refused. Pure: `now` and the board come from the caller.
+ */
+export function toEventMessage(
+  event: EventInput,
+  index: number,
+  board: Board | undefined,
+  now: number,
+  limits: IngestLimits,
+): { ok: true; message: EventMessage } | { ok: false; rejection: Rejection } {
+  const reject = (code: RejectionCode, message: string) => ({ ok: false as const, rejection: { index, error: { code, message } } });
+
+  const occurredAt = Date.parse(event.occurredAt);
+  if (occurredAt < now - limits.maxAgeMs) {
+    return reject(
+      "TOO_OLD",
+      `occurredAt is more than ${Math.round(limits.maxAgeMs / 3_600_000)} h in the past; such events are not accepted`,
+    );
+  }
+  if (occurredAt > now + limits.maxFutureMs) {
+    return reject(
+      "TOO_FAR_IN_FUTURE",
+      `occurredAt is more than ${Math.round(limits.maxFutureMs / 1000)} s ahead of the server clock; check the device clock`,
+    );
+  }
+
+  const scoreBearing = SCORE_TYPES.has(event.type) || event.boardId !== undefined;
+  if (scoreBearing) {
+    if (event.boardId === undefined) return reject("BOARD_REQUIRED", `a "${event.type}" event must name its boardId`);
+    if (event.score === undefined) return reject("SCORE_REQUIRED", "an event with a boardId must carry a score");
+    if (!Number.isFinite(event.score)) return reject("INVALID_SCORE", "score must be a finite number");
+    if (!Number.isInteger(event.score)) return reject("INVALID_SCORE", "score must be an integer (send times in milliseconds)");
+    if (!Number.isSafeInteger(event.score)) return reject("SCORE_OUT_OF_RANGE", "score must be within ±9007199254740991");
+    if (!board) return reject("UNKNOWN_BOARD", `board "${event.boardId}" does not exist; create it with POST /v1/admin/boards`);
+    if (board.maxScore !== null && event.score > board.maxScore) {
+      return reject("SCORE_OUT_OF_RANGE", `score ${event.score} is above this board's maxScore ${board.maxScore}`);
+    }
+    if (board.minScore !== null && event.score < board.minScore) {
+      return reject("SCORE_OUT_OF_RANGE", `score ${event.score} is below this board's minScore ${board.minScore}`);
+    }
+  } else if (event.score !== undefined && !Number.isSafeInteger(event.score)) {
+    return reject("INVALID_SCORE", "score must be an integer within ±9007199254740991");
+  }
+
+  const extraBytes =
+    utf8.encode(JSON.stringify(event.metadata ?? null)).byteLength + utf8.encode(JSON.stringify(event.payload ?? null)).byteLength;
+  if (extraBytes > limits.maxPayloadBytes) {
+    return reject("PAYLOAD_TOO_LARGE", `metadata + payload are ${extraBytes} bytes; the limit is ${limits.maxPayloadBytes}`);
+  }
+
+  return {
+    ok: true,
+    message: {
+      kind: "event",
+      id: normaliseEventId(event.id),
+      type: event.type,
+      playerId: event.playerId,
+      occurredAt,
+      receivedAt: now,
+      ...(event.boardId !== undefined ? { boardId: event.boardId } : {}),
+      ...(event.tournamentId !== undefined ? { tournamentId: event.tournamentId } : {}),
+      ...(event.score !== undefined ? { score: event.score } : {}),
+      ...(event.displayName !== undefined ? { displayName: event.displayName } : {}),
+      ...(event.metadata !== undefined ? { metadata: event.metadata } : {}),
+      ...(event.payload !== undefined ? { payload: event.payload } : {}),
+    },
+  };
+}
+
+/** UUIDs are case-insensitive, ULIDs are canonically upper case: one spelling per id. */
+export function normaliseEventId(id: string): string {
+  return id.length === 26 ? id.toUpperCase() : id.toLowerCase();
+}
+
+/** Score events ride their own queue so analytics floods never delay a leaderboard. */
+export function isScoreMessage(message: EventMessage): boolean {
+  return message.boardId !== undefined;
+}

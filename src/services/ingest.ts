@@ -1,0 +1,83 @@
+import type { Database } from "../db/client";
+import type { AppBindings } from "../env";
+import { ApiError } from "../lib/errors";
+import { describeError, log } from "../lib/log";
+import type { EventMessage, IngestMessage } from "../queue/messages";
+import { getBoards } from "./board-cache";
+import { boardLoader } from "./boards";
+import { type IngestLimits, isScoreMessage, parseItem, type Rejection, toEventMessage } from "./event-validation";
+
+export interface IngestResult {
+  accepted: number;
+  rejected: Rejection[];
+}
+
+export function ingestLimits(env: AppBindings): IngestLimits {
+  return {
+    maxAgeMs: Number(env.EVENTS_MAX_AGE_SECONDS) * 1000,
+    maxFutureMs: Number(env.EVENTS_MAX_FUTURE_SECONDS) * 1000,
+    maxPayloadBytes: 8 * 1024,
+  };
+}
+
+/**
+ * Validates every item on its own (a bad item never sinks its neighbours), then puts the valid
+ * ones on the queues and returns. Nothing is written to Postgres here: the request is done as soon
+ * as the queue has the events, which is what keeps a burst of players off the database.
+ */
+export async function ingestEvents(env: AppBindings, db: () => Database, items: unknown[], now = Date.now()): Promise<IngestResult> {
+  const rejected: Rejection[] = [];
+  const parsed = items.map((raw, index) => parseItem(raw, index));
+  const boardIds = parsed.flatMap((p) => (p.ok && p.event.boardId ? [p.event.boardId] : []));
+  const boards = boardIds.length ? await getBoards(boardIds, boardLoader(db)) : new Map();
+
+  const limits = ingestLimits(env);
+  const messages: EventMessage[] = [];
+  for (const item of parsed) {
+    if (!item.ok) {
+      rejected.push(item.rejection);
+      continue;
+    }
+    const checked = toEventMessage(item.event, item.index, item.event.boardId ? boards.get(item.event.boardId) : undefined, now, limits);
+    if (checked.ok) messages.push(checked.message);
+    else rejected.push(checked.rejection);
+  }
+
+  const scores: IngestMessage[] = messages.filter(isScoreMessage);
+  const analytics: IngestMessage[] = messages.filter((m) => !isScoreMessage(m));
+  if (rejected.length > 0) analytics.push({ kind: "rejections", count: rejected.length, at: now });
+
+  try {
+    await Promise.all([sendAll(env.SCORE_EVENTS, scores), sendAll(env.ANALYTICS_EVENTS, analytics)]);
+  } catch (error) {
+    log.error("ingest: queue send failed", { error: describeError(error), events: messages.length });
+    throw new ApiError(
+      "DEPENDENCY_UNAVAILABLE",
+      "The event queue is unavailable; retry the whole request with backoff (events are idempotent by id, so a retry never double-counts)",
+    );
+  }
+  return { accepted: messages.length, rejected };
+}
+
+/** sendBatch takes at most 100 messages and 256 KB; split on both limits (with headroom). */
+const SEND_MAX_MESSAGES = 100;
+const SEND_MAX_BYTES = 240_000;
+
+async function sendAll(queue: Queue, messages: IngestMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const chunks: MessageSendRequest<IngestMessage>[][] = [];
+  let chunk: MessageSendRequest<IngestMessage>[] = [];
+  let bytes = 0;
+  for (const body of messages) {
+    const size = JSON.stringify(body).length + 100; // ~100 B of per-message overhead counts too
+    if (chunk.length === SEND_MAX_MESSAGES || (chunk.length > 0 && bytes + size > SEND_MAX_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push({ body, contentType: "json" });
+    bytes += size;
+  }
+  chunks.push(chunk);
+  await Promise.all(chunks.map((c) => queue.sendBatch(c)));
+}

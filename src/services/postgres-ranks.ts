@@ -1,0 +1,160 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { percentile } from "../domain";
+
+export interface PlayerRank {
+  playerId: string;
+  score: number;
+  rank: number;
+  total: number;
+  percentile: number;
+  reachedAt: string;
+}
+
+/**
+ * A player's rank from Postgres, the fallback when neither the board's Durable Object (top-N) nor
+ * Redis can answer. Rank = 1 + the rows ordered before the player, one range of scores_rank_idx
+ * thanks to the (sort_score, reached_at, player_id) row comparison. Null when the player has no
+ * record in this period.
+ */
+export async function playerRankFromPostgres(
+  db: Database,
+  boardId: string,
+  periodKey: string,
+  playerId: string,
+): Promise<PlayerRank | null> {
+  const result = await db.execute<{ score: string; reached_at: string; rank: string; total: string }>(sql`
+    select s.score, s.reached_at,
+      1 + (select count(*) from scores x
+           where x.board_id = s.board_id and x.period_key = s.period_key
+             and (x.sort_score, x.reached_at, x.player_id) < (s.sort_score, s.reached_at, s.player_id)) as rank,
+      (select count(*) from scores t where t.board_id = s.board_id and t.period_key = s.period_key) as total
+    from scores s
+    where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = ${playerId}`);
+  const row = result.rows[0];
+  if (!row) return null;
+  const rank = Number(row.rank);
+  const total = Number(row.total);
+  return {
+    playerId,
+    score: Number(row.score),
+    rank,
+    total,
+    percentile: percentile(rank, total),
+    reachedAt: new Date(row.reached_at).toISOString(),
+  };
+}
+
+export interface RankedRow {
+  rank: number;
+  playerId: string;
+  score: number;
+  reachedAt: string;
+  displayName: string | null;
+  metadata: Record<string, unknown> | null;
+  sortScore: number;
+}
+
+type Row = { player_id: string; score: string; sort_score: string; reached_at: string; display_name: string | null; metadata: Record<string, unknown> | null };
+
+function toRanked(rows: Row[], firstRank: number): RankedRow[] {
+  return rows.map((r, i) => ({
+    rank: firstRank + i,
+    playerId: r.player_id,
+    score: Number(r.score),
+    sortScore: Number(r.sort_score),
+    reachedAt: new Date(r.reached_at).toISOString(),
+    displayName: r.display_name,
+    metadata: r.metadata,
+  }));
+}
+
+/** Rows ordered before a position: one range of scores_rank_idx. */
+async function countBefore(db: Database, boardId: string, periodKey: string, at: { sortScore: number; reachedAt: string; playerId: string }) {
+  const result = await db.execute<{ n: string }>(sql`
+    select count(*) as n from scores
+    where board_id = ${boardId} and period_key = ${periodKey}
+      and (sort_score, reached_at, player_id) < (${at.sortScore}, ${at.reachedAt}::timestamptz, ${at.playerId})`);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/** Total records of a board-period. */
+export async function countFromPostgres(db: Database, boardId: string, periodKey: string): Promise<number> {
+  const result = await db.execute<{ n: string }>(sql`select count(*) as n from scores where board_id = ${boardId} and period_key = ${periodKey}`);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/**
+ * A page after a keyset cursor (or from the top), in board order, with display names. The rank of
+ * the first row is one count over the index range before it.
+ */
+export async function pageFromPostgres(
+  db: Database,
+  boardId: string,
+  periodKey: string,
+  options: { limit: number; after?: { sortScore: number; reachedAt: string; playerId: string } | undefined },
+): Promise<RankedRow[]> {
+  const after = options.after;
+  const rows = await db.execute<Row>(sql`
+    select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata
+    from scores s left join players p on p.id = s.player_id
+    where s.board_id = ${boardId} and s.period_key = ${periodKey}
+      ${after ? sql`and (s.sort_score, s.reached_at, s.player_id) > (${after.sortScore}, ${after.reachedAt}::timestamptz, ${after.playerId})` : sql``}
+    order by s.sort_score, s.reached_at, s.player_id
+    limit ${options.limit}`);
+  const firstRank = after ? (await countBefore(db, boardId, periodKey, after)) + 2 : 1;
+  return toRanked(rows.rows, firstRank);
+}
+
+/** n records above and n below a player (fewer at the edges), the player among them; null if absent. */
+export async function aroundFromPostgres(db: Database, boardId: string, periodKey: string, playerId: string, n: number): Promise<RankedRow[] | null> {
+  const me = await db.execute<Row>(sql`
+    select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata
+    from scores s left join players p on p.id = s.player_id
+    where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = ${playerId}`);
+  const self = me.rows[0];
+  if (!self) return null;
+  const at = { sortScore: Number(self.sort_score), reachedAt: new Date(self.reached_at).toISOString(), playerId };
+  const [above, below, before] = await Promise.all([
+    db.execute<Row>(sql`
+      select * from (
+        select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata
+        from scores s left join players p on p.id = s.player_id
+        where s.board_id = ${boardId} and s.period_key = ${periodKey}
+          and (s.sort_score, s.reached_at, s.player_id) < (${at.sortScore}, ${at.reachedAt}::timestamptz, ${playerId})
+        order by s.sort_score desc, s.reached_at desc, s.player_id desc
+        limit ${n}) x
+      order by sort_score, reached_at, player_id`),
+    db.execute<Row>(sql`
+      select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata
+      from scores s left join players p on p.id = s.player_id
+      where s.board_id = ${boardId} and s.period_key = ${periodKey}
+        and (s.sort_score, s.reached_at, s.player_id) > (${at.sortScore}, ${at.reachedAt}::timestamptz, ${playerId})
+      order by s.sort_score, s.reached_at, s.player_id
+      limit ${n}`),
+    countBefore(db, boardId, periodKey, at),
+  ]);
+  const myRank = before + 1;
+  return toRanked([...above.rows, self, ...below.rows], myRank - above.rows.length);
+}
+
+/** The rank a score would get now (after existing equal scores: it would reach them later). */
+export async function rankForScoreFromPostgres(db: Database, boardId: string, periodKey: string, sortScore: number): Promise<number> {
+  const result = await db.execute<{ n: string }>(sql`
+    select count(*) as n from scores where board_id = ${boardId} and period_key = ${periodKey} and sort_score <= ${sortScore}`);
+  return Number(result.rows[0]?.n ?? 0) + 1;
+}
+
+/** The records of the given players on one board-period, ranked (friends boards). */
+export async function playersFromPostgres(db: Database, boardId: string, periodKey: string, playerIds: string[]): Promise<RankedRow[]> {
+  if (playerIds.length === 0) return [];
+  const ids = `{${playerIds.map((id) => `"${id}"`).join(",")}}`;
+  const rows = await db.execute<Row & { rank: string }>(sql`
+    select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata,
+      1 + (select count(*) from scores x where x.board_id = s.board_id and x.period_key = s.period_key
+           and (x.sort_score, x.reached_at, x.player_id) < (s.sort_score, s.reached_at, s.player_id)) as rank
+    from scores s left join players p on p.id = s.player_id
+    where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = any(${ids}::text[])
+    order by s.sort_score, s.reached_at, s.player_id`);
+  return rows.rows.map((r) => ({ ...toRanked([r], Number(r.rank))[0] })) as RankedRow[];
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { backoffSeconds, exhausted, isPermanentDatabaseError, MAX_ATTEMPTS, sqlState } from "../../src/queue/retry-policy";
+
+describe("retry policy", () => {
+  it("backs off exponentially from 2 s, capped at 5 minutes", () => {
+    expect([1, 2, 3, 4, 8, 9, 20].map(backoffSeconds)).toEqual([2, 4, 8, 16, 256, 300, 300]);
+  });
+
+  it("gives up (dead-letters) only after MAX_ATTEMPTS", () => {
+    expect(exhausted(MAX_ATTEMPTS - 1)).toBe(false);
+    expect(exhausted(MAX_ATTEMPTS)).toBe(true);
+  });
+
+  it("treats data, integrity and statement errors as permanent, everything else as transient", () => {
+    const wrapped = (code: string) => Object.assign(new Error("Failed query: ..."), { cause: Object.assign(new Error("pg"), { code }) });
+    expect(isPermanentDatabaseError(wrapped("22P05"))).toBe(true);
+    expect(isPermanentDatabaseError(wrapped("23505"))).toBe(true);
+    expect(isPermanentDatabaseError(wrapped("42703"))).toBe(true);
+    expect(isPermanentDatabaseError(wrapped("57P01"))).toBe(false);
+    expect(isPermanentDatabaseError(wrapped("40001"))).toBe(false);
+    expect(isPermanentDatabaseError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))).toBe(false);
+    expect(isPermanentDatabaseError(new Error("Connection terminated unexpectedly"))).toBe(false);
+    expect(sqlState(wrapped("22P05"))).toBe("22P05");
+  });
+});
