@@ -55,7 +55,14 @@ export interface RankedRow {
   sortScore: number;
 }
 
-type Row = { player_id: string; score: string; sort_score: string; reached_at: string; display_name: string | null; metadata: Record<string, unknown> | null };
+type Row = {
+  player_id: string;
+  score: string;
+  sort_score: string;
+  reached_at: string;
+  display_name: string | null;
+  metadata: Record<string, unknown> | null;
+};
 
 function toRanked(rows: Row[], firstRank: number): RankedRow[] {
   return rows.map((r, i) => ({
@@ -69,18 +76,30 @@ function toRanked(rows: Row[], firstRank: number): RankedRow[] {
   }));
 }
 
-/** Rows ordered before a position: one range of scores_rank_idx. */
-async function countBefore(db: Database, boardId: string, periodKey: string, at: { sortScore: number; reachedAt: string; playerId: string }) {
+/**
+ * Rows ordered before a position (or at it, with `inclusive`): one range of scores_rank_idx. The
+ * position need not be a row any more (a cursor's player may have moved since).
+ */
+async function countBefore(
+  db: Database,
+  boardId: string,
+  periodKey: string,
+  at: { sortScore: number; reachedAt: string; playerId: string },
+  inclusive = false,
+) {
+  const position = sql`(${at.sortScore}, ${at.reachedAt}::timestamptz, ${at.playerId})`;
   const result = await db.execute<{ n: string }>(sql`
     select count(*) as n from scores
     where board_id = ${boardId} and period_key = ${periodKey}
-      and (sort_score, reached_at, player_id) < (${at.sortScore}, ${at.reachedAt}::timestamptz, ${at.playerId})`);
+      and (sort_score, reached_at, player_id) ${inclusive ? sql`<=` : sql`<`} ${position}`);
   return Number(result.rows[0]?.n ?? 0);
 }
 
 /** Total records of a board-period. */
 export async function countFromPostgres(db: Database, boardId: string, periodKey: string): Promise<number> {
-  const result = await db.execute<{ n: string }>(sql`select count(*) as n from scores where board_id = ${boardId} and period_key = ${periodKey}`);
+  const result = await db.execute<{ n: string }>(
+    sql`select count(*) as n from scores where board_id = ${boardId} and period_key = ${periodKey}`,
+  );
   return Number(result.rows[0]?.n ?? 0);
 }
 
@@ -102,12 +121,18 @@ export async function pageFromPostgres(
       ${after ? sql`and (s.sort_score, s.reached_at, s.player_id) > (${after.sortScore}, ${after.reachedAt}::timestamptz, ${after.playerId})` : sql``}
     order by s.sort_score, s.reached_at, s.player_id
     limit ${options.limit}`);
-  const firstRank = after ? (await countBefore(db, boardId, periodKey, after)) + 2 : 1;
+  const firstRank = after ? (await countBefore(db, boardId, periodKey, after, true)) + 1 : 1;
   return toRanked(rows.rows, firstRank);
 }
 
 /** n records above and n below a player (fewer at the edges), the player among them; null if absent. */
-export async function aroundFromPostgres(db: Database, boardId: string, periodKey: string, playerId: string, n: number): Promise<RankedRow[] | null> {
+export async function aroundFromPostgres(
+  db: Database,
+  boardId: string,
+  periodKey: string,
+  playerId: string,
+  n: number,
+): Promise<RankedRow[] | null> {
   const me = await db.execute<Row>(sql`
     select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata
     from scores s left join players p on p.id = s.player_id
