@@ -10,63 +10,84 @@ import { getBoards } from "../services/board-cache";
 import { boardLoader } from "../services/boards";
 import { projectScoreChanges } from "../services/score-projection";
 import { deadLetter } from "./dead-letter";
-import { recordRejected } from "./ingest-stats";
-import { type EventMessage, IngestMessageSchema, type QueueRole } from "./messages";
+import { type EventBody, IngestMessageSchema, type QueueRole } from "./messages";
 import { type ContributionRow, type EventRow, persistBatch, type ScoreChange } from "./persist-batch";
 import { backoffSeconds, exhausted, isPermanentDatabaseError } from "./retry-policy";
 
 /** A statement that takes longer is treated as failed (and retried); it is idempotent if it did commit. */
-const STATEMENT_TIMEOUT_MS = 15_000;
+const STATEMENT_TIMEOUT_MS = 20_000;
 
-type Item = { message: Message<unknown>; event: EventMessage };
+/** One event and the queue message that carried it (a message packs a request's events). */
+type Item = { message: Message<unknown>; event: EventBody };
+
+/** What happened to the events of a batch; messages are settled from it at the end. */
+interface Outcome {
+  changes: ScoreChange[];
+  /** Messages with an event that failed transiently: retried whole (landed events dedupe). */
+  failed: Set<Message<unknown>>;
+  failure?: unknown;
+}
 
 /**
- * Consumes a batch from the score or analytics queue: schema-check each message, write the whole
- * batch to Postgres in one statement, ack per message, then hand the final score records to the
- * projection seam (Durable Objects, Redis). Failure handling, per message:
+ * Consumes a batch from the score or analytics queue: schema-check each message, write all their
+ * events to Postgres in one statement, hand the final score records to the projection seam
+ * (Durable Objects, Redis), then ack per message. Failure handling:
  *  - a body that fails the schema: dead-lettered with the reason, acked (retrying cannot help);
- *  - a permanent database error: the batch is split until the one message causing it is found,
- *    which is dead-lettered while its neighbours land;
- *  - a transient failure (database down, timeout): retried with exponential backoff, and
- *    dead-lettered with the error after MAX_ATTEMPTS.
- * Redelivery is harmless: ids already seen are ignored inside the same statement.
+ *  - a permanent database error: the events are split until the one event causing it is found;
+ *    that event alone is dead-lettered while its neighbours (and its own message) land;
+ *  - a transient failure (database down, timeout): its messages are retried with exponential
+ *    backoff, and dead-lettered with the error after MAX_ATTEMPTS.
+ * Redelivery is harmless: ids already seen are ignored inside the same statement, so retrying a
+ * message whose events partly landed counts each event once.
  */
 export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBindings, role: QueueRole): Promise<void> {
+  const started = performance.now();
   const items: Item[] = [];
-  const rejections: Array<{ message: Message<unknown>; count: number }> = [];
+  const accepted: Message<unknown>[] = [];
+  let rejected = 0;
   for (const message of batch.messages) {
     const parsed = IngestMessageSchema.safeParse(message.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      await settlePoison(
-        env,
-        batch.queue,
-        message,
-        `invalid message: ${issue?.path.join(".") || "body"}: ${issue?.message ?? "schema mismatch"}`,
-      );
-    } else if (parsed.data.kind === "rejections") {
-      rejections.push({ message, count: parsed.data.count });
+      const where = issue?.path.join(".") || "body";
+      await settlePoison(env, batch.queue, message, `invalid message: ${where}: ${issue?.message ?? "schema mismatch"}`);
+      continue;
+    }
+    accepted.push(message);
+    if (parsed.data.kind === "event") {
+      const { kind: _kind, ...event } = parsed.data;
+      items.push({ message, event });
     } else {
-      items.push({ message, event: parsed.data });
+      rejected += parsed.data.rejected ?? 0;
+      for (const event of parsed.data.events) items.push({ message, event });
     }
   }
+  if (accepted.length === 0) return;
 
   const handle = openDatabase(env, { maxConnections: 1 });
-  let pending: Message<unknown>[] = [...items.map((i) => i.message), ...rejections.map((r) => r.message)];
   try {
     const db = handle.db;
     const boards = await loadBoards(db, items);
-    const outcome = await persistIsolating(db, env, batch.queue, role, items, boards);
-    pending = [...outcome.landed.map((i) => i.message), ...rejections.map((r) => r.message)];
-    const rejected = rejections.reduce((sum, r) => sum + r.count, 0);
-    if (rejected > 0) await withTimeout(recordRejected(db, role, rejected), STATEMENT_TIMEOUT_MS, "Postgres stats write");
-    // Acked only after the projection: if it fails the messages come back, are seen as duplicates
-    // (nothing is counted twice) and the final records are projected again.
+    const outcome: Outcome = { changes: [], failed: new Set() };
+    await persistIsolating(db, env, batch.queue, role, items, boards, rejected, outcome);
+    const landed = accepted.filter((m) => !outcome.failed.has(m));
+    // Acked only after the projection: if it fails the messages come back, their events are seen
+    // as duplicates (nothing is counted twice) and the final records are projected again.
     if (outcome.changes.length > 0) await projectScoreChanges(env, outcome.changes);
-    for (const message of pending) message.ack();
+    for (const message of landed) message.ack();
+    await Promise.all([...outcome.failed].map((message) => retryOrBury(env, batch.queue, message, outcome.failure)));
+    // One wide event per batch: the figures an operator (and bench:ingest) needs.
+    log.info("consumer: batch", {
+      queue: batch.queue,
+      messages: batch.messages.length,
+      size: items.length,
+      retried: outcome.failed.size,
+      records: outcome.changes.length,
+      ms: Math.round(performance.now() - started),
+    });
   } catch (error) {
-    log.warn("consumer: batch failed after the write, retrying", { queue: batch.queue, error: describeError(error) });
-    await Promise.all(pending.map((message) => retryOrBury(env, batch.queue, message, error)));
+    log.warn("consumer: batch failed, retrying its messages", { queue: batch.queue, error: describeError(error) });
+    await Promise.all(accepted.map((message) => retryOrBury(env, batch.queue, message, error)));
   } finally {
     await handle.close();
   }
@@ -122,10 +143,9 @@ export function toRows(
 }
 
 /**
- * Persists the items in one statement; on a permanent error splits the batch in halves and
- * recurses, so a poison message costs O(log n) extra statements and only it is dead-lettered.
- * Transiently failed items are scheduled for retry here; landed ones are returned for the caller
- * to ack once their projection is done.
+ * Persists the events in one statement; on a permanent error splits them in halves and recurses,
+ * so a poison event costs O(log n) extra statements and only it is dead-lettered. Results are
+ * collected in `outcome`: the score changes of what landed, and the messages to retry.
  */
 async function persistIsolating(
   db: Database,
@@ -134,30 +154,50 @@ async function persistIsolating(
   role: QueueRole,
   items: Item[],
   boards: Map<string, Board>,
-): Promise<{ landed: Item[]; changes: ScoreChange[] }> {
-  if (items.length === 0) return { landed: [], changes: [] };
+  rejected: number,
+  outcome: Outcome,
+): Promise<void> {
+  if (items.length === 0 && rejected === 0) return;
   const { events, contributions, inBatchDuplicates } = toRows(items, boards);
   try {
     const result = await withTimeout(
-      persistBatch(db, role, events, contributions, inBatchDuplicates),
+      persistBatch(db, role, events, contributions, { inBatchDuplicates, rejected }),
       STATEMENT_TIMEOUT_MS,
       "Postgres batch write",
     );
-    return { landed: items, changes: result.changes };
+    outcome.changes.push(...result.changes);
   } catch (error) {
     if (!isPermanentDatabaseError(error)) {
-      log.warn("consumer: transient database failure, retrying batch", { queue, size: items.length, error: describeError(error) });
-      await Promise.all(items.map((item) => retryOrBury(env, queue, item.message, error)));
-      return { landed: [], changes: [] };
+      log.warn("consumer: transient database failure, retrying", { queue, events: items.length, error: describeError(error) });
+      for (const item of items) outcome.failed.add(item.message);
+      outcome.failure = error;
+      return;
     }
     if (items.length === 1 && items[0]) {
-      await settlePoison(env, queue, items[0].message, `database rejected the event: ${describeError(error)}`);
-      return { landed: [], changes: [] };
+      const { message, event } = items[0];
+      await buryEvent(env, queue, message, event, `database rejected the event: ${describeError(error)}`, outcome);
+      return;
     }
     const middle = Math.ceil(items.length / 2);
-    const left = await persistIsolating(db, env, queue, role, items.slice(0, middle), boards);
-    const right = await persistIsolating(db, env, queue, role, items.slice(middle), boards);
-    return { landed: [...left.landed, ...right.landed], changes: [...left.changes, ...right.changes] };
+    await persistIsolating(db, env, queue, role, items.slice(0, middle), boards, rejected, outcome);
+    await persistIsolating(db, env, queue, role, items.slice(middle), boards, 0, outcome);
+  }
+}
+
+/** One event of a packed message can never land: it alone goes to the DLQ, as a single event. */
+async function buryEvent(env: AppBindings, queue: string, message: Message<unknown>, event: EventBody, reason: string, outcome: Outcome) {
+  log.warn("consumer: poison event dead-lettered", { queue, messageId: message.id, eventId: event.id, reason });
+  try {
+    await deadLetter(env, {
+      queue,
+      messageId: `${message.id}/${event.id}`,
+      attempts: message.attempts,
+      error: reason,
+      body: { kind: "event", ...event },
+    });
+  } catch (error) {
+    outcome.failed.add(message);
+    outcome.failure = error;
   }
 }
 

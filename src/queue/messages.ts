@@ -1,15 +1,10 @@
 import { z } from "zod";
 
-/**
- * What travels on the queues. Every message is schema-checked by the consumer: a body that does
- * not parse is poison (acked and dead-lettered with the reason), never retried.
- */
-export const EventMessageSchema = z.object({
-  kind: z.literal("event"),
+/** One accepted event, as validated by POST /v1/events (times are epoch milliseconds). */
+export const EventBodySchema = z.object({
   id: z.string().min(1).max(64),
   type: z.string().min(1).max(64),
   playerId: z.string().min(1).max(128),
-  /** Epoch milliseconds. */
   occurredAt: z.number().int(),
   receivedAt: z.number().int(),
   boardId: z.string().min(1).max(64).optional(),
@@ -19,17 +14,30 @@ export const EventMessageSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
   payload: z.record(z.string(), z.unknown()).optional(),
 });
+export type EventBody = z.infer<typeof EventBodySchema>;
+
+/**
+ * What travels on the queues. Every message is schema-checked by the consumer: a body that does
+ * not parse is poison (acked and dead-lettered with the reason), never retried.
+ *
+ * The events of one request travel packed in one message (up to 100 events, under the 128 KB
+ * message limit) rather than one message each: a queue moves at most 5,000 messages per second,
+ * and per-message overhead (broker, serialisation, acks) would otherwise dominate. Events stay
+ * individually idempotent, so retrying a whole message is always safe. `rejected` carries the
+ * count of items the request refused, for the ingest stats.
+ */
+export const EventsMessageSchema = z.object({
+  kind: z.literal("events"),
+  events: z.array(EventBodySchema).max(100),
+  rejected: z.number().int().min(0).optional(),
+});
+export type EventsMessage = z.infer<typeof EventsMessageSchema>;
+
+/** A single event: how the consumer dead-letters (and replays) one poison event of a packed message. */
+export const EventMessageSchema = EventBodySchema.extend({ kind: z.literal("event") });
 export type EventMessage = z.infer<typeof EventMessageSchema>;
 
-/** Per-request count of items POST /v1/events refused; feeds the ingest stats. */
-export const RejectionsMessageSchema = z.object({
-  kind: z.literal("rejections"),
-  count: z.number().int().min(1),
-  at: z.number().int(),
-});
-export type RejectionsMessage = z.infer<typeof RejectionsMessageSchema>;
-
-export const IngestMessageSchema = z.discriminatedUnion("kind", [EventMessageSchema, RejectionsMessageSchema]);
+export const IngestMessageSchema = z.discriminatedUnion("kind", [EventsMessageSchema, EventMessageSchema]);
 export type IngestMessage = z.infer<typeof IngestMessageSchema>;
 
 /**

@@ -1,5 +1,11 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { NeonDatabase } from "drizzle-orm/neon-serverless";
+
+/**
+ * Any drizzle Neon client (whatever its schema): this module imports no project file, so the
+ * ingest benchmark can run the very same statement from Node to measure the database's ceiling.
+ */
+type Database = NeonDatabase<Record<string, unknown>>;
 
 /** One event as the consumer hands it to Postgres (JSON, so one parameter carries the batch). */
 export interface EventRow {
@@ -63,9 +69,15 @@ export async function persistBatch(
   queue: string,
   events: EventRow[],
   contributions: ContributionRow[],
-  /** Copies of an id already in this batch, dropped before the statement; counted as duplicates. */
-  inBatchDuplicates = 0,
+  counts: {
+    /** Copies of an id already in this batch, dropped before the statement; counted as duplicates. */
+    inBatchDuplicates?: number;
+    /** Items POST /v1/events refused, carried by these messages; added to the hour's counters. */
+    rejected?: number;
+  } = {},
 ): Promise<PersistResult> {
+  const inBatchDuplicates = counts.inBatchDuplicates ?? 0;
+  const rejected = counts.rejected ?? 0;
   const result = await db.execute<{ persisted: number; duplicates: number; changes: RawChange[] | null }>(sql`
     with input as (
       -- distinct: a client may repeat an id inside one request; it counts once.
@@ -75,7 +87,7 @@ export async function persistBatch(
     ),
     fresh as (
       insert into event_ids (event_id, received_at)
-      select event_id, received_at from input
+      select event_id, received_at from input order by event_id
       on conflict (event_id) do nothing
       returning event_id
     ),
@@ -137,6 +149,9 @@ export async function persistBatch(
       select board_id, period_key, player_id, score,
              case when sort_order = 'desc' then -score else score end, reached_at, metadata, now()
       from agg
+      -- One lock order for every consumer, so concurrent batches touching the same records wait
+      -- for each other instead of deadlocking.
+      order by board_id, period_key, player_id
       on conflict (board_id, period_key, player_id) do update set
         (score, sort_score, reached_at, metadata, version, updated_at) = (
           select m.score, case when b.sort_order = 'desc' then -m.score else m.score end, m.reached_at, m.metadata, s.version + 1, now()
@@ -182,10 +197,11 @@ export async function persistBatch(
       left join scores cur on cur.board_id = k.board_id and cur.period_key = k.period_key and cur.player_id = k.player_id
     ),
     counted as (
-      insert into ingest_stats as st (hour, queue, persisted, duplicates, batches, lag_ms_total, lag_ms_max, last_batch_at)
+      insert into ingest_stats as st (hour, queue, persisted, duplicates, rejected, batches, lag_ms_total, lag_ms_max, last_batch_at)
       select date_trunc('hour', now()), ${queue},
              (select count(*) from fresh),
              (select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int,
+             ${rejected}::int,
              1,
              coalesce((select sum(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
              coalesce((select max(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
@@ -193,6 +209,7 @@ export async function persistBatch(
       on conflict (hour, queue) do update set
         persisted = st.persisted + excluded.persisted,
         duplicates = st.duplicates + excluded.duplicates,
+        rejected = st.rejected + excluded.rejected,
         batches = st.batches + 1,
         lag_ms_total = st.lag_ms_total + excluded.lag_ms_total,
         lag_ms_max = greatest(st.lag_ms_max, excluded.lag_ms_max),

@@ -1,5 +1,5 @@
 import type { Board } from "../db/schema";
-import type { EventMessage } from "../queue/messages";
+import type { EventBody } from "../queue/messages";
 import { type EventInput, EventInputSchema } from "../routes/events/schema";
 
 /** Per-item rejection codes of POST /v1/events; part of the API contract. */
@@ -58,7 +58,7 @@ export function toEventMessage(
   board: Board | undefined,
   now: number,
   limits: IngestLimits,
-): { ok: true; message: EventMessage } | { ok: false; rejection: Rejection } {
+): { ok: true; message: EventBody } | { ok: false; rejection: Rejection } {
   const reject = (code: RejectionCode, message: string) => ({ ok: false as const, rejection: { index, error: { code, message } } });
 
   const occurredAt = Date.parse(event.occurredAt);
@@ -102,7 +102,6 @@ export function toEventMessage(
   return {
     ok: true,
     message: {
-      kind: "event",
       id: normaliseEventId(event.id),
       type: event.type,
       playerId: event.playerId,
@@ -124,6 +123,6 @@ export function normaliseEventId(id: string): string {
 }
 
 /** Score events ride their own queue so analytics floods never delay a leaderboard. */
-export function isScoreMessage(message: EventMessage): boolean {
+export function isScoreEvent(message: EventBody): boolean {
   return message.boardId !== undefined;
 }

@@ -2,10 +2,10 @@ import type { Database } from "../db/client";
 import type { AppBindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { describeError, log } from "../lib/log";
-import type { EventMessage, IngestMessage } from "../queue/messages";
+import type { EventBody, EventsMessage } from "../queue/messages";
 import { getBoards } from "./board-cache";
 import { boardLoader } from "./boards";
-import { type IngestLimits, isScoreMessage, parseItem, type Rejection, toEventMessage } from "./event-validation";
+import { type IngestLimits, isScoreEvent, parseItem, type Rejection, toEventMessage } from "./event-validation";
 
 export interface IngestResult {
   accepted: number;
@@ -32,7 +32,7 @@ export async function ingestEvents(env: AppBindings, db: () => Database, items: 
   const boards = boardIds.length ? await getBoards(boardIds, boardLoader(db)) : new Map();
 
   const limits = ingestLimits(env);
-  const messages: EventMessage[] = [];
+  const messages: EventBody[] = [];
   for (const item of parsed) {
     if (!item.ok) {
       rejected.push(item.rejection);
@@ -43,9 +43,14 @@ export async function ingestEvents(env: AppBindings, db: () => Database, items: 
     else rejected.push(checked.rejection);
   }
 
-  const scores: IngestMessage[] = messages.filter(isScoreMessage);
-  const analytics: IngestMessage[] = messages.filter((m) => !isScoreMessage(m));
-  if (rejected.length > 0) analytics.push({ kind: "rejections", count: rejected.length, at: now });
+  const scores = pack(messages.filter(isScoreEvent));
+  const analytics = pack(messages.filter((m) => !isScoreEvent(m)));
+  if (rejected.length > 0) {
+    // The refused count rides along for the ingest stats, on a message of its own if need be.
+    const carrier = analytics[0] ?? scores[0];
+    if (carrier) carrier.rejected = rejected.length;
+    else analytics.push({ kind: "events", events: [], rejected: rejected.length });
+  }
 
   try {
     await Promise.all([sendAll(env.SCORE_EVENTS, scores), sendAll(env.ANALYTICS_EVENTS, analytics)]);
@@ -59,14 +64,36 @@ export async function ingestEvents(env: AppBindings, db: () => Database, items: 
   return { accepted: messages.length, rejected };
 }
 
-/** sendBatch takes at most 100 messages and 256 KB; split on both limits (with headroom). */
+/** A queue message holds at most 100 events and must stay under 128 KB (with headroom). */
+const PACK_MAX_EVENTS = 100;
+const PACK_MAX_BYTES = 120_000;
+/** sendBatch takes at most 100 messages and 256 KB. */
 const SEND_MAX_MESSAGES = 100;
 const SEND_MAX_BYTES = 240_000;
 
-async function sendAll(queue: Queue, messages: IngestMessage[]): Promise<void> {
+/** Packs events into as few messages as the size limits allow (usually one per request). */
+export function pack(events: EventBody[]): EventsMessage[] {
+  const packed: EventsMessage[] = [];
+  let current: EventBody[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = JSON.stringify(event).length + 1;
+    if (current.length === PACK_MAX_EVENTS || (current.length > 0 && bytes + size > PACK_MAX_BYTES)) {
+      packed.push({ kind: "events", events: current });
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) packed.push({ kind: "events", events: current });
+  return packed;
+}
+
+async function sendAll(queue: Queue, messages: EventsMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  const chunks: MessageSendRequest<IngestMessage>[][] = [];
-  let chunk: MessageSendRequest<IngestMessage>[] = [];
+  const chunks: MessageSendRequest<EventsMessage>[][] = [];
+  let chunk: MessageSendRequest<EventsMessage>[] = [];
   let bytes = 0;
   for (const body of messages) {
     const size = JSON.stringify(body).length + 100; // ~100 B of per-message overhead counts too

@@ -224,6 +224,18 @@ describe("failures", () => {
     expect(rows.map((r) => r.player_id).sort()).toEqual(["p0", "p1", "p2", "p3", "p4", "p5", "p6"]);
   });
 
+  it("a packed message (one request's events) lands whole; a poison event inside it is dead-lettered alone", async () => {
+    const board = await createBoard({ operator: "increment" });
+    const events = Array.from({ length: 9 }, (_, i) => scoreEvent(board, `q${i}`, 1, recent(1)));
+    const { kind: _k, ...poison } = scoreEvent(board, "bad", 1, recent(1), { metadata: { note: "x\u0000y" } });
+    const bodies = events.map(({ kind: _kind, ...rest }) => rest);
+    const packed = { kind: "events", events: [...bodies.slice(0, 4), poison, ...bodies.slice(4)], rejected: 2 };
+    const result = await deliver([packed], { ids: ["packed-1"] });
+    expect(result.explicitAcks).toEqual(["packed-1"]);
+    expect(result.retryMessages).toEqual([]);
+    expect((await scoreRows(board)).map((r) => r.player_id).sort()).toEqual(events.map((e) => e.playerId).sort());
+  });
+
   it("a database outage retries every message; once it is back nothing is lost or doubled", async () => {
     const board = await createBoard({ operator: "increment" });
     const events = [scoreEvent(board, "p1", 7, recent(2)), scoreEvent(board, "p2", 3, recent(2))];
