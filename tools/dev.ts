@@ -146,6 +146,8 @@ async function main(): Promise<void> {
   const upstashFromDevVars = !settings.redisUrl && Boolean(settings.devVars.UPSTASH_REDIS_REST_URL);
   stack = await startLocalStack({
     databaseUrl: settings.databaseUrl,
+    // Benchmarks point this at a scratch folder so they never touch the dev database.
+    pgliteDataDir: process.env.PGLITE_DATA_DIR || undefined,
     redisUrl: settings.redisUrl,
     log: (line) => {
       if (upstashFromDevVars && line.startsWith("no REDIS_URL")) {

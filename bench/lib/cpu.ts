@@ -1,0 +1,69 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc's utime/stime (getconf CLK_TCK; 100 on Linux). */
+const TICKS = 100;
+
+type Proc = { pid: number; ppid: number; comm: string; ticks: number };
+
+function readProcs(): Proc[] {
+  const procs: Proc[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const fields = stat.slice(close + 2).split(" ");
+      // fields[0] is state (stat field 3): ppid is field 4, utime 14, stime 15.
+      procs.push({ pid: Number(name), ppid: Number(fields[1]), comm, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return procs;
+}
+
+/**
+ * CPU seconds used so far by every server process: the dev runner's whole tree (bridges, PGlite,
+ * wrangler, workerd) plus the machine's Postgres and Redis. The load generator is not included.
+ * Processes that exit between two readings lose their ticks, so readings bracket a steady run.
+ */
+export function serverCpuSeconds(rootPid: number): { total: number; byName: Record<string, number> } {
+  const procs = readProcs();
+  const children = new Map<number, Proc[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const included = new Map<number, Proc>();
+  const walk = (pid: number) => {
+    for (const child of children.get(pid) ?? []) {
+      included.set(child.pid, child);
+      walk(child.pid);
+    }
+  };
+  const root = procs.find((p) => p.pid === rootPid);
+  if (root) included.set(root.pid, root);
+  walk(rootPid);
+  for (const p of procs) if (p.comm === "postgres" || p.comm.startsWith("redis-server")) included.set(p.pid, p);
+  const byName: Record<string, number> = {};
+  let total = 0;
+  for (const p of included.values()) {
+    const seconds = p.ticks / TICKS;
+    const label = p.comm.startsWith("redis")
+      ? "redis"
+      : p.comm === "postgres"
+        ? "postgres"
+        : p.comm.includes("workerd")
+          ? "workerd"
+          : "node";
+    byName[label] = (byName[label] ?? 0) + seconds;
+    total += seconds;
+  }
+  return { total, byName };
+}
+
+export function cpuDelta(before: ReturnType<typeof serverCpuSeconds>, after: ReturnType<typeof serverCpuSeconds>) {
+  const byName: Record<string, number> = {};
+  for (const key of new Set([...Object.keys(before.byName), ...Object.keys(after.byName)])) {
+    byName[key] = (after.byName[key] ?? 0) - (before.byName[key] ?? 0);
+  }
+  return { total: after.total - before.total, byName };
+}
