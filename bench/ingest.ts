@@ -235,7 +235,7 @@ async function main() {
       const batchLines = server.lines
         .slice(firstLine)
         .filter((l) => l.includes('"consumer: batch"'))
-        .map((l) => JSON.parse(l.slice(l.indexOf("{"))) as { size: number; ms: number; queue: string });
+        .map((l) => JSON.parse(l.slice(l.indexOf("{"))) as { size: number; ms: number; queue: string; statements: number; writes: number });
       const scoreBatches = batchLines.filter((b) => b.queue.endsWith("score-events"));
       const batchMs = scoreBatches.map((b) => b.ms);
       const avgBatch = scoreBatches.reduce((a, b) => a + b.size, 0) / Math.max(1, scoreBatches.length);
@@ -251,11 +251,15 @@ async function main() {
       say(
         `  consumer batches: ${scoreBatches.length} (avg ${fmt(avgBatch, 1)} events); batch time p50 ${fmt(percentile(batchMs, 50))} ms, p99 ${fmt(percentile(batchMs, 99))} ms`,
       );
+      const statements = scoreBatches.reduce((a, b) => a + b.statements, 0);
+      const writes = scoreBatches.reduce((a, b) => a + b.writes, 0);
+      say(
+        `  database statements per consumer batch: ${fmt(statements / Math.max(1, scoreBatches.length), 2)} ` +
+          `(${fmt(writes / Math.max(1, scoreBatches.length), 1)} parallel writes + board loads); ${fmt((statements / EVENTS) * 100, 3)} per 100 events`,
+      );
       if (xactPool) {
         const perBatch = (xactAfter - xactBefore) / Math.max(1, scoreBatches.length);
-        say(
-          `  database transactions per consumer batch: ${fmt(perBatch, 2)} (pg_stat_database.xact_commit; includes stats polling by this bench)`,
-        );
+        say(`  cross-check, pg_stat_database.xact_commit per batch: ${fmt(perBatch, 2)} (includes this bench's progress polling)`);
         await xactPool.end();
       }
       say(
@@ -263,7 +267,7 @@ async function main() {
           .map(([k, v]) => `${k} ${fmt(v, 1)} s`)
           .join(", ")})`,
       );
-      say(`             ${fmt(((cpu.total / EVENTS) * 1000 * 1000) / 1000, 2)} CPU s per 1,000 events`);
+      say(`             ${fmt((cpu.total / EVENTS) * 1000, 3)} CPU s per 1,000 events`);
 
       if (adminStack && adminUrl) {
         await server.stop();

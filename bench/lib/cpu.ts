@@ -14,8 +14,11 @@ function readProcs(): Proc[] {
       const close = stat.lastIndexOf(")");
       const comm = stat.slice(stat.indexOf("(") + 1, close);
       const fields = stat.slice(close + 2).split(" ");
-      // fields[0] is state (stat field 3): ppid is field 4, utime 14, stime 15.
-      procs.push({ pid: Number(name), ppid: Number(fields[1]), comm, ticks: Number(fields[11]) + Number(fields[12]) });
+      // fields[0] is state (stat field 3): ppid is field 4, utime 14, stime 15, and cutime 16 /
+      // cstime 17 hold the CPU of children that already exited. Postgres runs one short-lived
+      // backend per connection, so without these its work would vanish from the reading.
+      const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      procs.push({ pid: Number(name), ppid: Number(fields[1]), comm, ticks });
     } catch {
       // The process ended while we looked.
     }

@@ -23,6 +23,8 @@ type Item = { message: Message<unknown>; event: EventBody };
 /** What happened to the events of a batch; messages are settled from it at the end. */
 interface Outcome {
   changes: ScoreChange[];
+  /** Database statements issued (board loads, writes, bisection retries): the round trips. */
+  statements: number;
   /** Messages with an event that failed transiently: retried whole (landed events dedupe). */
   failed: Set<Message<unknown>>;
   failure?: unknown;
@@ -64,12 +66,20 @@ export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBi
   }
   if (accepted.length === 0) return;
 
-  const handle = openDatabase(env, { maxConnections: 1 });
+  const groups = splitByPlayer(items, Math.min(MAX_PARALLEL_WRITES, Math.max(1, Math.ceil(items.length / EVENTS_PER_WRITE))));
+  const handle = openDatabase(env, { maxConnections: groups.length });
   try {
     const db = handle.db;
-    const boards = await loadBoards(db, items);
-    const outcome: Outcome = { changes: [], failed: new Set() };
-    await persistIsolating(db, env, batch.queue, role, items, boards, rejected, outcome);
+    const outcome: Outcome = { changes: [], statements: 0, failed: new Set() };
+    const boards = await loadBoards(db, items, outcome);
+    await Promise.all(
+      groups.map((group, g) =>
+        persistIsolating(db, env, batch.queue, role, group, boards, g === 0 ? rejected : 0, outcome, {
+          shard: g,
+          batches: g === 0 ? 1 : 0,
+        }),
+      ),
+    );
     const landed = accepted.filter((m) => !outcome.failed.has(m));
     // Acked only after the projection: if it fails the messages come back, their events are seen
     // as duplicates (nothing is counted twice) and the final records are projected again.
@@ -83,6 +93,8 @@ export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBi
       size: items.length,
       retried: outcome.failed.size,
       records: outcome.changes.length,
+      writes: groups.length,
+      statements: outcome.statements,
       ms: Math.round(performance.now() - started),
     });
   } catch (error) {
@@ -93,14 +105,39 @@ export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBi
   }
 }
 
-async function loadBoards(db: Database, items: Item[]): Promise<Map<string, Board>> {
+async function loadBoards(db: Database, items: Item[], outcome: Outcome): Promise<Map<string, Board>> {
   const ids = items.flatMap((i) => (i.event.boardId ? [i.event.boardId] : []));
-  return ids.length
-    ? getBoards(
-        ids,
-        boardLoader(() => db),
-      )
-    : new Map();
+  if (ids.length === 0) return new Map();
+  const load = boardLoader(() => db);
+  return getBoards(ids, (missing) => {
+    outcome.statements += 1;
+    return load(missing);
+  });
+}
+
+/**
+ * A large batch is written as up to MAX_PARALLEL_WRITES statements on as many connections, split
+ * by player so no two of them touch the same score record (no lock waits between them): one
+ * statement per ~EVENTS_PER_WRITE events keeps each short and uses the database's cores.
+ */
+const MAX_PARALLEL_WRITES = 4;
+const EVENTS_PER_WRITE = 1000;
+
+export function splitByPlayer<T extends { event: { playerId: string } }>(items: T[], parts: number): T[][] {
+  if (parts <= 1) return [items];
+  const groups: T[][] = Array.from({ length: parts }, () => []);
+  for (const item of items) groups[fnv1a(item.event.playerId) % parts]?.push(item);
+  return groups.filter((g) => g.length > 0);
+}
+
+/** 32-bit FNV-1a: a cheap, stable spread of player ids over the parallel writes. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
 }
 
 /** Event rows and their (board, period key) contributions, computed in the board's time zone. */
@@ -111,6 +148,7 @@ export function toRows(
   const events: EventRow[] = [];
   const contributions: ContributionRow[] = [];
   const seen = new Set<string>();
+  const periodKeysByMinute = new Map<string, string[]>();
   let inBatchDuplicates = 0;
   for (const { event } of items) {
     // The same id twice in a batch (a client retry that raced its original) counts once.
@@ -134,10 +172,18 @@ export function toRows(
     });
     const board = event.boardId ? boards.get(event.boardId) : undefined;
     if (!board || event.score === undefined) continue;
-    const config = { periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart };
-    for (const { key } of periodKeysFor(config, new Date(event.occurredAt))) {
-      contributions.push({ event_id: event.id, board_id: board.id, period_key: key });
+    // Period boundaries fall on whole minutes in every time zone (offsets and DST changes are
+    // whole minutes), so events of one board in the same UTC minute share their keys: computing
+    // them once per minute instead of once per event removes most of the calendar work.
+    const minute = Math.floor(event.occurredAt / 60_000);
+    const memo = `${board.id}\u0000${minute}`;
+    let keys = periodKeysByMinute.get(memo);
+    if (!keys) {
+      const config = { periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart };
+      keys = periodKeysFor(config, new Date(minute * 60_000)).map((p) => p.key);
+      periodKeysByMinute.set(memo, keys);
     }
+    for (const key of keys) contributions.push({ event_id: event.id, board_id: board.id, period_key: key });
   }
   return { events, contributions, inBatchDuplicates };
 }
@@ -156,12 +202,14 @@ async function persistIsolating(
   boards: Map<string, Board>,
   rejected: number,
   outcome: Outcome,
+  part: { shard: number; batches: number } = { shard: 0, batches: 1 },
 ): Promise<void> {
   if (items.length === 0 && rejected === 0) return;
   const { events, contributions, inBatchDuplicates } = toRows(items, boards);
   try {
+    outcome.statements += 1;
     const result = await withTimeout(
-      persistBatch(db, role, events, contributions, { inBatchDuplicates, rejected }),
+      persistBatch(db, role, events, contributions, { inBatchDuplicates, rejected, ...part }),
       STATEMENT_TIMEOUT_MS,
       "Postgres batch write",
     );
@@ -179,8 +227,8 @@ async function persistIsolating(
       return;
     }
     const middle = Math.ceil(items.length / 2);
-    await persistIsolating(db, env, queue, role, items.slice(0, middle), boards, rejected, outcome);
-    await persistIsolating(db, env, queue, role, items.slice(middle), boards, 0, outcome);
+    await persistIsolating(db, env, queue, role, items.slice(0, middle), boards, rejected, outcome, part);
+    await persistIsolating(db, env, queue, role, items.slice(middle), boards, 0, outcome, { ...part, batches: 0 });
   }
 }
 

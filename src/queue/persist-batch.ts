@@ -74,8 +74,14 @@ export async function persistBatch(
     inBatchDuplicates?: number;
     /** Items POST /v1/events refused, carried by these messages; added to the hour's counters. */
     rejected?: number;
+    /** Which counter row to bump (statements running in parallel use different ones). */
+    shard?: number;
+    /** 1 if this statement counts as the batch (a batch split into parallel parts counts once). */
+    batches?: number;
   } = {},
 ): Promise<PersistResult> {
+  const shard = counts.shard ?? 0;
+  const batches = counts.batches ?? 1;
   const inBatchDuplicates = counts.inBatchDuplicates ?? 0;
   const rejected = counts.rejected ?? 0;
   const result = await db.execute<{ persisted: number; duplicates: number; changes: RawChange[] | null }>(sql`
@@ -101,10 +107,12 @@ export async function persistBatch(
       returning 1
     ),
     named as (
+      -- Only events that name the player write here: a players row exists for display names.
       insert into players (id, display_name)
       select distinct on (player_id) player_id, display_name
       from fresh_input
-      order by player_id, (display_name is null), occurred_at desc
+      where display_name is not null
+      order by player_id, occurred_at desc
       on conflict (id) do update set display_name = excluded.display_name, updated_at = now()
         where excluded.display_name is not null and players.display_name is distinct from excluded.display_name
       returning 1
@@ -183,34 +191,35 @@ export async function persistBatch(
         )
       returning board_id, period_key, player_id, score, reached_at, version
     ),
-    record_keys as (
-      select distinct board_id, period_key, player_id from contributions
+    -- Records named only by already-seen events (a redelivery): their current state is read so
+    -- it can be projected again; records the batch moved come from the upsert itself.
+    unmoved_keys as (
+      select distinct board_id, period_key, player_id from contributions where not is_fresh
+      except
+      select board_id, period_key, player_id from contributions where is_fresh
     ),
     final as (
-      select k.board_id, k.period_key, k.player_id,
-             coalesce(u.score, cur.score) as score,
-             coalesce(u.reached_at, cur.reached_at) as reached_at,
-             coalesce(u.version, cur.version) as version,
-             (u.board_id is not null) as changed
-      from record_keys k
-      left join upserted u on u.board_id = k.board_id and u.period_key = k.period_key and u.player_id = k.player_id
-      left join scores cur on cur.board_id = k.board_id and cur.period_key = k.period_key and cur.player_id = k.player_id
+      select board_id, period_key, player_id, score, reached_at, version, true as changed from upserted
+      union all
+      select cur.board_id, cur.period_key, cur.player_id, cur.score, cur.reached_at, cur.version, false
+      from unmoved_keys k
+      join scores cur on cur.board_id = k.board_id and cur.period_key = k.period_key and cur.player_id = k.player_id
     ),
     counted as (
-      insert into ingest_stats as st (hour, queue, persisted, duplicates, rejected, batches, lag_ms_total, lag_ms_max, last_batch_at)
-      select date_trunc('hour', now()), ${queue},
+      insert into ingest_stats as st (hour, queue, shard, persisted, duplicates, rejected, batches, lag_ms_total, lag_ms_max, last_batch_at)
+      select date_trunc('hour', now()), ${queue}, ${shard}::smallint,
              (select count(*) from fresh),
              (select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int,
              ${rejected}::int,
-             1,
+             ${batches}::int,
              coalesce((select sum(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
              coalesce((select max(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
              now()
-      on conflict (hour, queue) do update set
+      on conflict (hour, queue, shard) do update set
         persisted = st.persisted + excluded.persisted,
         duplicates = st.duplicates + excluded.duplicates,
         rejected = st.rejected + excluded.rejected,
-        batches = st.batches + 1,
+        batches = st.batches + excluded.batches,
         lag_ms_total = st.lag_ms_total + excluded.lag_ms_total,
         lag_ms_max = greatest(st.lag_ms_max, excluded.lag_ms_max),
         last_batch_at = excluded.last_batch_at

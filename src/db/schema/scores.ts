@@ -1,5 +1,4 @@
 import { bigint, index, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
-import { boards } from "./boards";
 
 /**
  * One record per (board, period, player): the system of record for every leaderboard. The
@@ -8,9 +7,10 @@ import { boards } from "./boards";
 export const scores = pgTable(
   "scores",
   {
-    boardId: text("board_id")
-      .notNull()
-      .references(() => boards.id, { onDelete: "cascade" }),
+    // No foreign key to boards: it would cost a trigger query per upserted row on the hottest
+    // write path. The consumer joins boards (records of unknown boards are never written) and
+    // deleting a board deletes its scores explicitly.
+    boardId: text("board_id").notNull(),
     /** "all", "2026-11-22", "2026-W47", "2026-11": computed in the board's time zone. */
     periodKey: text("period_key").notNull(),
     playerId: text("player_id").notNull(),
