@@ -1,22 +1,364 @@
 import { DurableObject } from "cloudflare:workers";
 import type { AppBindings } from "../env";
+import { describeError, log } from "../lib/log";
+import { LiveUpdates, parseLiveLimit } from "./live-updates";
+import { loadTopFromPostgres } from "./postgres-top";
+import { RebuildJournal } from "./rebuild-journal";
+import { RecentVersions } from "./recent-versions";
+import { countAtOrAhead, toSortScore, upperBound } from "./sorted-entries";
+import { SqliteStore } from "./sqlite-store";
+import { TopSet, type TopSetDiff } from "./top-set";
+import type {
+  ApplyResult,
+  AroundResult,
+  BoardPeriod,
+  EntryState,
+  LeaderboardStats,
+  PageOptions,
+  PageResult,
+  RankResult,
+  RebuildResult,
+  ScoreRankResult,
+} from "./types";
+import { DEFAULT_TOP_SIZE, MAX_AROUND } from "./types";
+import { checkBoard, checkChanges, checkCount, checkPageOptions, checkScore } from "./validate";
+import { toView, viewsOf } from "./views";
+
+/** Delay before a rebuild once the set is known to be incomplete (lets a burst settle). */
+const REBUILD_DELAY_MS = 1000;
+/** After this many platform retries of a failing rebuild alarm, retry on our own slower clock. */
+const ALARM_RETRY_LIMIT = 5;
+const ALARM_SLOW_RETRY_MS = 60_000;
 
 /**
- * One object per (board, period key): the single writer of that board-period's hot top-N. Its
- * state lives in the object's SQLite storage so an evicted object comes back without Postgres.
- * The serving issue adds the batch-apply, page and rebuild RPC methods and live subscriptions.
+ * One object per (board, period key), named `leaderboardObjectName(boardId, periodKey)`: the
+ * single writer of that board-period's hot top-N. It keeps the best topSize entries sorted in
+ * memory (mirrored in its SQLite storage, so eviction costs no Postgres query), serves top-N
+ * pages, ranks and around-me windows with zero database queries, and pushes live updates over
+ * hibernatable WebSockets. Postgres stays the system of record: the queue consumer projects
+ * committed record states here (`applyChanges`), and a rebuild reloads from Postgres whenever
+ * the object can no longer vouch for its top-N (see top-set.ts) or when told to.
  */
 export class LeaderboardDO extends DurableObject<AppBindings> {
+  readonly #store: SqliteStore;
+  readonly #recent = new RecentVersions();
+  readonly #live: LiveUpdates;
+  #board: BoardPeriod | null = null;
+  #top: TopSet;
+  #total = 0;
+  #lastRebuildAt: number | null = null;
+  /** Set while a rebuild waits for Postgres; see rebuild-journal.ts. */
+  #journal: RebuildJournal | null = null;
+  /** Rebuilds run one after another (an alarm and an admin call may overlap). */
+  #rebuildChain: Promise<unknown> = Promise.resolve();
+
   constructor(ctx: DurableObjectState, env: AppBindings) {
     super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(
-        `create table if not exists entries (
-           player_id text primary key,
-           score integer not null,
-           reached_at integer not null
-         )`,
-      );
+    this.#store = new SqliteStore(ctx.storage.sql);
+    this.#top = new TopSet("desc", DEFAULT_TOP_SIZE, this.#recent);
+    this.#live = new LiveUpdates(ctx, (limit) => this.#window(limit));
+    // Answered by the runtime without waking a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#load();
+      // Safety net: an incomplete set always has a rebuild on the way, even if one was lost.
+      if (!this.#top.complete && this.#board !== null && (await ctx.storage.getAlarm()) === null) {
+        await ctx.storage.setAlarm(Date.now() + REBUILD_DELAY_MS);
+      }
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Projects final record states committed in Postgres (once per object per consumer batch).
+   * A state applies only if its version is newer than the one known, so repeated and reordered
+   * calls converge. Persisted before the reply (the output gate holds it until the write
+   * commits). `newPlayers` is added to the approximate total.
+   */
+  async applyChanges(board: BoardPeriod, changes: EntryState[], newPlayers: number): Promise<ApplyResult> {
+    checkBoard(board);
+    checkChanges(changes);
+    checkCount("newPlayers", newPlayers);
+    this.#checkIdentity(board);
+    const wasComplete = this.#top.complete;
+    this.#journal?.record(this.#top, changes);
+    let applied = 0;
+    let firstChanged = Number.POSITIVE_INFINITY;
+    this.#commit(() => {
+      const configured = this.#configure(board);
+      const outcome = this.#top.apply(changes);
+      applied = outcome.applied;
+      firstChanged = Math.min(configured.firstChangedIndex, outcome.firstChangedIndex);
+      this.#writeDiffs([configured, outcome]);
+      // Rows written are billed: meta rows only when they change.
+      if (newPlayers > 0) {
+        this.#total += newPlayers;
+        this.#store.writeTotal(this.#total);
+      }
+      if (this.#top.complete !== wasComplete) this.#store.writeComplete(this.#top.complete);
+    });
+    if (wasComplete && !this.#top.complete) await this.#scheduleRebuild();
+    this.#live.notify(firstChanged);
+    return { applied, topChanged: Number.isFinite(firstChanged), total: this.#reportedTotal() };
+  }
+
+  /**
+   * Reloads the top-N and the player count from Postgres and replaces the held state in one
+   * storage transaction; the set is complete afterwards. Changes that arrive meanwhile are
+   * replayed on top of the snapshot, so none is lost.
+   */
+  async rebuild(board: BoardPeriod): Promise<RebuildResult> {
+    checkBoard(board);
+    this.#checkIdentity(board);
+    const run = this.#rebuildChain.catch(() => undefined).then(() => this.#rebuildNow(board));
+    this.#rebuildChain = run;
+    return run;
+  }
+
+  /** Sets the exact player count (cron reconciliation). */
+  setTotal(total: number): void {
+    checkCount("total", total);
+    this.#commit(() => {
+      this.#total = total;
+      this.#store.writeTotal(total);
+    });
+  }
+
+  /** Alarms only ever mean "rebuild from Postgres"; rebuilding twice is harmless. */
+  override async alarm(alarmInfo?: AlarmInvocationInfo): Promise<void> {
+    const board = this.#board;
+    if (board === null) return;
+    try {
+      await this.rebuild(board);
+    } catch (error) {
+      const retryCount = alarmInfo?.retryCount ?? 0;
+      log.warn("leaderboard-do: rebuild alarm failed", {
+        board: board.boardId,
+        period: board.periodKey,
+        retryCount,
+        error: describeError(error),
+      });
+      if (retryCount < ALARM_RETRY_LIMIT) throw error;
+      // The platform gives up after a few retries; an incomplete set must not stay that way.
+      await this.ctx.storage.setAlarm(Date.now() + ALARM_SLOW_RETRY_MS);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads (no storage or database access: memory only)
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * A page of the held top-N: rows strictly after `cursor` in board order (keyset, so pages
+   * neither repeat nor skip rows while scores move), after skipping `offset`, at most `limit`.
+   */
+  page(options: PageOptions): PageResult {
+    checkPageOptions(options);
+    const entries = this.#top.entries;
+    let start = 0;
+    if (options.cursor !== undefined) {
+      const { score, reachedAt, playerId } = options.cursor;
+      start = upperBound(entries, { sortScore: toSortScore(this.#top.sortOrder, score), reachedAt, playerId });
+    }
+    start += options.offset ?? 0;
+    const end = start + options.limit;
+    const total = this.#reportedTotal();
+    return {
+      entries: viewsOf(entries, start, end),
+      total,
+      complete: this.#top.complete,
+      hasMore: end < entries.length || total > entries.length,
+      heldCount: entries.length,
+    };
+  }
+
+  /** The player's held entry and rank, or null when not in the held top-N. */
+  rankOf(playerId: string): RankResult | null {
+    const index = this.#top.indexOf(playerId);
+    const entry = this.#top.entries[index];
+    if (index < 0 || entry === undefined) return null;
+    return { entry: toView(entry, index), total: this.#reportedTotal() };
+  }
+
+  /**
+   * Up to `n` entries above and `n` below the player, the player included; fewer at the edges
+   * of what is held. Null when the player is not in the held top-N.
+   */
+  around(playerId: string, n: number): AroundResult | null {
+    checkCount("n", n);
+    const span = Math.min(n, MAX_AROUND);
+    const index = this.#top.indexOf(playerId);
+    if (index < 0) return null;
+    return { entries: viewsOf(this.#top.entries, index - span, index + span + 1), total: this.#reportedTotal() };
+  }
+
+  /**
+   * The rank `score` would get now, after every held entry with an equal score. `withinTop` is
+   * false when the object cannot vouch for it: the rank would fall past the last held entry
+   * while players may exist beyond it (rank is then a lower bound).
+   */
+  rankForScore(score: number): ScoreRankResult {
+    checkScore(score);
+    const ahead = countAtOrAhead(this.#top.entries, toSortScore(this.#top.sortOrder, score));
+    return { rank: ahead + 1, withinTop: this.#top.allHeld || ahead < this.#top.size, total: this.#reportedTotal() };
+  }
+
+  /** Diagnostics for reconciliation and tests. */
+  stats(): LeaderboardStats {
+    let versionSum = 0;
+    let maxVersion = 0;
+    for (const entry of this.#top.entries) {
+      versionSum += entry.version;
+      if (entry.version > maxVersion) maxVersion = entry.version;
+    }
+    return {
+      board: this.#board === null ? null : { ...this.#board },
+      held: this.#top.size,
+      total: this.#reportedTotal(),
+      complete: this.#top.complete,
+      versionSum,
+      maxVersion,
+      rememberedVersions: this.#recent.size,
+      sockets: this.#live.count,
+      lastRebuildAt: this.#lastRebuildAt,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Live updates
+  // ---------------------------------------------------------------------------------------------
+
+  /** WebSocket upgrade (`?limit=` 1..100, default 10): snapshot now, updates as the top moves. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
+    }
+    const limit = parseLiveLimit(new URL(request.url));
+    if (limit === null) return new Response("limit must be an integer in 1..100", { status: 400 });
+    return this.#live.accept(limit);
+  }
+
+  /** Clients may send "snapshot" to get their window again; anything else is ignored. */
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (message === "snapshot") this.#live.sendSnapshot(ws);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      ws.close(code, reason);
+    } catch {
+      // Already closed, or a code (1005/1006) that cannot be sent back.
+    }
+  }
+
+  override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
+    log.warn("leaderboard-do: websocket error", { error: describeError(error) });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+  // ---------------------------------------------------------------------------------------------
+
+  async #rebuildNow(board: BoardPeriod): Promise<RebuildResult> {
+    const journal = new RebuildJournal();
+    this.#journal = journal;
+    let snapshot: Awaited<ReturnType<typeof loadTopFromPostgres>>;
+    try {
+      snapshot = await loadTopFromPostgres(this.env, board);
+    } finally {
+      this.#journal = null;
+    }
+    let firstChanged = Number.POSITIVE_INFINITY;
+    this.#commit(() => {
+      const configured = this.#configure(board);
+      const merged = journal.mergeInto(this.#top, snapshot.states);
+      const diffs = [configured, ...merged];
+      for (const diff of diffs) firstChanged = Math.min(firstChanged, diff.firstChangedIndex);
+      this.#writeDiffs(diffs);
+      this.#total = snapshot.total;
+      this.#lastRebuildAt = Date.now();
+      this.#store.writeTotal(this.#total);
+      this.#store.writeComplete(this.#top.complete);
+      this.#store.writeLastRebuildAt(this.#lastRebuildAt);
+    });
+    // A replayed change can make the fresh set incomplete again.
+    if (!this.#top.complete) await this.#scheduleRebuild();
+    this.#live.notify(firstChanged);
+    return { loaded: snapshot.states.length, total: this.#reportedTotal() };
+  }
+
+  /** Reads everything back from SQLite: on wake-up, and to undo memory after a failed write. */
+  #load(): void {
+    this.#store.migrate();
+    const meta = this.#store.readMeta();
+    this.#board = meta.board;
+    this.#total = meta.total;
+    this.#lastRebuildAt = meta.lastRebuildAt;
+    const sortOrder = meta.board?.sortOrder ?? "desc";
+    this.#top = new TopSet(sortOrder, meta.board?.topSize ?? DEFAULT_TOP_SIZE, this.#recent);
+    this.#top.load(this.#store.readEntries(sortOrder), meta.complete);
+  }
+
+  /** A call for another board-period is a routing bug: refuse it before anything changes. */
+  #checkIdentity(board: BoardPeriod): void {
+    const current = this.#board;
+    if (current !== null && (current.boardId !== board.boardId || current.periodKey !== board.periodKey)) {
+      throw new Error(`LeaderboardDO: this object serves ${current.boardId}/${current.periodKey}, not ${board.boardId}/${board.periodKey}`);
+    }
+  }
+
+  /**
+   * Adopts the caller's board config (it is the source of truth for topSize and sort order).
+   * Must run inside #commit, after #checkIdentity.
+   */
+  #configure(board: BoardPeriod): TopSetDiff {
+    const current = this.#board;
+    const none: TopSetDiff = { upserts: new Map(), removals: new Set(), firstChangedIndex: Number.POSITIVE_INFINITY };
+    if (current !== null && current.sortOrder === board.sortOrder && current.topSize === board.topSize) return none;
+    let diff = none;
+    if (current === null) {
+      // Nothing was ever stored, so the held set is empty: start it with the right config.
+      this.#top = new TopSet(board.sortOrder, board.topSize, this.#recent);
+    } else if (current.sortOrder !== board.sortOrder) {
+      diff = this.#top.reset(board.sortOrder, board.topSize);
+    } else {
+      diff = this.#top.resize(board.topSize);
+    }
+    this.#board = { boardId: board.boardId, periodKey: board.periodKey, sortOrder: board.sortOrder, topSize: board.topSize };
+    this.#store.writeBoard(this.#board);
+    return diff;
+  }
+
+  #writeDiffs(diffs: readonly TopSetDiff[]): void {
+    for (const diff of diffs) this.#store.writeEntries(diff.upserts.values(), diff.removals);
+  }
+
+  /**
+   * Runs memory and storage changes as one SQLite transaction. If anything throws, storage rolls
+   * back and memory is reloaded from it, so the two never disagree.
+   */
+  #commit(change: () => void): void {
+    try {
+      this.ctx.storage.transactionSync(change);
+    } catch (error) {
+      this.#load();
+      throw error;
+    }
+  }
+
+  async #scheduleRebuild(): Promise<void> {
+    await this.ctx.storage.setAlarm(Date.now() + REBUILD_DELAY_MS);
+  }
+
+  /** The approximate total never undercounts what is held (percentiles need rank <= total). */
+  #reportedTotal(): number {
+    return Math.max(this.#total, this.#top.size);
+  }
+
+  #window(limit: number): { entries: ReturnType<typeof viewsOf>; total: number; complete: boolean } {
+    return { entries: viewsOf(this.#top.entries, 0, limit), total: this.#reportedTotal(), complete: this.#top.complete };
   }
 }

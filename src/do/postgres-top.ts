@@ -1,0 +1,64 @@
+/**
+ * Reads a board-period's top-N and player count from Postgres, the system of record, for a
+ * rebuild. One statement (one round trip): the first topSize rows of scores_rank_idx in board
+ * order, each carrying the period's count.
+ */
+import { sql } from "drizzle-orm";
+import type { DatabaseEnv } from "../db/client";
+import { openDatabase } from "../db/client";
+import { withTimeout } from "../lib/timeout";
+import type { BoardPeriod, EntryState, Metadata } from "./types";
+
+/** A rebuild runs in an alarm or an admin call, never on a read path, so it may take a while. */
+const REBUILD_TIMEOUT_MS = 20_000;
+
+type TopRow = {
+  player_id: string;
+  score: string | number;
+  reached_at_ms: string | number;
+  version: string | number;
+  metadata: Metadata | string | null;
+  display_name: string | null;
+  total: string | number;
+};
+
+function toMetadata(value: TopRow["metadata"]): Metadata | null {
+  if (value === null) return null;
+  const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Metadata) : null;
+}
+
+/** The first `board.topSize` records in board order, and how many records the period has. */
+export async function loadTopFromPostgres(env: DatabaseEnv, board: BoardPeriod): Promise<{ states: EntryState[]; total: number }> {
+  const handle = openDatabase(env, { maxConnections: 1 });
+  try {
+    // reached_at as integer epoch ms in SQL: exact (precision 3) and independent of how the
+    // driver parses timestamps.
+    const result = await withTimeout(
+      handle.db.execute<TopRow>(sql`
+        select s.player_id, s.score, (extract(epoch from s.reached_at) * 1000)::bigint as reached_at_ms,
+               s.version, s.metadata, p.display_name,
+               (select count(*) from scores c where c.board_id = ${board.boardId} and c.period_key = ${board.periodKey}) as total
+        from scores s
+        left join players p on p.id = s.player_id
+        where s.board_id = ${board.boardId} and s.period_key = ${board.periodKey}
+        order by s.sort_score, s.reached_at, s.player_id
+        limit ${board.topSize}`),
+      REBUILD_TIMEOUT_MS,
+      "Postgres top-N rebuild",
+    );
+    const rows = result.rows;
+    const states = rows.map((row) => ({
+      playerId: row.player_id,
+      score: Number(row.score),
+      reachedAt: Number(row.reached_at_ms),
+      version: Number(row.version),
+      displayName: row.display_name,
+      metadata: toMetadata(row.metadata),
+    }));
+    // No rows means no records: the count is 0 without a second query.
+    return { states, total: rows[0] === undefined ? 0 : Number(rows[0].total) };
+  } finally {
+    await handle.close();
+  }
+}

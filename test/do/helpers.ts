@@ -1,0 +1,24 @@
+/**
+ * Per-test LeaderboardDO stubs: every test addresses its own object (unique board id), so no
+ * state is shared between tests or runs.
+ */
+import { env } from "cloudflare:workers";
+import { leaderboardObjectName } from "../../src/do/object-name";
+import type { BoardPeriod } from "../../src/do/types";
+import type { SortOrder } from "../../src/domain";
+import { uniqueId } from "../helpers/factories";
+
+/** A board-period config with a fresh id (or `boardId`, for boards that exist in Postgres). */
+export function boardPeriod(options: { sortOrder?: SortOrder; topSize?: number; boardId?: string; periodKey?: string } = {}): BoardPeriod {
+  return {
+    boardId: options.boardId ?? uniqueId("do-board"),
+    periodKey: options.periodKey ?? "all",
+    sortOrder: options.sortOrder ?? "desc",
+    topSize: options.topSize ?? 1000,
+  };
+}
+
+/** The stub of the object serving `board`. */
+export function stubFor(board: BoardPeriod) {
+  return env.LEADERBOARD.getByName(leaderboardObjectName(board.boardId, board.periodKey));
+}
