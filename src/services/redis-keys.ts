@@ -1,0 +1,25 @@
+/** The two keys of one board-period in the Redis rank store. */
+export interface RankKeys {
+  /** ZSET: score = sortScore, member = encodeMember(reachedAt, playerId). */
+  readonly z: string;
+  /** HASH: playerId → `${version}|${member}` (find a player's member, refuse stale updates). */
+  readonly m: string;
+}
+
+/**
+ * Keys share the `{board/period}` hash tag so every script touches one cluster slot. Braces in the
+ * ids would move the tag (the API's id formats exclude them), so they are refused rather than
+ * silently spreading a board over slots.
+ */
+export function rankKeys(prefix: string, boardId: string, periodKey: string): RankKeys {
+  if (/[{}]/.test(boardId) || /[{}]/.test(periodKey) || /[{}]/.test(prefix)) {
+    throw new RangeError("redis keys: prefix, board id and period key must not contain '{' or '}'");
+  }
+  const base = `${prefix}lb:{${boardId}/${periodKey}}`;
+  return { z: `${base}:z`, m: `${base}:m` };
+}
+
+/** Build keys for a rebuild: same hash tag, unique per rebuild so concurrent rebuilds never mix. */
+export function rebuildKeys(keys: RankKeys, token: string): RankKeys {
+  return { z: `${keys.z}:tmp:${token}`, m: `${keys.m}:tmp:${token}` };
+}

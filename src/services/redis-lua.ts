@@ -1,0 +1,191 @@
+/**
+ * Lua sources of the Redis rank store. Each script touches only the keys it is given (one
+ * board-period, one hash-tag slot) and runs atomically, so readers never see the ZSET and the
+ * HASH disagree. Read scripts run as EVALSHA_RO (allowed on replicas). Numbers go in and out as
+ * strings or integers, never as Lua floats formatted by Lua (which would print 1e+15).
+ */
+
+/** A script's source and whether it only reads (EVALSHA_RO/EVAL_RO). */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly readonly: boolean;
+}
+
+// Shared helper: the member inside a `${version}|${member}` hash value (ids may contain '|', the
+// version never does, so split at the first one).
+const MEMBER_OF = `
+local function member_of(record)
+  local sep = string.find(record, '|', 1, true)
+  if not sep then return nil end
+  return string.sub(record, sep + 1)
+end
+`;
+
+// Shared by apply and build: the version-guarded upsert of (playerId, version, sortScore, member)
+// quadruples read from ARGV[from..]. Returns how many were applied.
+const APPLY_FN = `
+local function apply(z, m, from)
+  local applied = 0
+  for i = from, #ARGV, 4 do
+    local player, version, score, member = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local record = redis.call('HGET', m, player)
+    local fresh = true
+    if record then
+      local sep = string.find(record, '|', 1, true)
+      if sep and tonumber(string.sub(record, 1, sep - 1)) >= tonumber(version) then
+        fresh = false
+      elseif sep then
+        local old = string.sub(record, sep + 1)
+        if old ~= member then redis.call('ZREM', z, old) end
+      end
+    end
+    if fresh then
+      redis.call('ZADD', z, score, member)
+      redis.call('HSET', m, player, version .. '|' .. member)
+      applied = applied + 1
+    end
+  end
+  return applied
+end
+`;
+
+/**
+ * KEYS: z, m. ARGV: (playerId, version, sortScore, member) per change. Applies a change only when
+ * its version is newer than the recorded one (repeats and out-of-order deliveries are no-ops, on
+ * every operator), removes the player's previous member, and returns how many changes applied.
+ */
+export const APPLY_SCRIPT: LuaScript = {
+  name: "apply",
+  readonly: false,
+  source: `${APPLY_FN}
+return apply(KEYS[1], KEYS[2], 1)
+`,
+};
+
+/**
+ * KEYS: build z, build m. ARGV: ttl ms, then quadruples as APPLY_SCRIPT. Fills the keys of a
+ * rebuild and (re)arms their TTL, so an abandoned rebuild cleans itself up.
+ */
+export const BUILD_SCRIPT: LuaScript = {
+  name: "build",
+  readonly: false,
+  source: `${APPLY_FN}
+local applied = apply(KEYS[1], KEYS[2], 2)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return applied
+`,
+};
+
+/** KEYS: z, m. ARGV: playerId. Returns nil, or {rank0, score, member, total}. */
+export const RANK_SCRIPT: LuaScript = {
+  name: "rank",
+  readonly: true,
+  source: `${MEMBER_OF}
+local record = redis.call('HGET', KEYS[2], ARGV[1])
+if not record then return false end
+local member = member_of(record)
+if not member then return false end
+local rank = redis.call('ZRANK', KEYS[1], member)
+if not rank then return false end
+return {rank, redis.call('ZSCORE', KEYS[1], member), member, redis.call('ZCARD', KEYS[1])}
+`,
+};
+
+/** KEYS: z. ARGV: offset, limit (>= 1). Returns {total, start, member1, score1, ...}. */
+export const PAGE_SCRIPT: LuaScript = {
+  name: "page",
+  readonly: true,
+  source: `
+local start = tonumber(ARGV[1])
+local out = {redis.call('ZCARD', KEYS[1]), start}
+local items = redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1, 'WITHSCORES')
+for i = 1, #items do out[#out + 1] = items[i] end
+return out
+`,
+};
+
+/**
+ * KEYS: z. ARGV: cursor sortScore, cursor member, limit (>= 1). Returns {total, start, member1,
+ * score1, ...}: the entries strictly after (score, member). The start index is
+ * ZCOUNT(-inf, (score) plus the members of equal score that are <= the cursor member, found by a
+ * binary search over that run (BYLEX ranges are undefined when scores differ). The cursor's player
+ * need not still be there. Members are compared byte-wise: Lua's '<' uses strcoll, i.e. the
+ * server's locale.
+ */
+export const AFTER_SCRIPT: LuaScript = {
+  name: "after",
+  readonly: true,
+  source: `
+local function bytes_le(a, b)
+  if a == b then return true end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a <= #b
+end
+local key, score, cursor = KEYS[1], ARGV[1], ARGV[2]
+local lo = redis.call('ZCOUNT', key, '-inf', '(' .. score)
+local hi = redis.call('ZCOUNT', key, '-inf', score)
+while lo < hi do
+  local mid = math.floor((lo + hi) / 2)
+  if bytes_le(redis.call('ZRANGE', key, mid, mid)[1], cursor) then lo = mid + 1 else hi = mid end
+end
+local out = {redis.call('ZCARD', key), lo}
+local items = redis.call('ZRANGE', key, lo, lo + tonumber(ARGV[3]) - 1, 'WITHSCORES')
+for i = 1, #items do out[#out + 1] = items[i] end
+return out
+`,
+};
+
+/** KEYS: z, m. ARGV: playerId, n. Returns nil, or {total, start, rank0, member1, score1, ...}. */
+export const AROUND_SCRIPT: LuaScript = {
+  name: "around",
+  readonly: true,
+  source: `${MEMBER_OF}
+local record = redis.call('HGET', KEYS[2], ARGV[1])
+if not record then return false end
+local member = member_of(record)
+if not member then return false end
+local rank = redis.call('ZRANK', KEYS[1], member)
+if not rank then return false end
+local n = tonumber(ARGV[2])
+local start = math.max(0, rank - n)
+local out = {redis.call('ZCARD', KEYS[1]), start, rank}
+local items = redis.call('ZRANGE', KEYS[1], start, rank + n, 'WITHSCORES')
+for i = 1, #items do out[#out + 1] = items[i] end
+return out
+`,
+};
+
+/** KEYS: z. ARGV: sortScore. Returns {entries with score <= sortScore, total}. */
+export const FOR_SCORE_SCRIPT: LuaScript = {
+  name: "for-score",
+  readonly: true,
+  source: `
+return {redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), redis.call('ZCARD', KEYS[1])}
+`,
+};
+
+/**
+ * KEYS: z, m, built z, built m. Renames both built keys over the live ones in one atomic step (a
+ * reader sees the old set or the new one, never a mix) and drops the build TTL. Errors when a
+ * built key is gone (it expired: the rebuild was too slow), leaving the live keys untouched.
+ */
+export const SWAP_SCRIPT: LuaScript = {
+  name: "swap",
+  readonly: false,
+  source: `
+if redis.call('EXISTS', KEYS[3]) == 0 or redis.call('EXISTS', KEYS[4]) == 0 then
+  return redis.error_reply('ERR rank rebuild keys are gone (expired before the swap)')
+end
+redis.call('RENAME', KEYS[3], KEYS[1])
+redis.call('RENAME', KEYS[4], KEYS[2])
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
+return redis.call('ZCARD', KEYS[1])
+`,
+};

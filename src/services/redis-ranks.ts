@@ -1,0 +1,245 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { SortOrder } from "../domain";
+import { encodeMember } from "../domain/redis-member";
+import { withTimeout } from "../lib/timeout";
+import type { ScoreChange } from "../queue/persist-batch";
+import { recordArgs, scoreArg } from "./redis-args";
+import { rankKeys } from "./redis-keys";
+import { AFTER_SCRIPT, APPLY_SCRIPT, AROUND_SCRIPT, FOR_SCORE_SCRIPT, PAGE_SCRIPT, RANK_SCRIPT } from "./redis-lua";
+import { type RedisRankEntry, replyArray, replyEntries, replyInt, replyMember } from "./redis-reply";
+import { pipelineScript, runScript } from "./redis-script";
+
+/*
+ * The Redis rank store: per board-period a ZSET (score = sortScore, member = reachedAt:playerId,
+ * so Redis' own order is the ranking order) and a HASH (playerId → version|member). Every function
+ * bounds its time and throws on any failure or malformed reply; callers fall back to Postgres.
+ */
+
+export { type RedisRankRow, type ReplaceOptions, replaceBoardPeriod } from "./redis-replace";
+export type { RedisRankEntry } from "./redis-reply";
+
+/** Default bound for the request-path reads. */
+export const REDIS_READ_TIMEOUT_MS = 1_500;
+/** Default bound for one projection pipeline (consumer) or one rebuild chunk (cron). */
+export const REDIS_WRITE_TIMEOUT_MS = 3_000;
+/** Largest page / window a single read returns, so one script's run time stays bounded. */
+export const REDIS_MAX_PAGE = 1_000;
+
+/** Per-call override of the time bound. */
+export interface RedisCallOptions {
+  timeoutMs?: number;
+}
+
+/** The state of one (board, period, player) record, as the projection mirrors it. */
+export interface RedisRankChange {
+  boardId: string;
+  periodKey: string;
+  playerId: string;
+  /** -score on desc boards, score on asc boards (smaller is better), as scores.sort_score. */
+  sortScore: number;
+  /** Epoch ms. */
+  reachedAt: number;
+  /** scores.version: only a newer version replaces what Redis holds. */
+  version: number;
+}
+
+/** A player's position. */
+export interface RedisPlayerRank {
+  /** 1-based. */
+  rank: number;
+  sortScore: number;
+  reachedAt: number;
+  total: number;
+}
+
+/** A slice of a board-period, with its size at the time of the read. */
+export interface RedisRankPage {
+  entries: RedisRankEntry[];
+  total: number;
+}
+
+/** A keyset position: the last entry of the previous page (it need not still be on the board). */
+export interface RedisRankCursor {
+  sortScore: number;
+  reachedAt: number;
+  playerId: string;
+}
+
+/** The player's neighbourhood: up to n entries above and n below, plus the player. */
+export interface RedisAround extends RedisRankPage {
+  rank: number;
+}
+
+/**
+ * A persisted ScoreChange in the store's terms. The store only knows "smaller is better", so the
+ * board's sort order decides the sign, exactly as scores.sort_score is computed.
+ */
+export function redisChangeOf(change: ScoreChange, sortOrder: SortOrder): RedisRankChange {
+  return {
+    boardId: change.boardId,
+    periodKey: change.periodKey,
+    playerId: change.playerId,
+    // 0 - x, not -x: no -0 for a zero score.
+    sortScore: sortOrder === "desc" ? 0 - change.score : change.score,
+    reachedAt: change.reachedAt,
+    version: change.version,
+  };
+}
+
+/**
+ * Mirrors a batch of record states into Redis in ONE pipeline: one EVALSHA per board-period
+ * carrying all of its changes (EVAL only for scripts Redis has forgotten). The script applies a
+ * change only when its version is newer than the stored one, so repeats, redeliveries and
+ * out-of-order batches change nothing, on every operator. Returns how many changes applied.
+ */
+export async function applyToRedis(
+  redis: Redis,
+  prefix: string,
+  changes: readonly RedisRankChange[],
+  options: RedisCallOptions = {},
+): Promise<number> {
+  const groups = new Map<string, { keys: string[]; args: string[] }>();
+  for (const change of changes) {
+    const args = recordArgs(change.playerId, change.version, change.sortScore, change.reachedAt);
+    const keys = rankKeys(prefix, change.boardId, change.periodKey);
+    let group = groups.get(keys.z);
+    if (!group) {
+      group = { keys: [keys.z, keys.m], args: [] };
+      groups.set(keys.z, group);
+    }
+    group.args.push(...args);
+  }
+  if (groups.size === 0) return 0;
+  const replies = await withTimeout(
+    pipelineScript(redis, APPLY_SCRIPT, [...groups.values()]),
+    options.timeoutMs ?? REDIS_WRITE_TIMEOUT_MS,
+    "Redis rank projection",
+  );
+  return replies.reduce<number>((sum, reply) => sum + replyInt(reply, "applied count"), 0);
+}
+
+/** A player's 1-based rank in O(log N) (HGET → ZRANK → ZCARD in one script); null if absent. */
+export async function rankFromRedis(
+  redis: Redis,
+  prefix: string,
+  boardId: string,
+  periodKey: string,
+  playerId: string,
+  options: RedisCallOptions = {},
+): Promise<RedisPlayerRank | null> {
+  const keys = rankKeys(prefix, boardId, periodKey);
+  const reply = await read(runScript(redis, RANK_SCRIPT, [keys.z, keys.m], [playerId]), options);
+  if (reply === null || reply === undefined) return null;
+  const [rank0, score, member, total] = replyArray(reply, "rank");
+  return {
+    rank: replyInt(rank0, "rank") + 1,
+    sortScore: replyInt(score, "score"),
+    reachedAt: replyMember(member).reachedAt,
+    total: replyInt(total, "total"),
+  };
+}
+
+/** Entries [offset, offset + limit) in ranking order, and the board-period's size. */
+export async function pageFromRedis(
+  redis: Redis,
+  prefix: string,
+  boardId: string,
+  periodKey: string,
+  page: { offset: number; limit: number },
+  options: RedisCallOptions = {},
+): Promise<RedisRankPage> {
+  if (!Number.isSafeInteger(page.offset) || page.offset < 0) throw new RangeError("pageFromRedis: offset must be an integer >= 0");
+  checkLimit(page.limit);
+  const keys = rankKeys(prefix, boardId, periodKey);
+  const reply = replyArray(await read(runScript(redis, PAGE_SCRIPT, [keys.z], [String(page.offset), String(page.limit)]), options), "page");
+  return windowOf(reply, 2);
+}
+
+/**
+ * Keyset page: up to `limit` entries strictly after the cursor in ranking order, whether or not
+ * the cursor's player still holds that position, so a walk never repeats or skips a row that
+ * stayed put. Ranks are exact at the time of the read.
+ */
+export async function pageAfter(
+  redis: Redis,
+  prefix: string,
+  boardId: string,
+  periodKey: string,
+  cursor: RedisRankCursor,
+  limit: number,
+  options: RedisCallOptions = {},
+): Promise<RedisRankPage> {
+  checkLimit(limit);
+  const keys = rankKeys(prefix, boardId, periodKey);
+  const args = [scoreArg(cursor.sortScore), encodeMember(cursor.reachedAt, cursor.playerId), String(limit)];
+  const reply = replyArray(await read(runScript(redis, AFTER_SCRIPT, [keys.z], args), options), "page after");
+  return windowOf(reply, 2);
+}
+
+/** Up to n entries above and n below the player (clipped at the ends); null if the player is absent. */
+export async function aroundFromRedis(
+  redis: Redis,
+  prefix: string,
+  boardId: string,
+  periodKey: string,
+  playerId: string,
+  n: number,
+  options: RedisCallOptions = {},
+): Promise<RedisAround | null> {
+  if (!Number.isSafeInteger(n) || n < 0 || 2 * n + 1 > REDIS_MAX_PAGE) {
+    throw new RangeError(`aroundFromRedis: n must be an integer in [0, ${Math.floor((REDIS_MAX_PAGE - 1) / 2)}]`);
+  }
+  const keys = rankKeys(prefix, boardId, periodKey);
+  const reply = await read(runScript(redis, AROUND_SCRIPT, [keys.z, keys.m], [playerId, String(n)]), options);
+  if (reply === null || reply === undefined) return null;
+  const flat = replyArray(reply, "around");
+  const page = windowOf(flat, 3);
+  return { ...page, rank: replyInt(flat[2], "rank") + 1 };
+}
+
+/**
+ * The rank a score would get if reached now: after every entry with a better or equal sortScore
+ * (an equal score reached earlier ranks higher), i.e. ZCOUNT(-inf, sortScore) + 1. `total` is
+ * the current size, not counting the hypothetical entry.
+ */
+export async function rankForScoreFromRedis(
+  redis: Redis,
+  prefix: string,
+  boardId: string,
+  periodKey: string,
+  sortScore: number,
+  options: RedisCallOptions = {},
+): Promise<{ rank: number; total: number }> {
+  const keys = rankKeys(prefix, boardId, periodKey);
+  const reply = replyArray(await read(runScript(redis, FOR_SCORE_SCRIPT, [keys.z], [scoreArg(sortScore)]), options), "rank for score");
+  return { rank: replyInt(reply[0], "count") + 1, total: replyInt(reply[1], "total") };
+}
+
+/** Number of ranked players in a board-period (0 when Redis holds nothing for it). */
+export async function countFromRedis(
+  redis: Redis,
+  prefix: string,
+  boardId: string,
+  periodKey: string,
+  options: RedisCallOptions = {},
+): Promise<number> {
+  const keys = rankKeys(prefix, boardId, periodKey);
+  return replyInt(await read(redis.zcard(keys.z), options), "total");
+}
+
+function read<T>(promise: Promise<T>, options: RedisCallOptions): Promise<T> {
+  return withTimeout(promise, options.timeoutMs ?? REDIS_READ_TIMEOUT_MS, "Redis rank read");
+}
+
+/** `{total, start, [extra], member, score, …}` → entries ranked from start + 1. */
+function windowOf(flat: unknown[], entriesFrom: number): RedisRankPage {
+  const total = replyInt(flat[0], "total");
+  const start = replyInt(flat[1], "start");
+  return { entries: replyEntries(flat, entriesFrom, start + 1), total };
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > REDIS_MAX_PAGE) {
+    throw new RangeError(`redis rank store: limit must be an integer in [1, ${REDIS_MAX_PAGE}]`);
+  }
+}

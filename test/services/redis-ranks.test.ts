@@ -1,0 +1,331 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { sql } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/db/client";
+import {
+  aroundFromPostgres,
+  countFromPostgres,
+  pageFromPostgres,
+  playerRankFromPostgres,
+  rankForScoreFromPostgres,
+} from "../../src/services/postgres-ranks";
+import { openRedis } from "../../src/services/redis";
+import { rankKeys } from "../../src/services/redis-keys";
+import {
+  applyToRedis,
+  aroundFromRedis,
+  countFromRedis,
+  pageAfter,
+  pageFromRedis,
+  type RedisRankChange,
+  type RedisRankCursor,
+  type RedisRankEntry,
+  rankForScoreFromRedis,
+  rankFromRedis,
+} from "../../src/services/redis-ranks";
+import { makeRandom } from "../domain/prng";
+import { createBoard, query, testEnv, uniqueId } from "../helpers/factories";
+import { batches, compareRows, keyTracker, type Row, randomBoard, snapshot, sortRows } from "./redis-fixtures";
+
+const prefix = testEnv.REDIS_KEY_PREFIX;
+const written = keyTracker(prefix);
+const MAX = Number.MAX_SAFE_INTEGER;
+
+function client(): Redis {
+  const redis = openRedis(testEnv);
+  if (!redis) throw new Error("Redis bindings missing although UPSTASH_REDIS_REST_URL is set");
+  return redis;
+}
+
+/** A board id and period key no other test (or run) uses. */
+function boardPeriod(): { boardId: string; periodKey: string } {
+  const bp = { boardId: uniqueId("rb"), periodKey: "2026-11-22" };
+  written.track(bp.boardId, bp.periodKey);
+  return bp;
+}
+
+function changes(bp: { boardId: string; periodKey: string }, rows: readonly Row[]): RedisRankChange[] {
+  return rows.map((row) => ({ ...bp, ...row }));
+}
+
+async function deliver(redis: Redis, bp: { boardId: string; periodKey: string }, rows: readonly Row[], seed: number): Promise<number> {
+  let applied = 0;
+  for (const batch of batches(rows, seed)) applied += await applyToRedis(redis, prefix, changes(bp, batch));
+  return applied;
+}
+
+/** The reference entries of ref[from, to) with their 1-based ranks. */
+function expected(ref: readonly Row[], from: number, to: number): RedisRankEntry[] {
+  return ref.slice(Math.max(0, from), to).map((row, k) => ({
+    rank: Math.max(0, from) + k + 1,
+    playerId: row.playerId,
+    sortScore: row.sortScore,
+    reachedAt: row.reachedAt,
+  }));
+}
+
+/** Runs the calls concurrently in groups (the client auto-pipelines each group into one request). */
+async function inGroups<T, R>(items: readonly T[], run: (item: T) => Promise<R>, size = 50): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(run))));
+  return out;
+}
+
+describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis: set REDIS_URL)", () => {
+  afterAll(() => written.clear(client()));
+
+  it.each([
+    [1, 300],
+    [2, 450],
+  ])("agrees with the brute-force reference on every rank, page, window and score (seed %i, %i players)", async (seed, n) => {
+    const redis = client();
+    const bp = boardPeriod();
+    const { finals, deliveries } = randomBoard(seed, n);
+    await deliver(redis, bp, deliveries, seed);
+    const ref = sortRows(finals);
+    const total = ref.length;
+
+    expect(await countFromRedis(redis, prefix, bp.boardId, bp.periodKey)).toBe(total);
+
+    const ranks = await inGroups(ref, (row) => rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, row.playerId));
+    ranks.forEach((rank, i) => {
+      const row = ref[i] as Row;
+      expect(rank, row.playerId).toEqual({ rank: i + 1, sortScore: row.sortScore, reachedAt: row.reachedAt, total });
+    });
+    expect(await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "nobody-here")).toBeNull();
+
+    for (const limit of [1, 37, 1000]) {
+      const offsets = Array.from({ length: Math.ceil(total / limit) }, (_, k) => k * limit);
+      const pages = await inGroups(offsets, (offset) => pageFromRedis(redis, prefix, bp.boardId, bp.periodKey, { offset, limit }));
+      pages.forEach((page, k) => {
+        const offset = offsets[k] as number;
+        expect(page).toEqual({ entries: expected(ref, offset, offset + limit), total });
+      });
+    }
+    expect(await pageFromRedis(redis, prefix, bp.boardId, bp.periodKey, { offset: total, limit: 10 })).toEqual({ entries: [], total });
+
+    const edges = [0, 1, 2, Math.floor(total / 2), total - 3, total - 2, total - 1];
+    for (const i of edges) {
+      const row = ref[i] as Row;
+      for (const w of [0, 1, 3, 10]) {
+        const around = await aroundFromRedis(redis, prefix, bp.boardId, bp.periodKey, row.playerId, w);
+        expect(around, `${row.playerId} ±${w}`).toEqual({ rank: i + 1, total, entries: expected(ref, i - w, i + w + 1) });
+      }
+    }
+    expect(await aroundFromRedis(redis, prefix, bp.boardId, bp.periodKey, "nobody-here", 3)).toBeNull();
+
+    const scores = new Set<number>([-MAX, MAX, 0]);
+    for (const row of ref) for (const d of [-1, 0, 1]) scores.add(Math.max(-MAX, Math.min(MAX, row.sortScore + d)));
+    const probes = [...scores];
+    const forScore = await inGroups(probes, (s) => rankForScoreFromRedis(redis, prefix, bp.boardId, bp.periodKey, s));
+    forScore.forEach((result, k) => {
+      const s = probes[k] as number;
+      expect(result, `score ${s}`).toEqual({ rank: ref.filter((r) => r.sortScore <= s).length + 1, total });
+    });
+  });
+
+  it("answers for a board-period Redis has never seen", async () => {
+    const redis = client();
+    const bp = boardPeriod();
+    expect(await countFromRedis(redis, prefix, bp.boardId, bp.periodKey)).toBe(0);
+    expect(await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1")).toBeNull();
+    expect(await aroundFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1", 2)).toBeNull();
+    expect(await pageFromRedis(redis, prefix, bp.boardId, bp.periodKey, { offset: 0, limit: 10 })).toEqual({ entries: [], total: 0 });
+    const cursor = { sortScore: 0, reachedAt: 0, playerId: "p1" };
+    expect(await pageAfter(redis, prefix, bp.boardId, bp.periodKey, cursor, 10)).toEqual({ entries: [], total: 0 });
+    expect(await rankForScoreFromRedis(redis, prefix, bp.boardId, bp.periodKey, 5)).toEqual({ rank: 1, total: 0 });
+    expect(await applyToRedis(redis, prefix, [])).toBe(0);
+  });
+
+  /** The same final rows in Postgres `scores` (a real board) and, through messy deliveries, in Redis. */
+  async function seedBoth(sortOrder: "desc" | "asc", seed: number) {
+    const redis = client();
+    const boardId = await createBoard({ sortOrder });
+    const periodKey = "all";
+    written.track(boardId, periodKey);
+    const { finals, deliveries } = randomBoard(seed, 300);
+    const scoreOf = (sortScore: number) => (sortOrder === "desc" ? 0 - sortScore : sortScore);
+    await query(sql`
+      insert into scores (board_id, period_key, player_id, score, sort_score, reached_at, version)
+      values ${sql.join(
+        finals.map(
+          (r) =>
+            sql`(${boardId}, ${periodKey}, ${r.playerId}, ${scoreOf(r.sortScore)}, ${r.sortScore}, ${new Date(r.reachedAt).toISOString()}::timestamptz, ${r.version})`,
+        ),
+        sql`, `,
+      )}`);
+    await deliver(redis, { boardId, periodKey }, deliveries, seed);
+    return { redis, boardId, periodKey, finals, scoreOf };
+  }
+
+  it.each(["desc", "asc"] as const)("agrees with Postgres on every player's rank (%s board)", async (sortOrder) => {
+    const { redis, boardId, periodKey, finals, scoreOf } = await seedBoth(sortOrder, sortOrder === "desc" ? 11 : 12);
+    const handle = openDatabase(testEnv, { maxConnections: 1 });
+    try {
+      for (const { playerId } of finals) {
+        const pg = await playerRankFromPostgres(handle.db, boardId, periodKey, playerId);
+        const rd = await rankFromRedis(redis, prefix, boardId, periodKey, playerId);
+        expect(pg, playerId).not.toBeNull();
+        expect(rd, playerId).not.toBeNull();
+        if (!pg || !rd) continue;
+        expect(
+          { rank: rd.rank, total: rd.total, score: scoreOf(rd.sortScore), reachedAt: new Date(rd.reachedAt).toISOString() },
+          playerId,
+        ).toEqual({ rank: pg.rank, total: pg.total, score: pg.score, reachedAt: pg.reachedAt });
+      }
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it.each(["desc", "asc"] as const)("agrees with Postgres on keyset pages, windows and rank-for-score (%s board)", async (sortOrder) => {
+    const { redis, boardId, periodKey, finals } = await seedBoth(sortOrder, sortOrder === "desc" ? 13 : 14);
+    const same = (rows: ReadonlyArray<{ rank: number; playerId: string; sortScore: number; reachedAt: string | number }>) =>
+      rows.map((r) => ({ rank: r.rank, playerId: r.playerId, sortScore: r.sortScore, reachedAt: new Date(r.reachedAt).toISOString() }));
+    const handle = openDatabase(testEnv, { maxConnections: 1 });
+    try {
+      let cursor: RedisRankEntry | undefined;
+      for (;;) {
+        const pg = await pageFromPostgres(handle.db, boardId, periodKey, {
+          limit: 40,
+          after: cursor && { sortScore: cursor.sortScore, reachedAt: new Date(cursor.reachedAt).toISOString(), playerId: cursor.playerId },
+        });
+        const rd = cursor
+          ? await pageAfter(redis, prefix, boardId, periodKey, cursor, 40)
+          : await pageFromRedis(redis, prefix, boardId, periodKey, { offset: 0, limit: 40 });
+        expect(same(rd.entries)).toEqual(same(pg));
+        cursor = rd.entries[rd.entries.length - 1];
+        if (!cursor) break;
+      }
+      const ref = sortRows(finals);
+      for (const i of [0, 1, 150, ref.length - 2, ref.length - 1]) {
+        const { playerId } = ref[i] as Row;
+        const pg = await aroundFromPostgres(handle.db, boardId, periodKey, playerId, 3);
+        const rd = await aroundFromRedis(redis, prefix, boardId, periodKey, playerId, 3);
+        expect(rd && same(rd.entries), playerId).toEqual(pg && same(pg));
+      }
+      for (const s of [-MAX, -3, 0, 2, 4, MAX]) {
+        const rd = await rankForScoreFromRedis(redis, prefix, boardId, periodKey, s);
+        expect(rd.rank, `score ${s}`).toBe(await rankForScoreFromPostgres(handle.db, boardId, periodKey, s));
+        expect(rd.total).toBe(await countFromPostgres(handle.db, boardId, periodKey));
+      }
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("is idempotent: repeats, whole-batch replays and stale versions change nothing", async () => {
+    const redis = client();
+    const bp = boardPeriod();
+    const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
+    const { finals, deliveries, stale } = randomBoard(21, 250);
+    const applied = await deliver(redis, bp, deliveries, 21);
+    // Every player's last version applies at least once; repeats never do twice.
+    expect(applied).toBeGreaterThanOrEqual(finals.length);
+    const before = await snapshot(redis, keys);
+    expect(before.z).toHaveLength(2 * finals.length);
+
+    expect(await applyToRedis(redis, prefix, changes(bp, finals))).toBe(0);
+    expect(await applyToRedis(redis, prefix, changes(bp, stale))).toBe(0);
+    expect(await deliver(redis, bp, deliveries, 22)).toBe(0);
+    expect(await snapshot(redis, keys)).toEqual(before);
+  });
+
+  it("applies by version, not by score (latest/increment boards), and moves a player's member", async () => {
+    const redis = client();
+    const bp = boardPeriod();
+    const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
+    const t = Date.UTC(2026, 10, 22);
+    const v1 = { playerId: "p1", version: 1, sortScore: -1000, reachedAt: t };
+    const v2 = { playerId: "p1", version: 2, sortScore: 7, reachedAt: t + 5 };
+    const v3 = { playerId: "p1", version: 3, sortScore: 7, reachedAt: t + 9 };
+    // Newer first in the same call, then the older one again: the newest version wins either way.
+    expect(await applyToRedis(redis, prefix, changes(bp, [v2, v1]))).toBe(1);
+    expect(await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1")).toEqual({
+      rank: 1,
+      sortScore: 7,
+      reachedAt: t + 5,
+      total: 1,
+    });
+    expect(await applyToRedis(redis, prefix, changes(bp, [v3, v1, v2]))).toBe(1);
+    expect(await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1")).toEqual({
+      rank: 1,
+      sortScore: 7,
+      reachedAt: t + 9,
+      total: 1,
+    });
+    expect(await redis.zcard(keys.z)).toBe(1);
+    expect(await redis.hlen(keys.m)).toBe(1);
+
+    // Versions compare exactly up to 2^53 - 1.
+    const big = { ...v3, version: MAX - 1, sortScore: 1 };
+    expect(await applyToRedis(redis, prefix, changes(bp, [big]))).toBe(1);
+    expect(await applyToRedis(redis, prefix, changes(bp, [{ ...big, version: MAX - 2, sortScore: 2 }]))).toBe(0);
+    expect(await applyToRedis(redis, prefix, changes(bp, [{ ...big, version: MAX, sortScore: 3 }]))).toBe(1);
+    expect((await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1"))?.sortScore).toBe(3);
+  });
+
+  it("walks keyset pages with no gaps or repeats, from any cursor, present or not", async () => {
+    const redis = client();
+    const bp = boardPeriod();
+    const { finals, deliveries } = randomBoard(31, 350);
+    await deliver(redis, bp, deliveries, 31);
+    const ref = sortRows(finals);
+
+    for (const limit of [1, 7, 50]) {
+      const walked: RedisRankEntry[] = [];
+      let page = await pageFromRedis(redis, prefix, bp.boardId, bp.periodKey, { offset: 0, limit });
+      while (page.entries.length > 0) {
+        // A cursor that does not advance would loop forever: fail fast instead.
+        if (walked.length > ref.length) throw new Error(`walk with limit ${limit} repeats rows`);
+        walked.push(...page.entries);
+        const last = page.entries[page.entries.length - 1] as RedisRankEntry;
+        page = await pageAfter(redis, prefix, bp.boardId, bp.periodKey, last, limit);
+      }
+      expect(walked).toEqual(expected(ref, 0, ref.length));
+      expect(new Set(walked.map((e) => e.playerId)).size).toBe(ref.length);
+    }
+
+    // Cursors that match no entry (a player who moved, or a forged position) start right after
+    // where that position would sort.
+    const rnd = makeRandom(32);
+    const cursors: RedisRankCursor[] = [
+      { sortScore: -MAX, reachedAt: 0, playerId: "-" },
+      { sortScore: MAX, reachedAt: 9_999_999_999_999, playerId: "||||" },
+    ];
+    for (let i = 0; i < 300; i += 1) {
+      const near = rnd.pick(ref);
+      cursors.push({
+        sortScore: rnd.next() < 0.8 ? near.sortScore : Math.max(-MAX, Math.min(MAX, near.sortScore + rnd.pick([-1, 1]))),
+        reachedAt: rnd.next() < 0.7 ? near.reachedAt : near.reachedAt + rnd.pick([-1, 1]),
+        playerId: rnd.next() < 0.5 ? near.playerId : rnd.pick([`${near.playerId}-`, `${near.playerId}`.slice(0, -1) || "0", "zz", "A"]),
+      });
+    }
+    const limit = 13;
+    const pages = await inGroups(cursors, (cursor) => pageAfter(redis, prefix, bp.boardId, bp.periodKey, cursor, limit));
+    pages.forEach((page, k) => {
+      const cursor = cursors[k] as RedisRankCursor;
+      const first = ref.findIndex((row) => compareRows(row, { ...cursor, version: 0 }) > 0);
+      const from = first === -1 ? ref.length : first;
+      expect(page, JSON.stringify(cursor)).toEqual({ entries: expected(ref, from, from + limit), total: ref.length });
+    });
+  });
+
+  it("falls back to EVAL when Redis has forgotten the scripts, for pipelined and single calls", async () => {
+    const redis = client();
+    const a = boardPeriod();
+    const b = boardPeriod();
+    const t = Date.UTC(2026, 10, 22);
+    await redis.scriptFlush();
+    // Two board-periods in one call: one pipeline, two EVALSHAs, both answered NOSCRIPT.
+    const applied = await applyToRedis(redis, prefix, [
+      { ...a, playerId: "p1", version: 1, sortScore: -5, reachedAt: t },
+      { ...a, playerId: "p2", version: 1, sortScore: -9, reachedAt: t },
+      { ...b, playerId: "p1", version: 1, sortScore: 3, reachedAt: t },
+    ]);
+    expect(applied).toBe(3);
+    await redis.scriptFlush();
+    expect(await rankFromRedis(redis, prefix, a.boardId, a.periodKey, "p1")).toEqual({ rank: 2, sortScore: -5, reachedAt: t, total: 2 });
+    expect(await rankFromRedis(redis, prefix, b.boardId, b.periodKey, "p1")).toEqual({ rank: 1, sortScore: 3, reachedAt: t, total: 1 });
+  });
+});

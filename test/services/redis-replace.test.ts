@@ -1,0 +1,174 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { afterAll, describe, expect, it } from "vitest";
+import { openRedis } from "../../src/services/redis";
+import { rankKeys } from "../../src/services/redis-keys";
+import { applyToRedis, pageFromRedis, rankFromRedis, replaceBoardPeriod } from "../../src/services/redis-ranks";
+import { testEnv, uniqueId } from "../helpers/factories";
+import { keyTracker, type Row, randomBoard, snapshot, sortRows } from "./redis-fixtures";
+
+const prefix = testEnv.REDIS_KEY_PREFIX;
+const written = keyTracker(prefix);
+const t = Date.UTC(2026, 10, 22);
+
+function client(): Redis {
+  const redis = openRedis(testEnv);
+  if (!redis) throw new Error("Redis bindings missing although UPSTASH_REDIS_REST_URL is set");
+  return redis;
+}
+
+function boardPeriod(): { boardId: string; periodKey: string } {
+  const bp = { boardId: uniqueId("rr"), periodKey: "2026-W47" };
+  written.track(bp.boardId, bp.periodKey);
+  return bp;
+}
+
+async function seed(redis: Redis, bp: { boardId: string; periodKey: string }, rows: readonly Row[]): Promise<void> {
+  await applyToRedis(
+    redis,
+    prefix,
+    rows.map((row) => ({ ...bp, ...row })),
+  );
+}
+
+/** Every entry of the board-period in order, read in pages. */
+async function everything(redis: Redis, bp: { boardId: string; periodKey: string }): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const page = await pageFromRedis(redis, prefix, bp.boardId, bp.periodKey, { offset, limit: 1000 });
+    rows.push(...page.entries.map(({ playerId, sortScore, reachedAt }) => ({ playerId, sortScore, reachedAt, version: 0 })));
+    if (page.entries.length < 1000) return rows;
+  }
+}
+
+const strip = (rows: readonly Row[]) => rows.map(({ playerId, sortScore, reachedAt }) => ({ playerId, sortScore, reachedAt, version: 0 }));
+
+describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliation (needs Redis: set REDIS_URL)", () => {
+  afterAll(() => written.clear(client()));
+
+  it("reset swaps the whole set atomically: readers see the old set or the new one, never a partial one", async () => {
+    const redis = client();
+    const reader = client();
+    const bp = boardPeriod();
+    const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
+    const old = randomBoard(41, 300).finals;
+    await seed(redis, bp, old);
+    const oldOnly = old[0] as Row;
+    // 2500 rows: three chunks, so there is a window in which a non-atomic rebuild would show.
+    const fresh: Row[] = Array.from({ length: 2500 }, (_, i) => ({
+      playerId: `n-${String(i).padStart(4, "0")}`,
+      version: 1,
+      sortScore: (i * 7919) % 101,
+      reachedAt: t + (i % 3),
+    }));
+
+    const seen = new Set<number>();
+    const seenOld = new Set<string>();
+    let done = false;
+    let polls = 0;
+    const watching = (async () => {
+      while (!done) {
+        const [page, a, b] = await Promise.all([
+          pageFromRedis(reader, prefix, bp.boardId, bp.periodKey, { offset: 0, limit: 5 }),
+          rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, oldOnly.playerId),
+          rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, "n-2499"),
+        ]);
+        seen.add(page.total);
+        if (a) seen.add(a.total);
+        if (b) seen.add(b.total);
+        // The old set holds oldOnly and not n-2499; the new one the reverse.
+        seenOld.add(`${a !== null}/${b !== null}`);
+        polls += 1;
+      }
+    })();
+    const result = await replaceBoardPeriod(redis, prefix, bp.boardId, bp.periodKey, fresh, { reset: true });
+    done = true;
+    await watching;
+
+    expect(result).toEqual({ applied: 2500, total: 2500 });
+    // The reader polled while the chunks were being written, not only before and after.
+    expect(polls).toBeGreaterThanOrEqual(3);
+    expect(
+      [...seen].every((total) => total === old.length || total === fresh.length),
+      [...seen].join(","),
+    ).toBe(true);
+    expect(
+      [...seenOld].every((state) => state === "true/false" || state === "false/true"),
+      [...seenOld].join(","),
+    ).toBe(true);
+
+    expect(await everything(reader, bp)).toEqual(strip(sortRows(fresh)));
+    expect(await rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, oldOnly.playerId)).toBeNull();
+    expect(await redis.hlen(keys.m)).toBe(2500);
+    // The build TTL must not survive the swap, and no build keys are left behind.
+    expect(await redis.pttl(keys.z)).toBe(-1);
+    expect(await redis.pttl(keys.m)).toBe(-1);
+    expect(await redis.keys(`${keys.z}:tmp:*`)).toEqual([]);
+    expect(await redis.keys(`${keys.m}:tmp:*`)).toEqual([]);
+
+    // Later projections keep working against the rebuilt hash (versions came along).
+    expect(await applyToRedis(redis, prefix, [{ ...bp, playerId: "n-0000", version: 1, sortScore: -1, reachedAt: t }])).toBe(0);
+    expect(await applyToRedis(redis, prefix, [{ ...bp, playerId: "n-0000", version: 2, sortScore: -1, reachedAt: t }])).toBe(1);
+    expect(await rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, "n-0000")).toEqual({
+      rank: 1,
+      sortScore: -1,
+      reachedAt: t,
+      total: 2500,
+    });
+  });
+
+  it("reset with no rows deletes the board-period", async () => {
+    const redis = client();
+    const bp = boardPeriod();
+    const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
+    await seed(redis, bp, randomBoard(42, 20).finals);
+    expect(await replaceBoardPeriod(redis, prefix, bp.boardId, bp.periodKey, [], { reset: true })).toEqual({ applied: 0, total: 0 });
+    expect(await redis.exists(keys.z, keys.m)).toBe(0);
+  });
+
+  it("merge (no reset) applies only newer versions and keeps players absent from the rows", async () => {
+    const redis = client();
+    const bp = boardPeriod();
+    const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
+    await seed(redis, bp, [
+      { playerId: "kept", version: 1, sortScore: 5, reachedAt: t },
+      { playerId: "newer", version: 3, sortScore: 5, reachedAt: t },
+      { playerId: "older", version: 1, sortScore: 5, reachedAt: t },
+    ]);
+    const result = await replaceBoardPeriod(
+      redis,
+      prefix,
+      bp.boardId,
+      bp.periodKey,
+      [
+        { playerId: "newer", version: 2, sortScore: -9, reachedAt: t },
+        { playerId: "older", version: 2, sortScore: -8, reachedAt: t },
+        { playerId: "added", version: 1, sortScore: 0, reachedAt: t },
+      ],
+      { reset: false },
+    );
+    expect(result).toEqual({ applied: 2, total: null });
+    expect(strip(await everything(redis, bp))).toEqual([
+      { playerId: "older", sortScore: -8, reachedAt: t, version: 0 },
+      { playerId: "added", sortScore: 0, reachedAt: t, version: 0 },
+      { playerId: "kept", sortScore: 5, reachedAt: t, version: 0 },
+      { playerId: "newer", sortScore: 5, reachedAt: t, version: 0 },
+    ]);
+    const before = await snapshot(redis, keys);
+    // Merging the same rows again is a no-op.
+    await replaceBoardPeriod(redis, prefix, bp.boardId, bp.periodKey, [{ playerId: "older", version: 2, sortScore: -8, reachedAt: t }], {
+      reset: false,
+    });
+    expect(await snapshot(redis, keys)).toEqual(before);
+  });
+
+  it("merges more than one chunk", async () => {
+    const redis = client();
+    const bp = boardPeriod();
+    const rows = randomBoard(43, 2300).finals;
+    expect(await replaceBoardPeriod(redis, prefix, bp.boardId, bp.periodKey, rows, { reset: false })).toEqual({
+      applied: rows.length,
+      total: null,
+    });
+    expect(await everything(redis, bp)).toEqual(strip(sortRows(rows)));
+  });
+});
