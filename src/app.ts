@@ -7,6 +7,7 @@ import type { AppContext } from "./env";
 import { requireAdmin } from "./lib/admin-auth";
 import { ApiError, errorBody } from "./lib/errors";
 import { describeError, log } from "./lib/log";
+import { count } from "./lib/metrics";
 import { registerGetDlq } from "./routes/admin/get-dlq";
 import { registerGetIngestStats } from "./routes/admin/get-ingest-stats";
 import { registerPostDlqReplay } from "./routes/admin/post-dlq-replay";
@@ -15,7 +16,12 @@ import { registerPostBoard } from "./routes/boards/post-board";
 import { registerPostEvents } from "./routes/events/post-events";
 import { registerGetLive } from "./routes/health/get-live";
 import { registerGetReady } from "./routes/health/get-ready";
+import { registerGetAround } from "./routes/leaderboards/get-around";
+import { registerGetLive as registerGetLeaderboardLive } from "./routes/leaderboards/get-live";
+import { registerGetPage } from "./routes/leaderboards/get-page";
 import { registerGetPlayerRank } from "./routes/leaderboards/get-player-rank";
+import { registerGetRankOf } from "./routes/leaderboards/get-rank-of";
+import { registerPostPlayers } from "./routes/leaderboards/post-players";
 
 /**
  * Builds the API: one init middleware that puts per-request dependencies on the context, one error
@@ -40,7 +46,10 @@ export function createApp(): OpenAPIHono<AppContext> {
     // after the response, because its WebSockets cannot outlive this request.
     let handle: { db: Database; close(): Promise<void> } | undefined;
     c.set("db", () => {
-      handle ??= openDatabase(c.env);
+      if (!handle) {
+        count("postgresConnections");
+        handle = openDatabase(c.env);
+      }
       return handle.db;
     });
     try {
@@ -85,7 +94,12 @@ export function createApp(): OpenAPIHono<AppContext> {
   registerPostEvents(app);
   registerPostBoard(app);
   registerGetBoard(app);
+  registerGetPage(app);
   registerGetPlayerRank(app);
+  registerGetAround(app);
+  registerPostPlayers(app);
+  registerGetRankOf(app);
+  registerGetLeaderboardLive(app);
   registerGetDlq(app);
   registerPostDlqReplay(app);
   registerGetIngestStats(app);

@@ -172,6 +172,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       complete: this.#top.complete,
       hasMore: end < entries.length || total > entries.length,
       heldCount: entries.length,
+      initialized: this.#board !== null,
     };
   }
 

@@ -97,6 +97,11 @@ export interface PageResult {
   /** More held rows follow, or the board has players beyond the held ones. */
   hasMore: boolean;
   heldCount: number;
+  /**
+   * False until the object has been told its board (by a first applyChanges or a rebuild): an
+   * object that never saw its board-period may face rows already in Postgres, so readers rebuild it.
+   */
+  initialized: boolean;
 }
 
 /** A held player's row and the board total (for percentiles). */

@@ -83,7 +83,7 @@ export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBi
     const landed = accepted.filter((m) => !outcome.failed.has(m));
     // Acked only after the projection: if it fails the messages come back, their events are seen
     // as duplicates (nothing is counted twice) and the final records are projected again.
-    if (outcome.changes.length > 0) await projectScoreChanges(env, outcome.changes);
+    if (outcome.changes.length > 0) await projectScoreChanges(env, outcome.changes, boards);
     for (const message of landed) message.ack();
     await Promise.all([...outcome.failed].map((message) => retryOrBury(env, batch.queue, message, outcome.failure)));
     // One wide event per batch: the figures an operator (and bench:ingest) needs.

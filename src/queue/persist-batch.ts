@@ -38,6 +38,8 @@ export interface ScoreChange {
   reachedAt: number;
   /** Row version (bumped per update in commit order): projections apply only newer versions. */
   version: number;
+  displayName: string | null;
+  metadata: Record<string, unknown> | null;
   /** False when the batch held only already-seen events for this record (a redelivery). */
   changed: boolean;
 }
@@ -189,7 +191,7 @@ export async function persistBatch(
           ) m
           where b.id = excluded.board_id
         )
-      returning board_id, period_key, player_id, score, reached_at, version
+      returning board_id, period_key, player_id, score, reached_at, version, metadata
     ),
     -- Records named only by already-seen events (a redelivery): their current state is read so
     -- it can be projected again; records the batch moved come from the upsert itself.
@@ -198,12 +200,23 @@ export async function persistBatch(
       except
       select board_id, period_key, player_id from contributions where is_fresh
     ),
-    final as (
-      select board_id, period_key, player_id, score, reached_at, version, true as changed from upserted
+    moved_or_named as (
+      select board_id, period_key, player_id, score, reached_at, version, metadata, true as changed from upserted
       union all
-      select cur.board_id, cur.period_key, cur.player_id, cur.score, cur.reached_at, cur.version, false
+      select cur.board_id, cur.period_key, cur.player_id, cur.score, cur.reached_at, cur.version, cur.metadata, false
       from unmoved_keys k
       join scores cur on cur.board_id = k.board_id and cur.period_key = k.period_key and cur.player_id = k.player_id
+    ),
+    -- Display names for the projections: this batch's (not yet visible in players) or stored ones.
+    batch_names as (
+      select distinct on (player_id) player_id, display_name from fresh_input
+      where display_name is not null order by player_id, occurred_at desc
+    ),
+    final as (
+      select m.*, coalesce(bn.display_name, p.display_name) as display_name
+      from moved_or_named m
+      left join batch_names bn on bn.player_id = m.player_id
+      left join players p on p.id = m.player_id
     ),
     counted as (
       insert into ingest_stats as st (hour, queue, shard, persisted, duplicates, rejected, batches, lag_ms_total, lag_ms_max, last_batch_at)
@@ -230,7 +243,8 @@ export async function persistBatch(
       ((select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int)::int as duplicates,
       (select json_agg(json_build_object(
          'boardId', board_id, 'periodKey', period_key, 'playerId', player_id,
-         'score', score, 'reachedAt', reached_at, 'version', version, 'changed', changed))
+         'score', score, 'reachedAt', reached_at, 'version', version, 'changed', changed,
+         'displayName', display_name, 'metadata', metadata))
        from final where score is not null) as changes,
       (select count(*) from stored) + (select count(*) from named) + (select count(*) from counted) as _touched
   `);
@@ -247,6 +261,8 @@ export async function persistBatch(
       reachedAt: Date.parse(c.reachedAt),
       version: Number(c.version),
       changed: c.changed,
+      displayName: c.displayName ?? null,
+      metadata: c.metadata ?? null,
     })),
   };
 }
@@ -259,4 +275,6 @@ type RawChange = {
   reachedAt: string;
   version: number | string;
   changed: boolean;
+  displayName: string | null;
+  metadata: Record<string, unknown> | null;
 };

@@ -1,12 +1,66 @@
+import type { Board } from "../db/schema";
+import type { Metadata } from "../do/types";
 import type { AppBindings } from "../env";
+import { describeError, log } from "../lib/log";
 import type { ScoreChange } from "../queue/persist-batch";
+import { leaderboardStub } from "./leaderboard-stub";
+import { openRedis } from "./redis";
+import { applyToRedis, redisChangeOf } from "./redis-ranks";
 
 /**
- * The seam between the system of record and its projections: called by the consumer after the
- * batch committed, with the final state of every record the batch named. The serving issue fills
- * it with one Durable Object call per board-period and one Redis pipeline per batch. It must be
- * safe to call twice with the same changes (redelivery re-projects the same final states).
+ * The seam between the system of record and its projections, called by the consumer after the
+ * batch committed with the final state of every record the batch named:
+ *  - one LeaderboardDO call per board-period (all of that object's changes at once);
+ *  - one Redis pipeline for the whole batch (when Upstash is configured).
+ * Safe to call twice with the same changes: both stores apply a record only if its version is
+ * newer than the one they hold. A failing Durable Object call throws, so the consumer retries the
+ * messages (they come back as duplicates and are projected again). A failing Redis is logged and
+ * left to reconciliation: Redis is optional, and an outage must not stall ingestion.
  */
-export async function projectScoreChanges(_env: AppBindings, _changes: ScoreChange[]): Promise<void> {
-  // No projections yet: Postgres is the only store read by the API at this stage.
+export async function projectScoreChanges(env: AppBindings, changes: ScoreChange[], boards: Map<string, Board>): Promise<void> {
+  const groups = new Map<string, { board: Board; periodKey: string; changes: ScoreChange[] }>();
+  for (const change of changes) {
+    const board = boards.get(change.boardId);
+    if (!board) continue;
+    const key = `${change.boardId}\u0000${change.periodKey}`;
+    const group = groups.get(key) ?? { board, periodKey: change.periodKey, changes: [] };
+    group.changes.push(change);
+    groups.set(key, group);
+  }
+
+  const redis = openRedis(env);
+  const redisWrite = redis
+    ? applyToRedis(
+        redis,
+        env.REDIS_KEY_PREFIX,
+        changes.flatMap((c) => {
+          const board = boards.get(c.boardId);
+          return board ? [redisChangeOf(c, board.sortOrder)] : [];
+        }),
+      ).catch((error) => {
+        log.warn("projection: Redis write failed; ranks beyond the top-N fall back to Postgres until reconciliation", {
+          error: describeError(error),
+          records: changes.length,
+        });
+      })
+    : Promise.resolve();
+
+  await Promise.all([
+    redisWrite,
+    ...[...groups.values()].map(({ board, periodKey, changes: group }) =>
+      leaderboardStub(env, board.id, periodKey).applyChanges(
+        { boardId: board.id, periodKey, sortOrder: board.sortOrder, topSize: board.topSize },
+        group.map((c) => ({
+          playerId: c.playerId,
+          score: c.score,
+          reachedAt: c.reachedAt,
+          version: c.version,
+          displayName: c.displayName,
+          metadata: c.metadata as Metadata | null,
+        })),
+        // A record at version 1 that this batch wrote is a player new to the board-period.
+        group.filter((c) => c.changed && c.version === 1).length,
+      ),
+    ),
+  ]);
 }

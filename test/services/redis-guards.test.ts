@@ -49,7 +49,17 @@ describe("redis rank store guards", () => {
   });
 
   it("maps a persisted change to a sort score by the board's order", () => {
-    const change = { boardId: "b", periodKey: "all", playerId: "p", score: 42, reachedAt: 7, version: 3, changed: true };
+    const change = {
+      boardId: "b",
+      periodKey: "all",
+      playerId: "p",
+      score: 42,
+      reachedAt: 7,
+      version: 3,
+      changed: true,
+      displayName: null,
+      metadata: null,
+    };
     expect(redisChangeOf(change, "desc")).toEqual({
       boardId: "b",
       periodKey: "all",

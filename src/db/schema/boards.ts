@@ -26,8 +26,12 @@ export const boards = pgTable(
     maxScore: bigint("max_score", { mode: "number" }),
     /** How many entries the board's Durable Object keeps sorted in memory. */
     topSize: integer("top_size").notNull().default(1000),
-    /** Edge cache freshness for this board's pages, in seconds. */
-    cacheTtlSeconds: integer("cache_ttl_seconds").notNull().default(5),
+    /**
+     * Edge cache freshness for this board's pages, in seconds. Short by default: a player expects
+     * a new score on the board within a second or two, and one refresh per PoP per TTL already
+     * keeps the load off the Durable Object.
+     */
+    cacheTtlSeconds: integer("cache_ttl_seconds").notNull().default(2),
     metadata: jsonb("metadata").$type<Record<string, unknown>>(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),

@@ -33,7 +33,7 @@ export const CreateBoardSchema = z
       .max(10_000)
       .default(1000)
       .openapi({ description: "Entries kept sorted in the board's Durable Object" }),
-    cacheTtlSeconds: z.number().int().min(1).max(300).default(5).openapi({ description: "Edge cache freshness of this board's pages" }),
+    cacheTtlSeconds: z.number().int().min(1).max(300).default(2).openapi({ description: "Edge cache freshness of this board's pages" }),
     metadata: z.record(z.string(), z.unknown()).optional(),
   })
   .refine((b) => b.minScore === undefined || b.maxScore === undefined || b.minScore <= b.maxScore, {

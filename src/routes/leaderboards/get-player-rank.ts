@@ -2,8 +2,9 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { requireBoard } from "../../services/boards";
+import { readPlayerRank } from "../../services/leaderboard-reads";
 import { selectPeriod } from "../../services/period-selection";
-import { playerRankFromPostgres } from "../../services/postgres-ranks";
+import { openRedis } from "../../services/redis";
 import { errorResponses } from "../errors";
 import { PeriodQuerySchema, PlayerParamsSchema, PlayerRankSchema } from "./schema";
 
@@ -12,6 +13,7 @@ const route = createRoute({
   path: "/v1/leaderboards/{board}/players/{player}",
   tags: ["leaderboards"],
   summary: "A player's score, rank, the board's total and the player's percentile",
+  description: "From the board's Durable Object inside the top-N, from Redis beyond it (O(log N)), from Postgres without Redis.",
   request: { params: PlayerParamsSchema, query: PeriodQuerySchema },
   responses: {
     200: { description: "The player's standing", content: { "application/json": { schema: PlayerRankSchema } } },
@@ -25,8 +27,11 @@ export function registerGetPlayerRank(app: OpenAPIHono<AppContext>): void {
     const query = c.req.valid("query");
     const board = await requireBoard(c.get("db"), boardId);
     const { period, periodKey } = selectPeriod(board, query.period, query.at);
-    const standing = await playerRankFromPostgres(c.get("db")(), board.id, periodKey, player);
+    const standing = await readPlayerRank({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, board, periodKey, player);
     if (!standing) throw new ApiError("NOT_FOUND", `Player "${player}" has no score on "${board.id}" for ${period} ${periodKey}`);
-    return c.json({ ...standing, board: board.id, period, periodKey }, 200);
+    const { source, ...rest } = standing;
+    c.header("x-rank-source", source);
+    c.header("cache-control", "no-store");
+    return c.json({ ...rest, board: board.id, period, periodKey }, 200);
   });
 }

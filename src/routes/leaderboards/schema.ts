@@ -11,6 +11,33 @@ export const PeriodQuerySchema = z.object({
   at: z.string().max(16).optional().openapi({ description: "A past period: `previous`, or a key such as 2026-W47" }),
 });
 
+export const PageQuerySchema = PeriodQuerySchema.extend({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(1024).optional().openapi({ description: "`nextCursor` of the previous page" }),
+});
+
+export const EntrySchema = z
+  .object({
+    rank: z.number().int(),
+    playerId: z.string(),
+    displayName: z.string().optional(),
+    score: z.number(),
+    reachedAt: z.string(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi("Entry");
+
+export const LeaderboardPageSchema = z
+  .object({
+    board: z.string(),
+    period: z.string(),
+    periodKey: z.string(),
+    total: z.number().int().openapi({ description: "Players on this board-period" }),
+    entries: z.array(EntrySchema),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("LeaderboardPage");
+
 export const PlayerRankSchema = z
   .object({
     playerId: z.string(),
@@ -22,5 +49,25 @@ export const PlayerRankSchema = z
     total: z.number().int(),
     percentile: z.number(),
     reachedAt: z.string(),
+    displayName: z.string().optional(),
   })
   .openapi("PlayerRank");
+
+export const EntriesSchema = z
+  .object({ board: z.string(), period: z.string(), periodKey: z.string(), total: z.number().int(), entries: z.array(EntrySchema) })
+  .openapi("Entries");
+
+export const PlayersBodySchema = z
+  .object({ playerIds: z.array(PlayerIdSchema).min(1).max(100).openapi({ description: "Up to 100 player ids (friends)" }) })
+  .openapi("PlayersRequest");
+
+export const RankOfSchema = z
+  .object({
+    board: z.string(),
+    period: z.string(),
+    periodKey: z.string(),
+    score: z.number(),
+    rank: z.number().int(),
+    total: z.number().int(),
+  })
+  .openapi("RankOf");

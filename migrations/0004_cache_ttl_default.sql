@@ -1,0 +1,1 @@
+ALTER TABLE "boards" ALTER COLUMN "cache_ttl_seconds" SET DEFAULT 2;

@@ -1,0 +1,120 @@
+import { count } from "../lib/metrics";
+
+/**
+ * Leaderboard responses cached per PoP with the Workers Cache API, with stale-while-revalidate
+ * done by hand (the Cache API ignores SWR directives):
+ *  - each stored response carries the time it was produced (`x-edge-cached-at`) and its ETag;
+ *  - younger than `freshSeconds`: served as is;
+ *  - older, but within `staleSeconds` more: served at once, and ONE background refresh per key
+ *    runs (an in-flight map de-duplicates them in this isolate);
+ *  - missing: concurrent callers in this isolate share one origin load (single flight), so a
+ *    burst of cold requests becomes one Durable Object read, never a query storm.
+ * The Cache API keeps an entry for fresh + stale seconds (its own max-age); freshness is ours.
+ */
+export interface CachedBody {
+  status: number;
+  body: string;
+  etag: string;
+}
+
+export interface CacheOptions {
+  freshSeconds: number;
+  staleSeconds: number;
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+const CACHED_AT = "x-edge-cached-at";
+/** Origin loads in flight in this isolate, by cache key: the single-flight table. */
+const inflight = new Map<string, Promise<CachedBody>>();
+
+async function etagOf(body: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(body));
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `W/"${hex.slice(0, 20)}"`;
+}
+
+async function store(cache: Cache, key: Request, loaded: { status: number; body: string }, options: CacheOptions): Promise<CachedBody> {
+  const etag = await etagOf(loaded.body);
+  const entry: CachedBody = { ...loaded, etag };
+  if (loaded.status === 200) {
+    const response = new Response(loaded.body, {
+      status: 200,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "cache-control": `public, max-age=${options.freshSeconds + options.staleSeconds}`,
+        etag,
+        [CACHED_AT]: String(Date.now()),
+      },
+    });
+    await cache.put(key, response);
+  }
+  return entry;
+}
+
+/** One origin load per key at a time in this isolate; the result is stored before callers see it. */
+function loadOnce(
+  cache: Cache,
+  key: Request,
+  load: () => Promise<{ status: number; body: string }>,
+  options: CacheOptions,
+): Promise<CachedBody> {
+  const id = key.url;
+  let pending = inflight.get(id);
+  if (!pending) {
+    pending = load()
+      .then((loaded) => store(cache, key, loaded, options))
+      .finally(() => inflight.delete(id));
+    inflight.set(id, pending);
+  }
+  return pending;
+}
+
+export type CacheOutcome = "hit" | "stale" | "miss";
+
+/**
+ * Returns the cached body for `cacheKey` (a URL naming the resource, query normalised by the
+ * caller), loading it through `load` on a miss. Errors of the cache itself fall back to the
+ * origin: a cache problem must never fail a read.
+ */
+export async function cachedJson(
+  cacheKey: string,
+  load: () => Promise<{ status: number; body: string }>,
+  options: CacheOptions,
+): Promise<CachedBody & { outcome: CacheOutcome; ageSeconds: number }> {
+  const cache = await caches.open("leaderboards");
+  const key = new Request(cacheKey, { method: "GET" });
+  let cached: Response | undefined;
+  try {
+    cached = await cache.match(key);
+  } catch {
+    cached = undefined;
+  }
+  if (cached) {
+    const producedAt = Number(cached.headers.get(CACHED_AT) ?? 0);
+    const ageSeconds = Math.max(0, (Date.now() - producedAt) / 1000);
+    const body = await cached.text();
+    const etag = cached.headers.get("etag") ?? (await etagOf(body));
+    if (ageSeconds < options.freshSeconds) {
+      count("cacheHit");
+      return { status: 200, body, etag, outcome: "hit", ageSeconds };
+    }
+    if (ageSeconds < options.freshSeconds + options.staleSeconds) {
+      count("cacheStale");
+      if (!inflight.has(key.url)) {
+        count("cacheRevalidated");
+        options.waitUntil(loadOnce(cache, key, load, options).catch(() => undefined));
+      }
+      return { status: 200, body, etag, outcome: "stale", ageSeconds };
+    }
+  }
+  count("cacheMiss");
+  const fresh = await loadOnce(cache, key, load, options);
+  return { ...fresh, outcome: "miss", ageSeconds: 0 };
+}
+
+/** True when the client's If-None-Match names this ETag (weak comparison, lists and *). */
+export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  const bare = (tag: string) => tag.trim().replace(/^W\//, "");
+  return ifNoneMatch.split(",").some((tag) => tag.trim() === "*" || bare(tag) === bare(etag));
+}

@@ -1,0 +1,31 @@
+/**
+ * Per-isolate counters for the things an operator asks about when something is slow: cache
+ * outcomes, Durable Object reads, database queries on the read path, fallbacks. Module scope
+ * holds plain numbers only. They are exposed by the metrics route and read directly by tests
+ * (tests run in the worker's isolate), which is how "zero database queries for a top-N read" is
+ * checked rather than assumed.
+ */
+export const counters = {
+  cacheHit: 0,
+  cacheStale: 0,
+  cacheMiss: 0,
+  cacheRevalidated: 0,
+  notModified: 0,
+  doReads: 0,
+  doRebuilds: 0,
+  redisReads: 0,
+  redisFailures: 0,
+  postgresReads: 0,
+  /** Database handles opened (requests and cache refreshes): zero on a served top-N read. */
+  postgresConnections: 0,
+};
+
+export type Counter = keyof typeof counters;
+
+export function count(name: Counter, by = 1): void {
+  counters[name] += by;
+}
+
+export function snapshot(): Record<Counter, number> {
+  return { ...counters };
+}

@@ -1,0 +1,35 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppContext } from "../../env";
+import { ApiError } from "../../lib/errors";
+import { requireBoard } from "../../services/boards";
+import { readAround } from "../../services/leaderboard-reads";
+import { selectPeriod } from "../../services/period-selection";
+import { openRedis } from "../../services/redis";
+import { errorResponses } from "../errors";
+import { EntriesSchema, PeriodQuerySchema, PlayerParamsSchema } from "./schema";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/leaderboards/{board}/players/{player}/around",
+  tags: ["leaderboards"],
+  summary: "The n players above and n below a player (fewer at the edges), the player among them",
+  request: { params: PlayerParamsSchema, query: PeriodQuerySchema.extend({ n: z.coerce.number().int().min(0).max(50).default(5) }) },
+  responses: {
+    200: { description: "The neighbourhood", content: { "application/json": { schema: EntriesSchema } } },
+    ...errorResponses(400, 404),
+  },
+});
+
+export function registerGetAround(app: OpenAPIHono<AppContext>): void {
+  app.openapi(route, async (c) => {
+    const { board: boardId, player } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const board = await requireBoard(c.get("db"), boardId);
+    const { period, periodKey } = selectPeriod(board, query.period, query.at);
+    const around = await readAround({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, board, periodKey, player, query.n);
+    if (!around) throw new ApiError("NOT_FOUND", `Player "${player}" has no score on "${board.id}" for ${period} ${periodKey}`);
+    c.header("x-rank-source", around.source);
+    c.header("cache-control", "no-store");
+    return c.json({ board: board.id, period, periodKey, total: around.total, entries: around.entries }, 200);
+  });
+}

@@ -1,0 +1,40 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppContext } from "../../env";
+import { ApiError } from "../../lib/errors";
+import { requireBoard } from "../../services/boards";
+import { leaderboardStub } from "../../services/leaderboard-stub";
+import { selectPeriod } from "../../services/period-selection";
+import { errorResponses } from "../errors";
+import { BoardParamsSchema, PeriodQuerySchema } from "./schema";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/leaderboards/{board}/live",
+  tags: ["leaderboards"],
+  summary: "WebSocket: the top `limit` on connect, then again whenever it changes (at most 4 messages/s)",
+  request: { params: BoardParamsSchema, query: PeriodQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(100).default(10) }) },
+  responses: { 101: { description: "Switching protocols" }, 426: { description: "Not a WebSocket upgrade" }, ...errorResponses(400, 404) },
+});
+
+/** Hands the upgrade to the board-period's Durable Object, which keeps the socket (hibernatable). */
+export function registerGetLive(app: OpenAPIHono<AppContext>): void {
+  app.openapi(route, async (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return c.json(
+        {
+          error: { code: "UPGRADE_REQUIRED", message: "Open this URL as a WebSocket (Upgrade: websocket)", requestId: c.get("requestId") },
+        },
+        426,
+      );
+    }
+    const { board: boardId } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const board = await requireBoard(c.get("db"), boardId);
+    const { periodKey } = selectPeriod(board, query.period, query.at);
+    const url = new URL(c.req.url);
+    url.search = `?limit=${query.limit}`;
+    const response = await leaderboardStub(c.env, board.id, periodKey).fetch(new Request(url, c.req.raw));
+    if (response.status !== 101) throw new ApiError("BAD_REQUEST", `The live feed refused the connection (${response.status})`);
+    return response;
+  });
+}

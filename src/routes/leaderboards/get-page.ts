@@ -1,0 +1,77 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { cachedJson, matchesEtag } from "../../cache/edge-cache";
+import { decodeCursor, encodeCursor } from "../../domain";
+import type { AppContext } from "../../env";
+import { ApiError } from "../../lib/errors";
+import { requireBoard } from "../../services/boards";
+import { readPage } from "../../services/leaderboard-reads";
+import { selectPeriod } from "../../services/period-selection";
+import { withReadContext } from "../../services/read-context";
+import { errorResponses } from "../errors";
+import { BoardParamsSchema, LeaderboardPageSchema, PageQuerySchema } from "./schema";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/leaderboards/{board}",
+  tags: ["leaderboards"],
+  summary: "A page of a leaderboard, best first; edge-cached per PoP",
+  description:
+    "Pages come from the board's Durable Object (no database query) and are cached per PoP for the board's cacheTtlSeconds, " +
+    "then served stale for a while as one background refresh runs. Send If-None-Match with the ETag for a 304.",
+  request: { params: BoardParamsSchema, query: PageQuerySchema },
+  responses: {
+    200: { description: "The page", content: { "application/json": { schema: LeaderboardPageSchema } } },
+    304: { description: "Not modified (If-None-Match matched the ETag)" },
+    ...errorResponses(400, 404),
+  },
+});
+
+/** How long after expiry a page may still be served while it refreshes: a few TTLs, at least 30 s. */
+const staleSecondsFor = (ttl: number) => Math.max(30, ttl * 6);
+
+export function registerGetPage(app: OpenAPIHono<AppContext>): void {
+  app.openapi(route, async (c) => {
+    const { board: boardId } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const board = await requireBoard(c.get("db"), boardId);
+    const { period, periodKey } = selectPeriod(board, query.period, query.at);
+    const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+    if (query.cursor && (!cursor || cursor.period !== periodKey)) {
+      throw new ApiError("BAD_REQUEST", "cursor is not a nextCursor of this board period; start again without it");
+    }
+
+    // The key names the resource, not the request: the same page for every client in this PoP.
+    const cacheKey = `https://edge-cache.internal/v1/leaderboards/${encodeURIComponent(board.id)}/${periodKey}?limit=${query.limit}&cursor=${query.cursor ?? ""}`;
+    const ttl = board.cacheTtlSeconds;
+    const stale = staleSecondsFor(ttl);
+    const cached = await cachedJson(
+      cacheKey,
+      () =>
+        withReadContext(c.env, async (ctx) => {
+          const page = await readPage(ctx, board, periodKey, {
+            limit: query.limit,
+            after: cursor ? { score: cursor.score, reachedAt: cursor.reachedAt, playerId: cursor.playerId } : undefined,
+          });
+          const last = page.entries.at(-1);
+          const nextCursor =
+            page.hasMore && last
+              ? encodeCursor({ period: periodKey, score: last.score, reachedAt: Date.parse(last.reachedAt), playerId: last.playerId })
+              : null;
+          const body = { board: board.id, period, periodKey, total: page.total, entries: page.entries, nextCursor };
+          return { status: 200, body: JSON.stringify(body) };
+        }),
+      { freshSeconds: ttl, staleSeconds: stale, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+    );
+
+    const headers = {
+      "cache-control": `public, max-age=${ttl}, stale-while-revalidate=${stale}`,
+      etag: cached.etag,
+      "x-edge-cache": cached.outcome.toUpperCase(),
+      age: String(Math.floor(cached.ageSeconds)),
+    };
+    if (matchesEtag(c.req.header("if-none-match"), cached.etag)) {
+      return c.body(null, 304, headers);
+    }
+    return c.body(cached.body, 200, { ...headers, "content-type": "application/json; charset=utf-8" });
+  });
+}

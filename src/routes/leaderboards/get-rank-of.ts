@@ -1,0 +1,34 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppContext } from "../../env";
+import { requireBoard } from "../../services/boards";
+import { readRankForScore } from "../../services/leaderboard-reads";
+import { selectPeriod } from "../../services/period-selection";
+import { openRedis } from "../../services/redis";
+import { errorResponses } from "../errors";
+import { BoardParamsSchema, PeriodQuerySchema, RankOfSchema } from "./schema";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/leaderboards/{board}/rank-of",
+  tags: ["leaderboards"],
+  summary: "The rank a score would get now (a dry run: nothing is written)",
+  request: {
+    params: BoardParamsSchema,
+    query: PeriodQuerySchema.extend({
+      score: z.coerce.number().int("must be an integer").min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+    }),
+  },
+  responses: { 200: { description: "The rank", content: { "application/json": { schema: RankOfSchema } } }, ...errorResponses(400, 404) },
+});
+
+export function registerGetRankOf(app: OpenAPIHono<AppContext>): void {
+  app.openapi(route, async (c) => {
+    const { board: boardId } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const board = await requireBoard(c.get("db"), boardId);
+    const { period, periodKey } = selectPeriod(board, query.period, query.at);
+    const result = await readRankForScore({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, board, periodKey, query.score);
+    c.header("x-rank-source", result.source);
+    return c.json({ board: board.id, period, periodKey, score: query.score, rank: result.rank, total: result.total }, 200);
+  });
+}

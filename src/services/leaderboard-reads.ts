@@ -1,0 +1,352 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { inArray } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { type Board, players } from "../db/schema";
+import type { BoardPeriod, RankedEntryView } from "../do/types";
+import { percentile } from "../domain";
+import type { AppBindings } from "../env";
+import { describeError, log } from "../lib/log";
+import { count } from "../lib/metrics";
+import { leaderboardStub } from "./leaderboard-stub";
+import {
+  aroundFromPostgres,
+  countFromPostgres,
+  pageFromPostgres,
+  playerRankFromPostgres,
+  playersFromPostgres,
+  type RankedRow,
+  rankForScoreFromPostgres,
+} from "./postgres-ranks";
+import { aroundFromRedis, pageAfter, type RedisRankEntry, rankForScoreFromRedis, rankFromRedis } from "./redis-ranks";
+
+/** One row of any leaderboard response. */
+export interface EntryView {
+  rank: number;
+  playerId: string;
+  displayName?: string;
+  score: number;
+  reachedAt: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** Which store answered: the hot top-N, Redis beyond it, or Postgres as the fallback. */
+export type Source = "durable_object" | "redis" | "postgres";
+
+export interface ReadContext {
+  env: AppBindings;
+  db: () => Database;
+  redis: Redis | null;
+}
+
+/** A position in board order, in the terms every store understands (smaller sortScore is better). */
+interface Position {
+  sortScore: number;
+  reachedAt: number;
+  playerId: string;
+}
+
+const toSortScore = (board: Board, score: number) => (board.sortOrder === "desc" ? 0 - score : score);
+const fromSortScore = (board: Board, sortScore: number) => (board.sortOrder === "desc" ? 0 - sortScore : sortScore);
+
+function boardPeriod(board: Board, periodKey: string): BoardPeriod {
+  return { boardId: board.id, periodKey, sortOrder: board.sortOrder, topSize: board.topSize };
+}
+
+function fromObject(entry: RankedEntryView): EntryView {
+  return {
+    rank: entry.rank,
+    playerId: entry.playerId,
+    ...(entry.displayName ? { displayName: entry.displayName } : {}),
+    score: entry.score,
+    reachedAt: new Date(entry.reachedAt).toISOString(),
+    ...(entry.metadata ? { metadata: entry.metadata as Record<string, unknown> } : {}),
+  };
+}
+
+function fromPostgres(row: RankedRow): EntryView {
+  return {
+    rank: row.rank,
+    playerId: row.playerId,
+    ...(row.displayName ? { displayName: row.displayName } : {}),
+    score: row.score,
+    reachedAt: row.reachedAt,
+    ...(row.metadata ? { metadata: row.metadata } : {}),
+  };
+}
+
+/** Display names for rows Redis returned (Redis keeps ranks only); a failure just omits them. */
+async function withNames(ctx: ReadContext, board: Board, rows: RedisRankEntry[]): Promise<EntryView[]> {
+  let names = new Map<string, string>();
+  if (rows.length > 0) {
+    try {
+      count("postgresReads");
+      const found = await ctx
+        .db()
+        .select({ id: players.id, displayName: players.displayName })
+        .from(players)
+        .where(inArray(players.id, [...new Set(rows.map((r) => r.playerId))]));
+      names = new Map(found.flatMap((p) => (p.displayName ? [[p.id, p.displayName] as const] : [])));
+    } catch (error) {
+      log.warn("reads: display names unavailable", { error: describeError(error) });
+    }
+  }
+  return rows.map((r) => {
+    const displayName = names.get(r.playerId);
+    return {
+      rank: r.rank,
+      playerId: r.playerId,
+      ...(displayName ? { displayName } : {}),
+      score: fromSortScore(board, r.sortScore),
+      reachedAt: new Date(r.reachedAt).toISOString(),
+    };
+  });
+}
+
+/**
+ * Runs the Redis variant of a read when Upstash is configured and answers, else the Postgres one:
+ * the same answer either way, Redis is only faster on a large board (O(log N) against an index
+ * range count). A Redis failure is counted and logged, never surfaced.
+ */
+async function redisOrPostgres<T>(
+  ctx: ReadContext,
+  viaRedis: (redis: Redis) => Promise<T>,
+  viaPostgres: () => Promise<T>,
+): Promise<{ value: T; source: Source }> {
+  if (ctx.redis) {
+    try {
+      count("redisReads");
+      return { value: await viaRedis(ctx.redis), source: "redis" };
+    } catch (error) {
+      count("redisFailures");
+      log.warn("reads: Redis unavailable, answering from Postgres", { error: describeError(error) });
+    }
+  }
+  count("postgresReads");
+  return { value: await viaPostgres(), source: "postgres" };
+}
+
+/**
+ * A page of a board-period in rank order. The top-N comes from the board's Durable Object with no
+ * database query; a page reaching past it continues from Redis (or Postgres) after the last row,
+ * so cursor pages neither repeat nor skip rows across the boundary.
+ */
+export async function readPage(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  options: { limit: number; after?: { score: number; reachedAt: number; playerId: string } | undefined },
+): Promise<{ entries: EntryView[]; total: number; hasMore: boolean; source: Source }> {
+  const stub = leaderboardStub(ctx.env, board.id, periodKey);
+  count("doReads");
+  let page = await stub.page({ limit: options.limit, ...(options.after ? { cursor: options.after } : {}) });
+  if (!page.initialized) {
+    // First read of an object that never saw its board-period (new deploy, lost storage, a past
+    // period): load it from Postgres once; from then on it answers alone.
+    count("doRebuilds");
+    await stub.rebuild(boardPeriod(board, periodKey));
+    page = await stub.page({ limit: options.limit, ...(options.after ? { cursor: options.after } : {}) });
+  }
+  const entries = page.entries.map(fromObject);
+  let total = page.total;
+  let source: Source = "durable_object";
+  const heldExhausted = page.entries.length < options.limit && page.hasMore;
+  if (heldExhausted) {
+    const last = page.entries.at(-1);
+    const after: Position | null = last
+      ? { sortScore: toSortScore(board, last.score), reachedAt: last.reachedAt, playerId: last.playerId }
+      : options.after
+        ? { sortScore: toSortScore(board, options.after.score), reachedAt: options.after.reachedAt, playerId: options.after.playerId }
+        : null;
+    const remaining = options.limit - entries.length;
+    const more = await redisOrPostgres(
+      ctx,
+      async (redis) => {
+        const slice = after
+          ? await pageAfter(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, after, remaining)
+          : await pageAfter(
+              redis,
+              ctx.env.REDIS_KEY_PREFIX,
+              board.id,
+              periodKey,
+              { sortScore: Number.MIN_SAFE_INTEGER, reachedAt: 0, playerId: "" },
+              remaining,
+            );
+        return { entries: await withNames(ctx, board, slice.entries), total: slice.total };
+      },
+      async () => {
+        const db = ctx.db();
+        const [rows, count] = await Promise.all([
+          pageFromPostgres(db, board.id, periodKey, {
+            limit: remaining,
+            after: after
+              ? { sortScore: after.sortScore, reachedAt: new Date(after.reachedAt).toISOString(), playerId: after.playerId }
+              : undefined,
+          }),
+          countFromPostgres(db, board.id, periodKey),
+        ]);
+        return { entries: rows.map(fromPostgres), total: count };
+      },
+    );
+    entries.push(...more.value.entries);
+    total = Math.max(more.value.total, entries.at(-1)?.rank ?? 0);
+    source = more.source;
+  }
+  const lastRank = entries.at(-1)?.rank ?? 0;
+  return { entries, total, hasMore: entries.length === options.limit && lastRank < total, source };
+}
+
+export interface PlayerStanding {
+  playerId: string;
+  score: number;
+  rank: number;
+  total: number;
+  percentile: number;
+  reachedAt: string;
+  displayName?: string;
+  source: Source;
+}
+
+/** A player's standing: the Durable Object if they are in the top-N, else Redis, else Postgres. */
+export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: string, playerId: string): Promise<PlayerStanding | null> {
+  count("doReads");
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).rankOf(playerId);
+  if (held) {
+    const total = Math.max(held.total, held.entry.rank);
+    return {
+      playerId,
+      score: held.entry.score,
+      rank: held.entry.rank,
+      total,
+      percentile: percentile(held.entry.rank, total),
+      reachedAt: new Date(held.entry.reachedAt).toISOString(),
+      ...(held.entry.displayName ? { displayName: held.entry.displayName } : {}),
+      source: "durable_object",
+    };
+  }
+  const { value, source } = await redisOrPostgres(
+    ctx,
+    async (redis) => {
+      const r = await rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId);
+      return r
+        ? {
+            playerId,
+            score: fromSortScore(board, r.sortScore),
+            rank: r.rank,
+            total: r.total,
+            percentile: percentile(r.rank, Math.max(r.total, r.rank)),
+            reachedAt: new Date(r.reachedAt).toISOString(),
+          }
+        : null;
+    },
+    () => playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId),
+  );
+  return value ? { ...value, source } : null;
+}
+
+/** n rows above and n below a player (fewer at the edges), the player among them. */
+export async function readAround(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  playerId: string,
+  n: number,
+): Promise<{ entries: EntryView[]; total: number; source: Source } | null> {
+  count("doReads");
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).around(playerId, n);
+  if (held) {
+    const me = held.entries.find((e) => e.playerId === playerId);
+    const below = me ? held.entries.filter((e) => e.rank > me.rank).length : 0;
+    const lastHeldRank = held.entries.at(-1)?.rank ?? 0;
+    // Complete when the window below is full, or the board ends inside the held rows.
+    if (below >= n || lastHeldRank >= held.total) {
+      return { entries: held.entries.map(fromObject), total: Math.max(held.total, lastHeldRank), source: "durable_object" };
+    }
+  }
+  const { value, source } = await redisOrPostgres(
+    ctx,
+    async (redis) => {
+      const r = await aroundFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId, n);
+      return r ? { entries: await withNames(ctx, board, r.entries), total: r.total } : null;
+    },
+    async () => {
+      const db = ctx.db();
+      const rows = await aroundFromPostgres(db, board.id, periodKey, playerId, n);
+      return rows ? { entries: rows.map(fromPostgres), total: await countFromPostgres(db, board.id, periodKey) } : null;
+    },
+  );
+  return value ? { ...value, source } : null;
+}
+
+/** The records of several players (friends) on one board-period, ranked; absent players are left out. */
+export async function readPlayers(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  playerIds: string[],
+): Promise<{ entries: EntryView[]; total: number }> {
+  const stub = leaderboardStub(ctx.env, board.id, periodKey);
+  count("doReads", playerIds.length);
+  const held = await Promise.all(playerIds.map((id) => stub.rankOf(id)));
+  const found: EntryView[] = [];
+  let total = 0;
+  const missing: string[] = [];
+  held.forEach((r, i) => {
+    if (r) {
+      found.push(fromObject(r.entry));
+      total = Math.max(total, r.total);
+    } else {
+      missing.push(playerIds[i] as string);
+    }
+  });
+  if (missing.length > 0) {
+    const { value } = await redisOrPostgres(
+      ctx,
+      async (redis) => {
+        const ranks = await Promise.all(missing.map((id) => rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, id)));
+        const rows: RedisRankEntry[] = [];
+        let redisTotal = 0;
+        ranks.forEach((r, i) => {
+          if (!r) return;
+          redisTotal = Math.max(redisTotal, r.total);
+          rows.push({ rank: r.rank, playerId: missing[i] as string, sortScore: r.sortScore, reachedAt: r.reachedAt });
+        });
+        return { entries: await withNames(ctx, board, rows), total: redisTotal };
+      },
+      async () => {
+        const db = ctx.db();
+        const rows = await playersFromPostgres(db, board.id, periodKey, missing);
+        return { entries: rows.map(fromPostgres), total: rows.length ? await countFromPostgres(db, board.id, periodKey) : 0 };
+      },
+    );
+    found.push(...value.entries);
+    total = Math.max(total, value.total);
+  }
+  found.sort((a, b) => a.rank - b.rank);
+  return { entries: found, total: Math.max(total, found.at(-1)?.rank ?? 0) };
+}
+
+/** The rank a score would get now (dry run: nothing is written). */
+export async function readRankForScore(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  score: number,
+): Promise<{ rank: number; total: number; source: Source }> {
+  count("doReads");
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).rankForScore(score);
+  if (held.withinTop) return { rank: held.rank, total: held.total, source: "durable_object" };
+  const sortScore = toSortScore(board, score);
+  const { value, source } = await redisOrPostgres(
+    ctx,
+    (redis) => rankForScoreFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, sortScore),
+    async () => {
+      const db = ctx.db();
+      const [rank, total] = await Promise.all([
+        rankForScoreFromPostgres(db, board.id, periodKey, sortScore),
+        countFromPostgres(db, board.id, periodKey),
+      ]);
+      return { rank, total };
+    },
+  );
+  return { ...value, source };
+}

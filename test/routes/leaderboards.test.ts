@@ -1,0 +1,223 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+import { counters } from "../../src/lib/metrics";
+import { api, createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
+
+const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString();
+
+type Page = {
+  total: number;
+  entries: Array<{ rank: number; playerId: string; score: number; displayName?: string }>;
+  nextCursor: string | null;
+};
+
+/** Posts scores for players and waits until the last one is visible on the board. */
+async function seed(board: string, scores: Array<[string, number]>, options: { names?: boolean } = {}) {
+  for (let i = 0; i < scores.length; i += 100) {
+    const chunk = scores.slice(i, i + 100).map(([playerId, score]) => ({
+      id: eventId(),
+      type: "game_ended",
+      playerId,
+      occurredAt: iso(60_000),
+      boardId: board,
+      score,
+      ...(options.names ? { displayName: `Name ${playerId}` } : {}),
+    }));
+    expect((await postEvents(chunk)).status).toBe(202);
+  }
+  await eventually(
+    async () => {
+      const rows = await query<{ n: string }>(sql`select count(*) as n from scores where board_id = ${board} and period_key = 'all'`);
+      return Number(rows[0]?.n) >= new Set(scores.map(([p]) => p)).size ? true : undefined;
+    },
+    20_000,
+    "seeded scores",
+  );
+}
+
+describe("GET /v1/leaderboards/:board", () => {
+  it("serves the top-N from the Durable Object with ranks, names and total; unknown board is 404", async () => {
+    const board = await createBoard();
+    await seed(
+      board,
+      [
+        ["ann", 30],
+        ["bob", 50],
+        ["cid", 40],
+      ],
+      { names: true },
+    );
+    const page = await eventually(async () => {
+      const res = await api(`/v1/leaderboards/${board}?limit=10`, { headers: { "cache-control": "no-cache" } });
+      const body = (await res.json()) as Page;
+      return body.entries.length === 3 ? body : undefined;
+    });
+    expect(page.total).toBe(3);
+    expect(page.entries.map((e) => [e.rank, e.playerId, e.score, e.displayName])).toEqual([
+      [1, "bob", 50, "Name bob"],
+      [2, "cid", 40, "Name cid"],
+      [3, "ann", 30, "Name ann"],
+    ]);
+    expect((await api("/v1/leaderboards/nope-board")).status).toBe(404);
+  });
+
+  it("pages with an opaque cursor: no gaps or repeats, also past the top-N (Redis/Postgres)", async () => {
+    const board = await createBoard();
+    await query(sql`update boards set top_size = 5 where id = ${board}`);
+    const { forgetBoards } = await import("../../src/services/board-cache");
+    forgetBoards();
+    const players: Array<[string, number]> = Array.from({ length: 23 }, (_, i) => [`pl${String(i).padStart(2, "0")}`, 1000 - i * 7]);
+    await seed(board, players);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let ranks: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const url: string = `/v1/leaderboards/${board}?limit=4${cursor ? `&cursor=${cursor}` : ""}`;
+      const body = (await (await api(url)).json()) as Page;
+      seen.push(...body.entries.map((e) => e.playerId));
+      ranks = [...ranks, ...body.entries.map((e) => e.rank)];
+      cursor = body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(players.map(([p]) => p));
+    expect(ranks).toEqual(players.map((_, i) => i + 1));
+  });
+
+  it("rejects a garbage cursor with 400", async () => {
+    const board = await createBoard();
+    const res = await api(`/v1/leaderboards/${board}?cursor=not-a-cursor`);
+    expect(res.status).toBe(400);
+  });
+
+  it("caches per PoP: a hit, then 304 on If-None-Match, with Cache-Control and ETag", async () => {
+    const board = await createBoard();
+    await seed(board, [["x", 1]]);
+    const first = await api(`/v1/leaderboards/${board}?limit=5`);
+    expect(first.status).toBe(200);
+    const etag = first.headers.get("etag");
+    expect(etag).toMatch(/^W\/"/);
+    expect(first.headers.get("cache-control")).toMatch(/public, max-age=\d+, stale-while-revalidate=\d+/);
+    const second = await api(`/v1/leaderboards/${board}?limit=5`);
+    expect(second.headers.get("x-edge-cache")).toBe("HIT");
+    const revalidated = await api(`/v1/leaderboards/${board}?limit=5`, { headers: { "if-none-match": etag ?? "" } });
+    expect(revalidated.status).toBe(304);
+    expect(await revalidated.text()).toBe("");
+  });
+
+  it("a burst of 1,000 concurrent cold requests makes one Durable Object read and no database query", async () => {
+    const board = await createBoard();
+    await seed(board, [
+      ["a", 3],
+      ["b", 2],
+    ]);
+    const app = createApp();
+    const before = { ...counters };
+    const ctx = createExecutionContext();
+    const responses = await Promise.all(
+      Array.from({ length: 1000 }, () => app.request(`/v1/leaderboards/${board}?limit=7`, {}, testEnv, ctx)),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(counters.doReads - before.doReads).toBe(1);
+    expect(counters.postgresConnections - before.postgresConnections).toBe(0);
+    const bodies = new Set(await Promise.all(responses.map((r) => r.text())));
+    expect(bodies.size).toBe(1);
+  });
+
+  it("serves a stale page at once and refreshes it in the background, once", async () => {
+    const board = await createBoard();
+    await query(sql`update boards set cache_ttl_seconds = 1 where id = ${board}`);
+    const { forgetBoards } = await import("../../src/services/board-cache");
+    forgetBoards();
+    await seed(board, [["s1", 10]]);
+    const url = `/v1/leaderboards/${board}?limit=3`;
+    await api(url);
+    await seed(board, [["s2", 20]]);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const app = createApp();
+    const before = counters.doReads;
+    const ctx = createExecutionContext();
+    const stale = await Promise.all(Array.from({ length: 20 }, () => app.request(url, {}, testEnv, ctx)));
+    expect(stale.every((r) => r.headers.get("x-edge-cache") === "STALE")).toBe(true);
+    expect(((await stale[0]?.json()) as Page).entries.map((e) => e.playerId)).toEqual(["s1"]);
+    await waitOnExecutionContext(ctx);
+    expect(counters.doReads - before).toBe(1);
+    const fresh = (await (await api(url)).json()) as Page;
+    expect(fresh.entries.map((e) => e.playerId)).toEqual(["s2", "s1"]);
+  });
+
+  it("reads a past period with at=", async () => {
+    const board = await createBoard({ periods: ["daily"] });
+    const yesterday = new Date(Date.now() - 86_400_000);
+    const key = yesterday.toISOString().slice(0, 10);
+    const res = await postEvents([
+      { id: eventId(), type: "score", playerId: "old", occurredAt: yesterday.toISOString(), boardId: board, score: 9 },
+    ]);
+    expect(res.status).toBe(202);
+    const page = await eventually(async () => {
+      const body = (await (await api(`/v1/leaderboards/${board}?period=daily&at=${key}`, {})).json()) as Page & { periodKey: string };
+      return body.entries.length ? body : undefined;
+    });
+    expect(page.periodKey).toBe(key);
+    expect(page.entries[0]?.playerId).toBe("old");
+  });
+});
+
+describe("player reads", () => {
+  it("rank, around (edges), friends and rank-of agree with the order of scores", async () => {
+    const board = await createBoard();
+    const players: Array<[string, number]> = Array.from({ length: 12 }, (_, i) => [`f${i}`, 100 + i]);
+    await seed(board, players);
+    const rank = (await (await api(`/v1/leaderboards/${board}/players/f0`)).json()) as { rank: number; total: number; percentile: number };
+    expect(rank).toMatchObject({ rank: 12, total: 12 });
+    expect(rank.percentile).toBeCloseTo((1 / 12) * 100);
+    const top = (await (await api(`/v1/leaderboards/${board}/players/f11/around?n=2`)).json()) as Page;
+    expect(top.entries.map((e) => e.playerId)).toEqual(["f11", "f10", "f9"]);
+    const bottom = (await (await api(`/v1/leaderboards/${board}/players/f0/around?n=2`)).json()) as Page;
+    expect(bottom.entries.map((e) => e.playerId)).toEqual(["f2", "f1", "f0"]);
+    const friends = await api(`/v1/leaderboards/${board}/players`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ playerIds: ["f3", "f7", "nobody"] }),
+    });
+    expect(((await friends.json()) as Page).entries.map((e) => [e.playerId, e.rank])).toEqual([
+      ["f7", 5],
+      ["f3", 9],
+    ]);
+    const dry = (await (await api(`/v1/leaderboards/${board}/rank-of?score=105`)).json()) as { rank: number };
+    // 6 better scores, and an equal 105 reached earlier: a new 105 would rank 8th.
+    expect(dry.rank).toBe(8);
+    expect((await api(`/v1/leaderboards/${board}/players/ghost`)).status).toBe(404);
+  });
+});
+
+describe("live updates", () => {
+  it("a WebSocket receives the top-N after an ingested event", async () => {
+    const board = await createBoard();
+    const res = await exports.default.fetch(
+      new Request(`http://edge.test/v1/leaderboards/${board}/live?limit=5`, { headers: { upgrade: "websocket" } }),
+    );
+    expect(res.status).toBe(101);
+    const socket = res.webSocket;
+    if (!socket) throw new Error("no WebSocket in the response");
+    socket.accept();
+    const messages: Array<{ type: string; entries?: Array<{ playerId: string }> }> = [];
+    socket.addEventListener("message", (event) => messages.push(JSON.parse(String(event.data))));
+    await postEvents([{ id: eventId(), type: "score", playerId: "live-1", occurredAt: iso(), boardId: board, score: 77 }]);
+    const update = await eventually(
+      async () => messages.find((m) => m.type === "update" && m.entries?.some((e) => e.playerId === "live-1")),
+      15_000,
+      "a live update",
+    );
+    expect(update.entries?.[0]?.playerId).toBe("live-1");
+    socket.close();
+  });
+
+  it("answers a plain GET on the live route with 426", async () => {
+    const board = await createBoard();
+    expect((await api(`/v1/leaderboards/${board}/live`)).status).toBe(426);
+  });
+});

@@ -1,0 +1,111 @@
+import { env } from "cloudflare:workers";
+import { Redis } from "@upstash/redis/cloudflare";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/db/client";
+import type { Board } from "../../src/db/schema";
+import { forgetBoards, getBoards } from "../../src/services/board-cache";
+import { boardLoader } from "../../src/services/boards";
+import { type ReadContext, readAround, readPage, readPlayerRank, readRankForScore } from "../../src/services/leaderboard-reads";
+import { openRedis } from "../../src/services/redis";
+import { createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
+
+const hasRedis = Boolean((env as typeof testEnv).UPSTASH_REDIS_REST_URL);
+
+async function loadBoard(id: string): Promise<Board> {
+  forgetBoards();
+  const handle = openDatabase(testEnv);
+  try {
+    const board = (
+      await getBoards(
+        [id],
+        boardLoader(() => handle.db),
+      )
+    ).get(id);
+    if (!board) throw new Error("board missing");
+    return board;
+  } finally {
+    await handle.close();
+  }
+}
+
+function context(redis: Redis | null): ReadContext & { close(): Promise<void> } {
+  const handle = openDatabase(testEnv);
+  return { env: testEnv, redis, db: () => handle.db, close: () => handle.close() };
+}
+
+/** A board with a small top-N and random scores (many ties), ingested through the real path. */
+async function randomBoard(sortOrder: "desc" | "asc") {
+  const board = await createBoard({ sortOrder });
+  await query(sql`update boards set top_size = 8 where id = ${board}`);
+  forgetBoards(); // the isolate cached the board with its default top size
+  const scores = Array.from({ length: 60 }, (_, i) => [`r${i}`, Math.floor(Math.random() * 15)] as const);
+  const events = scores.map(([playerId, score]) => ({
+    id: eventId(),
+    type: "score",
+    playerId,
+    occurredAt: new Date(Date.now() - 60_000 - Math.floor(Math.random() * 5) * 1000).toISOString(),
+    boardId: board,
+    score,
+  }));
+  expect((await postEvents(events)).status).toBe(202);
+  await eventually(async () => {
+    const rows = await query<{ n: string }>(sql`select count(*) as n from scores where board_id = ${board}`);
+    return Number(rows[0]?.n) === 60 ? true : undefined;
+  }, 20_000);
+  return { board: await loadBoard(board), players: scores.map(([p]) => p) };
+}
+
+describe.each(["desc", "asc"] as const)("rank sources agree (%s)", (sortOrder) => {
+  it("Durable Object (top-N), Redis and Postgres give the same rank for every player", async () => {
+    const { board, players } = await randomBoard(sortOrder);
+    const viaPostgres = context(null);
+    const viaRedis = context(hasRedis ? openRedis(testEnv) : null);
+    try {
+      for (const player of players) {
+        const pg = await readPlayerRank(viaPostgres, board, "all", player);
+        const best = await readPlayerRank(viaRedis, board, "all", player);
+        expect(best?.rank, player).toBe(pg?.rank);
+        expect(best?.score).toBe(pg?.score);
+        if (hasRedis && best?.source !== "durable_object") expect(best?.source).toBe("redis");
+      }
+      // The top-N players were answered by the object, the rest by Redis (or Postgres).
+      const sources = await Promise.all(players.map(async (p) => (await readPlayerRank(viaRedis, board, "all", p))?.source));
+      expect(sources.filter((s) => s === "durable_object")).toHaveLength(8);
+      // Whole pages and the window around the last player agree as well.
+      const pagePg = await readPage(viaPostgres, board, "all", { limit: 60 });
+      const pageBest = await readPage(viaRedis, board, "all", { limit: 60 });
+      expect(pageBest.entries.map((e) => [e.rank, e.playerId, e.score])).toEqual(pagePg.entries.map((e) => [e.rank, e.playerId, e.score]));
+      const last = pagePg.entries.at(-1)?.playerId as string;
+      const aroundLast = await readAround(viaRedis, board, "all", last, 3);
+      expect(aroundLast?.entries.map((e) => e.playerId)).toEqual(pagePg.entries.slice(-4).map((e) => e.playerId));
+      for (const score of [-1, 0, 7, 14, 99]) {
+        expect((await readRankForScore(viaRedis, board, "all", score)).rank).toBe(
+          (await readRankForScore(viaPostgres, board, "all", score)).rank,
+        );
+      }
+    } finally {
+      await viaPostgres.close();
+      await viaRedis.close();
+    }
+  });
+});
+
+describe("Upstash down", () => {
+  it("ranks beyond the top-N fall back to Postgres with the same answer", async () => {
+    const { board, players } = await randomBoard("desc");
+    const down = context(new Redis({ url: "http://127.0.0.1:1", token: "x", retry: false, enableTelemetry: false }));
+    const viaPostgres = context(null);
+    try {
+      for (const player of players.slice(0, 20)) {
+        const answer = await readPlayerRank(down, board, "all", player);
+        const expected = await readPlayerRank(viaPostgres, board, "all", player);
+        expect(answer?.rank).toBe(expected?.rank);
+        expect(answer?.source === "durable_object" || answer?.source === "postgres").toBe(true);
+      }
+    } finally {
+      await down.close();
+      await viaPostgres.close();
+    }
+  });
+});
