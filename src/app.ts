@@ -10,6 +10,7 @@ import { describeError, log } from "./lib/log";
 import { count } from "./lib/metrics";
 import { registerGetDlq } from "./routes/admin/get-dlq";
 import { registerGetIngestStats } from "./routes/admin/get-ingest-stats";
+import { registerGetMetrics } from "./routes/admin/get-metrics";
 import { registerPostDlqReplay } from "./routes/admin/post-dlq-replay";
 import { registerGetBoard } from "./routes/boards/get-board";
 import { registerPostBoard } from "./routes/boards/post-board";
@@ -103,6 +104,7 @@ export function createApp(): OpenAPIHono<AppContext> {
   registerGetDlq(app);
   registerPostDlqReplay(app);
   registerGetIngestStats(app);
+  registerGetMetrics(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", { type: "http", scheme: "bearer", description: "ADMIN_KEY" });
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "Edgeboard API", version: "0.1.0" } });

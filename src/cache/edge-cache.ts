@@ -21,6 +21,8 @@ export interface CacheOptions {
   freshSeconds: number;
   staleSeconds: number;
   waitUntil: (promise: Promise<unknown>) => void;
+  /** Load from the origin without reading or writing the cache (development measurements). */
+  bypass?: boolean;
 }
 
 const CACHED_AT = "x-edge-cached-at";
@@ -69,7 +71,7 @@ function loadOnce(
   return pending;
 }
 
-export type CacheOutcome = "hit" | "stale" | "miss";
+export type CacheOutcome = "hit" | "stale" | "miss" | "bypass";
 
 /**
  * Returns the cached body for `cacheKey` (a URL naming the resource, query normalised by the
@@ -81,6 +83,10 @@ export async function cachedJson(
   load: () => Promise<{ status: number; body: string }>,
   options: CacheOptions,
 ): Promise<CachedBody & { outcome: CacheOutcome; ageSeconds: number }> {
+  if (options.bypass) {
+    const loaded = await load();
+    return { ...loaded, etag: await etagOf(loaded.body), outcome: "bypass", ageSeconds: 0 };
+  }
   const cache = await caches.open("leaderboards");
   const key = new Request(cacheKey, { method: "GET" });
   let cached: Response | undefined;

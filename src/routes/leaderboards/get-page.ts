@@ -44,6 +44,9 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     const cacheKey = `https://edge-cache.internal/v1/leaderboards/${encodeURIComponent(board.id)}/${periodKey}?limit=${query.limit}&cursor=${query.cursor ?? ""}`;
     const ttl = board.cacheTtlSeconds;
     const stale = staleSecondsFor(ttl);
+    // Development only: `x-edgeboard-cache: bypass` skips the edge cache (bench:read measures the
+    // Durable Object path with it). Never in staging/production, where it would invite stampedes.
+    const bypass = c.env.ENVIRONMENT === "development" && c.req.header("x-edgeboard-cache") === "bypass";
     const cached = await cachedJson(
       cacheKey,
       () =>
@@ -60,7 +63,7 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
           const body = { board: board.id, period, periodKey, total: page.total, entries: page.entries, nextCursor };
           return { status: 200, body: JSON.stringify(body) };
         }),
-      { freshSeconds: ttl, staleSeconds: stale, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+      { freshSeconds: ttl, staleSeconds: stale, waitUntil: (p) => c.executionCtx.waitUntil(p), bypass },
     );
 
     const headers = {

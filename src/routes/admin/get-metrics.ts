@@ -1,0 +1,24 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppContext } from "../../env";
+import { snapshot } from "../../lib/metrics";
+import { errorResponses } from "../errors";
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/admin/metrics",
+  tags: ["admin"],
+  summary: "This isolate's counters: cache outcomes, Durable Object reads, Redis and Postgres reads and failures",
+  description: "Counters are per isolate and reset when it restarts; a deployment sees one set per isolate.",
+  security: [{ adminKey: [] }],
+  responses: {
+    200: { description: "Counters", content: { "application/json": { schema: z.record(z.string(), z.number()).openapi("Metrics") } } },
+    ...errorResponses(401),
+  },
+});
+
+export function registerGetMetrics(app: OpenAPIHono<AppContext>): void {
+  app.openapi(route, (c) => {
+    c.header("cache-control", "no-store");
+    return c.json(snapshot(), 200);
+  });
+}
