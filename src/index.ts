@@ -1,4 +1,5 @@
 import { createApp } from "./app";
+import { handleScheduled } from "./cron/scheduled";
 import type { AppBindings } from "./env";
 import { handleQueue } from "./queue/consumer";
 
@@ -10,4 +11,5 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   queue: (batch, env, _ctx) => handleQueue(batch, env),
+  scheduled: (controller, env, _ctx) => handleScheduled(controller, env),
 } satisfies ExportedHandler<AppBindings>;

@@ -1,0 +1,51 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+
+/**
+ * How long an event id is remembered for deduplication. It must exceed the oldest occurredAt
+ * accepted (EVENTS_MAX_AGE_SECONDS, 7 days): a retry of an event that could still be accepted is
+ * then always recognised; anything older is refused by age before dedupe matters.
+ */
+export const IDEMPOTENCY_WINDOW_DAYS = 8;
+/** Monthly event partitions kept (the current month and the previous ones). */
+export const EVENT_RETENTION_MONTHS = 3;
+/** Rows removed per statement: a backlog is worked off over several runs, never in one huge delete. */
+const PRUNE_BATCH = 10_000;
+const PRUNE_ROUNDS = 20;
+
+export interface UpkeepResult {
+  partitionsCreated: number;
+  partitionsDropped: string[];
+  eventIdsPruned: number;
+}
+
+/**
+ * Daily upkeep, bounded: monthly partitions created three months ahead (inserts never wait for
+ * DDL), partitions past retention dropped whole (cheap, unlike DELETE), and idempotency keys older
+ * than the window pruned in batches. Safe to run twice or concurrently: each step is idempotent.
+ */
+export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepResult> {
+  const created = await db.execute<{ n: number }>(sql`select ensure_event_partitions(3) as n`);
+  const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (EVENT_RETENTION_MONTHS - 1), 1));
+  const dropped = await db.execute<{ name: string }>(
+    sql`select drop_event_partitions_before(${cutoff.toISOString()}::timestamptz) as name`,
+  );
+  let pruned = 0;
+  for (let round = 0; round < PRUNE_ROUNDS; round++) {
+    const result = await db.execute<{ n: string }>(sql`
+      with old as (
+        select event_id from event_ids
+        where received_at < now() - make_interval(days => ${IDEMPOTENCY_WINDOW_DAYS})
+        limit ${PRUNE_BATCH}
+      ), gone as (delete from event_ids e using old where e.event_id = old.event_id returning 1)
+      select count(*) as n from gone`);
+    const n = Number(result.rows[0]?.n ?? 0);
+    pruned += n;
+    if (n < PRUNE_BATCH) break;
+  }
+  return {
+    partitionsCreated: Number(created.rows[0]?.n ?? 0),
+    partitionsDropped: dropped.rows.map((r) => r.name).filter(Boolean),
+    eventIdsPruned: pruned,
+  };
+}

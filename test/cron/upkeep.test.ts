@@ -1,0 +1,33 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { query, testEnv, uniqueId } from "../helpers/factories";
+
+describe("daily upkeep cron", () => {
+  it("keeps partitions ahead and prunes idempotency keys past the window, idempotently", async () => {
+    const old = uniqueId("old-id");
+    const fresh = uniqueId("fresh-id");
+    await query(
+      sql`insert into event_ids (event_id, received_at) values (${old}, now() - interval '9 days'), (${fresh}, now() - interval '7 days')`,
+    );
+    for (let run = 0; run < 2; run++) {
+      const ctx = createExecutionContext();
+      await worker.scheduled(createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }), testEnv, ctx);
+      await waitOnExecutionContext(ctx);
+    }
+    const left = await query<{ event_id: string }>(sql`select event_id from event_ids where event_id in (${old}, ${fresh})`);
+    expect(left.map((r) => r.event_id)).toEqual([fresh]);
+    const ahead = new Date();
+    ahead.setUTCMonth(ahead.getUTCMonth() + 3, 1);
+    const name = `events_${ahead.getUTCFullYear()}_${String(ahead.getUTCMonth() + 1).padStart(2, "0")}`;
+    const parts = await query<{ n: string }>(sql`select count(*) as n from pg_class where relname = ${name}`);
+    expect(Number(parts[0]?.n)).toBe(1);
+  });
+
+  it("ignores triggers that have no job yet", async () => {
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
+    await waitOnExecutionContext(ctx);
+  });
+});
