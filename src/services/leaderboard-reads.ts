@@ -11,6 +11,7 @@ import { leaderboardStub } from "./leaderboard-stub";
 import {
   aroundFromPostgres,
   countFromPostgres,
+  type PlayerRank,
   pageFromPostgres,
   playerRankFromPostgres,
   playersFromPostgres,
@@ -195,16 +196,7 @@ export async function readPage(
   return { entries, total, hasMore: entries.length === options.limit && lastRank < total, source };
 }
 
-export interface PlayerStanding {
-  playerId: string;
-  score: number;
-  rank: number;
-  total: number;
-  percentile: number;
-  reachedAt: string;
-  displayName?: string;
-  source: Source;
-}
+export type PlayerStanding = PlayerRank & { displayName?: string; source: Source };
 
 /** A player's standing: the Durable Object if they are in the top-N, else Redis, else Postgres. */
 export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: string, playerId: string): Promise<PlayerStanding | null> {

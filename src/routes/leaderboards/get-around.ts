@@ -1,11 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { requireBoard } from "../../services/boards";
 import { readAround } from "../../services/leaderboard-reads";
-import { selectPeriod } from "../../services/period-selection";
-import { openRedis } from "../../services/redis";
 import { errorResponses } from "../errors";
+import { boardPeriodOf } from "./board-period";
 import { EntriesSchema, PeriodQuerySchema, PlayerParamsSchema } from "./schema";
 
 const route = createRoute({
@@ -24,9 +22,8 @@ export function registerGetAround(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { board: boardId, player } = c.req.valid("param");
     const query = c.req.valid("query");
-    const board = await requireBoard(c.get("db"), boardId);
-    const { period, periodKey } = selectPeriod(board, query.period, query.at);
-    const around = await readAround({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, board, periodKey, player, query.n);
+    const { board, period, periodKey, reads } = await boardPeriodOf(c, boardId, query);
+    const around = await readAround(reads, board, periodKey, player, query.n);
     if (!around) throw new ApiError("NOT_FOUND", `Player "${player}" has no score on "${board.id}" for ${period} ${periodKey}`);
     c.header("x-rank-source", around.source);
     c.header("cache-control", "no-store");

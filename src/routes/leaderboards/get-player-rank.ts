@@ -1,11 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { requireBoard } from "../../services/boards";
 import { readPlayerRank } from "../../services/leaderboard-reads";
-import { selectPeriod } from "../../services/period-selection";
-import { openRedis } from "../../services/redis";
 import { errorResponses } from "../errors";
+import { boardPeriodOf } from "./board-period";
 import { PeriodQuerySchema, PlayerParamsSchema, PlayerRankSchema } from "./schema";
 
 const route = createRoute({
@@ -25,9 +23,8 @@ export function registerGetPlayerRank(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { board: boardId, player } = c.req.valid("param");
     const query = c.req.valid("query");
-    const board = await requireBoard(c.get("db"), boardId);
-    const { period, periodKey } = selectPeriod(board, query.period, query.at);
-    const standing = await readPlayerRank({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, board, periodKey, player);
+    const { board, period, periodKey, reads } = await boardPeriodOf(c, boardId, query);
+    const standing = await readPlayerRank(reads, board, periodKey, player);
     if (!standing) throw new ApiError("NOT_FOUND", `Player "${player}" has no score on "${board.id}" for ${period} ${periodKey}`);
     const { source, ...rest } = standing;
     c.header("x-rank-source", source);

@@ -1,10 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
-import { requireBoard } from "../../services/boards";
 import { readRankForScore } from "../../services/leaderboard-reads";
-import { selectPeriod } from "../../services/period-selection";
-import { openRedis } from "../../services/redis";
 import { errorResponses } from "../errors";
+import { boardPeriodOf } from "./board-period";
 import { BoardParamsSchema, PeriodQuerySchema, RankOfSchema } from "./schema";
 
 const route = createRoute({
@@ -25,9 +23,8 @@ export function registerGetRankOf(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { board: boardId } = c.req.valid("param");
     const query = c.req.valid("query");
-    const board = await requireBoard(c.get("db"), boardId);
-    const { period, periodKey } = selectPeriod(board, query.period, query.at);
-    const result = await readRankForScore({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, board, periodKey, query.score);
+    const { board, period, periodKey, reads } = await boardPeriodOf(c, boardId, query);
+    const result = await readRankForScore(reads, board, periodKey, query.score);
     c.header("x-rank-source", result.source);
     return c.json({ board: board.id, period, periodKey, score: query.score, rank: result.rank, total: result.total }, 200);
   });

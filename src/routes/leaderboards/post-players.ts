@@ -1,10 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
-import { requireBoard } from "../../services/boards";
 import { readPlayers } from "../../services/leaderboard-reads";
-import { selectPeriod } from "../../services/period-selection";
-import { openRedis } from "../../services/redis";
 import { errorResponses } from "../errors";
+import { boardPeriodOf } from "./board-period";
 import { BoardParamsSchema, EntriesSchema, PeriodQuerySchema, PlayersBodySchema } from "./schema";
 
 const route = createRoute({
@@ -27,10 +25,9 @@ export function registerPostPlayers(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { board: boardId } = c.req.valid("param");
     const query = c.req.valid("query");
-    const board = await requireBoard(c.get("db"), boardId);
-    const { period, periodKey } = selectPeriod(board, query.period, query.at);
+    const { board, period, periodKey, reads } = await boardPeriodOf(c, boardId, query);
     const ids = [...new Set(c.req.valid("json").playerIds)];
-    const result = await readPlayers({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, board, periodKey, ids);
+    const result = await readPlayers(reads, board, periodKey, ids);
     c.header("cache-control", "no-store");
     return c.json({ board: board.id, period, periodKey, total: result.total, entries: result.entries }, 200);
   });

@@ -1,0 +1,22 @@
+import type { Context } from "hono";
+import type { Board } from "../../db/schema";
+import type { PeriodKind } from "../../domain";
+import type { AppContext } from "../../env";
+import { requireBoard } from "../../services/boards";
+import type { ReadContext } from "../../services/leaderboard-reads";
+import { selectPeriod } from "../../services/period-selection";
+import { openRedis } from "../../services/redis";
+
+/**
+ * What every leaderboard route starts with: the board (404 if unknown), the period key asked
+ * for (`period`, `at`; 400 if invalid), and the stores to read from.
+ */
+export async function boardPeriodOf(
+  c: Context<AppContext>,
+  boardId: string,
+  query: { period?: PeriodKind | undefined; at?: string | undefined },
+): Promise<{ board: Board; period: PeriodKind; periodKey: string; reads: ReadContext }> {
+  const board = await requireBoard(c.get("db"), boardId);
+  const { period, periodKey } = selectPeriod(board, query.period, query.at);
+  return { board, period, periodKey, reads: { env: c.env, db: c.get("db"), redis: openRedis(c.env) } };
+}
