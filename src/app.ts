@@ -23,6 +23,7 @@ import { registerGetPage } from "./routes/leaderboards/get-page";
 import { registerGetPlayerRank } from "./routes/leaderboards/get-player-rank";
 import { registerGetRankOf } from "./routes/leaderboards/get-rank-of";
 import { registerPostPlayers } from "./routes/leaderboards/post-players";
+import { registerGetPlayerRanks } from "./routes/players/get-ranks";
 
 /**
  * Builds the API: one init middleware that puts per-request dependencies on the context, one error
@@ -101,6 +102,7 @@ export function createApp(): OpenAPIHono<AppContext> {
   registerPostPlayers(app);
   registerGetRankOf(app);
   registerGetLeaderboardLive(app);
+  registerGetPlayerRanks(app);
   registerGetDlq(app);
   registerPostDlqReplay(app);
   registerGetIngestStats(app);

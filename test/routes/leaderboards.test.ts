@@ -194,6 +194,33 @@ describe("player reads", () => {
   });
 });
 
+describe("GET /v1/players/:player/ranks", () => {
+  it("lists the player's rank on every board and current period", async () => {
+    const boardA = await createBoard({ periods: ["all", "daily"] });
+    const boardB = await createBoard({ sortOrder: "asc" });
+    await seed(boardA, [
+      ["everywhere", 10],
+      ["rival", 20],
+    ]);
+    await seed(boardB, [
+      ["everywhere", 10],
+      ["rival", 20],
+    ]);
+    const body = (await (await api("/v1/players/everywhere/ranks")).json()) as {
+      ranks: Array<{ board: string; period: string; rank: number; total: number }>;
+    };
+    const mine = body.ranks
+      .filter((r) => r.board === boardA || r.board === boardB)
+      .map((r) => [r.board === boardA ? "A" : "B", r.period, r.rank, r.total]);
+    expect(mine.sort()).toEqual([
+      ["A", "all", 2, 2],
+      ["A", "daily", 2, 2],
+      ["B", "all", 1, 2],
+    ]);
+    expect(((await (await api("/v1/players/nobody-at-all/ranks")).json()) as { ranks: unknown[] }).ranks).toEqual([]);
+  });
+});
+
 describe("live updates", () => {
   it("a WebSocket receives the top-N after an ingested event", async () => {
     const board = await createBoard();

@@ -1,0 +1,45 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppContext } from "../../env";
+import { readPlayerRanks } from "../../services/player-ranks";
+import { openRedis } from "../../services/redis";
+import { errorResponses } from "../errors";
+import { PlayerIdSchema } from "../leaderboards/schema";
+
+const PlayerRanksSchema = z
+  .object({
+    playerId: z.string(),
+    ranks: z.array(
+      z.object({
+        board: z.string(),
+        period: z.string(),
+        periodKey: z.string(),
+        score: z.number(),
+        rank: z.number().int(),
+        total: z.number().int(),
+        percentile: z.number(),
+        reachedAt: z.string(),
+      }),
+    ),
+  })
+  .openapi("PlayerRanks");
+
+const route = createRoute({
+  method: "get",
+  path: "/v1/players/{player}/ranks",
+  tags: ["players"],
+  summary: "The player's score and rank on every board and current period they appear on",
+  request: { params: z.object({ player: PlayerIdSchema }) },
+  responses: {
+    200: { description: "Their ranks (empty when they have none)", content: { "application/json": { schema: PlayerRanksSchema } } },
+    ...errorResponses(400),
+  },
+});
+
+export function registerGetPlayerRanks(app: OpenAPIHono<AppContext>): void {
+  app.openapi(route, async (c) => {
+    const { player } = c.req.valid("param");
+    const ranks = await readPlayerRanks({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, player);
+    c.header("cache-control", "no-store");
+    return c.json({ playerId: player, ranks }, 200);
+  });
+}
