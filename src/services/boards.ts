@@ -3,6 +3,7 @@ import type { Database } from "../db/client";
 import { type Board, boards } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { getBoards, rememberBoard } from "./board-cache";
+import { loadThroughEdge } from "./board-edge-cache";
 
 export interface BoardInput {
   id: string;
@@ -46,15 +47,20 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
   return row;
 }
 
-/** The loader the isolate cache calls on a miss: one query for all missing ids. */
+/**
+ * The loader the isolate cache calls on a miss: the PoP's Cache API first, then one query for
+ * the ids still missing.
+ */
 export function boardLoader(db: () => Database) {
   return (ids: string[]): Promise<Board[]> =>
-    ids.length === 1
-      ? db()
-          .select()
-          .from(boards)
-          .where(eq(boards.id, ids[0] as string))
-      : db().select().from(boards).where(inArray(boards.id, ids));
+    loadThroughEdge(ids, (missing) =>
+      missing.length === 1
+        ? db()
+            .select()
+            .from(boards)
+            .where(eq(boards.id, missing[0] as string))
+        : db().select().from(boards).where(inArray(boards.id, missing)),
+    );
 }
 
 /** One board by id, through the isolate cache; 404 when unknown. */
