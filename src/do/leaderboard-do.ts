@@ -16,6 +16,7 @@ import type {
   LeaderboardStats,
   PageOptions,
   PageResult,
+  RankedEntryView,
   RankResult,
   RebuildResult,
   ScoreRankResult,
@@ -182,6 +183,14 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     const entry = this.#top.entries[index];
     if (index < 0 || entry === undefined) return null;
     return { entry: toView(entry, index), total: this.#reportedTotal() };
+  }
+
+  /**
+   * The player's held entry (null when not in the top-N) with the board-period's total either
+   * way, so a caller falling back to Redis or Postgres need not count the board itself.
+   */
+  standing(playerId: string): { entry: RankedEntryView | null; total: number } {
+    return { entry: this.rankOf(playerId)?.entry ?? null, total: this.#reportedTotal() };
   }
 
   /**

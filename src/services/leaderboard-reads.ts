@@ -201,8 +201,8 @@ export type PlayerStanding = PlayerRank & { displayName?: string; source: Source
 /** A player's standing: the Durable Object if they are in the top-N, else Redis, else Postgres. */
 export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: string, playerId: string): Promise<PlayerStanding | null> {
   count("doReads");
-  const held = await leaderboardStub(ctx.env, board.id, periodKey).rankOf(playerId);
-  if (held) {
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).standing(playerId);
+  if (held.entry) {
     const total = Math.max(held.total, held.entry.rank);
     return {
       playerId,
@@ -230,7 +230,8 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
           }
         : null;
     },
-    () => playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId),
+    // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
+    () => playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId, held.total > 0 ? held.total : undefined),
   );
   return value ? { ...value, source } : null;
 }

@@ -22,19 +22,25 @@ export async function playerRankFromPostgres(
   boardId: string,
   periodKey: string,
   playerId: string,
+  /** The board-period's size when the caller knows it (from its Durable Object): saves a full count. */
+  knownTotal?: number,
 ): Promise<PlayerRank | null> {
+  const totalSql =
+    knownTotal === undefined
+      ? sql`(select count(*) from scores t where t.board_id = s.board_id and t.period_key = s.period_key)`
+      : sql`${knownTotal}::bigint`;
   const result = await db.execute<{ score: string; reached_at: string; rank: string; total: string }>(sql`
     select s.score, s.reached_at,
       1 + (select count(*) from scores x
            where x.board_id = s.board_id and x.period_key = s.period_key
              and (x.sort_score, x.reached_at, x.player_id) < (s.sort_score, s.reached_at, s.player_id)) as rank,
-      (select count(*) from scores t where t.board_id = s.board_id and t.period_key = s.period_key) as total
+      ${totalSql} as total
     from scores s
     where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = ${playerId}`);
   const row = result.rows[0];
   if (!row) return null;
   const rank = Number(row.rank);
-  const total = Number(row.total);
+  const total = Math.max(Number(row.total), rank);
   return {
     playerId,
     score: Number(row.score),

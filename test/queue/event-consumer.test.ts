@@ -103,6 +103,22 @@ describe("operators", () => {
     expect(rows.find((r) => r.player_id === "p2")?.score).toBe(1);
   });
 
+  it("increment on an asc board sums too, and ranks the lowest total first", async () => {
+    const board = await createBoard({ operator: "increment", sortOrder: "asc" });
+    await deliver([
+      scoreEvent(board, "slow", 40, recent(3)),
+      scoreEvent(board, "fast", 10, recent(3)),
+      scoreEvent(board, "fast", 15, recent(2)),
+    ]);
+    const rows = await query<{ player_id: string; score: string }>(
+      sql`select player_id, score from scores where board_id = ${board} and period_key = 'all' order by sort_score, reached_at, player_id`,
+    );
+    expect(rows.map((r) => [r.player_id, Number(r.score)])).toEqual([
+      ["fast", 25],
+      ["slow", 40],
+    ]);
+  });
+
   it("tie-break: at an equal score, the player who reached it first ranks higher", async () => {
     const board = await createBoard({ operator: "best" });
     await deliver([

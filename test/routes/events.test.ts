@@ -139,6 +139,39 @@ describe("admin ingest routes", () => {
     expect(stats.queues.find((q) => q.queue === "scores")?.accepted).toBeGreaterThanOrEqual(2);
   });
 
+  it("replays a valid dead letter onto its queue, where it lands once", async () => {
+    const board = await createBoard({ operator: "increment" });
+    const { deadLetter } = await import("../../src/queue/dead-letter");
+    const event = {
+      kind: "event",
+      id: eventId(),
+      type: "score",
+      playerId: "revived",
+      occurredAt: Date.now() - 1000,
+      receivedAt: Date.now(),
+      boardId: board,
+      score: 5,
+    };
+    await deadLetter(testEnv, {
+      queue: "edgeboard-score-events",
+      messageId: `lost-${event.id}`,
+      attempts: 12,
+      error: "retries exhausted: test",
+      body: event,
+    });
+    const letter = await eventually(async () => {
+      const body = (await (await api("/v1/admin/dlq?limit=1000", { headers: ADMIN })).json()) as {
+        deadLetters: Array<{ id: number; messageId: string }>;
+      };
+      return body.deadLetters.find((d) => d.messageId === `lost-${event.id}`);
+    });
+    for (let i = 0; i < 2; i++) {
+      const replay = await api("/v1/admin/dlq/replay", { method: "POST", headers: ADMIN, body: JSON.stringify({ ids: [letter.id] }) });
+      expect(await replay.json()).toMatchObject({ replayed: i === 0 ? 1 : 0 });
+    }
+    await eventually(async () => ((await scoreRows(board))[0]?.score === 5 ? true : undefined));
+  });
+
   it("list dead letters with their error and replay them", async () => {
     const { env } = await import("cloudflare:workers");
     // A message that fails the schema, sent straight to the score queue (as a buggy producer would).
