@@ -14,8 +14,8 @@ import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, wit
 import { runMigrations } from "../tools/migrate.ts";
 import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
 import { startDevServer } from "./lib/server.ts";
-import { startWorkerdServer } from "./lib/workerd.ts";
 import { fmt, freePort, percentile, runPool } from "./lib/stats.ts";
+import { startWorkerdServer } from "./lib/workerd.ts";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -169,7 +169,11 @@ async function main() {
   } else {
     const port = freePort();
     say(`starting the dev server on port ${port} …`);
-    server = await startDevServer({ DATABASE_URL: benchDbUrl, PGLITE_DATA_DIR: pgliteDir, ADMIN_KEY: ADMIN_KEY, REDIS_URL: process.env.REDIS_URL }, port, say);
+    server = await startDevServer(
+      { DATABASE_URL: benchDbUrl, PGLITE_DATA_DIR: pgliteDir, ADMIN_KEY: ADMIN_KEY, REDIS_URL: process.env.REDIS_URL },
+      port,
+      say,
+    );
     how = "measured through the wrangler dev proxy";
   }
   try {

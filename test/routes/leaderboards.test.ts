@@ -148,7 +148,9 @@ describe("GET /v1/leaderboards/:board", () => {
     const ctx = createExecutionContext();
     const stale = await Promise.all(Array.from({ length: 20 }, () => app.request(url, {}, testEnv, ctx)));
     expect(stale.every((r) => r.headers.get("x-edge-cache") === "STALE")).toBe(true);
-    expect(((await stale[0]?.json()) as Page).entries.map((e) => e.playerId)).toEqual(["s1"]);
+    const first = stale[0];
+    if (!first) throw new Error("no response");
+    expect(((await first.json()) as Page).entries.map((e) => e.playerId)).toEqual(["s1"]);
     await waitOnExecutionContext(ctx);
     expect(counters.doReads - before).toBe(1);
     const fresh = (await (await api(url)).json()) as Page;
