@@ -26,8 +26,23 @@ export interface CacheOptions {
 }
 
 const CACHED_AT = "x-edge-cached-at";
-/** Origin loads in flight in this isolate, by cache key: the single-flight table. */
-const inflight = new Map<string, Promise<CachedBody>>();
+/**
+ * Origin loads in this isolate, by cache key: the single-flight table. A finished load stays
+ * usable for JUST_LOADED_MS, because a request whose cache lookup started just before the
+ * result was stored would otherwise miss both the cache and the table and load again.
+ */
+const inflight = new Map<string, { promise: Promise<CachedBody>; settledAt?: number }>();
+const JUST_LOADED_MS = 1_000;
+
+function current(id: string): Promise<CachedBody> | undefined {
+  const entry = inflight.get(id);
+  if (!entry) return undefined;
+  if (entry.settledAt !== undefined && Date.now() - entry.settledAt > JUST_LOADED_MS) {
+    inflight.delete(id);
+    return undefined;
+  }
+  return entry.promise;
+}
 
 async function etagOf(body: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(body));
@@ -61,12 +76,24 @@ function loadOnce(
   options: CacheOptions,
 ): Promise<CachedBody> {
   const id = key.url;
-  let pending = inflight.get(id);
+  let pending = current(id);
   if (!pending) {
-    pending = load()
+    const entry: { promise: Promise<CachedBody>; settledAt?: number } = { promise: Promise.resolve() as unknown as Promise<CachedBody> };
+    entry.promise = load()
       .then((loaded) => store(cache, key, loaded, options))
-      .finally(() => inflight.delete(id));
-    inflight.set(id, pending);
+      .then(
+        (result) => {
+          entry.settledAt = Date.now();
+          return result;
+        },
+        (error: unknown) => {
+          // A failed load is not remembered: the next request tries the origin again.
+          if (inflight.get(id) === entry) inflight.delete(id);
+          throw error;
+        },
+      );
+    inflight.set(id, entry);
+    pending = entry.promise;
   }
   return pending;
 }
@@ -106,7 +133,7 @@ export async function cachedJson(
     }
     if (ageSeconds < options.freshSeconds + options.staleSeconds) {
       count("cacheStale");
-      if (!inflight.has(key.url)) {
+      if (!current(key.url)) {
         count("cacheRevalidated");
         options.waitUntil(loadOnce(cache, key, load, options).catch(() => undefined));
       }
