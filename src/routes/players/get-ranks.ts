@@ -3,23 +3,12 @@ import type { AppContext } from "../../env";
 import { readPlayerRanks } from "../../services/player-ranks";
 import { openRedis } from "../../services/redis";
 import { errorResponses } from "../errors";
-import { PlayerIdSchema } from "../leaderboards/schema";
+import { PlayerIdSchema, PlayerRankSchema } from "../leaderboards/schema";
 
 const PlayerRanksSchema = z
   .object({
     playerId: z.string(),
-    ranks: z.array(
-      z.object({
-        board: z.string(),
-        period: z.string(),
-        periodKey: z.string(),
-        score: z.number(),
-        rank: z.number().int(),
-        total: z.number().int(),
-        percentile: z.number(),
-        reachedAt: z.string(),
-      }),
-    ),
+    ranks: z.array(PlayerRankSchema.omit({ playerId: true, displayName: true })),
   })
   .openapi("PlayerRanks");
 
