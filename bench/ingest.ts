@@ -2,8 +2,8 @@
 // measured end to end, next to the database's own ceiling for the same rows.
 //   BENCH_EVENTS (default 100000)  BENCH_CONCURRENCY (requests in flight, default 8)
 //   DATABASE_URL (a real Postgres; unset: embedded PGlite, no ceiling / statement counts)
-//   REDIS_URL (optional)
-import { mkdtempSync, rmSync } from "node:fs";
+//   REDIS_URL (optional)   BENCH_SERVER_LOG (a file to keep the worker's output in)
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Pool } from "@neondatabase/serverless";
@@ -297,6 +297,8 @@ async function main() {
       clearInterval(progress);
     }
   } finally {
+    // BENCH_SERVER_LOG=path keeps the worker's output (consumer batch lines with phase timings).
+    if (process.env.BENCH_SERVER_LOG) writeFileSync(process.env.BENCH_SERVER_LOG, `${server.lines.join("\n")}\n`);
     await server.stop();
     if (adminStack && adminUrl && benchDbName) await dropDatabase(adminUrl, adminStack.neonWsProxy, benchDbName).catch(() => {});
     await adminStack?.stop();

@@ -10,6 +10,6 @@ const app = createApp();
 /** The worker's only default export: HTTP API, queue consumers and cron triggers. */
 export default {
   fetch: app.fetch,
-  queue: (batch, env, _ctx) => handleQueue(batch, env),
+  queue: (batch, env, ctx) => handleQueue(batch, env, ctx),
   scheduled: (controller, env, _ctx) => handleScheduled(controller, env),
 } satisfies ExportedHandler<AppBindings>;

@@ -42,7 +42,12 @@ interface Outcome {
  * Redelivery is harmless: ids already seen are ignored inside the same statement, so retrying a
  * message whose events partly landed counts each event once.
  */
-export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBindings, role: QueueRole): Promise<void> {
+export async function consumeEventBatch(
+  batch: MessageBatch<unknown>,
+  env: AppBindings,
+  role: QueueRole,
+  waitUntil: (promise: Promise<unknown>) => void = () => {},
+): Promise<void> {
   const started = performance.now();
   const items: Item[] = [];
   const accepted: Message<unknown>[] = [];
@@ -71,6 +76,7 @@ export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBi
   try {
     const db = handle.db;
     const outcome: Outcome = { changes: [], statements: 0, failed: new Set() };
+    const parsedAt = performance.now();
     const boards = await loadBoards(db, items, outcome);
     await Promise.all(
       groups.map((group, g) =>
@@ -83,7 +89,9 @@ export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBi
     const landed = accepted.filter((m) => !outcome.failed.has(m));
     // Acked only after the projection: if it fails the messages come back, their events are seen
     // as duplicates (nothing is counted twice) and the final records are projected again.
-    if (outcome.changes.length > 0) await projectScoreChanges(env, outcome.changes, boards);
+    const writtenAt = performance.now();
+    if (outcome.changes.length > 0) await projectScoreChanges(env, outcome.changes, boards, waitUntil);
+    const projectedAt = performance.now();
     for (const message of landed) message.ack();
     await Promise.all([...outcome.failed].map((message) => retryOrBury(env, batch.queue, message, outcome.failure)));
     // One wide event per batch: the figures an operator (and bench:ingest) needs.
@@ -96,6 +104,10 @@ export async function consumeEventBatch(batch: MessageBatch<unknown>, env: AppBi
       writes: groups.length,
       statements: outcome.statements,
       ms: Math.round(performance.now() - started),
+      // Where the time went: parsing, the database write(s), the projections (DOs, Redis).
+      parseMs: Math.round(parsedAt - started),
+      writeMs: Math.round(writtenAt - parsedAt),
+      projectMs: Math.round(projectedAt - writtenAt),
     });
   } catch (error) {
     log.warn("consumer: batch failed, retrying its messages", { queue: batch.queue, error: describeError(error) });

@@ -11,13 +11,19 @@ import { applyToRedis, redisChangeOf } from "./redis-ranks";
  * The seam between the system of record and its projections, called by the consumer after the
  * batch committed with the final state of every record the batch named:
  *  - one LeaderboardDO call per board-period (all of that object's changes at once);
- *  - one Redis pipeline for the whole batch (when Upstash is configured).
+ *  - one Redis pipeline for the whole batch (when Upstash is configured), in the background.
  * Safe to call twice with the same changes: both stores apply a record only if its version is
  * newer than the one they hold. A failing Durable Object call throws, so the consumer retries the
  * messages (they come back as duplicates and are projected again). A failing Redis is logged and
  * left to reconciliation: Redis is optional, and an outage must not stall ingestion.
  */
-export async function projectScoreChanges(env: AppBindings, changes: ScoreChange[], boards: Map<string, Board>): Promise<void> {
+export async function projectScoreChanges(
+  env: AppBindings,
+  changes: ScoreChange[],
+  boards: Map<string, Board>,
+  /** Where the Redis write goes: it is not awaited, so its latency stays off the consumer's path. */
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<void> {
   const groups = new Map<string, { board: Board; periodKey: string; changes: ScoreChange[] }>();
   for (const change of changes) {
     const board = boards.get(change.boardId);
@@ -45,8 +51,10 @@ export async function projectScoreChanges(env: AppBindings, changes: ScoreChange
       })
     : Promise.resolve();
 
+  // Redis is written in the background: a failure is only logged either way (Redis is optional
+  // and reconciled from Postgres), so holding the batch's acks for it would only add latency.
+  waitUntil(redisWrite);
   await Promise.all([
-    redisWrite,
     ...[...groups.values()].map(({ board, periodKey, changes: group }) =>
       leaderboardStub(env, board.id, periodKey).applyChanges(
         { boardId: board.id, periodKey, sortOrder: board.sortOrder, topSize: board.topSize },

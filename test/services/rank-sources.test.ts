@@ -8,6 +8,7 @@ import { forgetBoards, getBoards } from "../../src/services/board-cache";
 import { boardLoader } from "../../src/services/boards";
 import { type ReadContext, readAround, readPage, readPlayerRank, readRankForScore } from "../../src/services/leaderboard-reads";
 import { openRedis } from "../../src/services/redis";
+import { countFromRedis } from "../../src/services/redis-ranks";
 import { createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
 
 const hasRedis = Boolean((env as typeof testEnv).UPSTASH_REDIS_REST_URL);
@@ -53,6 +54,11 @@ async function randomBoard(sortOrder: "desc" | "asc") {
     const rows = await query<{ n: string }>(sql`select count(*) as n from scores where board_id = ${board}`);
     return Number(rows[0]?.n) === 60 ? true : undefined;
   }, 20_000);
+  // The consumer writes Redis in the background after its acks: wait until it holds every player.
+  const redis = openRedis(testEnv);
+  if (redis) {
+    await eventually(async () => ((await countFromRedis(redis, testEnv.REDIS_KEY_PREFIX, board, "all")) === 60 ? true : undefined), 20_000);
+  }
   return { board: await loadBoard(board), players: scores.map(([p]) => p) };
 }
 
