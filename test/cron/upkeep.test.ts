@@ -25,9 +25,13 @@ describe("daily upkeep cron", () => {
     expect(Number(parts[0]?.n)).toBe(1);
   });
 
-  it("ignores triggers that have no job yet", async () => {
+  it("runs no upkeep on triggers that have no job yet", async () => {
+    const old = uniqueId("kept-id");
+    await query(sql`insert into event_ids (event_id, received_at) values (${old}, now() - interval '9 days')`);
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
     await waitOnExecutionContext(ctx);
+    const left = await query<{ event_id: string }>(sql`select event_id from event_ids where event_id = ${old}`);
+    expect(left).toHaveLength(1);
   });
 });
