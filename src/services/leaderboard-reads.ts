@@ -18,7 +18,7 @@ import {
   type RankedRow,
   rankForScoreFromPostgres,
 } from "./postgres-ranks";
-import { aroundFromRedis, pageAfter, type RedisRankEntry, rankForScoreFromRedis, rankFromRedis } from "./redis-ranks";
+import { aroundFromRedis, pageAfter, pageFromRedis, type RedisRankEntry, rankForScoreFromRedis, rankFromRedis } from "./redis-ranks";
 
 /** One row of any leaderboard response. */
 export interface EntryView {
@@ -164,28 +164,18 @@ export async function readPage(
       async (redis) => {
         const slice = after
           ? await pageAfter(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, after, remaining)
-          : await pageAfter(
-              redis,
-              ctx.env.REDIS_KEY_PREFIX,
-              board.id,
-              periodKey,
-              { sortScore: Number.MIN_SAFE_INTEGER, reachedAt: 0, playerId: "" },
-              remaining,
-            );
+          : await pageFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, { offset: 0, limit: remaining });
         return { entries: await withNames(ctx, board, slice.entries), total: slice.total };
       },
       async () => {
-        const db = ctx.db();
-        const [rows, count] = await Promise.all([
-          pageFromPostgres(db, board.id, periodKey, {
-            limit: remaining,
-            after: after
-              ? { sortScore: after.sortScore, reachedAt: new Date(after.reachedAt).toISOString(), playerId: after.playerId }
-              : undefined,
-          }),
-          countFromPostgres(db, board.id, periodKey),
-        ]);
-        return { entries: rows.map(fromPostgres), total: count };
+        // The object already told the board-period's size: no need to count the board again.
+        const rows = await pageFromPostgres(ctx.db(), board.id, periodKey, {
+          limit: remaining,
+          after: after
+            ? { sortScore: after.sortScore, reachedAt: new Date(after.reachedAt).toISOString(), playerId: after.playerId }
+            : undefined,
+        });
+        return { entries: rows.map(fromPostgres), total: page.total };
       },
     );
     entries.push(...more.value.entries);
