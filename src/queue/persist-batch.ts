@@ -40,7 +40,7 @@ export interface ScoreChange {
   version: number;
   displayName: string | null;
   metadata: Record<string, unknown> | null;
-  /** False when the batch held only already-seen events for this record (a redelivery). */
+  /** False when the batch did not move this record but names it in an already-seen event (a redelivery): projected again. */
   changed: boolean;
 }
 
@@ -59,12 +59,15 @@ export interface PersistResult {
  *  2. insert the fresh events into the partitioned events table, and new players.
  *  3. `agg`: fold the fresh contributions per (board, period, player) with the board's operator,
  *     so the upsert touches each record once.
- *  4. upsert scores; the ON CONFLICT arm applies the operator against the locked current row, so
- *     concurrent consumers cannot lose an increment. Tie-break: at an equal best score the
- *     earlier reached_at wins; `latest` only moves forward in occurred_at.
+ *  4. upsert scores, one upsert per operator; the ON CONFLICT arm applies the operator against
+ *     the locked current row, so concurrent consumers cannot lose an increment, and leaves rows
+ *     the batch does not improve untouched. Tie-break: at an equal best score the earlier
+ *     reached_at wins; `latest` only moves forward in occurred_at.
  *  5. bump the hour's ingest counters.
- * It returns the final state of every record the batch names (also those a redelivery left
- * untouched, so the projection to DOs/Redis is repeated rather than lost after a timeout).
+ * It returns the final state of every record the batch moved, and of every record named by an
+ * already-seen event (a redelivery), so the projection to DOs/Redis is repeated rather than lost
+ * after a timeout. A fresh event that moves nothing (a worse score on a best board) returns
+ * nothing: there is nothing to project.
  */
 export async function persistBatch(
   db: Database,
@@ -131,74 +134,85 @@ export async function persistBatch(
       where i.score is not null
     ),
     ranked as (
-      -- "better first" within the batch for best boards; latest/increment order by time.
-      select *,
-        case when sort_order = 'desc' then -score else score end as sort_score
+      select *, case when sort_order = 'desc' then -score else score end as sort_score
       from contributions where is_fresh
     ),
+    -- One row per (board, period, player) from ONE sort of the batch (DISTINCT ON), not ordered
+    -- aggregates, which Postgres < 16 sorts group by group. The first row of a group is the one
+    -- that decides: for best, the better score, then the earlier time, then the smaller id; for
+    -- latest and increment, the newest event (its score, time and metadata). Increment adds the
+    -- group's scores (a window over the same ordering, so the sort is shared).
     agg as (
-      select board_id, period_key, player_id, operator, sort_order,
-        case operator
-          when 'increment' then sum(score)
-          when 'latest' then (array_agg(score order by occurred_at desc, event_id desc))[1]
-          else (array_agg(score order by sort_score, occurred_at, event_id))[1]
-        end as score,
-        case operator
-          when 'best' then (array_agg(occurred_at order by sort_score, occurred_at, event_id))[1]
-          else max(occurred_at)
-        end as reached_at,
-        case operator
-          when 'best' then (array_agg(metadata order by sort_score, occurred_at, event_id))[1]
-          else (array_agg(metadata order by occurred_at desc, event_id desc))[1]
-        end as metadata
+      select distinct on (board_id, period_key, player_id)
+        board_id, period_key, player_id, operator,
+        case when operator = 'increment' then (sum(score) over w)::bigint else score end as score,
+        case when operator = 'increment' then (sum(sort_score) over w)::bigint else sort_score end as sort_score,
+        occurred_at as reached_at,
+        metadata
       from ranked
-      group by board_id, period_key, player_id, operator, sort_order
+      window w as (
+        partition by board_id, period_key, player_id
+        order by case when operator = 'best' then sort_score end, case when operator = 'best' then occurred_at end,
+                 case when operator = 'best' then event_id end, occurred_at desc, event_id desc
+        rows between unbounded preceding and unbounded following
+      )
+      order by board_id, period_key, player_id,
+               case when operator = 'best' then sort_score end, case when operator = 'best' then occurred_at end,
+               case when operator = 'best' then event_id end, occurred_at desc, event_id desc
     ),
-    upserted as (
+    -- One upsert per operator, so each ON CONFLICT arm is a plain expression over the locked row
+    -- (no per-row board lookup) and can skip rows the batch does not move: a score that does not
+    -- beat a best, or an event older than the latest, writes nothing (no new row version, no
+    -- index entries) and is not returned, so it is not projected either. Each upsert locks its
+    -- rows in one order (board, period, player), the same in every consumer, so concurrent
+    -- batches wait for each other instead of deadlocking.
+    upserted_best as (
       insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
-      select board_id, period_key, player_id, score,
-             case when sort_order = 'desc' then -score else score end, reached_at, metadata, now()
-      from agg
-      -- One lock order for every consumer, so concurrent batches touching the same records wait
-      -- for each other instead of deadlocking.
+      select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
+      from agg where operator = 'best'
       order by board_id, period_key, player_id
       on conflict (board_id, period_key, player_id) do update set
-        (score, sort_score, reached_at, metadata, version, updated_at) = (
-          select m.score, case when b.sort_order = 'desc' then -m.score else m.score end, m.reached_at, m.metadata, s.version + 1, now()
-          from boards b
-          cross join lateral (
-            select
-              case
-                when b.operator = 'increment' then s.score + excluded.score
-                when b.operator = 'latest' then case when excluded.reached_at > s.reached_at then excluded.score else s.score end
-                when excluded.sort_score < s.sort_score then excluded.score
-                else s.score
-              end as score,
-              case
-                when b.operator = 'increment' then greatest(s.reached_at, excluded.reached_at)
-                when b.operator = 'latest' then greatest(s.reached_at, excluded.reached_at)
-                when excluded.sort_score < s.sort_score then excluded.reached_at
-                when excluded.sort_score = s.sort_score then least(s.reached_at, excluded.reached_at)
-                else s.reached_at
-              end as reached_at,
-              case
-                when b.operator = 'latest' then case when excluded.reached_at > s.reached_at then excluded.metadata else s.metadata end
-                when b.operator = 'increment' then case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end
-                when excluded.sort_score < s.sort_score then excluded.metadata
-                when excluded.sort_score = s.sort_score and excluded.reached_at < s.reached_at then excluded.metadata
-                else s.metadata
-              end as metadata
-          ) m
-          where b.id = excluded.board_id
-        )
+        (score, sort_score, reached_at, metadata, version, updated_at) =
+        (excluded.score, excluded.sort_score, excluded.reached_at, excluded.metadata, s.version + 1, now())
+      -- Better, or as good and reached earlier (the tie-break).
+      where excluded.sort_score < s.sort_score or (excluded.sort_score = s.sort_score and excluded.reached_at < s.reached_at)
       returning board_id, period_key, player_id, score, reached_at, version, metadata
     ),
-    -- Records named only by already-seen events (a redelivery): their current state is read so
-    -- it can be projected again; records the batch moved come from the upsert itself.
+    upserted_latest as (
+      insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
+      select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
+      from agg where operator = 'latest'
+      order by board_id, period_key, player_id
+      on conflict (board_id, period_key, player_id) do update set
+        (score, sort_score, reached_at, metadata, version, updated_at) =
+        (excluded.score, excluded.sort_score, excluded.reached_at, excluded.metadata, s.version + 1, now())
+      -- Only a newer event replaces: a late one never overwrites what came after it.
+      where excluded.reached_at > s.reached_at
+      returning board_id, period_key, player_id, score, reached_at, version, metadata
+    ),
+    upserted_increment as (
+      insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
+      select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
+      from agg where operator = 'increment'
+      order by board_id, period_key, player_id
+      on conflict (board_id, period_key, player_id) do update set
+        -- sort_score is +-score, so sums add up in either sort order.
+        (score, sort_score, reached_at, metadata, version, updated_at) = (
+          s.score + excluded.score, s.sort_score + excluded.sort_score, greatest(s.reached_at, excluded.reached_at),
+          case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end,
+          s.version + 1, now())
+      returning board_id, period_key, player_id, score, reached_at, version, metadata
+    ),
+    upserted as (
+      select * from upserted_best union all select * from upserted_latest union all select * from upserted_increment
+    ),
+    -- Records named by already-seen events (a redelivery) that this batch did not move: their
+    -- current state is read so it can be projected again (the first delivery may have committed
+    -- and then failed to project); records the batch moved come from the upserts themselves.
     unmoved_keys as (
       select distinct board_id, period_key, player_id from contributions where not is_fresh
       except
-      select board_id, period_key, player_id from contributions where is_fresh
+      select board_id, period_key, player_id from upserted
     ),
     moved_or_named as (
       select board_id, period_key, player_id, score, reached_at, version, metadata, true as changed from upserted

@@ -1,9 +1,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/db/client";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
 import type { EventMessage } from "../../src/queue/messages";
+import { type ContributionRow, type EventRow, type PersistResult, persistBatch } from "../../src/queue/persist-batch";
 import { createBoard, eventId, query, scoreRows, testEnv, uniqueId } from "../helpers/factories";
 
 const SCORE_QUEUE = "edgeboard-score-events";
@@ -210,6 +212,66 @@ describe("idempotency", () => {
     expect(await scoreRows(board)).toEqual(before);
     const stored = await query<{ n: string }>(sql`select count(*) as n from events where board_id = ${board}`);
     expect(Number(stored[0]?.n)).toBe(20);
+  });
+});
+
+/** persistBatch itself, for what the consumer hands to the projections. */
+async function persist(
+  boardId: string,
+  events: Array<{ id: string; playerId: string; score: number; occurredAt: number }>,
+): Promise<PersistResult> {
+  const rows: EventRow[] = events.map((e) => ({
+    event_id: e.id,
+    received_at: new Date(now).toISOString(),
+    occurred_at: new Date(e.occurredAt).toISOString(),
+    type: "game_ended",
+    player_id: e.playerId,
+    board_id: boardId,
+    tournament_id: null,
+    score: e.score,
+    display_name: null,
+    metadata: null,
+    payload: null,
+  }));
+  const contributions: ContributionRow[] = events.map((e) => ({ event_id: e.id, board_id: boardId, period_key: "all" }));
+  const handle = openDatabase(testEnv, { maxConnections: 1 });
+  try {
+    return await persistBatch(handle.db, "test", rows, contributions);
+  } finally {
+    await handle.close();
+  }
+}
+
+describe("what a batch hands to the projections", () => {
+  it("a score that does not beat the best writes nothing and projects nothing", async () => {
+    const board = await createBoard({ operator: "best", sortOrder: "desc", periods: ["all"] });
+    const first = await persist(board, [{ id: eventId(), playerId: "p1", score: 90, occurredAt: recent(3) }]);
+    expect(first.changes).toMatchObject([{ playerId: "p1", score: 90, version: 1, changed: true }]);
+    const worse = await persist(board, [{ id: eventId(), playerId: "p1", score: 50, occurredAt: recent(2) }]);
+    expect(worse).toMatchObject({ persisted: 1, changes: [] });
+    const rows = await query<{ version: string; score: string }>(sql`select version::text, score::text from scores where board_id = ${board}`);
+    expect(rows).toEqual([{ version: "1", score: "90" }]);
+  });
+
+  it("a redelivered event is projected again even when a fresh event for the same record moves nothing", async () => {
+    const board = await createBoard({ operator: "best", sortOrder: "desc", periods: ["all"] });
+    const original = { id: eventId(), playerId: "p1", score: 90, occurredAt: recent(3) };
+    await persist(board, [original]);
+    // The first delivery committed; its projection may have failed. Now it comes again, next to
+    // a fresh but worse score of the same player.
+    const again = await persist(board, [original, { id: eventId(), playerId: "p1", score: 10, occurredAt: recent(1) }]);
+    expect(again).toMatchObject({ persisted: 1, duplicates: 1 });
+    expect(again.changes).toMatchObject([{ playerId: "p1", score: 90, version: 1, changed: false }]);
+  });
+
+  it("a latest board ignores an older event, and an increment board moves on every fresh event", async () => {
+    const latest = await createBoard({ operator: "latest", periods: ["all"] });
+    await persist(latest, [{ id: eventId(), playerId: "p1", score: 5, occurredAt: recent(1) }]);
+    expect((await persist(latest, [{ id: eventId(), playerId: "p1", score: 7, occurredAt: recent(2) }])).changes).toEqual([]);
+    const increment = await persist(await createBoard({ operator: "increment", periods: ["all"] }), [
+      { id: eventId(), playerId: "p1", score: 0, occurredAt: recent(1) },
+    ]);
+    expect(increment.changes).toMatchObject([{ playerId: "p1", score: 0, changed: true }]);
   });
 });
 
