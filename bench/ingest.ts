@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Pool } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
-import { periodKeysFor } from "../src/domain/periods.ts";
+import { applyOperator, type ScoreRecord } from "../src/domain/operators.ts";
+import { type PeriodKind, periodKeysFor } from "../src/domain/periods.ts";
+import { compareEntries } from "../src/domain/ranking.ts";
 import { type ContributionRow, type EventRow, persistBatch } from "../src/queue/persist-batch.ts";
 import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, withDatabase } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
@@ -48,7 +50,9 @@ function makeEvents(count: number, salt: string): ClientEvent[] {
       id: crypto.randomUUID(),
       type: "game_ended",
       playerId: `${salt}p${(i * 7919) % players}`,
-      occurredAt: new Date(now - Math.floor(Math.random() * 3_600_000)).toISOString(),
+      // Distinct instants within the last hour (7,777,777 is coprime with 3,600,000), so the
+      // reference fold below needs no tie rule for events of one player at the same millisecond.
+      occurredAt: new Date(now - ((i * 7_777_777) % 3_600_000)).toISOString(),
       boardId: board.id,
       score: board.sortOrder === "asc" ? 30_000 + Math.floor(Math.random() * 90_000) : Math.floor(Math.random() * 100_000),
     };
@@ -59,6 +63,80 @@ async function json(res: Response) {
   const text = await res.text();
   if (!res.ok) throw new Error(`${res.status} ${text}`);
   return JSON.parse(text);
+}
+
+type Expected = Map<string, { board: BoardSpec; period: PeriodKind; records: Map<string, ScoreRecord> }>;
+
+/** What every (board, period, player) record must be: the events folded by src/domain/operators.ts. */
+function referenceFold(events: ClientEvent[]): Expected {
+  const expected: Expected = new Map();
+  const sorted = [...events].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
+  for (const e of sorted) {
+    const board = BOARDS.find((b) => b.id === e.boardId) as BoardSpec;
+    const instant = new Date(e.occurredAt);
+    for (const { period, key } of periodKeysFor({ periods: board.periods, timeZone: "UTC", weekStart: "monday" }, instant)) {
+      const slot = `${board.id}|${key}`;
+      let entry = expected.get(slot);
+      if (!entry) expected.set(slot, (entry = { board, period, records: new Map() }));
+      const current = entry.records.get(e.playerId);
+      entry.records.set(
+        e.playerId,
+        applyOperator(board.operator, board.sortOrder, current, { score: e.score, occurredAt: instant.getTime() }),
+      );
+    }
+  }
+  return expected;
+}
+
+/**
+ * Waits until the Durable Object page (cache bypassed) of every board-period shows the expected
+ * top 10; returns how many board-periods were compared. Throws after `timeoutMs` with the first
+ * difference.
+ */
+async function waitUntilVisible(base: string, expected: Expected, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let difference: string | undefined;
+    for (const { board, period, records } of expected.values()) {
+      const want = [...records]
+        .map(([playerId, r]) => ({ playerId, score: r.score, reachedAt: r.reachedAt }))
+        .sort(compareEntries(board.sortOrder))
+        .slice(0, 10);
+      const res = await fetch(`${base}/v1/leaderboards/${board.id}?period=${period}&limit=10`, {
+        headers: { "x-edgeboard-cache": "bypass" },
+      });
+      const page = (await json(res)) as { entries: Array<{ playerId: string; score: number }> };
+      const got = page.entries.map((e) => `${e.playerId}=${e.score}`).join(" ");
+      const wanted = want.map((e) => `${e.playerId}=${e.score}`).join(" ");
+      if (got !== wanted) {
+        difference = `${board.id} ${period}: the Durable Object shows [${got}], the reference fold gives [${wanted}]`;
+        break;
+      }
+    }
+    if (!difference) return expected.size;
+    if (Date.now() > deadline) throw new Error(`top 10 not visible within ${timeoutMs / 1000} s after the last commit: ${difference}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Compares every score row in Postgres with the reference fold; returns the number compared. */
+async function checkPostgresRecords(pool: Pool, expected: Expected): Promise<number> {
+  const { rows } = await pool.query<{ board_id: string; period_key: string; player_id: string; score: string; reached_at: Date }>(
+    "select board_id, period_key, player_id, score::text, reached_at from scores",
+  );
+  let wantCount = 0;
+  for (const entry of expected.values()) wantCount += entry.records.size;
+  if (rows.length !== wantCount) throw new Error(`Postgres holds ${rows.length} score records, the reference fold ${wantCount}`);
+  for (const row of rows) {
+    const want = expected.get(`${row.board_id}|${row.period_key}`)?.records.get(row.player_id);
+    if (!want || want.score !== Number(row.score) || want.reachedAt !== row.reached_at.getTime()) {
+      throw new Error(
+        `Postgres record ${row.board_id}/${row.period_key}/${row.player_id} = ${row.score} at ${row.reached_at.toISOString()}, ` +
+          `reference ${want ? `${want.score} at ${new Date(want.reachedAt).toISOString()}` : "absent"}`,
+      );
+    }
+  }
+  return rows.length;
 }
 
 async function persistedCount(base: string): Promise<number> {
@@ -202,6 +280,7 @@ async function main() {
     }
 
     const events = makeEvents(EVENTS, "");
+    const expected = referenceFold([...warm, ...events]);
     const baseline = await persistedCount(server.base);
     const firstLine = server.lines.length;
     const xactPool =
@@ -242,6 +321,11 @@ async function main() {
         await new Promise((r) => setTimeout(r, 100));
         landed = (await persistedCount(server.base)) - baseline;
       }
+      const durableSeconds = (performance.now() - started) / 1000;
+      // Durable is not enough: the run ends when every board-period's top 10, served by its
+      // Durable Object, is what the events say it must be.
+      say(`all ${fmt(landed)} durable after ${fmt(durableSeconds, 1)} s; waiting for the Durable Object pages to show them …`);
+      const boardPeriods = await waitUntilVisible(server.base, expected, 30_000);
       const seconds = (performance.now() - started) / 1000;
       const cpu = cpuDelta(cpuBefore, serverCpuSeconds(server.pid));
       const xactAfter = xactPool && benchDbName ? await xactCommits(xactPool, benchDbName) : 0;
@@ -258,7 +342,8 @@ async function main() {
       console.log("");
       say(`results (${how}; Redis ${process.env.REDIS_URL ? "on" : "off"})`);
       say(
-        `  end to end (HTTP → queue → consumer → Postgres, durable): ${fmt(EVENTS / seconds)} events/s  (${fmt(seconds, 1)} s; all sent after ${fmt(sentSeconds, 1)} s)`,
+        `  end to end (HTTP → queue → consumer → Postgres → Durable Objects, durable and visible): ${fmt(EVENTS / seconds)} events/s ` +
+          `(${fmt(seconds, 1)} s; all sent after ${fmt(sentSeconds, 1)} s, durable after ${fmt(durableSeconds, 1)} s)`,
       );
       say(
         `  POST /v1/events (100 events): p50 ${fmt(percentile(requestMs, 50), 1)} ms, p99 ${fmt(percentile(requestMs, 99), 1)} ms; rejected ${rejected}`,
@@ -272,7 +357,12 @@ async function main() {
         `  database statements per consumer batch: ${fmt(statements / Math.max(1, scoreBatches.length), 2)} ` +
           `(${fmt(writes / Math.max(1, scoreBatches.length), 1)} parallel writes + board loads); ${fmt((statements / EVENTS) * 100, 3)} per 100 events`,
       );
+      say(
+        `  visible: the top 10 of all ${boardPeriods} board-periods on their Durable Objects equal a reference fold of the events ` +
+          `(src/domain/operators.ts) ${fmt(seconds - durableSeconds, 2)} s after the last commit`,
+      );
       if (xactPool) {
+        say(`  Postgres: all ${fmt(await checkPostgresRecords(xactPool, expected))} score records equal the reference fold`);
         const perBatch = (xactAfter - xactBefore) / Math.max(1, scoreBatches.length);
         say(`  cross-check, pg_stat_database.xact_commit per batch: ${fmt(perBatch, 2)} (includes this bench's progress polling)`);
         await xactPool.end();

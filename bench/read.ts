@@ -6,12 +6,14 @@
 //   BENCH_PLAYERS (default 1000000)   BENCH_SECONDS (per case, default 8)   BENCH_CONCURRENCY (default 16)
 //   BENCH_STAMPEDE (concurrent cold requests, default 1000)   BENCH_FRESHNESS_ROUNDS (default 30)
 //   BENCH_SERVER (workerd | wrangler; default workerd, falling back to wrangler dev if it cannot start)
+//   BENCH_PROFILE=1: also print where workerd's CPU goes in each case (V8 sampling profiler)
 import { availableParallelism } from "node:os";
 import type { Pool } from "@neondatabase/serverless";
 import type { Redis as RedisClient } from "ioredis";
 import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, withDatabase } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
 import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
+import { openProfiler, topSelfTime } from "./lib/profile.ts";
 import { closedLoop, type LoadResult } from "./lib/load.ts";
 import {
   deleteBoardKeys,
@@ -32,6 +34,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const STAMPEDE = Number(process.env.BENCH_STAMPEDE ?? 1_000);
 const FRESHNESS_ROUNDS = Number(process.env.BENCH_FRESHNESS_ROUNDS ?? 30);
 const SERVER_KIND = (process.env.BENCH_SERVER ?? "workerd").toLowerCase();
+const PROFILE = process.env.BENCH_PROFILE === "1";
 const WARMUP_SECONDS = 1.5;
 /** Each case also runs this long with one request in flight: latency without queueing. */
 const UNLOADED_SECONDS = 1.5;
@@ -118,6 +121,8 @@ async function runCase(server: Server, label: string, request: (i: number) => Pr
   const warm = await closedLoop({ concurrency: CONCURRENCY, seconds: WARMUP_SECONDS, request });
   if (warm.failures > 0) throw new Error(`${label}: warm-up requests failed (${warm.firstFailure}); see the worker's output below`);
   const metricsBefore = await metrics(server.base);
+  const profiler = PROFILE && process.env.BENCH_INSPECTOR_PORT ? await openProfiler(Number(process.env.BENCH_INSPECTOR_PORT)) : undefined;
+  await profiler?.start();
   const cpuBefore = serverCpuSeconds(server.pid);
   const load = await closedLoop({
     concurrency: CONCURRENCY,
@@ -126,6 +131,11 @@ async function runCase(server: Server, label: string, request: (i: number) => Pr
     progress: (done, elapsed) => say(`  ${fmt(done)} requests (${fmt(elapsed, 0)} s)`),
   });
   const cpu = cpuDelta(cpuBefore, serverCpuSeconds(server.pid));
+  if (profiler) {
+    say("  workerd self time by function (sampling profiler; its overhead is in the CPU figure):");
+    for (const line of topSelfTime(await profiler.stop(), 25)) say(`    ${line}`);
+    profiler.close();
+  }
   const delta = metricsDelta(metricsBefore, await metrics(server.base));
   if (load.failures > 0) {
     throw new Error(
@@ -230,6 +240,7 @@ async function freshness(server: Server, topScore: number): Promise<number[]> {
 
 /** The worker, served by workerd directly when possible (see bench/lib/workerd.ts). */
 async function startServer(databaseUrl: string, redisUrl: string | undefined, what: string): Promise<Server & { how: string }> {
+  if (PROFILE) process.env.BENCH_INSPECTOR_PORT ??= String(freePort());
   if (SERVER_KIND !== "wrangler") {
     try {
       say(`starting the worker on workerd (${what}) …`);

@@ -170,6 +170,8 @@ async function serve(): Promise<void> {
       convertV4MiniflareOptions({
         host: "127.0.0.1",
         port: await getPort(),
+        // BENCH_PROFILE=1 (bench/read.ts): an inspector, for V8's CPU profiler.
+        ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
         workers: [
           {
             ...workerOptions,

@@ -3,7 +3,8 @@
  * The comparator is the single definition of "who is ahead"; SQL ORDER BY
  * clauses and Redis sorted-set encodings must agree with it.
  */
-import type { SortOrder } from "./operators";
+// With its extension: benchmarks import this file from Node, which resolves nothing else.
+import type { SortOrder } from "./operators.ts";
 
 /** One row of a leaderboard, as ranked. `reachedAt` is epoch ms. */
 export interface RankedEntry {
