@@ -14,6 +14,7 @@ import type {
   BoardPeriod,
   EntryState,
   LeaderboardStats,
+  PageJsonResult,
   PageOptions,
   PageResult,
   RankedEntryView,
@@ -22,8 +23,12 @@ import type {
   ScoreRankResult,
 } from "./types";
 import { DEFAULT_TOP_SIZE, MAX_AROUND } from "./types";
+
+/** Distinct page slices kept serialized at once (page sizes x cursors readers use). */
+const PAGE_JSON_SLOTS = 64;
+
 import { checkBoard, checkChanges, checkCount, checkPageOptions, checkScore } from "./validate";
-import { toView, viewsOf } from "./views";
+import { apiEntry, toView, viewsOf } from "./views";
 
 /** Delay before a rebuild once the set is known to be incomplete (lets a burst settle). */
 const REBUILD_DELAY_MS = 1000;
@@ -50,6 +55,10 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   #lastRebuildAt: number | null = null;
   /** Set while a rebuild waits for Postgres; see rebuild-journal.ts. */
   #journal: RebuildJournal | null = null;
+  /** Serialized page slices ("firstRank:count") of one revision of `#top`; see pageJson. */
+  readonly #pageJson = new Map<string, string>();
+  #pageJsonOwner: TopSet | null = null;
+  #pageJsonRevision = -1;
   /** Rebuilds run one after another (an alarm and an admin call may overlap). */
   #rebuildChain: Promise<unknown> = Promise.resolve();
 
@@ -174,6 +183,36 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       hasMore: end < entries.length || total > entries.length,
       heldCount: entries.length,
       initialized: this.#board !== null,
+    };
+  }
+
+  /**
+   * `page` with its entries serialized once per version of the top-N: between two changes every
+   * read of the same slice (the edge cache refreshing, live clients, bypassing benchmarks) gets
+   * the cached string.
+   */
+  pageJson(options: PageOptions): PageJsonResult {
+    const page = this.page(options);
+    const first = page.entries[0];
+    const last = page.entries.at(-1);
+    if (this.#pageJsonOwner !== this.#top || this.#pageJsonRevision !== this.#top.revision || this.#pageJson.size >= PAGE_JSON_SLOTS) {
+      this.#pageJson.clear();
+      this.#pageJsonOwner = this.#top;
+      this.#pageJsonRevision = this.#top.revision;
+    }
+    const key = `${first?.rank ?? 0}:${page.entries.length}`;
+    let entriesJson = this.#pageJson.get(key);
+    if (entriesJson === undefined) {
+      entriesJson = JSON.stringify(page.entries.map(apiEntry));
+      this.#pageJson.set(key, entriesJson);
+    }
+    return {
+      entriesJson,
+      count: page.entries.length,
+      last: last ? { rank: last.rank, score: last.score, reachedAt: last.reachedAt, playerId: last.playerId } : null,
+      total: page.total,
+      hasMore: page.hasMore,
+      initialized: page.initialized,
     };
   }
 

@@ -66,6 +66,7 @@ export class TopSet {
   #entries: HeldEntry[] = [];
   readonly #byPlayer = new Map<string, HeldEntry>();
   #complete = true;
+  #revision = 0;
 
   constructor(
     private sortOrderValue: SortOrder,
@@ -82,6 +83,14 @@ export class TopSet {
   }
 
   /** Held entries, better first. Read-only view: change it only through this class. */
+  /**
+   * Bumped by every method that may change the held entries, so a reader can cache something
+   * derived from them (the Durable Object's serialized pages) and know when it is stale.
+   */
+  get revision(): number {
+    return this.#revision;
+  }
+
   get entries(): readonly HeldEntry[] {
     return this.#entries;
   }
@@ -128,6 +137,7 @@ export class TopSet {
    * Loads state as persisted (any order; sorted here). Trusts its input: used on wake-up only.
    */
   load(entries: HeldEntry[], complete: boolean): void {
+    this.#revision += 1;
     this.#entries = entries.sort(compareKeys);
     this.#byPlayer.clear();
     for (const entry of entries) this.#byPlayer.set(entry.playerId, entry);
@@ -139,6 +149,7 @@ export class TopSet {
    * one (or the remembered one for a player not held), so repeats and reordering are harmless.
    */
   apply(changes: readonly EntryState[]): ApplyOutcome {
+    this.#revision += 1;
     const diff = emptyDiff();
     let applied = 0;
     for (const change of changes) {
@@ -214,6 +225,7 @@ export class TopSet {
    * are rewritten.
    */
   replace(states: readonly EntryState[]): TopSetDiff {
+    this.#revision += 1;
     const diff = emptyDiff();
     const next: HeldEntry[] = [];
     for (const state of states) next.push(toHeldEntry(this.sortOrderValue, state));
@@ -252,6 +264,7 @@ export class TopSet {
    * completeness (entries past the old size were never held), so the owner must rebuild.
    */
   resize(topSize: number): TopSetDiff {
+    this.#revision += 1;
     const diff = emptyDiff();
     if (topSize < this.topSizeValue) {
       this.topSizeValue = topSize;
@@ -269,6 +282,7 @@ export class TopSet {
    * held position is then meaningless.
    */
   reset(sortOrder: SortOrder, topSize: number): TopSetDiff {
+    this.#revision += 1;
     const diff = emptyDiff();
     for (const entry of this.#entries) diff.removals.add(entry.playerId);
     if (this.#entries.length > 0) this.#markChanged(diff, 0);

@@ -104,6 +104,32 @@ export interface PageResult {
   initialized: boolean;
 }
 
+/** One entry as the API serves it (JSON): absent display name and metadata are left out. */
+export interface ApiEntry {
+  rank: number;
+  playerId: string;
+  displayName?: string | undefined;
+  score: number;
+  /** ISO 8601 */
+  reachedAt: string;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/**
+ * `pageJson`: the same page as `page`, its entries already serialized as the API serves them, so
+ * a read that the object answers alone neither clones nor re-encodes 100 objects.
+ */
+export interface PageJsonResult {
+  /** JSON array of ApiEntry. */
+  entriesJson: string;
+  count: number;
+  /** The last entry's position, for the next cursor; null on an empty page. */
+  last: (PageCursorKey & { rank: number }) | null;
+  total: number;
+  hasMore: boolean;
+  initialized: boolean;
+}
+
 /** A held player's row and the board total (for percentiles). */
 export interface RankResult {
   entry: RankedEntryView;

@@ -3,7 +3,7 @@
  * which is exact because every player not held ranks after every held one.
  */
 import type { HeldEntry } from "./sorted-entries";
-import type { RankedEntryView } from "./types";
+import type { ApiEntry, RankedEntryView } from "./types";
 
 /** The served form of the entry at 0-based `index`. */
 export function toView(entry: HeldEntry, index: number): RankedEntryView {
@@ -26,4 +26,18 @@ export function viewsOf(entries: readonly HeldEntry[], start: number, end: numbe
     if (entry !== undefined) views.push(toView(entry, i));
   }
   return views;
+}
+
+/** An entry as the API serves it; the one mapping for Durable Object, Redis and Postgres reads. */
+export function apiEntry(view: RankedEntryView): ApiEntry {
+  // One literal, no spreads: pages map up to 100 entries per request. Undefined fields are left
+  // out by JSON.stringify.
+  return {
+    rank: view.rank,
+    playerId: view.playerId,
+    displayName: view.displayName || undefined,
+    score: view.score,
+    reachedAt: new Date(view.reachedAt).toISOString(),
+    metadata: (view.metadata as Record<string, unknown> | null) ?? undefined,
+  };
 }

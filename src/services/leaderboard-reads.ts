@@ -3,6 +3,7 @@ import { inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Board, players } from "../db/schema";
 import type { BoardPeriod, RankedEntryView } from "../do/types";
+import { apiEntry } from "../do/views";
 import { percentile } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
@@ -53,16 +54,7 @@ function boardPeriod(board: Board, periodKey: string): BoardPeriod {
   return { boardId: board.id, periodKey, sortOrder: board.sortOrder, topSize: board.topSize };
 }
 
-function fromObject(entry: RankedEntryView): EntryView {
-  return {
-    rank: entry.rank,
-    playerId: entry.playerId,
-    ...(entry.displayName ? { displayName: entry.displayName } : {}),
-    score: entry.score,
-    reachedAt: new Date(entry.reachedAt).toISOString(),
-    ...(entry.metadata ? { metadata: entry.metadata as Record<string, unknown> } : {}),
-  };
-}
+const fromObject: (entry: RankedEntryView) => EntryView = apiEntry;
 
 function fromPostgres(row: RankedRow): EntryView {
   return {
@@ -184,6 +176,41 @@ export async function readPage(
   }
   const lastRank = entries.at(-1)?.rank ?? 0;
   return { entries, total, hasMore: entries.length === options.limit && lastRank < total, source };
+}
+
+/**
+ * The common page read, the top-N answered by the Durable Object alone, with the entries as the
+ * object serialized them (no clone and re-encode of every entry). Null when the page reaches past
+ * the held top-N: `readPage` continues it from Redis or Postgres.
+ */
+export async function readPageJson(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  options: { limit: number; after?: { score: number; reachedAt: number; playerId: string } | undefined },
+): Promise<{
+  entriesJson: string;
+  last: { score: number; reachedAt: number; playerId: string } | null;
+  total: number;
+  hasMore: boolean;
+} | null> {
+  const stub = leaderboardStub(ctx.env, board.id, periodKey);
+  const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
+  count("doReads");
+  let page = await stub.pageJson(request);
+  if (!page.initialized) {
+    count("doRebuilds");
+    await stub.rebuild(boardPeriod(board, periodKey));
+    page = await stub.pageJson(request);
+  }
+  if (page.count < options.limit && page.hasMore) return null;
+  const lastRank = page.last?.rank ?? 0;
+  return {
+    entriesJson: page.entriesJson,
+    last: page.last,
+    total: page.total,
+    hasMore: page.count === options.limit && lastRank < page.total,
+  };
 }
 
 export type PlayerStanding = PlayerRank & { displayName?: string; source: Source };

@@ -2,6 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { LeaderboardDO } from "../../src/do/leaderboard-do";
 import type { BoardPeriod, EntryState } from "../../src/do/types";
+import { apiEntry } from "../../src/do/views";
 import { SORT_ORDERS } from "../../src/domain";
 import { makeRandom } from "../domain/prng";
 import { boardPeriod, stubFor } from "./helpers";
@@ -45,6 +46,18 @@ async function expectMatchesReference(stub: Stub, board: BoardPeriod, reference:
     const byCursor = await stub.page({ limit: 3, cursor: { score: after.score, reachedAt: after.reachedAt, playerId: after.playerId } });
     expect(byCursor.entries).toEqual(expected.slice(from + 1, from + 4));
     expect((await stub.page({ limit: 3, offset: from })).entries).toEqual(expected.slice(from, from + 3));
+  }
+
+  // The serialized pages (cached per revision of the top-N) say the same after every batch: a
+  // stale cache would show the previous batch's entries here.
+  const asApi = (views: typeof expected) => JSON.parse(JSON.stringify(views.map(apiEntry)));
+  const json = await stub.pageJson({ limit: 1000 });
+  expect(JSON.parse(json.entriesJson)).toEqual(asApi(expected));
+  expect(json.count).toBe(expected.length);
+  if (expected.length > 3) {
+    const slice = await stub.pageJson({ limit: 2, offset: 2 });
+    expect(JSON.parse(slice.entriesJson)).toEqual(asApi(expected.slice(2, 4)));
+    expect(slice.last).toMatchObject({ rank: 4, playerId: expected[3]?.playerId });
   }
 
   for (const view of ranked.slice(0, board.topSize + 3)) {

@@ -249,7 +249,9 @@ describe("what a batch hands to the projections", () => {
     expect(first.changes).toMatchObject([{ playerId: "p1", score: 90, version: 1, changed: true }]);
     const worse = await persist(board, [{ id: eventId(), playerId: "p1", score: 50, occurredAt: recent(2) }]);
     expect(worse).toMatchObject({ persisted: 1, changes: [] });
-    const rows = await query<{ version: string; score: string }>(sql`select version::text, score::text from scores where board_id = ${board}`);
+    const rows = await query<{ version: string; score: string }>(
+      sql`select version::text, score::text from scores where board_id = ${board}`,
+    );
     expect(rows).toEqual([{ version: "1", score: "90" }]);
   });
 

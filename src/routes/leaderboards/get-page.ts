@@ -4,7 +4,7 @@ import { decodeCursor, encodeCursor } from "../../domain";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { requireBoard } from "../../services/boards";
-import { readPage } from "../../services/leaderboard-reads";
+import { readPage, readPageJson } from "../../services/leaderboard-reads";
 import { selectPeriod } from "../../services/period-selection";
 import { withReadContext } from "../../services/read-context";
 import { errorResponses } from "../errors";
@@ -51,15 +51,25 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
       cacheKey,
       () =>
         withReadContext(c.env, async (ctx) => {
-          const page = await readPage(ctx, board, periodKey, {
+          const options = {
             limit: query.limit,
             after: cursor ? { score: cursor.score, reachedAt: cursor.reachedAt, playerId: cursor.playerId } : undefined,
-          });
-          const last = page.entries.at(-1);
-          const nextCursor =
-            page.hasMore && last
-              ? encodeCursor({ period: periodKey, score: last.score, reachedAt: Date.parse(last.reachedAt), playerId: last.playerId })
+          };
+          const cursorAfter = (last: { score: number; reachedAt: number; playerId: string } | undefined, hasMore: boolean) =>
+            hasMore && last
+              ? encodeCursor({ period: periodKey, score: last.score, reachedAt: last.reachedAt, playerId: last.playerId })
               : null;
+          // Inside the top-N the object's serialized entries are spliced in as they are; the
+          // key order is the one JSON.stringify gives the slow path below.
+          const fast = await readPageJson(ctx, board, periodKey, options);
+          if (fast) {
+            const head = JSON.stringify({ board: board.id, period, periodKey, total: fast.total });
+            const nextCursor = JSON.stringify(cursorAfter(fast.last ?? undefined, fast.hasMore));
+            return { status: 200, body: `${head.slice(0, -1)},"entries":${fast.entriesJson},"nextCursor":${nextCursor}}` };
+          }
+          const page = await readPage(ctx, board, periodKey, options);
+          const last = page.entries.at(-1);
+          const nextCursor = cursorAfter(last && { ...last, reachedAt: Date.parse(last.reachedAt) }, page.hasMore);
           const body = { board: board.id, period, periodKey, total: page.total, entries: page.entries, nextCursor };
           return { status: 200, body: JSON.stringify(body) };
         }),
