@@ -215,8 +215,44 @@ export async function readPageJson(
 
 export type PlayerStanding = PlayerRank & { displayName?: string; source: Source };
 
-/** A player's standing: the Durable Object if they are in the top-N, else Redis, else Postgres. */
+/**
+ * Redis ranks within this multiple of the board's top-N are checked against the Durable Object.
+ * Redis is written just after the object (off the consumer's ack path), so it may lag it by a
+ * batch: a player who just climbed into the top-N from nearby is still answered by the object.
+ */
+const OBJECT_CHECK_FACTOR = 2;
+
+/**
+ * A player's standing: the Durable Object if they are in the top-N, else Redis, else Postgres.
+ * With Redis, Redis is asked first: on a large board almost every player ranks far beyond the
+ * top-N, and one Redis script answers them without a Durable Object call. Players Redis places
+ * near the top (or does not know yet) are asked of the object, which is authoritative there.
+ */
 export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: string, playerId: string): Promise<PlayerStanding | null> {
+  let viaRedis: PlayerStanding | null = null;
+  let redisAnswered = false;
+  if (ctx.redis) {
+    try {
+      count("redisReads");
+      const r = await rankFromRedis(ctx.redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId);
+      redisAnswered = true;
+      if (r) {
+        viaRedis = {
+          playerId,
+          score: fromSortScore(board, r.sortScore),
+          rank: r.rank,
+          total: r.total,
+          percentile: percentile(r.rank, Math.max(r.total, r.rank)),
+          reachedAt: new Date(r.reachedAt).toISOString(),
+          source: "redis",
+        };
+        if (r.rank > board.topSize * OBJECT_CHECK_FACTOR) return viaRedis;
+      }
+    } catch (error) {
+      count("redisFailures");
+      log.warn("reads: Redis unavailable, answering from the Durable Object or Postgres", { error: describeError(error) });
+    }
+  }
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).standing(playerId);
   if (held.entry) {
@@ -232,25 +268,11 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
       source: "durable_object",
     };
   }
-  const { value, source } = await redisOrPostgres(
-    ctx,
-    async (redis) => {
-      const r = await rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId);
-      return r
-        ? {
-            playerId,
-            score: fromSortScore(board, r.sortScore),
-            rank: r.rank,
-            total: r.total,
-            percentile: percentile(r.rank, Math.max(r.total, r.rank)),
-            reachedAt: new Date(r.reachedAt).toISOString(),
-          }
-        : null;
-    },
-    // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
-    () => playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId, held.total > 0 ? held.total : undefined),
-  );
-  return value ? { ...value, source } : null;
+  if (redisAnswered) return viaRedis;
+  count("postgresReads");
+  // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
+  const viaPostgres = await playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId, held.total > 0 ? held.total : undefined);
+  return viaPostgres ? { ...viaPostgres, source: "postgres" } : null;
 }
 
 /** n rows above and n below a player (fewer at the edges), the player among them. */

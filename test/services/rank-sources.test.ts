@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/client";
 import type { Board } from "../../src/db/schema";
+import { snapshot } from "../../src/lib/metrics";
 import { forgetBoards, getBoards } from "../../src/services/board-cache";
 import { boardLoader } from "../../src/services/boards";
 import { type ReadContext, readAround, readPage, readPlayerRank, readRankForScore } from "../../src/services/leaderboard-reads";
@@ -95,6 +96,28 @@ describe.each(["desc", "asc"] as const)("rank sources agree (%s)", (sortOrder) =
       await viaRedis.close();
     }
   });
+});
+
+describe("Redis first", () => {
+  it.skipIf(!hasRedis)(
+    "a player Redis ranks far beyond the top-N costs no Durable Object call; one near the top is checked against it",
+    async () => {
+      const { board } = await randomBoard("desc");
+      const viaRedis = context(openRedis(testEnv));
+      try {
+        const page = await readPage(context(null), board, "all", { limit: 60 });
+        const far = page.entries.at(-1)?.playerId as string; // rank 60, top-N is 8
+        const near = page.entries[9]?.playerId as string; // rank 10: within twice the top-N
+        const before = snapshot();
+        expect(await readPlayerRank(viaRedis, board, "all", far)).toMatchObject({ rank: 60, source: "redis" });
+        expect(snapshot().doReads - before.doReads).toBe(0);
+        expect(await readPlayerRank(viaRedis, board, "all", near)).toMatchObject({ rank: 10, source: "redis" });
+        expect(snapshot().doReads - before.doReads).toBe(1);
+      } finally {
+        await viaRedis.close();
+      }
+    },
+  );
 });
 
 describe("Upstash down", () => {
