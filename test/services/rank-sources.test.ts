@@ -104,8 +104,9 @@ describe("Redis first", () => {
     async () => {
       const { board } = await randomBoard("desc");
       const viaRedis = context(openRedis(testEnv));
+      const viaPostgres = context(null);
       try {
-        const page = await readPage(context(null), board, "all", { limit: 60 });
+        const page = await readPage(viaPostgres, board, "all", { limit: 60 });
         const far = page.entries.at(-1)?.playerId as string; // rank 60, top-N is 8
         const near = page.entries[9]?.playerId as string; // rank 10: within twice the top-N
         const before = snapshot();
@@ -114,6 +115,7 @@ describe("Redis first", () => {
         expect(await readPlayerRank(viaRedis, board, "all", near)).toMatchObject({ rank: 10, source: "redis" });
         expect(snapshot().doReads - before.doReads).toBe(1);
       } finally {
+        await viaPostgres.close();
         await viaRedis.close();
       }
     },
