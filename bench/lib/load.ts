@@ -50,3 +50,61 @@ export async function closedLoop(opts: {
   }
   return { requests: latenciesMs.length, seconds: (performance.now() - started) / 1000, latenciesMs, failures, firstFailure };
 }
+
+/** What one open-loop run observed. */
+export interface OpenLoopResult {
+  /** Requests answered as expected. */
+  requests: number;
+  seconds: number;
+  /** From each request's scheduled start, so a stalled server cannot hide its queue (no coordinated omission). */
+  latenciesMs: number[];
+  failures: number;
+  firstFailure?: string;
+}
+
+/**
+ * An open-loop load generator: requests start on a fixed schedule (`rate` per second) whether or
+ * not earlier ones have answered, as players' requests do; latency runs from the scheduled start.
+ * At most `maxInFlight` wait at once (a server far slower than the rate fails the run instead of
+ * queueing without bound).
+ */
+export async function openLoop(opts: {
+  rate: number;
+  seconds: number;
+  request: (i: number) => Promise<void>;
+  maxInFlight?: number;
+}): Promise<OpenLoopResult> {
+  const maxInFlight = opts.maxInFlight ?? 512;
+  const latenciesMs: number[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failures = 0;
+  let firstFailure: string | undefined;
+  const interval = 1000 / opts.rate;
+  const total = Math.floor(opts.rate * opts.seconds);
+  const started = performance.now();
+  for (let i = 0; i < total && failures < 100; i++) {
+    const scheduled = started + i * interval;
+    const wait = scheduled - performance.now();
+    if (wait >= 1) await new Promise((r) => setTimeout(r, wait));
+    if (inFlight.size >= maxInFlight) {
+      failures += 1;
+      firstFailure ??= `more than ${maxInFlight} requests waiting: the server cannot keep up with ${opts.rate} req/s`;
+      continue;
+    }
+    const p: Promise<void> = opts
+      .request(i)
+      .then(
+        () => {
+          latenciesMs.push(performance.now() - scheduled);
+        },
+        (error: unknown) => {
+          failures += 1;
+          firstFailure ??= (error as Error).message;
+        },
+      )
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }
+  await Promise.all(inFlight);
+  return { requests: latenciesMs.length, seconds: (performance.now() - started) / 1000, latenciesMs, failures, firstFailure };
+}

@@ -14,7 +14,10 @@ interface Profile {
 
 /** Connects to the first inspector target and returns start/stop for one CPU profile. */
 export async function openProfiler(inspectorPort: number): Promise<{ start(): Promise<void>; stop(): Promise<Profile>; close(): void }> {
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl: string; title?: string }>;
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{
+    webSocketDebuggerUrl: string;
+    title?: string;
+  }>;
   const target = targets.find((t) => t.title?.includes("edgeboard")) ?? targets[0];
   if (!target) throw new Error(`no inspector target on port ${inspectorPort}`);
   const ws = new WebSocket(target.webSocketDebuggerUrl);
