@@ -24,6 +24,9 @@ import type {
 } from "./types";
 import { DEFAULT_TOP_SIZE, MAX_AROUND } from "./types";
 
+/** Players one standingsOf call may name (the friends route takes 100). */
+const MAX_STANDINGS = 1_000;
+
 /** Distinct page slices kept serialized at once (page sizes x cursors readers use). */
 const PAGE_JSON_SLOTS = 64;
 
@@ -230,6 +233,24 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    */
   standing(playerId: string): { entry: RankedEntryView | null; total: number } {
     return { entry: this.rankOf(playerId)?.entry ?? null, total: this.#reportedTotal() };
+  }
+
+  /**
+   * The held entries of several players at once (a friends list) in one call, and the ids the
+   * object does not hold, for the caller to look up beyond the top-N.
+   */
+  standingsOf(playerIds: string[]): { entries: RankedEntryView[]; notHeld: string[]; total: number } {
+    if (!Array.isArray(playerIds) || playerIds.length > MAX_STANDINGS || playerIds.some((id) => typeof id !== "string")) {
+      throw new RangeError(`standingsOf: playerIds must be at most ${MAX_STANDINGS} strings`);
+    }
+    const entries: RankedEntryView[] = [];
+    const notHeld: string[] = [];
+    for (const playerId of playerIds) {
+      const held = this.rankOf(playerId);
+      if (held) entries.push(held.entry);
+      else notHeld.push(playerId);
+    }
+    return { entries, notHeld, total: this.#reportedTotal() };
   }
 
   /**

@@ -19,7 +19,15 @@ import {
   type RankedRow,
   rankForScoreFromPostgres,
 } from "./postgres-ranks";
-import { aroundFromRedis, pageAfter, pageFromRedis, type RedisRankEntry, rankForScoreFromRedis, rankFromRedis } from "./redis-ranks";
+import {
+  aroundFromRedis,
+  pageAfter,
+  pageFromRedis,
+  type RedisRankEntry,
+  rankForScoreFromRedis,
+  rankFromRedis,
+  ranksFromRedis,
+} from "./redis-ranks";
 
 /** One row of any leaderboard response. */
 export interface EntryView {
@@ -316,25 +324,16 @@ export async function readPlayers(
   periodKey: string,
   playerIds: string[],
 ): Promise<{ entries: EntryView[]; total: number }> {
-  const stub = leaderboardStub(ctx.env, board.id, periodKey);
-  count("doReads", playerIds.length);
-  const held = await Promise.all(playerIds.map((id) => stub.rankOf(id)));
-  const found: EntryView[] = [];
-  let total = 0;
-  const missing: string[] = [];
-  held.forEach((r, i) => {
-    if (r) {
-      found.push(fromObject(r.entry));
-      total = Math.max(total, r.total);
-    } else {
-      missing.push(playerIds[i] as string);
-    }
-  });
+  count("doReads");
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).standingsOf(playerIds);
+  const found: EntryView[] = held.entries.map(fromObject);
+  let total = held.total;
+  const missing = held.notHeld;
   if (missing.length > 0) {
     const { value } = await redisOrPostgres(
       ctx,
       async (redis) => {
-        const ranks = await Promise.all(missing.map((id) => rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, id)));
+        const ranks = await ranksFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, missing);
         const rows: RedisRankEntry[] = [];
         let redisTotal = 0;
         ranks.forEach((r, i) => {
@@ -347,7 +346,9 @@ export async function readPlayers(
       async () => {
         const db = ctx.db();
         const rows = await playersFromPostgres(db, board.id, periodKey, missing);
-        return { entries: rows.map(fromPostgres), total: rows.length ? await countFromPostgres(db, board.id, periodKey) : 0 };
+        // The object's total spares counting the whole board.
+        const boardTotal = rows.length === 0 ? 0 : held.total > 0 ? held.total : await countFromPostgres(db, board.id, periodKey);
+        return { entries: rows.map(fromPostgres), total: boardTotal };
       },
     );
     found.push(...value.entries);

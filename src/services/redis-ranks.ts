@@ -139,6 +139,36 @@ export async function rankFromRedis(
   };
 }
 
+/** Ranks of several players in ONE request (a pipeline of the rank script); null where absent. */
+export async function ranksFromRedis(
+  redis: Redis,
+  prefix: string,
+  boardId: string,
+  periodKey: string,
+  playerIds: readonly string[],
+  options: RedisCallOptions = {},
+): Promise<Array<RedisPlayerRank | null>> {
+  const keys = rankKeys(prefix, boardId, periodKey);
+  const replies = await read(
+    pipelineScript(
+      redis,
+      RANK_SCRIPT,
+      playerIds.map((id) => ({ keys: [keys.z, keys.m], args: [id] })),
+    ),
+    options,
+  );
+  return replies.map((reply) => {
+    if (reply === null || reply === undefined) return null;
+    const [rank0, score, member, total] = replyArray(reply, "rank");
+    return {
+      rank: replyInt(rank0, "rank") + 1,
+      sortScore: replyInt(score, "score"),
+      reachedAt: replyMember(member).reachedAt,
+      total: replyInt(total, "total"),
+    };
+  });
+}
+
 /** Entries [offset, offset + limit) in ranking order, and the board-period's size. */
 export async function pageFromRedis(
   redis: Redis,

@@ -60,6 +60,11 @@ async function expectMatchesReference(stub: Stub, board: BoardPeriod, reference:
     expect(slice.last).toMatchObject({ rank: 4, playerId: expected[3]?.playerId });
   }
 
+  const several = ranked.slice(0, board.topSize + 3).map((v) => v.playerId);
+  const standings = await stub.standingsOf([...several, "nobody"]);
+  expect(standings.entries).toEqual(ranked.slice(0, Math.min(board.topSize, several.length)));
+  expect(standings.notHeld).toEqual([...several.slice(board.topSize), "nobody"]);
+
   for (const view of ranked.slice(0, board.topSize + 3)) {
     const rank = await stub.rankOf(view.playerId);
     if (view.rank <= board.topSize) expect(rank?.entry).toEqual(view);

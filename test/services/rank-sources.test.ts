@@ -7,7 +7,14 @@ import type { Board } from "../../src/db/schema";
 import { snapshot } from "../../src/lib/metrics";
 import { forgetBoards, getBoards } from "../../src/services/board-cache";
 import { boardLoader } from "../../src/services/boards";
-import { type ReadContext, readAround, readPage, readPlayerRank, readRankForScore } from "../../src/services/leaderboard-reads";
+import {
+  type ReadContext,
+  readAround,
+  readPage,
+  readPlayerRank,
+  readPlayers,
+  readRankForScore,
+} from "../../src/services/leaderboard-reads";
 import { openRedis } from "../../src/services/redis";
 import { countFromRedis } from "../../src/services/redis-ranks";
 import { createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
@@ -86,6 +93,15 @@ describe.each(["desc", "asc"] as const)("rank sources agree (%s)", (sortOrder) =
       const last = pagePg.entries.at(-1)?.playerId as string;
       const aroundLast = await readAround(viaRedis, board, "all", last, 3);
       expect(aroundLast?.entries.map((e) => e.playerId)).toEqual(pagePg.entries.slice(-4).map((e) => e.playerId));
+      // A friends list across the top-N boundary (one object call, one Redis pipeline).
+      const friends = [...players.slice(0, 30), "nobody"];
+      const friendsPg = await readPlayers(viaPostgres, board, "all", friends);
+      const friendsBest = await readPlayers(viaRedis, board, "all", friends);
+      expect(friendsBest.entries.map((e) => [e.rank, e.playerId, e.score])).toEqual(
+        friendsPg.entries.map((e) => [e.rank, e.playerId, e.score]),
+      );
+      expect(friendsBest.entries).toHaveLength(30);
+      expect(friendsBest.total).toBe(60);
       for (const score of [-1, 0, 7, 14, 99]) {
         expect((await readRankForScore(viaRedis, board, "all", score)).rank).toBe(
           (await readRankForScore(viaPostgres, board, "all", score)).rank,
