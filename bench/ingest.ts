@@ -77,7 +77,10 @@ function referenceFold(events: ClientEvent[]): Expected {
     for (const { period, key } of periodKeysFor({ periods: board.periods, timeZone: "UTC", weekStart: "monday" }, instant)) {
       const slot = `${board.id}|${key}`;
       let entry = expected.get(slot);
-      if (!entry) expected.set(slot, (entry = { board, period, records: new Map() }));
+      if (!entry) {
+        entry = { board, period, records: new Map() };
+        expected.set(slot, entry);
+      }
       const current = entry.records.get(e.playerId);
       entry.records.set(
         e.playerId,
