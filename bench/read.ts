@@ -166,6 +166,8 @@ async function runCase(
     // (closed loop) if that is lower: latency under load, not the queue of an overloaded server.
     const sustained = load.requests / load.seconds;
     const rate = RATE ?? Math.max(1, Math.min(options.openLoopRate, Math.floor(sustained / 2 / 10) * 10));
+    // A second at the same rate first: the client opens the sockets this concurrency needs.
+    await openLoop({ rate, seconds: 1, request });
     const run = await openLoop({ rate, seconds: SECONDS / 2, request });
     if (run.failures > 0) throw new Error(`${label}: at ${rate} req/s: ${run.failures} requests failed (${run.firstFailure})`);
     atRate = { rate, latenciesMs: run.latenciesMs };
