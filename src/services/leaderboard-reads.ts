@@ -292,7 +292,8 @@ export async function readAround(
   n: number,
 ): Promise<{ entries: EntryView[]; total: number; source: Source } | null> {
   count("doReads");
-  const held = await leaderboardStub(ctx.env, board.id, periodKey).around(playerId, n);
+  const stub = leaderboardStub(ctx.env, board.id, periodKey);
+  const held = await stub.around(playerId, n);
   if (held) {
     const me = held.entries.find((e) => e.playerId === playerId);
     const below = me ? held.entries.filter((e) => e.rank > me.rank).length : 0;
@@ -311,7 +312,10 @@ export async function readAround(
     async () => {
       const db = ctx.db();
       const rows = await aroundFromPostgres(db, board.id, periodKey, playerId, n);
-      return rows ? { entries: rows.map(fromPostgres), total: await countFromPostgres(db, board.id, periodKey) } : null;
+      if (!rows) return null;
+      // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
+      const objectTotal = held?.total ?? (await stub.standing(playerId)).total;
+      return { entries: rows.map(fromPostgres), total: objectTotal > 0 ? objectTotal : await countFromPostgres(db, board.id, periodKey) };
     },
   );
   return value ? { ...value, source } : null;
@@ -376,9 +380,10 @@ export async function readRankForScore(
       const db = ctx.db();
       const [rank, total] = await Promise.all([
         rankForScoreFromPostgres(db, board.id, periodKey, sortScore),
-        countFromPostgres(db, board.id, periodKey),
+        // The object's total spares counting the whole board.
+        held.total > 0 ? held.total : countFromPostgres(db, board.id, periodKey),
       ]);
-      return { rank, total };
+      return { rank, total: Math.max(total, rank - 1) };
     },
   );
   return { ...value, source };

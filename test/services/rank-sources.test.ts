@@ -102,6 +102,9 @@ describe.each(["desc", "asc"] as const)("rank sources agree (%s)", (sortOrder) =
       );
       expect(friendsBest.entries).toHaveLength(30);
       expect(friendsBest.total).toBe(60);
+      // Totals without Redis come from the object's count, not from counting the board.
+      expect((await readAround(viaPostgres, board, "all", last, 3))?.total).toBe(60);
+      expect((await readRankForScore(viaPostgres, board, "all", -1)).total).toBe(60);
       for (const score of [-1, 0, 7, 14, 99]) {
         expect((await readRankForScore(viaRedis, board, "all", score)).rank).toBe(
           (await readRankForScore(viaPostgres, board, "all", score)).rank,
