@@ -48,8 +48,8 @@ export async function ingestEvents(env: AppBindings, db: () => Database, items: 
   if (rejected.length > 0) {
     // The refused count rides along for the ingest stats, on a message of its own if need be.
     const carrier = analytics[0] ?? scores[0];
-    if (carrier) carrier.rejected = rejected.length;
-    else analytics.push({ kind: "events", events: [], rejected: rejected.length });
+    if (carrier) carrier.body.rejected = rejected.length;
+    else analytics.push({ body: { kind: "events", events: [], rejected: rejected.length }, bytes: 40 });
   }
 
   try {
@@ -71,38 +71,49 @@ const PACK_MAX_BYTES = 120_000;
 const SEND_MAX_MESSAGES = 100;
 const SEND_MAX_BYTES = 240_000;
 
-/** Packs events into as few messages as the size limits allow (usually one per request). */
-export function pack(events: EventBody[]): EventsMessage[] {
-  const packed: EventsMessage[] = [];
+const utf8 = new TextEncoder();
+
+/** A queue message and its size in bytes as JSON (what the queue's limits count). */
+export interface PackedMessage {
+  body: EventsMessage;
+  bytes: number;
+}
+
+/**
+ * Packs events into as few messages as the size limits allow (usually one per request). Sizes are
+ * UTF-8 bytes, measured once per event here and reused when the messages are sent.
+ */
+export function pack(events: EventBody[]): PackedMessage[] {
+  const packed: PackedMessage[] = [];
   let current: EventBody[] = [];
   let bytes = 0;
   for (const event of events) {
-    const size = JSON.stringify(event).length + 1;
+    const size = utf8.encode(JSON.stringify(event)).byteLength + 1;
     if (current.length === PACK_MAX_EVENTS || (current.length > 0 && bytes + size > PACK_MAX_BYTES)) {
-      packed.push({ kind: "events", events: current });
+      packed.push({ body: { kind: "events", events: current }, bytes });
       current = [];
       bytes = 0;
     }
     current.push(event);
     bytes += size;
   }
-  if (current.length > 0) packed.push({ kind: "events", events: current });
+  if (current.length > 0) packed.push({ body: { kind: "events", events: current }, bytes });
   return packed;
 }
 
-async function sendAll(queue: Queue, messages: EventsMessage[]): Promise<void> {
+async function sendAll(queue: Queue, messages: PackedMessage[]): Promise<void> {
   if (messages.length === 0) return;
   const chunks: MessageSendRequest<EventsMessage>[][] = [];
   let chunk: MessageSendRequest<EventsMessage>[] = [];
   let bytes = 0;
-  for (const body of messages) {
-    const size = JSON.stringify(body).length + 100; // ~100 B of per-message overhead counts too
+  for (const message of messages) {
+    const size = message.bytes + 100; // ~100 B of envelope per message counts too
     if (chunk.length === SEND_MAX_MESSAGES || (chunk.length > 0 && bytes + size > SEND_MAX_BYTES)) {
       chunks.push(chunk);
       chunk = [];
       bytes = 0;
     }
-    chunk.push({ body, contentType: "json" });
+    chunk.push({ body: message.body, contentType: "json" });
     bytes += size;
   }
   chunks.push(chunk);

@@ -108,6 +108,25 @@ describe("POST /v1/events", () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect((await scoreRows(board))[0]?.score).toBe(6);
   });
+
+  it("packs non-ASCII payloads by their bytes, so every queue message stays under the 128 KB limit", async () => {
+    const board = await createBoard({ operator: "increment" });
+    // 2,600 three-byte characters: 7.8 KB of payload each, ~470 KB for the request, 60 points.
+    const text = "点".repeat(2_600);
+    const events = Array.from({ length: 60 }, () => ({
+      id: eventId(),
+      type: "points",
+      playerId: "wide",
+      occurredAt: iso(),
+      boardId: board,
+      score: 1,
+      payload: { text },
+    }));
+    const res = await postEvents(events);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ accepted: 60, rejected: [] });
+    await eventually(async () => ((await scoreRows(board))[0]?.score === 60 ? true : undefined), 20_000);
+  });
 });
 
 describe("admin ingest routes", () => {
