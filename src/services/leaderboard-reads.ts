@@ -235,6 +235,9 @@ const OBJECT_CHECK_FACTOR = 2;
  * With Redis, Redis is asked first: on a large board almost every player ranks far beyond the
  * top-N, and one Redis script answers them without a Durable Object call. Players Redis places
  * near the top (or does not know yet) are asked of the object, which is authoritative there.
+ * The price: Redis writes that failed (an Upstash outage) leave records stale until their next
+ * change or a reconciliation, and a player who climbed from beyond twice the top-N into it while
+ * Redis was failing is answered from that stale record, like every player beyond the top-N.
  */
 export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: string, playerId: string): Promise<PlayerStanding | null> {
   let viaRedis: PlayerStanding | null = null;
