@@ -128,7 +128,11 @@ export async function rankFromRedis(
   options: RedisCallOptions = {},
 ): Promise<RedisPlayerRank | null> {
   const keys = rankKeys(prefix, boardId, periodKey);
-  const reply = await read(runScript(redis, RANK_SCRIPT, [keys.z, keys.m], [playerId]), options);
+  return rankOfReply(await read(runScript(redis, RANK_SCRIPT, [keys.z, keys.m], [playerId]), options));
+}
+
+/** The rank script's reply `{rank0, score, member, total}` (nil: not on the board). */
+function rankOfReply(reply: unknown): RedisPlayerRank | null {
   if (reply === null || reply === undefined) return null;
   const [rank0, score, member, total] = replyArray(reply, "rank");
   return {
@@ -157,16 +161,7 @@ export async function ranksFromRedis(
     ),
     options,
   );
-  return replies.map((reply) => {
-    if (reply === null || reply === undefined) return null;
-    const [rank0, score, member, total] = replyArray(reply, "rank");
-    return {
-      rank: replyInt(rank0, "rank") + 1,
-      sortScore: replyInt(score, "score"),
-      reachedAt: replyMember(member).reachedAt,
-      total: replyInt(total, "total"),
-    };
-  });
+  return replies.map(rankOfReply);
 }
 
 /** Entries [offset, offset + limit) in ranking order, and the board-period's size. */
