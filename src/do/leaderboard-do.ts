@@ -169,6 +169,48 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * neither repeat nor skip rows while scores move), after skipping `offset`, at most `limit`.
    */
   page(options: PageOptions): PageResult {
+    const slice = this.#sliceOf(options);
+    return {
+      entries: viewsOf(this.#top.entries, slice.start, slice.end),
+      total: slice.total,
+      complete: this.#top.complete,
+      hasMore: slice.hasMore,
+      heldCount: this.#top.entries.length,
+      initialized: this.#board !== null,
+    };
+  }
+
+  /**
+   * `page` with its entries serialized once per version of the top-N: between two changes every
+   * read of the same slice (the edge cache refreshing, live clients, bypassing benchmarks) gets
+   * the cached string, without building the entries again.
+   */
+  pageJson(options: PageOptions): PageJsonResult {
+    const { start, end, total, hasMore } = this.#sliceOf(options);
+    if (this.#pageJsonOwner !== this.#top || this.#pageJsonRevision !== this.#top.revision || this.#pageJson.size >= PAGE_JSON_SLOTS) {
+      this.#pageJson.clear();
+      this.#pageJsonOwner = this.#top;
+      this.#pageJsonRevision = this.#top.revision;
+    }
+    const key = `${start}:${end}`;
+    let entriesJson = this.#pageJson.get(key);
+    if (entriesJson === undefined) {
+      entriesJson = JSON.stringify(viewsOf(this.#top.entries, start, end).map(apiEntry));
+      this.#pageJson.set(key, entriesJson);
+    }
+    const lastEntry = end > start ? this.#top.entries[end - 1] : undefined;
+    return {
+      entriesJson,
+      count: end - start,
+      last: lastEntry ? { rank: end, score: lastEntry.score, reachedAt: lastEntry.reachedAt, playerId: lastEntry.playerId } : null,
+      total,
+      hasMore,
+      initialized: this.#board !== null,
+    };
+  }
+
+  /** Held positions [start, end) a page covers, clamped to what is held. */
+  #sliceOf(options: PageOptions): { start: number; end: number; total: number; hasMore: boolean } {
     checkPageOptions(options);
     const entries = this.#top.entries;
     let start = 0;
@@ -180,42 +222,10 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     const end = start + options.limit;
     const total = this.#reportedTotal();
     return {
-      entries: viewsOf(entries, start, end),
+      start: Math.min(start, entries.length),
+      end: Math.min(end, entries.length),
       total,
-      complete: this.#top.complete,
       hasMore: end < entries.length || total > entries.length,
-      heldCount: entries.length,
-      initialized: this.#board !== null,
-    };
-  }
-
-  /**
-   * `page` with its entries serialized once per version of the top-N: between two changes every
-   * read of the same slice (the edge cache refreshing, live clients, bypassing benchmarks) gets
-   * the cached string.
-   */
-  pageJson(options: PageOptions): PageJsonResult {
-    const page = this.page(options);
-    const first = page.entries[0];
-    const last = page.entries.at(-1);
-    if (this.#pageJsonOwner !== this.#top || this.#pageJsonRevision !== this.#top.revision || this.#pageJson.size >= PAGE_JSON_SLOTS) {
-      this.#pageJson.clear();
-      this.#pageJsonOwner = this.#top;
-      this.#pageJsonRevision = this.#top.revision;
-    }
-    const key = `${first?.rank ?? 0}:${page.entries.length}`;
-    let entriesJson = this.#pageJson.get(key);
-    if (entriesJson === undefined) {
-      entriesJson = JSON.stringify(page.entries.map(apiEntry));
-      this.#pageJson.set(key, entriesJson);
-    }
-    return {
-      entriesJson,
-      count: page.entries.length,
-      last: last ? { rank: last.rank, score: last.score, reachedAt: last.reachedAt, playerId: last.playerId } : null,
-      total: page.total,
-      hasMore: page.hasMore,
-      initialized: page.initialized,
     };
   }
 
