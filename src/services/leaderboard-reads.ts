@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Board, players } from "../db/schema";
-import type { BoardPeriod, RankedEntryView } from "../do/types";
+import type { BoardPeriod } from "../do/types";
 import { apiEntry } from "../do/views";
 import { percentile } from "../domain";
 import type { AppBindings } from "../env";
@@ -62,7 +62,27 @@ function boardPeriod(board: Board, periodKey: string): BoardPeriod {
   return { boardId: board.id, periodKey, sortOrder: board.sortOrder, topSize: board.topSize };
 }
 
-const fromObject: (entry: RankedEntryView) => EntryView = apiEntry;
+type LeaderboardStub = ReturnType<typeof leaderboardStub>;
+
+/**
+ * A page read from the board-period's object. The first read of an object that never saw its
+ * board-period (new deploy, lost storage, a past period) loads it from Postgres once and reads
+ * again; from then on it answers alone.
+ */
+async function fromInitializedObject<T extends { initialized: boolean }>(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  read: (stub: LeaderboardStub) => Promise<T>,
+): Promise<T> {
+  const stub = leaderboardStub(ctx.env, board.id, periodKey);
+  count("doReads");
+  const first = await read(stub);
+  if (first.initialized) return first;
+  count("doRebuilds");
+  await stub.rebuild(boardPeriod(board, periodKey));
+  return read(stub);
+}
 
 function fromPostgres(row: RankedRow): EntryView {
   return {
@@ -137,17 +157,9 @@ export async function readPage(
   periodKey: string,
   options: { limit: number; after?: { score: number; reachedAt: number; playerId: string } | undefined },
 ): Promise<{ entries: EntryView[]; total: number; hasMore: boolean; source: Source }> {
-  const stub = leaderboardStub(ctx.env, board.id, periodKey);
-  count("doReads");
-  let page = await stub.page({ limit: options.limit, ...(options.after ? { cursor: options.after } : {}) });
-  if (!page.initialized) {
-    // First read of an object that never saw its board-period (new deploy, lost storage, a past
-    // period): load it from Postgres once; from then on it answers alone.
-    count("doRebuilds");
-    await stub.rebuild(boardPeriod(board, periodKey));
-    page = await stub.page({ limit: options.limit, ...(options.after ? { cursor: options.after } : {}) });
-  }
-  const entries = page.entries.map(fromObject);
+  const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
+  const page = await fromInitializedObject(ctx, board, periodKey, (stub) => stub.page(request));
+  const entries = page.entries.map(apiEntry);
   let total = page.total;
   let source: Source = "durable_object";
   const heldExhausted = page.entries.length < options.limit && page.hasMore;
@@ -202,15 +214,8 @@ export async function readPageJson(
   total: number;
   hasMore: boolean;
 } | null> {
-  const stub = leaderboardStub(ctx.env, board.id, periodKey);
   const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
-  count("doReads");
-  let page = await stub.pageJson(request);
-  if (!page.initialized) {
-    count("doRebuilds");
-    await stub.rebuild(boardPeriod(board, periodKey));
-    page = await stub.pageJson(request);
-  }
+  const page = await fromInitializedObject(ctx, board, periodKey, (stub) => stub.pageJson(request));
   if (page.count < options.limit && page.hasMore) return null;
   const lastRank = page.last?.rank ?? 0;
   return {
@@ -303,7 +308,7 @@ export async function readAround(
     const lastHeldRank = held.entries.at(-1)?.rank ?? 0;
     // Complete when the window below is full, or the board ends inside the held rows.
     if (below >= n || lastHeldRank >= held.total) {
-      return { entries: held.entries.map(fromObject), total: Math.max(held.total, lastHeldRank), source: "durable_object" };
+      return { entries: held.entries.map(apiEntry), total: Math.max(held.total, lastHeldRank), source: "durable_object" };
     }
   }
   const { value, source } = await redisOrPostgres(
@@ -333,7 +338,7 @@ export async function readPlayers(
 ): Promise<{ entries: EntryView[]; total: number }> {
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).standingsOf(playerIds);
-  const found: EntryView[] = held.entries.map(fromObject);
+  const found: EntryView[] = held.entries.map(apiEntry);
   let total = held.total;
   const missing = held.notHeld;
   if (missing.length > 0) {
