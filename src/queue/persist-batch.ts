@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { NeonDatabase } from "drizzle-orm/neon-serverless";
 
 /**
@@ -49,6 +49,26 @@ export interface PersistResult {
   persisted: number;
   duplicates: number;
   changes: ScoreChange[];
+}
+
+/** The new state of a row whose record the batch replaces: the batch's values, one version on. */
+const TAKE_EXCLUDED = sql`(excluded.score, excluded.sort_score, excluded.reached_at, excluded.metadata, s.version + 1, now())`;
+
+/**
+ * The upsert of one operator's records from the batch's `agg`: `newState` is the ON CONFLICT
+ * arm's (score, sort_score, reached_at, metadata, version, updated_at) over the locked row `s`,
+ * `onlyIf` its WHERE (rows it excludes stay untouched and are not returned).
+ */
+function upsertFrom(operator: "best" | "latest" | "increment", newState: SQL, onlyIf: SQL): SQL {
+  return sql`
+      insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
+      select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
+      from agg where operator = ${sql.raw(`'${operator}'`)}
+      order by board_id, period_key, player_id
+      on conflict (board_id, period_key, player_id) do update set
+        (score, sort_score, reached_at, metadata, version, updated_at) = ${newState}
+      ${onlyIf}
+      returning board_id, period_key, player_id, score, reached_at, version, metadata`;
 }
 
 /**
@@ -166,43 +186,26 @@ export async function persistBatch(
     -- index entries) and is not returned, so it is not projected either. Each upsert locks its
     -- rows in one order (board, period, player), the same in every consumer, so concurrent
     -- batches wait for each other instead of deadlocking.
-    upserted_best as (
-      insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
-      select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
-      from agg where operator = 'best'
-      order by board_id, period_key, player_id
-      on conflict (board_id, period_key, player_id) do update set
-        (score, sort_score, reached_at, metadata, version, updated_at) =
-        (excluded.score, excluded.sort_score, excluded.reached_at, excluded.metadata, s.version + 1, now())
-      -- Better, or as good and reached earlier (the tie-break).
-      where excluded.sort_score < s.sort_score or (excluded.sort_score = s.sort_score and excluded.reached_at < s.reached_at)
-      returning board_id, period_key, player_id, score, reached_at, version, metadata
-    ),
-    upserted_latest as (
-      insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
-      select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
-      from agg where operator = 'latest'
-      order by board_id, period_key, player_id
-      on conflict (board_id, period_key, player_id) do update set
-        (score, sort_score, reached_at, metadata, version, updated_at) =
-        (excluded.score, excluded.sort_score, excluded.reached_at, excluded.metadata, s.version + 1, now())
-      -- Only a newer event replaces: a late one never overwrites what came after it.
-      where excluded.reached_at > s.reached_at
-      returning board_id, period_key, player_id, score, reached_at, version, metadata
-    ),
-    upserted_increment as (
-      insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
-      select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
-      from agg where operator = 'increment'
-      order by board_id, period_key, player_id
-      on conflict (board_id, period_key, player_id) do update set
-        -- sort_score is +-score, so sums add up in either sort order.
-        (score, sort_score, reached_at, metadata, version, updated_at) = (
-          s.score + excluded.score, s.sort_score + excluded.sort_score, greatest(s.reached_at, excluded.reached_at),
+    upserted_best as (${upsertFrom(
+      "best",
+      TAKE_EXCLUDED,
+      // Better, or as good and reached earlier (the tie-break).
+      sql`where excluded.sort_score < s.sort_score or (excluded.sort_score = s.sort_score and excluded.reached_at < s.reached_at)`,
+    )}),
+    upserted_latest as (${upsertFrom(
+      "latest",
+      TAKE_EXCLUDED,
+      // Only a newer event replaces: a late one never overwrites what came after it.
+      sql`where excluded.reached_at > s.reached_at`,
+    )}),
+    upserted_increment as (${upsertFrom(
+      "increment",
+      // sort_score is +-score, so sums add up in either sort order.
+      sql`(s.score + excluded.score, s.sort_score + excluded.sort_score, greatest(s.reached_at, excluded.reached_at),
           case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end,
-          s.version + 1, now())
-      returning board_id, period_key, player_id, score, reached_at, version, metadata
-    ),
+          s.version + 1, now())`,
+      sql``,
+    )}),
     upserted as (
       select * from upserted_best union all select * from upserted_latest union all select * from upserted_increment
     ),
