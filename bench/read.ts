@@ -138,39 +138,44 @@ interface CaseSpec {
   prepare?: () => Promise<void>;
 }
 
+/** The offered rates of a case's open loops, lowest first (none for a closed-loop-only case). */
+function openLoopRates(spec: CaseSpec): number[] {
+  if (!spec.openLoopRate) return [];
+  const top = RATE ?? spec.openLoopRate;
+  return [...(spec.ladder ? LADDER_RATES.filter((r) => r < top) : []), top];
+}
+
 /**
- * The open-loop runs of a case. Every case's open loops run before any closed loop, on a server
- * that has not been driven flat out yet: a closed-loop burst at ~5,000 req/s leaves workerd's V8
- * heap full of promoted garbage, and the full collection that follows (100-160 ms here, seen with
- * MINIFLARE_WORKERD_V8_FLAGS=--trace-gc) lands in whatever runs next, 100 req/s included. That
- * pause is the burst's debt, not the latency at the offered rate.
+ * Every case's open loops, before any closed loop and in order of offered rate (case order at
+ * equal rates): a heavy run leaves workerd's V8 heap full of promoted garbage, and the full
+ * collection that follows (100-160 ms here, seen with MINIFLARE_WORKERD_V8_FLAGS=--trace-gc)
+ * lands in whatever runs next, 100 req/s included. That pause is the earlier run's debt, not the
+ * latency at the lighter rate. Returns each case's runs, lowest rate first.
  */
-async function openLoops(spec: CaseSpec): Promise<CaseResult["atRates"]> {
-  const { label, request, openLoopRate, ladder } = spec;
-  const atRates: CaseResult["atRates"] = [];
-  if (openLoopRate) {
+async function openLoopsByRate(cases: readonly CaseSpec[]): Promise<Array<CaseResult["atRates"]>> {
+  const runs: Array<CaseResult["atRates"]> = cases.map(() => []);
+  const schedule = cases.flatMap((spec, index) => openLoopRates(spec).map((rate) => ({ spec, index, rate })));
+  schedule.sort((a, b) => a.rate - b.rate); // stable: case order at equal rates
+  const failed = new Set<number>();
+  say(`open loops, lowest offered rate first; each after 2 s idle and 1 s to warm up, then ${SECONDS / 2} s (${schedule.length} runs) …`);
+  for (const { spec, index, rate } of schedule) {
+    if (failed.has(index)) continue;
     await spec.prepare?.();
-    const top = RATE ?? openLoopRate;
-    const rates = [...(ladder ? LADDER_RATES.filter((r) => r < top) : []), top];
-    say(
-      `${label}: open loop at ${rates.map((r) => fmt(r)).join(", ")} req/s, each after 2 s idle and 1 s to warm up, then ${SECONDS / 2} s …`,
-    );
-    for (const rate of rates) {
-      await sleep(2_000); // the previous run may have ended with a burst
-      await openLoop({ rate, seconds: 1, request });
-      const run = await openLoop({ rate, seconds: SECONDS / 2, request });
-      if (run.failures > 0) {
-        // Not fatal: a machine slower than this one may not sustain Nakama's throughput.
-        say(`  at ${fmt(rate)} req/s: ${fmt(run.failures)} requests failed or could not start (${run.firstFailure})`);
-        break;
-      }
-      atRates.push({ rate, latenciesMs: run.latenciesMs });
-      say(
-        `  at a fixed ${fmt(rate)} req/s: p50 ${fmt(percentile(run.latenciesMs, 50), 2)} ms, p99 ${fmt(percentile(run.latenciesMs, 99), 2)} ms`,
-      );
+    await sleep(2_000); // the previous run may have left work behind
+    await openLoop({ rate, seconds: 1, request: spec.request });
+    const run = await openLoop({ rate, seconds: SECONDS / 2, request: spec.request });
+    if (run.failures > 0) {
+      // Not fatal: a machine slower than this one may not sustain Nakama's throughput.
+      say(`  ${spec.label} at ${fmt(rate)} req/s: ${fmt(run.failures)} requests failed or could not start (${run.firstFailure})`);
+      failed.add(index);
+      continue;
     }
+    runs[index]?.push({ rate, latenciesMs: run.latenciesMs });
+    say(
+      `  ${spec.label} at a fixed ${fmt(rate)} req/s: p50 ${fmt(percentile(run.latenciesMs, 50), 2)} ms, p99 ${fmt(percentile(run.latenciesMs, 99), 2)} ms`,
+    );
   }
-  return atRates;
+  return runs;
 }
 
 /** Warm-up, then a measured closed-loop run bracketed by server CPU and worker counters. */
@@ -457,8 +462,7 @@ async function main() {
         ladder: true,
       },
     ];
-    const openLoopRuns: Array<CaseResult["atRates"]> = [];
-    for (const spec of cases) openLoopRuns.push(await openLoops(spec));
+    const openLoopRuns = await openLoopsByRate(cases);
     for (const [i, spec] of cases.entries()) results.push(await runCase(server, spec, openLoopRuns[i] ?? []));
 
     say(`5. stampede: ${fmt(STAMPEDE)} concurrent cold requests for one page …`);
