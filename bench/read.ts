@@ -2,9 +2,9 @@
 // Durable-Object top-100 pages, rank lookups through Redis and through the Postgres fallback, a cold
 // stampede on one page, and how soon a new rank-1 score is visible. Each case reports requests/s
 // and p50/p99 latency with BENCH_CONCURRENCY requests in flight (closed loop), p50/p99 with one
-// in flight, p50/p99 at a fixed offered rate (open loop, measured first: Nakama's throughput for
-// that kind of read, or BENCH_RATE), and server CPU per 1,000 reads, next to the targets of the
-// issue.
+// in flight, p50/p99 at fixed offered rates (open loop, all measured first, lightest first: Nakama's
+// throughput for that kind of read, or BENCH_RATE, and for the cached and Redis cases also
+// 100-800 req/s), and server CPU per 1,000 reads, next to the targets of the issue.
 //   DATABASE_URL (required: a real Postgres)   REDIS_URL (required)
 //   BENCH_PLAYERS (default 1000000)   BENCH_SECONDS (per case, default 8)   BENCH_CONCURRENCY (default 16)
 //   BENCH_STAMPEDE (concurrent cold requests, default 1000)   BENCH_FRESHNESS_ROUNDS (default 30)
