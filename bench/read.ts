@@ -3,8 +3,8 @@
 // stampede on one page, and how soon a new rank-1 score is visible. Each case reports requests/s
 // and p50/p99 latency with BENCH_CONCURRENCY requests in flight (closed loop), p50/p99 with one
 // in flight, p50/p99 at fixed offered rates (open loop, all measured first, lightest first: Nakama's
-// throughput for that kind of read, or BENCH_RATE, and for the cached and Redis cases also
-// 100-800 req/s), and server CPU per 1,000 reads, next to the targets of the issue.
+// throughput for that kind of read, or BENCH_RATE, and for GET /health and the cached and Redis
+// cases also 100-800 req/s), and server CPU per 1,000 reads, next to the targets of the issue.
 //   DATABASE_URL (required: a real Postgres)   REDIS_URL (required)
 //   BENCH_PLAYERS (default 1000000)   BENCH_SECONDS (per case, default 8)   BENCH_CONCURRENCY (default 16)
 //   BENCH_STAMPEDE (concurrent cold requests, default 1000)   BENCH_FRESHNESS_ROUNDS (default 30)
@@ -45,8 +45,8 @@ const WARMUP_SECONDS = 1.5;
 /** Each case also runs this long with one request in flight: latency without queueing. */
 const UNLOADED_SECONDS = 1.5;
 /**
- * Offered loads below Nakama's at which the cached and Redis cases also run (open loop): where
- * the p99 target holds on this machine, and from which load on its shared cores it does not.
+ * Offered loads below Nakama's at which GET /health and the cached and Redis cases also run (open
+ * loop): where the p99 target holds on this machine, and from which load on its shared cores it does not.
  */
 const LADDER_RATES = [100, 200, 400, 800];
 /**
@@ -439,6 +439,8 @@ async function main() {
           await getChecked(`${server.base}/health`, {}, {});
         },
         openLoopRate: NAKAMA.topReqS,
+        // At every rate the pages run at: the tail an empty request already has here.
+        ladder: true,
       },
       {
         label: "1. cached top-100 (edge cache)",
