@@ -15,7 +15,7 @@ import { type ContributionRow, type EventRow, persistBatch } from "../src/queue/
 import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, withDatabase } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
 import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
-import { deleteBoardKeys, openRedisClient } from "./lib/seed-board.ts";
+import { DEV_REDIS_PREFIX, deleteBoardKeys, openRedisClient } from "./lib/seed-board.ts";
 import { startDevServer } from "./lib/server.ts";
 import { fmt, freePort, percentile, runPool } from "./lib/stats.ts";
 import { startWorkerdServer } from "./lib/workerd.ts";
@@ -33,8 +33,6 @@ type BoardSpec = {
   periods: Array<"all" | "daily" | "weekly">;
 };
 const runId = Date.now().toString(36);
-/** The worker's REDIS_KEY_PREFIX in development (wrangler.toml [vars]). */
-const REDIS_PREFIX = "eb:dev:";
 const BOARDS: BoardSpec[] = [
   { id: `bench-best-${runId}`, operator: "best", sortOrder: "desc", periods: ["all", "daily", "weekly"] },
   { id: `bench-incr-${runId}`, operator: "increment", sortOrder: "desc", periods: ["all", "daily"] },
@@ -409,13 +407,13 @@ async function deleteRedisKeys(redisUrl: string): Promise<void> {
     const redis = await openRedisClient(redisUrl);
     try {
       let deleted = 0;
-      for (const b of BOARDS) deleted += await deleteBoardKeys(redis, REDIS_PREFIX, b.id);
+      for (const b of BOARDS) deleted += await deleteBoardKeys(redis, DEV_REDIS_PREFIX, b.id);
       say(`deleted ${deleted} Redis keys`);
     } finally {
       redis.disconnect();
     }
   } catch (error) {
-    say(`could not delete the benchmark's Redis keys (${(error as Error).message}); they match ${REDIS_PREFIX}lb:{bench-*-${runId}/*}`);
+    say(`could not delete the benchmark's Redis keys (${(error as Error).message}); they match ${DEV_REDIS_PREFIX}lb:{bench-*-${runId}/*}`);
   }
 }
 

@@ -20,6 +20,7 @@ import { type HttpReply, httpGet } from "./lib/http.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/load.ts";
 import { openProfiler, topSelfTime } from "./lib/profile.ts";
 import {
+  DEV_REDIS_PREFIX,
   deleteBoardKeys,
   insertBoard,
   openRedisClient,
@@ -57,8 +58,6 @@ const LADDER_RATES = [100, 200, 400, 800];
 const CLIENT_HEADERS = { "accept-encoding": "identity" };
 const TOP_SIZE = 1_000;
 const ADMIN_KEY = "bench-admin-key";
-/** The worker's REDIS_KEY_PREFIX in development (wrangler.toml [vars]). */
-const REDIS_PREFIX = "eb:dev:";
 const FRESHNESS_TIMEOUT_MS = 15_000;
 
 // From the issue: Nakama 3.15's figures as reported there (not measured by this bench).
@@ -352,7 +351,7 @@ async function main() {
   say(
     `${fmt(PLAYERS)} players on one board; ${CONCURRENCY} concurrent for ${SECONDS} s per case; stampede of ${fmt(STAMPEDE)}; ${FRESHNESS_ROUNDS} freshness rounds`,
   );
-  say(`database: ${adminUrl.replace(/:[^:@/]*@/, ":***@")} (a fresh database per run); Redis: ${redisUrl} (prefix ${REDIS_PREFIX})`);
+  say(`database: ${adminUrl.replace(/:[^:@/]*@/, ":***@")} (a fresh database per run); Redis: ${redisUrl} (prefix ${DEV_REDIS_PREFIX})`);
 
   // Everything started is stopped in reverse order, on success, failure or Ctrl-C.
   const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
@@ -387,7 +386,7 @@ async function main() {
     cleanups.push({ what: "closing the Redis client", run: async () => redis.quit() });
     cleanups.push({
       what: `deleting the Redis keys of ${BOARD}`,
-      run: async () => say(`deleted ${await deleteBoardKeys(redis, REDIS_PREFIX, BOARD)} Redis keys`),
+      run: async () => say(`deleted ${await deleteBoardKeys(redis, DEV_REDIS_PREFIX, BOARD)} Redis keys`),
     });
 
     const seedStarted = performance.now();
@@ -396,7 +395,7 @@ async function main() {
       say(`seeding ${fmt(PLAYERS)} scores on ${BOARD} (one INSERT … SELECT generate_series; a minute or so) …`);
       await seedScores(pool, BOARD, PLAYERS, say);
       say("filling Redis from Postgres (keyset chunks in rank order) …");
-      const r = await seedRedis({ pool, redis, prefix: REDIS_PREFIX, boardId: BOARD, beyondRank: TOP_SIZE, sampleEvery: 97, say });
+      const r = await seedRedis({ pool, redis, prefix: DEV_REDIS_PREFIX, boardId: BOARD, beyondRank: TOP_SIZE, sampleEvery: 97, say });
       const top = await pool.query<{ score: string }>("select max(score)::text as score from scores where board_id = $1", [BOARD]);
       return { ...r, topScore: Number(top.rows[0]?.score ?? SEED_DISTINCT_SCORES) };
     });

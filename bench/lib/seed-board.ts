@@ -12,6 +12,8 @@ import { fmt } from "./stats.ts";
 // ioredis is CommonJS whose module.exports is the class (see tools/local-stack/upstash-bridge.ts).
 const Redis = createRequire(import.meta.url)("ioredis") as typeof RedisClient;
 
+/** The worker's REDIS_KEY_PREFIX in development (wrangler.toml [vars]): the keys the benchmarks seed and delete. */
+export const DEV_REDIS_PREFIX = "eb:dev:";
 /** Distinct scores on the seeded board: 1,000,000 players share 100,000 values, ~10 per tie. */
 export const SEED_DISTINCT_SCORES = 100_000;
 /** Rows read from Postgres per keyset query while filling Redis. */
