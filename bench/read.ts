@@ -517,10 +517,9 @@ async function main() {
     };
     /** "met at 200, 400 req/s; missed at 100 (28.4 ms), 800 (8.3 ms)" */
     const byRate = (r: CaseResult, targetMs: number) => {
-      const met = r.atRates.filter((a) => percentile(a.latenciesMs, 99) < targetMs).map((a) => fmt(a.rate));
-      const missed = r.atRates
-        .filter((a) => percentile(a.latenciesMs, 99) >= targetMs)
-        .map((a) => `${fmt(a.rate)} (${fmt(percentile(a.latenciesMs, 99), 1)} ms)`);
+      const p99s = r.atRates.map((a) => ({ rate: a.rate, p99: percentile(a.latenciesMs, 99) }));
+      const met = p99s.filter((a) => a.p99 < targetMs).map((a) => fmt(a.rate));
+      const missed = p99s.filter((a) => a.p99 >= targetMs).map((a) => `${fmt(a.rate)} (${fmt(a.p99, 1)} ms)`);
       return [met.length > 0 ? `met at ${met.join(", ")} req/s` : "", missed.length > 0 ? `missed at ${missed.join(", ")}` : ""]
         .filter(Boolean)
         .join("; ");
