@@ -18,7 +18,7 @@ import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
 import { DEV_REDIS_PREFIX, deleteBoardKeys, openRedisClient } from "./lib/seed-board.ts";
 import { startDevServer } from "./lib/server.ts";
 import { fmt, freePort, percentile, runPool } from "./lib/stats.ts";
-import { startWorkerdServer } from "./lib/workerd.ts";
+import { startWorkerdServer, workerdPath } from "./lib/workerd.ts";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -247,7 +247,7 @@ async function main() {
     // The consumer's per-batch log lines (batch time, statements) are read from the worker output.
     process.env.WRANGLER_LOG = "log";
     server = await startWorkerdServer({ BENCH_DATABASE_URL: benchDbUrl, REDIS_URL: process.env.REDIS_URL, ADMIN_KEY }, say);
-    how = "measured on workerd directly";
+    how = workerdPath();
   } else {
     const port = freePort();
     say(`starting the dev server on port ${port} …`);

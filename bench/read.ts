@@ -9,6 +9,7 @@
 //   BENCH_PLAYERS (default 1000000)   BENCH_SECONDS (per case, default 8)   BENCH_CONCURRENCY (default 16)
 //   BENCH_STAMPEDE (concurrent cold requests, default 1000)   BENCH_FRESHNESS_ROUNDS (default 30)
 //   BENCH_SERVER (workerd | wrangler; default workerd, falling back to wrangler dev if it cannot start)
+//   BENCH_OUTBOUND=miniflare: subrequests through miniflare's outbound interceptor, as under wrangler dev (default: straight out)
 //   BENCH_RATE (req/s of the open-loop runs)   BENCH_PROFILE=1: also print where workerd's CPU goes in each case (V8 sampling profiler)
 import { availableParallelism } from "node:os";
 import type { Pool } from "@neondatabase/serverless";
@@ -31,7 +32,7 @@ import {
 } from "./lib/seed-board.ts";
 import { startDevServer } from "./lib/server.ts";
 import { fmt, freePort, percentile } from "./lib/stats.ts";
-import { startWorkerdServer } from "./lib/workerd.ts";
+import { startWorkerdServer, workerdPath } from "./lib/workerd.ts";
 
 const PLAYERS = Number(process.env.BENCH_PLAYERS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -321,7 +322,7 @@ async function startServer(databaseUrl: string, redisUrl: string | undefined, wh
     try {
       say(`starting the worker on workerd (${what}) …`);
       const s = await startWorkerdServer({ BENCH_DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ADMIN_KEY }, say);
-      return { ...s, how: "measured on workerd directly" };
+      return { ...s, how: workerdPath() };
     } catch (error) {
       if (SERVER_KIND === "workerd" && process.env.BENCH_SERVER) throw error;
       say(`workerd directly did not start (${(error as Error).message.split("\n")[0]}); falling back to wrangler dev`);

@@ -11,7 +11,9 @@
 // production bundle (`wrangler deploy --dry-run`), and runs it in miniflare with wrangler.toml's
 // bindings translated by wrangler itself (`unstable_getMiniflareWorkerOptions`: Durable Objects,
 // queues and their consumers, cache, crons; state in memory), plus a direct socket on the worker
-// (`unsafeDirectSockets`), whose address it prints: the benchmark calls that socket. One process
+// (`unsafeDirectSockets`), whose address it prints: the benchmark calls that socket. Subrequests
+// (Upstash's REST calls) go straight to the network, not through miniflare's outbound interceptor
+// worker (`fetchStraightToTheNetwork` below; BENCH_OUTBOUND=miniflare keeps it). One process
 // group, so its CPU (this Node: bridges and miniflare's loopback; workerd) is measured apart from
 // the load.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -24,6 +26,13 @@ import { fileURLToPath } from "node:url";
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const READY_PREFIX = "[workerd] ready:";
 const START_TIMEOUT_MS = 120_000;
+
+/** What the figures were measured through, for the benchmarks' reports. */
+export function workerdPath(): string {
+  return process.env.BENCH_OUTBOUND === "miniflare"
+    ? "measured on workerd directly, subrequests through miniflare's outbound interceptor"
+    : "measured on workerd directly, subrequests straight to the network";
+}
 
 export interface WorkerdServer {
   /** workerd's own socket (the user worker, no wrangler proxy in between). */
@@ -136,7 +145,9 @@ async function serve(): Promise<void> {
   process.env.WRANGLER_LOG ??= "warn";
   process.env.WRANGLER_SEND_METRICS = "false";
   const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
-  const { Miniflare, convertV4MiniflareOptions } = await import("miniflare");
+  const miniflare = await import("miniflare");
+  const { Miniflare, convertV4MiniflareOptions } = miniflare;
+  if (process.env.BENCH_OUTBOUND !== "miniflare") fetchStraightToTheNetwork(miniflare.PLUGINS.core, log);
 
   const outDir = mkdtempSync(join(tmpdir(), "edgeboard-bench-bundle-"));
   const stack = await startLocalStack({ databaseUrl, redisUrl: process.env.REDIS_URL || undefined, log: () => {} });
@@ -191,6 +202,35 @@ async function serve(): Promise<void> {
     log(`could not start the worker: ${(error as Error).message}`);
     await shutdown(1);
   }
+}
+
+/**
+ * Miniflare routes every outbound `fetch()` of a user worker through an interceptor worker of its
+ * own (`outbound:<n>`: it copies the request's headers to strip CF-Connecting-IP, then fetches),
+ * a second JS invocation per subrequest that a deployed Worker does not have. On this machine it
+ * cost ~0.2 ms of workerd CPU per subrequest, a third of a Redis rank lookup. Unless
+ * BENCH_OUTBOUND=miniflare, the user worker's global outbound becomes workerd's "internet"
+ * service, as the interceptor's own outbound is. Done by wrapping the core plugin's service list
+ * (`PLUGINS` is exported and shared by every Miniflare instance); if miniflare changes shape, this
+ * throws instead of silently measuring the interceptor.
+ */
+function fetchStraightToTheNetwork(core: { getServices: (...args: never[]) => unknown }, log: (line: string) => void): void {
+  type Service = { name?: string; worker?: { globalOutbound?: { name?: string } } };
+  const original = core.getServices.bind(core) as (...args: unknown[]) => Promise<Service[] | { services: Service[] } | undefined>;
+  (core as { getServices: unknown }).getServices = async (...args: unknown[]) => {
+    const result = await original(...args);
+    const services = Array.isArray(result) ? result : (result?.services ?? []);
+    const rerouted = services.filter((s) => s.name?.startsWith("core:user:") && s.worker?.globalOutbound?.name?.startsWith("outbound:"));
+    if (rerouted.length !== 1) {
+      throw new Error(
+        "bench: miniflare's outbound interceptor is not where this miniflare version used to put it; " +
+          "run with BENCH_OUTBOUND=miniflare (and say so with the figures) or update fetchStraightToTheNetwork in bench/lib/workerd.ts",
+      );
+    }
+    for (const service of rerouted) if (service.worker) service.worker.globalOutbound = { name: "internet" };
+    return result;
+  };
+  log("subrequests go straight to the network (not through miniflare's outbound interceptor; BENCH_OUTBOUND=miniflare keeps it)");
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
