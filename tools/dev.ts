@@ -193,11 +193,37 @@ async function main(): Promise<void> {
   try {
     if (await waitUntilAnswering(`${base}/health`, child)) {
       log(`ready: ${base}  (health: /health/ready)`);
+      if (stack.upstash || upstashFromDevVars) tickEveryMinute(base);
     }
   } catch (err) {
     log((err as Error).message);
     await shutdown(1, "wrangler not ready");
   }
+}
+
+/**
+ * wrangler dev fires crons only by hand. The every-minute one loads new board-periods into Redis
+ * (until it runs, ranks beyond the top-N come from Postgres), so the dev runner fires it once a
+ * minute as production would, starting now. The others stay manual.
+ */
+function tickEveryMinute(base: string): void {
+  const url = `${base}/__scheduled?cron=${encodeURIComponent("* * * * *")}`;
+  let failing = false;
+  const fire = () =>
+    fetch(url, { signal: AbortSignal.timeout(55_000) })
+      .then(async (res) => {
+        await res.arrayBuffer();
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        if (failing) log("the every-minute cron runs again");
+        failing = false;
+      })
+      .catch((err: unknown) => {
+        if (!failing) log(`the every-minute cron (Redis reconciliation) failed (${(err as Error).message}); see the worker's log above`);
+        failing = true;
+      });
+  log(`firing the every-minute cron once a minute (Redis reconciliation); others by hand: curl "${base}/__scheduled?cron=5+*+*+*+*"`);
+  void fire();
+  setInterval(fire, 60_000).unref();
 }
 
 // The whole group: wrangler plus the workerd it spawned.

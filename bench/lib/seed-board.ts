@@ -97,7 +97,8 @@ export async function openRedisClient(redisUrl: string): Promise<RedisClient> {
 
 /**
  * Copies the board's rows into the Redis rank store (ZSET score = sortScore, member =
- * `${13-digit reachedAt}:${playerId}`; HASH playerId → `${version}|${member}`), reading Postgres in
+ * `${13-digit reachedAt}:${playerId}`; HASH playerId → `${version}|${member}`; the ready marker
+ * last), reading Postgres in
  * rank order by keyset chunks. Returns every `sampleEvery`-th player ranked beyond `beyondRank`,
  * with its rank, for lookups whose answer is known.
  */
@@ -162,6 +163,8 @@ export async function seedRedis(opts: {
       `Redis holds ${zcard} members / ${hlen} hash fields after seeding ${rows} rows: another process is writing ${keys.z}; run again`,
     );
   }
+  // Loaded whole from Postgres, as the reconciliation cron's reload would: readers may use it.
+  await opts.redis.set(keys.ready, String(Date.now()));
   return { rows, samples };
 }
 

@@ -1,28 +1,48 @@
 import { openDatabase } from "../db/client";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
+import { openRedis } from "../services/redis";
+import { reconcileRanks } from "./reconcile-ranks";
 import { runUpkeep } from "./upkeep";
 
 /** The daily upkeep trigger in wrangler.toml ("15 3 * * *"). */
 export const DAILY_UPKEEP_CRON = "15 3 * * *";
+/** The every-minute trigger in wrangler.toml: reconciliation of the Redis rank store. */
+export const RECONCILE_CRON = "* * * * *";
 
 /**
  * The worker's scheduled handler: routes each cron expression of wrangler.toml to its job. Jobs
- * are bounded and idempotent (cron may fire twice). Triggers without a job yet (reconciliation,
- * rollups, tournaments arrive with their issues) only log, so firing them is harmless.
+ * are bounded and idempotent (cron may fire twice). Triggers without a job yet (rollups and
+ * tournaments arrive with their issues) only log, so firing them is harmless.
  */
 export async function handleScheduled(controller: ScheduledController, env: AppBindings): Promise<void> {
-  if (controller.cron !== DAILY_UPKEEP_CRON) {
-    log.info("cron: no job for this trigger yet", { cron: controller.cron });
-    return;
+  if (controller.cron === DAILY_UPKEEP_CRON)
+    return runJob(env, "upkeep", "it runs again tomorrow, or fire it by hand", (db) => runUpkeep(db, new Date(controller.scheduledTime)));
+  if (controller.cron === RECONCILE_CRON) {
+    const redis = openRedis(env);
+    // Without Upstash every rank beyond the top-N comes from Postgres: nothing to reconcile.
+    if (!redis) return;
+    return runJob(env, "rank reconciliation", "it runs again next minute", (db) =>
+      reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime)),
+    );
   }
+  log.info("cron: no job for this trigger yet", { cron: controller.cron });
+}
+
+/** One job on its own database handle, its outcome logged either way; a failure is rethrown. */
+async function runJob<T extends object>(
+  env: AppBindings,
+  name: string,
+  whenFailed: string,
+  job: (db: ReturnType<typeof openDatabase>["db"]) => Promise<T>,
+): Promise<void> {
   const handle = openDatabase(env, { maxConnections: 1 });
   const started = Date.now();
   try {
-    const result = await runUpkeep(handle.db, new Date(controller.scheduledTime));
-    log.info("cron: upkeep done", { ...result, ms: Date.now() - started });
+    const result = await job(handle.db);
+    log.info(`cron: ${name} done`, { ...result, ms: Date.now() - started });
   } catch (error) {
-    log.error("cron: upkeep failed; it runs again tomorrow, or fire it by hand", { error: describeError(error) });
+    log.error(`cron: ${name} failed; ${whenFailed}`, { error: describeError(error) });
     throw error;
   } finally {
     await handle.close();

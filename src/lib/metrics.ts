@@ -15,6 +15,8 @@ export const counters = {
   doRebuilds: 0,
   redisReads: 0,
   redisFailures: 0,
+  /** Reads of a board-period Redis does not hold whole yet (answered from Postgres). */
+  redisNotReady: 0,
   postgresReads: 0,
   /** Database handles opened (requests and cache refreshes): zero on a served top-N read. */
   postgresConnections: 0,

@@ -23,6 +23,7 @@ import {
   aroundFromRedis,
   pageAfter,
   pageFromRedis,
+  RedisNotReadyError,
   type RedisRankEntry,
   rankForScoreFromRedis,
   rankFromRedis,
@@ -124,6 +125,19 @@ async function withNames(ctx: ReadContext, board: Board, rows: RedisRankEntry[])
 }
 
 /**
+ * Counts why Redis could not answer. A board-period it does not hold whole yet is expected (new
+ * periods until the reconciliation cron loads them) and only counted; a failure is also logged.
+ */
+function noteRedisMiss(error: unknown, fallback: string): void {
+  if (error instanceof RedisNotReadyError) {
+    count("redisNotReady");
+    return;
+  }
+  count("redisFailures");
+  log.warn(`reads: Redis unavailable, ${fallback}`, { error: describeError(error) });
+}
+
+/**
  * Runs the Redis variant of a read when Upstash is configured and answers, else the Postgres one:
  * the same answer either way, Redis is only faster on a large board (O(log N) against an index
  * range count). A Redis failure is counted and logged, never surfaced.
@@ -138,8 +152,7 @@ async function redisOrPostgres<T>(
       count("redisReads");
       return { value: await viaRedis(ctx.redis), source: "redis" };
     } catch (error) {
-      count("redisFailures");
-      log.warn("reads: Redis unavailable, answering from Postgres", { error: describeError(error) });
+      noteRedisMiss(error, "answering from Postgres");
     }
   }
   count("postgresReads");
@@ -265,8 +278,7 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
         if (r.rank > board.topSize * OBJECT_CHECK_FACTOR) return viaRedis;
       }
     } catch (error) {
-      count("redisFailures");
-      log.warn("reads: Redis unavailable, answering from the Durable Object or Postgres", { error: describeError(error) });
+      noteRedisMiss(error, "answering from the Durable Object or Postgres");
     }
   }
   count("doReads");

@@ -4,6 +4,12 @@ export interface RankKeys {
   readonly z: string;
   /** HASH: playerId → `${version}|${member}` (find a player's member, refuse stale updates). */
   readonly m: string;
+  /**
+   * STRING, set when the two keys were last loaded whole from Postgres (epoch ms). Without it the
+   * keys may hold only part of the board-period (Redis configured after the data existed, keys
+   * flushed or evicted and then written again by projections), so readers must not trust them.
+   */
+  readonly ready: string;
 }
 
 /**
@@ -16,10 +22,10 @@ export function rankKeys(prefix: string, boardId: string, periodKey: string): Ra
     throw new RangeError("redis keys: prefix, board id and period key must not contain '{' or '}'");
   }
   const base = `${prefix}lb:{${boardId}/${periodKey}}`;
-  return { z: `${base}:z`, m: `${base}:m` };
+  return { z: `${base}:z`, m: `${base}:m`, ready: `${base}:ready` };
 }
 
 /** Build keys for a rebuild: same hash tag, unique per rebuild so concurrent rebuilds never mix. */
-export function rebuildKeys(keys: RankKeys, token: string): RankKeys {
+export function rebuildKeys(keys: RankKeys, token: string): { z: string; m: string } {
   return { z: `${keys.z}:tmp:${token}`, m: `${keys.m}:tmp:${token}` };
 }

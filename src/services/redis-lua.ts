@@ -12,6 +12,17 @@ export interface LuaScript {
   readonly readonly: boolean;
 }
 
+/** The error reply of a read script whose board-period has no ready marker (see RankKeys.ready). */
+export const NOT_READY_REPLY = "NOTREADY";
+
+// Shared guard of every read script: without the ready marker the keys may hold only part of the
+// board-period, so the script refuses instead of answering from them. KEYS[n] is the marker.
+const READY_GUARD = (n: number) => `
+if redis.call('EXISTS', KEYS[${n}]) == 0 then
+  return redis.error_reply('${NOT_READY_REPLY} this board-period is not loaded in Redis yet')
+end
+`;
+
 // Shared helper: the member inside a `${version}|${member}` hash value (ids may contain '|', the
 // version never does, so split at the first one).
 const MEMBER_OF = `
@@ -78,11 +89,11 @@ return applied
 `,
 };
 
-/** KEYS: z, m. ARGV: playerId. Returns nil, or {rank0, score, member, total}. */
+/** KEYS: z, m, ready. ARGV: playerId. Returns nil, or {rank0, score, member, total}. */
 export const RANK_SCRIPT: LuaScript = {
   name: "rank",
   readonly: true,
-  source: `${MEMBER_OF}
+  source: `${MEMBER_OF}${READY_GUARD(3)}
 local record = redis.call('HGET', KEYS[2], ARGV[1])
 if not record then return false end
 local member = member_of(record)
@@ -93,11 +104,11 @@ return {rank, redis.call('ZSCORE', KEYS[1], member), member, redis.call('ZCARD',
 `,
 };
 
-/** KEYS: z. ARGV: offset, limit (>= 1). Returns {total, start, member1, score1, ...}. */
+/** KEYS: z, ready. ARGV: offset, limit (>= 1). Returns {total, start, member1, score1, ...}. */
 export const PAGE_SCRIPT: LuaScript = {
   name: "page",
   readonly: true,
-  source: `
+  source: `${READY_GUARD(2)}
 local start = tonumber(ARGV[1])
 local out = {redis.call('ZCARD', KEYS[1]), start}
 local items = redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1, 'WITHSCORES')
@@ -107,7 +118,7 @@ return out
 };
 
 /**
- * KEYS: z. ARGV: cursor sortScore, cursor member, limit (>= 1). Returns {total, start, member1,
+ * KEYS: z, ready. ARGV: cursor sortScore, cursor member, limit (>= 1). Returns {total, start, member1,
  * score1, ...}: the entries strictly after (score, member). The start index is
  * ZCOUNT(-inf, (score) plus the members of equal score that are <= the cursor member, found by a
  * binary search over that run (BYLEX ranges are undefined when scores differ). The cursor's player
@@ -117,7 +128,7 @@ return out
 export const AFTER_SCRIPT: LuaScript = {
   name: "after",
   readonly: true,
-  source: `
+  source: `${READY_GUARD(2)}
 local function bytes_le(a, b)
   if a == b then return true end
   local n = math.min(#a, #b)
@@ -141,12 +152,11 @@ return out
 `,
 };
 
-/** KEYS: z, m. ARGV: playerId, n. Returns nil, or {total, start, rank0, member1, score1, ...}. */
+/** KEYS: z, m, ready. ARGV: playerId, n. Returns nil, or {total, start, rank0, member1, score1, ...}. */
 export const AROUND_SCRIPT: LuaScript = {
   name: "around",
   readonly: true,
-  source: `${MEMBER_OF}
-local record = redis.call('HGET', KEYS[2], ARGV[1])
+  source: `${MEMBER_OF}${READY_GUARD(3)}local record = redis.call('HGET', KEYS[2], ARGV[1])
 if not record then return false end
 local member = member_of(record)
 if not member then return false end
@@ -161,19 +171,20 @@ return out
 `,
 };
 
-/** KEYS: z. ARGV: sortScore. Returns {entries with score <= sortScore, total}. */
+/** KEYS: z, ready. ARGV: sortScore. Returns {entries with score <= sortScore, total}. */
 export const FOR_SCORE_SCRIPT: LuaScript = {
   name: "for-score",
   readonly: true,
-  source: `
+  source: `${READY_GUARD(2)}
 return {redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), redis.call('ZCARD', KEYS[1])}
 `,
 };
 
 /**
- * KEYS: z, m, built z, built m. Renames both built keys over the live ones in one atomic step (a
- * reader sees the old set or the new one, never a mix) and drops the build TTL. Errors when a
- * built key is gone (it expired: the rebuild was too slow), leaving the live keys untouched.
+ * KEYS: z, m, built z, built m, ready. ARGV: loaded-at (epoch ms). Renames both built keys over
+ * the live ones in one atomic step (a reader sees the old set or the new one, never a mix), drops
+ * the build TTL and sets the ready marker. Errors when a built key is gone (it expired: the
+ * rebuild was too slow), leaving the live keys and the marker untouched.
  */
 export const SWAP_SCRIPT: LuaScript = {
   name: "swap",
@@ -186,6 +197,18 @@ redis.call('RENAME', KEYS[3], KEYS[1])
 redis.call('RENAME', KEYS[4], KEYS[2])
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
+redis.call('SET', KEYS[5], ARGV[1])
 return redis.call('ZCARD', KEYS[1])
+`,
+};
+
+/** KEYS: z, m, ready. ARGV: loaded-at (epoch ms). The board-period is loaded and empty. */
+export const CLEAR_SCRIPT: LuaScript = {
+  name: "clear",
+  readonly: false,
+  source: `
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SET', KEYS[3], ARGV[1])
+return 0
 `,
 };

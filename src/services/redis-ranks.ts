@@ -5,18 +5,39 @@ import { withTimeout } from "../lib/timeout";
 import type { ScoreChange } from "../queue/persist-batch";
 import { recordArgs, scoreArg } from "./redis-args";
 import { rankKeys } from "./redis-keys";
-import { AFTER_SCRIPT, APPLY_SCRIPT, AROUND_SCRIPT, FOR_SCORE_SCRIPT, PAGE_SCRIPT, RANK_SCRIPT } from "./redis-lua";
+import { AFTER_SCRIPT, APPLY_SCRIPT, AROUND_SCRIPT, FOR_SCORE_SCRIPT, NOT_READY_REPLY, PAGE_SCRIPT, RANK_SCRIPT } from "./redis-lua";
 import { type RedisRankEntry, replyArray, replyEntries, replyInt, replyMember } from "./redis-reply";
 import { pipelineScript, runScript } from "./redis-script";
 
 /*
  * The Redis rank store: per board-period a ZSET (score = sortScore, member = reachedAt:playerId,
- * so Redis' own order is the ranking order) and a HASH (playerId → version|member). Every function
- * bounds its time and throws on any failure or malformed reply; callers fall back to Postgres.
+ * so Redis' own order is the ranking order), a HASH (playerId → version|member) and a ready
+ * marker, set when the two were loaded whole from Postgres. Projections write whether or not the
+ * marker is there; reads refuse without it (RedisNotReadyError), since the keys may then hold
+ * only part of the board-period. Every function bounds its time and throws on any failure or
+ * malformed reply; callers fall back to Postgres.
  */
 
-export { type RedisRankRow, type ReplaceOptions, replaceBoardPeriod } from "./redis-replace";
+export {
+  type BoardPeriodLoad,
+  type RedisRankRow,
+  type ReplaceOptions,
+  replaceBoardPeriod,
+  startBoardPeriodLoad,
+} from "./redis-replace";
 export type { RedisRankEntry } from "./redis-reply";
+
+/**
+ * Thrown by every read of a board-period Redis does not hold whole yet (no ready marker): new
+ * periods until the reconciliation cron loads them, and every board-period after Redis was
+ * configured, flushed or evicted. The caller answers from Postgres, as when Redis is down.
+ */
+export class RedisNotReadyError extends Error {
+  constructor() {
+    super("redis rank store: this board-period is not loaded in Redis yet (the reconciliation cron loads it)");
+    this.name = "RedisNotReadyError";
+  }
+}
 
 /** Default bound for the request-path reads. */
 export const REDIS_READ_TIMEOUT_MS = 1_500;
@@ -128,7 +149,7 @@ export async function rankFromRedis(
   options: RedisCallOptions = {},
 ): Promise<RedisPlayerRank | null> {
   const keys = rankKeys(prefix, boardId, periodKey);
-  return rankOfReply(await read(runScript(redis, RANK_SCRIPT, [keys.z, keys.m], [playerId]), options));
+  return rankOfReply(await read(runScript(redis, RANK_SCRIPT, [keys.z, keys.m, keys.ready], [playerId]), options));
 }
 
 /** The rank script's reply `{rank0, score, member, total}` (nil: not on the board). */
@@ -157,7 +178,7 @@ export async function ranksFromRedis(
     pipelineScript(
       redis,
       RANK_SCRIPT,
-      playerIds.map((id) => ({ keys: [keys.z, keys.m], args: [id] })),
+      playerIds.map((id) => ({ keys: [keys.z, keys.m, keys.ready], args: [id] })),
     ),
     options,
   );
@@ -176,7 +197,10 @@ export async function pageFromRedis(
   if (!Number.isSafeInteger(page.offset) || page.offset < 0) throw new RangeError("pageFromRedis: offset must be an integer >= 0");
   checkLimit(page.limit);
   const keys = rankKeys(prefix, boardId, periodKey);
-  const reply = replyArray(await read(runScript(redis, PAGE_SCRIPT, [keys.z], [String(page.offset), String(page.limit)]), options), "page");
+  const reply = replyArray(
+    await read(runScript(redis, PAGE_SCRIPT, [keys.z, keys.ready], [String(page.offset), String(page.limit)]), options),
+    "page",
+  );
   return windowOf(reply, 2);
 }
 
@@ -197,7 +221,7 @@ export async function pageAfter(
   checkLimit(limit);
   const keys = rankKeys(prefix, boardId, periodKey);
   const args = [scoreArg(cursor.sortScore), encodeMember(cursor.reachedAt, cursor.playerId), String(limit)];
-  const reply = replyArray(await read(runScript(redis, AFTER_SCRIPT, [keys.z], args), options), "page after");
+  const reply = replyArray(await read(runScript(redis, AFTER_SCRIPT, [keys.z, keys.ready], args), options), "page after");
   return windowOf(reply, 2);
 }
 
@@ -215,7 +239,7 @@ export async function aroundFromRedis(
     throw new RangeError(`aroundFromRedis: n must be an integer in [0, ${Math.floor((REDIS_MAX_PAGE - 1) / 2)}]`);
   }
   const keys = rankKeys(prefix, boardId, periodKey);
-  const reply = await read(runScript(redis, AROUND_SCRIPT, [keys.z, keys.m], [playerId, String(n)]), options);
+  const reply = await read(runScript(redis, AROUND_SCRIPT, [keys.z, keys.m, keys.ready], [playerId, String(n)]), options);
   if (reply === null || reply === undefined) return null;
   const flat = replyArray(reply, "around");
   const page = windowOf(flat, 3);
@@ -236,7 +260,10 @@ export async function rankForScoreFromRedis(
   options: RedisCallOptions = {},
 ): Promise<{ rank: number; total: number }> {
   const keys = rankKeys(prefix, boardId, periodKey);
-  const reply = replyArray(await read(runScript(redis, FOR_SCORE_SCRIPT, [keys.z], [scoreArg(sortScore)]), options), "rank for score");
+  const reply = replyArray(
+    await read(runScript(redis, FOR_SCORE_SCRIPT, [keys.z, keys.ready], [scoreArg(sortScore)]), options),
+    "rank for score",
+  );
   return { rank: replyInt(reply[0], "count") + 1, total: replyInt(reply[1], "total") };
 }
 
@@ -252,8 +279,13 @@ export async function countFromRedis(
   return replyInt(await read(redis.zcard(keys.z), options), "total");
 }
 
-function read<T>(promise: Promise<T>, options: RedisCallOptions): Promise<T> {
-  return withTimeout(promise, options.timeoutMs ?? REDIS_READ_TIMEOUT_MS, "Redis rank read");
+async function read<T>(promise: Promise<T>, options: RedisCallOptions): Promise<T> {
+  try {
+    return await withTimeout(promise, options.timeoutMs ?? REDIS_READ_TIMEOUT_MS, "Redis rank read");
+  } catch (error) {
+    if (error instanceof Error && error.message.includes(NOT_READY_REPLY)) throw new RedisNotReadyError();
+    throw error;
+  }
 }
 
 /** `{total, start, [extra], member, score, …}` → entries ranked from start + 1. */

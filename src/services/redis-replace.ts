@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { withTimeout } from "../lib/timeout";
 import { recordArgs } from "./redis-args";
 import { rankKeys, rebuildKeys } from "./redis-keys";
-import { APPLY_SCRIPT, BUILD_SCRIPT, SWAP_SCRIPT } from "./redis-lua";
+import { APPLY_SCRIPT, BUILD_SCRIPT, CLEAR_SCRIPT, SWAP_SCRIPT } from "./redis-lua";
 import { replyInt } from "./redis-reply";
 import { runScript } from "./redis-script";
 
@@ -31,13 +31,70 @@ export const REPLACE_CHUNK = 1_000;
 const BUILD_TTL_MS = 120_000;
 
 /**
- * Reconciliation from Postgres. Rows go in chunks of at most 1000 members, one round trip each.
- * With reset, the chunks fill private build keys (same hash tag, unique name, TTL) and one script
- * then RENAMEs both over the live keys, so readers see the old set or the new one, never a half-
- * built one; empty rows delete the board-period. A projection applied to the live keys between
- * the caller's Postgres read and the swap is overwritten by the (older) snapshot: follow a reset
- * with a merge of rows updated since the snapshot (harmless, it is version-guarded) or let the
- * next reconciliation repair it. Returns the rows applied and, after a reset, the new size.
+ * A reset of one board-period in progress, fed in chunks so a board of millions never has to be
+ * held in memory: rows fill private build keys (same hash tag, unique name, a TTL every chunk
+ * re-arms, so an abandoned load cleans itself up), then `commit` RENAMEs both over the live keys
+ * and sets the ready marker in one script. Readers see the old set or the new one, never a
+ * half-built one. The rows added must be the whole board-period: the marker says so to readers.
+ */
+export interface BoardPeriodLoad {
+  /** Adds rows (any order, any count; validated before anything is sent). Returns how many applied. */
+  add(rows: readonly RedisRankRow[]): Promise<number>;
+  /** Swaps the loaded set in and marks it ready; returns its size. With no rows, empties the board-period. */
+  commit(): Promise<number>;
+  /** Drops the build keys (best effort; their TTL removes them anyway). */
+  abandon(): Promise<void>;
+}
+
+export function startBoardPeriodLoad(
+  redis: Redis,
+  prefix: string,
+  boardId: string,
+  periodKey: string,
+  options: { timeoutMs?: number } = {},
+): BoardPeriodLoad {
+  const keys = rankKeys(prefix, boardId, periodKey);
+  const build = rebuildKeys(keys, crypto.randomUUID());
+  const bounded = boundBy(options.timeoutMs);
+  let added = 0;
+  return {
+    async add(rows) {
+      let applied = 0;
+      for (const args of chunkArgs(rows)) {
+        applied += replyInt(
+          await bounded(runScript(redis, BUILD_SCRIPT, [build.z, build.m], [String(BUILD_TTL_MS), ...args])),
+          "built count",
+        );
+      }
+      added += rows.length;
+      return applied;
+    },
+    async commit() {
+      const loadedAt = String(Date.now());
+      if (added === 0) {
+        await bounded(runScript(redis, CLEAR_SCRIPT, [keys.z, keys.m, keys.ready], [loadedAt]));
+        return 0;
+      }
+      return replyInt(await bounded(runScript(redis, SWAP_SCRIPT, [keys.z, keys.m, build.z, build.m, keys.ready], [loadedAt])), "total");
+    },
+    async abandon() {
+      try {
+        await bounded(redis.del(build.z, build.m));
+      } catch {
+        // Best effort: the build TTL removes the keys anyway.
+      }
+    },
+  };
+}
+
+/**
+ * Reconciliation from Postgres, all rows at once. With reset the board-period becomes exactly
+ * `rows` and is marked ready (a BoardPeriodLoad); without, rows are merged, version-guarded like
+ * the projection (never moving a record backwards, never removing players missing from `rows`),
+ * and the ready marker is left as it is. A projection applied to the live keys between the
+ * caller's Postgres read and the swap is overwritten by the (older) snapshot: follow a reset with
+ * a merge of rows updated since the snapshot (harmless, it is version-guarded), as
+ * reloadBoardPeriod does. Returns the rows applied and, after a reset, the new size.
  */
 export async function replaceBoardPeriod(
   redis: Redis,
@@ -47,41 +104,37 @@ export async function replaceBoardPeriod(
   rows: readonly RedisRankRow[],
   options: ReplaceOptions,
 ): Promise<{ applied: number; total: number | null }> {
-  const keys = rankKeys(prefix, boardId, periodKey);
-  const timeoutMs = options.timeoutMs ?? 3_000;
-  const bounded = <T>(promise: Promise<T>) => withTimeout(promise, timeoutMs, "Redis rank rebuild");
-  // Validate everything before the first write, so a bad row cannot leave a half-merged board.
-  const chunks: string[][] = [];
-  for (let i = 0; i < rows.length; i += REPLACE_CHUNK) {
-    chunks.push(rows.slice(i, i + REPLACE_CHUNK).flatMap((r) => recordArgs(r.playerId, r.version, r.sortScore, r.reachedAt)));
-  }
-
   if (!options.reset) {
+    // Validate everything before the first write, so a bad row cannot leave a half-merged board.
+    const chunks = chunkArgs(rows);
+    const keys = rankKeys(prefix, boardId, periodKey);
+    const bounded = boundBy(options.timeoutMs);
     let applied = 0;
     for (const args of chunks) {
       applied += replyInt(await bounded(runScript(redis, APPLY_SCRIPT, [keys.z, keys.m], args)), "applied count");
     }
     return { applied, total: null };
   }
-
-  if (chunks.length === 0) {
-    await bounded(redis.del(keys.z, keys.m));
-    return { applied: 0, total: 0 };
-  }
-  const build = rebuildKeys(keys, crypto.randomUUID());
+  chunkArgs(rows); // every row valid before the first write, as for a merge
+  const load = startBoardPeriodLoad(redis, prefix, boardId, periodKey, options);
   try {
-    let applied = 0;
-    for (const args of chunks) {
-      applied += replyInt(
-        await bounded(runScript(redis, BUILD_SCRIPT, [build.z, build.m], [String(BUILD_TTL_MS), ...args])),
-        "built count",
-      );
-    }
-    const total = replyInt(await bounded(runScript(redis, SWAP_SCRIPT, [keys.z, keys.m, build.z, build.m], [])), "total");
-    return { applied, total };
+    const applied = await load.add(rows);
+    return { applied, total: await load.commit() };
   } catch (error) {
-    // Best effort: the TTL removes the build keys anyway if this fails too.
-    await bounded(redis.del(build.z, build.m)).catch(() => {});
+    await load.abandon();
     throw error;
   }
+}
+
+/** The apply/build scripts' ARGV for rows, REPLACE_CHUNK records per call; throws on a bad row first. */
+function chunkArgs(rows: readonly RedisRankRow[]): string[][] {
+  const chunks: string[][] = [];
+  for (let i = 0; i < rows.length; i += REPLACE_CHUNK) {
+    chunks.push(rows.slice(i, i + REPLACE_CHUNK).flatMap((r) => recordArgs(r.playerId, r.version, r.sortScore, r.reachedAt)));
+  }
+  return chunks;
+}
+
+function boundBy(timeoutMs = 3_000) {
+  return <T>(promise: Promise<T>) => withTimeout(promise, timeoutMs, "Redis rank rebuild");
 }

@@ -1,4 +1,6 @@
-import type { Board } from "../db/schema";
+import { sql } from "drizzle-orm";
+import { openDatabase } from "../db/client";
+import { type Board, rankResync } from "../db/schema";
 import type { Metadata } from "../do/types";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
@@ -8,6 +10,29 @@ import { openRedis } from "./redis";
 import { applyToRedis, redisChangeOf } from "./redis-ranks";
 
 /**
+ * Records the board-periods a failed Redis write missed, for the reconciliation cron (one row
+ * each, the latest failure's time). If Postgres fails too, the records stay stale in Redis until
+ * they change again; that is logged as an error.
+ */
+async function requestResync(env: AppBindings, boardPeriods: Array<{ boardId: string; periodKey: string }>): Promise<void> {
+  if (boardPeriods.length === 0) return;
+  const handle = openDatabase(env, { maxConnections: 1 });
+  try {
+    await handle.db
+      .insert(rankResync)
+      .values(boardPeriods)
+      .onConflictDoUpdate({ target: [rankResync.boardId, rankResync.periodKey], set: { requestedAt: sql`now()` } });
+  } catch (error) {
+    log.error("projection: could not record a Redis resync request; those ranks stay stale until they change", {
+      error: describeError(error),
+      boardPeriods,
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * The seam between the system of record and its projections, called by the consumer after the
  * batch committed with the final state of every record the batch named:
  *  - one LeaderboardDO call per board-period (all of that object's changes at once);
@@ -15,7 +40,8 @@ import { applyToRedis, redisChangeOf } from "./redis-ranks";
  * Safe to call twice with the same changes: both stores apply a record only if its version is
  * newer than the one they hold. A failing Durable Object call throws, so the consumer retries the
  * messages (they come back as duplicates and are projected again). A failing Redis is logged and
- * left to reconciliation: Redis is optional, and an outage must not stall ingestion.
+ * its board-periods are queued for the reconciliation cron (rank_resync): Redis is optional, and
+ * an outage must not stall ingestion.
  */
 export async function projectScoreChanges(
   env: AppBindings,
@@ -43,11 +69,15 @@ export async function projectScoreChanges(
           const board = boards.get(c.boardId);
           return board ? [redisChangeOf(c, board.sortOrder)] : [];
         }),
-      ).catch((error) => {
-        log.warn("projection: Redis write failed; ranks beyond the top-N fall back to Postgres until reconciliation", {
+      ).catch(async (error) => {
+        log.warn("projection: Redis write failed; the reconciliation cron reloads the board-periods it missed", {
           error: describeError(error),
           records: changes.length,
         });
+        await requestResync(
+          env,
+          [...groups.values()].map((g) => ({ boardId: g.board.id, periodKey: g.periodKey })),
+        );
       })
     : Promise.resolve();
 

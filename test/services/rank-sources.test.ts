@@ -15,6 +15,7 @@ import {
   readPlayers,
   readRankForScore,
 } from "../../src/services/leaderboard-reads";
+import { reloadBoardPeriod } from "../../src/services/rank-reload";
 import { openRedis } from "../../src/services/redis";
 import { countFromRedis } from "../../src/services/redis-ranks";
 import { createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
@@ -70,9 +71,22 @@ async function randomBoard(sortOrder: "desc" | "asc") {
   return { board: await loadBoard(board), players: scores.map(([p]) => p) };
 }
 
+/** What the reconciliation cron does for a board-period without a ready marker. */
+async function loadIntoRedis(boardId: string): Promise<void> {
+  const redis = openRedis(testEnv);
+  if (!redis) return;
+  const handle = openDatabase(testEnv, { maxConnections: 1 });
+  try {
+    await reloadBoardPeriod(handle.db, redis, testEnv.REDIS_KEY_PREFIX, boardId, "all");
+  } finally {
+    await handle.close();
+  }
+}
+
 describe.each(["desc", "asc"] as const)("rank sources agree (%s)", (sortOrder) => {
   it("Durable Object (top-N), Redis and Postgres give the same rank for every player", async () => {
     const { board, players } = await randomBoard(sortOrder);
+    await loadIntoRedis(board.id);
     const viaPostgres = context(null);
     const viaRedis = context(hasRedis ? openRedis(testEnv) : null);
     try {
@@ -122,6 +136,7 @@ describe("Redis first", () => {
     "a player Redis ranks far beyond the top-N costs no Durable Object call; one near the top is checked against it",
     async () => {
       const { board } = await randomBoard("desc");
+      await loadIntoRedis(board.id);
       const viaRedis = context(openRedis(testEnv));
       const viaPostgres = context(null);
       try {
@@ -139,6 +154,41 @@ describe("Redis first", () => {
       }
     },
   );
+});
+
+describe("Redis without the whole board-period", () => {
+  it.skipIf(!hasRedis)("answers from Postgres, the same answer, until the board-period is loaded; then from Redis", async () => {
+    // The consumer wrote every record to Redis, but nothing marked the keys as a whole copy (as
+    // after Upstash is configured on a running deployment, or keys were lost and written again).
+    const { board } = await randomBoard("asc");
+    const viaRedis = context(openRedis(testEnv));
+    const viaPostgres = context(null);
+    try {
+      const page = await readPage(viaPostgres, board, "all", { limit: 60 });
+      const far = page.entries.slice(20).map((e) => e.playerId);
+      const before = snapshot();
+      for (const player of far) {
+        const answer = await readPlayerRank(viaRedis, board, "all", player);
+        expect(answer?.source, player).toBe("postgres");
+        expect(answer?.rank).toBe((await readPlayerRank(viaPostgres, board, "all", player))?.rank);
+      }
+      expect(snapshot().redisNotReady - before.redisNotReady).toBe(far.length);
+      expect(snapshot().redisFailures - before.redisFailures).toBe(0);
+      const pageBeyond = await readPage(viaRedis, board, "all", { limit: 60 });
+      expect(pageBeyond.source).toBe("postgres");
+      expect(pageBeyond.entries.map((e) => e.playerId)).toEqual(page.entries.map((e) => e.playerId));
+
+      await loadIntoRedis(board.id);
+      for (const player of far) {
+        const answer = await readPlayerRank(viaRedis, board, "all", player);
+        expect(answer?.source, player).toBe("redis");
+        expect(answer?.rank).toBe((await readPlayerRank(viaPostgres, board, "all", player))?.rank);
+      }
+    } finally {
+      await viaPostgres.close();
+      await viaRedis.close();
+    }
+  });
 });
 
 describe("Upstash down", () => {

@@ -93,6 +93,14 @@ export async function snapshot(redis: Redis, keys: { z: string; m: string }): Pr
 }
 
 /**
+ * Marks a board-period as loaded whole, as a reload from Postgres would, for tests that deliver
+ * every record of it themselves and then exercise the reads (which refuse without the marker).
+ */
+export async function markLoaded(redis: Redis, prefix: string, bp: { boardId: string; periodKey: string }): Promise<void> {
+  await redis.set(rankKeys(prefix, bp.boardId, bp.periodKey).ready, String(Date.now()));
+}
+
+/**
  * Remembers the board-periods a test file writes so its afterAll can delete their keys: test runs
  * share one Redis (each with its own prefix), and nothing else removes what they leave behind.
  */
@@ -101,7 +109,7 @@ export function keyTracker(prefix: string) {
   return {
     track(boardId: string, periodKey: string): void {
       const k = rankKeys(prefix, boardId, periodKey);
-      keys.push(k.z, k.m);
+      keys.push(k.z, k.m, k.ready);
     },
     async clear(redis: Redis): Promise<void> {
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));

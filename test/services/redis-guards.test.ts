@@ -44,7 +44,11 @@ describe("redis member codec", () => {
 
 describe("redis rank store guards", () => {
   it("keys share one hash tag per board-period and refuse ids that would move it", () => {
-    expect(rankKeys("eb:t:", "b1", "2026-11")).toEqual({ z: "eb:t:lb:{b1/2026-11}:z", m: "eb:t:lb:{b1/2026-11}:m" });
+    expect(rankKeys("eb:t:", "b1", "2026-11")).toEqual({
+      z: "eb:t:lb:{b1/2026-11}:z",
+      m: "eb:t:lb:{b1/2026-11}:m",
+      ready: "eb:t:lb:{b1/2026-11}:ready",
+    });
     expect(() => rankKeys("eb:", "b{1}", "all")).toThrow(RangeError);
   });
 

@@ -17,15 +17,18 @@ import {
   countFromRedis,
   pageAfter,
   pageFromRedis,
+  RedisNotReadyError,
   type RedisRankChange,
   type RedisRankCursor,
   type RedisRankEntry,
   rankForScoreFromRedis,
   rankFromRedis,
+  ranksFromRedis,
+  replaceBoardPeriod,
 } from "../../src/services/redis-ranks";
 import { makeRandom } from "../domain/prng";
 import { createBoard, query, testEnv, uniqueId } from "../helpers/factories";
-import { batches, compareRows, keyTracker, type Row, randomBoard, snapshot, sortRows } from "./redis-fixtures";
+import { batches, compareRows, keyTracker, markLoaded, type Row, randomBoard, snapshot, sortRows } from "./redis-fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);
@@ -48,9 +51,11 @@ function changes(bp: { boardId: string; periodKey: string }, rows: readonly Row[
   return rows.map((row) => ({ ...bp, ...row }));
 }
 
+/** Every record of the board-period, delivered in messy batches; then it counts as loaded whole. */
 async function deliver(redis: Redis, bp: { boardId: string; periodKey: string }, rows: readonly Row[], seed: number): Promise<number> {
   let applied = 0;
   for (const batch of batches(rows, seed)) applied += await applyToRedis(redis, prefix, changes(bp, batch));
+  await markLoaded(redis, prefix, bp);
   return applied;
 }
 
@@ -124,16 +129,38 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
     });
   });
 
-  it("answers for a board-period Redis has never seen", async () => {
+  it("refuses every read of a board-period it does not hold whole, until a reload marks it ready", async () => {
     const redis = client();
     const bp = boardPeriod();
-    expect(await countFromRedis(redis, prefix, bp.boardId, bp.periodKey)).toBe(0);
-    expect(await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1")).toBeNull();
-    expect(await aroundFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1", 2)).toBeNull();
-    expect(await pageFromRedis(redis, prefix, bp.boardId, bp.periodKey, { offset: 0, limit: 10 })).toEqual({ entries: [], total: 0 });
+    const { boardId, periodKey } = bp;
     const cursor = { sortScore: 0, reachedAt: 0, playerId: "p1" };
-    expect(await pageAfter(redis, prefix, bp.boardId, bp.periodKey, cursor, 10)).toEqual({ entries: [], total: 0 });
-    expect(await rankForScoreFromRedis(redis, prefix, bp.boardId, bp.periodKey, 5)).toEqual({ rank: 1, total: 0 });
+    const everyRead = () => [
+      rankFromRedis(redis, prefix, boardId, periodKey, "p1"),
+      ranksFromRedis(redis, prefix, boardId, periodKey, ["p1", "p2"]),
+      aroundFromRedis(redis, prefix, boardId, periodKey, "p1", 2),
+      pageFromRedis(redis, prefix, boardId, periodKey, { offset: 0, limit: 10 }),
+      pageAfter(redis, prefix, boardId, periodKey, cursor, 10),
+      rankForScoreFromRedis(redis, prefix, boardId, periodKey, 5),
+    ];
+    // Never seen: nothing to answer from.
+    for (const read of everyRead()) await expect(read).rejects.toThrow(RedisNotReadyError);
+    // Written by projections only (Redis configured late, or keys lost and written again): the
+    // keys hold part of the board-period, and a rank from them would be wrong, so still refused.
+    const t = Date.UTC(2026, 10, 22);
+    expect(await applyToRedis(redis, prefix, changes(bp, [{ playerId: "p1", version: 3, sortScore: -9, reachedAt: t }]))).toBe(1);
+    expect(await countFromRedis(redis, prefix, boardId, periodKey)).toBe(1);
+    for (const read of everyRead()) await expect(read).rejects.toThrow(RedisNotReadyError);
+    // Loaded whole (here: the board-period is empty in Postgres): answers, and they are empty.
+    expect(await replaceBoardPeriod(redis, prefix, boardId, periodKey, [], { reset: true })).toEqual({ applied: 0, total: 0 });
+    expect(await rankFromRedis(redis, prefix, boardId, periodKey, "p1")).toBeNull();
+    expect(await ranksFromRedis(redis, prefix, boardId, periodKey, ["p1", "p2"])).toEqual([null, null]);
+    expect(await aroundFromRedis(redis, prefix, boardId, periodKey, "p1", 2)).toBeNull();
+    expect(await pageFromRedis(redis, prefix, boardId, periodKey, { offset: 0, limit: 10 })).toEqual({ entries: [], total: 0 });
+    expect(await pageAfter(redis, prefix, boardId, periodKey, cursor, 10)).toEqual({ entries: [], total: 0 });
+    expect(await rankForScoreFromRedis(redis, prefix, boardId, periodKey, 5)).toEqual({ rank: 1, total: 0 });
+    // Projections keep applying to a ready board-period, and reads see them.
+    expect(await applyToRedis(redis, prefix, changes(bp, [{ playerId: "p2", version: 1, sortScore: 4, reachedAt: t }]))).toBe(1);
+    expect(await rankFromRedis(redis, prefix, boardId, periodKey, "p2")).toEqual({ rank: 1, sortScore: 4, reachedAt: t, total: 1 });
     expect(await applyToRedis(redis, prefix, [])).toBe(0);
   });
 
@@ -234,6 +261,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
   it("applies by version, not by score (latest/increment boards), and moves a player's member", async () => {
     const redis = client();
     const bp = boardPeriod();
+    await markLoaded(redis, prefix, bp);
     const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
     const t = Date.UTC(2026, 10, 22);
     const v1 = { playerId: "p1", version: 1, sortScore: -1000, reachedAt: t };
@@ -315,6 +343,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
     const redis = client();
     const a = boardPeriod();
     const b = boardPeriod();
+    await Promise.all([markLoaded(redis, prefix, a), markLoaded(redis, prefix, b)]);
     const t = Date.UTC(2026, 10, 22);
     await redis.scriptFlush();
     // Two board-periods in one call: one pipeline, two EVALSHAs, both answered NOSCRIPT.

@@ -2,9 +2,9 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, describe, expect, it } from "vitest";
 import { openRedis } from "../../src/services/redis";
 import { rankKeys } from "../../src/services/redis-keys";
-import { applyToRedis, pageFromRedis, rankFromRedis, replaceBoardPeriod } from "../../src/services/redis-ranks";
+import { applyToRedis, pageFromRedis, RedisNotReadyError, rankFromRedis, replaceBoardPeriod } from "../../src/services/redis-ranks";
 import { testEnv, uniqueId } from "../helpers/factories";
-import { keyTracker, type Row, randomBoard, snapshot, sortRows } from "./redis-fixtures";
+import { keyTracker, markLoaded, type Row, randomBoard, snapshot, sortRows } from "./redis-fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);
@@ -22,12 +22,14 @@ function boardPeriod(): { boardId: string; periodKey: string } {
   return bp;
 }
 
-async function seed(redis: Redis, bp: { boardId: string; periodKey: string }, rows: readonly Row[]): Promise<void> {
+/** The board-period as projections wrote it; `loaded`: and marked as loaded whole (readable). */
+async function seed(redis: Redis, bp: { boardId: string; periodKey: string }, rows: readonly Row[], loaded = true): Promise<void> {
   await applyToRedis(
     redis,
     prefix,
     rows.map((row) => ({ ...bp, ...row })),
   );
+  if (loaded) await markLoaded(redis, prefix, bp);
 }
 
 /** Every entry of the board-period in order, read in pages. */
@@ -116,13 +118,18 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
     });
   });
 
-  it("reset with no rows deletes the board-period", async () => {
+  it("reset marks a board-period projections wrote only in part as loaded; with no rows it is empty", async () => {
     const redis = client();
     const bp = boardPeriod();
     const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
-    await seed(redis, bp, randomBoard(42, 20).finals);
+    const rows = randomBoard(42, 20).finals;
+    await seed(redis, bp, rows.slice(0, 5), false);
+    await expect(rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, (rows[0] as Row).playerId)).rejects.toThrow(RedisNotReadyError);
+    expect(await replaceBoardPeriod(redis, prefix, bp.boardId, bp.periodKey, rows, { reset: true })).toEqual({ applied: 20, total: 20 });
+    expect(await everything(redis, bp)).toEqual(strip(sortRows(rows)));
     expect(await replaceBoardPeriod(redis, prefix, bp.boardId, bp.periodKey, [], { reset: true })).toEqual({ applied: 0, total: 0 });
     expect(await redis.exists(keys.z, keys.m)).toBe(0);
+    expect(await everything(redis, bp)).toEqual([]);
   });
 
   it("merge (no reset) applies only newer versions and keeps players absent from the rows", async () => {
@@ -164,6 +171,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
   it("merges more than one chunk", async () => {
     const redis = client();
     const bp = boardPeriod();
+    await markLoaded(redis, prefix, bp);
     const rows = randomBoard(43, 2300).finals;
     expect(await replaceBoardPeriod(redis, prefix, bp.boardId, bp.periodKey, rows, { reset: false })).toEqual({
       applied: rows.length,

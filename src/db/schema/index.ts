@@ -2,5 +2,6 @@
 export * from "./boards";
 export * from "./events";
 export * from "./players";
+export * from "./rank-resync";
 export * from "./scores";
 export * from "./tournaments";

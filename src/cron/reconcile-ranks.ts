@@ -1,0 +1,112 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { and, eq, lte } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { boards, rankResync } from "../db/schema";
+import { type PeriodKind, periodKeysFor } from "../domain";
+import { describeError, log } from "../lib/log";
+import { withTimeout } from "../lib/timeout";
+import { reloadBoardPeriod } from "../services/rank-reload";
+import { rankKeys } from "../services/redis-keys";
+
+/**
+ * No reload starts after this much of a run has passed (wall time). Most reloads are small (a
+ * new day's periods at rollover take milliseconds each), so one run does them all; a board of
+ * millions takes a run of its own. A backlog (a new Upstash database) drains over runs, and runs
+ * stay shorter than the minute between them.
+ */
+export const RUN_BUDGET_MS = 30_000;
+/** Boards whose current periods are checked per run (the oldest-created first). */
+const MAX_BOARDS = 1_000;
+/** Resync requests read per run. */
+const MAX_RESYNC_ROWS = 100;
+
+export interface ReconcileResult {
+  /** Current board-periods checked for a ready marker. */
+  checked: number;
+  /** Board-periods that needed a reload (no marker, or a resync request), whether or not this run got to them. */
+  due: number;
+  reloadedCount: number;
+  failedCount: number;
+  /** The first LISTED of each, for the log line (a rollover may reload thousands of periods). */
+  reloaded: Array<{ boardId: string; periodKey: string; rows: number; moved: number; reason: "not_ready" | "resync" }>;
+  failed: Array<{ boardId: string; periodKey: string; error: string }>;
+}
+
+const LISTED = 20;
+
+/**
+ * Keeps Redis a complete copy of what it serves, bounded per run:
+ *  - every current board-period (each board's current period keys, and "all") that has no ready
+ *    marker is loaded whole from Postgres: a new day, week or month, or every board-period after
+ *    Upstash was configured, flushed or lost keys. Until then its ranks come from Postgres.
+ *  - every board-period a failed projection flagged in rank_resync is loaded again, whether or
+ *    not it is ready: its records may be stale. The request is cleared only if it is older than
+ *    the load, so a failure during the load asks again.
+ * Resync requests first; no load starts after `budgetMs` (at least one runs); the rest waits for
+ * the next run.
+ */
+export async function reconcileRanks(
+  db: Database,
+  redis: Redis,
+  prefix: string,
+  now: Date,
+  options: { budgetMs?: number } = {},
+): Promise<ReconcileResult> {
+  const started = Date.now();
+  const budgetMs = options.budgetMs ?? RUN_BUDGET_MS;
+  const [boardRows, resync] = await Promise.all([
+    db
+      .select({ id: boards.id, periods: boards.periods, timeZone: boards.timeZone, weekStart: boards.weekStart })
+      .from(boards)
+      .orderBy(boards.createdAt)
+      .limit(MAX_BOARDS),
+    db.select().from(rankResync).orderBy(rankResync.requestedAt).limit(MAX_RESYNC_ROWS),
+  ]);
+  const current = boardRows.flatMap((b) =>
+    periodKeysFor({ periods: b.periods as PeriodKind[], timeZone: b.timeZone, weekStart: b.weekStart }, now).map((p) => ({
+      boardId: b.id,
+      periodKey: p.key,
+    })),
+  );
+  const ready = current.length === 0 ? [] : await areReady(redis, prefix, current);
+
+  const due = new Map<string, { boardId: string; periodKey: string; reason: "not_ready" | "resync" }>();
+  for (const r of resync) due.set(`${r.boardId}\u0000${r.periodKey}`, { boardId: r.boardId, periodKey: r.periodKey, reason: "resync" });
+  current.forEach((bp, i) => {
+    const key = `${bp.boardId}\u0000${bp.periodKey}`;
+    if (!ready[i] && !due.has(key)) due.set(key, { ...bp, reason: "not_ready" });
+  });
+
+  const result: ReconcileResult = { checked: current.length, due: due.size, reloadedCount: 0, failedCount: 0, reloaded: [], failed: [] };
+  for (const bp of due.values()) {
+    if (result.reloadedCount + result.failedCount > 0 && Date.now() - started >= budgetMs) break;
+    try {
+      const reload = await reloadBoardPeriod(db, redis, prefix, bp.boardId, bp.periodKey);
+      await db
+        .delete(rankResync)
+        .where(
+          and(
+            eq(rankResync.boardId, bp.boardId),
+            eq(rankResync.periodKey, bp.periodKey),
+            lte(rankResync.requestedAt, new Date(reload.startedAt)),
+          ),
+        );
+      result.reloadedCount += 1;
+      if (result.reloaded.length < LISTED) result.reloaded.push({ ...bp, rows: reload.rows, moved: reload.moved });
+    } catch (error) {
+      // One board-period failing (Redis down again, a timeout) must not stop the others.
+      log.warn("cron: Redis reload failed; it is retried next run", { ...bp, error: describeError(error) });
+      result.failedCount += 1;
+      if (result.failed.length < LISTED) result.failed.push({ boardId: bp.boardId, periodKey: bp.periodKey, error: describeError(error) });
+    }
+  }
+  return result;
+}
+
+/** Whether each board-period has its ready marker: one pipeline of EXISTS. */
+async function areReady(redis: Redis, prefix: string, boardPeriods: Array<{ boardId: string; periodKey: string }>): Promise<boolean[]> {
+  const pipeline = redis.pipeline();
+  for (const bp of boardPeriods) pipeline.exists(rankKeys(prefix, bp.boardId, bp.periodKey).ready);
+  const replies = await withTimeout(pipeline.exec(), 5_000, "Redis ready check");
+  return replies.map((n) => Number(n) === 1);
+}
