@@ -17,6 +17,7 @@ import type { Redis as RedisClient } from "ioredis";
 import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, withDatabase } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
 import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
+import { collectGarbage } from "./lib/gc.ts";
 import { type HttpReply, httpGet } from "./lib/http.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/load.ts";
 import { openProfiler, topSelfTime } from "./lib/profile.ts";
@@ -164,6 +165,7 @@ async function openLoopsByRate(cases: readonly CaseSpec[]): Promise<Array<CaseRe
   for (const { spec, index, rate } of schedule) {
     if (failed.has(index)) continue;
     await spec.prepare?.();
+    collectGarbage();
     await sleep(2_000); // the previous run may have left work behind
     // A case's first run warms its code path longer (JIT, connections): 1 s at 100 req/s is only
     // 100 requests.
@@ -188,6 +190,7 @@ async function openLoopsByRate(cases: readonly CaseSpec[]): Promise<Array<CaseRe
 async function runCase(server: Server, spec: CaseSpec, atRates: CaseResult["atRates"]): Promise<CaseResult> {
   const { label, request } = spec;
   await spec.prepare?.();
+  collectGarbage();
   say(`${label}: warm-up ${WARMUP_SECONDS} s, then ${CONCURRENCY} concurrent for ${SECONDS} s …`);
   const warm = await closedLoop({ concurrency: CONCURRENCY, seconds: WARMUP_SECONDS, request });
   if (warm.failures > 0) throw new Error(`${label}: warm-up requests failed (${warm.firstFailure}); see the worker's output below`);
