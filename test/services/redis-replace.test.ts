@@ -55,8 +55,8 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
     const old = randomBoard(41, 300).finals;
     await seed(redis, bp, old);
     const oldOnly = old[0] as Row;
-    // 2500 rows: three chunks, so there is a window in which a non-atomic rebuild would show.
-    const fresh: Row[] = Array.from({ length: 2500 }, (_, i) => ({
+    // 6000 rows: six chunks, so there is a window in which a non-atomic rebuild would show.
+    const fresh: Row[] = Array.from({ length: 6000 }, (_, i) => ({
       playerId: `n-${String(i).padStart(4, "0")}`,
       version: 1,
       sortScore: (i * 7919) % 101,
@@ -69,16 +69,18 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
     let polls = 0;
     const watching = (async () => {
       while (!done) {
-        const [page, a, b] = await Promise.all([
-          pageFromRedis(reader, prefix, bp.boardId, bp.periodKey, { offset: 0, limit: 5 }),
+        // Bracketed by the size: each read is atomic, but two reads may
+        // straddle the swap (old set for the first, new for the second), and that is no partial set.
+        const before = await pageFromRedis(reader, prefix, bp.boardId, bp.periodKey, { offset: 0, limit: 5 });
+        const [a, b] = await Promise.all([
           rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, oldOnly.playerId),
-          rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, "n-2499"),
+          rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, "n-5999"),
         ]);
-        seen.add(page.total);
-        if (a) seen.add(a.total);
-        if (b) seen.add(b.total);
-        // The old set holds oldOnly and not n-2499; the new one the reverse.
-        seenOld.add(`${a !== null}/${b !== null}`);
+        const after = await pageFromRedis(reader, prefix, bp.boardId, bp.periodKey, { offset: 0, limit: 5 });
+        for (const total of [before.total, after.total, a?.total, b?.total]) if (total !== undefined) seen.add(total);
+        // The swap happens once: the same size before and after means a and b read one set. The
+        // old set holds oldOnly and not n-5999; the new one the reverse.
+        if (before.total === after.total) seenOld.add(`${a !== null}/${b !== null}`);
         polls += 1;
       }
     })();
@@ -86,7 +88,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
     done = true;
     await watching;
 
-    expect(result).toEqual({ applied: 2500, total: 2500 });
+    expect(result).toEqual({ applied: 6000, total: 6000 });
     // The reader polled while the chunks were being written, not only before and after.
     expect(polls).toBeGreaterThanOrEqual(3);
     expect(
@@ -100,7 +102,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
 
     expect(await everything(reader, bp)).toEqual(strip(sortRows(fresh)));
     expect(await rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, oldOnly.playerId)).toBeNull();
-    expect(await redis.hlen(keys.m)).toBe(2500);
+    expect(await redis.hlen(keys.m)).toBe(6000);
     // The build TTL must not survive the swap, and no build keys are left behind.
     expect(await redis.pttl(keys.z)).toBe(-1);
     expect(await redis.pttl(keys.m)).toBe(-1);
@@ -114,7 +116,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
       rank: 1,
       sortScore: -1,
       reachedAt: t,
-      total: 2500,
+      total: 6000,
     });
   });
 
