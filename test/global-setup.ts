@@ -1,3 +1,5 @@
+import { createRequire } from "node:module";
+import type { Redis as RedisClient } from "ioredis";
 import type { TestProject } from "vitest/node";
 import { createTestDatabase, dropDatabase, startLocalStack } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
@@ -39,11 +41,36 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("neonWsProxy", stack.neonWsProxy);
   project.provide("upstashUrl", stack.upstash?.url ?? "");
   project.provide("upstashToken", stack.upstash?.token ?? "");
-  project.provide("redisKeyPrefix", `eb:test:${runId}:`);
+  const redisKeyPrefix = `eb:test:${runId}:`;
+  project.provide("redisKeyPrefix", redisKeyPrefix);
 
   return async () => {
     if (dropName)
       await dropDatabase(stack.databaseUrl, stack.neonWsProxy, dropName).catch((error) => say(`could not drop ${dropName}: ${error}`));
+    if (redisUrl) await deleteKeys(redisUrl, redisKeyPrefix).catch((error) => say(`could not delete the run's Redis keys: ${error}`));
     await stack.stop();
   };
+}
+
+/**
+ * Everything the run wrote under its prefix, including keys no test file tracks (the
+ * reconciliation cron loads every board in the run's database), so runs leave nothing behind.
+ */
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  // ioredis is CommonJS (see tools/local-stack/upstash-bridge.ts).
+  const Redis = createRequire(import.meta.url)("ioredis") as typeof RedisClient;
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    let deleted = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+    } while (cursor !== "0");
+    say(`deleted the run's ${deleted} Redis keys (${prefix}*)`);
+  } finally {
+    redis.disconnect();
+  }
 }
