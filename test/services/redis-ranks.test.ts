@@ -134,22 +134,23 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
     const bp = boardPeriod();
     const { boardId, periodKey } = bp;
     const cursor = { sortScore: 0, reachedAt: 0, playerId: "p1" };
-    const everyRead = () => [
-      rankFromRedis(redis, prefix, boardId, periodKey, "p1"),
-      ranksFromRedis(redis, prefix, boardId, periodKey, ["p1", "p2"]),
-      aroundFromRedis(redis, prefix, boardId, periodKey, "p1", 2),
-      pageFromRedis(redis, prefix, boardId, periodKey, { offset: 0, limit: 10 }),
-      pageAfter(redis, prefix, boardId, periodKey, cursor, 10),
-      rankForScoreFromRedis(redis, prefix, boardId, periodKey, 5),
+    // Thunks, started one at a time: a promise rejecting before it is awaited is an unhandled rejection.
+    const everyRead: Array<() => Promise<unknown>> = [
+      () => rankFromRedis(redis, prefix, boardId, periodKey, "p1"),
+      () => ranksFromRedis(redis, prefix, boardId, periodKey, ["p1", "p2"]),
+      () => aroundFromRedis(redis, prefix, boardId, periodKey, "p1", 2),
+      () => pageFromRedis(redis, prefix, boardId, periodKey, { offset: 0, limit: 10 }),
+      () => pageAfter(redis, prefix, boardId, periodKey, cursor, 10),
+      () => rankForScoreFromRedis(redis, prefix, boardId, periodKey, 5),
     ];
     // Never seen: nothing to answer from.
-    for (const read of everyRead()) await expect(read).rejects.toThrow(RedisNotReadyError);
+    for (const read of everyRead) await expect(read()).rejects.toThrow(RedisNotReadyError);
     // Written by projections only (Redis configured late, or keys lost and written again): the
     // keys hold part of the board-period, and a rank from them would be wrong, so still refused.
     const t = Date.UTC(2026, 10, 22);
     expect(await applyToRedis(redis, prefix, changes(bp, [{ playerId: "p1", version: 3, sortScore: -9, reachedAt: t }]))).toBe(1);
     expect(await countFromRedis(redis, prefix, boardId, periodKey)).toBe(1);
-    for (const read of everyRead()) await expect(read).rejects.toThrow(RedisNotReadyError);
+    for (const read of everyRead) await expect(read()).rejects.toThrow(RedisNotReadyError);
     // Loaded whole (here: the board-period is empty in Postgres): answers, and they are empty.
     expect(await replaceBoardPeriod(redis, prefix, boardId, periodKey, [], { reset: true })).toEqual({ applied: 0, total: 0 });
     expect(await rankFromRedis(redis, prefix, boardId, periodKey, "p1")).toBeNull();
