@@ -95,9 +95,10 @@ export async function reconcileRanks(
       if (result.reloaded.length < LISTED) result.reloaded.push({ ...bp, rows: reload.rows, moved: reload.moved });
     } catch (error) {
       // One board-period failing (Redis down again, a timeout) must not stop the others.
-      log.warn("cron: Redis reload failed; it is retried next run", { ...bp, error: describeError(error) });
+      const described = describeError(error);
+      log.warn("cron: Redis reload failed; it is retried next run", { ...bp, error: described });
       result.failedCount += 1;
-      if (result.failed.length < LISTED) result.failed.push({ boardId: bp.boardId, periodKey: bp.periodKey, error: describeError(error) });
+      if (result.failed.length < LISTED) result.failed.push({ boardId: bp.boardId, periodKey: bp.periodKey, error: described });
     }
   }
   return result;

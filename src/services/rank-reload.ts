@@ -5,7 +5,7 @@ import { withTimeout } from "../lib/timeout";
 import { type RedisRankRow, replaceBoardPeriod, startBoardPeriodLoad } from "./redis-ranks";
 
 /** Rows per Postgres read: one keyset range of scores_rank_idx, about 150 KB of reply. */
-export const RELOAD_READ_CHUNK = 5_000;
+const RELOAD_READ_CHUNK = 5_000;
 /**
  * How far before the load started a row's updated_at may be and still be re-applied after the
  * swap. A batch's rows carry its transaction's start time, so a batch that began before the load
@@ -15,6 +15,9 @@ const MOVED_MARGIN_MS = 60_000;
 const READ_TIMEOUT_MS = 20_000;
 
 type ScoreRow = { player_id: string; sort_score: string | number; reached_at_ms: string | number; version: string | number };
+
+/** What the rank store needs of a scores row (reached_at as exact epoch ms), as ScoreRow. */
+const SCORE_COLUMNS = sql`player_id, sort_score, (extract(epoch from reached_at) * 1000)::bigint as reached_at_ms, version`;
 
 const toRow = (r: ScoreRow): RedisRankRow => ({
   playerId: r.player_id,
@@ -47,7 +50,6 @@ export async function reloadBoardPeriod(
   prefix: string,
   boardId: string,
   periodKey: string,
-  onProgress?: (rows: number) => void,
 ): Promise<ReloadResult> {
   const started = await bounded(db.execute<{ ms: string }>(sql`select (extract(epoch from now()) * 1000)::bigint::text as ms`));
   const startedAt = Number(started.rows[0]?.ms);
@@ -60,7 +62,7 @@ export async function reloadBoardPeriod(
       // rebuilt exactly from epoch ms, so the range stays one index scan.
       const chunk = await bounded(
         db.execute<ScoreRow>(sql`
-          select player_id, sort_score, (extract(epoch from reached_at) * 1000)::bigint as reached_at_ms, version
+          select ${SCORE_COLUMNS}
           from scores
           where board_id = ${boardId} and period_key = ${periodKey}
             ${
@@ -74,14 +76,13 @@ export async function reloadBoardPeriod(
       if (chunk.rows.length === 0) break;
       await load.add(chunk.rows.map(toRow));
       rows += chunk.rows.length;
-      onProgress?.(rows);
       after = chunk.rows.at(-1);
       if (chunk.rows.length < RELOAD_READ_CHUNK) break;
     }
     const total = await load.commit();
     const moved = await bounded(
       db.execute<ScoreRow>(sql`
-        select player_id, sort_score, (extract(epoch from reached_at) * 1000)::bigint as reached_at_ms, version
+        select ${SCORE_COLUMNS}
         from scores
         where board_id = ${boardId} and period_key = ${periodKey}
           and updated_at >= timestamptz 'epoch' + ${startedAt - MOVED_MARGIN_MS}::bigint * interval '1 millisecond'`),

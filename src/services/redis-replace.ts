@@ -57,10 +57,14 @@ export function startBoardPeriodLoad(
   const build = rebuildKeys(keys, crypto.randomUUID());
   const bounded = boundBy(options.timeoutMs);
   let added = 0;
+  /** Whether a build key may exist: abandon() then deletes, otherwise it sends nothing. */
+  let written = false;
   return {
     async add(rows) {
       let applied = 0;
+      // chunkArgs validates every row before the first chunk is sent.
       for (const args of chunkArgs(rows)) {
+        written = true;
         applied += replyInt(
           await bounded(runScript(redis, BUILD_SCRIPT, [build.z, build.m], [String(BUILD_TTL_MS), ...args])),
           "built count",
@@ -78,6 +82,7 @@ export function startBoardPeriodLoad(
       return replyInt(await bounded(runScript(redis, SWAP_SCRIPT, [keys.z, keys.m, build.z, build.m, keys.ready], [loadedAt])), "total");
     },
     async abandon() {
+      if (!written) return; // an empty load, or rows refused before anything was sent
       try {
         await bounded(redis.del(build.z, build.m));
       } catch {
@@ -115,7 +120,6 @@ export async function replaceBoardPeriod(
     }
     return { applied, total: null };
   }
-  chunkArgs(rows); // every row valid before the first write, as for a merge
   const load = startBoardPeriodLoad(redis, prefix, boardId, periodKey, options);
   try {
     const applied = await load.add(rows);
