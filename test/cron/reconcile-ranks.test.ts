@@ -12,21 +12,14 @@ import { openDatabase } from "../../src/db/client";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
 import { playerRankFromPostgres } from "../../src/services/postgres-ranks";
-import { openRedis } from "../../src/services/redis";
 import { rankKeys } from "../../src/services/redis-keys";
 import { countFromRedis, RedisNotReadyError, rankFromRedis } from "../../src/services/redis-ranks";
 import { createBoard, eventId, eventually, query, testEnv } from "../helpers/factories";
-import { keyTracker } from "../services/redis-fixtures";
+import { keyTracker, testRedis } from "../services/redis-fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);
 const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
-
-function client() {
-  const redis = openRedis(testEnv);
-  if (!redis) throw new Error("Redis bindings missing although UPSTASH_REDIS_REST_URL is set");
-  return redis;
-}
 
 let seq = 0;
 /** Score events through the real queue handler (Postgres, the Durable Object, Redis in the background). */
@@ -63,12 +56,16 @@ async function boardWithPlayers(n: number): Promise<string> {
     board,
     Array.from({ length: n }, (_, i) => [`c${i}`, (i * 7) % 11]),
   );
-  await eventually(async () => ((await countFromRedis(client(), prefix, board, "all")) === n ? true : undefined), 20_000, "Redis writes");
+  await eventually(
+    async () => ((await countFromRedis(testRedis(), prefix, board, "all")) === n ? true : undefined),
+    20_000,
+    "Redis writes",
+  );
   return board;
 }
 
 async function isReady(board: string): Promise<boolean> {
-  return (await client().exists(rankKeys(prefix, board, "all").ready)) === 1;
+  return (await testRedis().exists(rankKeys(prefix, board, "all").ready)) === 1;
 }
 
 /** Every player's rank from Redis equals the one from Postgres. */
@@ -77,7 +74,7 @@ async function agreesWithPostgres(board: string, players: string[]): Promise<voi
   try {
     for (const player of players) {
       const pg = await playerRankFromPostgres(handle.db, board, "all", player);
-      const rd = await rankFromRedis(client(), prefix, board, "all", player);
+      const rd = await rankFromRedis(testRedis(), prefix, board, "all", player);
       expect(rd?.rank, player).toBe(pg?.rank);
       expect(rd?.total, player).toBe(pg?.total);
     }
@@ -110,12 +107,12 @@ async function resyncRequests(board: string): Promise<number> {
 }
 
 describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL)", () => {
-  afterAll(() => written.clear(client()));
+  afterAll(() => written.clear(testRedis()));
 
   it("loads current board-periods Redis does not hold whole, and its ranks then agree with Postgres", async () => {
     const board = await boardWithPlayers(30);
     expect(await isReady(board)).toBe(false);
-    await expect(rankFromRedis(client(), prefix, board, "all", "c1")).rejects.toThrow(RedisNotReadyError);
+    await expect(rankFromRedis(testRedis(), prefix, board, "all", "c1")).rejects.toThrow(RedisNotReadyError);
     // Other test files' boards are due too; a run loads all it can within its budget.
     await cronUntil(() => isReady(board), "the cron to load the board");
     await agreesWithPostgres(
@@ -130,7 +127,7 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     await boardWithPlayers(3);
     const handle = openDatabase(testEnv, { maxConnections: 1 });
     try {
-      const result = await reconcileRanks(handle.db, client(), prefix, new Date(), { budgetMs: 0 });
+      const result = await reconcileRanks(handle.db, testRedis(), prefix, new Date(), { budgetMs: 0 });
       expect(result.due).toBeGreaterThanOrEqual(2);
       expect(result.reloadedCount + result.failedCount).toBe(1);
     } finally {
@@ -153,11 +150,11 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     );
     expect(await resyncRequests(board)).toBe(1);
     // Ready, but stale: the old rank of c3, no "late" at all.
-    expect((await rankFromRedis(client(), prefix, board, "all", "c3"))?.rank).not.toBe(1);
-    expect(await rankFromRedis(client(), prefix, board, "all", "late")).toBeNull();
+    expect((await rankFromRedis(testRedis(), prefix, board, "all", "c3"))?.rank).not.toBe(1);
+    expect(await rankFromRedis(testRedis(), prefix, board, "all", "late")).toBeNull();
 
     await cronUntil(async () => (await resyncRequests(board)) === 0, "the cron to resync the board");
-    expect((await rankFromRedis(client(), prefix, board, "all", "c3"))?.rank).toBe(1);
+    expect((await rankFromRedis(testRedis(), prefix, board, "all", "c3"))?.rank).toBe(1);
     await agreesWithPostgres(board, ["c3", "late", "c0", "c19"]);
   });
 });

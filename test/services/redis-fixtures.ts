@@ -3,9 +3,18 @@
  * a messy delivery of every version), the brute-force reference order, and raw key snapshots.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
+import { openRedis } from "../../src/services/redis";
 import { rankKeys } from "../../src/services/redis-keys";
 import type { RedisRankRow } from "../../src/services/redis-ranks";
 import { makeRandom } from "../domain/prng";
+import { testEnv } from "../helpers/factories";
+
+/** The worker's Upstash client on the test Redis (the files using it skip without REDIS_URL). */
+export function testRedis(): Redis {
+  const redis = openRedis(testEnv);
+  if (!redis) throw new Error("Redis bindings missing although UPSTASH_REDIS_REST_URL is set");
+  return redis;
+}
 
 /** One row as the store ranks it. */
 export type Row = RedisRankRow;

@@ -9,7 +9,6 @@ import {
   playerRankFromPostgres,
   rankForScoreFromPostgres,
 } from "../../src/services/postgres-ranks";
-import { openRedis } from "../../src/services/redis";
 import { rankKeys } from "../../src/services/redis-keys";
 import {
   applyToRedis,
@@ -28,17 +27,11 @@ import {
 } from "../../src/services/redis-ranks";
 import { makeRandom } from "../domain/prng";
 import { createBoard, query, testEnv, uniqueId } from "../helpers/factories";
-import { batches, compareRows, keyTracker, markLoaded, type Row, randomBoard, snapshot, sortRows } from "./redis-fixtures";
+import { batches, compareRows, keyTracker, markLoaded, type Row, randomBoard, snapshot, sortRows, testRedis } from "./redis-fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);
 const MAX = Number.MAX_SAFE_INTEGER;
-
-function client(): Redis {
-  const redis = openRedis(testEnv);
-  if (!redis) throw new Error("Redis bindings missing although UPSTASH_REDIS_REST_URL is set");
-  return redis;
-}
 
 /** A board id and period key no other test (or run) uses. */
 function boardPeriod(): { boardId: string; periodKey: string } {
@@ -77,13 +70,13 @@ async function inGroups<T, R>(items: readonly T[], run: (item: T) => Promise<R>,
 }
 
 describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis: set REDIS_URL)", () => {
-  afterAll(() => written.clear(client()));
+  afterAll(() => written.clear(testRedis()));
 
   it.each([
     [1, 300],
     [2, 450],
   ])("agrees with the brute-force reference on every rank, page, window and score (seed %i, %i players)", async (seed, n) => {
-    const redis = client();
+    const redis = testRedis();
     const bp = boardPeriod();
     const { finals, deliveries } = randomBoard(seed, n);
     await deliver(redis, bp, deliveries, seed);
@@ -130,7 +123,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
   });
 
   it("refuses every read of a board-period it does not hold whole, until a reload marks it ready", async () => {
-    const redis = client();
+    const redis = testRedis();
     const bp = boardPeriod();
     const { boardId, periodKey } = bp;
     const cursor = { sortScore: 0, reachedAt: 0, playerId: "p1" };
@@ -167,7 +160,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
 
   /** The same final rows in Postgres `scores` (a real board) and, through messy deliveries, in Redis. */
   async function seedBoth(sortOrder: "desc" | "asc", seed: number) {
-    const redis = client();
+    const redis = testRedis();
     const boardId = await createBoard({ sortOrder });
     const periodKey = "all";
     written.track(boardId, periodKey);
@@ -243,7 +236,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
   });
 
   it("is idempotent: repeats, whole-batch replays and stale versions change nothing", async () => {
-    const redis = client();
+    const redis = testRedis();
     const bp = boardPeriod();
     const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
     const { finals, deliveries, stale } = randomBoard(21, 250);
@@ -260,7 +253,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
   });
 
   it("applies by version, not by score (latest/increment boards), and moves a player's member", async () => {
-    const redis = client();
+    const redis = testRedis();
     const bp = boardPeriod();
     await markLoaded(redis, prefix, bp);
     const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
@@ -295,7 +288,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
   });
 
   it("walks keyset pages with no gaps or repeats, from any cursor, present or not", async () => {
-    const redis = client();
+    const redis = testRedis();
     const bp = boardPeriod();
     const { finals, deliveries } = randomBoard(31, 350);
     await deliver(redis, bp, deliveries, 31);
@@ -341,7 +334,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
   });
 
   it("falls back to EVAL when Redis has forgotten the scripts, for pipelined and single calls", async () => {
-    const redis = client();
+    const redis = testRedis();
     const a = boardPeriod();
     const b = boardPeriod();
     await Promise.all([markLoaded(redis, prefix, a), markLoaded(redis, prefix, b)]);

@@ -1,20 +1,13 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, describe, expect, it } from "vitest";
-import { openRedis } from "../../src/services/redis";
 import { rankKeys } from "../../src/services/redis-keys";
 import { applyToRedis, pageFromRedis, RedisNotReadyError, rankFromRedis, replaceBoardPeriod } from "../../src/services/redis-ranks";
 import { testEnv, uniqueId } from "../helpers/factories";
-import { keyTracker, markLoaded, type Row, randomBoard, snapshot, sortRows } from "./redis-fixtures";
+import { keyTracker, markLoaded, type Row, randomBoard, snapshot, sortRows, testRedis } from "./redis-fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);
 const t = Date.UTC(2026, 10, 22);
-
-function client(): Redis {
-  const redis = openRedis(testEnv);
-  if (!redis) throw new Error("Redis bindings missing although UPSTASH_REDIS_REST_URL is set");
-  return redis;
-}
 
 function boardPeriod(): { boardId: string; periodKey: string } {
   const bp = { boardId: uniqueId("rr"), periodKey: "2026-W47" };
@@ -45,11 +38,11 @@ async function everything(redis: Redis, bp: { boardId: string; periodKey: string
 const strip = (rows: readonly Row[]) => rows.map(({ playerId, sortScore, reachedAt }) => ({ playerId, sortScore, reachedAt, version: 0 }));
 
 describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliation (needs Redis: set REDIS_URL)", () => {
-  afterAll(() => written.clear(client()));
+  afterAll(() => written.clear(testRedis()));
 
   it("reset swaps the whole set atomically: readers see the old set or the new one, never a partial one", async () => {
-    const redis = client();
-    const reader = client();
+    const redis = testRedis();
+    const reader = testRedis();
     const bp = boardPeriod();
     const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
     const old = randomBoard(41, 300).finals;
@@ -121,7 +114,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
   });
 
   it("reset marks a board-period projections wrote only in part as loaded; with no rows it is empty", async () => {
-    const redis = client();
+    const redis = testRedis();
     const bp = boardPeriod();
     const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
     const rows = randomBoard(42, 20).finals;
@@ -135,7 +128,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
   });
 
   it("merge (no reset) applies only newer versions and keeps players absent from the rows", async () => {
-    const redis = client();
+    const redis = testRedis();
     const bp = boardPeriod();
     const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
     await seed(redis, bp, [
@@ -171,7 +164,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
   });
 
   it("merges more than one chunk", async () => {
-    const redis = client();
+    const redis = testRedis();
     const bp = boardPeriod();
     await markLoaded(redis, prefix, bp);
     const rows = randomBoard(43, 2300).finals;
