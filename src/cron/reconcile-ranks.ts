@@ -1,8 +1,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { and, eq, lte } from "drizzle-orm";
+import { and, eq, inArray, lte } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { boards, rankResync } from "../db/schema";
-import { type PeriodKind, periodKeysFor } from "../domain";
+import { DEFAULT_PAST_PERIOD_DAYS, type PeriodKind, periodKeysFor, rankExpiryMs } from "../domain";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { reloadBoardPeriod } from "../services/rank-reload";
@@ -27,12 +27,20 @@ export interface ReconcileResult {
   due: number;
   reloadedCount: number;
   failedCount: number;
+  /**
+   * Resync requests dropped without a load: their period ended more than REDIS_PAST_PERIOD_DAYS
+   * ago (Redis no longer serves it, Postgres does), or their board is gone.
+   */
+  droppedCount: number;
   /** The first LISTED of each, for the log line (a rollover may reload thousands of periods). */
   reloaded: Array<{ boardId: string; periodKey: string; rows: number; moved: number; reason: "not_ready" | "resync" }>;
   failed: Array<{ boardId: string; periodKey: string; error: string }>;
 }
 
 const LISTED = 20;
+
+/** What a reload needs of a board: its periods, and their bounds (for the keys' expiry). */
+const BOARD_COLUMNS = { id: boards.id, periods: boards.periods, timeZone: boards.timeZone, weekStart: boards.weekStart };
 
 /**
  * Keeps Redis a complete copy of what it serves, bounded per run:
@@ -43,25 +51,28 @@ const LISTED = 20;
  *    not it is ready: its records may be stale. The request is cleared only if it is older than
  *    the load, so a failure during the load asks again.
  * Resync requests first; no load starts after `budgetMs` (at least one runs); the rest waits for
- * the next run.
+ * the next run. Every load gives the keys their expiry, `pastDays` after the period ends; a
+ * request for a period already past it is dropped.
  */
 export async function reconcileRanks(
   db: Database,
   redis: Redis,
   prefix: string,
   now: Date,
-  options: { budgetMs?: number } = {},
+  options: { budgetMs?: number; pastDays?: number } = {},
 ): Promise<ReconcileResult> {
   const started = Date.now();
   const budgetMs = options.budgetMs ?? RUN_BUDGET_MS;
+  const pastDays = options.pastDays ?? DEFAULT_PAST_PERIOD_DAYS;
   const [boardRows, resync] = await Promise.all([
-    db
-      .select({ id: boards.id, periods: boards.periods, timeZone: boards.timeZone, weekStart: boards.weekStart })
-      .from(boards)
-      .orderBy(boards.createdAt)
-      .limit(MAX_BOARDS),
+    db.select(BOARD_COLUMNS).from(boards).orderBy(boards.createdAt).limit(MAX_BOARDS),
     db.select().from(rankResync).orderBy(rankResync.requestedAt).limit(MAX_RESYNC_ROWS),
   ]);
+  const boardsById = new Map(boardRows.map((b) => [b.id, b]));
+  const unlisted = [...new Set(resync.map((r) => r.boardId).filter((id) => !boardsById.has(id)))];
+  if (unlisted.length > 0) {
+    for (const b of await db.select(BOARD_COLUMNS).from(boards).where(inArray(boards.id, unlisted))) boardsById.set(b.id, b);
+  }
   const current = boardRows.flatMap((b) =>
     periodKeysFor({ periods: b.periods as PeriodKind[], timeZone: b.timeZone, weekStart: b.weekStart }, now).map((p) => ({
       boardId: b.id,
@@ -77,20 +88,31 @@ export async function reconcileRanks(
     if (!ready[i] && !due.has(key)) due.set(key, { ...bp, reason: "not_ready" });
   });
 
-  const result: ReconcileResult = { checked: current.length, due: due.size, reloadedCount: 0, failedCount: 0, reloaded: [], failed: [] };
+  const result: ReconcileResult = {
+    checked: current.length,
+    due: due.size,
+    reloadedCount: 0,
+    failedCount: 0,
+    droppedCount: 0,
+    reloaded: [],
+    failed: [],
+  };
+  const clearRequest = (bp: { boardId: string; periodKey: string }, upTo: Date) =>
+    db
+      .delete(rankResync)
+      .where(and(eq(rankResync.boardId, bp.boardId), eq(rankResync.periodKey, bp.periodKey), lte(rankResync.requestedAt, upTo)));
   for (const bp of due.values()) {
     if (result.reloadedCount + result.failedCount > 0 && Date.now() - started >= budgetMs) break;
     try {
-      const reload = await reloadBoardPeriod(db, redis, prefix, bp.boardId, bp.periodKey);
-      await db
-        .delete(rankResync)
-        .where(
-          and(
-            eq(rankResync.boardId, bp.boardId),
-            eq(rankResync.periodKey, bp.periodKey),
-            lte(rankResync.requestedAt, new Date(reload.startedAt)),
-          ),
-        );
+      const board = boardsById.get(bp.boardId);
+      const expiresAt = board ? rankExpiryMs(board, bp.periodKey, pastDays) : null;
+      if (!board || (expiresAt !== null && expiresAt <= now.getTime())) {
+        await clearRequest(bp, now);
+        result.droppedCount += 1;
+        continue;
+      }
+      const reload = await reloadBoardPeriod(db, redis, prefix, bp.boardId, bp.periodKey, expiresAt);
+      await clearRequest(bp, new Date(reload.startedAt));
       result.reloadedCount += 1;
       if (result.reloaded.length < LISTED) result.reloaded.push({ ...bp, rows: reload.rows, moved: reload.moved });
     } catch (error) {

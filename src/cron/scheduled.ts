@@ -1,4 +1,5 @@
 import { openDatabase } from "../db/client";
+import { parsePastPeriodDays } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { openRedis } from "../services/redis";
@@ -23,7 +24,9 @@ export async function handleScheduled(controller: ScheduledController, env: AppB
     // Without Upstash every rank beyond the top-N comes from Postgres: nothing to reconcile.
     if (!redis) return;
     return runJob(env, "rank reconciliation", "it runs again next minute", (db) =>
-      reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime)),
+      reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime), {
+        pastDays: parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS),
+      }),
     );
   }
   log.info("cron: no job for this trigger yet", { cron: controller.cron });

@@ -50,10 +50,12 @@ export async function reloadBoardPeriod(
   prefix: string,
   boardId: string,
   periodKey: string,
+  /** When the board-period's keys expire (epoch ms, rankExpiryMs); null: never. */
+  expiresAt: number | null,
 ): Promise<ReloadResult> {
   const started = await bounded(db.execute<{ ms: string }>(sql`select (extract(epoch from now()) * 1000)::bigint::text as ms`));
   const startedAt = Number(started.rows[0]?.ms);
-  const load = startBoardPeriodLoad(redis, prefix, boardId, periodKey);
+  const load = startBoardPeriodLoad(redis, prefix, boardId, periodKey, { expiresAt });
   let rows = 0;
   try {
     let after: ScoreRow | undefined;
@@ -87,7 +89,8 @@ export async function reloadBoardPeriod(
         where board_id = ${boardId} and period_key = ${periodKey}
           and updated_at >= timestamptz 'epoch' + ${startedAt - MOVED_MARGIN_MS}::bigint * interval '1 millisecond'`),
     );
-    if (moved.rows.length > 0) await replaceBoardPeriod(redis, prefix, boardId, periodKey, moved.rows.map(toRow), { reset: false });
+    if (moved.rows.length > 0)
+      await replaceBoardPeriod(redis, prefix, boardId, periodKey, moved.rows.map(toRow), { reset: false, expiresAt });
     return { rows, moved: moved.rows.length, total, startedAt };
   } catch (error) {
     await load.abandon();

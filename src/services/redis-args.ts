@@ -17,3 +17,15 @@ export function versionArg(version: number): string {
 export function recordArgs(playerId: string, version: number, sortScore: number, reachedAt: number): string[] {
   return [playerId, versionArg(version), scoreArg(sortScore), encodeMember(reachedAt, playerId)];
 }
+
+/**
+ * The expire-at argument of the write scripts: epoch ms, or "0" for a board-period that never
+ * expires. A non-integer or non-positive time would make PEXPIREAT fail mid-script or delete.
+ */
+export function expiryArg(expiresAt: number | null | undefined): string {
+  if (expiresAt === null || expiresAt === undefined) return "0";
+  if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
+    throw new RangeError(`redis rank store: expiresAt must be epoch ms > 0 or null, got ${expiresAt}`);
+  }
+  return String(expiresAt);
+}

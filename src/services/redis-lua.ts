@@ -61,16 +61,30 @@ local function apply(z, m, from)
 end
 `;
 
+// Shared by apply, swap and clear: ARGV[n] is when the board-period's keys expire (epoch ms; '0'
+// = never, the all-time period). Every writer sets it on all three keys, so they go together;
+// one in the past deletes them at once (a late write to a period Redis already dropped).
+const EXPIRE_FN = `
+local function expire_at(at, keys)
+  if tonumber(at) > 0 then
+    for _, key in ipairs(keys) do redis.call('PEXPIREAT', key, at) end
+  end
+end
+`;
+
 /**
- * KEYS: z, m. ARGV: (playerId, version, sortScore, member) per change. Applies a change only when
- * its version is newer than the recorded one (repeats and out-of-order deliveries are no-ops, on
- * every operator), removes the player's previous member, and returns how many changes applied.
+ * KEYS: z, m, ready. ARGV: expire-at ms ('0' = never), then (playerId, version, sortScore, member)
+ * per change. Applies a change only when its version is newer than the recorded one (repeats and
+ * out-of-order deliveries are no-ops, on every operator), removes the player's previous member,
+ * (re)sets the keys' expiry and returns how many changes applied.
  */
 export const APPLY_SCRIPT: LuaScript = {
   name: "apply",
   readonly: false,
-  source: `${APPLY_FN}
-return apply(KEYS[1], KEYS[2], 1)
+  source: `${APPLY_FN}${EXPIRE_FN}
+local applied = apply(KEYS[1], KEYS[2], 2)
+expire_at(ARGV[1], {KEYS[1], KEYS[2], KEYS[3]})
+return applied
 `,
 };
 
@@ -181,15 +195,16 @@ return {redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), redis.call('ZCARD', KEYS
 };
 
 /**
- * KEYS: z, m, built z, built m, ready. ARGV: loaded-at (epoch ms). Renames both built keys over
- * the live ones in one atomic step (a reader sees the old set or the new one, never a mix), drops
- * the build TTL and sets the ready marker. Errors when a built key is gone (it expired: the
- * rebuild was too slow), leaving the live keys and the marker untouched.
+ * KEYS: z, m, built z, built m, ready. ARGV: loaded-at (epoch ms), expire-at ms ('0' = never).
+ * Renames both built keys over the live ones in one atomic step (a reader sees the old set or the
+ * new one, never a mix), replaces the build TTL by the board-period's expiry and sets the ready
+ * marker. Errors when a built key is gone (it expired: the rebuild was too slow), leaving the live
+ * keys and the marker untouched.
  */
 export const SWAP_SCRIPT: LuaScript = {
   name: "swap",
   readonly: false,
-  source: `
+  source: `${EXPIRE_FN}
 if redis.call('EXISTS', KEYS[3]) == 0 or redis.call('EXISTS', KEYS[4]) == 0 then
   return redis.error_reply('ERR rank rebuild keys are gone (expired before the swap)')
 end
@@ -198,17 +213,20 @@ redis.call('RENAME', KEYS[4], KEYS[2])
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
 redis.call('SET', KEYS[5], ARGV[1])
-return redis.call('ZCARD', KEYS[1])
+local total = redis.call('ZCARD', KEYS[1])
+expire_at(ARGV[2], {KEYS[1], KEYS[2], KEYS[5]})
+return total
 `,
 };
 
-/** KEYS: z, m, ready. ARGV: loaded-at (epoch ms). The board-period is loaded and empty. */
+/** KEYS: z, m, ready. ARGV: loaded-at (epoch ms), expire-at ms ('0' = never). Loaded and empty. */
 export const CLEAR_SCRIPT: LuaScript = {
   name: "clear",
   readonly: false,
-  source: `
+  source: `${EXPIRE_FN}
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SET', KEYS[3], ARGV[1])
+expire_at(ARGV[2], {KEYS[3]})
 return 0
 `,
 };

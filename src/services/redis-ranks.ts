@@ -3,7 +3,7 @@ import type { SortOrder } from "../domain";
 import { encodeMember } from "../domain/redis-member";
 import { withTimeout } from "../lib/timeout";
 import type { ScoreChange } from "../queue/persist-batch";
-import { recordArgs, scoreArg } from "./redis-args";
+import { expiryArg, recordArgs, scoreArg } from "./redis-args";
 import { rankKeys } from "./redis-keys";
 import { AFTER_SCRIPT, APPLY_SCRIPT, AROUND_SCRIPT, FOR_SCORE_SCRIPT, NOT_READY_REPLY, PAGE_SCRIPT, RANK_SCRIPT } from "./redis-lua";
 import { type RedisRankEntry, replyArray, replyEntries, replyInt, replyMember } from "./redis-reply";
@@ -62,6 +62,8 @@ export interface RedisRankChange {
   reachedAt: number;
   /** scores.version: only a newer version replaces what Redis holds. */
   version: number;
+  /** When the board-period's keys expire (epoch ms, rankExpiryMs); null or absent: never (all-time). */
+  expiresAt?: number | null;
 }
 
 /** A player's position. */
@@ -95,7 +97,7 @@ export interface RedisAround extends RedisRankPage {
  * A persisted ScoreChange in the store's terms. The store only knows "smaller is better", so the
  * board's sort order decides the sign, exactly as scores.sort_score is computed.
  */
-export function redisChangeOf(change: ScoreChange, sortOrder: SortOrder): RedisRankChange {
+export function redisChangeOf(change: ScoreChange, sortOrder: SortOrder, expiresAt: number | null): RedisRankChange {
   return {
     boardId: change.boardId,
     periodKey: change.periodKey,
@@ -104,6 +106,7 @@ export function redisChangeOf(change: ScoreChange, sortOrder: SortOrder): RedisR
     sortScore: sortOrder === "desc" ? 0 - change.score : change.score,
     reachedAt: change.reachedAt,
     version: change.version,
+    expiresAt,
   };
 }
 
@@ -111,7 +114,8 @@ export function redisChangeOf(change: ScoreChange, sortOrder: SortOrder): RedisR
  * Mirrors a batch of record states into Redis in ONE pipeline: one EVALSHA per board-period
  * carrying all of its changes (EVAL only for scripts Redis has forgotten). The script applies a
  * change only when its version is newer than the stored one, so repeats, redeliveries and
- * out-of-order batches change nothing, on every operator. Returns how many changes applied.
+ * out-of-order batches change nothing, on every operator, and sets the board-period's expiry (its
+ * changes all carry the same). Returns how many changes applied.
  */
 export async function applyToRedis(
   redis: Redis,
@@ -123,10 +127,13 @@ export async function applyToRedis(
   for (const change of changes) {
     const args = recordArgs(change.playerId, change.version, change.sortScore, change.reachedAt);
     const keys = rankKeys(prefix, change.boardId, change.periodKey);
+    const expiry = expiryArg(change.expiresAt);
     let group = groups.get(keys.z);
     if (!group) {
-      group = { keys: [keys.z, keys.m], args: [] };
+      group = { keys: [keys.z, keys.m, keys.ready], args: [expiry] };
       groups.set(keys.z, group);
+    } else if (group.args[0] !== expiry) {
+      throw new RangeError(`redis rank store: changes to ${change.boardId}/${change.periodKey} disagree on expiresAt`);
     }
     group.args.push(...args);
   }

@@ -1,6 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { withTimeout } from "../lib/timeout";
-import { recordArgs } from "./redis-args";
+import { expiryArg, recordArgs } from "./redis-args";
 import { rankKeys, rebuildKeys } from "./redis-keys";
 import { APPLY_SCRIPT, BUILD_SCRIPT, CLEAR_SCRIPT, SWAP_SCRIPT } from "./redis-lua";
 import { replyInt } from "./redis-reply";
@@ -23,6 +23,8 @@ export interface ReplaceOptions {
   reset: boolean;
   /** Bound per chunk round trip (default 3000 ms). */
   timeoutMs?: number;
+  /** When the board-period's keys expire (epoch ms, rankExpiryMs); null or absent: never. */
+  expiresAt?: number | null;
 }
 
 /** Members per script call and round trip: bounds request size and how long one script blocks Redis. */
@@ -51,9 +53,10 @@ export function startBoardPeriodLoad(
   prefix: string,
   boardId: string,
   periodKey: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; expiresAt?: number | null } = {},
 ): BoardPeriodLoad {
   const keys = rankKeys(prefix, boardId, periodKey);
+  const expiresAt = expiryArg(options.expiresAt);
   const build = rebuildKeys(keys, crypto.randomUUID());
   const bounded = boundBy(options.timeoutMs);
   let added = 0;
@@ -76,10 +79,13 @@ export function startBoardPeriodLoad(
     async commit() {
       const loadedAt = String(Date.now());
       if (added === 0) {
-        await bounded(runScript(redis, CLEAR_SCRIPT, [keys.z, keys.m, keys.ready], [loadedAt]));
+        await bounded(runScript(redis, CLEAR_SCRIPT, [keys.z, keys.m, keys.ready], [loadedAt, expiresAt]));
         return 0;
       }
-      return replyInt(await bounded(runScript(redis, SWAP_SCRIPT, [keys.z, keys.m, build.z, build.m, keys.ready], [loadedAt])), "total");
+      return replyInt(
+        await bounded(runScript(redis, SWAP_SCRIPT, [keys.z, keys.m, build.z, build.m, keys.ready], [loadedAt, expiresAt])),
+        "total",
+      );
     },
     async abandon() {
       if (!written) return; // an empty load, or rows refused before anything was sent
@@ -113,10 +119,14 @@ export async function replaceBoardPeriod(
     // Validate everything before the first write, so a bad row cannot leave a half-merged board.
     const chunks = chunkArgs(rows);
     const keys = rankKeys(prefix, boardId, periodKey);
+    const expiresAt = expiryArg(options.expiresAt);
     const bounded = boundBy(options.timeoutMs);
     let applied = 0;
     for (const args of chunks) {
-      applied += replyInt(await bounded(runScript(redis, APPLY_SCRIPT, [keys.z, keys.m], args)), "applied count");
+      applied += replyInt(
+        await bounded(runScript(redis, APPLY_SCRIPT, [keys.z, keys.m, keys.ready], [expiresAt, ...args])),
+        "applied count",
+      );
     }
     return { applied, total: null };
   }

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { openDatabase } from "../db/client";
 import { type Board, rankResync } from "../db/schema";
 import type { Metadata } from "../do/types";
+import { parsePastPeriodDays, rankExpiryMs } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import type { ScoreChange } from "../queue/persist-batch";
@@ -62,23 +63,28 @@ export async function projectScoreChanges(
 
   const redis = openRedis(env);
   const redisWrite = redis
-    ? applyToRedis(
-        redis,
-        env.REDIS_KEY_PREFIX,
-        changes.flatMap((c) => {
-          const board = boards.get(c.boardId);
-          return board ? [redisChangeOf(c, board.sortOrder)] : [];
-        }),
-      ).catch(async (error) => {
-        log.warn("projection: Redis write failed; the reconciliation cron reloads the board-periods it missed", {
-          error: describeError(error),
-          records: changes.length,
-        });
-        await requestResync(
-          env,
-          [...groups.values()].map((g) => ({ boardId: g.board.id, periodKey: g.periodKey })),
-        );
-      })
+    ? Promise.resolve()
+        .then(() => {
+          const pastDays = parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS);
+          return applyToRedis(
+            redis,
+            env.REDIS_KEY_PREFIX,
+            [...groups.values()].flatMap(({ board, periodKey, changes: group }) => {
+              const expiresAt = rankExpiryMs(board, periodKey, pastDays);
+              return group.map((c) => redisChangeOf(c, board.sortOrder, expiresAt));
+            }),
+          );
+        })
+        .catch(async (error) => {
+          log.warn("projection: Redis write failed; the reconciliation cron reloads the board-periods it missed", {
+            error: describeError(error),
+            records: changes.length,
+          });
+          await requestResync(
+            env,
+            [...groups.values()].map((g) => ({ boardId: g.board.id, periodKey: g.periodKey })),
+          );
+        })
     : Promise.resolve();
 
   // Redis is written in the background: a failure is only logged either way (Redis is optional

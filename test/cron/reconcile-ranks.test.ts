@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { reconcileRanks } from "../../src/cron/reconcile-ranks";
 import { openDatabase } from "../../src/db/client";
+import { DEFAULT_PAST_PERIOD_DAYS, periodKey, rankExpiryMs } from "../../src/domain";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
 import { playerRankFromPostgres } from "../../src/services/postgres-ranks";
@@ -156,5 +157,55 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     await cronUntil(async () => (await resyncRequests(board)) === 0, "the cron to resync the board");
     expect((await rankFromRedis(testRedis(), prefix, board, "all", "c3"))?.rank).toBe(1);
     await agreesWithPostgres(board, ["c3", "late", "c0", "c19"]);
+  });
+
+  it("a daily period's keys expire REDIS_PAST_PERIOD_DAYS after the day ends, when projected and when loaded; all-time keys never", async () => {
+    const board = await createBoard({ periods: ["all", "daily"], timeZone: "UTC" });
+    const scoredAt = new Date(Date.now() - 30_000); // what consume() sends as occurredAt
+    const day = periodKey("daily", scoredAt, "UTC", "monday");
+    written.track(board, "all");
+    written.track(board, day);
+    const expiresAt = rankExpiryMs({ timeZone: "UTC", weekStart: "monday" }, day, DEFAULT_PAST_PERIOD_DAYS) ?? 0;
+    const daily = rankKeys(prefix, board, day);
+    const allTime = rankKeys(prefix, board, "all");
+    // Within a minute (the test's own round trips; workerd's clock only moves on I/O).
+    const near = (ttl: number) => Math.abs(ttl - (expiresAt - Date.now())) < 60_000;
+
+    await consume(board, [["e1", 5]]);
+    await eventually(async () => ((await testRedis().pttl(daily.z)) > 0 ? true : undefined), 20_000, "the projection to reach Redis");
+    expect(near(await testRedis().pttl(daily.z))).toBe(true);
+    expect(near(await testRedis().pttl(daily.m))).toBe(true);
+    expect(await testRedis().pttl(allTime.z)).toBe(-1);
+
+    const handle = openDatabase(testEnv, { maxConnections: 1 });
+    try {
+      // A run at the time of the score: that day is current, so it is loaded.
+      await reconcileRanks(handle.db, testRedis(), prefix, scoredAt);
+    } finally {
+      await handle.close();
+    }
+    expect(await isReady(board)).toBe(true);
+    for (const key of [daily.z, daily.m, daily.ready]) expect(near(await testRedis().pttl(key)), key).toBe(true);
+    for (const key of [allTime.z, allTime.m, allTime.ready]) expect(await testRedis().pttl(key), key).toBe(-1);
+    expect((await rankFromRedis(testRedis(), prefix, board, day, "e1"))?.rank).toBe(1);
+  });
+
+  it("drops resync requests for periods Redis no longer keeps, and for boards that are gone, without loading them", async () => {
+    const board = await createBoard({ periods: ["all", "daily"], timeZone: "UTC" });
+    const longAgo = periodKey("daily", new Date(Date.now() - 30 * 86_400_000), "UTC", "monday");
+    const gone = `gone-${board}`;
+    written.track(board, longAgo);
+    await query(sql`insert into rank_resync (board_id, period_key) values (${board}, ${longAgo}), (${gone}, 'all')`);
+    const handle = openDatabase(testEnv, { maxConnections: 1 });
+    try {
+      const result = await reconcileRanks(handle.db, testRedis(), prefix, new Date(), { pastDays: 7 });
+      expect(result.droppedCount).toBeGreaterThanOrEqual(2);
+    } finally {
+      await handle.close();
+    }
+    expect(await resyncRequests(board)).toBe(0);
+    expect(await resyncRequests(gone)).toBe(0);
+    const old = rankKeys(prefix, board, longAgo);
+    expect(await testRedis().exists(old.z, old.m, old.ready)).toBe(0);
   });
 });

@@ -77,7 +77,7 @@ async function loadIntoRedis(boardId: string): Promise<void> {
   if (!redis) return;
   const handle = openDatabase(testEnv, { maxConnections: 1 });
   try {
-    await reloadBoardPeriod(handle.db, redis, testEnv.REDIS_KEY_PREFIX, boardId, "all");
+    await reloadBoardPeriod(handle.db, redis, testEnv.REDIS_KEY_PREFIX, boardId, "all", null);
   } finally {
     await handle.close();
   }

@@ -64,21 +64,31 @@ describe("redis rank store guards", () => {
       displayName: null,
       metadata: null,
     };
-    expect(redisChangeOf(change, "desc")).toEqual({
+    expect(redisChangeOf(change, "desc", null)).toEqual({
       boardId: "b",
       periodKey: "all",
       playerId: "p",
       sortScore: -42,
       reachedAt: 7,
       version: 3,
+      expiresAt: null,
     });
-    expect(redisChangeOf(change, "asc").sortScore).toBe(42);
-    expect(Object.is(redisChangeOf({ ...change, score: 0 }, "desc").sortScore, 0)).toBe(true);
+    expect(redisChangeOf(change, "asc", 1_000).sortScore).toBe(42);
+    expect(redisChangeOf(change, "asc", 1_000).expiresAt).toBe(1_000);
+    expect(Object.is(redisChangeOf({ ...change, score: 0 }, "desc", null).sortScore, 0)).toBe(true);
   });
 
   it("validates every change before sending anything", async () => {
     const base = { boardId: "b", periodKey: "all", playerId: "p", sortScore: 1, reachedAt: 0, version: 1 };
-    for (const bad of [{ sortScore: 1.5 }, { sortScore: 2 ** 53 }, { version: -1 }, { reachedAt: -5 }, { playerId: "" }]) {
+    for (const bad of [
+      { sortScore: 1.5 },
+      { sortScore: 2 ** 53 },
+      { version: -1 },
+      { reachedAt: -5 },
+      { playerId: "" },
+      { expiresAt: 0 },
+      { expiresAt: 1.5 },
+    ]) {
       await expect(applyToRedis(untouchable, "eb:", [base, { ...base, ...bad }])).rejects.toThrow(RangeError);
     }
     await expect(pageFromRedis(untouchable, "eb:", "b", "all", { offset: -1, limit: 5 })).rejects.toThrow(RangeError);

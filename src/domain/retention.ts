@@ -1,0 +1,46 @@
+import { ALL_TIME_KEY, type PeriodKind, periodRange, type WeekStart } from "./periods";
+
+const DAY_MS = 86_400_000;
+
+/** Default for REDIS_PAST_PERIOD_DAYS: last week's winners stay in Redis for a week. */
+export const DEFAULT_PAST_PERIOD_DAYS = 7;
+
+/**
+ * The kind of period a key names. The four key formats are disjoint (`all`, `2026-12-01`,
+ * `2026-W49`, `2026-12`), so the key alone says it; null for anything else.
+ */
+export function periodKindOfKey(key: string): PeriodKind | null {
+  if (key === ALL_TIME_KEY) return "all";
+  if (/^\d{4}-\d{2}-\d{2}$/.test(key)) return "daily";
+  if (/^\d{4}-W\d{2}$/.test(key)) return "weekly";
+  if (/^\d{4}-\d{2}$/.test(key)) return "monthly";
+  return null;
+}
+
+/**
+ * When the Redis copy of a board-period's ranks may go (epoch ms): `pastDays` after the period
+ * ends in the board's time zone. Null for the all-time period, which never ends, and for a key
+ * that names no period. Postgres keeps every record either way: once Redis drops a period, its
+ * reads (`at=` a past period) come from Postgres, with the same answer.
+ */
+export function rankExpiryMs(board: { timeZone: string; weekStart: WeekStart }, periodKey: string, pastDays: number): number | null {
+  const kind = periodKindOfKey(periodKey);
+  if (kind === null || kind === "all") return null;
+  const range = periodRange(kind, periodKey, board.timeZone, board.weekStart);
+  // Rounded: PEXPIREAT takes whole milliseconds, and a fraction of a day may not be one.
+  return range ? range.end.getTime() + Math.round(pastDays * DAY_MS) : null;
+}
+
+/**
+ * REDIS_PAST_PERIOD_DAYS as a number of days (whole or fractional, >= 0). Unset or empty gives
+ * the default; anything else that is not such a number throws, so a typo in wrangler.toml fails
+ * loudly instead of silently keeping (or dropping) every past period.
+ */
+export function parsePastPeriodDays(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return DEFAULT_PAST_PERIOD_DAYS;
+  const days = Number(value);
+  if (!Number.isFinite(days) || days < 0) {
+    throw new RangeError(`REDIS_PAST_PERIOD_DAYS must be a number of days >= 0 (got "${value}"): fix it in wrangler.toml [vars]`);
+  }
+  return days;
+}
