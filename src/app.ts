@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Database } from "./db/client";
 import { openDatabase } from "./db/client";
+import { isSchemaMissing, MIGRATE_HINT } from "./db/errors";
 import type { AppContext } from "./env";
 import { requireAdmin } from "./lib/admin-auth";
 import { ApiError, errorBody } from "./lib/errors";
@@ -71,6 +72,11 @@ export function createApp(): OpenAPIHono<AppContext> {
       // Hono's own 4xx (e.g. a malformed JSON body from the validator).
       const code = error.status === 413 ? "PAYLOAD_TOO_LARGE" : error.status < 500 ? "BAD_REQUEST" : "INTERNAL_ERROR";
       return c.json(errorBody(code, error.message || "Bad request", requestId), error.status);
+    }
+    if (isSchemaMissing(error)) {
+      // A deployment step missed, not a bug of the request: say what fixes it, to caller and log.
+      log.error(`request failed: ${MIGRATE_HINT}`, { requestId, path: c.req.path, error: describeError(error) });
+      return c.json(errorBody("DEPENDENCY_UNAVAILABLE", `Database not ready (${MIGRATE_HINT}); retry once it is migrated`, requestId), 503);
     }
     log.error("unhandled error", { requestId, path: c.req.path, error: describeError(error), stack: (error as Error)?.stack });
     return c.json(errorBody("INTERNAL_ERROR", "Internal error; retry later, and report the requestId if it persists", requestId), 500);

@@ -1,5 +1,6 @@
 import type { Database } from "../db/client";
 import { openDatabase } from "../db/client";
+import { isSchemaMissing, MIGRATE_HINT } from "../db/errors";
 import type { Board } from "../db/schema";
 import type { PeriodKind } from "../domain";
 import { periodKeysFor } from "../domain";
@@ -228,7 +229,9 @@ async function persistIsolating(
     outcome.changes.push(...result.changes);
   } catch (error) {
     if (!isPermanentDatabaseError(error)) {
-      log.warn("consumer: transient database failure, retrying", { queue, events: items.length, error: describeError(error) });
+      if (isSchemaMissing(error))
+        log.error(`consumer: ${MIGRATE_HINT}; retrying`, { queue, events: items.length, error: describeError(error) });
+      else log.warn("consumer: transient database failure, retrying", { queue, events: items.length, error: describeError(error) });
       for (const item of items) outcome.failed.add(item.message);
       outcome.failure = error;
       return;

@@ -1,3 +1,5 @@
+import { isSchemaMissing, sqlState } from "../db/errors";
+
 /**
  * Retry policy of the consumers. The Neon driver never retries, so the consumer owns it:
  * exponential backoff per message, and an explicit dead letter (with the error) once a message
@@ -20,19 +22,10 @@ export function exhausted(attempts: number): boolean {
  * Errors that will fail the same way on every retry: Postgres data exceptions (22), integrity
  * violations (23) and statement errors (42). They are isolated by splitting the batch, and the one
  * message that causes them is dead-lettered. Anything else (connection refused, timeouts, restarts,
- * serialization failures) is transient and retried.
+ * serialization failures) is transient and retried, and so is a missing table or column: that is
+ * a migration not yet run, and every event would otherwise be dead-lettered one by one until it is.
  */
 export function isPermanentDatabaseError(error: unknown): boolean {
   const code = sqlState(error);
-  return code !== undefined && /^(22|23|42)/.test(code);
-}
-
-/** The SQLSTATE of a Postgres error, also when drizzle wrapped it (DrizzleQueryError.cause). */
-export function sqlState(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 3; depth += 1) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return code !== undefined && /^(22|23|42)/.test(code) && !isSchemaMissing(error);
 }

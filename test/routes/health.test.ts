@@ -1,5 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
@@ -62,5 +63,22 @@ describe("errors", () => {
     const body = (await res.json()) as { error: { code: string; message: string; requestId: string } };
     expect(body.error.code).toBe("NOT_FOUND");
     expect(body.error.requestId).toBeTruthy();
+  });
+
+  it("answers a database without the schema with a 503 that says to migrate, not a 500", async () => {
+    const app = createApp();
+    // A real query of a table the database lacks, through the production driver: what every route
+    // meets when a deployment skipped `npm run db:migrate`.
+    app.get("/v1/needs-a-missing-table", async (c) => {
+      await c.get("db")().execute(sql`select * from edgeboard_table_never_migrated`);
+      return c.json({});
+    });
+    const ctx = createExecutionContext();
+    const res = await app.request("/v1/needs-a-missing-table", {}, env as AppBindings, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("DEPENDENCY_UNAVAILABLE");
+    expect(body.error.message).toContain("npm run db:migrate");
   });
 });
