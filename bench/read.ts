@@ -5,6 +5,8 @@
 // in flight, p50/p99 at fixed offered rates (open loop, all measured first, lightest first: Nakama's
 // throughput for that kind of read, or BENCH_RATE, and for GET /health and the cached and Redis
 // cases also 100-800 req/s), and server CPU per 1,000 reads, next to the targets of the issue.
+// The same open loops also run against a node:http hello-world (bench/lib/floor-server.ts): the
+// tail latency this machine gives any server, for reading the worker's p99 against.
 //   DATABASE_URL (required: a real Postgres)   REDIS_URL (required)
 //   BENCH_PLAYERS (default 1000000)   BENCH_SECONDS (per case, default 8)   BENCH_CONCURRENCY (default 16)
 //   BENCH_STAMPEDE (concurrent cold requests, default 1000)   BENCH_FRESHNESS_ROUNDS (default 30)
@@ -17,6 +19,7 @@ import type { Redis as RedisClient } from "ioredis";
 import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, withDatabase } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
 import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
+import { startFloorServer } from "./lib/floor-server.ts";
 import { collectGarbage } from "./lib/gc.ts";
 import { type HttpReply, httpGet } from "./lib/http.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/load.ts";
@@ -137,10 +140,15 @@ interface CaseSpec {
   ladder?: boolean;
   /** Run before the open loops and again before the closed loop (e.g. fill the cache). */
   prepare?: () => Promise<void>;
+  /** Exactly these open-loop rates instead of openLoopRate/ladder. */
+  rates?: number[];
+  /** Not the worker (the machine floor): open loops only, no closed loop, no CPU. */
+  openLoopOnly?: boolean;
 }
 
 /** The offered rates of a case's open loops, lowest first (none for a closed-loop-only case). */
 function openLoopRates(spec: CaseSpec): number[] {
+  if (spec.rates) return spec.rates;
   if (!spec.openLoopRate) return [];
   const top = RATE ?? spec.openLoopRate;
   return [...(spec.ladder ? LADDER_RATES.filter((r) => r < top) : []), top];
@@ -473,8 +481,22 @@ async function main() {
         ladder: true,
       },
     ];
+    const floorServer = await startFloorServer();
+    cleanups.push({ what: "stopping the floor server", run: () => floorServer.stop() });
+    cases.push({
+      label: "machine floor: a node:http hello-world in its own process (not the worker), same client",
+      request: async () => {
+        await getChecked(`${floorServer.base}/health`, {}, {});
+      },
+      rates: [...new Set([...LADDER_RATES, ...(RATE ? [RATE] : [NAKAMA.aroundReqS, NAKAMA.topReqS])])].sort((a, b) => a - b),
+      openLoopOnly: true,
+    });
     const openLoopRuns = await openLoopsByRate(cases);
-    for (const [i, spec] of cases.entries()) results.push(await runCase(server, spec, openLoopRuns[i] ?? []));
+    for (const [i, spec] of cases.entries()) {
+      if (!spec.openLoopOnly) results.push(await runCase(server, spec, openLoopRuns[i] ?? []));
+    }
+    const machineFloor = openLoopRuns[cases.length - 1] ?? [];
+    await floorServer.stop();
 
     say(`5. stampede: ${fmt(STAMPEDE)} concurrent cold requests for one page …`);
     const burst = await stampede(server);
@@ -529,6 +551,13 @@ async function main() {
         .join("; ");
     };
     const cpuPerRead = (r: CaseResult) => r.cpu.total / (r.load.requests / 1000);
+    /** "; this machine's floor (node:http hello-world): p99 3.4 ms at 1,600 req/s" */
+    const floorAt = (rate: number) => {
+      const run = machineFloor.find((f) => f.rate === rate);
+      return run
+        ? `; this machine's floor (a node:http hello-world): p99 ${fmt(percentile(run.latenciesMs, 99), 2)} ms at ${fmt(rate)} req/s`
+        : "";
+    };
     const rate = (r: CaseResult) => r.load.requests / r.load.seconds;
     console.log("");
     say(
@@ -541,6 +570,15 @@ async function main() {
         `${availableParallelism()} cores. Responses uncompressed (accept-encoding: identity).`,
     );
     for (const r of results) for (const line of caseLine(r)) say(`  ${line}`);
+    say(
+      "  machine floor, a node:http hello-world answering what /health answers (not the worker; same client, same schedule): " +
+        machineFloor
+          .map(
+            ({ rate, latenciesMs }) =>
+              `at ${fmt(rate)} req/s p50 ${fmt(percentile(latenciesMs, 50), 2)}, p99 ${fmt(percentile(latenciesMs, 99), 2)} ms`,
+          )
+          .join("; "),
+    );
     say("  worker counters during each measured run (GET /v1/admin/metrics):");
     for (const r of results.slice(1)) {
       say(
@@ -566,13 +604,15 @@ async function main() {
       `  cached read p99 < ${TARGET_CACHED_P99_MS} ms: ${fmt(p99AtRate(cached), 2)} ms at ${fmt(nakamaRun(cached)?.rate ?? 0)} req/s ${ok(p99AtRate(cached) < TARGET_CACHED_P99_MS)}; ` +
         `open loop: ${byRate(cached, TARGET_CACHED_P99_MS)}; ` +
         `${fmt(percentile(cached.unloaded, 99), 2)} ms one at a time ${ok(percentile(cached.unloaded, 99) < TARGET_CACHED_P99_MS)}; ` +
-        `${fmt(p99(cached), 2)} ms at ${CONCURRENCY} concurrent (closed loop: queueing on the shared cores) ${ok(p99(cached) < TARGET_CACHED_P99_MS)}`,
+        `${fmt(p99(cached), 2)} ms at ${CONCURRENCY} concurrent (closed loop: queueing on the shared cores) ${ok(p99(cached) < TARGET_CACHED_P99_MS)}` +
+        floorAt(nakamaRun(cached)?.rate ?? 0),
     );
     say(
       `  Redis rank lookup p99 < ${TARGET_REDIS_P99_MS} ms: ${fmt(p99AtRate(viaRedis), 2)} ms at ${fmt(nakamaRun(viaRedis)?.rate ?? 0)} req/s ${ok(p99AtRate(viaRedis) < TARGET_REDIS_P99_MS)}; ` +
         `open loop: ${byRate(viaRedis, TARGET_REDIS_P99_MS)}; ` +
         `${fmt(percentile(viaRedis.unloaded, 99), 2)} ms one at a time ${ok(percentile(viaRedis.unloaded, 99) < TARGET_REDIS_P99_MS)}; ` +
-        `${fmt(p99(viaRedis), 2)} ms at ${CONCURRENCY} concurrent ${ok(p99(viaRedis) < TARGET_REDIS_P99_MS)}`,
+        `${fmt(p99(viaRedis), 2)} ms at ${CONCURRENCY} concurrent ${ok(p99(viaRedis) < TARGET_REDIS_P99_MS)}` +
+        floorAt(nakamaRun(viaRedis)?.rate ?? 0),
     );
     say(
       `  server CPU per read <= ${fmt(TARGET_CPU_S_PER_1000, 2)} ms (half of Nakama's): ` +

@@ -56,7 +56,11 @@ export interface OpenLoopResult {
   /** Requests answered as expected. */
   requests: number;
   seconds: number;
-  /** From each request's scheduled start, so a stalled server cannot hide its queue (no coordinated omission). */
+  /**
+   * From each request's scheduled start, so a stalled server cannot hide its queue (no coordinated
+   * omission); from when it was sent if that was earlier (a timer may fire up to a millisecond
+   * early, and the wait before the schedule is no part of the answer's latency).
+   */
   latenciesMs: number[];
   failures: number;
   firstFailure?: string;
@@ -91,11 +95,12 @@ export async function openLoop(opts: {
       firstFailure ??= `more than ${maxInFlight} requests waiting: the server cannot keep up with ${opts.rate} req/s`;
       continue;
     }
+    const from = Math.min(scheduled, performance.now());
     const p: Promise<void> = opts
       .request(i)
       .then(
         () => {
-          latenciesMs.push(performance.now() - scheduled);
+          latenciesMs.push(performance.now() - from);
         },
         (error: unknown) => {
           failures += 1;
