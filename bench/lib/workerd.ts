@@ -15,9 +15,10 @@
 // (Upstash's REST calls) go straight to the network, not through miniflare's outbound interceptor
 // worker (`fetchStraightToTheNetwork` below; BENCH_OUTBOUND=miniflare keeps it). One process
 // group, so its CPU (this Node: bridges and miniflare's loopback; workerd) is measured apart from
-// the load.
+// the load. Beside the worker, on a socket of its own, runs a hello-world worker: the runtime's
+// own latency floor, which bench:read measures at the same rates.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -26,6 +27,14 @@ import { fileURLToPath } from "node:url";
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const READY_PREFIX = "[workerd] ready:";
 const START_TIMEOUT_MS = 120_000;
+/**
+ * The runtime's floor: a worker that answers what GET /health answers, with no framework and no
+ * middleware, served by the same workerd on a socket of its own.
+ */
+const HELLO_MODULE = "hello-floor.js";
+const HELLO_SOURCE = `const body = JSON.stringify({ status: "ok", environment: "development" });
+export default { fetch() { return new Response(body, { headers: { "content-type": "application/json" } }); } };
+`;
 
 /** What the figures were measured through, for the benchmarks' reports. */
 export function workerdPath(): string {
@@ -37,6 +46,8 @@ export function workerdPath(): string {
 export interface WorkerdServer {
   /** workerd's own socket (the user worker, no wrangler proxy in between). */
   base: string;
+  /** A hello-world worker on the same workerd (its own socket): the runtime's floor, for scale. */
+  helloBase: string;
   /** wrangler's proxy in front of the same worker (not used for measurements). */
   proxyBase: string;
   pid: number;
@@ -82,7 +93,7 @@ export async function startWorkerdServer(
     } catch {}
   };
   try {
-    const addresses = await new Promise<{ base: string; proxyBase: string }>((resolveReady, reject) => {
+    const addresses = await new Promise<{ base: string; proxyBase: string; helloBase: string }>((resolveReady, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`workerd did not start within ${START_TIMEOUT_MS / 1000} s; see the [workerd] lines above`)),
         START_TIMEOUT_MS,
@@ -91,9 +102,9 @@ export async function startWorkerdServer(
         lines.push(line);
         if (line.startsWith("[workerd]")) say(`  ${line}`);
         if (line.startsWith(READY_PREFIX)) {
-          const [base, proxyBase] = line.slice(READY_PREFIX.length).trim().split(/\s+/) as [string, string];
+          const [base, proxyBase, helloBase] = line.slice(READY_PREFIX.length).trim().split(/\s+/) as [string, string, string];
           clearTimeout(timer);
-          resolveReady({ base, proxyBase });
+          resolveReady({ base, proxyBase, helloBase });
         }
       };
       if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
@@ -177,6 +188,8 @@ async function serve(): Promise<void> {
     const noEnvFiles = { envFiles: [] } as Parameters<typeof unstable_getMiniflareWorkerOptions>[2];
     const { workerOptions } = unstable_getMiniflareWorkerOptions(join(REPO_ROOT, "wrangler.toml"), undefined, noEnvFiles);
     const directPort = await getPort();
+    const helloPort = await getPort();
+    writeFileSync(join(outDir, HELLO_MODULE), HELLO_SOURCE);
     mf = new Miniflare(
       convertV4MiniflareOptions({
         host: "127.0.0.1",
@@ -193,11 +206,18 @@ async function serve(): Promise<void> {
             // A socket served by the worker itself, without miniflare's entry worker in between.
             unsafeDirectSockets: [{ host: "127.0.0.1", port: directPort }],
           },
+          {
+            name: "hello-floor",
+            compatibilityDate: workerOptions.compatibilityDate,
+            modules: [{ type: "ESModule", path: join(outDir, HELLO_MODULE) }],
+            modulesRoot: outDir,
+            unsafeDirectSockets: [{ host: "127.0.0.1", port: helloPort }],
+          },
         ],
       } as Parameters<typeof convertV4MiniflareOptions>[0]),
     );
     const entry = (await mf.ready).origin;
-    log(`${READY_PREFIX.slice("[workerd] ".length)} http://127.0.0.1:${directPort} ${entry}`);
+    log(`${READY_PREFIX.slice("[workerd] ".length)} http://127.0.0.1:${directPort} ${entry} http://127.0.0.1:${helloPort}`);
   } catch (error) {
     log(`could not start the worker: ${(error as Error).message}`);
     await shutdown(1);
