@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../db/client";
+import { isSchemaMissing, MIGRATE_HINT } from "../db/errors";
+import { LATEST_MIGRATION, MIGRATIONS_TABLE } from "../db/schema-version";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
@@ -29,16 +31,34 @@ async function timed(run: () => Promise<unknown>, required: boolean, what: strin
 }
 
 /**
- * Runs one real round trip per dependency: a query through the Neon driver + drizzle, and a PING
- * through @upstash/redis. Postgres is required (system of record); Redis is optional because
- * ranks fall back to Postgres, so a Redis outage reports "down" without making the worker unready.
+ * Throws, saying what to run, when the newest migration the database records is older than
+ * `needed` (by default the newest this code was built with) or none is recorded. A newer schema
+ * passes: migrations only add, so the previous release keeps working during a deploy.
+ */
+export async function checkSchema(db: ReturnType<typeof openDatabase>["db"], needed = LATEST_MIGRATION): Promise<void> {
+  let newest: number;
+  try {
+    const result = await db.execute<{ newest: string | null }>(sql.raw(`select max(created_at)::text as newest from ${MIGRATIONS_TABLE}`));
+    newest = Number(result.rows[0]?.newest ?? Number.NEGATIVE_INFINITY);
+  } catch (error) {
+    if (!isSchemaMissing(error)) throw error;
+    throw new Error(`no migration applied (${MIGRATE_HINT})`, { cause: error });
+  }
+  if (!(newest >= needed.when)) throw new Error(`migrations behind this code, which needs ${needed.tag} (${MIGRATE_HINT})`);
+}
+
+/**
+ * Runs one real round trip per dependency: a query through the Neon driver + drizzle (which also
+ * checks the schema is migrated for this code), and a PING through @upstash/redis. Postgres is
+ * required (system of record); Redis is optional because ranks fall back to Postgres, so a Redis
+ * outage reports "down" without making the worker unready.
  */
 export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<unknown>) => void): Promise<Readiness> {
   const database = await timed(
     async () => {
       const handle = openDatabase(env, { maxConnections: 1 });
       try {
-        await handle.db.execute(sql`select 1`);
+        await checkSchema(handle.db);
       } finally {
         waitUntil(handle.close());
       }
@@ -47,9 +67,10 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
     "Postgres",
   );
   if (database.status === "down") {
-    log.error("readiness: database unreachable", {
+    const behind = database.error.includes(MIGRATE_HINT);
+    log.error(behind ? "readiness: database schema not migrated" : "readiness: database unreachable", {
       error: database.error,
-      hint: "check DATABASE_URL (and, locally, that `npm run dev` started the database bridge)",
+      ...(behind ? {} : { hint: "check DATABASE_URL (and, locally, that `npm run dev` started the database bridge)" }),
     });
   }
 

@@ -3,7 +3,10 @@ import { env, exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import { openDatabase } from "../../src/db/client";
+import { LATEST_MIGRATION } from "../../src/db/schema-version";
 import type { AppBindings } from "../../src/env";
+import { checkSchema } from "../../src/services/readiness";
 
 describe("GET /health", () => {
   it("answers without touching any dependency", async () => {
@@ -41,6 +44,18 @@ describe("GET /health/ready", () => {
     expect(body.status).toBe("unready");
     expect(body.checks.database.status).toBe("down");
     expect(body.checks.database.error).toBeTruthy();
+  });
+
+  it("checks the database is migrated for this code, and says to migrate when it is not", async () => {
+    const handle = openDatabase(env as AppBindings, { maxConnections: 1 });
+    try {
+      await expect(checkSchema(handle.db)).resolves.toBeUndefined();
+      // A release newer than what this database has seen: the same query, a later migration needed.
+      const future = { tag: "9999_from_a_later_release", when: LATEST_MIGRATION.when + 1 };
+      await expect(checkSchema(handle.db, future)).rejects.toThrow(/9999_from_a_later_release.*npm run db:migrate/);
+    } finally {
+      await handle.close();
+    }
   });
 
   it("reports redis down (but stays ready) when Upstash is unreachable", async () => {
