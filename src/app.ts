@@ -66,7 +66,7 @@ export function createApp(): OpenAPIHono<AppContext> {
   app.onError((error, c) => {
     const requestId = c.get("requestId") ?? "unknown";
     if (error instanceof ApiError) {
-      return c.json(errorBody(error.code, error.message, requestId, error.details), error.status);
+      return c.json(errorBody(error.code, error.message, requestId, error.details), error.status, error.headers);
     }
     if (error instanceof HTTPException) {
       // Hono's own 4xx (e.g. a malformed JSON body from the validator).

@@ -30,11 +30,14 @@ export type ErrorBody = {
 export class ApiError extends HTTPException {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
+  /** Response headers the error answers with (e.g. Retry-After on a 503). */
+  readonly headers: Record<string, string> | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, headers?: Record<string, string>) {
     super(errorStatus[code], { message });
     this.code = code;
     this.details = details;
+    this.headers = headers;
   }
 }
 

@@ -18,6 +18,10 @@ export const counters = {
   /** Reads of a board-period Redis does not hold whole yet (answered from Postgres). */
   redisNotReady: 0,
   postgresReads: 0,
+  /** Postgres rank fallbacks that waited for a turn at the isolate's gate (postgres-rank-gate.ts). */
+  postgresRankWaits: 0,
+  /** ... and that were refused (503): too many waiting, or waited too long. */
+  postgresRankRefused: 0,
   /** Database handles opened (requests and cache refreshes): zero on a served top-N read. */
   postgresConnections: 0,
 };

@@ -9,6 +9,7 @@ import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
 import { leaderboardStub } from "./leaderboard-stub";
+import { postgresRanks } from "./postgres-rank-gate";
 import {
   aroundFromPostgres,
   countFromPostgres,
@@ -156,7 +157,7 @@ async function redisOrPostgres<T>(
     }
   }
   count("postgresReads");
-  return { value: await viaPostgres(), source: "postgres" };
+  return { value: await postgresRanks.run(viaPostgres), source: "postgres" };
 }
 
 /**
@@ -299,7 +300,9 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
   if (redisAnswered) return viaRedis;
   count("postgresReads");
   // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
-  const viaPostgres = await playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId, held.total > 0 ? held.total : undefined);
+  const viaPostgres = await postgresRanks.run(() =>
+    playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId, held.total > 0 ? held.total : undefined),
+  );
   return viaPostgres ? { ...viaPostgres, source: "postgres" } : null;
 }
 

@@ -1,0 +1,68 @@
+import { ApiError } from "../lib/errors";
+import { count } from "../lib/metrics";
+
+/** How the gate bounds the ranks Postgres computes for this isolate. */
+export interface RankGateLimits {
+  /** Counts running at once. */
+  running: number;
+  /** Requests waiting for a turn; one more is refused at once. */
+  waiting: number;
+  /** Longest wait for a turn before refusing. */
+  maxWaitMs: number;
+}
+
+/**
+ * Without Redis (not configured, down, or a period it has not loaded yet) ranks beyond the top-N
+ * are index range counts in Postgres: O(rank), ~0.2 µs per row ahead, so the player 500,000th on a
+ * 1M board costs ~100 ms of Postgres CPU alone and 250-290 ms on a loaded 2-core machine. Left
+ * alone, a burst of them during an Upstash outage would take all of Postgres and stall ingestion
+ * with it. So each isolate runs at most `running` at once; the others wait their turn, and one
+ * that would wait too long, or find too many waiting, is answered 503 with Retry-After. Waiting is
+ * polling: a promise settled by another request's code is not safe to await in Workers.
+ */
+export class RankGate {
+  #running = 0;
+  #waiting = 0;
+
+  constructor(readonly limits: RankGateLimits) {}
+
+  async run<T>(compute: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.limits.running) await this.#turn();
+    this.#running += 1;
+    try {
+      return await compute();
+    } finally {
+      this.#running -= 1;
+    }
+  }
+
+  async #turn(): Promise<void> {
+    if (this.#waiting >= this.limits.waiting) refuse();
+    this.#waiting += 1;
+    count("postgresRankWaits");
+    try {
+      const deadline = Date.now() + this.limits.maxWaitMs;
+      for (let pause = 5; this.#running >= this.limits.running; pause = Math.min(pause * 2, 50)) {
+        if (Date.now() >= deadline) refuse();
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    } finally {
+      this.#waiting -= 1;
+    }
+  }
+}
+
+const RETRY_AFTER_SECONDS = 5;
+
+function refuse(): never {
+  count("postgresRankRefused");
+  throw new ApiError(
+    "DEPENDENCY_UNAVAILABLE",
+    `Ranks beyond the top-N come from Postgres while Redis cannot answer, and it is at capacity; retry in ${RETRY_AFTER_SECONDS} s`,
+    { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    { "retry-after": String(RETRY_AFTER_SECONDS) },
+  );
+}
+
+/** The isolate's gate for the read path's Postgres rank fallbacks. */
+export const postgresRanks = new RankGate({ running: 4, waiting: 64, maxWaitMs: 3_000 });
