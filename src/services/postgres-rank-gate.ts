@@ -9,6 +9,8 @@ export interface RankGateLimits {
   waiting: number;
   /** Longest wait for a turn before refusing. */
   maxWaitMs: number;
+  /** A place held longer than this was abandoned (default 30 s: no rank count of ours takes that long). */
+  staleAfterMs?: number;
 }
 
 /**
@@ -21,34 +23,66 @@ export interface RankGateLimits {
  * polling: a promise settled by another request's code is not safe to await in Workers.
  */
 export class RankGate {
-  #running = 0;
-  #waiting = 0;
+  // Leases rather than counters: a request the client abandons may be cancelled mid-await, and
+  // then its `finally` never runs. A lease older than any real holder is let go, so such a request
+  // cannot hold a place for the isolate's lifetime.
+  readonly #running: Leases;
+  readonly #waiting: Leases;
 
-  constructor(readonly limits: RankGateLimits) {}
+  constructor(readonly limits: RankGateLimits) {
+    const stale = limits.staleAfterMs ?? STALE_AFTER_MS;
+    this.#running = new Leases(stale);
+    this.#waiting = new Leases(Math.max(stale, limits.maxWaitMs));
+  }
 
   async run<T>(compute: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.limits.running) await this.#turn();
-    this.#running += 1;
+    if (this.#running.size() >= this.limits.running) await this.#turn();
+    const lease = this.#running.take();
     try {
       return await compute();
     } finally {
-      this.#running -= 1;
+      this.#running.give(lease);
     }
   }
 
   async #turn(): Promise<void> {
-    if (this.#waiting >= this.limits.waiting) refuse();
-    this.#waiting += 1;
+    if (this.#waiting.size() >= this.limits.waiting) refuse();
+    const lease = this.#waiting.take();
     count("postgresRankWaits");
     try {
       const deadline = Date.now() + this.limits.maxWaitMs;
-      for (let pause = 5; this.#running >= this.limits.running; pause = Math.min(pause * 2, 50)) {
+      for (let pause = 5; this.#running.size() >= this.limits.running; pause = Math.min(pause * 2, 50)) {
         if (Date.now() >= deadline) refuse();
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     } finally {
-      this.#waiting -= 1;
+      this.#waiting.give(lease);
     }
+  }
+}
+
+const STALE_AFTER_MS = 30_000;
+
+/** Places taken (epoch ms when taken, by token); the ones older than `staleMs` do not count. */
+class Leases {
+  readonly #taken = new Map<symbol, number>();
+
+  constructor(readonly staleMs: number) {}
+
+  take(): symbol {
+    const lease = Symbol("lease");
+    this.#taken.set(lease, Date.now());
+    return lease;
+  }
+
+  give(lease: symbol): void {
+    this.#taken.delete(lease);
+  }
+
+  size(): number {
+    const now = Date.now();
+    for (const [lease, at] of this.#taken) if (now - at > this.staleMs) this.#taken.delete(lease);
+    return this.#taken.size;
   }
 }
 

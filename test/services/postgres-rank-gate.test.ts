@@ -55,6 +55,15 @@ describe("RankGate (the isolate's cap on Postgres rank fallbacks)", () => {
     expect(await gate.run(async () => "next")).toBe("next");
   });
 
+  it("lets go of a place whose request was abandoned mid-count (its finally never ran)", async () => {
+    const gate = new RankGate({ running: 1, waiting: 4, maxWaitMs: 2_000, staleAfterMs: 80 });
+    // Never settles: what a request cancelled by its client leaves behind.
+    void gate.run(() => new Promise<never>(() => {}));
+    const started = Date.now();
+    expect(await gate.run(async () => "after the stale one")).toBe("after the stale one");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(80);
+  });
+
   it("a refusal reaches the client as a JSON 503 with Retry-After", async () => {
     const app = createApp();
     const full = new RankGate({ running: 0, waiting: 0, maxWaitMs: 0 });
