@@ -17,7 +17,7 @@ const descriptions: Record<number, string> = {
   404: "Not found",
   409: "Conflict",
   413: "Too large",
-  503: "A required dependency is unavailable; retry with backoff",
+  503: "A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff",
 };
 
 export function errorResponses<S extends keyof typeof descriptions>(...statuses: S[]) {

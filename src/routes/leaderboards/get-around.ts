@@ -14,7 +14,7 @@ const route = createRoute({
   request: { params: PlayerParamsSchema, query: PeriodQuerySchema.extend({ n: z.coerce.number().int().min(0).max(50).default(5) }) },
   responses: {
     200: { description: "The neighbourhood", content: { "application/json": { schema: EntriesSchema } } },
-    ...errorResponses(400, 404),
+    ...errorResponses(400, 404, 503),
   },
 });
 

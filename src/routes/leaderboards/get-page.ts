@@ -22,7 +22,7 @@ const route = createRoute({
   responses: {
     200: { description: "The page", content: { "application/json": { schema: LeaderboardPageSchema } } },
     304: { description: "Not modified (If-None-Match matched the ETag)" },
-    ...errorResponses(400, 404),
+    ...errorResponses(400, 404, 503),
   },
 });
 

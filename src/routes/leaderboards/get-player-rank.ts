@@ -15,7 +15,7 @@ const route = createRoute({
   request: { params: PlayerParamsSchema, query: PeriodQuerySchema },
   responses: {
     200: { description: "The player's standing", content: { "application/json": { schema: PlayerRankSchema } } },
-    ...errorResponses(400, 404),
+    ...errorResponses(400, 404, 503),
   },
 });
 

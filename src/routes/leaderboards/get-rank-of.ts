@@ -16,7 +16,10 @@ const route = createRoute({
       score: z.coerce.number().int("must be an integer").min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
     }),
   },
-  responses: { 200: { description: "The rank", content: { "application/json": { schema: RankOfSchema } } }, ...errorResponses(400, 404) },
+  responses: {
+    200: { description: "The rank", content: { "application/json": { schema: RankOfSchema } } },
+    ...errorResponses(400, 404, 503),
+  },
 });
 
 export function registerGetRankOf(app: OpenAPIHono<AppContext>): void {

@@ -20,7 +20,7 @@ const route = createRoute({
   request: { params: z.object({ player: PlayerIdSchema }) },
   responses: {
     200: { description: "Their ranks (empty when they have none)", content: { "application/json": { schema: PlayerRanksSchema } } },
-    ...errorResponses(400),
+    ...errorResponses(400, 503),
   },
 });
 
