@@ -1,4 +1,4 @@
-import { ALL_TIME_KEY, type PeriodKind, periodRange, type WeekStart } from "./periods";
+import { isValidPeriodKey, PERIOD_KINDS, type PeriodKind, periodRange, type WeekStart } from "./periods";
 
 const DAY_MS = 86_400_000;
 
@@ -7,14 +7,10 @@ export const DEFAULT_PAST_PERIOD_DAYS = 7;
 
 /**
  * The kind of period a key names. The four key formats are disjoint (`all`, `2026-12-01`,
- * `2026-W49`, `2026-12`), so the key alone says it; null for anything else.
+ * `2026-W49`, `2026-12`), so the key alone says it; null for a key that names no period.
  */
 export function periodKindOfKey(key: string): PeriodKind | null {
-  if (key === ALL_TIME_KEY) return "all";
-  if (/^\d{4}-\d{2}-\d{2}$/.test(key)) return "daily";
-  if (/^\d{4}-W\d{2}$/.test(key)) return "weekly";
-  if (/^\d{4}-\d{2}$/.test(key)) return "monthly";
-  return null;
+  return PERIOD_KINDS.find((kind) => isValidPeriodKey(kind, key)) ?? null;
 }
 
 /**
