@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq, inArray, lte } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { boards, rankResync } from "../db/schema";
-import { DEFAULT_PAST_PERIOD_DAYS, type PeriodKind, periodKeysFor, rankExpiryMs } from "../domain";
+import { DEFAULT_PAST_PERIOD_DAYS, type PeriodKind, pastPeriodExpiryMs, periodKeysFor } from "../domain";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { reloadBoardPeriod } from "../services/rank-reload";
@@ -105,7 +105,7 @@ export async function reconcileRanks(
     if (result.reloadedCount + result.failedCount > 0 && Date.now() - started >= budgetMs) break;
     try {
       const board = boardsById.get(bp.boardId);
-      const expiresAt = board ? rankExpiryMs(board, bp.periodKey, pastDays) : null;
+      const expiresAt = board ? pastPeriodExpiryMs(board, bp.periodKey, pastDays) : null;
       if (!board || (expiresAt !== null && expiresAt <= now.getTime())) {
         await clearRequest(bp, now);
         result.droppedCount += 1;

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
+import { effectiveArchiveAt, isArchiveDue } from "./archive-schedule";
 import { LiveUpdates, parseLiveLimit } from "./live-updates";
 import { loadTopFromPostgres } from "./postgres-top";
 import { RebuildJournal } from "./rebuild-journal";
@@ -56,6 +57,8 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   #top: TopSet;
   #total = 0;
   #lastRebuildAt: number | null = null;
+  /** When this object drops its storage (see archive-schedule.ts); null: never. */
+  #archiveAt: number | null = null;
   /** Set while a rebuild waits for Postgres; see rebuild-journal.ts. */
   #journal: RebuildJournal | null = null;
   /** Serialized page slices ("firstRank:count") of one revision of `#top`; see pageJson. */
@@ -96,12 +99,19 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     checkChanges(changes);
     checkCount("newPlayers", newPlayers);
     this.#checkIdentity(board);
+    if (this.#board === null && isArchiveDue(board.archiveAt, Date.now())) {
+      // An archived past period (a late event, a dead-letter replay): a top-N built from these
+      // changes alone would be wrong. Postgres has them; the next read rebuilds from there.
+      return { applied: 0, topChanged: false, total: 0 };
+    }
     const wasComplete = this.#top.complete;
     this.#journal?.record(this.#top, changes);
     let applied = 0;
     let firstChanged = Number.POSITIVE_INFINITY;
+    let archiveMoved = false;
     this.#commit(() => {
       const configured = this.#configure(board);
+      archiveMoved = this.#adoptArchiveAt(board);
       const outcome = this.#top.apply(changes);
       applied = outcome.applied;
       firstChanged = Math.min(configured.firstChangedIndex, outcome.firstChangedIndex);
@@ -114,6 +124,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       if (this.#top.complete !== wasComplete) this.#store.writeComplete(this.#top.complete);
     });
     if (wasComplete && !this.#top.complete) await this.#scheduleRebuild();
+    if (archiveMoved) await this.#armArchive();
     this.#live.notify(firstChanged);
     return { applied, topChanged: Number.isFinite(firstChanged), total: this.#reportedTotal() };
   }
@@ -140,12 +151,25 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     });
   }
 
-  /** Alarms only ever mean "rebuild from Postgres"; rebuilding twice is harmless. */
+  /**
+   * The one alarm means "archive" once the archive time has come, else "rebuild from Postgres"
+   * if the set is incomplete (rebuilding twice is harmless); then it is set again for the archive
+   * time. A rebuild alarm is always the sooner one, so it replaces the archive alarm meanwhile.
+   */
   override async alarm(alarmInfo?: AlarmInvocationInfo): Promise<void> {
     const board = this.#board;
     if (board === null) return;
+    if (isArchiveDue(this.#archiveAt, Date.now())) {
+      await this.#archive(board);
+      return;
+    }
+    if (this.#top.complete) {
+      await this.#armArchive();
+      return;
+    }
     try {
       await this.rebuild(board);
+      await this.#armArchive();
     } catch (error) {
       const retryCount = alarmInfo?.retryCount ?? 0;
       log.warn("leaderboard-do: rebuild alarm failed", {
@@ -352,6 +376,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       this.#journal = null;
     }
     let firstChanged = Number.POSITIVE_INFINITY;
+    let archiveMoved = false;
     this.#commit(() => {
       const configured = this.#configure(board);
       const merged = journal.mergeInto(this.#top, snapshot.states);
@@ -363,9 +388,11 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       this.#store.writeTotal(this.#total);
       this.#store.writeComplete(this.#top.complete);
       this.#store.writeLastRebuildAt(this.#lastRebuildAt);
+      archiveMoved = this.#adoptArchiveAt(board);
     });
     // A replayed change can make the fresh set incomplete again.
     if (!this.#top.complete) await this.#scheduleRebuild();
+    if (archiveMoved) await this.#armArchive();
     this.#live.notify(firstChanged);
     return { loaded: snapshot.states.length, total: this.#reportedTotal() };
   }
@@ -377,6 +404,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     this.#board = meta.board;
     this.#total = meta.total;
     this.#lastRebuildAt = meta.lastRebuildAt;
+    this.#archiveAt = meta.archiveAt;
     const sortOrder = meta.board?.sortOrder ?? "desc";
     this.#top = new TopSet(sortOrder, meta.board?.topSize ?? DEFAULT_TOP_SIZE, this.#recent);
     this.#top.load(this.#store.readEntries(sortOrder), meta.complete);
@@ -431,6 +459,35 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
 
   async #scheduleRebuild(): Promise<void> {
     await this.ctx.storage.setAlarm(Date.now() + REBUILD_DELAY_MS);
+  }
+
+  /** Stores the archive time the caller's config implies; true when it changed. Inside #commit. */
+  #adoptArchiveAt(board: BoardPeriod): boolean {
+    const next = effectiveArchiveAt(board.archiveAt, this.#archiveAt, this.#lastRebuildAt);
+    if (next === this.#archiveAt) return false;
+    this.#archiveAt = next;
+    this.#store.writeArchiveAt(next);
+    return true;
+  }
+
+  /** Sets the alarm for the archive time, unless a sooner one (a rebuild) is already set. */
+  async #armArchive(): Promise<void> {
+    if (this.#archiveAt === null) return;
+    const pending = await this.ctx.storage.getAlarm();
+    if (pending === null || pending > this.#archiveAt) await this.ctx.storage.setAlarm(this.#archiveAt);
+  }
+
+  /**
+   * Drops everything: entries, meta, the alarm, live clients (a past period has no updates to
+   * send). The object is then as new; the next read of the period rebuilds it from Postgres.
+   */
+  async #archive(board: BoardPeriod): Promise<void> {
+    this.#live.closeAll(1001, "this period is archived; read it with GET /v1/leaderboards/:board?at=");
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#pageJson.clear();
+    this.#load();
+    log.info("leaderboard-do: past period archived (Postgres keeps its records)", { board: board.boardId, period: board.periodKey });
   }
 
   /** The approximate total never undercounts what is held (percentiles need rank <= total). */

@@ -104,6 +104,20 @@ export class LiveUpdates {
     }, wait);
   }
 
+  /** Closes every client (the object is being archived); nothing pending is sent. */
+  closeAll(code: number, reason: string): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pendingFrom = Number.POSITIVE_INFINITY;
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(code, reason);
+      } catch {
+        // Already closing.
+      }
+    }
+  }
+
   #flush(): void {
     const from = this.#pendingFrom;
     this.#pendingFrom = Number.POSITIVE_INFINITY;

@@ -30,6 +30,8 @@ export interface StoredMeta {
   total: number;
   complete: boolean;
   lastRebuildAt: number | null;
+  /** When the object drops its storage (see BoardPeriod.archiveAt); null: never. */
+  archiveAt: number | null;
 }
 
 function parseMetadata(text: string | null): Metadata | null {
@@ -71,11 +73,13 @@ export class SqliteStore {
     const total = this.#getMeta("total");
     const complete = this.#getMeta("complete");
     const lastRebuildAt = this.#getMeta("last_rebuild_at");
+    const archiveAt = this.#getMeta("archive_at");
     return {
       board: board === null ? null : (JSON.parse(board) as BoardPeriod),
       total: total === null ? 0 : Number(total),
       complete: complete !== "0",
       lastRebuildAt: lastRebuildAt === null ? null : Number(lastRebuildAt),
+      archiveAt: archiveAt === null ? null : Number(archiveAt),
     };
   }
 
@@ -108,6 +112,11 @@ export class SqliteStore {
 
   writeLastRebuildAt(at: number): void {
     this.#setMeta("last_rebuild_at", String(at));
+  }
+
+  writeArchiveAt(at: number | null): void {
+    if (at === null) this.sql.exec("delete from meta where key = 'archive_at'");
+    else this.#setMeta("archive_at", String(at));
   }
 
   /** Applies a row-level difference: upserts the given entries, deletes the removed players. */

@@ -30,6 +30,12 @@ export interface BoardPeriod {
   sortOrder: SortOrder;
   /** Entries held, 1..MAX_TOP_SIZE. */
   topSize: number;
+  /**
+   * When the object may drop its storage (epoch ms; pastPeriodExpiryMs with OBJECT_PAST_PERIOD_DAYS):
+   * a past period's top-N then lives on in Postgres alone, and a later read rebuilds the object
+   * from there. Null or absent: never (the all-time period).
+   */
+  archiveAt?: number | null;
 }
 
 /**

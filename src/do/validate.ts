@@ -29,6 +29,9 @@ export function checkBoard(board: BoardPeriod): void {
   if (!isSafeInt(board.topSize) || board.topSize < 1 || board.topSize > MAX_TOP_SIZE) {
     fail(`board.topSize must be an integer in 1..${MAX_TOP_SIZE}`);
   }
+  if (board.archiveAt !== undefined && board.archiveAt !== null && (!isSafeInt(board.archiveAt) || board.archiveAt < 0)) {
+    fail("board.archiveAt must be epoch milliseconds, null or absent");
+  }
 }
 
 /** Throws unless every change is a well-formed final record state. */

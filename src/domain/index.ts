@@ -23,4 +23,4 @@ export {
 } from "./periods";
 export type { PageCursor, RankedEntry } from "./ranking";
 export { compareEntries, decodeCursor, encodeCursor, isAfterCursor, percentile, rankOf } from "./ranking";
-export { DEFAULT_PAST_PERIOD_DAYS, parsePastPeriodDays, periodKindOfKey, rankExpiryMs } from "./retention";
+export { DEFAULT_PAST_PERIOD_DAYS, parsePastPeriodDays, pastPeriodExpiryMs, periodKindOfKey } from "./retention";

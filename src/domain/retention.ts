@@ -2,7 +2,10 @@ import { isValidPeriodKey, PERIOD_KINDS, type PeriodKind, periodRange, type Week
 
 const DAY_MS = 86_400_000;
 
-/** Default for REDIS_PAST_PERIOD_DAYS: last week's winners stay in Redis for a week. */
+/**
+ * Default for REDIS_PAST_PERIOD_DAYS and OBJECT_PAST_PERIOD_DAYS: last week's winners stay in
+ * Redis and in their Durable Object for a week.
+ */
 export const DEFAULT_PAST_PERIOD_DAYS = 7;
 
 /**
@@ -14,12 +17,13 @@ export function periodKindOfKey(key: string): PeriodKind | null {
 }
 
 /**
- * When the Redis copy of a board-period's ranks may go (epoch ms): `pastDays` after the period
- * ends in the board's time zone. Null for the all-time period, which never ends, and for a key
- * that names no period. Postgres keeps every record either way: once Redis drops a period, its
- * reads (`at=` a past period) come from Postgres, with the same answer.
+ * When a hot copy of a board-period (its Redis ranks, its Durable Object's storage) may go (epoch
+ * ms): `pastDays` after the period ends in the board's time zone. Null for the all-time period,
+ * which never ends, and for a key that names no period. Postgres keeps every record either way:
+ * once a copy is gone, reads of that period (`at=` a past period) come from Postgres, with the
+ * same answer.
  */
-export function rankExpiryMs(board: { timeZone: string; weekStart: WeekStart }, periodKey: string, pastDays: number): number | null {
+export function pastPeriodExpiryMs(board: { timeZone: string; weekStart: WeekStart }, periodKey: string, pastDays: number): number | null {
   const kind = periodKindOfKey(periodKey);
   if (kind === null || kind === "all") return null;
   const range = periodRange(kind, periodKey, board.timeZone, board.weekStart);
@@ -28,15 +32,15 @@ export function rankExpiryMs(board: { timeZone: string; weekStart: WeekStart }, 
 }
 
 /**
- * REDIS_PAST_PERIOD_DAYS as a number of days (whole or fractional, >= 0). Unset or empty gives
- * the default; anything else that is not such a number throws, so a typo in wrangler.toml fails
- * loudly instead of silently keeping (or dropping) every past period.
+ * A `*_PAST_PERIOD_DAYS` var as a number of days (whole or fractional, >= 0). Unset or empty
+ * gives the default; anything else that is not such a number throws, so a typo in wrangler.toml
+ * fails loudly instead of silently keeping (or dropping) every past period.
  */
-export function parsePastPeriodDays(value: string | undefined): number {
+export function parsePastPeriodDays(value: string | undefined, name = "REDIS_PAST_PERIOD_DAYS"): number {
   if (value === undefined || value.trim() === "") return DEFAULT_PAST_PERIOD_DAYS;
   const days = Number(value);
   if (!Number.isFinite(days) || days < 0) {
-    throw new RangeError(`REDIS_PAST_PERIOD_DAYS must be a number of days >= 0 (got "${value}"): fix it in wrangler.toml [vars]`);
+    throw new RangeError(`${name} must be a number of days >= 0 (got "${value}"): fix it in wrangler.toml [vars]`);
   }
   return days;
 }

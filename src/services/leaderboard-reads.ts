@@ -2,13 +2,12 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Board, players } from "../db/schema";
-import type { BoardPeriod } from "../do/types";
 import { apiEntry } from "../do/views";
 import { percentile } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
-import { leaderboardStub } from "./leaderboard-stub";
+import { leaderboardStub, objectConfig } from "./leaderboard-stub";
 import { postgresRanks } from "./postgres-rank-gate";
 import {
   aroundFromPostgres,
@@ -60,10 +59,6 @@ interface Position {
 const toSortScore = (board: Board, score: number) => (board.sortOrder === "desc" ? 0 - score : score);
 const fromSortScore = (board: Board, sortScore: number) => (board.sortOrder === "desc" ? 0 - sortScore : sortScore);
 
-function boardPeriod(board: Board, periodKey: string): BoardPeriod {
-  return { boardId: board.id, periodKey, sortOrder: board.sortOrder, topSize: board.topSize };
-}
-
 type LeaderboardStub = ReturnType<typeof leaderboardStub>;
 
 /**
@@ -82,7 +77,7 @@ async function fromInitializedObject<T extends { initialized: boolean }>(
   const first = await read(stub);
   if (first.initialized) return first;
   count("doRebuilds");
-  await stub.rebuild(boardPeriod(board, periodKey));
+  await stub.rebuild(objectConfig(ctx.env, board, periodKey));
   return read(stub);
 }
 

@@ -50,7 +50,7 @@ export async function reloadBoardPeriod(
   prefix: string,
   boardId: string,
   periodKey: string,
-  /** When the board-period's keys expire (epoch ms, rankExpiryMs); null: never. */
+  /** When the board-period's keys expire (epoch ms, pastPeriodExpiryMs); null: never. */
   expiresAt: number | null,
 ): Promise<ReloadResult> {
   const started = await bounded(db.execute<{ ms: string }>(sql`select (extract(epoch from now()) * 1000)::bigint::text as ms`));

@@ -62,7 +62,7 @@ export interface RedisRankChange {
   reachedAt: number;
   /** scores.version: only a newer version replaces what Redis holds. */
   version: number;
-  /** When the board-period's keys expire (epoch ms, rankExpiryMs); null or absent: never (all-time). */
+  /** When the board-period's keys expire (epoch ms, pastPeriodExpiryMs); null or absent: never (all-time). */
   expiresAt?: number | null;
 }
 

@@ -23,7 +23,7 @@ export interface ReplaceOptions {
   reset: boolean;
   /** Bound per chunk round trip (default 3000 ms). */
   timeoutMs?: number;
-  /** When the board-period's keys expire (epoch ms, rankExpiryMs); null or absent: never. */
+  /** When the board-period's keys expire (epoch ms, pastPeriodExpiryMs); null or absent: never. */
   expiresAt?: number | null;
 }
 

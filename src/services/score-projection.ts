@@ -2,11 +2,11 @@ import { sql } from "drizzle-orm";
 import { openDatabase } from "../db/client";
 import { type Board, rankResync } from "../db/schema";
 import type { Metadata } from "../do/types";
-import { parsePastPeriodDays, rankExpiryMs } from "../domain";
+import { parsePastPeriodDays, pastPeriodExpiryMs } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import type { ScoreChange } from "../queue/persist-batch";
-import { leaderboardStub } from "./leaderboard-stub";
+import { leaderboardStub, objectConfig } from "./leaderboard-stub";
 import { openRedis } from "./redis";
 import { applyToRedis, redisChangeOf } from "./redis-ranks";
 
@@ -70,7 +70,7 @@ export async function projectScoreChanges(
             redis,
             env.REDIS_KEY_PREFIX,
             [...groups.values()].flatMap(({ board, periodKey, changes: group }) => {
-              const expiresAt = rankExpiryMs(board, periodKey, pastDays);
+              const expiresAt = pastPeriodExpiryMs(board, periodKey, pastDays);
               return group.map((c) => redisChangeOf(c, board.sortOrder, expiresAt));
             }),
           );
@@ -93,7 +93,7 @@ export async function projectScoreChanges(
   await Promise.all([
     ...[...groups.values()].map(({ board, periodKey, changes: group }) =>
       leaderboardStub(env, board.id, periodKey).applyChanges(
-        { boardId: board.id, periodKey, sortOrder: board.sortOrder, topSize: board.topSize },
+        objectConfig(env, board, periodKey),
         group.map((c) => ({
           playerId: c.playerId,
           score: c.score,

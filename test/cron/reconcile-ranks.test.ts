@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { reconcileRanks } from "../../src/cron/reconcile-ranks";
 import { openDatabase } from "../../src/db/client";
-import { DEFAULT_PAST_PERIOD_DAYS, periodKey, rankExpiryMs } from "../../src/domain";
+import { DEFAULT_PAST_PERIOD_DAYS, pastPeriodExpiryMs, periodKey } from "../../src/domain";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
 import { playerRankFromPostgres } from "../../src/services/postgres-ranks";
@@ -165,7 +165,7 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     const day = periodKey("daily", scoredAt, "UTC", "monday");
     written.track(board, "all");
     written.track(board, day);
-    const expiresAt = rankExpiryMs({ timeZone: "UTC", weekStart: "monday" }, day, DEFAULT_PAST_PERIOD_DAYS) ?? 0;
+    const expiresAt = pastPeriodExpiryMs({ timeZone: "UTC", weekStart: "monday" }, day, DEFAULT_PAST_PERIOD_DAYS) ?? 0;
     const daily = rankKeys(prefix, board, day);
     const allTime = rankKeys(prefix, board, "all");
     // Within a minute (the test's own round trips; workerd's clock only moves on I/O).

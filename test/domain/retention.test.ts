@@ -4,10 +4,10 @@ import {
   DEFAULT_PAST_PERIOD_DAYS,
   PERIOD_KINDS,
   parsePastPeriodDays,
+  pastPeriodExpiryMs,
   periodKey,
   periodKindOfKey,
   periodRange,
-  rankExpiryMs,
 } from "../../src/domain";
 import { makeRandom } from "./prng";
 
@@ -31,31 +31,31 @@ describe("periodKindOfKey", () => {
   });
 });
 
-describe("rankExpiryMs", () => {
+describe("pastPeriodExpiryMs", () => {
   const utc = { timeZone: "UTC", weekStart: "monday" as const };
 
   it("is the period's end in the board's zone plus the days kept", () => {
-    expect(rankExpiryMs(utc, "2026-12-01", 7)).toBe(Date.UTC(2026, 11, 2) + 7 * DAY);
-    expect(rankExpiryMs(utc, "2026-12", 0)).toBe(Date.UTC(2027, 0, 1));
+    expect(pastPeriodExpiryMs(utc, "2026-12-01", 7)).toBe(Date.UTC(2026, 11, 2) + 7 * DAY);
+    expect(pastPeriodExpiryMs(utc, "2026-12", 0)).toBe(Date.UTC(2027, 0, 1));
     // ISO week 49 of 2026 runs Monday Nov 30 to Sunday Dec 6.
-    expect(rankExpiryMs(utc, "2026-W49", 1.5)).toBe(Date.UTC(2026, 11, 7) + 1.5 * DAY);
+    expect(pastPeriodExpiryMs(utc, "2026-W49", 1.5)).toBe(Date.UTC(2026, 11, 7) + 1.5 * DAY);
     const tokyo = { timeZone: "Asia/Tokyo", weekStart: "monday" as const };
-    expect(rankExpiryMs(tokyo, "2026-12-01", 0)).toBe(Date.UTC(2026, 11, 1, 15));
+    expect(pastPeriodExpiryMs(tokyo, "2026-12-01", 0)).toBe(Date.UTC(2026, 11, 1, 15));
   });
 
   it("follows the board's week start and agrees with periodRange", () => {
     for (const weekStart of ["monday", "sunday"] as const) {
       const board = { timeZone: "America/New_York", weekStart };
       const range = periodRange("weekly", "2026-W49", board.timeZone, weekStart);
-      expect(rankExpiryMs(board, "2026-W49", 3)).toBe((range?.end.getTime() ?? Number.NaN) + 3 * DAY);
+      expect(pastPeriodExpiryMs(board, "2026-W49", 3)).toBe((range?.end.getTime() ?? Number.NaN) + 3 * DAY);
     }
-    expect(rankExpiryMs({ timeZone: "UTC", weekStart: "sunday" }, "2026-W49", 0)).toBe(Date.UTC(2026, 11, 6));
+    expect(pastPeriodExpiryMs({ timeZone: "UTC", weekStart: "sunday" }, "2026-W49", 0)).toBe(Date.UTC(2026, 11, 6));
   });
 
   it("never expires the all-time period, and has nothing for a key that names no period", () => {
-    expect(rankExpiryMs(utc, ALL_TIME_KEY, 7)).toBeNull();
-    expect(rankExpiryMs(utc, "2026-02-30", 7)).toBeNull();
-    expect(rankExpiryMs(utc, "nope", 7)).toBeNull();
+    expect(pastPeriodExpiryMs(utc, ALL_TIME_KEY, 7)).toBeNull();
+    expect(pastPeriodExpiryMs(utc, "2026-02-30", 7)).toBeNull();
+    expect(pastPeriodExpiryMs(utc, "nope", 7)).toBeNull();
   });
 });
 
@@ -72,5 +72,6 @@ describe("parsePastPeriodDays", () => {
     for (const value of ["-1", "seven", "Infinity", "7d"]) {
       expect(() => parsePastPeriodDays(value), value).toThrow(/REDIS_PAST_PERIOD_DAYS.*wrangler\.toml/);
     }
+    expect(() => parsePastPeriodDays("-2", "OBJECT_PAST_PERIOD_DAYS")).toThrow(/^OBJECT_PAST_PERIOD_DAYS must be/);
   });
 });
