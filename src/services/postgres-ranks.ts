@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { percentile } from "../domain";
 
@@ -11,11 +11,46 @@ export interface PlayerRank {
   reachedAt: string;
 }
 
+/** A position in board order, as SQL: parameters, or columns of the outer query's row. */
+interface SqlPosition {
+  sortScore: SQL;
+  reachedAt: SQL;
+  playerId: SQL;
+}
+
+/**
+ * The number of records of a board-period ordered before a position (or at it, with `inclusive`),
+ * without counting from rank 1: the band counts of score_buckets before the position's band
+ * (a few thousand rows at most), plus one range of scores_rank_idx inside its band, which the
+ * (sort_score, reached_at, player_id) row comparison bounds. Exact: the triggers that keep the
+ * counts write in the same transaction as the scores (migrations/0006_score_buckets.sql).
+ */
+function rowsBefore(boardId: SQL, periodKey: SQL, at: SqlPosition, inclusive = false): SQL {
+  return sql`(
+    (select coalesce(sum(b.records), 0) from score_buckets b
+     where b.board_id = ${boardId} and b.period_key = ${periodKey} and b.bucket < score_bucket(${at.sortScore}))
+    + (select count(*) from scores x
+       where x.board_id = ${boardId} and x.period_key = ${periodKey}
+         and x.sort_score >= score_bucket_floor(score_bucket(${at.sortScore})) and x.sort_score <= ${at.sortScore}
+         and (x.sort_score, x.reached_at, x.player_id) ${inclusive ? sql`<=` : sql`<`} (${at.sortScore}, ${at.reachedAt}, ${at.playerId})))`;
+}
+
+/** The size of a board-period: the sum of its band counts. */
+function recordsOf(boardId: SQL, periodKey: SQL): SQL {
+  return sql`(select coalesce(sum(b.records), 0) from score_buckets b where b.board_id = ${boardId} and b.period_key = ${periodKey})`;
+}
+
+/** `rowsBefore` for the outer query's row `s`. */
+const beforeRowS = rowsBefore(sql`s.board_id`, sql`s.period_key`, {
+  sortScore: sql`s.sort_score`,
+  reachedAt: sql`s.reached_at`,
+  playerId: sql`s.player_id`,
+});
+
 /**
  * A player's rank from Postgres, the fallback when neither the board's Durable Object (top-N) nor
- * Redis can answer. Rank = 1 + the rows ordered before the player, one range of scores_rank_idx
- * thanks to the (sort_score, reached_at, player_id) row comparison. Null when the player has no
- * record in this period.
+ * Redis can answer: 1 + the rows ordered before the player (rowsBefore). Null when the player has
+ * no record in this period.
  */
 export async function playerRankFromPostgres(
   db: Database,
@@ -25,16 +60,9 @@ export async function playerRankFromPostgres(
   /** The board-period's size when the caller knows it (from its Durable Object): saves a full count. */
   knownTotal?: number,
 ): Promise<PlayerRank | null> {
-  const totalSql =
-    knownTotal === undefined
-      ? sql`(select count(*) from scores t where t.board_id = s.board_id and t.period_key = s.period_key)`
-      : sql`${knownTotal}::bigint`;
+  const totalSql = knownTotal === undefined ? recordsOf(sql`s.board_id`, sql`s.period_key`) : sql`${knownTotal}::bigint`;
   const result = await db.execute<{ score: string; reached_at: string; rank: string; total: string }>(sql`
-    select s.score, s.reached_at,
-      1 + (select count(*) from scores x
-           where x.board_id = s.board_id and x.period_key = s.period_key
-             and (x.sort_score, x.reached_at, x.player_id) < (s.sort_score, s.reached_at, s.player_id)) as rank,
-      ${totalSql} as total
+    select s.score, s.reached_at, 1 + ${beforeRowS} as rank, ${totalSql} as total
     from scores s
     where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = ${playerId}`);
   const row = result.rows[0];
@@ -83,8 +111,8 @@ function toRanked(rows: Row[], firstRank: number): RankedRow[] {
 }
 
 /**
- * Rows ordered before a position (or at it, with `inclusive`): one range of scores_rank_idx. The
- * position need not be a row any more (a cursor's player may have moved since).
+ * Rows ordered before a position (or at it, with `inclusive`). The position need not be a row any
+ * more (a cursor's player may have moved since).
  */
 async function countBefore(
   db: Database,
@@ -93,19 +121,14 @@ async function countBefore(
   at: { sortScore: number; reachedAt: string; playerId: string },
   inclusive = false,
 ) {
-  const position = sql`(${at.sortScore}, ${at.reachedAt}::timestamptz, ${at.playerId})`;
-  const result = await db.execute<{ n: string }>(sql`
-    select count(*) as n from scores
-    where board_id = ${boardId} and period_key = ${periodKey}
-      and (sort_score, reached_at, player_id) ${inclusive ? sql`<=` : sql`<`} ${position}`);
+  const position = { sortScore: sql`${at.sortScore}::bigint`, reachedAt: sql`${at.reachedAt}::timestamptz`, playerId: sql`${at.playerId}` };
+  const result = await db.execute<{ n: string }>(sql`select ${rowsBefore(sql`${boardId}`, sql`${periodKey}`, position, inclusive)} as n`);
   return Number(result.rows[0]?.n ?? 0);
 }
 
-/** Total records of a board-period. */
+/** Total records of a board-period (its band counts: no scan of its records). */
 export async function countFromPostgres(db: Database, boardId: string, periodKey: string): Promise<number> {
-  const result = await db.execute<{ n: string }>(
-    sql`select count(*) as n from scores where board_id = ${boardId} and period_key = ${periodKey}`,
-  );
+  const result = await db.execute<{ n: string }>(sql`select ${recordsOf(sql`${boardId}`, sql`${periodKey}`)} as n`);
   return Number(result.rows[0]?.n ?? 0);
 }
 
@@ -171,8 +194,13 @@ export async function aroundFromPostgres(
 
 /** The rank a score would get now (after existing equal scores: it would reach them later). */
 export async function rankForScoreFromPostgres(db: Database, boardId: string, periodKey: string, sortScore: number): Promise<number> {
+  // Every record with sort_score <= the score: the bands before its band, then the range inside it.
   const result = await db.execute<{ n: string }>(sql`
-    select count(*) as n from scores where board_id = ${boardId} and period_key = ${periodKey} and sort_score <= ${sortScore}`);
+    select (select coalesce(sum(b.records), 0) from score_buckets b
+            where b.board_id = ${boardId} and b.period_key = ${periodKey} and b.bucket < score_bucket(${sortScore}::bigint))
+         + (select count(*) from scores
+            where board_id = ${boardId} and period_key = ${periodKey}
+              and sort_score >= score_bucket_floor(score_bucket(${sortScore}::bigint)) and sort_score <= ${sortScore}) as n`);
   return Number(result.rows[0]?.n ?? 0) + 1;
 }
 
@@ -181,9 +209,7 @@ export async function playersFromPostgres(db: Database, boardId: string, periodK
   if (playerIds.length === 0) return [];
   const ids = `{${playerIds.map((id) => `"${id}"`).join(",")}}`;
   const rows = await db.execute<Row & { rank: string }>(sql`
-    select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata,
-      1 + (select count(*) from scores x where x.board_id = s.board_id and x.period_key = s.period_key
-           and (x.sort_score, x.reached_at, x.player_id) < (s.sort_score, s.reached_at, s.player_id)) as rank
+    select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata, 1 + ${beforeRowS} as rank
     from scores s left join players p on p.id = s.player_id
     where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = any(${ids}::text[])
     order by s.sort_score, s.reached_at, s.player_id`);

@@ -3,5 +3,6 @@ export * from "./boards";
 export * from "./events";
 export * from "./players";
 export * from "./rank-resync";
+export * from "./score-buckets";
 export * from "./scores";
 export * from "./tournaments";
