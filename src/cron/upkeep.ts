@@ -17,12 +17,15 @@ export interface UpkeepResult {
   partitionsCreated: number;
   partitionsDropped: string[];
   eventIdsPruned: number;
+  /** Band counts at zero (every record of that band moved or was deleted) removed. */
+  emptyBandsSwept: number;
 }
 
 /**
  * Daily upkeep, bounded: monthly partitions created three months ahead (inserts never wait for
  * DDL), partitions past retention dropped whole (cheap, unlike DELETE), and idempotency keys older
- * than the window pruned in batches. Safe to run twice or concurrently: each step is idempotent.
+ * than the window pruned in batches, and score_buckets rows left at zero swept. Safe to run twice
+ * or concurrently: each step is idempotent.
  */
 export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepResult> {
   const created = await db.execute<{ n: number }>(sql`select ensure_event_partitions(3) as n`);
@@ -43,9 +46,14 @@ export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepR
     pruned += n;
     if (n < PRUNE_BATCH) break;
   }
+  // A band's row is left at zero when its last record moves away; the triggers recreate it when
+  // one comes back. Under READ COMMITTED a row a writer just counted up again is skipped.
+  const swept = await db.execute<{ n: string }>(sql`
+    with gone as (delete from score_buckets where records = 0 returning 1) select count(*) as n from gone`);
   return {
     partitionsCreated: Number(created.rows[0]?.n ?? 0),
     partitionsDropped: dropped.rows.map((r) => r.name).filter(Boolean),
     eventIdsPruned: pruned,
+    emptyBandsSwept: Number(swept.rows[0]?.n ?? 0),
   };
 }

@@ -25,6 +25,21 @@ describe("daily upkeep cron", () => {
     expect(Number(parts[0]?.n)).toBe(1);
   });
 
+  it("sweeps band counts left at zero, and keeps the bands that still count records", async () => {
+    const board = uniqueId("swept");
+    await query(sql`insert into scores (board_id, period_key, player_id, score, sort_score, reached_at)
+                    values (${board}, 'all', 'a', 5, -5, now()), (${board}, 'all', 'b', 9000, -9000, now())`);
+    // a moves to b's band: its old band is left at zero.
+    await query(sql`update scores set score = 9001, sort_score = -9001 where board_id = ${board} and player_id = 'a'`);
+    const bands = () =>
+      query<{ bucket: string; records: string }>(sql`select bucket, records from score_buckets where board_id = ${board} order by bucket`);
+    expect((await bands()).map((b) => Number(b.records))).toEqual([2, 0]);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }), testEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await bands()).map((b) => Number(b.records))).toEqual([2]);
+  });
+
   it("runs no upkeep on triggers that have no job yet", async () => {
     const old = uniqueId("kept-id");
     await query(sql`insert into event_ids (event_id, received_at) values (${old}, now() - interval '9 days')`);
