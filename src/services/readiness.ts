@@ -5,16 +5,18 @@ import { LATEST_MIGRATION, MIGRATIONS_TABLE } from "../db/schema-version";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
+import { configProblems } from "./config-check";
 import { openRedis } from "./redis";
 
 export type DependencyStatus =
   | { status: "ok"; required: boolean; latencyMs: number }
   | { status: "down"; required: boolean; latencyMs: number; error: string }
-  | { status: "not_configured"; required: boolean };
+  | { status: "not_configured"; required: boolean }
+  | { status: "invalid"; required: boolean; error: string };
 
 export interface Readiness {
   ready: boolean;
-  checks: { database: DependencyStatus; redis: DependencyStatus };
+  checks: { config: DependencyStatus; database: DependencyStatus; redis: DependencyStatus };
 }
 
 /** Readiness must answer quickly even when a dependency hangs (a load balancer is waiting). */
@@ -51,9 +53,15 @@ export async function checkSchema(db: ReturnType<typeof openDatabase>["db"], nee
  * Runs one real round trip per dependency: a query through the Neon driver + drizzle (which also
  * checks the schema is migrated for this code), and a PING through @upstash/redis. Postgres is
  * required (system of record); Redis is optional because ranks fall back to Postgres, so a Redis
- * outage reports "down" without making the worker unready.
+ * outage reports "down" without making the worker unready. A mistyped [var] makes it unready too.
  */
 export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<unknown>) => void): Promise<Readiness> {
+  const problems = configProblems(env);
+  const config: DependencyStatus =
+    problems.length === 0
+      ? { status: "ok", required: true, latencyMs: 0 }
+      : { status: "invalid", required: true, error: problems.join("; ") };
+  if (config.status === "invalid") log.error("readiness: configuration invalid", { error: config.error });
   const database = await timed(
     async () => {
       const handle = openDatabase(env, { maxConnections: 1 });
@@ -85,6 +93,6 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
     });
   }
 
-  const ready = [database, redis].every((check) => !(check.required && check.status !== "ok"));
-  return { ready, checks: { database, redis } };
+  const ready = [config, database, redis].every((check) => !(check.required && check.status !== "ok"));
+  return { ready, checks: { config, database, redis } };
 }

@@ -58,6 +58,29 @@ describe("GET /health/ready", () => {
     }
   });
 
+  it("answers 503 naming every mistyped var, and says where to fix them", async () => {
+    const app = createApp();
+    const mistyped = { ...(env as AppBindings), OBJECT_PAST_PERIOD_DAYS: "a week", EVENTS_MAX_BATCH: "0" };
+    const ctx = createExecutionContext();
+    const res = await app.request("/health/ready", {}, mistyped, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as {
+      status: string;
+      checks: { config: { status: string; error?: string }; database: { status: string } };
+    };
+    expect(body.status).toBe("unready");
+    expect(body.checks.config.status).toBe("invalid");
+    expect(body.checks.config.error).toMatch(/EVENTS_MAX_BATCH must be an integer >= 1 \(got "0"\).*wrangler\.toml/);
+    expect(body.checks.config.error).toMatch(/OBJECT_PAST_PERIOD_DAYS must be a number of days >= 0 \(got "a week"\)/);
+    expect(body.checks.database.status).toBe("ok");
+    // The shipped wrangler.toml passes.
+    const shipped = (await (await exports.default.fetch("http://edge.test/health/ready")).json()) as {
+      checks: { config: { status: string } };
+    };
+    expect(shipped.checks.config.status).toBe("ok");
+  });
+
   it("reports redis down (but stays ready) when Upstash is unreachable", async () => {
     const app = createApp();
     const badRedis = { ...(env as AppBindings), UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "x" };

@@ -4,7 +4,7 @@ export const LivenessSchema = z.object({ status: z.literal("ok"), environment: z
 
 const DependencySchema = z
   .object({
-    status: z.enum(["ok", "down", "not_configured"]),
+    status: z.enum(["ok", "down", "not_configured", "invalid"]),
     required: z.boolean(),
     latencyMs: z.number().int().optional().openapi({ description: "Round trip of the check, in milliseconds" }),
     error: z.string().optional(),
@@ -14,6 +14,10 @@ const DependencySchema = z
 export const ReadinessSchema = z
   .object({
     status: z.enum(["ready", "degraded", "unready"]),
-    checks: z.object({ database: DependencySchema, redis: DependencySchema }),
+    checks: z.object({
+      config: DependencySchema.openapi({ description: "The numeric [vars] of wrangler.toml; invalid names each bad one" }),
+      database: DependencySchema,
+      redis: DependencySchema,
+    }),
   })
   .openapi("Readiness");
