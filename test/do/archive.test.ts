@@ -81,6 +81,15 @@ describe("LeaderboardDO archiving of past periods", () => {
     expect(await alarmOf(stub)).toBe(sooner);
   });
 
+  it("refuses an archive time that is not epoch milliseconds, before anything changes", async () => {
+    const board = boardPeriod({ periodKey: "2026-11-20" });
+    const stub = stubFor(board);
+    for (const archiveAt of [-5, 1.5, Number.NaN]) {
+      await expect(stub.applyChanges({ ...board, archiveAt }, states([1]), 1)).rejects.toThrow(/archiveAt must be epoch milliseconds/);
+    }
+    expect((await stub.stats()).board).toBeNull();
+  });
+
   it("the all-time period never archives: no alarm", async () => {
     const board = { ...boardPeriod(), archiveAt: null };
     const stub = stubFor(board);
