@@ -6,7 +6,7 @@ import type { LeaderboardDO } from "../../src/do/leaderboard-do";
 import type { BoardPeriod, EntryState } from "../../src/do/types";
 import { parsePastPeriodDays, pastPeriodExpiryMs, periodKey } from "../../src/domain";
 import { api, createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
-import { boardPeriod, stubFor } from "./helpers";
+import { boardPeriod, failure, stubFor } from "./helpers";
 
 type Stub = ReturnType<typeof stubFor>;
 
@@ -85,7 +85,7 @@ describe("LeaderboardDO archiving of past periods", () => {
     const board = boardPeriod({ periodKey: "2026-11-20" });
     const stub = stubFor(board);
     for (const archiveAt of [-5, 1.5, Number.NaN]) {
-      await expect(stub.applyChanges({ ...board, archiveAt }, states([1]), 1)).rejects.toThrow(/archiveAt must be epoch milliseconds/);
+      expect(await failure(stub.applyChanges({ ...board, archiveAt }, states([1]), 1))).toMatch(/archiveAt must be epoch milliseconds/);
     }
     expect((await stub.stats()).board).toBeNull();
   });

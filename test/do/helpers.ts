@@ -22,3 +22,16 @@ export function boardPeriod(options: { sortOrder?: SortOrder; topSize?: number; 
 export function stubFor(board: BoardPeriod) {
   return env.LEADERBOARD.getByName(leaderboardObjectName(board.boardId, board.periodKey));
 }
+
+/**
+ * The message of a rejected RPC call. Only awaited, never handed to `expect(..).rejects`: that
+ * touches properties of the RPC promise, and each touch is a pipelined call that rejects again.
+ */
+export async function failure(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  throw new Error("expected the call to fail");
+}

@@ -5,23 +5,10 @@ import type { BoardPeriod, EntryState } from "../../src/do/types";
 import { apiEntry } from "../../src/do/views";
 import { SORT_ORDERS } from "../../src/domain";
 import { makeRandom } from "../domain/prng";
-import { boardPeriod, stubFor } from "./helpers";
+import { boardPeriod, failure, stubFor } from "./helpers";
 import { arbitraryHistory, batches, improvingHistory, ReferenceBoard } from "./reference";
 
 type Stub = ReturnType<typeof stubFor>;
-
-/**
- * The message of a rejected RPC call. Only awaited, never handed to `expect(..).rejects`: that
- * touches properties of the RPC promise, and each touch is a pipelined call that rejects again.
- */
-async function failure(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** Every held entry, through the public page API. */
 async function allHeld(stub: Stub) {
