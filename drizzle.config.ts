@@ -1,7 +1,8 @@
 import { defineConfig } from "drizzle-kit";
 
 // `npm run db:generate` diffs src/db/schema against migrations/meta and writes a new SQL migration.
-// Review it before committing: partitioning (events) is hand-added, drizzle-kit does not model it.
+// Review it before committing: partitioning (events) and the score_buckets functions and triggers
+// (0006) are hand-added, drizzle-kit does not model them.
 export default defineConfig({
   dialect: "postgresql",
   schema: "./src/db/schema/index.ts",
