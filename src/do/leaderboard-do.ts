@@ -13,6 +13,7 @@ import type {
   ApplyResult,
   AroundResult,
   BoardPeriod,
+  CountedTotal,
   EntryState,
   LeaderboardStats,
   PageJsonResult,
@@ -31,7 +32,7 @@ const MAX_STANDINGS = 1_000;
 /** Distinct page slices kept serialized at once (page sizes x cursors readers use). */
 const PAGE_JSON_SLOTS = 64;
 
-import { checkBoard, checkChanges, checkCount, checkPageOptions, checkScore } from "./validate";
+import { checkBoard, checkChanges, checkCount, checkCountedTotal, checkPageOptions, checkScore } from "./validate";
 import { apiEntry, toView, viewsOf } from "./views";
 
 /** Delay before a rebuild once the set is known to be incomplete (lets a burst settle). */
@@ -56,6 +57,8 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   #board: BoardPeriod | null = null;
   #top: TopSet;
   #total = 0;
+  /** Statement time (epoch µs) of the exact count #total was last set from; 0: none yet. */
+  #totalAt = 0;
   #lastRebuildAt: number | null = null;
   /** When this object drops its storage (see archive-schedule.ts); null: never. */
   #archiveAt: number | null = null;
@@ -92,12 +95,15 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * Projects final record states committed in Postgres (once per object per consumer batch).
    * A state applies only if its version is newer than the one known, so repeated and reordered
    * calls converge. Persisted before the reply (the output gate holds it until the write
-   * commits). `newPlayers` is added to the approximate total.
+   * commits). The total becomes `total`, Postgres' exact count after the batch, unless the
+   * object already has a newer one; without it (the count could not be read) `newPlayers` is
+   * added to what the object has.
    */
-  async applyChanges(board: BoardPeriod, changes: EntryState[], newPlayers: number): Promise<ApplyResult> {
+  async applyChanges(board: BoardPeriod, changes: EntryState[], newPlayers: number, total?: CountedTotal): Promise<ApplyResult> {
     checkBoard(board);
     checkChanges(changes);
     checkCount("newPlayers", newPlayers);
+    checkCountedTotal(total);
     this.#checkIdentity(board);
     if (this.#board === null && isArchiveDue(board.archiveAt, Date.now())) {
       // An archived past period (a late event, a dead-letter replay): a top-N built from these
@@ -117,7 +123,8 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       firstChanged = Math.min(configured.firstChangedIndex, outcome.firstChangedIndex);
       this.#writeDiffs([configured, outcome]);
       // Rows written are billed: meta rows only when they change.
-      if (newPlayers > 0) {
+      if (total !== undefined) this.#adoptCount(total);
+      else if (newPlayers > 0) {
         this.#total += newPlayers;
         this.#store.writeTotal(this.#total);
       }
@@ -383,9 +390,9 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       const diffs = [configured, ...merged];
       for (const diff of diffs) firstChanged = Math.min(firstChanged, diff.firstChangedIndex);
       this.#writeDiffs(diffs);
-      this.#total = snapshot.total;
+      // A projection applied while Postgres was read may carry a newer count than the snapshot's.
+      this.#adoptCount({ count: snapshot.total, at: snapshot.totalAt });
       this.#lastRebuildAt = Date.now();
-      this.#store.writeTotal(this.#total);
       this.#store.writeComplete(this.#top.complete);
       this.#store.writeLastRebuildAt(this.#lastRebuildAt);
       archiveMoved = this.#adoptArchiveAt(board);
@@ -403,6 +410,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     const meta = this.#store.readMeta();
     this.#board = meta.board;
     this.#total = meta.total;
+    this.#totalAt = meta.totalAt;
     this.#lastRebuildAt = meta.lastRebuildAt;
     this.#archiveAt = meta.archiveAt;
     const sortOrder = meta.board?.sortOrder ?? "desc";
@@ -459,6 +467,18 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
 
   async #scheduleRebuild(): Promise<void> {
     await this.ctx.storage.setAlarm(Date.now() + REBUILD_DELAY_MS);
+  }
+
+  /**
+   * Takes an exact count unless a newer one is known (an older one already counts every record,
+   * new players included, that it could). Inside #commit; writes only when the count changes.
+   */
+  #adoptCount(total: CountedTotal): void {
+    if (total.at < this.#totalAt) return;
+    this.#totalAt = total.at;
+    if (total.count === this.#total) return;
+    this.#total = total.count;
+    this.#store.writeTotal(total.count, total.at);
   }
 
   /** Stores the archive time the caller's config implies; true when it changed. Inside #commit. */

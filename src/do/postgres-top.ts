@@ -6,6 +6,7 @@
 import { sql } from "drizzle-orm";
 import type { DatabaseEnv } from "../db/client";
 import { openDatabase } from "../db/client";
+import { COUNTED_AT } from "../db/counted-at";
 import { withTimeout } from "../lib/timeout";
 import type { BoardPeriod, EntryState, Metadata } from "./types";
 
@@ -20,6 +21,7 @@ type TopRow = {
   metadata: Metadata | string | null;
   display_name: string | null;
   total: string | number;
+  counted_at: string | number;
 };
 
 function toMetadata(value: TopRow["metadata"]): Metadata | null {
@@ -28,8 +30,14 @@ function toMetadata(value: TopRow["metadata"]): Metadata | null {
   return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Metadata) : null;
 }
 
-/** The first `board.topSize` records in board order, and how many records the period has. */
-export async function loadTopFromPostgres(env: DatabaseEnv, board: BoardPeriod): Promise<{ states: EntryState[]; total: number }> {
+/**
+ * The first `board.topSize` records in board order, how many records the period has, and when
+ * that count was taken (statement time, epoch µs; 0 when there are no records).
+ */
+export async function loadTopFromPostgres(
+  env: DatabaseEnv,
+  board: BoardPeriod,
+): Promise<{ states: EntryState[]; total: number; totalAt: number }> {
   const handle = openDatabase(env, { maxConnections: 1 });
   try {
     // reached_at as integer epoch ms in SQL: exact (precision 3) and independent of how the
@@ -40,7 +48,8 @@ export async function loadTopFromPostgres(env: DatabaseEnv, board: BoardPeriod):
                s.version, s.metadata, p.display_name,
                -- The band counts (score_buckets), exact like count(*) but without reading every record.
                (select coalesce(sum(c.records), 0) from score_buckets c
-                where c.board_id = ${board.boardId} and c.period_key = ${board.periodKey}) as total
+                where c.board_id = ${board.boardId} and c.period_key = ${board.periodKey}) as total,
+               ${COUNTED_AT} as counted_at
         from scores s
         left join players p on p.id = s.player_id
         where s.board_id = ${board.boardId} and s.period_key = ${board.periodKey}
@@ -59,7 +68,8 @@ export async function loadTopFromPostgres(env: DatabaseEnv, board: BoardPeriod):
       metadata: toMetadata(row.metadata),
     }));
     // No rows means no records: the count is 0 without a second query.
-    return { states, total: rows[0] === undefined ? 0 : Number(rows[0].total) };
+    const first = rows[0];
+    return { states, total: first === undefined ? 0 : Number(first.total), totalAt: first === undefined ? 0 : Number(first.counted_at) };
   } finally {
     await handle.close();
   }

@@ -32,6 +32,8 @@ export interface StoredMeta {
   lastRebuildAt: number | null;
   /** When the object drops its storage (see BoardPeriod.archiveAt); null: never. */
   archiveAt: number | null;
+  /** The statement time of the exact count `total` was last set from (CountedTotal.at); 0: none. */
+  totalAt: number;
 }
 
 function parseMetadata(text: string | null): Metadata | null {
@@ -74,12 +76,14 @@ export class SqliteStore {
     const complete = this.#getMeta("complete");
     const lastRebuildAt = this.#getMeta("last_rebuild_at");
     const archiveAt = this.#getMeta("archive_at");
+    const totalAt = this.#getMeta("total_at");
     return {
       board: board === null ? null : (JSON.parse(board) as BoardPeriod),
       total: total === null ? 0 : Number(total),
       complete: complete !== "0",
       lastRebuildAt: lastRebuildAt === null ? null : Number(lastRebuildAt),
       archiveAt: archiveAt === null ? null : Number(archiveAt),
+      totalAt: totalAt === null ? 0 : Number(totalAt),
     };
   }
 
@@ -102,8 +106,9 @@ export class SqliteStore {
     this.#setMeta("board", JSON.stringify({ boardId, periodKey, sortOrder, topSize }));
   }
 
-  writeTotal(total: number): void {
+  writeTotal(total: number, at?: number): void {
     this.#setMeta("total", String(total));
+    if (at !== undefined) this.#setMeta("total_at", String(at));
   }
 
   writeComplete(complete: boolean): void {

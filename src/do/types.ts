@@ -65,6 +65,16 @@ export interface RankedEntryView {
 }
 
 /** Result of `applyChanges`. */
+/**
+ * A board-period's exact record count as Postgres had it at `at` (statement time, epoch µs, one
+ * clock for every consumer): the object keeps the newest it was given, so projections that arrive
+ * out of order cannot put an older count back.
+ */
+export interface CountedTotal {
+  count: number;
+  at: number;
+}
+
 export interface ApplyResult {
   /** Changes newer than what the object knew (the rest were repeats or stale). */
   applied: number;

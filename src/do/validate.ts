@@ -4,7 +4,7 @@
  * guard, and that corruption would then be persisted; failing the call loudly is cheaper.
  */
 import { SORT_ORDERS } from "../domain";
-import { type BoardPeriod, type EntryState, MAX_PAGE_LIMIT, MAX_TOP_SIZE, type PageOptions } from "./types";
+import { type BoardPeriod, type CountedTotal, type EntryState, MAX_PAGE_LIMIT, MAX_TOP_SIZE, type PageOptions } from "./types";
 
 const MAX_PLAYER_ID = 256;
 
@@ -56,6 +56,14 @@ export function checkChanges(changes: readonly EntryState[]): void {
 /** Throws unless `value` is a non-negative safe integer (player counts). */
 export function checkCount(name: string, value: number): void {
   if (!isSafeInt(value) || value < 0) fail(`${name} must be a non-negative integer`);
+}
+
+/** Throws unless `total` is absent or a count with its statement time. */
+export function checkCountedTotal(total: CountedTotal | undefined): void {
+  if (total === undefined) return;
+  if (!isPlainObject(total)) fail("total must be {count, at} or absent");
+  checkCount("total.count", total.count);
+  checkCount("total.at", total.at);
 }
 
 /** Throws unless the page options are in range. */

@@ -9,6 +9,7 @@ import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { getBoards } from "../services/board-cache";
 import { boardLoader } from "../services/boards";
+import { boardPeriodKey, countsOf } from "../services/postgres-ranks";
 import { projectScoreChanges } from "../services/score-projection";
 import { deadLetter } from "./dead-letter";
 import { type EventBody, IngestMessageSchema, type QueueRole } from "./messages";
@@ -91,7 +92,11 @@ export async function consumeEventBatch(
     // Acked only after the projection: if it fails the messages come back, their events are seen
     // as duplicates (nothing is counted twice) and the final records are projected again.
     const writtenAt = performance.now();
-    if (outcome.changes.length > 0) await projectScoreChanges(env, outcome.changes, boards, waitUntil);
+    if (outcome.changes.length > 0) {
+      outcome.statements += 1;
+      const totals = await exactTotals(db, outcome.changes);
+      await projectScoreChanges(env, outcome.changes, boards, waitUntil, totals);
+    }
     const projectedAt = performance.now();
     for (const message of landed) message.ack();
     await Promise.all([...outcome.failed].map((message) => retryOrBury(env, batch.queue, message, outcome.failure)));
@@ -298,5 +303,25 @@ async function retryOrBury(env: AppBindings, queue: string, message: Message<unk
   } catch {
     // The platform's own max_retries still moves it to the DLQ, so it is never lost.
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+  }
+}
+
+/** Time allowed for the count query; past it, the objects just add their new players. */
+const COUNTS_TIMEOUT_MS = 2_000;
+
+/**
+ * The exact record count of every board-period the batch moved, read after its commit (one query
+ * over the band counts), so each object's total is Postgres' own rather than a sum of new players
+ * that a lost projection or a deleted record would leave wrong for good. A failure costs only
+ * that exactness: the projection goes ahead with new-player counts.
+ */
+async function exactTotals(db: Database, changes: readonly ScoreChange[]) {
+  const seen = new Map<string, { boardId: string; periodKey: string }>();
+  for (const c of changes) seen.set(boardPeriodKey(c.boardId, c.periodKey), { boardId: c.boardId, periodKey: c.periodKey });
+  try {
+    return await withTimeout(countsOf(db, [...seen.values()]), COUNTS_TIMEOUT_MS, "Postgres record counts");
+  } catch (error) {
+    log.warn("consumer: record counts unavailable; totals advance by new players", { error: describeError(error) });
+    return new Map();
   }
 }

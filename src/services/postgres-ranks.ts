@@ -1,5 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { COUNTED_AT } from "../db/counted-at";
+import type { CountedTotal } from "../do/types";
 import { percentile } from "../domain";
 
 export interface PlayerRank {
@@ -214,4 +216,28 @@ export async function playersFromPostgres(db: Database, boardId: string, periodK
     where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = any(${ids}::text[])
     order by s.sort_score, s.reached_at, s.player_id`);
   return rows.rows.map((r) => ({ ...toRanked([r], Number(r.rank))[0] })) as RankedRow[];
+}
+
+/** Key of a board-period in the maps below. */
+export const boardPeriodKey = (boardId: string, periodKey: string) => `${boardId}\u0000${periodKey}`;
+
+/**
+ * The exact record count of each board-period, from its band counts, in ONE query, with the
+ * statement's time (CountedTotal.at). A board-period without records is absent.
+ */
+export async function countsOf(
+  db: Database,
+  boardPeriods: ReadonlyArray<{ boardId: string; periodKey: string }>,
+): Promise<Map<string, CountedTotal>> {
+  const counts = new Map<string, CountedTotal>();
+  if (boardPeriods.length === 0) return counts;
+  const wanted = JSON.stringify(boardPeriods.map((bp) => ({ board_id: bp.boardId, period_key: bp.periodKey })));
+  const result = await db.execute<{ board_id: string; period_key: string; n: string; at: string }>(sql`
+    select b.board_id, b.period_key, sum(b.records)::text as n, ${COUNTED_AT}::text as at
+    from score_buckets b
+    join (select distinct * from jsonb_to_recordset(${wanted}::jsonb) as w(board_id text, period_key text)) w
+      on w.board_id = b.board_id and w.period_key = b.period_key
+    group by b.board_id, b.period_key`);
+  for (const row of result.rows) counts.set(boardPeriodKey(row.board_id, row.period_key), { count: Number(row.n), at: Number(row.at) });
+  return counts;
 }

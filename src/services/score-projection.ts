@@ -1,12 +1,13 @@
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../db/client";
 import { type Board, rankResync } from "../db/schema";
-import type { Metadata } from "../do/types";
+import type { CountedTotal, Metadata } from "../do/types";
 import { parsePastPeriodDays, pastPeriodExpiryMs } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import type { ScoreChange } from "../queue/persist-batch";
 import { leaderboardStub, objectConfig } from "./leaderboard-stub";
+import { boardPeriodKey } from "./postgres-ranks";
 import { openRedis } from "./redis";
 import { applyToRedis, redisChangeOf } from "./redis-ranks";
 
@@ -50,12 +51,14 @@ export async function projectScoreChanges(
   boards: Map<string, Board>,
   /** Where the Redis write goes: it is not awaited, so its latency stays off the consumer's path. */
   waitUntil: (promise: Promise<unknown>) => void,
+  /** Exact counts after the batch (countsOf); a board-period missing here gets its new players added. */
+  totals: ReadonlyMap<string, CountedTotal> = new Map(),
 ): Promise<void> {
   const groups = new Map<string, { board: Board; periodKey: string; changes: ScoreChange[] }>();
   for (const change of changes) {
     const board = boards.get(change.boardId);
     if (!board) continue;
-    const key = `${change.boardId}\u0000${change.periodKey}`;
+    const key = boardPeriodKey(change.boardId, change.periodKey);
     const group = groups.get(key) ?? { board, periodKey: change.periodKey, changes: [] };
     group.changes.push(change);
     groups.set(key, group);
@@ -104,6 +107,7 @@ export async function projectScoreChanges(
         })),
         // A record at version 1 that this batch wrote is a player new to the board-period.
         group.filter((c) => c.changed && c.version === 1).length,
+        totals.get(boardPeriodKey(board.id, periodKey)),
       ),
     ),
   ]);

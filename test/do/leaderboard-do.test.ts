@@ -143,6 +143,20 @@ describe("LeaderboardDO writes", () => {
     expect((await stub.rankOf("p3"))?.total).toBe(2);
   });
 
+  it("takes the newest exact count it is given, ignores older ones, and adds new players only without one", async () => {
+    const board = boardPeriod();
+    const stub = stubFor(board);
+    const one = (playerId: string, version = 1) => [{ playerId, score: 1, reachedAt: 1, version }];
+    expect((await stub.applyChanges(board, one("a"), 1, { count: 10, at: 2_000 })).total).toBe(10);
+    // An older count (a projection overtaken by a newer one) changes nothing; nor do its new players.
+    expect((await stub.applyChanges(board, one("b"), 1, { count: 7, at: 1_000 })).total).toBe(10);
+    expect((await stub.applyChanges(board, one("c"), 1, { count: 12, at: 3_000 })).total).toBe(12);
+    // No count (it could not be read): new players are added to the last one.
+    expect((await stub.applyChanges(board, one("d"), 2)).total).toBe(14);
+    expect(await failure(stub.applyChanges(board, one("e"), 1, { count: -1, at: 5 }))).toMatch(/total\.count/);
+    expect((await stub.stats()).total).toBe(14);
+  });
+
   it("rejects malformed input without changing anything", async () => {
     const board = boardPeriod({ topSize: 5 });
     const stub = stubFor(board);
