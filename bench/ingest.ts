@@ -359,7 +359,7 @@ async function main() {
       const writes = scoreBatches.reduce((a, b) => a + b.writes, 0);
       say(
         `  database statements per consumer batch: ${fmt(statements / Math.max(1, scoreBatches.length), 2)} ` +
-          `(${fmt(writes / Math.max(1, scoreBatches.length), 1)} parallel writes + board loads); ${fmt((statements / EVENTS) * 100, 3)} per 100 events`,
+          `(${fmt(writes / Math.max(1, scoreBatches.length), 1)} parallel writes + board loads and the count read); ${fmt((statements / EVENTS) * 100, 3)} per 100 events`,
       );
       say(
         `  visible: the top 10 of all ${boardPeriods} board-periods on their Durable Objects equal a reference fold of the events ` +
