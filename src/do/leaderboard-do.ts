@@ -149,15 +149,6 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     return run;
   }
 
-  /** Sets the exact player count (cron reconciliation). */
-  setTotal(total: number): void {
-    checkCount("total", total);
-    this.#commit(() => {
-      this.#total = total;
-      this.#store.writeTotal(total);
-    });
-  }
-
   /**
    * The one alarm means "archive" once the archive time has come, else "rebuild from Postgres"
    * if the set is incomplete (rebuilding twice is harmless); then it is set again for the archive
@@ -510,7 +501,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     log.info("leaderboard-do: past period archived (Postgres keeps its records)", { board: board.boardId, period: board.periodKey });
   }
 
-  /** The approximate total never undercounts what is held (percentiles need rank <= total). */
+  /** The total never undercounts what is held (percentiles need rank <= total). */
   #reportedTotal(): number {
     return Math.max(this.#total, this.#top.size);
   }

@@ -103,7 +103,7 @@ export interface PageOptions {
 /** A page of the held top-N; `hasMore` tells the caller to continue from Redis/Postgres. */
 export interface PageResult {
   entries: RankedEntryView[];
-  /** Players on the board-period (approximate between reconciliations; never below heldCount). */
+  /** Players on the board-period: Postgres' count after the last batch or rebuild (never below heldCount). */
   total: number;
   /**
    * False while the object knows it holds fewer than the true top-N (a top player's score got

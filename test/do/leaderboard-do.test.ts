@@ -128,7 +128,7 @@ describe("LeaderboardDO writes", () => {
     expect(stats.versionSum).toBe((await stubFor(once).stats()).versionSum);
   });
 
-  it("counts new players into an approximate total that setTotal corrects", async () => {
+  it("counts new players into the total until an exact count corrects it", async () => {
     const board = boardPeriod({ topSize: 2 });
     const stub = stubFor(board);
     const changes: EntryState[] = [1, 2, 3].map((s) => ({ playerId: `p${s}`, score: s, reachedAt: 1, version: 1 }));
@@ -136,10 +136,10 @@ describe("LeaderboardDO writes", () => {
     expect(await stub.applyChanges(board, [], 2)).toMatchObject({ total: 5 });
     const page = await stub.page({ limit: 10 });
     expect(page).toMatchObject({ total: 5, heldCount: 2, hasMore: true, complete: true });
-    await stub.setTotal(3);
+    await stub.applyChanges(board, [], 0, { count: 3, at: 1 });
     expect((await stub.page({ limit: 10 })).total).toBe(3);
     // The total never reports fewer players than are held (percentiles need rank <= total).
-    await stub.setTotal(0);
+    await stub.applyChanges(board, [], 0, { count: 0, at: 2 });
     expect((await stub.rankOf("p3"))?.total).toBe(2);
   });
 

@@ -62,7 +62,7 @@ describe("LeaderboardDO keyset pagination", () => {
     expect(page).toEqual({ entries: [], total: 4, complete: true, hasMore: true, heldCount: 3, initialized: true });
     const full = await stub.page({ limit: 3 });
     expect(full.hasMore).toBe(true);
-    await stub.setTotal(3);
+    await stub.applyChanges(board, [], 0, { count: 3, at: 1 });
     expect((await stub.page({ limit: 3 })).hasMore).toBe(false);
   });
 });
