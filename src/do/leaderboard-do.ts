@@ -110,6 +110,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       // changes alone would be wrong. Postgres has them; the next read rebuilds from there.
       return { applied: 0, topChanged: false, total: 0 };
     }
+    if (this.#board === null && total !== undefined && total.count > changes.length) return this.#startBehind(board, changes, total);
     const wasComplete = this.#top.complete;
     this.#journal?.record(this.#top, changes);
     let applied = 0;
@@ -458,6 +459,28 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
 
   async #scheduleRebuild(): Promise<void> {
     await this.ctx.storage.setAlarm(Date.now() + REBUILD_DELAY_MS);
+  }
+
+  /**
+   * A new object for a board-period of which Postgres already holds more records than these
+   * changes (its storage was lost, or it missed the period's first batches): a top-N of the
+   * changes alone would rank them wrongly. It starts empty and incomplete, so reads continue past
+   * it (Redis, Postgres), and rebuilds from Postgres, where the changes are already committed.
+   */
+  async #startBehind(board: BoardPeriod, changes: EntryState[], total: CountedTotal): Promise<ApplyResult> {
+    // A rebuild already reading Postgres replays them, in case its snapshot predates their commit.
+    this.#journal?.record(this.#top, changes);
+    let archiveMoved = false;
+    this.#commit(() => {
+      const configured = this.#configure(board);
+      this.#writeDiffs([configured, this.#top.reset(board.sortOrder, board.topSize)]);
+      archiveMoved = this.#adoptArchiveAt(board);
+      this.#adoptCount(total);
+      this.#store.writeComplete(false);
+    });
+    await this.#scheduleRebuild();
+    if (archiveMoved) await this.#armArchive();
+    return { applied: 0, topChanged: false, total: this.#reportedTotal() };
   }
 
   /**

@@ -151,4 +151,37 @@ describe("LeaderboardDO rebuild from Postgres", () => {
     expect(applied.applied).toBe(1);
     expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual(["d", "a", "b"]);
   });
+
+  it("a new object told that Postgres holds more records than its first changes starts empty and rebuilds", async () => {
+    const board = await postgresBoard("desc", 3);
+    const rows = sampleRows(6);
+    await insertScores(board, rows);
+    const last = rows[5] as Row;
+    // Its storage was lost, say: the first call it sees carries one record, and Postgres' count.
+    const result = await stubFor(board).applyChanges(
+      board,
+      [{ playerId: last.playerId, score: last.score, reachedAt: last.reachedAt, version: 1 }],
+      0,
+      {
+        count: rows.length,
+        at: 1,
+      },
+    );
+    expect(result).toEqual({ applied: 0, topChanged: false, total: rows.length });
+    const behind = await stubFor(board).page({ limit: 10 });
+    // Nothing to vouch for: the read path continues past the object (Redis, Postgres) meanwhile.
+    expect(behind).toMatchObject({ entries: [], complete: false, hasMore: true, total: rows.length, initialized: true });
+    expect(await runDurableObjectAlarm(stubFor(board))).toBe(true);
+    const rebuilt = await stubFor(board).page({ limit: 10 });
+    expect(rebuilt.complete).toBe(true);
+    expect(rebuilt.entries.map((e) => ({ rank: e.rank, playerId: e.playerId, score: e.score }))).toEqual(await postgresTop(board));
+  });
+
+  it("a new object whose first changes are all Postgres holds starts from them, with no rebuild", async () => {
+    const board = boardPeriod();
+    const changes: EntryState[] = [1, 2].map((n) => ({ playerId: `n${n}`, score: n, reachedAt: 1, version: 1 }));
+    expect(await stubFor(board).applyChanges(board, changes, 2, { count: 2, at: 1 })).toMatchObject({ applied: 2, total: 2 });
+    expect((await stubFor(board).page({ limit: 10 })).complete).toBe(true);
+    expect(await runInDurableObject(stubFor(board), (_instance: LeaderboardDO, state) => state.storage.getAlarm())).toBeNull();
+  });
 });
