@@ -6,7 +6,7 @@
 import { sql } from "drizzle-orm";
 import type { DatabaseEnv } from "../db/client";
 import { openDatabase } from "../db/client";
-import { COUNTED_AT } from "../db/counted-at";
+import { COUNTED_AT, recordsOf } from "../db/score-bands";
 import { withTimeout } from "../lib/timeout";
 import type { BoardPeriod, EntryState, Metadata } from "./types";
 
@@ -47,8 +47,7 @@ export async function loadTopFromPostgres(
         select s.player_id, s.score, (extract(epoch from s.reached_at) * 1000)::bigint as reached_at_ms,
                s.version, s.metadata, p.display_name,
                -- The band counts (score_buckets), exact like count(*) but without reading every record.
-               (select coalesce(sum(c.records), 0) from score_buckets c
-                where c.board_id = ${board.boardId} and c.period_key = ${board.periodKey}) as total,
+               ${recordsOf(sql`${board.boardId}`, sql`${board.periodKey}`)} as total,
                ${COUNTED_AT} as counted_at
         from scores s
         left join players p on p.id = s.player_id

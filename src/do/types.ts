@@ -64,7 +64,6 @@ export interface RankedEntryView {
   metadata: Metadata | null;
 }
 
-/** Result of `applyChanges`. */
 /**
  * A board-period's exact record count as Postgres had it at `at` (statement time, epoch µs, one
  * clock for every consumer): the object keeps the newest it was given, so projections that arrive
@@ -75,6 +74,7 @@ export interface CountedTotal {
   at: number;
 }
 
+/** Result of `applyChanges`. */
 export interface ApplyResult {
   /** Changes newer than what the object knew (the rest were repeats or stale). */
   applied: number;

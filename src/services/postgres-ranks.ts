@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { COUNTED_AT } from "../db/counted-at";
+import { bandsBefore, COUNTED_AT, inBandUpTo, recordsOf } from "../db/score-bands";
 import type { CountedTotal } from "../do/types";
 import { percentile } from "../domain";
 
@@ -28,18 +28,10 @@ interface SqlPosition {
  * counts write in the same transaction as the scores (migrations/0006_score_buckets.sql).
  */
 function rowsBefore(boardId: SQL, periodKey: SQL, at: SqlPosition, inclusive = false): SQL {
-  return sql`(
-    (select coalesce(sum(b.records), 0) from score_buckets b
-     where b.board_id = ${boardId} and b.period_key = ${periodKey} and b.bucket < score_bucket(${at.sortScore}))
+  return sql`(${bandsBefore(boardId, periodKey, at.sortScore)}
     + (select count(*) from scores x
-       where x.board_id = ${boardId} and x.period_key = ${periodKey}
-         and x.sort_score >= score_bucket_floor(score_bucket(${at.sortScore})) and x.sort_score <= ${at.sortScore}
+       where x.board_id = ${boardId} and x.period_key = ${periodKey} and ${inBandUpTo(at.sortScore)}
          and (x.sort_score, x.reached_at, x.player_id) ${inclusive ? sql`<=` : sql`<`} (${at.sortScore}, ${at.reachedAt}, ${at.playerId})))`;
-}
-
-/** The size of a board-period: the sum of its band counts. */
-function recordsOf(boardId: SQL, periodKey: SQL): SQL {
-  return sql`(select coalesce(sum(b.records), 0) from score_buckets b where b.board_id = ${boardId} and b.period_key = ${periodKey})`;
 }
 
 /** `rowsBefore` for the outer query's row `s`. */
@@ -197,12 +189,10 @@ export async function aroundFromPostgres(
 /** The rank a score would get now (after existing equal scores: it would reach them later). */
 export async function rankForScoreFromPostgres(db: Database, boardId: string, periodKey: string, sortScore: number): Promise<number> {
   // Every record with sort_score <= the score: the bands before its band, then the range inside it.
+  const score = sql`${sortScore}::bigint`;
   const result = await db.execute<{ n: string }>(sql`
-    select (select coalesce(sum(b.records), 0) from score_buckets b
-            where b.board_id = ${boardId} and b.period_key = ${periodKey} and b.bucket < score_bucket(${sortScore}::bigint))
-         + (select count(*) from scores
-            where board_id = ${boardId} and period_key = ${periodKey}
-              and sort_score >= score_bucket_floor(score_bucket(${sortScore}::bigint)) and sort_score <= ${sortScore}) as n`);
+    select ${bandsBefore(sql`${boardId}`, sql`${periodKey}`, score)}
+         + (select count(*) from scores x where x.board_id = ${boardId} and x.period_key = ${periodKey} and ${inBandUpTo(score)}) as n`);
   return Number(result.rows[0]?.n ?? 0) + 1;
 }
 

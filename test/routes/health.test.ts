@@ -8,6 +8,14 @@ import { LATEST_MIGRATION } from "../../src/db/schema-version";
 import type { AppBindings } from "../../src/env";
 import { checkSchema } from "../../src/services/readiness";
 
+/** GET /health/ready on a fresh app with some bindings replaced, its background work awaited. */
+async function readyWith(overrides: Partial<AppBindings>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await createApp().request("/health/ready", {}, { ...(env as AppBindings), ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
 describe("GET /health", () => {
   it("answers without touching any dependency", async () => {
     const res = await exports.default.fetch("http://edge.test/health");
@@ -34,11 +42,7 @@ describe("GET /health/ready", () => {
   });
 
   it("answers 503 naming the database when DATABASE_URL is broken, without crashing", async () => {
-    const app = createApp();
-    const broken = { ...(env as AppBindings), DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" };
-    const ctx = createExecutionContext();
-    const res = await app.request("/health/ready", {}, broken, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await readyWith({ DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" });
     expect(res.status).toBe(503);
     const body = (await res.json()) as { status: string; checks: { database: { status: string; error?: string } } };
     expect(body.status).toBe("unready");
@@ -59,11 +63,7 @@ describe("GET /health/ready", () => {
   });
 
   it("answers 503 naming every mistyped var, and says where to fix them", async () => {
-    const app = createApp();
-    const mistyped = { ...(env as AppBindings), OBJECT_PAST_PERIOD_DAYS: "a week", EVENTS_MAX_BATCH: "0" };
-    const ctx = createExecutionContext();
-    const res = await app.request("/health/ready", {}, mistyped, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await readyWith({ OBJECT_PAST_PERIOD_DAYS: "a week", EVENTS_MAX_BATCH: "0" });
     expect(res.status).toBe(503);
     const body = (await res.json()) as {
       status: string;
@@ -82,11 +82,7 @@ describe("GET /health/ready", () => {
   });
 
   it("reports redis down (but stays ready) when Upstash is unreachable", async () => {
-    const app = createApp();
-    const badRedis = { ...(env as AppBindings), UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "x" };
-    const ctx = createExecutionContext();
-    const res = await app.request("/health/ready", {}, badRedis, ctx);
-    await waitOnExecutionContext(ctx);
+    const res = await readyWith({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "x" });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { status: string; checks: { redis: { status: string } } };
     expect(body.status).toBe("degraded");
