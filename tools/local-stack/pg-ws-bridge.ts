@@ -3,6 +3,7 @@ import { type AddressInfo, connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { type Log, silent } from "./log.ts";
+import { createNeonHttpEndpoint, type NeonHttpEndpoint } from "./neon-http-endpoint.ts";
 import { isLoopbackHost } from "./pg-url.ts";
 
 export interface PgWsBridgeOptions {
@@ -17,7 +18,10 @@ export interface PgWsBridgeOptions {
 
 export interface PgWsBridge {
   port: number;
-  /** "127.0.0.1:PORT/v1": the value for neonConfig.wsProxy / NEON_WS_PROXY. */
+  /**
+   * "127.0.0.1:PORT/v1": the value for neonConfig.wsProxy / NEON_WS_PROXY. The same port answers
+   * Neon's HTTP queries at http://127.0.0.1:PORT/sql (neonConfig.fetchEndpoint).
+   */
   url: string;
   /** Closes every open tunnel and the listener. */
   stop(): Promise<void>;
@@ -29,10 +33,11 @@ const WS_HIGH_WATER_BYTES = 1024 * 1024;
 const BINARY = { binary: true } as const;
 
 /**
- * Local stand-in for Neon's WebSocket proxy: the Neon serverless driver speaks the Postgres wire
- * protocol over a WebSocket, so production code can run unchanged against a plain local Postgres
- * (or PGlite) when neonConfig.wsProxy points here. Bytes are piped as-is, no per-message work or
- * logging: benchmarks run through this.
+ * Local stand-in for Neon's proxy: the Neon serverless driver speaks the Postgres wire protocol
+ * over a WebSocket, so production code can run unchanged against a plain local Postgres (or
+ * PGlite) when neonConfig.wsProxy points here. Bytes are piped as-is, no per-message work or
+ * logging: benchmarks run through this. `POST /sql` on the same port is Neon's HTTP query
+ * endpoint (neon-http-endpoint.ts).
  */
 export async function startPgWsBridge(opts: PgWsBridgeOptions = {}): Promise<PgWsBridge> {
   const log = opts.log ?? silent;
@@ -41,9 +46,15 @@ export async function startPgWsBridge(opts: PgWsBridgeOptions = {}): Promise<PgW
   const tunnels = new Set<{ ws: WebSocket; tcp: Socket }>();
 
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false });
-  const server = createServer((_req, res) => {
+  // Created once the port is known: its pooled connections come back through this bridge.
+  let http: NeonHttpEndpoint | undefined;
+  const server = createServer((req, res) => {
+    if (http && new URL(req.url ?? "/", "http://bridge").pathname === "/sql") {
+      void http.handle(req, res);
+      return;
+    }
     res.writeHead(426, { "content-type": "text/plain" });
-    res.end("This is the Neon WebSocket bridge: connect with a WebSocket to /v1?address=host:port\n");
+    res.end("This is the local Neon proxy: connect with a WebSocket to /v1?address=host:port, or POST queries to /sql\n");
   });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -130,21 +141,30 @@ export async function startPgWsBridge(opts: PgWsBridgeOptions = {}): Promise<PgW
   });
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = listenHost.includes(":") ? `[${listenHost}]` : listenHost;
+  const url = `${hostForUrl}:${port}/v1`;
+  const endpoint = createNeonHttpEndpoint({ wsProxy: url, allowedTargets: allowed, log });
+  http = endpoint;
 
   let stopped: Promise<void> | undefined;
   return {
     port,
-    url: `${hostForUrl}:${port}/v1`,
+    url,
     stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        for (const { ws, tcp } of tunnels) {
-          ws.terminate();
-          tcp.destroy();
-        }
-        tunnels.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      // The HTTP endpoint's pooled connections end politely first (bounded: a hung one must not
+      // keep the bridge up); then every tunnel still open is cut.
+      const ended = Promise.race([endpoint.close(), new Promise<void>((r) => setTimeout(r, 2_000).unref())]);
+      stopped ??= ended.then(
+        () =>
+          new Promise<void>((resolve) => {
+            for (const { ws, tcp } of tunnels) {
+              ws.terminate();
+              tcp.destroy();
+            }
+            tunnels.clear();
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
       return stopped;
     },
   };
