@@ -1,14 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import type { Database } from "./db/client";
-import { openDatabase } from "./db/client";
+import { queryDatabase } from "./db/client";
 import { isSchemaMissing, MIGRATE_HINT } from "./db/errors";
 import type { AppContext } from "./env";
 import { requireAdmin } from "./lib/admin-auth";
 import { ApiError, errorBody } from "./lib/errors";
 import { describeError, log } from "./lib/log";
-import { count } from "./lib/metrics";
 import { registerGetDlq } from "./routes/admin/get-dlq";
 import { registerGetIngestStats } from "./routes/admin/get-ingest-stats";
 import { registerGetMetrics } from "./routes/admin/get-metrics";
@@ -45,20 +43,12 @@ export function createApp(): OpenAPIHono<AppContext> {
   app.use("*", async (c, next) => {
     const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
     c.set("requestId", requestId);
-    // The database handle is opened on first use only (cached reads never touch it) and closed
-    // after the response, because its WebSockets cannot outlive this request.
-    let handle: { db: Database; close(): Promise<void> } | undefined;
-    c.set("db", () => {
-      if (!handle) {
-        count("postgresConnections");
-        handle = openDatabase(c.env);
-      }
-      return handle.db;
-    });
+    // Request paths query over Neon's HTTP endpoint: one round trip per statement, no session to
+    // open or close (cached reads never query at all).
+    c.set("db", () => queryDatabase(c.env));
     try {
       await next();
     } finally {
-      if (handle) c.executionCtx.waitUntil(handle.close());
       c.header("X-Request-Id", requestId);
     }
   });

@@ -1,11 +1,11 @@
 /**
  * Reads a board-period's top-N and player count from Postgres, the system of record, for a
- * rebuild. One statement (one round trip): the first topSize rows of scores_rank_idx in board
+ * rebuild. One statement (one HTTP round trip): the first topSize rows of scores_rank_idx in board
  * order, each carrying the period's count.
  */
 import { sql } from "drizzle-orm";
 import type { DatabaseEnv } from "../db/client";
-import { openDatabase } from "../db/client";
+import { queryDatabase } from "../db/client";
 import { COUNTED_AT, recordsOf } from "../db/score-bands";
 import { withTimeout } from "../lib/timeout";
 import type { BoardPeriod, EntryState, Metadata } from "./types";
@@ -38,12 +38,10 @@ export async function loadTopFromPostgres(
   env: DatabaseEnv,
   board: BoardPeriod,
 ): Promise<{ states: EntryState[]; total: number; totalAt: number }> {
-  const handle = openDatabase(env, { maxConnections: 1 });
-  try {
-    // reached_at as integer epoch ms in SQL: exact (precision 3) and independent of how the
-    // driver parses timestamps.
-    const result = await withTimeout(
-      handle.db.execute<TopRow>(sql`
+  // reached_at as integer epoch ms in SQL: exact (precision 3) and independent of how the
+  // driver parses timestamps.
+  const result = await withTimeout(
+    queryDatabase(env).execute<TopRow>(sql`
         select s.player_id, s.score, (extract(epoch from s.reached_at) * 1000)::bigint as reached_at_ms,
                s.version, s.metadata, p.display_name,
                -- The band counts (score_buckets), exact like count(*) but without reading every record.
@@ -54,22 +52,19 @@ export async function loadTopFromPostgres(
         where s.board_id = ${board.boardId} and s.period_key = ${board.periodKey}
         order by s.sort_score, s.reached_at, s.player_id
         limit ${board.topSize}`),
-      REBUILD_TIMEOUT_MS,
-      "Postgres top-N rebuild",
-    );
-    const rows = result.rows;
-    const states = rows.map((row) => ({
-      playerId: row.player_id,
-      score: Number(row.score),
-      reachedAt: Number(row.reached_at_ms),
-      version: Number(row.version),
-      displayName: row.display_name,
-      metadata: toMetadata(row.metadata),
-    }));
-    // No rows means no records: the count is 0 without a second query.
-    const first = rows[0];
-    return { states, total: first === undefined ? 0 : Number(first.total), totalAt: first === undefined ? 0 : Number(first.counted_at) };
-  } finally {
-    await handle.close();
-  }
+    REBUILD_TIMEOUT_MS,
+    "Postgres top-N rebuild",
+  );
+  const rows = result.rows;
+  const states = rows.map((row) => ({
+    playerId: row.player_id,
+    score: Number(row.score),
+    reachedAt: Number(row.reached_at_ms),
+    version: Number(row.version),
+    displayName: row.display_name,
+    metadata: toMetadata(row.metadata),
+  }));
+  // No rows means no records: the count is 0 without a second query.
+  const first = rows[0];
+  return { states, total: first === undefined ? 0 : Number(first.total), totalAt: first === undefined ? 0 : Number(first.counted_at) };
 }

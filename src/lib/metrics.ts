@@ -22,7 +22,9 @@ export const counters = {
   postgresRankWaits: 0,
   /** ... and that were refused (503): too many waiting, or waited too long. */
   postgresRankRefused: 0,
-  /** Database handles opened (requests and cache refreshes): zero on a served top-N read. */
+  /** Queries sent over Neon's HTTP endpoint (request paths, rebuilds): zero on a served top-N read. */
+  postgresQueries: 0,
+  /** WebSocket pools opened (queue batches, cron jobs, readiness): none on a read. */
   postgresConnections: 0,
 };
 

@@ -1,4 +1,4 @@
-import type { Database } from "../db/client";
+import type { Database, SessionDatabase } from "../db/client";
 import { openDatabase } from "../db/client";
 import { isSchemaMissing, MIGRATE_HINT } from "../db/errors";
 import type { Board } from "../db/schema";
@@ -212,7 +212,7 @@ export function toRows(
  * collected in `outcome`: the score changes of what landed, and the messages to retry.
  */
 async function persistIsolating(
-  db: Database,
+  db: SessionDatabase,
   env: AppBindings,
   queue: string,
   role: QueueRole,

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { openDatabase } from "../db/client";
+import { type Database, openDatabase, queryDatabase } from "../db/client";
 import { isSchemaMissing, MIGRATE_HINT } from "../db/errors";
 import { LATEST_MIGRATION, MIGRATIONS_TABLE } from "../db/schema-version";
 import type { AppBindings } from "../env";
@@ -37,7 +37,7 @@ async function timed(run: () => Promise<unknown>, required: boolean, what: strin
  * `needed` (by default the newest this code was built with) or none is recorded. A newer schema
  * passes: migrations only add, so the previous release keeps working during a deploy.
  */
-export async function checkSchema(db: ReturnType<typeof openDatabase>["db"], needed = LATEST_MIGRATION): Promise<void> {
+export async function checkSchema(db: Database, needed = LATEST_MIGRATION): Promise<void> {
   let newest: number;
   try {
     const result = await db.execute<{ newest: string | null }>(sql.raw(`select max(created_at)::text as newest from ${MIGRATIONS_TABLE}`));
@@ -50,8 +50,9 @@ export async function checkSchema(db: ReturnType<typeof openDatabase>["db"], nee
 }
 
 /**
- * Runs one real round trip per dependency: a query through the Neon driver + drizzle (which also
- * checks the schema is migrated for this code), and a PING through @upstash/redis. Postgres is
+ * Runs one real round trip per dependency and path: a query over Neon's HTTP endpoint, as reads
+ * make them (which also checks the schema is migrated for this code), a query on a WebSocket
+ * session, as queue batches make them, and a PING through @upstash/redis. Postgres is
  * required (system of record); Redis is optional because ranks fall back to Postgres, so a Redis
  * outage reports "down" without making the worker unready. A mistyped [var] makes it unready too.
  */
@@ -66,7 +67,14 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
     async () => {
       const handle = openDatabase(env, { maxConnections: 1 });
       try {
-        await checkSchema(handle.db);
+        await Promise.all([
+          checkSchema(queryDatabase(env)).catch((error: unknown) => {
+            throw new Error(`HTTP queries: ${describeError(error)}`);
+          }),
+          handle.db.execute(sql`select 1`).catch((error: unknown) => {
+            throw new Error(`WebSocket sessions: ${describeError(error)}`);
+          }),
+        ]);
       } finally {
         waitUntil(handle.close());
       }

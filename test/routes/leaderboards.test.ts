@@ -128,6 +128,7 @@ describe("GET /v1/leaderboards/:board", () => {
     await waitOnExecutionContext(ctx);
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect(counters.doReads - before.doReads).toBe(1);
+    expect(counters.postgresQueries - before.postgresQueries).toBe(0);
     expect(counters.postgresConnections - before.postgresConnections).toBe(0);
     const bodies = new Set(await Promise.all(responses.map((r) => r.text())));
     expect(bodies.size).toBe(1);

@@ -5,7 +5,7 @@ import type { AppContext } from "../../env";
 import { requireBoard } from "../../services/boards";
 import type { ReadContext } from "../../services/leaderboard-reads";
 import { selectPeriod } from "../../services/period-selection";
-import { openRedis } from "../../services/redis";
+import { readContext } from "../../services/read-context";
 
 /**
  * What every leaderboard route starts with: the board (404 if unknown), the period key asked
@@ -16,7 +16,8 @@ export async function boardPeriodOf(
   boardId: string,
   query: { period?: PeriodKind | undefined; at?: string | undefined },
 ): Promise<{ board: Board; period: PeriodKind; periodKey: string; reads: ReadContext }> {
-  const board = await requireBoard(c.get("db"), boardId);
+  const reads = readContext(c.env);
+  const board = await requireBoard(reads.db, boardId);
   const { period, periodKey } = selectPeriod(board, query.period, query.at);
-  return { board, period, periodKey, reads: { env: c.env, db: c.get("db"), redis: openRedis(c.env) } };
+  return { board, period, periodKey, reads };
 }

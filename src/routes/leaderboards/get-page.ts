@@ -6,7 +6,7 @@ import { ApiError } from "../../lib/errors";
 import { requireBoard } from "../../services/boards";
 import { readPage, readPageJson } from "../../services/leaderboard-reads";
 import { selectPeriod } from "../../services/period-selection";
-import { withReadContext } from "../../services/read-context";
+import { readContext } from "../../services/read-context";
 import { errorResponses } from "../errors";
 import { BoardParamsSchema, LeaderboardPageSchema, PageQuerySchema } from "./schema";
 
@@ -49,30 +49,30 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     const bypass = c.env.ENVIRONMENT === "development" && c.req.header("x-edgeboard-cache") === "bypass";
     const cached = await cachedJson(
       cacheKey,
-      () =>
-        withReadContext(c.env, async (ctx) => {
-          const options = {
-            limit: query.limit,
-            after: cursor ? { score: cursor.score, reachedAt: cursor.reachedAt, playerId: cursor.playerId } : undefined,
-          };
-          const cursorAfter = (last: { score: number; reachedAt: number; playerId: string } | undefined, hasMore: boolean) =>
-            hasMore && last
-              ? encodeCursor({ period: periodKey, score: last.score, reachedAt: last.reachedAt, playerId: last.playerId })
-              : null;
-          // Inside the top-N the object's serialized entries are spliced in as they are; the
-          // key order is the one JSON.stringify gives the slow path below.
-          const fast = await readPageJson(ctx, board, periodKey, options);
-          if (fast) {
-            const head = JSON.stringify({ board: board.id, period, periodKey, total: fast.total });
-            const nextCursor = JSON.stringify(cursorAfter(fast.last ?? undefined, fast.hasMore));
-            return { status: 200, body: `${head.slice(0, -1)},"entries":${fast.entriesJson},"nextCursor":${nextCursor}}` };
-          }
-          const page = await readPage(ctx, board, periodKey, options);
-          const last = page.entries.at(-1);
-          const nextCursor = cursorAfter(last && { ...last, reachedAt: Date.parse(last.reachedAt) }, page.hasMore);
-          const body = { board: board.id, period, periodKey, total: page.total, entries: page.entries, nextCursor };
-          return { status: 200, body: JSON.stringify(body) };
-        }),
+      async () => {
+        const ctx = readContext(c.env);
+        const options = {
+          limit: query.limit,
+          after: cursor ? { score: cursor.score, reachedAt: cursor.reachedAt, playerId: cursor.playerId } : undefined,
+        };
+        const cursorAfter = (last: { score: number; reachedAt: number; playerId: string } | undefined, hasMore: boolean) =>
+          hasMore && last
+            ? encodeCursor({ period: periodKey, score: last.score, reachedAt: last.reachedAt, playerId: last.playerId })
+            : null;
+        // Inside the top-N the object's serialized entries are spliced in as they are; the
+        // key order is the one JSON.stringify gives the slow path below.
+        const fast = await readPageJson(ctx, board, periodKey, options);
+        if (fast) {
+          const head = JSON.stringify({ board: board.id, period, periodKey, total: fast.total });
+          const nextCursor = JSON.stringify(cursorAfter(fast.last ?? undefined, fast.hasMore));
+          return { status: 200, body: `${head.slice(0, -1)},"entries":${fast.entriesJson},"nextCursor":${nextCursor}}` };
+        }
+        const page = await readPage(ctx, board, periodKey, options);
+        const last = page.entries.at(-1);
+        const nextCursor = cursorAfter(last && { ...last, reachedAt: Date.parse(last.reachedAt) }, page.hasMore);
+        const body = { board: board.id, period, periodKey, total: page.total, entries: page.entries, nextCursor };
+        return { status: 200, body: JSON.stringify(body) };
+      },
       { freshSeconds: ttl, staleSeconds: stale, waitUntil: (p) => c.executionCtx.waitUntil(p), bypass },
     );
 
