@@ -9,8 +9,9 @@ export type AppBindings = Env & {
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
   /**
-   * Local development and tests only: "127.0.0.1:PORT/v1", the WebSocket-to-TCP bridge that lets
-   * the Neon driver reach a plain Postgres (tools/local-stack). Never set in staging/production.
+   * Local development and tests only: "127.0.0.1:PORT/v1", the local Neon proxy that lets the Neon
+   * driver reach a plain Postgres (tools/local-stack): WebSockets there, HTTP queries at /sql on the
+   * same port. Never set in staging/production.
    */
   NEON_WS_PROXY?: string;
 };

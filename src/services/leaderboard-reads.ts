@@ -135,8 +135,8 @@ function noteRedisMiss(error: unknown, fallback: string): void {
 
 /**
  * Runs the Redis variant of a read when Upstash is configured and answers, else the Postgres one:
- * the same answer either way; Redis is faster on a large board (O(log N) in memory, no connection
- * to open, against band counts and an index range in Postgres). A Redis failure is counted and logged, never surfaced.
+ * the same answer either way; Redis is faster on a large board (O(log N) in memory, against band
+ * counts and an index range in Postgres). A Redis failure is counted and logged, never surfaced.
  */
 async function redisOrPostgres<T>(
   ctx: ReadContext,
