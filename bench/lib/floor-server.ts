@@ -1,12 +1,16 @@
 // The machine's own floor for latency: a node:http hello-world in a process of its own, answering
 // what GET /health answers, measured by the same client at the same offered rates as the worker.
 // On a shared 2-core VM the p99 of even this server is milliseconds (scheduler and hypervisor
-// stalls); a worker's p99 can only be read against it.
+// stalls); a worker's p99 can only be read against it. GET /page answers a page's bytes given at
+// start (a top-100 page is ~9 KB: moving and reading those bytes costs both sides more than a
+// 40-byte hello), the floor for a page read at the same rate.
 //
-//   node bench/lib/floor-server.ts PORT     (started by startFloorServer)
+//   node bench/lib/floor-server.ts PORT [PAGE_FILE]     (started by startFloorServer)
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { getPort } from "./ports.ts";
@@ -19,11 +23,16 @@ export interface FloorServer {
   stop(): Promise<void>;
 }
 
-export async function startFloorServer(): Promise<FloorServer> {
+/** `page`: the body GET /page answers (e.g. the cached top-100 page the worker serves). */
+export async function startFloorServer(page = ""): Promise<FloorServer> {
   const port = await getPort();
-  const child: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), String(port)], {
+  const dir = mkdtempSync(join(tmpdir(), "edgeboard-floor-"));
+  const pageFile = join(dir, "page.json");
+  writeFileSync(pageFile, page);
+  const child: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), String(port), pageFile], {
     stdio: ["ignore", "pipe", "inherit"],
   });
+  child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   await new Promise<void>((resolveReady, reject) => {
     if (child.stdout) createInterface({ input: child.stdout }).on("line", (line) => line === READY && resolveReady());
     child.once("exit", (code) => reject(new Error(`the floor server exited (code ${code}) before it listened on 127.0.0.1:${port}`)));
@@ -40,9 +49,11 @@ export async function startFloorServer(): Promise<FloorServer> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(BODY) });
-    res.end(BODY);
+  const page = process.argv[3] ? readFileSync(process.argv[3]) : Buffer.alloc(0);
+  const server = createServer((req, res) => {
+    const body = req.url === "/page" ? page : BODY;
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+    res.end(body);
   });
   server.keepAliveTimeout = 65_000;
   server.listen(Number(process.argv[2]), "127.0.0.1", () => console.log(READY));
