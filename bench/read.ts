@@ -78,6 +78,7 @@ const say = (line: string) => console.log(`[bench:read] ${line}`);
 const FLOOR_LABELS = {
   runtime: "runtime floor: a hello-world worker on the same workerd",
   machine: "machine floor: a node:http hello-world in a process of its own",
+  runtimePage: "runtime floor for a page: the hello-world worker sending the same page",
   machinePage: "machine floor for a page: node:http sending the same page, in a process of its own",
 };
 const runId = Date.now().toString(36);
@@ -500,22 +501,31 @@ async function main() {
     ];
     // The floors: what the runtime alone, and this machine alone, give the same client at the same
     // rates. Open loops only, with no CPU figure: they are not the worker.
-    // The third sends the cached top-100 page's own bytes: the floor for a page read.
+    // Each also sends the cached top-100 page's own bytes: the floors for a page read.
     const pageBody = (await httpGet(page100, CLIENT_HEADERS)).body;
     const floorServer = await startFloorServer(pageBody);
     cleanups.push({ what: "stopping the floor server", run: () => floorServer.stop() });
     const floorRates = [...new Set([...LADDER_RATES, ...(RATE ? [RATE] : [NAKAMA.aroundReqS, NAKAMA.topReqS])])].sort((a, b) => a - b);
     const pageRates = [...new Set([...LADDER_RATES, RATE ?? NAKAMA.topReqS])].sort((a, b) => a - b);
+    const pageBytes = `the cached top-100 page's ${fmt(Buffer.byteLength(pageBody))} bytes`;
+    if (server.helloBase) {
+      const put = await fetch(`${server.helloBase}/page`, { method: "PUT", body: pageBody });
+      if (put.status !== 204)
+        throw new Error(`the hello-world worker did not take the page (${put.status}): check HELLO_SOURCE in bench/lib/workerd.ts`);
+    }
     const floorTargets = [
       ...(server.helloBase
-        ? [{ label: FLOOR_LABELS.runtime, url: `${server.helloBase}/health`, rates: floorRates, answers: "what /health answers" }]
+        ? [
+            { label: FLOOR_LABELS.runtime, url: `${server.helloBase}/health`, rates: floorRates, answers: "what /health answers" },
+            { label: FLOOR_LABELS.runtimePage, url: `${server.helloBase}/page`, rates: pageRates, answers: pageBytes },
+          ]
         : []),
       { label: FLOOR_LABELS.machine, url: `${floorServer.base}/health`, rates: floorRates, answers: "what /health answers" },
       {
         label: FLOOR_LABELS.machinePage,
         url: `${floorServer.base}/page`,
         rates: pageRates,
-        answers: `the cached top-100 page's ${fmt(Buffer.byteLength(pageBody))} bytes`,
+        answers: pageBytes,
       },
     ];
     for (const { label, url, rates } of floorTargets) {

@@ -7,18 +7,28 @@ import { Agent, request } from "node:http";
  */
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-export interface HttpReply {
+/** What a load-generating request keeps of an answer: status, headers and how many body bytes came. */
+export interface HttpHead {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  bytes: number;
+}
+
+export interface HttpReply extends HttpHead {
   body: string;
 }
 
-export function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+/** One GET, its body read whole; the chunks are kept only when `keep` says so. */
+function get(url: string, headers: Record<string, string>, keep: boolean): Promise<HttpHead & { chunks: Buffer[] }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent, headers }, (res) => {
       const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      let bytes = 0;
+      res.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (keep) chunks.push(chunk);
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, chunks }));
       res.on("error", reject);
     });
     req.on("error", reject);
@@ -26,11 +36,9 @@ export function httpGet(url: string, headers: Record<string, string> = {}): Prom
   });
 }
 
-/** What a load-generating request keeps of an answer: status, headers and how many body bytes came. */
-export interface HttpHead {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  bytes: number;
+export async function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  const { chunks, ...head } = await get(url, headers, true);
+  return { ...head, body: Buffer.concat(chunks).toString("utf8") };
 }
 
 /**
@@ -40,17 +48,7 @@ export interface HttpHead {
  * up as server latency (a node:http server sending the same page measured p99 5.5-7.6 ms through
  * httpGet, 4.0-5.3 ms this way).
  */
-export function httpGetDiscard(url: string, headers: Record<string, string> = {}): Promise<HttpHead> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent, headers }, (res) => {
-      let bytes = 0;
-      res.on("data", (chunk: Buffer) => {
-        bytes += chunk.length;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
+export async function httpGetDiscard(url: string, headers: Record<string, string> = {}): Promise<HttpHead> {
+  const { chunks: _unused, ...head } = await get(url, headers, false);
+  return head;
 }

@@ -29,11 +29,22 @@ const READY_PREFIX = "[workerd] ready:";
 const START_TIMEOUT_MS = 120_000;
 /**
  * The runtime's floor: a worker that answers what GET /health answers, with no framework and no
- * middleware, served by the same workerd on a socket of its own.
+ * middleware, served by the same workerd on a socket of its own. GET /page answers the bytes last
+ * PUT there (bench:read puts the cached top-100 page): the runtime's floor for a page read.
  */
 const HELLO_MODULE = "hello-floor.js";
 const HELLO_SOURCE = `const body = JSON.stringify({ status: "ok", environment: "development" });
-export default { fetch() { return new Response(body, { headers: { "content-type": "application/json" } }); } };
+let page = "";
+export default {
+  async fetch(request) {
+    if (new URL(request.url).pathname !== "/page") return new Response(body, { headers: { "content-type": "application/json" } });
+    if (request.method === "PUT") {
+      page = await request.text();
+      return new Response(null, { status: 204 });
+    }
+    return new Response(page, { headers: { "content-type": "application/json; charset=utf-8" } });
+  },
+};
 `;
 
 /** What the figures were measured through, for the benchmarks' reports. */
