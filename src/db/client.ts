@@ -64,7 +64,8 @@ function configureNeon(proxy: string | undefined): void {
 
 function countedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   count("postgresQueries");
-  return fetch(input, { ...init, signal: AbortSignal.timeout(QUERY_TIMEOUT_MS) });
+  const timeout = AbortSignal.timeout(QUERY_TIMEOUT_MS);
+  return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
 }
 
 /**
