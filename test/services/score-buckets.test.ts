@@ -80,6 +80,23 @@ describe("score bands (migrations/0006_score_buckets.sql)", () => {
     expect(result).toEqual({ non_monotone: "0", floor_above: "0", floor_not_smallest: "0", floor_elsewhere: "0" });
   });
 
+  it("have not-inlined forms for queries (0007) that give the same band and band start everywhere", async () => {
+    const [result] = await query<{ checked: string; band_differs: string; start_differs: string }>(sql`
+      with vals as (
+        select v from (values (0::bigint), (127), (-128), (9223372036854775807), (-9223372036854775807), (-9223372036854775808)) t(v)
+        union select (2::numeric ^ g)::bigint + d from generate_series(7, 62) g, (values (-1), (0), (1)) t(d)
+        union select -((2::numeric ^ g)::bigint + d) from generate_series(7, 62) g, (values (-1), (0), (1)) t(d)
+        union select g from generate_series(-3000, 3000) g
+        union select (random() * 2e18 - 1e18)::bigint from generate_series(1, 3000)
+      )
+      select count(*) as checked,
+             count(*) filter (where score_bucket_of(v) <> score_bucket(v)) as band_differs,
+             count(*) filter (where score_bucket_start_of(v) <> score_bucket_floor(score_bucket(v))) as start_differs
+      from vals`);
+    expect(Number(result?.checked)).toBeGreaterThan(9_000);
+    expect(result).toMatchObject({ band_differs: "0", start_differs: "0" });
+  });
+
   for (const sortOrder of ["desc", "asc"] as const) {
     it(`give every Postgres count the brute-force answer on spread ${sortOrder} scores, also after updates and deletes`, async () => {
       const random = makeRandom(sortOrder === "desc" ? 11 : 12).next;
