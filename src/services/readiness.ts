@@ -66,13 +66,14 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
   const database = await timed(
     async () => {
       const handle = openDatabase(env, { maxConnections: 1 });
+      const where = hostOf(env.DATABASE_URL);
       try {
         await Promise.all([
           checkSchema(queryDatabase(env)).catch((error: unknown) => {
-            throw new Error(`HTTP queries: ${describeError(error)}`);
+            throw new Error(`HTTP queries to ${where}: ${describeError(error)}`);
           }),
           handle.db.execute(sql`select 1`).catch((error: unknown) => {
-            throw new Error(`WebSocket sessions: ${describeError(error)}`);
+            throw new Error(`WebSocket sessions to ${where}: ${describeError(error)}`);
           }),
         ]);
       } finally {
@@ -103,4 +104,13 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
 
   const ready = [config, database, redis].every((check) => !(check.required && check.status !== "ok"));
   return { ready, checks: { config, database, redis } };
+}
+
+/** host:port of a connection string, never its credentials: what an operator checks first. */
+function hostOf(databaseUrl: string): string {
+  try {
+    return new URL(databaseUrl).host || "(no host in DATABASE_URL)";
+  } catch {
+    return "(DATABASE_URL is not a URL)";
+  }
 }
