@@ -45,20 +45,30 @@ function requireUrl(env: DatabaseEnv): string {
   return env.DATABASE_URL;
 }
 
+/** Neon's HTTP query endpoint on the local proxy: "127.0.0.1:PORT/v1" → "http://127.0.0.1:PORT/sql". */
+export function localQueryEndpoint(proxy: string): string {
+  return `http://${proxy.replace(/\/v\d$/, "")}/sql`;
+}
+
+/** The NEON_WS_PROXY neonConfig was last set for (null: not yet), so a request pays nothing for it. */
+let configuredFor: string | undefined | null = null;
+
 /**
  * Points the Neon driver at the local bridge when NEON_WS_PROXY ("127.0.0.1:PORT/v1") is set (dev
  * and tests): WebSockets to it, and HTTP queries to /sql on the same port, as Neon's own proxy
- * serves both. neonConfig is module-global, but these values only ever depend on the deployment,
- * so setting them again per client is harmless. Every HTTP query is counted and bounded in time.
+ * serves both. neonConfig is module-global, and these values only ever depend on the deployment,
+ * so they are set once per isolate. Every HTTP query is counted and bounded in time.
  */
 function configureNeon(proxy: string | undefined): void {
+  if (configuredFor === proxy) return;
+  configuredFor = proxy;
   neonConfig.fetchFunction = countedFetch;
   if (!proxy) return;
   neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineTLS = false;
   neonConfig.pipelineConnect = false;
-  const endpoint = `http://${proxy.replace(/\/v\d$/, "")}/sql`;
+  const endpoint = localQueryEndpoint(proxy);
   neonConfig.fetchEndpoint = () => endpoint;
 }
 

@@ -1,7 +1,7 @@
 import { neon } from "@neondatabase/serverless";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { openDatabase, queryDatabase } from "../../src/db/client";
+import { localQueryEndpoint, openDatabase, queryDatabase } from "../../src/db/client";
 import { isSchemaMissing, sqlState } from "../../src/db/errors";
 import { boards } from "../../src/db/schema";
 import { counters } from "../../src/lib/metrics";
@@ -16,7 +16,7 @@ async function overHttp<T extends Record<string, unknown>>(statement: ReturnType
   return (await queryDatabase(testEnv).execute<T>(statement)).rows;
 }
 
-const endpoint = () => `http://${testEnv.NEON_WS_PROXY?.replace(/\/v\d$/, "")}/sql`;
+const endpoint = () => localQueryEndpoint(testEnv.NEON_WS_PROXY ?? "");
 
 describe("HTTP queries and WebSocket sessions", () => {
   it("return the same rows for every kind of column this code reads", async () => {
