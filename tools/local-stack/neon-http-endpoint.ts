@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Pool, type PoolClient } from "@neondatabase/serverless";
+import { BodyTooLarge, readBody, sendJson as send } from "./http-json.ts";
 import { type Log, silent } from "./log.ts";
 import { configureNeonForNode } from "./neon-node.ts";
 import { pgHostPort } from "./pg-url.ts";
@@ -158,13 +159,13 @@ export function createNeonHttpEndpoint(opts: {
           "this local endpoint answers only Neon-Raw-Text-Output: true and Neon-Array-Mode: true (what the driver sends)",
         );
       }
-      const body = parseBody(await readBody(req));
+      const body = parseBody((await readBody(req, MAX_BODY_BYTES, "send fewer rows per statement (Neon's limit)")).toString("utf8"));
       const { pool, target: address } = poolFor(connectionString);
       target = `Postgres at ${address}`;
       const reply = "queries" in body ? await runBatch(pool, body.queries, req) : await run(pool, body);
       send(res, 200, reply);
     } catch (error) {
-      if (error instanceof BadRequest) return send(res, 400, { message: error.message });
+      if (error instanceof BadRequest || error instanceof BodyTooLarge) return send(res, 400, { message: error.message });
       const code = (error as { code?: unknown }).code;
       if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
         // A Postgres error: its fields, as Neon's proxy sends them.
@@ -219,21 +220,4 @@ function queryData(value: unknown): QueryData {
     throw new BadRequest("params must be an array of strings or nulls (the driver sends every value as Postgres text)");
   }
   return { query, params: list as Array<string | null> };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BadRequest(`body over ${MAX_BODY_BYTES} bytes (Neon's limit): send fewer rows per statement`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function send(res: ServerResponse, status: number, payload: unknown): void {
-  const json = JSON.stringify(payload);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
-  res.end(json);
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import type { Redis as RedisClient } from "ioredis";
+import { readBody, sendJson as send } from "./http-json.ts";
 import { type Log, silent } from "./log.ts";
 import { assertTcpReachable } from "./tcp-probe.ts";
 import { encodeReply, toCommand } from "./upstash-reply.ts";
@@ -178,7 +179,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     const url = new URL(req.url ?? "/", "http://bridge");
     if (!authorized(req, url, opts.token)) return send(res, 401, { error: "Unauthorized" });
     const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
-    const body = req.method === "POST" ? await readBody(req) : Buffer.alloc(0);
+    const body = req.method === "POST" ? await readBody(req, MAX_BODY_BYTES, "send smaller batches") : Buffer.alloc(0);
     const path = url.pathname.replace(/\/+$/, "");
 
     if (path === "" || path === "/pipeline" || path === "/multi-exec") {
@@ -286,23 +287,6 @@ function encodeEntry(reply: Reply, base64: boolean): Reply {
 function sendReply(res: ServerResponse, reply: Reply, base64: boolean): void {
   if ("error" in reply) send(res, 400, reply);
   else send(res, 200, { result: encodeReply(reply.result, base64) });
-}
-
-function send(res: ServerResponse, status: number, payload: unknown): void {
-  const json = JSON.stringify(payload);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
-  res.end(json);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error(`request body over ${MAX_BODY_BYTES} bytes: send smaller batches`);
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
 /** Host and port from redis://[user:pass@]host[:port][/db]. */
