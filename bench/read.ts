@@ -75,12 +75,6 @@ const TARGET_REDIS_P99_MS = 10;
 const TARGET_FRESH_P99_S = 2;
 
 const say = (line: string) => console.log(`[bench:read] ${line}`);
-const FLOOR_LABELS = {
-  runtime: "runtime floor: a hello-world worker on the same workerd",
-  machine: "machine floor: a node:http hello-world in a process of its own",
-  runtimePage: "runtime floor for a page: the hello-world worker sending the same page",
-  machinePage: "machine floor for a page: node:http sending the same page, in a process of its own",
-};
 const runId = Date.now().toString(36);
 const BOARD = `bench-read-${runId}`;
 
@@ -157,8 +151,10 @@ interface CaseSpec {
   prepare?: () => Promise<void>;
   /** Exactly these open-loop rates instead of openLoopRate/ladder. */
   rates?: number[];
-  /** Not the worker (the machine floor): open loops only, no closed loop, no CPU. */
+  /** Not the worker (a floor): open loops only, no closed loop, no CPU. */
   openLoopOnly?: boolean;
+  /** For a floor: what it answers, for the report. */
+  answers?: string;
   /** Requests in flight in the closed loop, when not BENCH_CONCURRENCY. */
   concurrency?: number;
 }
@@ -500,52 +496,44 @@ async function main() {
       },
     ];
     // The floors: what the runtime alone, and this machine alone, give the same client at the same
-    // rates. Open loops only, with no CPU figure: they are not the worker.
-    // Each also sends the cached top-100 page's own bytes: the floors for a page read.
+    // rates, answering /health and the cached top-100 page's own bytes (PUT to each first). Open
+    // loops only, with no CPU figure: they are not the worker.
     const pageBody = (await httpGet(page100, CLIENT_HEADERS)).body;
-    const floorServer = await startFloorServer(pageBody);
+    const floorServer = await startFloorServer();
     cleanups.push({ what: "stopping the floor server", run: () => floorServer.stop() });
     const floorRates = [...new Set([...LADDER_RATES, ...(RATE ? [RATE] : [NAKAMA.aroundReqS, NAKAMA.topReqS])])].sort((a, b) => a - b);
     const pageRates = [...new Set([...LADDER_RATES, RATE ?? NAKAMA.topReqS])].sort((a, b) => a - b);
     const pageBytes = `the cached top-100 page's ${fmt(Buffer.byteLength(pageBody))} bytes`;
-    if (server.helloBase) {
-      const put = await fetch(`${server.helloBase}/page`, { method: "PUT", body: pageBody });
-      if (put.status !== 204)
-        throw new Error(`the hello-world worker did not take the page (${put.status}): check HELLO_SOURCE in bench/lib/workerd.ts`);
-    }
-    const floorTargets = [
-      ...(server.helloBase
-        ? [
-            { label: FLOOR_LABELS.runtime, url: `${server.helloBase}/health`, rates: floorRates, answers: "what /health answers" },
-            { label: FLOOR_LABELS.runtimePage, url: `${server.helloBase}/page`, rates: pageRates, answers: pageBytes },
-          ]
-        : []),
-      { label: FLOOR_LABELS.machine, url: `${floorServer.base}/health`, rates: floorRates, answers: "what /health answers" },
-      {
-        label: FLOOR_LABELS.machinePage,
-        url: `${floorServer.base}/page`,
-        rates: pageRates,
-        answers: pageBytes,
-      },
+    const floorBases = [
+      ...(server.helloBase ? [{ base: server.helloBase, name: "runtime floor", what: "the hello-world worker on the same workerd" }] : []),
+      { base: floorServer.base, name: "machine floor", what: "a node:http hello-world in a process of its own" },
     ];
-    for (const { label, url, rates } of floorTargets) {
-      cases.push({
-        label,
-        request: async () => {
-          await getChecked(url, {}, {});
-        },
-        rates,
-        openLoopOnly: true,
-      });
+    for (const { base, name, what } of floorBases) {
+      const put = await fetch(`${base}/page`, { method: "PUT", body: pageBody });
+      if (put.status !== 204)
+        throw new Error(`the ${name} did not take the page (${put.status}): check bench/lib/workerd.ts or floor-server.ts`);
+      const floors = [
+        { label: `${name}: ${what}`, url: `${base}/health`, rates: floorRates, answers: "what /health answers" },
+        { label: `${name} for a page: ${what}`, url: `${base}/page`, rates: pageRates, answers: pageBytes },
+      ];
+      for (const floor of floors) {
+        cases.push({
+          label: floor.label,
+          request: async () => {
+            await getChecked(floor.url, {}, {});
+          },
+          rates: floor.rates,
+          answers: floor.answers,
+          openLoopOnly: true,
+        });
+      }
     }
     const openLoopRuns = await openLoopsByRate(cases);
     for (const [i, spec] of cases.entries()) {
       if (!spec.openLoopOnly) results.push(await runCase(server, spec, openLoopRuns[i] ?? []));
     }
     const floors = cases.flatMap((spec, i) =>
-      spec.openLoopOnly
-        ? [{ label: spec.label, answers: floorTargets.find((f) => f.label === spec.label)?.answers ?? "", runs: openLoopRuns[i] ?? [] }]
-        : [],
+      spec.openLoopOnly ? [{ label: spec.label, answers: spec.answers ?? "", runs: openLoopRuns[i] ?? [] }] : [],
     );
     await floorServer.stop();
 

@@ -1,16 +1,14 @@
 // The machine's own floor for latency: a node:http hello-world in a process of its own, answering
 // what GET /health answers, measured by the same client at the same offered rates as the worker.
 // On a shared 2-core VM the p99 of even this server is milliseconds (scheduler and hypervisor
-// stalls); a worker's p99 can only be read against it. GET /page answers a page's bytes given at
-// start (a top-100 page is ~9 KB: moving and reading those bytes costs both sides more than a
-// 40-byte hello), the floor for a page read at the same rate.
+// stalls); a worker's p99 can only be read against it. GET /page answers the bytes last PUT there
+// (a top-100 page is ~9 KB: moving and reading those bytes costs both sides more than a 40-byte
+// hello), the floor for a page read at the same rate, as the runtime's hello-world worker does.
 //
-//   node bench/lib/floor-server.ts PORT [PAGE_FILE]     (started by startFloorServer)
+//   node bench/lib/floor-server.ts PORT     (started by startFloorServer)
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { getPort } from "./ports.ts";
@@ -23,16 +21,11 @@ export interface FloorServer {
   stop(): Promise<void>;
 }
 
-/** `page`: the body GET /page answers (e.g. the cached top-100 page the worker serves). */
-export async function startFloorServer(page = ""): Promise<FloorServer> {
+export async function startFloorServer(): Promise<FloorServer> {
   const port = await getPort();
-  const dir = mkdtempSync(join(tmpdir(), "edgeboard-floor-"));
-  const pageFile = join(dir, "page.json");
-  writeFileSync(pageFile, page);
-  const child: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), String(port), pageFile], {
+  const child: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), String(port)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   await new Promise<void>((resolveReady, reject) => {
     if (child.stdout) createInterface({ input: child.stdout }).on("line", (line) => line === READY && resolveReady());
     child.once("exit", (code) => reject(new Error(`the floor server exited (code ${code}) before it listened on 127.0.0.1:${port}`)));
@@ -49,8 +42,17 @@ export async function startFloorServer(page = ""): Promise<FloorServer> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const page = process.argv[3] ? readFileSync(process.argv[3]) : Buffer.alloc(0);
+  let page = Buffer.alloc(0);
   const server = createServer((req, res) => {
+    if (req.url === "/page" && req.method === "PUT") {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        page = Buffer.concat(chunks);
+        res.writeHead(204).end();
+      });
+      return;
+    }
     const body = req.url === "/page" ? page : BODY;
     res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
     res.end(body);
