@@ -2,6 +2,7 @@ import { openDatabase } from "../db/client";
 import { parsePastPeriodDays } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
+import { repairObjects } from "../services/object-repairs";
 import { openRedis } from "../services/redis";
 import { reconcileRanks } from "./reconcile-ranks";
 import { runUpkeep } from "./upkeep";
@@ -21,13 +22,17 @@ export async function handleScheduled(controller: ScheduledController, env: AppB
     return runJob(env, "upkeep", "it runs again tomorrow, or fire it by hand", (db) => runUpkeep(db, new Date(controller.scheduledTime)));
   if (controller.cron === RECONCILE_CRON) {
     const redis = openRedis(env);
+    const repairs = runJob(env, "object repairs", "it runs again next minute", (db) => repairObjects(db, env));
     // Without Upstash every rank beyond the top-N comes from Postgres: nothing to reconcile.
-    if (!redis) return;
-    return runJob(env, "rank reconciliation", "it runs again next minute", (db) =>
+    if (!redis) return repairs;
+    const reconcile = runJob(env, "rank reconciliation", "it runs again next minute", (db) =>
       reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime), {
         pastDays: parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS),
       }),
     );
+    const [repaired, reconciled] = await Promise.allSettled([repairs, reconcile]);
+    for (const outcome of [repaired, reconciled]) if (outcome.status === "rejected") throw outcome.reason;
+    return;
   }
   log.info("cron: no job for this trigger yet", { cron: controller.cron });
 }

@@ -3,10 +3,8 @@
  * NaN score or a fractional version would silently corrupt the sorted order or the version
  * guard, and that corruption would then be persisted; failing the call loudly is cheaper.
  */
-import { SORT_ORDERS } from "../domain";
+import { projectionProblem, SORT_ORDERS } from "../domain";
 import { type BoardPeriod, type CountedTotal, type EntryState, MAX_PAGE_LIMIT, MAX_TOP_SIZE, type PageOptions } from "./types";
-
-const MAX_PLAYER_ID = 256;
 
 function fail(message: string): never {
   throw new RangeError(`LeaderboardDO: ${message}`);
@@ -39,12 +37,8 @@ export function checkChanges(changes: readonly EntryState[]): void {
   if (!Array.isArray(changes)) fail("changes must be an array");
   for (const [i, c] of changes.entries()) {
     if (!isPlainObject(c)) fail(`changes[${i}] must be an object`);
-    if (typeof c.playerId !== "string" || c.playerId.length === 0 || c.playerId.length > MAX_PLAYER_ID) {
-      fail(`changes[${i}].playerId must be 1..${MAX_PLAYER_ID} characters`);
-    }
-    if (!isSafeInt(c.score)) fail(`changes[${i}].score must be a safe integer`);
-    if (!isSafeInt(c.reachedAt)) fail(`changes[${i}].reachedAt must be integer epoch ms`);
-    if (!isSafeInt(c.version) || c.version < 1) fail(`changes[${i}].version must be a positive integer`);
+    const problem = projectionProblem(c);
+    if (problem) fail(`changes[${i}]: ${problem}`);
     if (c.displayName !== undefined && c.displayName !== null && typeof c.displayName !== "string") {
       fail(`changes[${i}].displayName must be a string or null`);
     }

@@ -23,4 +23,6 @@ export {
 } from "./periods";
 export type { PageCursor, RankedEntry } from "./ranking";
 export { compareEntries, decodeCursor, encodeCursor, isAfterCursor, percentile, rankOf } from "./ranking";
+export type { ProjectedRecord } from "./records";
+export { MAX_PROJECTED_PLAYER_ID, projectionProblem } from "./records";
 export { DEFAULT_PAST_PERIOD_DAYS, parsePastPeriodDays, pastPeriodExpiryMs, periodKindOfKey } from "./retention";

@@ -9,8 +9,9 @@ import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { getBoards } from "../services/board-cache";
 import { boardLoader } from "../services/boards";
+import { requestObjectRepairs } from "../services/object-repairs";
 import { boardPeriodKey, countsOf } from "../services/postgres-ranks";
-import { projectScoreChanges } from "../services/score-projection";
+import { type MissedObject, type ProjectionOutcome, projectScoreChanges } from "../services/score-projection";
 import { deadLetter } from "./dead-letter";
 import { type EventBody, IngestMessageSchema, type QueueRole } from "./messages";
 import { type ContributionRow, type EventRow, persistBatch, type ScoreChange } from "./persist-batch";
@@ -30,6 +31,8 @@ interface Outcome {
   /** Messages with an event that failed transiently: retried whole (landed events dedupe). */
   failed: Set<Message<unknown>>;
   failure?: unknown;
+  /** Fresh events the boards' bounds refused (they moved nothing). */
+  refused: number;
 }
 
 /**
@@ -77,7 +80,7 @@ export async function consumeEventBatch(
   const handle = openDatabase(env, { maxConnections: groups.length });
   try {
     const db = handle.db;
-    const outcome: Outcome = { changes: [], statements: 0, failed: new Set() };
+    const outcome: Outcome = { changes: [], statements: 0, failed: new Set(), refused: 0 };
     const parsedAt = performance.now();
     const boards = await loadBoards(db, items, outcome);
     await Promise.all(
@@ -92,13 +95,15 @@ export async function consumeEventBatch(
     // Acked only after the projection: if it fails the messages come back, their events are seen
     // as duplicates (nothing is counted twice) and the final records are projected again.
     const writtenAt = performance.now();
+    let unprojected: MissedObject[] = [];
     if (outcome.changes.length > 0) {
       outcome.statements += 1;
       const totals = await exactTotals(db, outcome.changes);
-      await projectScoreChanges(env, outcome.changes, boards, waitUntil, totals);
+      const projection = await projectScoreChanges(env, outcome.changes, boards, waitUntil, totals);
+      unprojected = await settleProjection(db, batch.queue, landed, projection, outcome);
     }
     const projectedAt = performance.now();
-    for (const message of landed) message.ack();
+    for (const message of landed) if (!outcome.failed.has(message)) message.ack();
     await Promise.all([...outcome.failed].map((message) => retryOrBury(env, batch.queue, message, outcome.failure)));
     // One wide event per batch: the figures an operator (and bench:ingest) needs.
     log.info("consumer: batch", {
@@ -107,6 +112,8 @@ export async function consumeEventBatch(
       size: items.length,
       retried: outcome.failed.size,
       records: outcome.changes.length,
+      refused: outcome.refused,
+      unprojected: unprojected.length,
       writes: groups.length,
       statements: outcome.statements,
       ms: Math.round(performance.now() - started),
@@ -232,6 +239,10 @@ async function persistIsolating(
       "Postgres batch write",
     );
     outcome.changes.push(...result.changes);
+    outcome.refused += result.refused.length;
+    if (result.refused.length > 0) {
+      log.warn("consumer: events refused by their board's bounds (see score_rejections)", { queue, eventIds: result.refused.slice(0, 20) });
+    }
   } catch (error) {
     if (!isPermanentDatabaseError(error)) {
       if (isSchemaMissing(error))
@@ -323,5 +334,55 @@ async function exactTotals(db: Database, changes: readonly ScoreChange[]) {
   } catch (error) {
     log.warn("consumer: record counts unavailable; totals advance by new players", { error: describeError(error) });
     return new Map();
+  }
+}
+
+/**
+ * Deliveries of a batch whose projection failed before the consumer stops retrying it for that
+ * reason: its events are committed, so past this the objects are rebuilt from Postgres instead.
+ */
+export const PROJECTION_ATTEMPTS = 3;
+
+/**
+ * Decides what a projection that left work undone means for the batch's messages. A record no
+ * store can hold will never project: its board-period is queued for a rebuild at once. An object
+ * that failed (overloaded, restarting) gets the batch again, with backoff, up to
+ * PROJECTION_ATTEMPTS deliveries; after that the messages are acked and the object is queued for a
+ * rebuild, so one board never holds a batch, or the queue, hostage. If the repair rows cannot be
+ * written the messages are retried: nothing is dropped unrecorded. Returns what was queued.
+ */
+async function settleProjection(
+  db: SessionDatabase,
+  queue: string,
+  landed: Message<unknown>[],
+  projection: ProjectionOutcome,
+  outcome: Outcome,
+): Promise<MissedObject[]> {
+  const repairs: MissedObject[] = [...projection.unprojectable];
+  if (projection.failed.length > 0) {
+    const lastTry = landed.filter((m) => m.attempts >= PROJECTION_ATTEMPTS);
+    for (const message of landed) if (message.attempts < PROJECTION_ATTEMPTS) outcome.failed.add(message);
+    if (lastTry.length > 0) repairs.push(...projection.failed);
+    if (outcome.failed.size > 0) outcome.failure ??= new Error(`projection failed: ${projection.failed[0]?.error ?? ""}`);
+    log.warn("consumer: Durable Object projection failed", {
+      queue,
+      objects: projection.failed.slice(0, 20),
+      retried: landed.length - lastTry.length,
+    });
+  }
+  if (projection.unprojectable.length > 0) {
+    log.error("consumer: records no projection can hold; their objects are queued for a rebuild", {
+      queue,
+      records: projection.unprojectable.slice(0, 20),
+    });
+  }
+  if (repairs.length === 0) return [];
+  try {
+    await requestObjectRepairs(db, repairs);
+    return repairs;
+  } catch (error) {
+    for (const message of landed) outcome.failed.add(message);
+    outcome.failure = error;
+    return [];
   }
 }

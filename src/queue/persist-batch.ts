@@ -48,8 +48,14 @@ export interface PersistResult {
   /** Events new to the database (their ids had not been seen within the idempotency window). */
   persisted: number;
   duplicates: number;
+  /** Fresh events the board's bounds refused (recorded in score_rejections; they moved nothing). */
+  refused: string[];
   changes: ScoreChange[];
 }
+
+/** The safe-integer range: every record stays inside it (and inside its board's bounds). */
+const MIN_SAFE = sql.raw(String(Number.MIN_SAFE_INTEGER));
+const MAX_SAFE = sql.raw(String(Number.MAX_SAFE_INTEGER));
 
 /** The new state of a row whose record the batch replaces: the batch's values, one version on. */
 const TAKE_EXCLUDED = sql`(excluded.score, excluded.sort_score, excluded.reached_at, excluded.metadata, s.version + 1, now())`;
@@ -109,7 +115,7 @@ export async function persistBatch(
   const batches = counts.batches ?? 1;
   const inBatchDuplicates = counts.inBatchDuplicates ?? 0;
   const rejected = counts.rejected ?? 0;
-  const result = await db.execute<{ persisted: number; duplicates: number; changes: RawChange[] | null }>(sql`
+  const result = await db.execute<{ persisted: number; duplicates: number; refused: string[] | null; changes: RawChange[] | null }>(sql`
     with input as (
       -- distinct: a client may repeat an id inside one request; it counts once.
       select distinct on (event_id) * from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(
@@ -144,7 +150,9 @@ export async function persistBatch(
     ),
     contributions as (
       select c.board_id, c.period_key, i.player_id, i.score, i.occurred_at, i.metadata, i.event_id,
-             b.operator, b.sort_order, (i.event_id in (select event_id from fresh)) as is_fresh
+             b.operator, b.sort_order, b.score_overflow,
+             coalesce(b.min_score, ${MIN_SAFE}::bigint) as lo, coalesce(b.max_score, ${MAX_SAFE}::bigint) as hi,
+             (i.event_id in (select event_id from fresh)) as is_fresh
       from (
         select distinct event_id, board_id, period_key
         from jsonb_to_recordset(${JSON.stringify(contributions)}::jsonb) as x(event_id text, board_id text, period_key text)
@@ -153,20 +161,61 @@ export async function persistBatch(
       join boards b on b.id = c.board_id
       where i.score is not null
     ),
+    -- The increment records the batch adds to, locked now in key order (the order every upsert
+    -- takes), so whether the batch keeps each inside its board's bounds is decided against the
+    -- very value it adds to.
+    held as (
+      select s.board_id, s.period_key, s.player_id, s.score from scores s
+      where (s.board_id, s.period_key, s.player_id) in (
+        select board_id, period_key, player_id from contributions where is_fresh and operator = 'increment')
+      order by 1, 2, 3
+      for update
+    ),
+    increment_totals as (
+      select c.board_id, c.period_key, c.player_id, coalesce(min(h.score), 0) as held_score,
+             coalesce(min(h.score), 0)::numeric + sum(c.score::numeric) as total, min(c.lo) as lo, min(c.hi) as hi
+      from contributions c left join held h using (board_id, period_key, player_id)
+      where c.is_fresh and c.operator = 'increment'
+      group by c.board_id, c.period_key, c.player_id
+    ),
+    -- Events a "reject" board refuses: a best/latest score outside its bounds (a board whose bounds
+    -- changed after the event was accepted), or every event of an increment record the batch would
+    -- take outside them. An event refused in one of its periods moves none of them.
+    refused as (
+      select event_id, board_id, player_id, score from contributions
+      where is_fresh and score_overflow = 'reject' and operator <> 'increment' and (score < lo or score > hi)
+      union
+      select c.event_id, c.board_id, c.player_id, c.score
+      from contributions c join increment_totals t using (board_id, period_key, player_id)
+      where c.is_fresh and c.score_overflow = 'reject' and (t.total < t.lo or t.total > t.hi)
+    ),
+    noted as (
+      insert into score_rejections (event_id, board_id, player_id, code, score)
+      select distinct on (event_id) event_id, board_id, player_id, 'SCORE_OUT_OF_RANGE', score from refused
+      order by event_id
+      on conflict (event_id) do nothing
+      returning 1
+    ),
+    -- "clamp" boards keep a best/latest score at the nearest bound.
+    bounded as (
+      select board_id, period_key, player_id, operator, sort_order, occurred_at, metadata, event_id, lo, hi,
+             case when operator = 'increment' then score else least(greatest(score, lo), hi) end as score
+      from contributions
+      where is_fresh and event_id not in (select event_id from refused)
+    ),
     ranked as (
-      select *, case when sort_order = 'desc' then -score else score end as sort_score
-      from contributions where is_fresh
+      select *, case when sort_order = 'desc' then -score else score end as sort_score from bounded
     ),
     -- One row per (board, period, player) from ONE sort of the batch (DISTINCT ON), not ordered
     -- aggregates, which Postgres < 16 sorts group by group. The first row of a group is the one
     -- that decides: for best, the better score, then the earlier time, then the smaller id; for
     -- latest and increment, the newest event (its score, time and metadata). Increment adds the
     -- group's scores (a window over the same ordering, so the sort is shared).
-    agg as (
+    folded as (
       select distinct on (board_id, period_key, player_id)
-        board_id, period_key, player_id, operator,
-        case when operator = 'increment' then (sum(score) over w)::bigint else score end as score,
-        case when operator = 'increment' then (sum(sort_score) over w)::bigint else sort_score end as sort_score,
+        board_id, period_key, player_id, operator, sort_order, lo, hi,
+        case when operator = 'increment' then sum(score::numeric) over w else score end as score,
+        sort_score,
         occurred_at as reached_at,
         metadata
       from ranked
@@ -180,8 +229,21 @@ export async function persistBatch(
                case when operator = 'best' then sort_score end, case when operator = 'best' then occurred_at end,
                case when operator = 'best' then event_id end, occurred_at desc, event_id desc
     ),
+    -- An increment row carries what it adds to the held record (a new record starts from 0): the
+    -- sum of its accepted events, or on a "clamp" board what takes the record to its bound.
+    agg as (
+      select f.board_id, f.period_key, f.player_id, f.operator, f.reached_at, f.metadata,
+             case when f.operator = 'increment' then n.added::bigint else f.score::bigint end as score,
+             case when f.operator <> 'increment' then f.sort_score
+                  when f.sort_order = 'desc' then -n.added::bigint else n.added::bigint end as sort_score
+      from folded f
+      left join increment_totals t using (board_id, period_key, player_id)
+      cross join lateral (
+        select least(greatest(t.held_score + f.score, f.lo), f.hi) - t.held_score as added
+      ) n
+    ),
     -- One upsert per operator, so each ON CONFLICT arm is a plain expression over the locked row
-    -- (no per-row board lookup) and can skip rows the batch does not move: a score that does not
+    -- (only increment's looks up its board's bounds) and can skip rows the batch does not move: a score that does not
     -- beat a best, or an event older than the latest, writes nothing (no new row version, no
     -- index entries) and is not returned, so it is not projected either. Each upsert locks its
     -- rows in one order (board, period, player), the same in every consumer, so concurrent
@@ -200,10 +262,18 @@ export async function persistBatch(
     )}),
     upserted_increment as (${upsertFrom(
       "increment",
-      // sort_score is +-score, so sums add up in either sort order.
-      sql`(s.score + excluded.score, s.sort_score + excluded.sort_score, greatest(s.reached_at, excluded.reached_at),
-          case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end,
-          s.version + 1, now())`,
+      // The row is normally the one \`held\` locked, so the sum lands inside the bounds; a record
+      // created by a concurrent batch since is kept inside them here (clamped at the bound).
+      sql`(select n.score, case when b.sort_order = 'desc' then -n.score else n.score end,
+                  greatest(s.reached_at, excluded.reached_at),
+                  case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end,
+                  s.version + 1, now()
+           from boards b
+           cross join lateral (
+             select least(greatest(s.score::numeric + excluded.score, coalesce(b.min_score, ${MIN_SAFE}::bigint)),
+                          coalesce(b.max_score, ${MAX_SAFE}::bigint))::bigint as score
+           ) n
+           where b.id = s.board_id)`,
       sql``,
     )}),
     upserted as (
@@ -236,11 +306,12 @@ export async function persistBatch(
       left join players p on p.id = m.player_id
     ),
     counted as (
-      insert into ingest_stats as st (hour, queue, shard, persisted, duplicates, rejected, batches, lag_ms_total, lag_ms_max, last_batch_at)
+      insert into ingest_stats as st (hour, queue, shard, persisted, duplicates, rejected, out_of_range, batches, lag_ms_total, lag_ms_max, last_batch_at)
       select date_trunc('hour', now()), ${queue}, ${shard}::smallint,
              (select count(*) from fresh),
              (select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int,
              ${rejected}::int,
+             (select count(*) from noted),
              ${batches}::int,
              coalesce((select sum(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
              coalesce((select max(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
@@ -249,6 +320,7 @@ export async function persistBatch(
         persisted = st.persisted + excluded.persisted,
         duplicates = st.duplicates + excluded.duplicates,
         rejected = st.rejected + excluded.rejected,
+        out_of_range = st.out_of_range + excluded.out_of_range,
         batches = st.batches + excluded.batches,
         lag_ms_total = st.lag_ms_total + excluded.lag_ms_total,
         lag_ms_max = greatest(st.lag_ms_max, excluded.lag_ms_max),
@@ -258,6 +330,7 @@ export async function persistBatch(
     select
       (select count(*) from fresh)::int as persisted,
       ((select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int)::int as duplicates,
+      (select json_agg(distinct event_id) from refused) as refused,
       (select json_agg(json_build_object(
          'boardId', board_id, 'periodKey', period_key, 'playerId', player_id,
          'score', score, 'reachedAt', reached_at, 'version', version, 'changed', changed,
@@ -270,6 +343,7 @@ export async function persistBatch(
   return {
     persisted: Number(row.persisted),
     duplicates: Number(row.duplicates),
+    refused: row.refused ?? [],
     changes: (row.changes ?? []).map((c) => ({
       boardId: c.boardId,
       periodKey: c.periodKey,

@@ -15,6 +15,7 @@ export interface BoardInput {
   weekStart: "monday" | "sunday";
   minScore?: number | undefined;
   maxScore?: number | undefined;
+  scoreOverflow: "reject" | "clamp";
   topSize: number;
   cacheTtlSeconds: number;
   metadata?: Record<string, unknown> | undefined;
@@ -34,6 +35,7 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
       weekStart: input.weekStart,
       minScore: input.minScore ?? null,
       maxScore: input.maxScore ?? null,
+      scoreOverflow: input.scoreOverflow,
       topSize: input.topSize,
       cacheTtlSeconds: input.cacheTtlSeconds,
       metadata: input.metadata ?? null,
@@ -82,6 +84,7 @@ export function boardView(board: Board) {
     weekStart: board.weekStart,
     minScore: board.minScore ?? undefined,
     maxScore: board.maxScore ?? undefined,
+    scoreOverflow: board.scoreOverflow,
     topSize: board.topSize,
     cacheTtlSeconds: board.cacheTtlSeconds,
     metadata: board.metadata ?? undefined,

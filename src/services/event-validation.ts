@@ -83,12 +83,8 @@ export function toEventMessage(
     if (!Number.isInteger(event.score)) return reject("INVALID_SCORE", "score must be an integer (send times in milliseconds)");
     if (!Number.isSafeInteger(event.score)) return reject("SCORE_OUT_OF_RANGE", "score must be within ±9007199254740991");
     if (!board) return reject("UNKNOWN_BOARD", `board "${event.boardId}" does not exist; create it with POST /v1/admin/boards`);
-    if (board.maxScore !== null && event.score > board.maxScore) {
-      return reject("SCORE_OUT_OF_RANGE", `score ${event.score} is above this board's maxScore ${board.maxScore}`);
-    }
-    if (board.minScore !== null && event.score < board.minScore) {
-      return reject("SCORE_OUT_OF_RANGE", `score ${event.score} is below this board's minScore ${board.minScore}`);
-    }
+    const outOfRange = scoreOutOfRange(board, event.score);
+    if (outOfRange) return reject("SCORE_OUT_OF_RANGE", outOfRange);
   } else if (event.score !== undefined && !Number.isSafeInteger(event.score)) {
     return reject("INVALID_SCORE", "score must be an integer within ±9007199254740991");
   }
@@ -115,6 +111,24 @@ export function toEventMessage(
       ...(event.payload !== undefined ? { payload: event.payload } : {}),
     },
   };
+}
+
+/**
+ * Why a score can never apply to this board, or null. A best/latest score is the record, so it
+ * must lie within the board's bounds; an increment is a step, which may be negative, and only one
+ * larger than the whole range can be refused here: whether a step takes its record out of bounds
+ * depends on the record, which the batch statement decides (refused or clamped, per board).
+ */
+function scoreOutOfRange(board: Board, score: number): string | null {
+  const lo = board.minScore ?? Number.MIN_SAFE_INTEGER;
+  const hi = board.maxScore ?? Number.MAX_SAFE_INTEGER;
+  if (board.operator === "increment") {
+    const span = hi - lo;
+    return Math.abs(score) > span ? `an increment of ${score} is larger than this board's whole score range (${lo}..${hi})` : null;
+  }
+  if (score > hi) return `score ${score} is above this board's maxScore ${hi}`;
+  if (score < lo) return `score ${score} is below this board's minScore ${lo}`;
+  return null;
 }
 
 /** UUIDs are case-insensitive, ULIDs are canonically upper case: one spelling per id. */

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { openDatabase } from "../db/client";
 import { type Board, rankResync } from "../db/schema";
 import type { CountedTotal, Metadata } from "../do/types";
-import { parsePastPeriodDays, pastPeriodExpiryMs } from "../domain";
+import { parsePastPeriodDays, pastPeriodExpiryMs, projectionProblem } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import type { ScoreChange } from "../queue/persist-batch";
@@ -34,16 +34,32 @@ async function requestResync(env: AppBindings, boardPeriods: Array<{ boardId: st
   }
 }
 
+/** A board-period whose object did not take this batch's changes, and why. */
+export interface MissedObject {
+  boardId: string;
+  periodKey: string;
+  error: string;
+}
+
+/** What a projection left undone: records no store could hold, and objects that failed. */
+export interface ProjectionOutcome {
+  /** Records set aside before any store saw them (see projectionProblem); their board-periods need a repair. */
+  unprojectable: Array<MissedObject & { playerId: string }>;
+  /** Board-periods whose Durable Object call failed; every other board-period of the batch was projected. */
+  failed: MissedObject[];
+}
+
 /**
  * The seam between the system of record and its projections, called by the consumer after the
  * batch committed with the final state of every record the batch named:
  *  - one LeaderboardDO call per board-period (all of that object's changes at once);
  *  - one Redis pipeline for the whole batch (when Upstash is configured), in the background.
  * Safe to call twice with the same changes: both stores apply a record only if its version is
- * newer than the one they hold. A failing Durable Object call throws, so the consumer retries the
- * messages (they come back as duplicates and are projected again). A failing Redis is logged and
- * its board-periods are queued for the reconciliation cron (rank_resync): Redis is optional, and
- * an outage must not stall ingestion.
+ * newer than the one they hold. One board-period's failure never stops the others: a record no
+ * store could hold is set aside, and an object call that fails is reported, for the consumer to
+ * retry the batch or, after a few attempts, queue the object for a rebuild. A failing Redis is
+ * logged and its board-periods are queued for the reconciliation cron (rank_resync): Redis is
+ * optional, and an outage must not stall ingestion.
  */
 export async function projectScoreChanges(
   env: AppBindings,
@@ -53,11 +69,17 @@ export async function projectScoreChanges(
   waitUntil: (promise: Promise<unknown>) => void,
   /** Exact counts after the batch (countsOf); a board-period missing here gets its new players added. */
   totals: ReadonlyMap<string, CountedTotal> = new Map(),
-): Promise<void> {
+): Promise<ProjectionOutcome> {
+  const outcome: ProjectionOutcome = { unprojectable: [], failed: [] };
   const groups = new Map<string, { board: Board; periodKey: string; changes: ScoreChange[] }>();
   for (const change of changes) {
     const board = boards.get(change.boardId);
     if (!board) continue;
+    const problem = projectionProblem(change);
+    if (problem) {
+      outcome.unprojectable.push({ boardId: change.boardId, periodKey: change.periodKey, playerId: change.playerId, error: problem });
+      continue;
+    }
     const key = boardPeriodKey(change.boardId, change.periodKey);
     const group = groups.get(key) ?? { board, periodKey: change.periodKey, changes: [] };
     group.changes.push(change);
@@ -93,8 +115,9 @@ export async function projectScoreChanges(
   // Redis is written in the background: a failure is only logged either way (Redis is optional
   // and reconciled from Postgres), so holding the batch's acks for it would only add latency.
   waitUntil(redisWrite);
-  await Promise.all([
-    ...[...groups.values()].map(({ board, periodKey, changes: group }) =>
+  const groupList = [...groups.values()];
+  const settled = await Promise.allSettled(
+    groupList.map(({ board, periodKey, changes: group }) =>
       leaderboardStub(env, board.id, periodKey).applyChanges(
         objectConfig(env, board, periodKey),
         group.map((c) => ({
@@ -110,5 +133,12 @@ export async function projectScoreChanges(
         totals.get(boardPeriodKey(board.id, periodKey)),
       ),
     ),
-  ]);
+  );
+  settled.forEach((result, i) => {
+    const group = groupList[i];
+    if (result.status === "rejected" && group) {
+      outcome.failed.push({ boardId: group.board.id, periodKey: group.periodKey, error: describeError(result.reason) });
+    }
+  });
+  return outcome;
 }

@@ -29,6 +29,7 @@ export type BoardOptions = {
   weekStart?: "monday" | "sunday";
   minScore?: number;
   maxScore?: number;
+  scoreOverflow?: "reject" | "clamp";
 };
 
 /** Creates a board through the admin API (the same path a studio uses) and returns its id. */

@@ -21,9 +21,17 @@ export const boards = pgTable(
     weekStart: text("week_start", { enum: ["monday", "sunday"] })
       .notNull()
       .default("monday"),
-    /** Sanity limits: a score outside [minScore, maxScore] is rejected at ingestion. */
+    /**
+     * Bounds of every record on the board (null: the safe-integer range). A best/latest score
+     * outside them is rejected at ingestion; an increment that would take a record outside them is
+     * refused or clamped by the batch statement, per `scoreOverflow`.
+     */
     minScore: bigint("min_score", { mode: "number" }),
     maxScore: bigint("max_score", { mode: "number" }),
+    /** What an out-of-range increment does: "reject" (the event moves nothing) or "clamp" (the record stops at the bound). */
+    scoreOverflow: text("score_overflow", { enum: ["reject", "clamp"] })
+      .notNull()
+      .default("reject"),
     /** How many entries the board's Durable Object keeps sorted in memory. */
     topSize: integer("top_size").notNull().default(1000),
     /**
@@ -39,6 +47,7 @@ export const boards = pgTable(
   (t) => [
     check("boards_periods_valid", sql`${t.periods} <@ array['all','daily','weekly','monthly']::text[] and cardinality(${t.periods}) > 0`),
     check("boards_top_size_range", sql`${t.topSize} between 1 and 10000`),
+    check("boards_score_overflow_valid", sql`${t.scoreOverflow} in ('reject', 'clamp')`),
   ],
 );
 

@@ -100,6 +100,8 @@ export const ingestStats = pgTable(
     duplicates: bigint("duplicates", { mode: "number" }).notNull().default(0),
     /** Items refused by POST /v1/events validation (reported through the analytics queue). */
     rejected: bigint("rejected", { mode: "number" }).notNull().default(0),
+    /** Accepted events the batch statement refused because they would take a record out of its board's bounds. */
+    outOfRange: bigint("out_of_range", { mode: "number" }).notNull().default(0),
     batches: bigint("batches", { mode: "number" }).notNull().default(0),
     lagMsTotal: bigint("lag_ms_total", { mode: "number" }).notNull().default(0),
     lagMsMax: bigint("lag_ms_max", { mode: "number" }).notNull().default(0),

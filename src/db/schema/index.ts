@@ -1,8 +1,10 @@
 // The whole data model, split by domain; drizzle-kit reads this file (drizzle.config.ts).
 export * from "./boards";
 export * from "./events";
+export * from "./object-repairs";
 export * from "./players";
 export * from "./rank-resync";
 export * from "./score-buckets";
+export * from "./score-rejections";
 export * from "./scores";
 export * from "./tournaments";

@@ -1,4 +1,5 @@
-import { bigint, index, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { bigint, check, index, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * One record per (board, period, player): the system of record for every leaderboard. The
@@ -39,6 +40,12 @@ export const scores = pgTable(
     index("scores_rank_idx").on(t.boardId, t.periodKey, t.sortScore, t.reachedAt, t.playerId),
     // Serves: "my ranks on every board" (GET /v1/players/:player/ranks).
     index("scores_player_idx").on(t.playerId),
+    // Every projection (Durable Object, Redis, JSON numbers) holds scores as doubles: a record
+    // outside the safe-integer range could never be projected, so it can never be stored.
+    check(
+      "scores_score_safe",
+      sql`${t.score} between -9007199254740991 and 9007199254740991 and ${t.sortScore} between -9007199254740991 and 9007199254740991`,
+    ),
   ],
 );
 

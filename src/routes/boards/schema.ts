@@ -26,6 +26,14 @@ export const CreateBoardSchema = z
     weekStart: z.enum(["monday", "sunday"]).default("monday"),
     minScore: SafeInt.optional(),
     maxScore: SafeInt.optional(),
+    scoreOverflow: z
+      .enum(["reject", "clamp"])
+      .default("reject")
+      .openapi({
+        description:
+          "What an increment that would take a record outside minScore..maxScore (or the safe-integer range) does: " +
+          "reject (the event moves nothing and is listed in the ingest stats) or clamp (the record stops at the bound)",
+      }),
     topSize: z
       .number()
       .int()
@@ -53,6 +61,7 @@ export const BoardSchema = z
     weekStart: z.enum(["monday", "sunday"]),
     minScore: z.number().optional(),
     maxScore: z.number().optional(),
+    scoreOverflow: z.enum(["reject", "clamp"]),
     topSize: z.number(),
     cacheTtlSeconds: z.number(),
     metadata: z.record(z.string(), z.unknown()).optional(),
