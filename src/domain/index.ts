@@ -26,3 +26,4 @@ export { compareEntries, decodeCursor, encodeCursor, isAfterCursor, percentile, 
 export type { ProjectedRecord } from "./records";
 export { MAX_PROJECTED_PLAYER_ID, projectionProblem } from "./records";
 export { DEFAULT_PAST_PERIOD_DAYS, parsePastPeriodDays, pastPeriodExpiryMs, periodKindOfKey } from "./retention";
+export { MAX_JSON_DEPTH, unstorableJson } from "./storable-json";

@@ -1,4 +1,5 @@
 import type { Board } from "../db/schema";
+import { unstorableJson } from "../domain";
 import type { EventBody } from "../queue/messages";
 import { type EventInput, EventInputSchema } from "../routes/events/schema";
 
@@ -12,7 +13,8 @@ export type RejectionCode =
   | "UNKNOWN_BOARD"
   | "TOO_OLD"
   | "TOO_FAR_IN_FUTURE"
-  | "PAYLOAD_TOO_LARGE";
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSTORABLE_TEXT";
 
 export interface Rejection {
   index: number;
@@ -33,6 +35,8 @@ export type ParsedItem = { ok: true; index: number; event: EventInput } | { ok: 
 
 /** Schema check of one raw item; the message names the first bad field. */
 export function parseItem(raw: unknown, index: number): ParsedItem {
+  const unstorable = unstorableJson(raw);
+  if (unstorable) return { ok: false, rejection: { index, error: { code: "UNSTORABLE_TEXT", message: unstorable } } };
   const parsed = EventInputSchema.safeParse(raw);
   if (parsed.success) return { ok: true, index, event: parsed.data };
   const issue = parsed.error.issues[0];

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, jsonb, pgTable, primaryKey, smallint, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, index, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 /**
  * Every accepted event, partitioned by month on received_at (see the migration: drizzle-kit does
@@ -64,6 +64,9 @@ export const deadLetters = pgTable(
   (t) => [
     // Serves: the DLQ listing of messages not yet replayed, oldest first.
     index("dead_letters_pending_idx").on(t.receivedAt).where(sql`${t.replayedAt} is null`),
+    // One pending letter per message: a message dead-lettered again before a replay (a retried
+    // batch that isolates the same poison event) is recorded once.
+    uniqueIndex("dead_letters_pending_message_idx").on(t.queue, t.messageId).where(sql`${t.replayedAt} is null`),
     index("dead_letters_message_idx").on(t.queue, t.messageId),
   ],
 );
