@@ -25,5 +25,13 @@ export type { PageCursor, RankedEntry } from "./ranking";
 export { compareEntries, decodeCursor, encodeCursor, isAfterCursor, percentile, rankOf } from "./ranking";
 export type { ProjectedRecord } from "./records";
 export { MAX_PROJECTED_PLAYER_ID, projectionProblem } from "./records";
-export { DEFAULT_PAST_PERIOD_DAYS, parsePastPeriodDays, pastPeriodExpiryMs, periodKindOfKey } from "./retention";
+export type { AcceptanceWindow } from "./retention";
+export {
+  DEFAULT_PAST_PERIOD_DAYS,
+  parsePastPeriodDays,
+  pastPeriodExpiryMs,
+  periodKindOfKey,
+  READABLE_PAST_DAYS,
+  unreadablePeriod,
+} from "./retention";
 export { MAX_JSON_DEPTH, unstorableJson } from "./storable-json";

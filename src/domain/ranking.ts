@@ -78,8 +78,14 @@ export interface PageCursor {
 
 const CURSOR_VERSION = 1;
 const CURSOR_MAX_LENGTH = 1024;
-const CURSOR_MAX_PLAYER_ID = 256;
 const CURSOR_MAX_PERIOD = 32;
+/**
+ * A position every store can seek to: reachedAt as the Redis member encodes it (13 digits of
+ * epoch ms) and a player id the API could have written. A cursor is not signed, so these bounds
+ * are what keep an edited one from reaching a store with a value it cannot hold.
+ */
+const CURSOR_MAX_REACHED_AT = 9_999_999_999_999;
+const CURSOR_PLAYER_ID = /^[A-Za-z0-9_.:@|-]{1,128}$/;
 
 function toBase64Url(bytes: Uint8Array): string {
   let binary = "";
@@ -131,8 +137,8 @@ export function decodeCursor(raw: string): PageCursor | null {
   if (version !== CURSOR_VERSION) return null;
   if (typeof period !== "string" || period.length === 0 || period.length > CURSOR_MAX_PERIOD) return null;
   if (typeof score !== "number" || !Number.isSafeInteger(score)) return null;
-  if (typeof reachedAt !== "number" || !Number.isSafeInteger(reachedAt)) return null;
-  if (typeof playerId !== "string" || playerId.length === 0 || playerId.length > CURSOR_MAX_PLAYER_ID) return null;
+  if (typeof reachedAt !== "number" || !Number.isSafeInteger(reachedAt) || reachedAt < 0 || reachedAt > CURSOR_MAX_REACHED_AT) return null;
+  if (typeof playerId !== "string" || !CURSOR_PLAYER_ID.test(playerId)) return null;
   const cursor: PageCursor = { period, score, reachedAt, playerId };
   return encodeCursor(cursor) === raw ? cursor : null;
 }

@@ -44,3 +44,42 @@ export function parsePastPeriodDays(value: string | undefined, name = "REDIS_PAS
   }
   return days;
 }
+
+/**
+ * How far back a past period stays readable (`at=`): a year and a bit, so "this day last year"
+ * still answers. Postgres keeps older records; bounding the keys a reader may name bounds the
+ * objects and cache entries reads can create.
+ */
+export const READABLE_PAST_DAYS = 400;
+
+/** The window in which events are accepted, which decides which periods can hold records. */
+export interface AcceptanceWindow {
+  /** Oldest occurredAt accepted, as an age (EVENTS_MAX_AGE_SECONDS). */
+  maxAgeMs: number;
+  /** Furthest occurredAt accepted ahead of the clock (EVENTS_MAX_FUTURE_SECONDS). */
+  maxFutureMs: number;
+}
+
+/**
+ * Why a board cannot have the period `key` (well-formed, of kind `kind`), or null when it can:
+ * it ends before any event the board could accept (created minus the acceptance age), it starts
+ * after the latest event the board could accept now, or it ended more than READABLE_PAST_DAYS
+ * ago. The all-time period always exists.
+ */
+export function unreadablePeriod(
+  kind: PeriodKind,
+  key: string,
+  board: { createdAt: Date; timeZone: string; weekStart: WeekStart },
+  now: Date,
+  window: AcceptanceWindow,
+): string | null {
+  if (kind === "all") return null;
+  const range = periodRange(kind, key, board.timeZone, board.weekStart);
+  if (range === null) return `${key} is not a ${kind} period`;
+  if (range.start.getTime() > now.getTime() + window.maxFutureMs) return `${kind} period ${key} has not started yet`;
+  if (range.end.getTime() <= board.createdAt.getTime() - window.maxAgeMs) return `${kind} period ${key} ended before the board existed`;
+  if (range.end.getTime() < now.getTime() - READABLE_PAST_DAYS * DAY_MS) {
+    return `${kind} period ${key} ended more than ${READABLE_PAST_DAYS} days ago; older periods are not served`;
+  }
+  return null;
+}

@@ -8,6 +8,7 @@ import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
 import { leaderboardStub, objectConfig } from "./leaderboard-stub";
+import { periodMayHoldRecords } from "./period-presence";
 import { postgresRanks } from "./postgres-rank-gate";
 import {
   aroundFromPostgres,
@@ -166,6 +167,7 @@ export async function readPage(
   periodKey: string,
   options: { limit: number; after?: { score: number; reachedAt: number; playerId: string } | undefined },
 ): Promise<{ entries: EntryView[]; total: number; hasMore: boolean; source: Source }> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entries: [], total: 0, hasMore: false, source: "postgres" };
   const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
   const page = await fromInitializedObject(ctx, board, periodKey, (stub) => stub.page(request));
   const entries = page.entries.map(apiEntry);
@@ -223,6 +225,7 @@ export async function readPageJson(
   total: number;
   hasMore: boolean;
 } | null> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entriesJson: "[]", last: null, total: 0, hasMore: false };
   const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
   const page = await fromInitializedObject(ctx, board, periodKey, (stub) => stub.pageJson(request));
   if (page.count < options.limit && page.hasMore) return null;
@@ -254,6 +257,7 @@ const OBJECT_CHECK_FACTOR = 2;
  * Redis was failing is answered from that stale record, like every player beyond the top-N.
  */
 export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: string, playerId: string): Promise<PlayerStanding | null> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return null;
   let viaRedis: PlayerStanding | null = null;
   let redisAnswered = false;
   if (ctx.redis) {
@@ -309,6 +313,7 @@ export async function readAround(
   playerId: string,
   n: number,
 ): Promise<{ entries: EntryView[]; total: number; source: Source } | null> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return null;
   count("doReads");
   const stub = leaderboardStub(ctx.env, board.id, periodKey);
   const held = await stub.around(playerId, n);
@@ -346,6 +351,7 @@ export async function readPlayers(
   periodKey: string,
   playerIds: string[],
 ): Promise<{ entries: EntryView[]; total: number }> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entries: [], total: 0 };
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).standingsOf(playerIds);
   const found: EntryView[] = held.entries.map(apiEntry);
@@ -387,6 +393,7 @@ export async function readRankForScore(
   periodKey: string,
   score: number,
 ): Promise<{ rank: number; total: number; source: Source }> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { rank: 1, total: 0, source: "postgres" };
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).rankForScore(score);
   if (held.withinTop) return { rank: held.rank, total: held.total, source: "durable_object" };

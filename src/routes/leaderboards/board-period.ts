@@ -4,7 +4,7 @@ import type { PeriodKind } from "../../domain";
 import type { AppContext } from "../../env";
 import { requireBoard } from "../../services/boards";
 import type { ReadContext } from "../../services/leaderboard-reads";
-import { selectPeriod } from "../../services/period-selection";
+import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
 import { readContext } from "../../services/read-context";
 
 /**
@@ -18,6 +18,6 @@ export async function boardPeriodOf(
 ): Promise<{ board: Board; period: PeriodKind; periodKey: string; reads: ReadContext }> {
   const reads = readContext(c.env);
   const board = await requireBoard(reads.db, boardId);
-  const { period, periodKey } = selectPeriod(board, query.period, query.at);
+  const { period, periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
   return { board, period, periodKey, reads };
 }

@@ -3,7 +3,7 @@ import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { requireBoard } from "../../services/boards";
 import { leaderboardStub } from "../../services/leaderboard-stub";
-import { selectPeriod } from "../../services/period-selection";
+import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
 import { errorResponses } from "../errors";
 import { BoardParamsSchema, PeriodQuerySchema } from "./schema";
 
@@ -29,8 +29,11 @@ export function registerGetLive(app: OpenAPIHono<AppContext>): void {
     }
     const { board: boardId } = c.req.valid("param");
     const query = c.req.valid("query");
+    if (query.at !== undefined && query.at !== "current") {
+      throw new ApiError("BAD_REQUEST", "A live feed follows the current period; read past periods with GET /v1/leaderboards/{board}?at=");
+    }
     const board = await requireBoard(c.get("db"), boardId);
-    const { periodKey } = selectPeriod(board, query.period, query.at);
+    const { periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
     const url = new URL(c.req.url);
     url.search = `?limit=${query.limit}`;
     const response = await leaderboardStub(c.env, board.id, periodKey).fetch(new Request(url, c.req.raw));

@@ -5,7 +5,7 @@ import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { requireBoard } from "../../services/boards";
 import { readPage, readPageJson } from "../../services/leaderboard-reads";
-import { selectPeriod } from "../../services/period-selection";
+import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
 import { readContext } from "../../services/read-context";
 import { errorResponses } from "../errors";
 import { BoardParamsSchema, LeaderboardPageSchema, PageQuerySchema } from "./schema";
@@ -34,7 +34,7 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     const { board: boardId } = c.req.valid("param");
     const query = c.req.valid("query");
     const board = await requireBoard(c.get("db"), boardId);
-    const { period, periodKey } = selectPeriod(board, query.period, query.at);
+    const { period, periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
     if (query.cursor && (!cursor || cursor.period !== periodKey)) {
       throw new ApiError("BAD_REQUEST", "cursor is not a nextCursor of this board period; start again without it");
