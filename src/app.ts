@@ -5,6 +5,7 @@ import { queryDatabase } from "./db/client";
 import { isSchemaMissing, MIGRATE_HINT } from "./db/errors";
 import type { AppContext } from "./env";
 import { requireAdmin } from "./lib/admin-auth";
+import { DEPENDENCY_RETRY_AFTER_SECONDS, failedDependency } from "./lib/dependency-errors";
 import { ApiError, errorBody } from "./lib/errors";
 import { describeError, log } from "./lib/log";
 import { registerGetDlq } from "./routes/admin/get-dlq";
@@ -67,6 +68,20 @@ export function createApp(): OpenAPIHono<AppContext> {
       // A deployment step missed, not a bug of the request: say what fixes it, to caller and log.
       log.error(`request failed: ${MIGRATE_HINT}`, { requestId, path: c.req.path, error: describeError(error) });
       return c.json(errorBody("DEPENDENCY_UNAVAILABLE", `Database not ready (${MIGRATE_HINT}); retry once it is migrated`, requestId), 503);
+    }
+    const dependency = failedDependency(error);
+    if (dependency) {
+      log.warn("request failed: a dependency is unavailable", { requestId, path: c.req.path, dependency, error: describeError(error) });
+      return c.json(
+        errorBody(
+          "DEPENDENCY_UNAVAILABLE",
+          `${dependency} could not answer; retry in ${DEPENDENCY_RETRY_AFTER_SECONDS} s (events are idempotent by id, so retrying a POST never double-counts)`,
+          requestId,
+          { retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS },
+        ),
+        503,
+        { "retry-after": String(DEPENDENCY_RETRY_AFTER_SECONDS) },
+      );
     }
     log.error("unhandled error", { requestId, path: c.req.path, error: describeError(error), stack: (error as Error)?.stack });
     return c.json(errorBody("INTERNAL_ERROR", "Internal error; retry later, and report the requestId if it persists", requestId), 500);
