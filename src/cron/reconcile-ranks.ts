@@ -7,6 +7,7 @@ import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { reloadBoardPeriod } from "../services/rank-reload";
 import { rankKeys } from "../services/redis-keys";
+import { WATERMARK_TOLERANCE_MS } from "../services/redis-lua";
 
 /**
  * No reload starts after this much of a run has passed (wall time). Most reloads are small (a
@@ -33,11 +34,14 @@ export interface ReconcileResult {
    */
   droppedCount: number;
   /** The first LISTED of each, for the log line (a rollover may reload thousands of periods). */
-  reloaded: Array<{ boardId: string; periodKey: string; rows: number; moved: number; reason: "not_ready" | "resync" }>;
+  reloaded: Array<{ boardId: string; periodKey: string; rows: number; moved: number; reason: ReloadReason }>;
   failed: Array<{ boardId: string; periodKey: string; error: string }>;
 }
 
 const LISTED = 20;
+
+/** Why a board-period is reloaded: no ready marker, a failed projection, or keys trailing Postgres. */
+type ReloadReason = "not_ready" | "resync" | "behind";
 
 /** What a reload needs of a board: its periods, and their bounds (for the keys' expiry). */
 const BOARD_COLUMNS = { id: boards.id, periods: boards.periods, timeZone: boards.timeZone, weekStart: boards.weekStart };
@@ -50,6 +54,8 @@ const BOARD_COLUMNS = { id: boards.id, periods: boards.periods, timeZone: boards
  *  - every board-period a failed projection flagged in rank_resync is loaded again, whether or
  *    not it is ready: its records may be stale. The request is cleared only if it is older than
  *    the load, so a failure during the load asks again.
+ *  - every current board-period whose marker trails its object's watermark (Redis restored from
+ *    an older copy and the board quiet since) is loaded again.
  * Resync requests first; no load starts after `budgetMs` (at least one runs); the rest waits for
  * the next run. Every load gives the keys their expiry, `pastDays` after the period ends; a
  * request for a period already past it is dropped.
@@ -59,7 +65,12 @@ export async function reconcileRanks(
   redis: Redis,
   prefix: string,
   now: Date,
-  options: { budgetMs?: number; pastDays?: number } = {},
+  options: {
+    budgetMs?: number;
+    pastDays?: number;
+    /** The board-period's object watermark (LeaderboardDO.watermark): markers trailing it are reloaded. */
+    watermarkOf?: (boardId: string, periodKey: string) => Promise<number>;
+  } = {},
 ): Promise<ReconcileResult> {
   const started = Date.now();
   const budgetMs = options.budgetMs ?? RUN_BUDGET_MS;
@@ -79,13 +90,16 @@ export async function reconcileRanks(
       periodKey: p.key,
     })),
   );
-  const ready = current.length === 0 ? [] : await areReady(redis, prefix, current);
+  const markers = current.length === 0 ? [] : await readMarkers(redis, prefix, current);
+  const behind = options.watermarkOf ? await trailing(current, markers, options.watermarkOf) : [];
 
-  const due = new Map<string, { boardId: string; periodKey: string; reason: "not_ready" | "resync" }>();
+  const due = new Map<string, { boardId: string; periodKey: string; reason: ReloadReason }>();
   for (const r of resync) due.set(`${r.boardId}\u0000${r.periodKey}`, { boardId: r.boardId, periodKey: r.periodKey, reason: "resync" });
   current.forEach((bp, i) => {
     const key = `${bp.boardId}\u0000${bp.periodKey}`;
-    if (!ready[i] && !due.has(key)) due.set(key, { ...bp, reason: "not_ready" });
+    if (due.has(key)) return;
+    if (markers[i] === null) due.set(key, { ...bp, reason: "not_ready" });
+    else if (behind[i]) due.set(key, { ...bp, reason: "behind" });
   });
 
   const result: ReconcileResult = {
@@ -126,10 +140,41 @@ export async function reconcileRanks(
   return result;
 }
 
-/** Whether each board-period has its ready marker: one pipeline of EXISTS. */
-async function areReady(redis: Redis, prefix: string, boardPeriods: Array<{ boardId: string; periodKey: string }>): Promise<boolean[]> {
+/** Each board-period's ready marker (its watermark, epoch ms), or null without one: one pipeline of GET. */
+async function readMarkers(
+  redis: Redis,
+  prefix: string,
+  boardPeriods: Array<{ boardId: string; periodKey: string }>,
+): Promise<Array<number | null>> {
   const pipeline = redis.pipeline();
-  for (const bp of boardPeriods) pipeline.exists(rankKeys(prefix, bp.boardId, bp.periodKey).ready);
+  for (const bp of boardPeriods) pipeline.get(rankKeys(prefix, bp.boardId, bp.periodKey).ready);
   const replies = await withTimeout(pipeline.exec(), 5_000, "Redis ready check");
-  return replies.map((n) => Number(n) === 1);
+  return replies.map((value) => (value === null || value === undefined ? null : Number(value)));
+}
+
+/** Object calls in flight at once while comparing watermarks. */
+const WATERMARK_CONCURRENCY = 50;
+
+/**
+ * Which ready board-periods trail their object's watermark by more than a projection in flight
+ * could explain: a Redis restored from an older copy, on a board that has been quiet since (a
+ * busy one is caught by its next projection). An object that cannot answer counts as not behind.
+ */
+async function trailing(
+  boardPeriods: Array<{ boardId: string; periodKey: string }>,
+  markers: Array<number | null>,
+  watermarkOf: (boardId: string, periodKey: string) => Promise<number>,
+): Promise<boolean[]> {
+  const result = boardPeriods.map(() => false);
+  for (let i = 0; i < boardPeriods.length; i += WATERMARK_CONCURRENCY) {
+    await Promise.all(
+      boardPeriods.slice(i, i + WATERMARK_CONCURRENCY).map(async (bp, j) => {
+        const marker = markers[i + j];
+        if (marker === null || marker === undefined) return;
+        const expected = await watermarkOf(bp.boardId, bp.periodKey).catch(() => 0);
+        result[i + j] = expected > 0 && marker + WATERMARK_TOLERANCE_MS < expected;
+      }),
+    );
+  }
+  return result;
 }

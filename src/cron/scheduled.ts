@@ -2,6 +2,7 @@ import { openDatabase } from "../db/client";
 import { parsePastPeriodDays } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
+import { leaderboardStub } from "../services/leaderboard-stub";
 import { repairObjects } from "../services/object-repairs";
 import { openRedis } from "../services/redis";
 import { reconcileRanks } from "./reconcile-ranks";
@@ -28,6 +29,7 @@ export async function handleScheduled(controller: ScheduledController, env: AppB
     const reconcile = runJob(env, "rank reconciliation", "it runs again next minute", (db) =>
       reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime), {
         pastDays: parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS),
+        watermarkOf: (boardId, periodKey) => leaderboardStub(env, boardId, periodKey).watermark(),
       }),
     );
     const [repaired, reconciled] = await Promise.allSettled([repairs, reconcile]);

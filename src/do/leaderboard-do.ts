@@ -59,6 +59,12 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   #total = 0;
   /** Statement time (epoch µs) of the exact count #total was last set from; 0: none yet. */
   #totalAt = 0;
+  /**
+   * The newest batch this object applied (its Postgres transaction time, epoch ms; 0: none): the
+   * board-period's watermark. Redis' ready marker carries its own; one that falls behind this one
+   * is a Redis that lost writes (a restore), which the projection and the cron detect.
+   */
+  #writtenAt = 0;
   #lastRebuildAt: number | null = null;
   /** When this object drops its storage (see archive-schedule.ts); null: never. */
   #archiveAt: number | null = null;
@@ -99,18 +105,28 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * object already has a newer one; without it (the count could not be read) `newPlayers` is
    * added to what the object has.
    */
-  async applyChanges(board: BoardPeriod, changes: EntryState[], newPlayers: number, total?: CountedTotal): Promise<ApplyResult> {
+  async applyChanges(
+    board: BoardPeriod,
+    changes: EntryState[],
+    newPlayers: number,
+    total?: CountedTotal,
+    writtenAt?: number,
+  ): Promise<ApplyResult> {
     checkBoard(board);
     checkChanges(changes);
     checkCount("newPlayers", newPlayers);
     checkCountedTotal(total);
+    if (writtenAt !== undefined) checkCount("writtenAt", writtenAt);
     this.#checkIdentity(board);
+    const previousWrittenAt = this.#writtenAt;
     if (this.#board === null && isArchiveDue(board.archiveAt, Date.now())) {
       // An archived past period (a late event, a dead-letter replay): a top-N built from these
       // changes alone would be wrong. Postgres has them; the next read rebuilds from there.
-      return { applied: 0, topChanged: false, total: 0 };
+      return { applied: 0, topChanged: false, total: 0, previousWrittenAt };
     }
-    if (this.#board === null && total !== undefined && total.count > changes.length) return this.#startBehind(board, changes, total);
+    if (this.#board === null && total !== undefined && total.count > changes.length) {
+      return { ...(await this.#startBehind(board, changes, total, writtenAt)), previousWrittenAt };
+    }
     const wasComplete = this.#top.complete;
     this.#journal?.record(this.#top, changes);
     let applied = 0;
@@ -130,11 +146,17 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
         this.#store.writeTotal(this.#total);
       }
       if (this.#top.complete !== wasComplete) this.#store.writeComplete(this.#top.complete);
+      this.#adoptWrittenAt(writtenAt);
     });
     if (wasComplete && !this.#top.complete) await this.#scheduleRebuild();
     if (archiveMoved) await this.#armArchive();
     this.#live.notify(firstChanged);
-    return { applied, topChanged: Number.isFinite(firstChanged), total: this.#reportedTotal() };
+    return { applied, topChanged: Number.isFinite(firstChanged), total: this.#reportedTotal(), previousWrittenAt };
+  }
+
+  /** The board-period's watermark: the newest batch applied (Postgres time, epoch ms; 0: none). */
+  watermark(): number {
+    return this.#writtenAt;
   }
 
   /**
@@ -327,6 +349,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       rememberedVersions: this.#recent.size,
       sockets: this.#live.count,
       lastRebuildAt: this.#lastRebuildAt,
+      writtenAt: this.#writtenAt,
     };
   }
 
@@ -403,6 +426,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     this.#board = meta.board;
     this.#total = meta.total;
     this.#totalAt = meta.totalAt;
+    this.#writtenAt = meta.writtenAt;
     this.#lastRebuildAt = meta.lastRebuildAt;
     this.#archiveAt = meta.archiveAt;
     const sortOrder = meta.board?.sortOrder ?? "desc";
@@ -467,7 +491,12 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * changes alone would rank them wrongly. It starts empty and incomplete, so reads continue past
    * it (Redis, Postgres), and rebuilds from Postgres, where the changes are already committed.
    */
-  async #startBehind(board: BoardPeriod, changes: EntryState[], total: CountedTotal): Promise<ApplyResult> {
+  async #startBehind(
+    board: BoardPeriod,
+    changes: EntryState[],
+    total: CountedTotal,
+    writtenAt: number | undefined,
+  ): Promise<Omit<ApplyResult, "previousWrittenAt">> {
     // A rebuild already reading Postgres replays them, in case its snapshot predates their commit.
     this.#journal?.record(this.#top, changes);
     let archiveMoved = false;
@@ -476,6 +505,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       this.#writeDiffs([configured, this.#top.reset(board.sortOrder, board.topSize)]);
       archiveMoved = this.#adoptArchiveAt(board);
       this.#adoptCount(total);
+      this.#adoptWrittenAt(writtenAt);
       this.#store.writeComplete(false);
     });
     await this.#scheduleRebuild();
@@ -493,6 +523,13 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     if (total.count === this.#total) return;
     this.#total = total.count;
     this.#store.writeTotal(total.count, total.at);
+  }
+
+  /** Keeps the newest batch time (a rebuild keeps it too: it is a lower bound of the truth). Inside #commit. */
+  #adoptWrittenAt(at: number | undefined): void {
+    if (at === undefined || at <= this.#writtenAt) return;
+    this.#writtenAt = at;
+    this.#store.writeWrittenAt(at);
   }
 
   /** Stores the archive time the caller's config implies; true when it changed. Inside #commit. */

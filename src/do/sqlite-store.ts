@@ -34,6 +34,8 @@ export interface StoredMeta {
   archiveAt: number | null;
   /** The statement time of the exact count `total` was last set from (CountedTotal.at); 0: none. */
   totalAt: number;
+  /** The newest batch applied (its Postgres time, epoch ms); 0: none yet. */
+  writtenAt: number;
 }
 
 function parseMetadata(text: string | null): Metadata | null {
@@ -77,6 +79,7 @@ export class SqliteStore {
     const lastRebuildAt = this.#getMeta("last_rebuild_at");
     const archiveAt = this.#getMeta("archive_at");
     const totalAt = this.#getMeta("total_at");
+    const writtenAt = this.#getMeta("written_at");
     return {
       board: board === null ? null : (JSON.parse(board) as BoardPeriod),
       total: total === null ? 0 : Number(total),
@@ -84,6 +87,7 @@ export class SqliteStore {
       lastRebuildAt: lastRebuildAt === null ? null : Number(lastRebuildAt),
       archiveAt: archiveAt === null ? null : Number(archiveAt),
       totalAt: totalAt === null ? 0 : Number(totalAt),
+      writtenAt: writtenAt === null ? 0 : Number(writtenAt),
     };
   }
 
@@ -109,6 +113,10 @@ export class SqliteStore {
   writeTotal(total: number, at?: number): void {
     this.#setMeta("total", String(total));
     if (at !== undefined) this.#setMeta("total_at", String(at));
+  }
+
+  writeWrittenAt(at: number): void {
+    this.#setMeta("written_at", String(at));
   }
 
   writeComplete(complete: boolean): void {

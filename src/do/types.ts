@@ -81,6 +81,11 @@ export interface ApplyResult {
   /** The held top-N changed (membership, order, scores or names). */
   topChanged: boolean;
   total: number;
+  /**
+   * The newest batch the object had applied before this call (Postgres time, epoch ms; 0: none):
+   * what a projection of the same batch into Redis expects Redis to hold already.
+   */
+  previousWrittenAt: number;
 }
 
 /** Keyset position: the last row of the previous page. */
@@ -188,6 +193,8 @@ export interface LeaderboardStats {
   sockets: number;
   /** epoch ms of the last completed rebuild, or null. */
   lastRebuildAt: number | null;
+  /** The newest batch applied (Postgres time, epoch ms; 0: none). */
+  writtenAt: number;
 }
 
 /** Messages sent on a live-update WebSocket. */

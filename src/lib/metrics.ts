@@ -15,6 +15,10 @@ export const counters = {
   doRebuilds: 0,
   redisReads: 0,
   redisFailures: 0,
+  /** Redis reads and projection writes not tried because its circuit was open (see redisBreaker). */
+  redisSkipped: 0,
+  /** Board-periods whose Redis keys a projection found trailing their object's watermark (dropped, reloaded). */
+  redisBehind: 0,
   /** Reads of a board-period Redis does not hold whole yet (answered from Postgres). */
   redisNotReady: 0,
   postgresReads: 0,

@@ -33,6 +33,8 @@ interface Outcome {
   failure?: unknown;
   /** Fresh events the boards' bounds refused (they moved nothing). */
   refused: number;
+  /** The newest statement time of the batch's writes (epoch ms): the batch's watermark. */
+  writtenAt: number;
 }
 
 /**
@@ -80,7 +82,7 @@ export async function consumeEventBatch(
   const handle = openDatabase(env, { maxConnections: groups.length });
   try {
     const db = handle.db;
-    const outcome: Outcome = { changes: [], statements: 0, failed: new Set(), refused: 0 };
+    const outcome: Outcome = { changes: [], statements: 0, failed: new Set(), refused: 0, writtenAt: 0 };
     const parsedAt = performance.now();
     const boards = await loadBoards(db, items, outcome);
     await Promise.all(
@@ -94,12 +96,12 @@ export async function consumeEventBatch(
     const landed = accepted.filter((m) => !outcome.failed.has(m));
     // Acked only after the projection: if it fails the messages come back, their events are seen
     // as duplicates (nothing is counted twice) and the final records are projected again.
-    const writtenAt = performance.now();
+    const persistedAt = performance.now();
     let unprojected: MissedObject[] = [];
     if (outcome.changes.length > 0) {
       outcome.statements += 1;
       const totals = await exactTotals(db, outcome.changes);
-      const projection = await projectScoreChanges(env, outcome.changes, boards, waitUntil, totals);
+      const projection = await projectScoreChanges(env, outcome.changes, boards, waitUntil, totals, outcome.writtenAt);
       unprojected = await settleProjection(db, batch.queue, landed, projection, outcome);
     }
     const projectedAt = performance.now();
@@ -119,8 +121,8 @@ export async function consumeEventBatch(
       ms: Math.round(performance.now() - started),
       // Where the time went: parsing, the database write(s), the projections (DOs, Redis).
       parseMs: Math.round(parsedAt - started),
-      writeMs: Math.round(writtenAt - parsedAt),
-      projectMs: Math.round(projectedAt - writtenAt),
+      writeMs: Math.round(persistedAt - parsedAt),
+      projectMs: Math.round(projectedAt - persistedAt),
     });
   } catch (error) {
     log.warn("consumer: batch failed, retrying its messages", { queue: batch.queue, error: describeError(error) });
@@ -240,6 +242,7 @@ async function persistIsolating(
     );
     outcome.changes.push(...result.changes);
     outcome.refused += result.refused.length;
+    outcome.writtenAt = Math.max(outcome.writtenAt, result.writtenAt);
     if (result.refused.length > 0) {
       log.warn("consumer: events refused by their board's bounds (see score_rejections)", { queue, eventIds: result.refused.slice(0, 20) });
     }

@@ -50,6 +50,11 @@ export interface PersistResult {
   duplicates: number;
   /** Fresh events the board's bounds refused (recorded in score_rejections; they moved nothing). */
   refused: string[];
+  /**
+   * The statement's transaction time (epoch ms, Postgres' clock), the updated_at of every row it
+   * wrote: the batch's place in the board-periods' watermarks (see LeaderboardDO.watermark).
+   */
+  writtenAt: number;
   changes: ScoreChange[];
 }
 
@@ -115,7 +120,13 @@ export async function persistBatch(
   const batches = counts.batches ?? 1;
   const inBatchDuplicates = counts.inBatchDuplicates ?? 0;
   const rejected = counts.rejected ?? 0;
-  const result = await db.execute<{ persisted: number; duplicates: number; refused: string[] | null; changes: RawChange[] | null }>(sql`
+  const result = await db.execute<{
+    persisted: number;
+    duplicates: number;
+    refused: string[] | null;
+    written_at: string | number;
+    changes: RawChange[] | null;
+  }>(sql`
     with input as (
       -- distinct: a client may repeat an id inside one request; it counts once.
       select distinct on (event_id) * from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(
@@ -331,6 +342,7 @@ export async function persistBatch(
       (select count(*) from fresh)::int as persisted,
       ((select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int)::int as duplicates,
       (select json_agg(distinct event_id) from refused) as refused,
+      (extract(epoch from now()) * 1000)::bigint as written_at,
       (select json_agg(json_build_object(
          'boardId', board_id, 'periodKey', period_key, 'playerId', player_id,
          'score', score, 'reachedAt', reached_at, 'version', version, 'changed', changed,
@@ -344,6 +356,7 @@ export async function persistBatch(
     persisted: Number(row.persisted),
     duplicates: Number(row.duplicates),
     refused: row.refused ?? [],
+    writtenAt: Number(row.written_at),
     changes: (row.changes ?? []).map((c) => ({
       boardId: c.boardId,
       periodKey: c.periodKey,

@@ -5,6 +5,7 @@ import { type Board, players } from "../db/schema";
 import { apiEntry } from "../do/views";
 import { percentile } from "../domain";
 import type { AppBindings } from "../env";
+import { CircuitOpenError } from "../lib/circuit-breaker";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
 import { leaderboardStub, objectConfig } from "./leaderboard-stub";
@@ -20,6 +21,7 @@ import {
   type RankedRow,
   rankForScoreFromPostgres,
 } from "./postgres-ranks";
+import { redisBreakerFor } from "./redis";
 import {
   aroundFromRedis,
   pageAfter,
@@ -130,9 +132,16 @@ function noteRedisMiss(error: unknown, fallback: string): void {
     count("redisNotReady");
     return;
   }
+  if (error instanceof CircuitOpenError) {
+    count("redisSkipped");
+    return;
+  }
   count("redisFailures");
   log.warn(`reads: Redis unavailable, ${fallback}`, { error: describeError(error) });
 }
+
+/** A board-period Redis has not loaded is an answer, not a failure of Redis. */
+const countsAgainstRedis = (error: unknown) => !(error instanceof RedisNotReadyError);
 
 /**
  * Runs the Redis variant of a read when Upstash is configured and answers, else the Postgres one:
@@ -147,7 +156,8 @@ async function redisOrPostgres<T>(
   if (ctx.redis) {
     try {
       count("redisReads");
-      return { value: await viaRedis(ctx.redis), source: "redis" };
+      const redis = ctx.redis;
+      return { value: await redisBreakerFor(ctx.env).run(() => viaRedis(redis), countsAgainstRedis), source: "redis" };
     } catch (error) {
       noteRedisMiss(error, "answering from Postgres");
     }
@@ -263,7 +273,11 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
   if (ctx.redis) {
     try {
       count("redisReads");
-      const r = await rankFromRedis(ctx.redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId);
+      const redis = ctx.redis;
+      const r = await redisBreakerFor(ctx.env).run(
+        () => rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId),
+        countsAgainstRedis,
+      );
       redisAnswered = true;
       if (r) {
         viaRedis = {

@@ -53,8 +53,7 @@ export async function reloadBoardPeriod(
   /** When the board-period's keys expire (epoch ms, pastPeriodExpiryMs); null: never. */
   expiresAt: number | null,
 ): Promise<ReloadResult> {
-  const started = await bounded(db.execute<{ ms: string }>(sql`select (extract(epoch from now()) * 1000)::bigint::text as ms`));
-  const startedAt = Number(started.rows[0]?.ms);
+  const startedAt = await postgresNow(db);
   const load = startBoardPeriodLoad(redis, prefix, boardId, periodKey, { expiresAt });
   let rows = 0;
   try {
@@ -81,7 +80,9 @@ export async function reloadBoardPeriod(
       after = chunk.rows.at(-1);
       if (chunk.rows.length < RELOAD_READ_CHUNK) break;
     }
-    const total = await load.commit();
+    // Every write committed before the snapshot is in it: its time is the keys' watermark.
+    const total = await load.commit(startedAt);
+    const movedAt = await postgresNow(db);
     const moved = await bounded(
       db.execute<ScoreRow>(sql`
         select ${SCORE_COLUMNS}
@@ -89,13 +90,20 @@ export async function reloadBoardPeriod(
         where board_id = ${boardId} and period_key = ${periodKey}
           and updated_at >= timestamptz 'epoch' + ${startedAt - MOVED_MARGIN_MS}::bigint * interval '1 millisecond'`),
     );
+    // With them, the keys hold every write committed before the moved rows were read.
     if (moved.rows.length > 0)
-      await replaceBoardPeriod(redis, prefix, boardId, periodKey, moved.rows.map(toRow), { reset: false, expiresAt });
+      await replaceBoardPeriod(redis, prefix, boardId, periodKey, moved.rows.map(toRow), { reset: false, expiresAt, watermark: movedAt });
     return { rows, moved: moved.rows.length, total, startedAt };
   } catch (error) {
     await load.abandon();
     throw error;
   }
+}
+
+/** Postgres' clock (epoch ms): watermarks compare times of one clock only. */
+async function postgresNow(db: Database): Promise<number> {
+  const result = await bounded(db.execute<{ ms: string }>(sql`select (extract(epoch from now()) * 1000)::bigint::text as ms`));
+  return Number(result.rows[0]?.ms);
 }
 
 function bounded<T>(promise: Promise<T>): Promise<T> {

@@ -3,10 +3,11 @@ import { type Database, openDatabase, queryDatabase } from "../db/client";
 import { isSchemaMissing, MIGRATE_HINT } from "../db/errors";
 import { LATEST_MIGRATION, MIGRATIONS_TABLE } from "../db/schema-version";
 import type { AppBindings } from "../env";
+import type { BreakerSnapshot } from "../lib/circuit-breaker";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { configProblems } from "./config-check";
-import { openRedis } from "./redis";
+import { openRedis, redisBreakerFor } from "./redis";
 
 export type DependencyStatus =
   | { status: "ok"; required: boolean; latencyMs: number }
@@ -16,7 +17,7 @@ export type DependencyStatus =
 
 export interface Readiness {
   ready: boolean;
-  checks: { config: DependencyStatus; database: DependencyStatus; redis: DependencyStatus };
+  checks: { config: DependencyStatus; database: DependencyStatus; redis: DependencyStatus & { circuit?: BreakerSnapshot } };
 }
 
 /** Readiness must answer quickly even when a dependency hangs (a load balancer is waiting). */
@@ -103,7 +104,9 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
   }
 
   const ready = [config, database, redis].every((check) => !(check.required && check.status !== "ok"));
-  return { ready, checks: { config, database, redis } };
+  // This isolate's circuit: open means its reads skip Redis right now, whatever the PING says.
+  const circuit = redisClient ? { circuit: redisBreakerFor(env).snapshot() } : {};
+  return { ready, checks: { config, database, redis: { ...redis, ...circuit } } };
 }
 
 /** host:port of a connection string, never its credentials: what an operator checks first. */

@@ -5,9 +5,10 @@ export interface RankKeys {
   /** HASH: playerId → `${version}|${member}` (find a player's member, refuse stale updates). */
   readonly m: string;
   /**
-   * STRING, set when the two keys were last loaded whole from Postgres (epoch ms). Without it the
-   * keys may hold only part of the board-period (Redis configured after the data existed, keys
-   * flushed or evicted and then written again by projections), so readers must not trust them.
+   * STRING, set when the two keys were loaded whole from Postgres, holding their watermark: the
+   * Postgres time (epoch ms) of the snapshot loaded, moved up by every projection since. Without
+   * it the keys may hold only part of the board-period (Redis configured after the data existed,
+   * keys flushed, evicted, or found trailing Postgres), so readers must not trust them.
    */
   readonly ready: string;
 }

@@ -73,18 +73,40 @@ end
 `;
 
 /**
- * KEYS: z, m, ready. ARGV: expire-at ms ('0' = never), then (playerId, version, sortScore, member)
- * per change. Applies a change only when its version is newer than the recorded one (repeats and
- * out-of-order deliveries are no-ops, on every operator), removes the player's previous member,
- * (re)sets the keys' expiry and returns how many changes applied.
+ * How far a ready marker may trail the watermark a projection expects before the keys count as
+ * behind (a restore, lost writes) rather than as still receiving in-flight writes: the projection
+ * of an earlier batch can land after a later one, by up to a write timeout and a batch.
+ */
+export const WATERMARK_TOLERANCE_MS = 15_000;
+
+/**
+ * KEYS: z, m, ready. ARGV: expire-at ms ('0' = never), written-at ms (the batch's Postgres time;
+ * '0': none), expected-at ms (the watermark the board-period's object had before this batch;
+ * '0': unknown), then (playerId, version, sortScore, member) per change. Applies a change only
+ * when its version is newer than the recorded one (repeats and out-of-order deliveries are no-ops,
+ * on every operator), removes the player's previous member, and (re)sets the keys' expiry. The
+ * ready marker holds the keys' watermark: it moves up to written-at, unless it trails expected-at
+ * by more than the tolerance, in which case the keys missed writes and the marker is dropped
+ * (readers then refuse them until the cron reloads). Returns {applied, behind (0/1)}.
  */
 export const APPLY_SCRIPT: LuaScript = {
   name: "apply",
   readonly: false,
   source: `${APPLY_FN}${EXPIRE_FN}
-local applied = apply(KEYS[1], KEYS[2], 2)
+local applied = apply(KEYS[1], KEYS[2], 4)
+local behind = 0
+local marker = redis.call('GET', KEYS[3])
+if marker then
+  local at, written, expected = tonumber(marker) or 0, tonumber(ARGV[2]), tonumber(ARGV[3])
+  if expected > 0 and at + ${WATERMARK_TOLERANCE_MS} < expected then
+    redis.call('DEL', KEYS[3])
+    behind = 1
+  elseif written > at then
+    redis.call('SET', KEYS[3], ARGV[2])
+  end
+end
 expire_at(ARGV[1], {KEYS[1], KEYS[2], KEYS[3]})
-return applied
+return {applied, behind}
 `,
 };
 

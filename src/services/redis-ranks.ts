@@ -110,41 +110,67 @@ export function redisChangeOf(change: ScoreChange, sortOrder: SortOrder, expires
   };
 }
 
+/** What a projection into Redis did: changes applied, and board-periods found behind (marker dropped). */
+export interface RedisApplyResult {
+  applied: number;
+  behind: Array<{ boardId: string; periodKey: string }>;
+}
+
 /**
  * Mirrors a batch of record states into Redis in ONE pipeline: one EVALSHA per board-period
  * carrying all of its changes (EVAL only for scripts Redis has forgotten). The script applies a
  * change only when its version is newer than the stored one, so repeats, redeliveries and
  * out-of-order batches change nothing, on every operator, and sets the board-period's expiry (its
- * changes all carry the same). Returns how many changes applied.
+ * changes all carry the same). With `watermarks`, each board-period's ready marker moves up to
+ * the batch's time, or is dropped when it trails what the board-period's object had already
+ * applied (see APPLY_SCRIPT): those board-periods come back in `behind`.
  */
 export async function applyToRedis(
   redis: Redis,
   prefix: string,
   changes: readonly RedisRankChange[],
-  options: RedisCallOptions = {},
-): Promise<number> {
-  const groups = new Map<string, { keys: string[]; args: string[] }>();
+  options: RedisCallOptions & { watermarks?: ReadonlyMap<string, { writtenAt: number; expectedAt: number }> } = {},
+): Promise<RedisApplyResult> {
+  const groups = new Map<string, { keys: string[]; args: string[]; boardId: string; periodKey: string }>();
   for (const change of changes) {
     const args = recordArgs(change.playerId, change.version, change.sortScore, change.reachedAt);
     const keys = rankKeys(prefix, change.boardId, change.periodKey);
     const expiry = expiryArg(change.expiresAt);
     let group = groups.get(keys.z);
     if (!group) {
-      group = { keys: [keys.z, keys.m, keys.ready], args: [expiry] };
+      const mark = options.watermarks?.get(watermarkKey(change.boardId, change.periodKey));
+      const at = (n: number | undefined) => String(Number.isSafeInteger(n) && (n as number) > 0 ? n : 0);
+      group = {
+        keys: [keys.z, keys.m, keys.ready],
+        args: [expiry, at(mark?.writtenAt), at(mark?.expectedAt)],
+        boardId: change.boardId,
+        periodKey: change.periodKey,
+      };
       groups.set(keys.z, group);
     } else if (group.args[0] !== expiry) {
       throw new RangeError(`redis rank store: changes to ${change.boardId}/${change.periodKey} disagree on expiresAt`);
     }
     group.args.push(...args);
   }
-  if (groups.size === 0) return 0;
+  if (groups.size === 0) return { applied: 0, behind: [] };
+  const list = [...groups.values()];
   const replies = await withTimeout(
-    pipelineScript(redis, APPLY_SCRIPT, [...groups.values()]),
+    pipelineScript(redis, APPLY_SCRIPT, list),
     options.timeoutMs ?? REDIS_WRITE_TIMEOUT_MS,
     "Redis rank projection",
   );
-  return replies.reduce<number>((sum, reply) => sum + replyInt(reply, "applied count"), 0);
+  const result: RedisApplyResult = { applied: 0, behind: [] };
+  replies.forEach((reply, i) => {
+    const [applied, behind] = replyArray(reply, "apply");
+    result.applied += replyInt(applied, "applied count");
+    const group = list[i];
+    if (replyInt(behind, "behind flag") === 1 && group) result.behind.push({ boardId: group.boardId, periodKey: group.periodKey });
+  });
+  return result;
 }
+
+/** The key of a board-period in the watermarks map of applyToRedis. */
+export const watermarkKey = (boardId: string, periodKey: string) => `${boardId}\u0000${periodKey}`;
 
 /** A player's 1-based rank in O(log N) (HGET → ZRANK → ZCARD in one script); null if absent. */
 export async function rankFromRedis(

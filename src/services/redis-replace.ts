@@ -3,7 +3,7 @@ import { withTimeout } from "../lib/timeout";
 import { expiryArg, recordArgs } from "./redis-args";
 import { rankKeys, rebuildKeys } from "./redis-keys";
 import { APPLY_SCRIPT, BUILD_SCRIPT, CLEAR_SCRIPT, SWAP_SCRIPT } from "./redis-lua";
-import { replyInt } from "./redis-reply";
+import { replyArray, replyInt } from "./redis-reply";
 import { runScript } from "./redis-script";
 
 /** One scores row, as reconciliation reads it from Postgres. */
@@ -25,6 +25,8 @@ export interface ReplaceOptions {
   timeoutMs?: number;
   /** When the board-period's keys expire (epoch ms, pastPeriodExpiryMs); null or absent: never. */
   expiresAt?: number | null;
+  /** A merge only: the Postgres time (epoch ms) the rows are current as of, raising a ready marker to it. */
+  watermark?: number;
 }
 
 /** Members per script call and round trip: bounds request size and how long one script blocks Redis. */
@@ -42,8 +44,12 @@ const BUILD_TTL_MS = 120_000;
 export interface BoardPeriodLoad {
   /** Adds rows (any order, any count; validated before anything is sent). Returns how many applied. */
   add(rows: readonly RedisRankRow[]): Promise<number>;
-  /** Swaps the loaded set in and marks it ready; returns its size. With no rows, empties the board-period. */
-  commit(): Promise<number>;
+  /**
+   * Swaps the loaded set in and marks it ready; returns its size. With no rows, empties the
+   * board-period. `loadedAt` (epoch ms, Postgres' clock; default now) becomes the keys' watermark:
+   * the time of the snapshot the rows were read from.
+   */
+  commit(loadedAt?: number): Promise<number>;
   /** Drops the build keys (best effort; their TTL removes them anyway). */
   abandon(): Promise<void>;
 }
@@ -76,8 +82,8 @@ export function startBoardPeriodLoad(
       added += rows.length;
       return applied;
     },
-    async commit() {
-      const loadedAt = String(Date.now());
+    async commit(at = Date.now()) {
+      const loadedAt = String(at);
       if (added === 0) {
         await bounded(runScript(redis, CLEAR_SCRIPT, [keys.z, keys.m, keys.ready], [loadedAt, expiresAt]));
         return 0;
@@ -123,10 +129,10 @@ export async function replaceBoardPeriod(
     const bounded = boundBy(options.timeoutMs);
     let applied = 0;
     for (const args of chunks) {
-      applied += replyInt(
-        await bounded(runScript(redis, APPLY_SCRIPT, [keys.z, keys.m, keys.ready], [expiresAt, ...args])),
-        "applied count",
-      );
+      const watermark = String(options.watermark ?? 0);
+      const reply = await bounded(runScript(redis, APPLY_SCRIPT, [keys.z, keys.m, keys.ready], [expiresAt, watermark, "0", ...args]));
+      const [count] = replyArray(reply, "apply");
+      applied += replyInt(count, "applied count");
     }
     return { applied, total: null };
   }

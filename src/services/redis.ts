@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
+import { CircuitBreaker } from "../lib/circuit-breaker";
 
 export type RedisEnv = { UPSTASH_REDIS_REST_URL?: string; UPSTASH_REDIS_REST_TOKEN?: string; REDIS_KEY_PREFIX: string };
 
@@ -33,4 +34,25 @@ export function openRedis(env: RedisEnv): Redis | null {
     clients.set(key, client);
   }
   return client;
+}
+
+const BREAKER_OPTIONS = { failures: 3, windowMs: 10_000, coolDownMs: 5_000, maxCoolDownMs: 60_000, probeTimeoutMs: 5_000 };
+const breakers = new Map<string, CircuitBreaker>();
+
+/**
+ * The isolate's breaker around every Redis read and projection write to this database (not the
+ * readiness PING or the reconciliation cron, which probe on their own). Three failures within
+ * 10 s open it: ranks then come from the Durable Objects and Postgres at their own latency
+ * instead of each waiting out a Redis timeout, and projections queue their board-periods for the
+ * cron at once. An open circuit lets one probe through after 5 s, then after twice as long each
+ * time it fails, up to a minute.
+ */
+export function redisBreakerFor(env: RedisEnv): CircuitBreaker {
+  const key = env.UPSTASH_REDIS_REST_URL ?? "";
+  let breaker = breakers.get(key);
+  if (!breaker) {
+    breaker = new CircuitBreaker("Redis", BREAKER_OPTIONS);
+    breakers.set(key, breaker);
+  }
+  return breaker;
 }

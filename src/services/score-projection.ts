@@ -1,15 +1,18 @@
+import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../db/client";
 import { type Board, rankResync } from "../db/schema";
 import type { CountedTotal, Metadata } from "../do/types";
 import { parsePastPeriodDays, pastPeriodExpiryMs, projectionProblem } from "../domain";
 import type { AppBindings } from "../env";
+import { CircuitOpenError } from "../lib/circuit-breaker";
 import { describeError, log } from "../lib/log";
+import { count } from "../lib/metrics";
 import type { ScoreChange } from "../queue/persist-batch";
 import { leaderboardStub, objectConfig } from "./leaderboard-stub";
 import { boardPeriodKey } from "./postgres-ranks";
-import { openRedis } from "./redis";
-import { applyToRedis, redisChangeOf } from "./redis-ranks";
+import { openRedis, redisBreakerFor } from "./redis";
+import { applyToRedis, redisChangeOf, watermarkKey } from "./redis-ranks";
 
 /**
  * Records the board-periods a failed Redis write missed, for the reconciliation cron (one row
@@ -69,6 +72,8 @@ export async function projectScoreChanges(
   waitUntil: (promise: Promise<unknown>) => void,
   /** Exact counts after the batch (countsOf); a board-period missing here gets its new players added. */
   totals: ReadonlyMap<string, CountedTotal> = new Map(),
+  /** The batch's Postgres time (PersistResult.writtenAt): the board-periods' new watermark; 0: unknown. */
+  writtenAt = 0,
 ): Promise<ProjectionOutcome> {
   const outcome: ProjectionOutcome = { unprojectable: [], failed: [] };
   const groups = new Map<string, { board: Board; periodKey: string; changes: ScoreChange[] }>();
@@ -86,35 +91,6 @@ export async function projectScoreChanges(
     groups.set(key, group);
   }
 
-  const redis = openRedis(env);
-  const redisWrite = redis
-    ? Promise.resolve()
-        .then(() => {
-          const pastDays = parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS);
-          return applyToRedis(
-            redis,
-            env.REDIS_KEY_PREFIX,
-            [...groups.values()].flatMap(({ board, periodKey, changes: group }) => {
-              const expiresAt = pastPeriodExpiryMs(board, periodKey, pastDays);
-              return group.map((c) => redisChangeOf(c, board.sortOrder, expiresAt));
-            }),
-          );
-        })
-        .catch(async (error) => {
-          log.warn("projection: Redis write failed; the reconciliation cron reloads the board-periods it missed", {
-            error: describeError(error),
-            records: changes.length,
-          });
-          await requestResync(
-            env,
-            [...groups.values()].map((g) => ({ boardId: g.board.id, periodKey: g.periodKey })),
-          );
-        })
-    : Promise.resolve();
-
-  // Redis is written in the background: a failure is only logged either way (Redis is optional
-  // and reconciled from Postgres), so holding the batch's acks for it would only add latency.
-  waitUntil(redisWrite);
   const groupList = [...groups.values()];
   const settled = await Promise.allSettled(
     groupList.map(({ board, periodKey, changes: group }) =>
@@ -131,14 +107,67 @@ export async function projectScoreChanges(
         // A record at version 1 that this batch wrote is a player new to the board-period.
         group.filter((c) => c.changed && c.version === 1).length,
         totals.get(boardPeriodKey(board.id, periodKey)),
+        writtenAt > 0 ? writtenAt : undefined,
       ),
     ),
   );
+  const watermarks = new Map<string, { writtenAt: number; expectedAt: number }>();
   settled.forEach((result, i) => {
     const group = groupList[i];
-    if (result.status === "rejected" && group) {
+    if (!group) return;
+    if (result.status === "rejected") {
       outcome.failed.push({ boardId: group.board.id, periodKey: group.periodKey, error: describeError(result.reason) });
+    } else {
+      watermarks.set(watermarkKey(group.board.id, group.periodKey), { writtenAt, expectedAt: result.value.previousWrittenAt });
     }
   });
+
+  // Redis is written after the objects, which say what Redis should already hold (their
+  // watermark before this batch), and in the background: a failure is only logged either way
+  // (Redis is optional and reconciled from Postgres), so holding the batch's acks for it would
+  // only add latency.
+  const redis = openRedis(env);
+  if (redis) waitUntil(projectToRedis(env, redis, groupList, watermarks, changes.length));
   return outcome;
+}
+
+/**
+ * One pipeline for the batch's Redis writes, through the isolate's breaker. Board-periods whose
+ * keys turn out to trail their object's watermark (a Redis restored from an older copy, writes
+ * lost while it was away) lose their ready marker in the same script, so readers stop trusting
+ * them at once, and are queued for the cron to reload, as are all of them when the write fails.
+ */
+async function projectToRedis(
+  env: AppBindings,
+  redis: Redis,
+  groups: ReadonlyArray<{ board: Board; periodKey: string; changes: ScoreChange[] }>,
+  watermarks: ReadonlyMap<string, { writtenAt: number; expectedAt: number }>,
+  records: number,
+): Promise<void> {
+  try {
+    const pastDays = parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS);
+    const writes = groups.flatMap(({ board, periodKey, changes: group }) => {
+      const expiresAt = pastPeriodExpiryMs(board, periodKey, pastDays);
+      return group.map((c) => redisChangeOf(c, board.sortOrder, expiresAt));
+    });
+    const result = await redisBreakerFor(env).run(() => applyToRedis(redis, env.REDIS_KEY_PREFIX, writes, { watermarks }));
+    if (result.behind.length > 0) {
+      count("redisBehind", result.behind.length);
+      log.warn("projection: Redis trails Postgres (restored or lost writes); those board-periods are reloaded", {
+        boardPeriods: result.behind.slice(0, 20),
+      });
+      await requestResync(env, result.behind);
+    }
+  } catch (error) {
+    if (error instanceof CircuitOpenError) count("redisSkipped");
+    else
+      log.warn("projection: Redis write failed; the reconciliation cron reloads the board-periods it missed", {
+        error: describeError(error),
+        records,
+      });
+    await requestResync(
+      env,
+      groups.map((g) => ({ boardId: g.board.id, periodKey: g.periodKey })),
+    );
+  }
 }

@@ -5,6 +5,7 @@ import { effectiveArchiveAt, isArchiveDue, REBUILT_KEEP_MS } from "../../src/do/
 import type { LeaderboardDO } from "../../src/do/leaderboard-do";
 import type { BoardPeriod, EntryState } from "../../src/do/types";
 import { parsePastPeriodDays, pastPeriodExpiryMs, periodKey } from "../../src/domain";
+import { forgetBoards } from "../../src/services/board-cache";
 import { api, createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
 import { boardPeriod, failure, stubFor } from "./helpers";
 
@@ -37,6 +38,9 @@ function storedRows(stub: Stub): Promise<{ entries: number; meta: number }> {
 /** A board-period of a board that exists in Postgres, with `scores` written there as the consumer would. */
 async function postgresPeriod(scores: number[], periodKeyValue: string): Promise<BoardPeriod> {
   const boardId = await createBoard({ periods: ["daily"] });
+  // A board old enough to have the period (reads refuse periods from before a board existed).
+  await query(sql`update boards set created_at = ${`${periodKeyValue}T00:00:00Z`}::timestamptz - interval '30 days' where id = ${boardId}`);
+  forgetBoards();
   const board = boardPeriod({ boardId, periodKey: periodKeyValue, topSize: 10 });
   await query(
     sql`insert into scores (board_id, period_key, player_id, score, sort_score, reached_at, version) values ${sql.join(
@@ -123,7 +127,7 @@ describe("LeaderboardDO archiving of past periods", () => {
   it("ignores late changes once archived (a top-N of them alone would be wrong) and stores nothing", async () => {
     const board = { ...boardPeriod({ periodKey: "2026-11-20" }), archiveAt: Date.now() - 1 };
     const stub = stubFor(board);
-    expect(await stub.applyChanges(board, states([50]), 1)).toEqual({ applied: 0, topChanged: false, total: 0 });
+    expect(await stub.applyChanges(board, states([50]), 1)).toEqual({ applied: 0, topChanged: false, total: 0, previousWrittenAt: 0 });
     expect(await storedRows(stub)).toEqual({ entries: 0, meta: 0 });
     expect((await stub.stats()).board).toBeNull();
   });

@@ -132,7 +132,7 @@ describe("LeaderboardDO writes", () => {
     const board = boardPeriod({ topSize: 2 });
     const stub = stubFor(board);
     const changes: EntryState[] = [1, 2, 3].map((s) => ({ playerId: `p${s}`, score: s, reachedAt: 1, version: 1 }));
-    expect(await stub.applyChanges(board, changes, 3)).toEqual({ applied: 3, topChanged: true, total: 3 });
+    expect(await stub.applyChanges(board, changes, 3)).toEqual({ applied: 3, topChanged: true, total: 3, previousWrittenAt: 0 });
     expect(await stub.applyChanges(board, [], 2)).toMatchObject({ total: 5 });
     const page = await stub.page({ limit: 10 });
     expect(page).toMatchObject({ total: 5, heldCount: 2, hasMore: true, complete: true });
@@ -141,6 +141,25 @@ describe("LeaderboardDO writes", () => {
     // The total never reports fewer players than are held (percentiles need rank <= total).
     await stub.applyChanges(board, [], 0, { count: 0, at: 2 });
     expect((await stub.rankOf("p3"))?.total).toBe(2);
+  });
+
+  it("keeps the newest batch time as its watermark, reports the one before each call, and keeps it across restarts", async () => {
+    const board = boardPeriod();
+    const stub = stubFor(board);
+    const one = (playerId: string, version = 1) => [{ playerId, score: 1, reachedAt: 1, version }];
+    expect(await stub.watermark()).toBe(0);
+    expect((await stub.applyChanges(board, one("a"), 1, undefined, 5_000)).previousWrittenAt).toBe(0);
+    expect((await stub.applyChanges(board, one("b"), 1, undefined, 9_000)).previousWrittenAt).toBe(5_000);
+    // A batch that committed earlier but arrives later never moves it back.
+    expect((await stub.applyChanges(board, one("c"), 1, undefined, 7_000)).previousWrittenAt).toBe(9_000);
+    expect(await stub.watermark()).toBe(9_000);
+    // Without a batch time (an older consumer, a test), nothing moves.
+    expect((await stub.applyChanges(board, one("d"), 1)).previousWrittenAt).toBe(9_000);
+    expect((await stub.stats()).writtenAt).toBe(9_000);
+    // Stored: a restarted object (memory reloaded from SQLite) has it still.
+    await runInDurableObject(stub, async (_instance, state) => {
+      expect(state.storage.sql.exec<{ value: string }>("select value from meta where key = 'written_at'").one().value).toBe("9000");
+    });
   });
 
   it("takes the newest exact count it is given, ignores older ones, and adds new players only without one", async () => {

@@ -167,7 +167,7 @@ describe("LeaderboardDO rebuild from Postgres", () => {
         at: 1,
       },
     );
-    expect(result).toEqual({ applied: 0, topChanged: false, total: rows.length });
+    expect(result).toEqual({ applied: 0, topChanged: false, total: rows.length, previousWrittenAt: 0 });
     const behind = await stubFor(board).page({ limit: 10 });
     // Nothing to vouch for: the read path continues past the object (Redis, Postgres) meanwhile.
     expect(behind).toMatchObject({ entries: [], complete: false, hasMore: true, total: rows.length, initialized: true });

@@ -38,15 +38,17 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store expiry of pas
   it("a projection sets the expiry on all three keys, the ready marker included", async () => {
     const redis = testRedis();
     const bp = boardPeriod();
-    await applyToRedis(
-      redis,
-      prefix,
-      rows.map((r) => ({ ...bp, ...r })),
-    );
+    (
+      await applyToRedis(
+        redis,
+        prefix,
+        rows.map((r) => ({ ...bp, ...r })),
+      )
+    ).applied;
     await markLoaded(redis, prefix, bp);
     expect((await ttls(redis, bp)).slice(0, 2).every((v) => v === -1)).toBe(true);
     const expiresAt = Date.now() + 5 * HOUR;
-    await applyToRedis(redis, prefix, [{ ...bp, ...(rows[0] as Row), version: 2, expiresAt }]);
+    (await applyToRedis(redis, prefix, [{ ...bp, ...(rows[0] as Row), version: 2, expiresAt }])).applied;
     expectNear(await ttls(redis, bp), 5 * HOUR);
     expect((await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "b"))?.rank).toBe(2);
   });
@@ -57,7 +59,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store expiry of pas
     const past = Date.now() - HOUR;
     // Loaded, then the period's time is up: the next write removes everything, marker included.
     await replaceBoardPeriod(redis, prefix, bp.boardId, bp.periodKey, rows, { reset: true });
-    await applyToRedis(redis, prefix, [{ ...bp, playerId: "late", version: 1, sortScore: -1, reachedAt: t, expiresAt: past }]);
+    (await applyToRedis(redis, prefix, [{ ...bp, playerId: "late", version: 1, sortScore: -1, reachedAt: t, expiresAt: past }])).applied;
     expect(await ttls(redis, bp)).toEqual([-2, -2, -2]);
     // Reads then refuse, so the caller answers from Postgres.
     await expect(rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "a")).rejects.toThrow(RedisNotReadyError);

@@ -47,7 +47,7 @@ function changes(bp: { boardId: string; periodKey: string }, rows: readonly Row[
 /** Every record of the board-period, delivered in messy batches; then it counts as loaded whole. */
 async function deliver(redis: Redis, bp: { boardId: string; periodKey: string }, rows: readonly Row[], seed: number): Promise<number> {
   let applied = 0;
-  for (const batch of batches(rows, seed)) applied += await applyToRedis(redis, prefix, changes(bp, batch));
+  for (const batch of batches(rows, seed)) applied += (await applyToRedis(redis, prefix, changes(bp, batch))).applied;
   await markLoaded(redis, prefix, bp);
   return applied;
 }
@@ -141,7 +141,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
     // Written by projections only (Redis configured late, or keys lost and written again): the
     // keys hold part of the board-period, and a rank from them would be wrong, so still refused.
     const t = Date.UTC(2026, 10, 22);
-    expect(await applyToRedis(redis, prefix, changes(bp, [{ playerId: "p1", version: 3, sortScore: -9, reachedAt: t }]))).toBe(1);
+    expect((await applyToRedis(redis, prefix, changes(bp, [{ playerId: "p1", version: 3, sortScore: -9, reachedAt: t }]))).applied).toBe(1);
     expect(await countFromRedis(redis, prefix, boardId, periodKey)).toBe(1);
     for (const read of everyRead) await expect(read()).rejects.toThrow(RedisNotReadyError);
     // Loaded whole (here: the board-period is empty in Postgres): answers, and they are empty.
@@ -153,9 +153,9 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
     expect(await pageAfter(redis, prefix, boardId, periodKey, cursor, 10)).toEqual({ entries: [], total: 0 });
     expect(await rankForScoreFromRedis(redis, prefix, boardId, periodKey, 5)).toEqual({ rank: 1, total: 0 });
     // Projections keep applying to a ready board-period, and reads see them.
-    expect(await applyToRedis(redis, prefix, changes(bp, [{ playerId: "p2", version: 1, sortScore: 4, reachedAt: t }]))).toBe(1);
+    expect((await applyToRedis(redis, prefix, changes(bp, [{ playerId: "p2", version: 1, sortScore: 4, reachedAt: t }]))).applied).toBe(1);
     expect(await rankFromRedis(redis, prefix, boardId, periodKey, "p2")).toEqual({ rank: 1, sortScore: 4, reachedAt: t, total: 1 });
-    expect(await applyToRedis(redis, prefix, [])).toBe(0);
+    expect((await applyToRedis(redis, prefix, [])).applied).toBe(0);
   });
 
   /** The same final rows in Postgres `scores` (a real board) and, through messy deliveries, in Redis. */
@@ -246,8 +246,8 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
     const before = await snapshot(redis, keys);
     expect(before.z).toHaveLength(2 * finals.length);
 
-    expect(await applyToRedis(redis, prefix, changes(bp, finals))).toBe(0);
-    expect(await applyToRedis(redis, prefix, changes(bp, stale))).toBe(0);
+    expect((await applyToRedis(redis, prefix, changes(bp, finals))).applied).toBe(0);
+    expect((await applyToRedis(redis, prefix, changes(bp, stale))).applied).toBe(0);
     expect(await deliver(redis, bp, deliveries, 22)).toBe(0);
     expect(await snapshot(redis, keys)).toEqual(before);
   });
@@ -262,14 +262,14 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
     const v2 = { playerId: "p1", version: 2, sortScore: 7, reachedAt: t + 5 };
     const v3 = { playerId: "p1", version: 3, sortScore: 7, reachedAt: t + 9 };
     // Newer first in the same call, then the older one again: the newest version wins either way.
-    expect(await applyToRedis(redis, prefix, changes(bp, [v2, v1]))).toBe(1);
+    expect((await applyToRedis(redis, prefix, changes(bp, [v2, v1]))).applied).toBe(1);
     expect(await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1")).toEqual({
       rank: 1,
       sortScore: 7,
       reachedAt: t + 5,
       total: 1,
     });
-    expect(await applyToRedis(redis, prefix, changes(bp, [v3, v1, v2]))).toBe(1);
+    expect((await applyToRedis(redis, prefix, changes(bp, [v3, v1, v2]))).applied).toBe(1);
     expect(await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1")).toEqual({
       rank: 1,
       sortScore: 7,
@@ -281,9 +281,9 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
 
     // Versions compare exactly up to 2^53 - 1.
     const big = { ...v3, version: MAX - 1, sortScore: 1 };
-    expect(await applyToRedis(redis, prefix, changes(bp, [big]))).toBe(1);
-    expect(await applyToRedis(redis, prefix, changes(bp, [{ ...big, version: MAX - 2, sortScore: 2 }]))).toBe(0);
-    expect(await applyToRedis(redis, prefix, changes(bp, [{ ...big, version: MAX, sortScore: 3 }]))).toBe(1);
+    expect((await applyToRedis(redis, prefix, changes(bp, [big]))).applied).toBe(1);
+    expect((await applyToRedis(redis, prefix, changes(bp, [{ ...big, version: MAX - 2, sortScore: 2 }]))).applied).toBe(0);
+    expect((await applyToRedis(redis, prefix, changes(bp, [{ ...big, version: MAX, sortScore: 3 }]))).applied).toBe(1);
     expect((await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "p1"))?.sortScore).toBe(3);
   });
 
@@ -341,11 +341,13 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store (needs Redis:
     const t = Date.UTC(2026, 10, 22);
     await redis.scriptFlush();
     // Two board-periods in one call: one pipeline, two EVALSHAs, both answered NOSCRIPT.
-    const applied = await applyToRedis(redis, prefix, [
-      { ...a, playerId: "p1", version: 1, sortScore: -5, reachedAt: t },
-      { ...a, playerId: "p2", version: 1, sortScore: -9, reachedAt: t },
-      { ...b, playerId: "p1", version: 1, sortScore: 3, reachedAt: t },
-    ]);
+    const applied = (
+      await applyToRedis(redis, prefix, [
+        { ...a, playerId: "p1", version: 1, sortScore: -5, reachedAt: t },
+        { ...a, playerId: "p2", version: 1, sortScore: -9, reachedAt: t },
+        { ...b, playerId: "p1", version: 1, sortScore: 3, reachedAt: t },
+      ])
+    ).applied;
     expect(applied).toBe(3);
     await redis.scriptFlush();
     expect(await rankFromRedis(redis, prefix, a.boardId, a.periodKey, "p1")).toEqual({ rank: 2, sortScore: -5, reachedAt: t, total: 2 });

@@ -17,11 +17,13 @@ function boardPeriod(): { boardId: string; periodKey: string } {
 
 /** The board-period as projections wrote it; `loaded`: and marked as loaded whole (readable). */
 async function seed(redis: Redis, bp: { boardId: string; periodKey: string }, rows: readonly Row[], loaded = true): Promise<void> {
-  await applyToRedis(
-    redis,
-    prefix,
-    rows.map((row) => ({ ...bp, ...row })),
-  );
+  (
+    await applyToRedis(
+      redis,
+      prefix,
+      rows.map((row) => ({ ...bp, ...row })),
+    )
+  ).applied;
   if (loaded) await markLoaded(redis, prefix, bp);
 }
 
@@ -103,8 +105,8 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("redis rank store reconciliatio
     expect(await redis.keys(`${keys.m}:tmp:*`)).toEqual([]);
 
     // Later projections keep working against the rebuilt hash (versions came along).
-    expect(await applyToRedis(redis, prefix, [{ ...bp, playerId: "n-0000", version: 1, sortScore: -1, reachedAt: t }])).toBe(0);
-    expect(await applyToRedis(redis, prefix, [{ ...bp, playerId: "n-0000", version: 2, sortScore: -1, reachedAt: t }])).toBe(1);
+    expect((await applyToRedis(redis, prefix, [{ ...bp, playerId: "n-0000", version: 1, sortScore: -1, reachedAt: t }])).applied).toBe(0);
+    expect((await applyToRedis(redis, prefix, [{ ...bp, playerId: "n-0000", version: 2, sortScore: -1, reachedAt: t }])).applied).toBe(1);
     expect(await rankFromRedis(reader, prefix, bp.boardId, bp.periodKey, "n-0000")).toEqual({
       rank: 1,
       sortScore: -1,

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { snapshot } from "../../lib/metrics";
+import { redisBreakerFor } from "../../services/redis";
 import { errorResponses } from "../errors";
 
 const route = createRoute({
@@ -19,6 +20,7 @@ const route = createRoute({
 export function registerGetMetrics(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, (c) => {
     c.header("cache-control", "no-store");
-    return c.json(snapshot(), 200);
+    const circuit = redisBreakerFor(c.env).snapshot();
+    return c.json({ ...snapshot(), redisCircuitOpen: circuit.state === "closed" ? 0 : 1, redisCircuitOpened: circuit.opened }, 200);
   });
 }

@@ -17,7 +17,19 @@ export const ReadinessSchema = z
     checks: z.object({
       config: DependencySchema.openapi({ description: "The numeric [vars] of wrangler.toml; invalid names each bad one" }),
       database: DependencySchema,
-      redis: DependencySchema,
+      redis: DependencySchema.extend({
+        circuit: z
+          .object({
+            state: z.enum(["closed", "open", "half_open"]),
+            recentFailures: z.number().int(),
+            opened: z.number().int(),
+            skipped: z.number().int(),
+            retryAt: z.number().int().nullable(),
+            lastError: z.string().nullable(),
+          })
+          .optional()
+          .openapi({ description: "This isolate's Redis circuit breaker: open while reads and projections skip Redis" }),
+      }),
     }),
   })
   .openapi("Readiness");

@@ -1,0 +1,146 @@
+import { createExecutionContext, createMessageBatch, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { sql } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { reconcileRanks } from "../../src/cron/reconcile-ranks";
+import { openDatabase } from "../../src/db/client";
+import { leaderboardObjectName } from "../../src/do/object-name";
+import { encodeMember } from "../../src/domain/redis-member";
+import worker from "../../src/index";
+import { counters } from "../../src/lib/metrics";
+import { readPlayerRank } from "../../src/services/leaderboard-reads";
+import { readContext } from "../../src/services/read-context";
+import { rankKeys } from "../../src/services/redis-keys";
+import { WATERMARK_TOLERANCE_MS } from "../../src/services/redis-lua";
+import { countFromRedis, rankFromRedis } from "../../src/services/redis-ranks";
+import { createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
+import { keyTracker, testRedis } from "../services/redis-fixtures";
+
+const prefix = testEnv.REDIS_KEY_PREFIX;
+const written = keyTracker(prefix);
+const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
+const T0 = Date.now() - 60_000;
+
+async function consume(board: string, scores: Array<[string, number]>) {
+  const batch = createMessageBatch(
+    "edgeboard-score-events",
+    scores.map(([playerId, score]) => ({
+      id: uniqueId("restore"),
+      timestamp: new Date(),
+      attempts: 1,
+      body: { kind: "event", id: eventId(), type: "score", playerId, boardId: board, score, occurredAt: T0, receivedAt: Date.now() },
+    })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+/** Runs the every-minute cron's reconciliation for this test's board alone (others may be due too). */
+async function reconcile() {
+  const handle = openDatabase(testEnv, { maxConnections: 1 });
+  try {
+    return await reconcileRanks(handle.db, testRedis(), prefix, new Date(), {
+      watermarkOf: (boardId, periodKey) => testEnv.LEADERBOARD.getByName(leaderboardObjectName(boardId, periodKey)).watermark(),
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A board of ten players whose Redis keys are loaded and ready, then "restored from an older
+ * copy": the leader's newer record is taken back to what an earlier snapshot held, and the marker
+ * to that snapshot's time (older than the tolerance).
+ */
+async function restoredBoard(): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
+  const board = await createBoard({ periods: ["all"] });
+  written.track(board, "all");
+  await consume(
+    board,
+    Array.from({ length: 10 }, (_, i): [string, number] => [`r${i}`, 10 + i]),
+  );
+  const keys = rankKeys(prefix, board, "all");
+  await eventually(async () => {
+    await reconcile();
+    return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
+  });
+  const marker = Number(await testRedis().get(keys.ready));
+  await consume(board, [["r0", 500]]);
+  await eventually(async () => ((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined));
+
+  // The older copy: r0 at version 1 with 10 points, and its snapshot time.
+  const redis = testRedis();
+  const record = (await redis.hget(keys.m, "r0")) as string;
+  await redis.zrem(keys.z, record.slice(record.indexOf("|") + 1));
+  const old = encodeMember(T0, "r0");
+  await redis.zadd(keys.z, { score: -10, member: old });
+  await redis.hset(keys.m, { r0: `1|${old}` });
+  await redis.set(keys.ready, String(marker - WATERMARK_TOLERANCE_MS - 60_000));
+  expect((await rankFromRedis(redis, prefix, board, "all", "r0"))?.rank).toBe(10);
+  return { board, keys };
+}
+
+describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (needs Redis: set REDIS_URL)", () => {
+  afterAll(() => written.clear(testRedis()));
+
+  it("the next projection finds its keys trailing the object's watermark: readers stop trusting them, the cron reloads them", async () => {
+    const { board, keys } = await restoredBoard();
+    const before = counters.redisBehind;
+    await consume(board, [["r5", 16]]);
+    await eventually(async () => ((await testRedis().exists(keys.ready)) === 0 ? true : undefined), 10_000, "the marker dropped");
+    expect(counters.redisBehind - before).toBe(1);
+    expect(await query(sql`select 1 from rank_resync where board_id = ${board}`)).toHaveLength(1);
+
+    // Reads no longer take the stale rank from Redis.
+    const { getBoards } = await import("../../src/services/board-cache");
+    const { boardLoader } = await import("../../src/services/boards");
+    const ctx = readContext(testEnv);
+    const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
+    if (!definition) throw new Error("board not found");
+    const standing = await readPlayerRank(ctx, definition, "all", "r0");
+    expect(standing).toMatchObject({ rank: 1, score: 500 });
+    expect(standing?.source).not.toBe("redis");
+
+    const result = await reconcile();
+    expect(result.reloaded.some((r) => r.boardId === board && r.reason === "resync") || (await testRedis().exists(keys.ready)) === 1).toBe(
+      true,
+    );
+    await eventually(async () => ((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined));
+    expect(await countFromRedis(testRedis(), prefix, board, "all")).toBe(10);
+  });
+
+  it("a board quiet since the restore is found by the cron comparing each marker with its object's watermark", async () => {
+    const { board, keys } = await restoredBoard();
+    const result = await reconcile();
+    const mine = result.reloaded.find((r) => r.boardId === board);
+    expect(mine?.reason).toBe("behind");
+    expect(await testRedis().exists(keys.ready)).toBe(1);
+    expect((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank).toBe(1);
+  });
+
+  it("a marker within the tolerance of the object's watermark is left alone (projections still in flight)", async () => {
+    const board = await createBoard({ periods: ["all"] });
+    written.track(board, "all");
+    await consume(board, [["q1", 1]]);
+    const keys = rankKeys(prefix, board, "all");
+    await eventually(async () => {
+      await reconcile();
+      return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
+    });
+    const watermark = await testEnv.LEADERBOARD.getByName(leaderboardObjectName(board, "all")).watermark();
+    expect(watermark).toBeGreaterThan(0);
+    await testRedis().set(keys.ready, String(watermark - WATERMARK_TOLERANCE_MS + 1_000));
+    const result = await reconcile();
+    expect(result.reloaded.find((r) => r.boardId === board)).toBeUndefined();
+    await consume(board, [["q2", 2]]);
+    expect(await testRedis().exists(keys.ready)).toBe(1);
+  });
+
+  it("the scheduled handler wires the objects' watermarks into the reconciliation", async () => {
+    const { board } = await restoredBoard();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    await eventually(async () => ((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined), 30_000);
+  });
+});
