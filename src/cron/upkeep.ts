@@ -9,6 +9,8 @@ import type { Database } from "../db/client";
 export const IDEMPOTENCY_WINDOW_DAYS = 8;
 /** Monthly event partitions kept (the current month and the previous ones). */
 export const EVENT_RETENTION_MONTHS = 3;
+/** Days a refused event stays listed in score_rejections (the ingest stats show the newest). */
+export const REFUSAL_RETENTION_DAYS = 30;
 /** Rows removed per statement: a backlog is worked off over several runs, never in one huge delete. */
 const PRUNE_BATCH = 10_000;
 const PRUNE_ROUNDS = 20;
@@ -19,12 +21,15 @@ export interface UpkeepResult {
   eventIdsPruned: number;
   /** Band counts at zero (every record of that band moved or was deleted) removed. */
   emptyBandsSwept: number;
+  /** score_rejections rows older than REFUSAL_RETENTION_DAYS removed. */
+  refusalsPruned: number;
 }
 
 /**
  * Daily upkeep, bounded: monthly partitions created three months ahead (inserts never wait for
  * DDL), partitions past retention dropped whole (cheap, unlike DELETE), and idempotency keys older
- * than the window pruned in batches, and score_buckets rows left at zero swept. Safe to run twice
+ * than the window pruned in batches, score_buckets rows left at zero swept, and refused events
+ * older than REFUSAL_RETENTION_DAYS dropped. Safe to run twice
  * or concurrently: each step is idempotent.
  */
 export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepResult> {
@@ -46,6 +51,13 @@ export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepR
     pruned += n;
     if (n < PRUNE_BATCH) break;
   }
+  const refusals = await db.execute<{ n: string }>(sql`
+    with old as (
+      select event_id from score_rejections
+      where rejected_at < now() - make_interval(days => ${REFUSAL_RETENTION_DAYS})
+      limit ${PRUNE_BATCH * PRUNE_ROUNDS}
+    ), gone as (delete from score_rejections r using old where r.event_id = old.event_id returning 1)
+    select count(*) as n from gone`);
   // A band's row is left at zero when its last record moves away; the triggers recreate it when
   // one comes back. Under READ COMMITTED a row a writer just counted up again is skipped.
   const swept = await db.execute<{ n: string }>(sql`
@@ -55,5 +67,6 @@ export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepR
     partitionsDropped: dropped.rows.map((r) => r.name).filter(Boolean),
     eventIdsPruned: pruned,
     emptyBandsSwept: Number(swept.rows[0]?.n ?? 0),
+    refusalsPruned: Number(refusals.rows[0]?.n ?? 0),
   };
 }

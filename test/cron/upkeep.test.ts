@@ -25,6 +25,19 @@ describe("daily upkeep cron", () => {
     expect(Number(parts[0]?.n)).toBe(1);
   });
 
+  it("drops refused events older than the retention, keeps newer ones", async () => {
+    const old = uniqueId("refused-old");
+    const recent = uniqueId("refused-new");
+    await query(sql`insert into score_rejections (event_id, board_id, player_id, code, score, rejected_at)
+      values (${old}, 'b', 'p', 'SCORE_OUT_OF_RANGE', 1, now() - interval '31 days'),
+             (${recent}, 'b', 'p', 'SCORE_OUT_OF_RANGE', 1, now() - interval '29 days')`);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }), testEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    const left = await query<{ event_id: string }>(sql`select event_id from score_rejections where event_id in (${old}, ${recent})`);
+    expect(left.map((r) => r.event_id)).toEqual([recent]);
+  });
+
   it("sweeps band counts left at zero, and keeps the bands that still count records", async () => {
     const board = uniqueId("swept");
     await query(sql`insert into scores (board_id, period_key, player_id, score, sort_score, reached_at)

@@ -111,6 +111,15 @@ describe("records stay inside their board's bounds", () => {
     );
     expect(Number(stats[0]?.out_of_range)).toBeGreaterThanOrEqual(999);
     expect(await deadLettersFor(board)).toBe(0);
+    const res = await api("/v1/admin/ingest/stats", { headers: { authorization: `Bearer ${testEnv.ADMIN_KEY}` } });
+    const body = (await res.json()) as {
+      queues: Array<{ queue: string; outOfRange: number }>;
+      recentRefusals: Array<{ boardId: string; code: string; playerId: string }>;
+    };
+    expect(body.queues.find((q) => q.queue === "scores")?.outOfRange).toBeGreaterThanOrEqual(999);
+    const mine = body.recentRefusals.filter((r) => r.boardId === board);
+    expect(mine).toHaveLength(20);
+    expect(mine[0]).toMatchObject({ code: "SCORE_OUT_OF_RANGE", playerId: "cheat" });
   });
 
   it("a board's own bounds hold the record: a step below minScore is refused, the record keeps its value", async () => {

@@ -4,7 +4,7 @@ import { bigint, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
  * Accepted events that moved no score because the board's bounds refused them (an increment that
  * would take a record past minScore/maxScore or the safe-integer range, on a "reject" board). The
  * client had its 202 long before, so this is where a studio finds what was refused and why.
- * Pruned with the idempotency keys.
+ * Kept REFUSAL_RETENTION_DAYS (the daily upkeep prunes older rows).
  */
 export const scoreRejections = pgTable(
   "score_rejections",

@@ -34,6 +34,9 @@ const QueueStatsSchema = z.object({
   persisted: z.number().int(),
   duplicates: z.number().int(),
   rejected: z.number().int(),
+  outOfRange: z.number().int().openapi({
+    description: "Accepted events the batch refused because they would take a record out of its board's bounds (listed in recentRefusals)",
+  }),
   accepted: z.number().int().openapi({ description: "persisted + duplicates: every accepted event reaches the consumer" }),
   batches: z.number().int(),
   avgBatchSize: z.number(),
@@ -47,6 +50,18 @@ export const IngestStatsSchema = z
     windowHours: z.number().int(),
     queues: z.array(QueueStatsSchema),
     deadLettersPending: z.number().int(),
+    recentRefusals: z
+      .array(
+        z.object({
+          eventId: z.string(),
+          boardId: z.string(),
+          playerId: z.string(),
+          code: z.string(),
+          score: z.number().nullable(),
+          at: z.string(),
+        }),
+      )
+      .openapi({ description: "The newest accepted events refused by their board's bounds (at most 20)" }),
     consumerLagMs: z.number().nullable().openapi({ description: "Time since the last committed batch (null: none yet)" }),
   })
   .openapi("IngestStats");
