@@ -104,8 +104,14 @@ export const redisOutageCase: FaultCase = {
     const failures: string[] = [];
     for (const phase of phases) {
       if (phase.mismatches.length > 0) {
+        const hint = phase.name.includes("old snapshot")
+          ? "the snapshot brought back the board-period's ready marker with the old members, so Redis is trusted although it " +
+            "misses every write since; the cron reloads only board-periods without a marker (cron/reconcile-ranks.ts): a " +
+            "freshness check of the marker against Postgres is what would catch it"
+          : "see services/leaderboard-reads.ts (which source answered) and the worker log";
         failures.push(
-          `${phase.name}: ${fmt(phase.mismatches.length)} of ${fmt(phase.reads)} rank reads disagree with Postgres, e.g. ${phase.mismatches.slice(0, 3).join("; ")}`,
+          `${phase.name}: ${fmt(phase.mismatches.length)} of ${fmt(phase.reads)} rank reads disagree with Postgres, e.g. ` +
+            `${phase.mismatches.slice(0, 2).join("; ")}; ${hint}`,
         );
       }
     }

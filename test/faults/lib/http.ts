@@ -74,7 +74,10 @@ export class Traffic {
    */
   problemLines(logFile?: string): string[] {
     const log = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
-    return [...this.problems].map(([kind, p]) => `${fmt(p.count)} × ${kind}; e.g. ${p.examples.map((e) => explain(e, log)).join(" | ")}`);
+    return [...this.problems].map(([kind, p]) => {
+      const examples = [...new Set(p.examples.map((e) => explain(e, log)))];
+      return `${fmt(p.count)} × ${kind}; e.g. ${examples.join(" | ")}`;
+    });
   }
 }
 
