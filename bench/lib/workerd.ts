@@ -1,16 +1,19 @@
-// The worker served by workerd itself, for the benchmarks. `wrangler dev` puts a ProxyWorker (in a
+// The worker served by workerd itself, for the benchmarks and the fault suite (test/faults). `wrangler dev` puts a ProxyWorker (in a
 // second workerd) and miniflare's entry worker in front of the user worker, and its dev build adds
 // middleware: on this 2-core machine a hello-world costs 0.81 ms of workerd CPU per request that
 // way, against 0.12 ms when workerd serves it on a socket of its own. Figures through the dev
 // path would mostly measure the dev tooling. This file is both the launcher (`startWorkerdServer`,
-// used by bench/read.ts and bench/ingest.ts) and, run as a script, the server process it launches:
+// used by bench/read.ts, bench/ingest.ts and test/faults/run.ts) and, run as a script, the server
+// process it launches:
 //
-//   node bench/lib/workerd.ts   env: BENCH_DATABASE_URL (required), REDIS_URL (optional), ADMIN_KEY
+//   node bench/lib/workerd.ts   env: BENCH_DATABASE_URL (required), REDIS_URL (optional), ADMIN_KEY,
+//                               and the WORKERD_* variables `WorkerdOptions` sets
 //
 // The server process starts the local stack (Neon WebSocket bridge, Upstash bridge), builds the
 // production bundle (`wrangler deploy --dry-run`), and runs it in miniflare with wrangler.toml's
 // bindings translated by wrangler itself (`unstable_getMiniflareWorkerOptions`: Durable Objects,
-// queues and their consumers, cache, crons; state in memory), plus a direct socket on the worker
+// queues and their consumers, cache, crons; state in memory unless a persistence directory is
+// given, where Durable Object storage survives a restart), plus a direct socket on the worker
 // (`unsafeDirectSockets`), whose address it prints: the benchmark calls that socket. Subrequests
 // (Upstash's REST calls) go straight to the network, not through miniflare's outbound interceptor
 // worker (`fetchStraightToTheNetwork` below; BENCH_OUTBOUND=miniflare keeps it). One process
@@ -18,7 +21,7 @@
 // the load. Beside the worker, on a socket of its own, runs a hello-world worker: the runtime's
 // own latency floor, which bench:read measures at the same rates.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -65,18 +68,50 @@ export interface WorkerdServer {
   /** Every line the server printed. */
   lines: string[];
   stop(): Promise<void>;
+  /** SIGKILL to the whole process group (workerd, the bridges), as a crash would; waits for the exit. */
+  kill(): Promise<void>;
+}
+
+/** What the fault suite changes about the server; the benchmarks use none of it. */
+export interface WorkerdOptions {
+  /**
+   * miniflare's persistence root: Durable Object storage (SQLite) is kept there, so a server
+   * started again on the same directory finds the objects' state. Default: everything in memory.
+   * Queue contents are never persisted (miniflare's broker keeps them in memory).
+   */
+  persistDir?: string;
+  /**
+   * Where the bundle is built, or reused if it holds one already (index.js), so a restart does
+   * not rebuild it. The caller owns the directory. Default: a temporary one per server.
+   */
+  bundleDir?: string;
+  /**
+   * A module in `bundleDir` that becomes the worker's main module and imports "./index.js" (the
+   * bundle), e.g. to add a fault-injection route. Default: the bundle itself.
+   */
+  entryModule?: string;
+  /** WRANGLER_LOG of the server process (the worker's console output); default "warn". */
+  wranglerLog?: string;
 }
 
 /** Starts this file as a separate process group and waits for workerd's address. */
 export async function startWorkerdServer(
   env: { BENCH_DATABASE_URL: string; REDIS_URL?: string | undefined; ADMIN_KEY: string },
   say: (line: string) => void,
+  options: WorkerdOptions = {},
 ): Promise<WorkerdServer> {
+  const serverEnv = {
+    ...process.env,
+    ...env,
+    REDIS_URL: env.REDIS_URL,
+    WORKERD_PERSIST_DIR: options.persistDir,
+    WORKERD_BUNDLE_DIR: options.bundleDir,
+    WORKERD_ENTRY_MODULE: options.entryModule,
+    WRANGLER_LOG: options.wranglerLog ?? process.env.WRANGLER_LOG,
+  };
   const child: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
     cwd: REPO_ROOT,
-    env: Object.fromEntries(
-      Object.entries({ ...process.env, ...env, REDIS_URL: env.REDIS_URL }).filter(([, v]) => v !== undefined && v !== ""),
-    ) as NodeJS.ProcessEnv,
+    env: Object.fromEntries(Object.entries(serverEnv).filter(([, v]) => v !== undefined && v !== "")) as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -126,7 +161,15 @@ export async function startWorkerdServer(
         reject(new Error(`the workerd server exited (code ${code}) before it was ready; its last lines:\n    ${tail}`));
       });
     });
-    return { ...addresses, pid: child.pid as number, lines, stop };
+    const kill = async () => {
+      if (exited || !child.pid) return;
+      const gone = new Promise<void>((r) => child.once("exit", () => r()));
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+      await gone;
+    };
+    return { ...addresses, pid: child.pid as number, lines, stop, kill };
   } catch (error) {
     await stop();
     throw error;
@@ -171,7 +214,10 @@ async function serve(): Promise<void> {
   const { Miniflare, convertV4MiniflareOptions } = miniflare;
   if (process.env.BENCH_OUTBOUND !== "miniflare") fetchStraightToTheNetwork(miniflare.PLUGINS.core, log);
 
-  const outDir = mkdtempSync(join(tmpdir(), "edgeboard-bench-bundle-"));
+  const ownBundleDir = !process.env.WORKERD_BUNDLE_DIR;
+  const outDir = process.env.WORKERD_BUNDLE_DIR || mkdtempSync(join(tmpdir(), "edgeboard-bench-bundle-"));
+  const persistDir = process.env.WORKERD_PERSIST_DIR || undefined;
+  const entryModule = process.env.WORKERD_ENTRY_MODULE || undefined;
   const stack = await startLocalStack({ databaseUrl, redisUrl: process.env.REDIS_URL || undefined, log: () => {} });
   let mf: InstanceType<typeof Miniflare> | undefined;
   let stopping = false;
@@ -180,13 +226,14 @@ async function serve(): Promise<void> {
     stopping = true;
     await mf?.dispose().catch(() => {});
     await stack.stop();
-    rmSync(outDir, { recursive: true, force: true });
+    if (ownBundleDir) rmSync(outDir, { recursive: true, force: true });
     process.exit(code);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(0));
 
   try {
-    const script = await bundle(outDir, log);
+    const script = existsSync(join(outDir, "index.js")) ? join(outDir, "index.js") : await bundle(outDir, log);
+    const modules = [...(entryModule ? [{ type: "ESModule", path: join(outDir, entryModule) }] : []), { type: "ESModule", path: script }];
     const secrets: Record<string, string> = { DATABASE_URL: stack.databaseUrl, ADMIN_KEY: adminKey };
     if (stack.neonWsProxy) secrets.NEON_WS_PROXY = stack.neonWsProxy;
     if (stack.upstash) {
@@ -205,13 +252,17 @@ async function serve(): Promise<void> {
       convertV4MiniflareOptions({
         host: "127.0.0.1",
         port: await getPort(),
+        ...(persistDir ? { resourcePersistencePath: persistDir } : {}),
+        // /cdn-cgi/local/scheduled on the entry address fires a cron (the fault suite fires the
+        // every-minute one as production would; nothing fires it otherwise).
+        unsafeTriggerHandlers: true,
         // BENCH_PROFILE=1 (bench/read.ts): an inspector, for V8's CPU profiler.
         ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
         workers: [
           {
             ...workerOptions,
             name: "edgeboard",
-            modules: [{ type: "ESModule", path: script }],
+            modules,
             modulesRoot: outDir,
             bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...secrets },
             // A socket served by the worker itself, without miniflare's entry worker in between.
