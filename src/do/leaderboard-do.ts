@@ -222,6 +222,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       hasMore: slice.hasMore,
       heldCount: this.#top.entries.length,
       initialized: this.#board !== null,
+      writtenAt: this.#writtenAt,
     };
   }
 
@@ -251,6 +252,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       total,
       hasMore,
       initialized: this.#board !== null,
+      writtenAt: this.#writtenAt,
     };
   }
 
@@ -286,8 +288,8 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * The player's held entry (null when not in the top-N) with the board-period's total either
    * way, so a caller falling back to Redis or Postgres need not count the board itself.
    */
-  standing(playerId: string): { entry: RankedEntryView | null; total: number } {
-    return { entry: this.rankOf(playerId)?.entry ?? null, total: this.#reportedTotal() };
+  standing(playerId: string): { entry: RankedEntryView | null; total: number; writtenAt: number } {
+    return { entry: this.rankOf(playerId)?.entry ?? null, total: this.#reportedTotal(), writtenAt: this.#writtenAt };
   }
 
   /**

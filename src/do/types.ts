@@ -123,6 +123,8 @@ export interface PageResult {
    * object that never saw its board-period may face rows already in Postgres, so readers rebuild it.
    */
   initialized: boolean;
+  /** The object's watermark (see LeaderboardDO.watermark): readers hold Redis to it. */
+  writtenAt: number;
 }
 
 /** One entry as the API serves it (JSON): absent display name and metadata are left out. */
@@ -149,6 +151,8 @@ export interface PageJsonResult {
   total: number;
   hasMore: boolean;
   initialized: boolean;
+  /** The object's watermark (see LeaderboardDO.watermark). */
+  writtenAt: number;
 }
 
 /** A held player's row and the board total (for percentiles). */

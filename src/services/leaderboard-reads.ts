@@ -32,6 +32,7 @@ import {
   rankFromRedis,
   ranksFromRedis,
 } from "./redis-ranks";
+import { minimumRedisWatermark, noteWatermark } from "./watermarks";
 
 /** One row of any leaderboard response. */
 export interface EntryView {
@@ -69,7 +70,7 @@ type LeaderboardStub = ReturnType<typeof leaderboardStub>;
  * board-period (new deploy, lost storage, a past period) loads it from Postgres once and reads
  * again; from then on it answers alone.
  */
-async function fromInitializedObject<T extends { initialized: boolean }>(
+async function fromInitializedObject<T extends { initialized: boolean; writtenAt: number }>(
   ctx: ReadContext,
   board: Board,
   periodKey: string,
@@ -78,11 +79,15 @@ async function fromInitializedObject<T extends { initialized: boolean }>(
   const stub = leaderboardStub(ctx.env, board.id, periodKey);
   count("doReads");
   const first = await read(stub);
+  noteWatermark(board.id, periodKey, first.writtenAt);
   if (first.initialized) return first;
   count("doRebuilds");
   await stub.rebuild(objectConfig(ctx.env, board, periodKey));
   return read(stub);
 }
+
+/** Redis reads of a board-period accept no keys older than what this isolate knows its object applied. */
+const heldTo = (board: Board, periodKey: string) => ({ minWatermark: minimumRedisWatermark(board.id, periodKey) });
 
 function fromPostgres(row: RankedRow): EntryView {
   return {
@@ -196,8 +201,15 @@ export async function readPage(
       ctx,
       async (redis) => {
         const slice = after
-          ? await pageAfter(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, after, remaining)
-          : await pageFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, { offset: 0, limit: remaining });
+          ? await pageAfter(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, after, remaining, heldTo(board, periodKey))
+          : await pageFromRedis(
+              redis,
+              ctx.env.REDIS_KEY_PREFIX,
+              board.id,
+              periodKey,
+              { offset: 0, limit: remaining },
+              heldTo(board, periodKey),
+            );
         return { entries: await withNames(ctx, board, slice.entries), total: slice.total };
       },
       async () => {
@@ -275,7 +287,7 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
       count("redisReads");
       const redis = ctx.redis;
       const r = await redisBreakerFor(ctx.env).run(
-        () => rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId),
+        () => rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId, heldTo(board, periodKey)),
         countsAgainstRedis,
       );
       redisAnswered = true;
@@ -297,6 +309,7 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
   }
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).standing(playerId);
+  noteWatermark(board.id, periodKey, held.writtenAt);
   if (held.entry) {
     const total = Math.max(held.total, held.entry.rank);
     return {
@@ -343,7 +356,7 @@ export async function readAround(
   const { value, source } = await redisOrPostgres(
     ctx,
     async (redis) => {
-      const r = await aroundFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId, n);
+      const r = await aroundFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId, n, heldTo(board, periodKey));
       return r ? { entries: await withNames(ctx, board, r.entries), total: r.total } : null;
     },
     async () => {
@@ -375,7 +388,7 @@ export async function readPlayers(
     const { value } = await redisOrPostgres(
       ctx,
       async (redis) => {
-        const ranks = await ranksFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, missing);
+        const ranks = await ranksFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, missing, heldTo(board, periodKey));
         const rows: RedisRankEntry[] = [];
         let redisTotal = 0;
         ranks.forEach((r, i) => {
@@ -414,7 +427,7 @@ export async function readRankForScore(
   const sortScore = toSortScore(board, score);
   const { value, source } = await redisOrPostgres(
     ctx,
-    (redis) => rankForScoreFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, sortScore),
+    (redis) => rankForScoreFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, sortScore, heldTo(board, periodKey)),
     async () => {
       const db = ctx.db();
       const [rank, total] = await Promise.all([

@@ -16,10 +16,16 @@ export interface LuaScript {
 export const NOT_READY_REPLY = "NOTREADY";
 
 // Shared guard of every read script: without the ready marker the keys may hold only part of the
-// board-period, so the script refuses instead of answering from them. KEYS[n] is the marker.
+// board-period, so the script refuses instead of answering from them. KEYS[n] is the marker; the
+// last ARGV is the oldest watermark the reader accepts (keys whose marker trails it missed writes
+// the reader knows of, so they are refused the same way; '0' accepts any).
 const READY_GUARD = (n: number) => `
-if redis.call('EXISTS', KEYS[${n}]) == 0 then
+local marker = redis.call('GET', KEYS[${n}])
+if not marker then
   return redis.error_reply('${NOT_READY_REPLY} this board-period is not loaded in Redis yet')
+end
+if (tonumber(marker) or 0) < (tonumber(ARGV[#ARGV]) or 0) then
+  return redis.error_reply('${NOT_READY_REPLY} this board-period trails writes already applied elsewhere')
 end
 `;
 
@@ -125,7 +131,7 @@ return applied
 `,
 };
 
-/** KEYS: z, m, ready. ARGV: playerId. Returns nil, or {rank0, score, member, total}. */
+/** KEYS: z, m, ready. ARGV: playerId, min watermark. Returns nil, or {rank0, score, member, total}. */
 export const RANK_SCRIPT: LuaScript = {
   name: "rank",
   readonly: true,
@@ -140,7 +146,7 @@ return {rank, redis.call('ZSCORE', KEYS[1], member), member, redis.call('ZCARD',
 `,
 };
 
-/** KEYS: z, ready. ARGV: offset, limit (>= 1). Returns {total, start, member1, score1, ...}. */
+/** KEYS: z, ready. ARGV: offset, limit (>= 1), min watermark. Returns {total, start, member1, score1, ...}. */
 export const PAGE_SCRIPT: LuaScript = {
   name: "page",
   readonly: true,
@@ -154,7 +160,7 @@ return out
 };
 
 /**
- * KEYS: z, ready. ARGV: cursor sortScore, cursor member, limit (>= 1). Returns {total, start, member1,
+ * KEYS: z, ready. ARGV: cursor sortScore, cursor member, limit (>= 1), min watermark. Returns {total, start, member1,
  * score1, ...}: the entries strictly after (score, member). The start index is
  * ZCOUNT(-inf, (score) plus the members of equal score that are <= the cursor member, found by a
  * binary search over that run (BYLEX ranges are undefined when scores differ). The cursor's player
@@ -188,7 +194,7 @@ return out
 `,
 };
 
-/** KEYS: z, m, ready. ARGV: playerId, n. Returns nil, or {total, start, rank0, member1, score1, ...}. */
+/** KEYS: z, m, ready. ARGV: playerId, n, min watermark. Returns nil, or {total, start, rank0, member1, score1, ...}. */
 export const AROUND_SCRIPT: LuaScript = {
   name: "around",
   readonly: true,
@@ -207,7 +213,7 @@ return out
 `,
 };
 
-/** KEYS: z, ready. ARGV: sortScore. Returns {entries with score <= sortScore, total}. */
+/** KEYS: z, ready. ARGV: sortScore, min watermark. Returns {entries with score <= sortScore, total}. */
 export const FOR_SCORE_SCRIPT: LuaScript = {
   name: "for-score",
   readonly: true,

@@ -46,10 +46,18 @@ export const REDIS_WRITE_TIMEOUT_MS = 3_000;
 /** Largest page / window a single read returns, so one script's run time stays bounded. */
 export const REDIS_MAX_PAGE = 1_000;
 
-/** Per-call override of the time bound. */
+/** Per-call override of the time bound, and (reads) the oldest watermark accepted. */
 export interface RedisCallOptions {
   timeoutMs?: number;
+  /**
+   * Reads: keys whose ready marker is older than this (epoch ms, Postgres' clock) answer "not
+   * ready" (RedisNotReadyError); see services/watermarks.ts. Default 0: any ready keys.
+   */
+  minWatermark?: number;
 }
+
+/** The reads' last ARGV: the oldest watermark accepted. */
+const floorArg = (options: RedisCallOptions) => String(Math.max(0, Math.floor(options.minWatermark ?? 0)));
 
 /** The state of one (board, period, player) record, as the projection mirrors it. */
 export interface RedisRankChange {
@@ -169,6 +177,21 @@ export async function applyToRedis(
   return result;
 }
 
+/**
+ * Drops the ready markers of board-periods whose keys missed writes (one DEL): readers refuse them
+ * until the cron reloads them. Returns how many markers existed.
+ */
+export async function dropReadyMarkers(
+  redis: Redis,
+  prefix: string,
+  boardPeriods: ReadonlyArray<{ boardId: string; periodKey: string }>,
+  options: RedisCallOptions = {},
+): Promise<number> {
+  if (boardPeriods.length === 0) return 0;
+  const keys = boardPeriods.map((bp) => rankKeys(prefix, bp.boardId, bp.periodKey).ready);
+  return replyInt(await withTimeout(redis.del(...keys), options.timeoutMs ?? REDIS_WRITE_TIMEOUT_MS, "Redis marker drop"), "deleted");
+}
+
 /** The key of a board-period in the watermarks map of applyToRedis. */
 export const watermarkKey = (boardId: string, periodKey: string) => `${boardId}\u0000${periodKey}`;
 
@@ -182,7 +205,7 @@ export async function rankFromRedis(
   options: RedisCallOptions = {},
 ): Promise<RedisPlayerRank | null> {
   const keys = rankKeys(prefix, boardId, periodKey);
-  return rankOfReply(await read(runScript(redis, RANK_SCRIPT, [keys.z, keys.m, keys.ready], [playerId]), options));
+  return rankOfReply(await read(runScript(redis, RANK_SCRIPT, [keys.z, keys.m, keys.ready], [playerId, floorArg(options)]), options));
 }
 
 /** The rank script's reply `{rank0, score, member, total}` (nil: not on the board). */
@@ -211,7 +234,7 @@ export async function ranksFromRedis(
     pipelineScript(
       redis,
       RANK_SCRIPT,
-      playerIds.map((id) => ({ keys: [keys.z, keys.m, keys.ready], args: [id] })),
+      playerIds.map((id) => ({ keys: [keys.z, keys.m, keys.ready], args: [id, floorArg(options)] })),
     ),
     options,
   );
@@ -231,7 +254,7 @@ export async function pageFromRedis(
   checkLimit(page.limit);
   const keys = rankKeys(prefix, boardId, periodKey);
   const reply = replyArray(
-    await read(runScript(redis, PAGE_SCRIPT, [keys.z, keys.ready], [String(page.offset), String(page.limit)]), options),
+    await read(runScript(redis, PAGE_SCRIPT, [keys.z, keys.ready], [String(page.offset), String(page.limit), floorArg(options)]), options),
     "page",
   );
   return windowOf(reply, 2);
@@ -253,7 +276,7 @@ export async function pageAfter(
 ): Promise<RedisRankPage> {
   checkLimit(limit);
   const keys = rankKeys(prefix, boardId, periodKey);
-  const args = [scoreArg(cursor.sortScore), encodeMember(cursor.reachedAt, cursor.playerId), String(limit)];
+  const args = [scoreArg(cursor.sortScore), encodeMember(cursor.reachedAt, cursor.playerId), String(limit), floorArg(options)];
   const reply = replyArray(await read(runScript(redis, AFTER_SCRIPT, [keys.z, keys.ready], args), options), "page after");
   return windowOf(reply, 2);
 }
@@ -272,7 +295,10 @@ export async function aroundFromRedis(
     throw new RangeError(`aroundFromRedis: n must be an integer in [0, ${Math.floor((REDIS_MAX_PAGE - 1) / 2)}]`);
   }
   const keys = rankKeys(prefix, boardId, periodKey);
-  const reply = await read(runScript(redis, AROUND_SCRIPT, [keys.z, keys.m, keys.ready], [playerId, String(n)]), options);
+  const reply = await read(
+    runScript(redis, AROUND_SCRIPT, [keys.z, keys.m, keys.ready], [playerId, String(n), floorArg(options)]),
+    options,
+  );
   if (reply === null || reply === undefined) return null;
   const flat = replyArray(reply, "around");
   const page = windowOf(flat, 3);
@@ -294,7 +320,7 @@ export async function rankForScoreFromRedis(
 ): Promise<{ rank: number; total: number }> {
   const keys = rankKeys(prefix, boardId, periodKey);
   const reply = replyArray(
-    await read(runScript(redis, FOR_SCORE_SCRIPT, [keys.z, keys.ready], [scoreArg(sortScore)]), options),
+    await read(runScript(redis, FOR_SCORE_SCRIPT, [keys.z, keys.ready], [scoreArg(sortScore), floorArg(options)]), options),
     "rank for score",
   );
   return { rank: replyInt(reply[0], "count") + 1, total: replyInt(reply[1], "total") };

@@ -12,7 +12,8 @@ import type { ScoreChange } from "../queue/persist-batch";
 import { leaderboardStub, objectConfig } from "./leaderboard-stub";
 import { boardPeriodKey } from "./postgres-ranks";
 import { openRedis, redisBreakerFor } from "./redis";
-import { applyToRedis, redisChangeOf, watermarkKey } from "./redis-ranks";
+import { applyToRedis, dropReadyMarkers, redisChangeOf, watermarkKey } from "./redis-ranks";
+import { noteWatermark } from "./watermarks";
 
 /**
  * Records the board-periods a failed Redis write missed, for the reconciliation cron (one row
@@ -119,6 +120,7 @@ export async function projectScoreChanges(
       outcome.failed.push({ boardId: group.board.id, periodKey: group.periodKey, error: describeError(result.reason) });
     } else {
       watermarks.set(watermarkKey(group.board.id, group.periodKey), { writtenAt, expectedAt: result.value.previousWrittenAt });
+      noteWatermark(group.board.id, group.periodKey, writtenAt);
     }
   });
 
@@ -150,7 +152,13 @@ async function projectToRedis(
       const expiresAt = pastPeriodExpiryMs(board, periodKey, pastDays);
       return group.map((c) => redisChangeOf(c, board.sortOrder, expiresAt));
     });
-    const result = await redisBreakerFor(env).run(() => applyToRedis(redis, env.REDIS_KEY_PREFIX, writes, { watermarks }));
+    const result = await redisBreakerFor(env).run(async () => {
+      // Keys that missed this isolate's earlier writes lose their marker before anything else lands.
+      const missed = [...unsynced.values()];
+      await dropReadyMarkers(redis, env.REDIS_KEY_PREFIX, missed);
+      for (const bp of missed) unsynced.delete(watermarkKey(bp.boardId, bp.periodKey));
+      return applyToRedis(redis, env.REDIS_KEY_PREFIX, writes, { watermarks });
+    });
     if (result.behind.length > 0) {
       count("redisBehind", result.behind.length);
       log.warn("projection: Redis trails Postgres (restored or lost writes); those board-periods are reloaded", {
@@ -165,9 +173,27 @@ async function projectToRedis(
         error: describeError(error),
         records,
       });
-    await requestResync(
-      env,
-      groups.map((g) => ({ boardId: g.board.id, periodKey: g.periodKey })),
-    );
+    const missed = groups.map((g) => ({ boardId: g.board.id, periodKey: g.periodKey }));
+    for (const bp of missed) remember(bp);
+    await requestResync(env, missed);
+  }
+}
+
+/**
+ * Board-periods whose Redis write this isolate skipped (circuit open) or lost: their markers go at
+ * the next write that gets through, so once Redis answers again no reader trusts keys that missed
+ * these writes while the cron has yet to reload them. Plain data, bounded (rank_resync has them
+ * all anyway; this only closes the window until the cron).
+ */
+const MAX_UNSYNCED = 1_000;
+const unsynced = new Map<string, { boardId: string; periodKey: string }>();
+
+function remember(bp: { boardId: string; periodKey: string }): void {
+  const key = watermarkKey(bp.boardId, bp.periodKey);
+  unsynced.delete(key);
+  unsynced.set(key, bp);
+  if (unsynced.size > MAX_UNSYNCED) {
+    const oldest = unsynced.keys().next().value;
+    if (oldest !== undefined) unsynced.delete(oldest);
   }
 }

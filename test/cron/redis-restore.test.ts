@@ -109,6 +109,22 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
     expect(await countFromRedis(testRedis(), prefix, board, "all")).toBe(10);
   });
 
+  it("reads in an isolate that has seen the object's newer watermark refuse the restored keys at once, before any projection", async () => {
+    const { board } = await restoredBoard();
+    const { getBoards } = await import("../../src/services/board-cache");
+    const { boardLoader } = await import("../../src/services/boards");
+    const ctx = readContext(testEnv);
+    const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
+    if (!definition) throw new Error("board not found");
+    const before = counters.redisNotReady;
+    const standing = await readPlayerRank(ctx, definition, "all", "r0");
+    expect(standing).toMatchObject({ rank: 1, score: 500 });
+    expect(standing?.source).not.toBe("redis");
+    expect(counters.redisNotReady - before).toBe(1);
+    // A player far down is not taken from the restored keys either.
+    expect((await readPlayerRank(ctx, definition, "all", "r1"))?.source).not.toBe("redis");
+  });
+
   it("a board quiet since the restore is found by the cron comparing each marker with its object's watermark", async () => {
     const { board, keys } = await restoredBoard();
     const result = await reconcile();

@@ -1,0 +1,36 @@
+/**
+ * The newest object watermark (LeaderboardDO.watermark: the Postgres time of the newest batch a
+ * board-period's object applied) this isolate has seen, per board-period: from the objects'
+ * replies to reads and from its own projections. Redis reads pass it on, so keys that trail it
+ * (a Redis restored from an older copy, or that missed writes while it was away) answer "not
+ * ready" and the read falls back. Plain numbers, bounded, oldest evicted first.
+ */
+const MAX_ENTRIES = 5_000;
+const known = new Map<string, number>();
+
+/**
+ * How far Redis may trail the watermark a reader knows: the projection of a batch reaches Redis
+ * just after its object, so a reader that saw the object first may meet Redis a batch behind.
+ */
+export const READ_TOLERANCE_MS = 2_000;
+
+const keyOf = (boardId: string, periodKey: string) => `${boardId}\u0000${periodKey}`;
+
+export function noteWatermark(boardId: string, periodKey: string, writtenAt: number): void {
+  if (!Number.isSafeInteger(writtenAt) || writtenAt <= 0) return;
+  const key = keyOf(boardId, periodKey);
+  const current = known.get(key);
+  if (current !== undefined && current >= writtenAt) return;
+  known.delete(key);
+  known.set(key, writtenAt);
+  if (known.size > MAX_ENTRIES) {
+    const oldest = known.keys().next().value;
+    if (oldest !== undefined) known.delete(oldest);
+  }
+}
+
+/** The oldest watermark a Redis answer for this board-period may carry (0: no constraint known). */
+export function minimumRedisWatermark(boardId: string, periodKey: string): number {
+  const at = known.get(keyOf(boardId, periodKey));
+  return at === undefined ? 0 : Math.max(0, at - READ_TOLERANCE_MS);
+}
