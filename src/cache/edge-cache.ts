@@ -9,7 +9,8 @@ import { count } from "../lib/metrics";
  *  - older, but within `staleSeconds` more: served at once, and ONE background refresh per key
  *    runs (an in-flight map de-duplicates them in this isolate);
  *  - missing: concurrent callers in this isolate share one origin load (single flight), so a
- *    burst of cold requests becomes one Durable Object read, never a query storm.
+ *    burst of cold requests becomes one Durable Object read, never a query storm; they share it
+ *    through a table of plain data, never by awaiting one another's promises (see `flights`).
  * The Cache API keeps an entry for fresh + stale seconds (its own max-age); freshness is ours.
  */
 export interface CachedBody {
@@ -27,13 +28,61 @@ export interface CacheOptions {
 }
 
 const CACHED_AT = "x-edge-cached-at";
+
 /**
- * Origin loads in this isolate, by cache key: the single-flight table. A finished load stays
- * usable for JUST_LOADED_MS, because a request whose cache lookup started just before the
- * result was stored would otherwise miss both the cache and the table and load again.
+ * The single-flight table: origin loads in this isolate, by cache key. It holds plain data only,
+ * never a promise. In Workers a promise belongs to the request whose I/O settles it: a request that
+ * awaited another request's load would hang for good when that request is cancelled (a client
+ * disconnecting) or ends first, and workerd kills such a waiter as hung (a plain-text 500). So the
+ * request that starts a load runs it in its own context and writes the result here; concurrent
+ * requests for the key poll this entry (their own timers) until it has a result, and load
+ * themselves if it fails or goes unanswered for LOAD_WAIT_MS.
+ *
+ * A finished load's result stays in the table: a request whose cache lookup started before the
+ * result was stored (a Cache API lookup can take long in a burst) would otherwise miss both the
+ * cache and the table and load again. It takes a result settled after its own start, which is at
+ * least as new as anything it could have found.
  */
-const inflight = new Map<string, { promise: Promise<CachedBody>; settledAt?: number }>();
-const JUST_LOADED_MS = 1_000;
+interface Flight {
+  /** When the load started (epoch ms). */
+  readonly startedAt: number;
+  result?: CachedBody;
+  settledAt?: number;
+  /** The load failed: its waiters fail with the same error (one failing origin call, not one each). */
+  error?: unknown;
+}
+const flights = new Map<string, Flight>();
+/**
+ * The longest a request waits for another request's load before loading itself: longer than any
+ * healthy origin load (a Durable Object read; a rebuild from Postgres takes a few seconds at most),
+ * short enough that a load abandoned by a cancelled request costs its waiters only this much. At most
+ * one extra load per key per LOAD_WAIT_MS when an origin is slower than that.
+ */
+const LOAD_WAIT_MS = 5_000;
+/** Above this many keys, flights finished or abandoned KEEP_MS ago are swept (the table stays small). */
+const FLIGHTS_SWEEP_AT = 1_024;
+const KEEP_MS = 10_000;
+
+/** A load of `id` by some request that is still running and not yet abandoned. */
+function loading(id: string, now = Date.now()): Flight | undefined {
+  const flight = flights.get(id);
+  return flight && flight.settledAt === undefined && now - flight.startedAt < LOAD_WAIT_MS ? flight : undefined;
+}
+
+/** A result some request produced at or after `since` (the caller's own start), if any. */
+function loadedSince(id: string, since: number): CachedBody | undefined {
+  const flight = flights.get(id);
+  return flight?.settledAt !== undefined && flight.settledAt >= since ? flight.result : undefined;
+}
+
+function sweepFlights(now: number): void {
+  if (flights.size < FLIGHTS_SWEEP_AT) return;
+  for (const [id, flight] of flights)
+    if (now - (flight.settledAt ?? flight.startedAt) >= Math.max(KEEP_MS, LOAD_WAIT_MS)) flights.delete(id);
+}
+
+/** A pause on this request's own timer; waiting is polling, from 2 ms up to 50 ms between looks. */
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Tier 1, in front of the Cache API: the hottest pages in this isolate's memory while they are
@@ -51,16 +100,6 @@ function remember(id: string, entry: CachedBody, producedAt: number): void {
     const oldest = memory.keys().next().value;
     if (oldest !== undefined) memory.delete(oldest);
   }
-}
-
-function current(id: string): Promise<CachedBody> | undefined {
-  const entry = inflight.get(id);
-  if (!entry) return undefined;
-  if (entry.settledAt !== undefined && Date.now() - entry.settledAt > JUST_LOADED_MS) {
-    inflight.delete(id);
-    return undefined;
-  }
-  return entry.promise;
 }
 
 async function etagOf(body: string): Promise<string> {
@@ -88,34 +127,55 @@ async function store(cache: Cache, key: Request, loaded: { status: number; body:
   return entry;
 }
 
-/** One origin load per key at a time in this isolate; the result is stored before callers see it. */
-function loadOnce(
+/**
+ * One origin load per key at a time in this isolate; the result is stored before callers see it.
+ * The caller either runs the load itself or waits for another request's by polling the flight
+ * table (see `flights`): it never awaits a promise another request created.
+ */
+async function loadOnce(
+  cache: Cache,
+  key: Request,
+  load: () => Promise<{ status: number; body: string }>,
+  options: CacheOptions,
+  since: number,
+): Promise<CachedBody> {
+  const id = key.url;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+    const now = Date.now();
+    const done = loadedSince(id, since);
+    if (done) return done;
+    const other = loading(id, now);
+    if (!other) return loadHere(cache, key, load, options);
+    await pause(wait);
+    if (other.error !== undefined) throw other.error;
+  }
+}
+
+/** Runs the origin load in this request and publishes its result (plain data) to the flight table. */
+async function loadHere(
   cache: Cache,
   key: Request,
   load: () => Promise<{ status: number; body: string }>,
   options: CacheOptions,
 ): Promise<CachedBody> {
   const id = key.url;
-  let pending = current(id);
-  if (!pending) {
-    const entry: { promise: Promise<CachedBody>; settledAt?: number } = { promise: Promise.resolve() as unknown as Promise<CachedBody> };
-    entry.promise = load()
-      .then((loaded) => store(cache, key, loaded, options))
-      .then(
-        (result) => {
-          entry.settledAt = Date.now();
-          return result;
-        },
-        (error: unknown) => {
-          // A failed load is not remembered: the next request tries the origin again.
-          if (inflight.get(id) === entry) inflight.delete(id);
-          throw error;
-        },
-      );
-    inflight.set(id, entry);
-    pending = entry.promise;
+  const now = Date.now();
+  sweepFlights(now);
+  const flight: Flight = { startedAt: now };
+  flights.set(id, flight);
+  try {
+    const result = await store(cache, key, await load(), options);
+    flight.result = result;
+    flight.settledAt = Date.now();
+    return result;
+  } catch (error) {
+    // A failed load is not remembered: the next request tries the origin again. Its current
+    // waiters fail with it.
+    flight.error = error;
+    flight.settledAt = Date.now();
+    if (flights.get(id) === flight) flights.delete(id);
+    throw error;
   }
-  return pending;
 }
 
 export type CacheOutcome = "hit" | "stale" | "miss" | "bypass";
@@ -134,6 +194,7 @@ export async function cachedJson(
     const loaded = await load();
     return { ...loaded, etag: await etagOf(loaded.body), outcome: "bypass", ageSeconds: 0 };
   }
+  const since = Date.now();
   const key = new Request(cacheKey, { method: "GET" });
   const hot = memory.get(key.url);
   if (hot) {
@@ -162,15 +223,15 @@ export async function cachedJson(
     }
     if (ageSeconds < options.freshSeconds + options.staleSeconds) {
       count("cacheStale");
-      if (!current(key.url)) {
+      if (!loading(key.url)) {
         count("cacheRevalidated");
-        options.waitUntil(loadOnce(cache, key, load, options).catch(() => undefined));
+        options.waitUntil(loadOnce(cache, key, load, options, since).catch(() => undefined));
       }
       return { status: 200, body, etag, outcome: "stale", ageSeconds };
     }
   }
   count("cacheMiss");
-  const fresh = await loadOnce(cache, key, load, options);
+  const fresh = await loadOnce(cache, key, load, options, since);
   return { ...fresh, outcome: "miss", ageSeconds: 0 };
 }
 

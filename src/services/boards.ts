@@ -2,7 +2,7 @@ import { eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type Board, boards } from "../db/schema";
 import { ApiError } from "../lib/errors";
-import { getBoards, rememberBoard } from "./board-cache";
+import { getBoards, type LoadedBoards, rememberBoard } from "./board-cache";
 import { loadThroughEdge } from "./board-edge-cache";
 
 export interface BoardInput {
@@ -51,10 +51,10 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
 
 /**
  * The loader the isolate cache calls on a miss: the PoP's Cache API first, then one query for
- * the ids still missing.
+ * the ids still missing (and the PoP's older copies when that query fails: stale-if-error).
  */
 export function boardLoader(db: () => Database) {
-  return (ids: string[]): Promise<Board[]> =>
+  return (ids: string[]): Promise<LoadedBoards> =>
     loadThroughEdge(ids, (missing) =>
       missing.length === 1
         ? db()
@@ -65,7 +65,10 @@ export function boardLoader(db: () => Database) {
     );
 }
 
-/** One board by id, through the isolate cache; 404 when unknown. */
+/**
+ * One board by id, through the isolate cache; 404 when unknown, 503 with Retry-After when Postgres
+ * cannot be reached and no copy of the board is usable.
+ */
 export async function requireBoard(db: () => Database, id: string): Promise<Board> {
   const board = (await getBoards([id], boardLoader(db))).get(id);
   if (!board) throw new ApiError("NOT_FOUND", `Unknown board "${id}"; create it with POST /v1/admin/boards`);

@@ -1,19 +1,20 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { LuaScript } from "./redis-lua";
 
-const shas = new Map<string, Promise<string>>();
+/**
+ * Script SHAs by source, computed once per isolate. Plain strings, not promises: a promise made in
+ * one request must not be awaited by another (in Workers it belongs to the request that made it).
+ * Two requests may both compute a SHA the first time; it is one digest of a few hundred bytes.
+ */
+const shas = new Map<string, string>();
 
-/** SHA-1 of a script's source, computed once per isolate (what EVALSHA names it by). */
-export function scriptSha(script: LuaScript): Promise<string> {
-  let sha = shas.get(script.source);
-  if (!sha) {
-    sha = crypto.subtle
-      .digest("SHA-1", new TextEncoder().encode(script.source))
-      .then((digest) => [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""));
-    // A failed digest must not poison the cache for the isolate's lifetime.
-    sha.catch(() => shas.delete(script.source));
-    shas.set(script.source, sha);
-  }
+/** SHA-1 of a script's source (what EVALSHA names it by). */
+export async function scriptSha(script: LuaScript): Promise<string> {
+  const known = shas.get(script.source);
+  if (known !== undefined) return known;
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.source));
+  const sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  shas.set(script.source, sha);
   return sha;
 }
 
