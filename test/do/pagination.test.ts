@@ -59,7 +59,7 @@ describe("LeaderboardDO keyset pagination", () => {
       4,
     );
     const page = await stub.page({ limit: 10, cursor: { score: 3, reachedAt: 1, playerId: "p3" } });
-    expect(page).toEqual({ entries: [], total: 4, complete: true, hasMore: true, heldCount: 3, initialized: true });
+    expect(page).toEqual({ entries: [], total: 4, complete: true, hasMore: true, heldCount: 3, initialized: true, writtenAt: 0 });
     const full = await stub.page({ limit: 3 });
     expect(full.hasMore).toBe(true);
     await stub.applyChanges(board, [], 0, { count: 3, at: 1 });
