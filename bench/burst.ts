@@ -1,4 +1,4 @@
-// `node bench/burst.ts`: the hung-request reproduction (issue 13, item 7). A heavy ingest run, then
+// `node bench/burst.ts`: the hung-request reproduction. A heavy ingest run, then
 // rounds of bursts against the production bundle on workerd (queues, Durable Objects and cache as
 // wrangler.toml binds them, bench/lib/workerd.ts) while the consumer still works through the
 // backlog: in each round, on a board inserted straight into Postgres (new to the isolate, so every

@@ -1,4 +1,4 @@
-// `npm run test:faults`: the fault and abuse suite (issue 13). It drives the real local stack: the
+// `npm run test:faults`: the fault and abuse suite. It drives the real local stack: the
 // production bundle in workerd (real Durable Objects, Queues with consumers, Cache, crons), the
 // local Neon proxy and Upstash bridge, in front of a Postgres and Redis servers of its own that
 // the cases stop, kill and restart. Quiet when all is well: a few lines per case, saying what it
@@ -21,7 +21,7 @@ import { cleanupAll } from "./lib/cleanup.ts";
 import { call, fmt, sleep } from "./lib/http.ts";
 import { type Stack, startStack } from "./lib/stack.ts";
 
-/** In order: the bursts run right after the heaviest run (the Postgres outage), as the issue asks. */
+/** In order: the bursts run right after the heaviest run (the Postgres outage), when a backlog is still draining. */
 const CASES: FaultCase[] = [duplicatesCase, poisonCase, postgresOutageCase, burstsCase, redisOutageCase, objectRestartCase];
 
 const say = (line: string) => console.log(`[faults] ${line}`);

@@ -27,7 +27,7 @@ const RUNTIME_MESSAGES = [
 ];
 
 /**
- * Issue 13, case 6: 100 simultaneous single-event POSTs, 100 simultaneous 100-event POSTs and 100
+ * 100 simultaneous single-event POSTs, 100 simultaneous 100-event POSTs and 100
  * simultaneous page reads, on a board this isolate has never seen (created in Postgres, as another
  * isolate would have: every request of the burst misses the board cache at once), in several
  * rounds. Every answer must be a JSON 202/200 (the known bug: workerd's plain-text 500 "A promise

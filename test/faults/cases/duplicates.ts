@@ -24,7 +24,7 @@ const PLAYERS = 100;
 const STALL_MS = 24_000;
 
 /**
- * Issue 13, case 3: every event sent three times (a 100-event request repeated after its 202, then
+ * every event sent three times (a 100-event request repeated after its 202, then
  * again at once with a copy whose ids are upper-cased, which is the same UUID; single events three
  * times at once; one request carrying an id twice and its upper-cased spelling), and a batch
  * redelivered after it committed: Postgres holds the batch statement on a lock past the consumer's

@@ -28,7 +28,7 @@ const RESET_EVERY_MS = 200;
 const KILL_AT_MS = 4_000;
 
 /**
- * Issue 13, case 5: Durable Objects restarted in the middle of consumer batches, two ways.
+ * Durable Objects restarted in the middle of consumer batches, two ways.
  *  1. Reset: `ctx.abort()` inside each board-period's object every 200 ms while events stream in
  *     (test/faults/lib/worker.ts's shim): what workerd does when it evicts or restarts an object;
  *     the queue keeps its messages, so failed batches are redelivered.

@@ -20,7 +20,7 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const DLQ_WAIT_MS = 45_000;
 
 /**
- * Issue 13, case 4: poison events. On an increment board, two events of 2^53-1 for one player
+ * poison events. On an increment board, two events of 2^53-1 for one player
  * (their sum is past the safe-integer range the API promises): the board must keep updating for
  * the others, its page must equal Postgres, and no score anywhere may leave the safe range. Events
  * whose metadata or payload holds "\u0000" (Postgres' jsonb cannot store it), sent with ordinary

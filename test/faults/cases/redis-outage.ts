@@ -22,7 +22,7 @@ const LATENCY_FLOOR_MS = 250;
 type Truth = Map<string, { rank: number; score: string; total: number }>;
 
 /**
- * Issue 13, case 2: Redis killed (SIGKILL) while rank reads go on, scores written meanwhile, then
+ * Redis killed (SIGKILL) while rank reads go on, scores written meanwhile, then
  * restarted EMPTY; and separately restarted from an OLD dataset (an RDB snapshot taken before more
  * scores were written). Throughout, every player's rank and score read over HTTP (single lookups
  * and the friends route) must equal what Postgres says at that moment; reads are compared only
