@@ -172,50 +172,18 @@ export async function persistBatch(
       join boards b on b.id = c.board_id
       where i.score is not null
     ),
-    -- The increment records the batch adds to, locked now in key order (the order every upsert
-    -- takes), so whether the batch keeps each inside its board's bounds is decided against the
-    -- very value it adds to.
-    held as (
-      select s.board_id, s.period_key, s.player_id, s.score from scores s
-      where (s.board_id, s.period_key, s.player_id) in (
-        select board_id, period_key, player_id from contributions where is_fresh and operator = 'increment')
-      order by 1, 2, 3
-      for update
-    ),
-    increment_totals as (
-      select c.board_id, c.period_key, c.player_id, coalesce(min(h.score), 0) as held_score,
-             coalesce(min(h.score), 0)::numeric + sum(c.score::numeric) as total, min(c.lo) as lo, min(c.hi) as hi
-      from contributions c left join held h using (board_id, period_key, player_id)
-      where c.is_fresh and c.operator = 'increment'
-      group by c.board_id, c.period_key, c.player_id
-    ),
-    -- Events a "reject" board refuses: a best/latest score outside its bounds (a board whose bounds
-    -- changed after the event was accepted), or every event of an increment record the batch would
-    -- take outside them. An event refused in one of its periods moves none of them.
-    refused as (
-      select event_id, board_id, player_id, score from contributions
-      where is_fresh and score_overflow = 'reject' and operator <> 'increment' and (score < lo or score > hi)
-      union
-      select c.event_id, c.board_id, c.player_id, c.score
-      from contributions c join increment_totals t using (board_id, period_key, player_id)
-      where c.is_fresh and c.score_overflow = 'reject' and (t.total < t.lo or t.total > t.hi)
-    ),
-    noted as (
-      insert into score_rejections (event_id, board_id, player_id, code, score)
-      select distinct on (event_id) event_id, board_id, player_id, 'SCORE_OUT_OF_RANGE', score from refused
-      order by event_id
-      on conflict (event_id) do nothing
-      returning 1
-    ),
-    -- "clamp" boards keep a best/latest score at the nearest bound.
-    bounded as (
-      select board_id, period_key, player_id, operator, sort_order, occurred_at, metadata, event_id, lo, hi,
-             case when operator = 'increment' then score else least(greatest(score, lo), hi) end as score
-      from contributions
-      where is_fresh and event_id not in (select event_id from refused)
+    -- A best/latest score outside its board's bounds (a board whose bounds changed after the event
+    -- was accepted): refused on a "reject" board, kept at the nearest bound on a "clamp" board.
+    judged as (
+      select *, operator <> 'increment' and score_overflow = 'reject' and (score < lo or score > hi) as out_of_range
+      from contributions where is_fresh
     ),
     ranked as (
-      select *, case when sort_order = 'desc' then -score else score end as sort_score from bounded
+      select board_id, period_key, player_id, operator, sort_order, score_overflow, lo, hi, occurred_at, metadata, event_id, s.score,
+             case when sort_order = 'desc' then -s.score else s.score end as sort_score
+      from judged
+      cross join lateral (select case when operator = 'increment' then score else least(greatest(score, lo), hi) end as score) s
+      where not out_of_range
     ),
     -- One row per (board, period, player) from ONE sort of the batch (DISTINCT ON), not ordered
     -- aggregates, which Postgres < 16 sorts group by group. The first row of a group is the one
@@ -224,7 +192,7 @@ export async function persistBatch(
     -- group's scores (a window over the same ordering, so the sort is shared).
     folded as (
       select distinct on (board_id, period_key, player_id)
-        board_id, period_key, player_id, operator, sort_order, lo, hi,
+        board_id, period_key, player_id, operator, sort_order, score_overflow, lo, hi,
         case when operator = 'increment' then sum(score::numeric) over w else score end as score,
         sort_score,
         occurred_at as reached_at,
@@ -240,18 +208,32 @@ export async function persistBatch(
                case when operator = 'best' then sort_score end, case when operator = 'best' then occurred_at end,
                case when operator = 'best' then event_id end, occurred_at desc, event_id desc
     ),
-    -- An increment row carries what it adds to the held record (a new record starts from 0): the
-    -- sum of its accepted events, or on a "clamp" board what takes the record to its bound.
+    -- Whether an increment keeps its record inside the bounds depends on the record, so the upsert
+    -- arm decides it against the locked row. A sum wider than the whole range (hostile input, rare)
+    -- could not even be inserted as a new record: those records are read and locked here, and their
+    -- step computed against what they hold (a step that would leave the bounds on a "reject" board
+    -- is dropped: no row, nothing moves).
+    wide as (
+      select * from folded where operator = 'increment' and (score < lo or score > hi)
+    ),
+    wide_held as (
+      select s.board_id, s.period_key, s.player_id, s.score from scores s
+      join wide w on s.board_id = w.board_id and s.period_key = w.period_key and s.player_id = w.player_id
+      order by 1, 2, 3
+      for update of s
+    ),
     agg as (
-      select f.board_id, f.period_key, f.player_id, f.operator, f.reached_at, f.metadata,
-             case when f.operator = 'increment' then n.added::bigint else f.score::bigint end as score,
-             case when f.operator <> 'increment' then f.sort_score
-                  when f.sort_order = 'desc' then -n.added::bigint else n.added::bigint end as sort_score
-      from folded f
-      left join increment_totals t using (board_id, period_key, player_id)
+      select board_id, period_key, player_id, operator, reached_at, metadata, score::bigint, sort_score
+      from folded where not (operator = 'increment' and (score < lo or score > hi))
+      union all
+      select w.board_id, w.period_key, w.player_id, w.operator, w.reached_at, w.metadata, n.added::bigint,
+             case when w.sort_order = 'desc' then -n.added::bigint else n.added::bigint end
+      from wide w
+      left join wide_held h on h.board_id = w.board_id and h.period_key = w.period_key and h.player_id = w.player_id
       cross join lateral (
-        select least(greatest(t.held_score + f.score, f.lo), f.hi) - t.held_score as added
+        select coalesce(h.score, 0) as held, least(greatest(coalesce(h.score, 0) + w.score, w.lo), w.hi) - coalesce(h.score, 0) as added
       ) n
+      where w.score_overflow = 'clamp' or (n.held + w.score between w.lo and w.hi)
     ),
     -- One upsert per operator, so each ON CONFLICT arm is a plain expression over the locked row
     -- (only increment's looks up its board's bounds) and can skip rows the batch does not move: a score that does not
@@ -273,8 +255,8 @@ export async function persistBatch(
     )}),
     upserted_increment as (${upsertFrom(
       "increment",
-      // The row is normally the one \`held\` locked, so the sum lands inside the bounds; a record
-      // created by a concurrent batch since is kept inside them here (clamped at the bound).
+      // Against the locked row: the sum, kept at the bound on a "clamp" board; on a "reject" board a
+      // sum outside the bounds leaves the row as it is (and is reported as refused below).
       sql`(select n.score, case when b.sort_order = 'desc' then -n.score else n.score end,
                   greatest(s.reached_at, excluded.reached_at),
                   case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end,
@@ -285,10 +267,37 @@ export async function persistBatch(
                           coalesce(b.max_score, ${MAX_SAFE}::bigint))::bigint as score
            ) n
            where b.id = s.board_id)`,
-      sql``,
+      sql`where (select b.score_overflow = 'clamp'
+                        or s.score::numeric + excluded.score between coalesce(b.min_score, ${MIN_SAFE}::bigint)
+                                                                 and coalesce(b.max_score, ${MAX_SAFE}::bigint)
+                 from boards b where b.id = s.board_id)`,
     )}),
     upserted as (
       select * from upserted_best union all select * from upserted_latest union all select * from upserted_increment
+    ),
+    -- Events a "reject" board refused: a best/latest score outside the bounds, and the events of
+    -- every increment record whose sum would have left them (the arm left it untouched, or a sum
+    -- wider than the range was dropped). Usually none, so the joins below scan nothing.
+    refused_records as (
+      select board_id, period_key, player_id from folded where operator = 'increment'
+      except
+      select board_id, period_key, player_id from upserted_increment
+    ),
+    refused as (
+      select distinct on (event_id) event_id, board_id, player_id, score from (
+        select event_id, board_id, player_id, score from judged where out_of_range
+        union all
+        select r.event_id, r.board_id, r.player_id, r.score from ranked r
+        join refused_records x on x.board_id = r.board_id and x.period_key = r.period_key and x.player_id = r.player_id
+        where r.operator = 'increment'
+      ) e
+      order by event_id
+    ),
+    noted as (
+      insert into score_rejections (event_id, board_id, player_id, code, score)
+      select event_id, board_id, player_id, 'SCORE_OUT_OF_RANGE', score from refused
+      on conflict (event_id) do nothing
+      returning 1
     ),
     -- Records named by already-seen events (a redelivery) that this batch did not move: their
     -- current state is read so it can be projected again (the first delivery may have committed

@@ -134,6 +134,23 @@ describe("records stay inside their board's bounds", () => {
     expect((await rejections(board)).map((r) => r.event_id).sort()).toEqual([below.id, fresh.id].sort());
   });
 
+  it("bounds each record on its own: a step refused on the all-time record still counts in today's", async () => {
+    const board = await createBoard({ operator: "increment", periods: ["all", "daily"], maxScore: 100 });
+    const yesterday = scoreEvent(board, "p", 90, 24 * 60 + 5);
+    await deliver([yesterday]);
+    const today = scoreEvent(board, "p", 20, 1);
+    await deliver([today]);
+    const rows = await scoreRows(board);
+    expect(rows.find((r) => r.period_key === "all")?.score).toBe(90);
+    expect(
+      rows
+        .filter((r) => r.period_key !== "all")
+        .map((r) => r.score)
+        .sort((a, b) => a - b),
+    ).toEqual([20, 90]);
+    expect((await rejections(board)).map((r) => r.event_id)).toEqual([today.id]);
+  });
+
   it("a clamp board stops the record at its bound and moves on from there", async () => {
     const board = await createBoard({ operator: "increment", periods: ["all"], minScore: 0, maxScore: 1000, scoreOverflow: "clamp" });
     await deliver([scoreEvent(board, "p", 600, 5), scoreEvent(board, "p", 600, 4)]);
