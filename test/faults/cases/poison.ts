@@ -86,12 +86,24 @@ export const poisonCase: FaultCase = {
         stack,
         poison.map((e) => e.id),
       );
+      const refusedAtWrite = await refusedIds(
+        stack,
+        poison.map((e) => e.id),
+      );
       for (const e of poison) {
         const listed = dlq.filter((l) => JSON.stringify(l.body ?? "").includes(e.id)).length;
         const rejected = sender.rejected.get(e.id);
         fate.set(
           e.id,
-          rejected ? `refused (${rejected.code})` : stored.has(e.id) ? "stored" : listed > 0 ? `dead-lettered ×${listed}` : "nowhere",
+          rejected
+            ? `refused (${rejected.code})`
+            : refusedAtWrite.has(e.id)
+              ? "stored, refused by the board's bounds (score_rejections)"
+              : stored.has(e.id)
+                ? "stored"
+                : listed > 0
+                  ? `dead-lettered ×${listed}`
+                  : "nowhere",
         );
       }
       const unsettled = [nulScore, nulAnalytics].some((e) => fate.get(e.id) === "nowhere");
@@ -110,6 +122,12 @@ export const poisonCase: FaultCase = {
             `${stack.worker.logFile} (the DLQ consumer cannot store a body Postgres' jsonb refuses) or reject it at the edge`,
         );
       }
+    }
+    if (!fate.get((huge[1] as GameEvent).id)?.includes("score_rejections")) {
+      failures.push(
+        `the second 2^53-1 increment (${(huge[1] as GameEvent).id}) would take its record past the safe integers, so the batch ` +
+          `statement must refuse it and list it in score_rejections; it is ${fate.get((huge[1] as GameEvent).id)}`,
+      );
     }
     for (const e of poison) {
       const n = tableCounts.get(e.id) ?? 0;
@@ -165,6 +183,11 @@ type DlqRow = { id: number; messageId: string; error: string; body: unknown };
 async function readDlq(stack: Stack): Promise<DlqRow[]> {
   const list = await callOk<{ deadLetters: DlqRow[] }>(stack.worker.base, "GET", "/v1/admin/dlq?limit=1000", { headers: stack.admin });
   return list.deadLetters;
+}
+
+async function refusedIds(stack: Stack, ids: string[]): Promise<Set<string>> {
+  const rows = await stack.query<{ event_id: string }>("select event_id from score_rejections where event_id = any($1::text[])", [ids]);
+  return new Set(rows.map((r) => r.event_id));
 }
 
 async function storedIds(stack: Stack, ids: string[]): Promise<Set<string>> {
