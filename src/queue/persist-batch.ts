@@ -223,8 +223,11 @@ export async function persistBatch(
       for update of s
     ),
     agg as (
-      select board_id, period_key, player_id, operator, reached_at, metadata, score::bigint, sort_score
-      from folded where not (operator = 'increment' and (score < lo or score > hi))
+      -- An increment's sort_score is that of its sum, not of the row that decided the fold.
+      select f.board_id, f.period_key, f.player_id, f.operator, f.reached_at, f.metadata, f.score::bigint as score,
+             case when f.operator <> 'increment' then f.sort_score when f.sort_order = 'desc' then -f.score::bigint else f.score::bigint end
+               as sort_score
+      from folded f where not (f.operator = 'increment' and (f.score < f.lo or f.score > f.hi))
       union all
       select w.board_id, w.period_key, w.player_id, w.operator, w.reached_at, w.metadata, n.added::bigint,
              case when w.sort_order = 'desc' then -n.added::bigint else n.added::bigint end

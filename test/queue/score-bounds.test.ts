@@ -122,6 +122,21 @@ describe("records stay inside their board's bounds", () => {
     expect(mine[0]).toMatchObject({ code: "SCORE_OUT_OF_RANGE", playerId: "cheat" });
   });
 
+  it("a new increment record made of several steps in one batch is ranked by its sum (sort_score), on either sort order", async () => {
+    for (const sortOrder of ["desc", "asc"] as const) {
+      const board = await createBoard({ operator: "increment", sortOrder, periods: ["all"] });
+      await deliver([scoreEvent(board, "b", 5), scoreEvent(board, "b", 7), scoreEvent(board, "b", 11), scoreEvent(board, "a", 20)]);
+      const rows = await query<{ player_id: string; score: string; sort_score: string }>(
+        sql`select player_id, score::text, sort_score::text from scores where board_id = ${board} order by player_id`,
+      );
+      const sign = sortOrder === "desc" ? "-" : "";
+      expect(rows).toEqual([
+        { player_id: "a", score: "20", sort_score: `${sign}20` },
+        { player_id: "b", score: "23", sort_score: `${sign}23` },
+      ]);
+    }
+  });
+
   it("a board's own bounds hold the record: a step below minScore is refused, the record keeps its value", async () => {
     const board = await createBoard({ operator: "increment", periods: ["all"], minScore: 0, maxScore: 1000 });
     await deliver([scoreEvent(board, "p", 10, 5)]);
