@@ -140,16 +140,27 @@ export async function reconcileRanks(
   return result;
 }
 
-/** Each board-period's ready marker (its watermark, epoch ms), or null without one: one pipeline of GET. */
+/**
+ * Each board-period's ready marker (its watermark, epoch ms), or null without one, and its player
+ * count; a marker whose ZSET and HASH disagree on the count (one of them evicted or lost) counts
+ * as none. One pipeline of GET, ZCARD, HLEN.
+ */
 async function readMarkers(
   redis: Redis,
   prefix: string,
   boardPeriods: Array<{ boardId: string; periodKey: string }>,
-): Promise<Array<number | null>> {
+): Promise<Array<{ at: number; players: number } | null>> {
   const pipeline = redis.pipeline();
-  for (const bp of boardPeriods) pipeline.get(rankKeys(prefix, bp.boardId, bp.periodKey).ready);
+  for (const bp of boardPeriods) {
+    const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
+    pipeline.get(keys.ready).zcard(keys.z).hlen(keys.m);
+  }
   const replies = await withTimeout(pipeline.exec(), 5_000, "Redis ready check");
-  return replies.map((value) => (value === null || value === undefined ? null : Number(value)));
+  return boardPeriods.map((_, i) => {
+    const [marker, players, records] = replies.slice(i * 3, i * 3 + 3);
+    if (marker === null || marker === undefined || Number(players) !== Number(records)) return null;
+    return { at: Number(marker), players: Number(players) };
+  });
 }
 
 /** Object calls in flight at once while comparing watermarks. */
@@ -158,11 +169,13 @@ const WATERMARK_CONCURRENCY = 50;
 /**
  * Which ready board-periods trail their object's watermark by more than a projection in flight
  * could explain: a Redis restored from an older copy, on a board that has been quiet since (a
- * busy one is caught by its next projection). An object that cannot answer counts as not behind.
+ * busy one is caught by its next projection), or keys that hold no player at all where the object
+ * has applied batches (both data keys evicted or lost). An object that cannot answer counts as
+ * not behind.
  */
 async function trailing(
   boardPeriods: Array<{ boardId: string; periodKey: string }>,
-  markers: Array<number | null>,
+  markers: Array<{ at: number; players: number } | null>,
   watermarkOf: (boardId: string, periodKey: string) => Promise<number>,
 ): Promise<boolean[]> {
   const result = boardPeriods.map(() => false);
@@ -172,7 +185,7 @@ async function trailing(
         const marker = markers[i + j];
         if (marker === null || marker === undefined) return;
         const expected = await watermarkOf(bp.boardId, bp.periodKey).catch(() => 0);
-        result[i + j] = expected > 0 && marker + WATERMARK_TOLERANCE_MS < expected;
+        result[i + j] = expected > 0 && (marker.at + WATERMARK_TOLERANCE_MS < expected || marker.players === 0);
       }),
     );
   }

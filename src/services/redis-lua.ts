@@ -15,17 +15,22 @@ export interface LuaScript {
 /** The error reply of a read script whose board-period has no ready marker (see RankKeys.ready). */
 export const NOT_READY_REPLY = "NOTREADY";
 
-// Shared guard of every read script: without the ready marker the keys may hold only part of the
-// board-period, so the script refuses instead of answering from them. KEYS[n] is the marker; the
-// last ARGV is the oldest watermark the reader accepts (keys whose marker trails it missed writes
-// the reader knows of, so they are refused the same way; '0' accepts any).
-const READY_GUARD = (n: number) => `
-local marker = redis.call('GET', KEYS[${n}])
+// Shared guard of every read script (KEYS: z, m, ready): without the ready marker the keys may
+// hold only part of the board-period, so the script refuses instead of answering from them. It
+// refuses the same way when the marker trails the oldest watermark the reader accepts (the last
+// ARGV; '0' accepts any: keys that missed writes the reader knows of), and when the ZSET and the
+// HASH disagree on how many players there are (one of them evicted or lost: they are written
+// together, one entry each per player).
+const READY_GUARD = `
+local marker = redis.call('GET', KEYS[3])
 if not marker then
   return redis.error_reply('${NOT_READY_REPLY} this board-period is not loaded in Redis yet')
 end
 if (tonumber(marker) or 0) < (tonumber(ARGV[#ARGV]) or 0) then
   return redis.error_reply('${NOT_READY_REPLY} this board-period trails writes already applied elsewhere')
+end
+if redis.call('ZCARD', KEYS[1]) ~= redis.call('HLEN', KEYS[2]) then
+  return redis.error_reply('${NOT_READY_REPLY} this board-period lost part of its keys')
 end
 `;
 
@@ -93,15 +98,22 @@ export const WATERMARK_TOLERANCE_MS = 15_000;
  * on every operator), removes the player's previous member, and (re)sets the keys' expiry. The
  * ready marker holds the keys' watermark: it moves up to written-at, unless it trails expected-at
  * by more than the tolerance, in which case the keys missed writes and the marker is dropped
- * (readers then refuse them until the cron reloads). Returns {applied, behind (0/1)}.
+ * (readers then refuse them until the cron reloads); it is dropped as well when the ZSET and the
+ * HASH disagree on the number of players (one of them was evicted or lost). Returns
+ * {applied, behind (0/1)}.
  */
 export const APPLY_SCRIPT: LuaScript = {
   name: "apply",
   readonly: false,
   source: `${APPLY_FN}${EXPIRE_FN}
-local applied = apply(KEYS[1], KEYS[2], 4)
 local behind = 0
 local marker = redis.call('GET', KEYS[3])
+if marker and redis.call('ZCARD', KEYS[1]) ~= redis.call('HLEN', KEYS[2]) then
+  redis.call('DEL', KEYS[3])
+  marker = false
+  behind = 1
+end
+local applied = apply(KEYS[1], KEYS[2], 4)
 if marker then
   local at, written, expected = tonumber(marker) or 0, tonumber(ARGV[2]), tonumber(ARGV[3])
   if expected > 0 and at + ${WATERMARK_TOLERANCE_MS} < expected then
@@ -135,7 +147,7 @@ return applied
 export const RANK_SCRIPT: LuaScript = {
   name: "rank",
   readonly: true,
-  source: `${MEMBER_OF}${READY_GUARD(3)}
+  source: `${MEMBER_OF}${READY_GUARD}
 local record = redis.call('HGET', KEYS[2], ARGV[1])
 if not record then return false end
 local member = member_of(record)
@@ -146,11 +158,11 @@ return {rank, redis.call('ZSCORE', KEYS[1], member), member, redis.call('ZCARD',
 `,
 };
 
-/** KEYS: z, ready. ARGV: offset, limit (>= 1), min watermark. Returns {total, start, member1, score1, ...}. */
+/** KEYS: z, m, ready. ARGV: offset, limit (>= 1), min watermark. Returns {total, start, member1, score1, ...}. */
 export const PAGE_SCRIPT: LuaScript = {
   name: "page",
   readonly: true,
-  source: `${READY_GUARD(2)}
+  source: `${READY_GUARD}
 local start = tonumber(ARGV[1])
 local out = {redis.call('ZCARD', KEYS[1]), start}
 local items = redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1, 'WITHSCORES')
@@ -160,7 +172,7 @@ return out
 };
 
 /**
- * KEYS: z, ready. ARGV: cursor sortScore, cursor member, limit (>= 1), min watermark. Returns {total, start, member1,
+ * KEYS: z, m, ready. ARGV: cursor sortScore, cursor member, limit (>= 1), min watermark. Returns {total, start, member1,
  * score1, ...}: the entries strictly after (score, member). The start index is
  * ZCOUNT(-inf, (score) plus the members of equal score that are <= the cursor member, found by a
  * binary search over that run (BYLEX ranges are undefined when scores differ). The cursor's player
@@ -170,7 +182,7 @@ return out
 export const AFTER_SCRIPT: LuaScript = {
   name: "after",
   readonly: true,
-  source: `${READY_GUARD(2)}
+  source: `${READY_GUARD}
 local function bytes_le(a, b)
   if a == b then return true end
   local n = math.min(#a, #b)
@@ -198,7 +210,7 @@ return out
 export const AROUND_SCRIPT: LuaScript = {
   name: "around",
   readonly: true,
-  source: `${MEMBER_OF}${READY_GUARD(3)}local record = redis.call('HGET', KEYS[2], ARGV[1])
+  source: `${MEMBER_OF}${READY_GUARD}local record = redis.call('HGET', KEYS[2], ARGV[1])
 if not record then return false end
 local member = member_of(record)
 if not member then return false end
@@ -213,11 +225,11 @@ return out
 `,
 };
 
-/** KEYS: z, ready. ARGV: sortScore, min watermark. Returns {entries with score <= sortScore, total}. */
+/** KEYS: z, m, ready. ARGV: sortScore, min watermark. Returns {entries with score <= sortScore, total}. */
 export const FOR_SCORE_SCRIPT: LuaScript = {
   name: "for-score",
   readonly: true,
-  source: `${READY_GUARD(2)}
+  source: `${READY_GUARD}
 return {redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), redis.call('ZCARD', KEYS[1])}
 `,
 };

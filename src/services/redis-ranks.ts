@@ -254,7 +254,10 @@ export async function pageFromRedis(
   checkLimit(page.limit);
   const keys = rankKeys(prefix, boardId, periodKey);
   const reply = replyArray(
-    await read(runScript(redis, PAGE_SCRIPT, [keys.z, keys.ready], [String(page.offset), String(page.limit), floorArg(options)]), options),
+    await read(
+      runScript(redis, PAGE_SCRIPT, [keys.z, keys.m, keys.ready], [String(page.offset), String(page.limit), floorArg(options)]),
+      options,
+    ),
     "page",
   );
   return windowOf(reply, 2);
@@ -277,7 +280,7 @@ export async function pageAfter(
   checkLimit(limit);
   const keys = rankKeys(prefix, boardId, periodKey);
   const args = [scoreArg(cursor.sortScore), encodeMember(cursor.reachedAt, cursor.playerId), String(limit), floorArg(options)];
-  const reply = replyArray(await read(runScript(redis, AFTER_SCRIPT, [keys.z, keys.ready], args), options), "page after");
+  const reply = replyArray(await read(runScript(redis, AFTER_SCRIPT, [keys.z, keys.m, keys.ready], args), options), "page after");
   return windowOf(reply, 2);
 }
 
@@ -320,7 +323,7 @@ export async function rankForScoreFromRedis(
 ): Promise<{ rank: number; total: number }> {
   const keys = rankKeys(prefix, boardId, periodKey);
   const reply = replyArray(
-    await read(runScript(redis, FOR_SCORE_SCRIPT, [keys.z, keys.ready], [scoreArg(sortScore), floorArg(options)]), options),
+    await read(runScript(redis, FOR_SCORE_SCRIPT, [keys.z, keys.m, keys.ready], [scoreArg(sortScore), floorArg(options)]), options),
     "rank for score",
   );
   return { rank: replyInt(reply[0], "count") + 1, total: replyInt(reply[1], "total") };

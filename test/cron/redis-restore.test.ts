@@ -134,6 +134,37 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
     expect((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank).toBe(1);
   });
 
+  it("keys that lost their ZSET or their HASH (eviction) are refused by readers, dropped by the next projection and reloaded", async () => {
+    const board = await createBoard({ periods: ["all"] });
+    written.track(board, "all");
+    await consume(
+      board,
+      Array.from({ length: 8 }, (_, i): [string, number] => [`e${i}`, 10 + i]),
+    );
+    const keys = rankKeys(prefix, board, "all");
+    await eventually(async () => {
+      await reconcile();
+      return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
+    });
+    const redis = testRedis();
+    await redis.del(keys.z);
+    const { RedisNotReadyError } = await import("../../src/services/redis-ranks");
+    await expect(rankFromRedis(redis, prefix, board, "all", "e3")).rejects.toThrow(RedisNotReadyError);
+    const result = await reconcile();
+    expect(result.reloaded.find((r) => r.boardId === board)?.reason).toBe("not_ready");
+    expect((await rankFromRedis(redis, prefix, board, "all", "e3"))?.rank).toBe(5);
+
+    // Both data keys gone, the marker left: an empty board-period to Redis, not to its object.
+    await redis.del(keys.z, keys.m);
+    expect((await reconcile()).reloaded.find((r) => r.boardId === board)?.reason).toBe("behind");
+    expect(await countFromRedis(redis, prefix, board, "all")).toBe(8);
+
+    // A projection meeting a lost HASH drops the marker rather than adding a second member per player.
+    await redis.del(keys.m);
+    await consume(board, [["e1", 99]]);
+    expect(await redis.exists(keys.ready)).toBe(0);
+  });
+
   it("a marker within the tolerance of the object's watermark is left alone (projections still in flight)", async () => {
     const board = await createBoard({ periods: ["all"] });
     written.track(board, "all");
