@@ -1,6 +1,7 @@
-import { eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { scores } from "../db/schema";
 import { type PeriodKind, periodKeysFor } from "../domain";
+import { withTimeout } from "../lib/timeout";
 import { getBoards } from "./board-cache";
 import { boardLoader } from "./boards";
 import { type ReadContext, readPlayerRank } from "./leaderboard-reads";
@@ -19,30 +20,51 @@ export interface BoardRank {
   reachedAt: string;
 }
 
+/** Longest a player's record lookup may take: past it the route answers 503 rather than hang. */
+const LOOKUP_TIMEOUT_MS = 5_000;
+
 /**
- * A player's standing on every board and CURRENT period they have a record in: the records come
- * from one index lookup (scores_player_idx), each rank from the usual sources (the board's Durable
- * Object inside its top-N, Redis beyond, Postgres without Redis), all in parallel.
+ * A player's standing on every board and CURRENT period they have a record in. The boards come
+ * from one index lookup (scores_player_idx), the current periods of each from its definition, and
+ * the records of those periods from a second lookup, so a long history of past periods never
+ * crowds the current ones out; each rank from the usual sources (the board's Durable Object inside
+ * its top-N, Redis beyond, Postgres without Redis), all in parallel.
  */
 export async function readPlayerRanks(ctx: ReadContext, playerId: string, now = new Date()): Promise<BoardRank[]> {
-  const rows = await ctx
-    .db()
-    .select({ boardId: scores.boardId, periodKey: scores.periodKey })
-    .from(scores)
-    .where(eq(scores.playerId, playerId))
-    .limit(MAX_BOARDS * 4);
+  const boardRows = await withTimeout(
+    ctx.db().selectDistinct({ boardId: scores.boardId }).from(scores).where(eq(scores.playerId, playerId)).limit(MAX_BOARDS),
+    LOOKUP_TIMEOUT_MS,
+    "Postgres lookup of a player's boards",
+  );
   const boards = await getBoards(
-    rows.map((r) => r.boardId),
+    boardRows.map((r) => r.boardId),
     boardLoader(ctx.db),
   );
-  const current = rows.flatMap((row) => {
-    const board = boards.get(row.boardId);
-    if (!board) return [];
-    const match = periodKeysFor({ periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart }, now).find(
-      (p) => p.key === row.periodKey,
-    );
-    return match ? [{ board, period: match.period, periodKey: row.periodKey }] : [];
-  });
+  const wanted = [...boards.values()].flatMap((board) =>
+    periodKeysFor({ periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart }, now).map((p) => ({
+      board,
+      period: p.period,
+      periodKey: p.key,
+    })),
+  );
+  if (wanted.length === 0) return [];
+  const held = await withTimeout(
+    ctx
+      .db()
+      .select({ boardId: scores.boardId, periodKey: scores.periodKey })
+      .from(scores)
+      .where(
+        and(
+          eq(scores.playerId, playerId),
+          inArray(scores.boardId, [...new Set(wanted.map((w) => w.board.id))]),
+          inArray(scores.periodKey, [...new Set(wanted.map((w) => w.periodKey))]),
+        ),
+      ),
+    LOOKUP_TIMEOUT_MS,
+    "Postgres lookup of a player's records",
+  );
+  const has = new Set(held.map((r) => `${r.boardId}\u0000${r.periodKey}`));
+  const current = wanted.filter((w) => has.has(`${w.board.id}\u0000${w.periodKey}`));
   const ranks = await Promise.all(
     current.slice(0, MAX_BOARDS).map(async ({ board, period, periodKey }) => {
       const standing = await readPlayerRank(ctx, board, periodKey, playerId);

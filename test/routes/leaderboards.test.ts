@@ -228,6 +228,20 @@ describe("GET /v1/players/:player/ranks", () => {
     ]);
     expect(((await (await api("/v1/players/nobody-at-all/ranks")).json()) as { ranks: unknown[] }).ranks).toEqual([]);
   });
+
+  it("a long history of past periods does not crowd out the current ones", async () => {
+    const board = await createBoard({ periods: ["all", "daily"] });
+    const player = `veteran-${eventId().slice(0, 8)}`;
+    await seed(board, [[player, 10]]);
+    // 700 days of past daily records, more than the old lookup's 400 rows.
+    await query(sql`insert into scores (board_id, period_key, player_id, score, sort_score, reached_at)
+      select ${board}, to_char(current_date - g, 'YYYY-MM-DD'), ${player}, 1, -1, now() - g * interval '1 day'
+      from generate_series(1, 700) g`);
+    // The current records written last (an update moves them after the history in the table).
+    await query(sql`update scores set version = version + 1 where board_id = ${board} and player_id = ${player} and score = 10`);
+    const body = (await (await api(`/v1/players/${player}/ranks`)).json()) as { ranks: Array<{ board: string; period: string }> };
+    expect(body.ranks.map((r) => r.period).sort()).toEqual(["all", "daily"]);
+  });
 });
 
 describe("live updates", () => {
