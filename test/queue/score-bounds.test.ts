@@ -251,6 +251,14 @@ describe("POST /v1/events judges an increment as a step", () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_FAILED");
+    for (const extra of [{ name: "x\u0000y" }, { name: "\ud800" }, { metadata: { a: "\u0000" } }, { metadata: { "\u0000": 1 } }]) {
+      const res = await api("/v1/admin/boards", {
+        method: "POST",
+        headers: { authorization: `Bearer ${testEnv.ADMIN_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ id: uniqueId("b"), name: "x", ...extra }),
+      });
+      expect([extra, res.status]).toEqual([extra, 400]);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { isValidTimeZone } from "../../domain";
+import { isValidTimeZone, unstorableJson } from "../../domain";
 
 export const BoardIdSchema = z
   .string()
@@ -43,6 +43,11 @@ export const CreateBoardSchema = z
       .openapi({ description: "Entries kept sorted in the board's Durable Object" }),
     cacheTtlSeconds: z.number().int().min(1).max(300).default(2).openapi({ description: "Edge cache freshness of this board's pages" }),
     metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  // Postgres cannot store a NUL or a lone surrogate: refused here with the field's path, not a 500.
+  .superRefine((b, ctx) => {
+    const problem = unstorableJson({ name: b.name, metadata: b.metadata });
+    if (problem) ctx.addIssue({ code: "custom", message: problem, path: [problem.startsWith("metadata") ? "metadata" : "name"] });
   })
   .refine((b) => b.minScore === undefined || b.maxScore === undefined || b.minScore <= b.maxScore, {
     message: "minScore must not exceed maxScore",
