@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq, inArray, lte } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { boards, rankResync } from "../db/schema";
-import { DEFAULT_PAST_PERIOD_DAYS, type PeriodKind, pastPeriodExpiryMs, periodKeysFor } from "../domain";
+import { boardPeriodKey, DEFAULT_PAST_PERIOD_DAYS, type PeriodKind, pastPeriodExpiryMs, periodKeysFor } from "../domain";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { reloadBoardPeriod } from "../services/rank-reload";
@@ -94,9 +94,9 @@ export async function reconcileRanks(
   const behind = options.watermarkOf ? await trailing(current, markers, options.watermarkOf) : [];
 
   const due = new Map<string, { boardId: string; periodKey: string; reason: ReloadReason }>();
-  for (const r of resync) due.set(`${r.boardId}\u0000${r.periodKey}`, { boardId: r.boardId, periodKey: r.periodKey, reason: "resync" });
+  for (const r of resync) due.set(boardPeriodKey(r.boardId, r.periodKey), { boardId: r.boardId, periodKey: r.periodKey, reason: "resync" });
   current.forEach((bp, i) => {
-    const key = `${bp.boardId}\u0000${bp.periodKey}`;
+    const key = boardPeriodKey(bp.boardId, bp.periodKey);
     if (due.has(key)) return;
     if (markers[i] === null) due.set(key, { ...bp, reason: "not_ready" });
     else if (behind[i]) due.set(key, { ...bp, reason: "behind" });

@@ -4,6 +4,7 @@
  * between files without touching callers.
  */
 
+export { boardPeriodKey } from "./board-period-key";
 export type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "./operators";
 export { applyOperator, isBetterScore, mergeBatch, recordAsEvent, SCORE_OPERATORS, SORT_ORDERS } from "./operators";
 export type { BoardPeriodConfig, ParsedPeriodKey, PeriodKind, PeriodRange, WeekStart } from "./periods";

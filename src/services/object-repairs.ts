@@ -1,6 +1,7 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { boards, objectRepairs } from "../db/schema";
+import { boardPeriodKey } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { leaderboardStub, objectConfig } from "./leaderboard-stub";
@@ -10,7 +11,7 @@ export async function requestObjectRepairs(
   db: Database,
   repairs: ReadonlyArray<{ boardId: string; periodKey: string; error: string }>,
 ): Promise<void> {
-  const unique = new Map(repairs.map((r) => [`${r.boardId}\u0000${r.periodKey}`, r]));
+  const unique = new Map(repairs.map((r) => [boardPeriodKey(r.boardId, r.periodKey), r]));
   await db
     .insert(objectRepairs)
     .values([...unique.values()].map((r) => ({ boardId: r.boardId, periodKey: r.periodKey, error: r.error.slice(0, 1000) })))

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import type { Board } from "../db/schema";
-import { type PeriodKind, periodKeysFor } from "../domain";
+import { boardPeriodKey, type PeriodKind, periodKeysFor } from "../domain";
 import { describeError, log } from "../lib/log";
 
 /**
@@ -33,7 +33,7 @@ function remember(key: string, has: boolean, now: number): void {
 export async function periodMayHoldRecords(db: () => Database, board: Board, periodKey: string, now = Date.now()): Promise<boolean> {
   const config = { periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart };
   if (periodKeysFor(config, new Date(now)).some((p) => p.key === periodKey)) return true;
-  const key = `${board.id}\u0000${periodKey}`;
+  const key = boardPeriodKey(board.id, periodKey);
   const cached = known.get(key);
   if (cached && cached.until > now) return cached.has;
   try {

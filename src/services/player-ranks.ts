@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { scores } from "../db/schema";
-import { type PeriodKind, periodKeysFor } from "../domain";
+import { boardPeriodKey, type PeriodKind, periodKeysFor } from "../domain";
 import { withTimeout } from "../lib/timeout";
 import { getBoards } from "./board-cache";
 import { boardLoader } from "./boards";
@@ -63,8 +63,8 @@ export async function readPlayerRanks(ctx: ReadContext, playerId: string, now = 
     LOOKUP_TIMEOUT_MS,
     "Postgres lookup of a player's records",
   );
-  const has = new Set(held.map((r) => `${r.boardId}\u0000${r.periodKey}`));
-  const current = wanted.filter((w) => has.has(`${w.board.id}\u0000${w.periodKey}`));
+  const has = new Set(held.map((r) => boardPeriodKey(r.boardId, r.periodKey)));
+  const current = wanted.filter((w) => has.has(boardPeriodKey(w.board.id, w.periodKey)));
   const ranks = await Promise.all(
     current.slice(0, MAX_BOARDS).map(async ({ board, period, periodKey }) => {
       const standing = await readPlayerRank(ctx, board, periodKey, playerId);

@@ -2,7 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { bandsBefore, COUNTED_AT, inBandUpTo, recordsOf } from "../db/score-bands";
 import type { CountedTotal } from "../do/types";
-import { percentile } from "../domain";
+import { boardPeriodKey, percentile } from "../domain";
 
 export interface PlayerRank {
   playerId: string;
@@ -209,7 +209,6 @@ export async function playersFromPostgres(db: Database, boardId: string, periodK
 }
 
 /** Key of a board-period in the maps below. */
-export const boardPeriodKey = (boardId: string, periodKey: string) => `${boardId}\u0000${periodKey}`;
 
 /**
  * The exact record count of each board-period, from its band counts, in ONE query, with the

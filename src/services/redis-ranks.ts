@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { SortOrder } from "../domain";
+import { boardPeriodKey, type SortOrder } from "../domain";
 import { encodeMember } from "../domain/redis-member";
 import { withTimeout } from "../lib/timeout";
 import type { ScoreChange } from "../queue/persist-batch";
@@ -146,7 +146,7 @@ export async function applyToRedis(
     const expiry = expiryArg(change.expiresAt);
     let group = groups.get(keys.z);
     if (!group) {
-      const mark = options.watermarks?.get(watermarkKey(change.boardId, change.periodKey));
+      const mark = options.watermarks?.get(boardPeriodKey(change.boardId, change.periodKey));
       const at = (n: number | undefined) => String(Number.isSafeInteger(n) && (n as number) > 0 ? n : 0);
       group = {
         keys: [keys.z, keys.m, keys.ready],
@@ -191,9 +191,6 @@ export async function dropReadyMarkers(
   const keys = boardPeriods.map((bp) => rankKeys(prefix, bp.boardId, bp.periodKey).ready);
   return replyInt(await withTimeout(redis.del(...keys), options.timeoutMs ?? REDIS_WRITE_TIMEOUT_MS, "Redis marker drop"), "deleted");
 }
-
-/** The key of a board-period in the watermarks map of applyToRedis. */
-export const watermarkKey = (boardId: string, periodKey: string) => `${boardId}\u0000${periodKey}`;
 
 /** A player's 1-based rank in O(log N) (HGET → ZRANK → ZCARD in one script); null if absent. */
 export async function rankFromRedis(

@@ -3,16 +3,15 @@ import { sql } from "drizzle-orm";
 import { openDatabase } from "../db/client";
 import { type Board, rankResync } from "../db/schema";
 import type { CountedTotal, Metadata } from "../do/types";
-import { parsePastPeriodDays, pastPeriodExpiryMs, projectionProblem } from "../domain";
+import { boardPeriodKey, parsePastPeriodDays, pastPeriodExpiryMs, projectionProblem } from "../domain";
 import type { AppBindings } from "../env";
 import { CircuitOpenError } from "../lib/circuit-breaker";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
 import type { ScoreChange } from "../queue/persist-batch";
 import { leaderboardStub, objectConfig } from "./leaderboard-stub";
-import { boardPeriodKey } from "./postgres-ranks";
 import { openRedis, redisBreakerFor } from "./redis";
-import { applyToRedis, dropReadyMarkers, redisChangeOf, watermarkKey } from "./redis-ranks";
+import { applyToRedis, dropReadyMarkers, redisChangeOf } from "./redis-ranks";
 import { noteWatermark } from "./watermarks";
 
 /**
@@ -119,7 +118,7 @@ export async function projectScoreChanges(
     if (result.status === "rejected") {
       outcome.failed.push({ boardId: group.board.id, periodKey: group.periodKey, error: describeError(result.reason) });
     } else {
-      watermarks.set(watermarkKey(group.board.id, group.periodKey), { writtenAt, expectedAt: result.value.previousWrittenAt });
+      watermarks.set(boardPeriodKey(group.board.id, group.periodKey), { writtenAt, expectedAt: result.value.previousWrittenAt });
       noteWatermark(group.board.id, group.periodKey, writtenAt);
     }
   });
@@ -156,7 +155,7 @@ async function projectToRedis(
       // Keys that missed this isolate's earlier writes lose their marker before anything else lands.
       const missed = [...unsynced.values()];
       await dropReadyMarkers(redis, env.REDIS_KEY_PREFIX, missed);
-      for (const bp of missed) unsynced.delete(watermarkKey(bp.boardId, bp.periodKey));
+      for (const bp of missed) unsynced.delete(boardPeriodKey(bp.boardId, bp.periodKey));
       return applyToRedis(redis, env.REDIS_KEY_PREFIX, writes, { watermarks });
     });
     if (result.behind.length > 0) {
@@ -189,7 +188,7 @@ const MAX_UNSYNCED = 1_000;
 const unsynced = new Map<string, { boardId: string; periodKey: string }>();
 
 function remember(bp: { boardId: string; periodKey: string }): void {
-  const key = watermarkKey(bp.boardId, bp.periodKey);
+  const key = boardPeriodKey(bp.boardId, bp.periodKey);
   unsynced.delete(key);
   unsynced.set(key, bp);
   if (unsynced.size > MAX_UNSYNCED) {

@@ -1,3 +1,5 @@
+import { boardPeriodKey } from "../domain";
+
 /**
  * The newest object watermark (LeaderboardDO.watermark: the Postgres time of the newest batch a
  * board-period's object applied) this isolate has seen, per board-period: from the objects'
@@ -14,11 +16,9 @@ const known = new Map<string, number>();
  */
 export const READ_TOLERANCE_MS = 2_000;
 
-const keyOf = (boardId: string, periodKey: string) => `${boardId}\u0000${periodKey}`;
-
 export function noteWatermark(boardId: string, periodKey: string, writtenAt: number): void {
   if (!Number.isSafeInteger(writtenAt) || writtenAt <= 0) return;
-  const key = keyOf(boardId, periodKey);
+  const key = boardPeriodKey(boardId, periodKey);
   const current = known.get(key);
   if (current !== undefined && current >= writtenAt) return;
   known.delete(key);
@@ -31,6 +31,6 @@ export function noteWatermark(boardId: string, periodKey: string, writtenAt: num
 
 /** The oldest watermark a Redis answer for this board-period may carry (0: no constraint known). */
 export function minimumRedisWatermark(boardId: string, periodKey: string): number {
-  const at = known.get(keyOf(boardId, periodKey));
+  const at = known.get(boardPeriodKey(boardId, periodKey));
   return at === undefined ? 0 : Math.max(0, at - READ_TOLERANCE_MS);
 }
