@@ -1,3 +1,4 @@
+import { BoundedMap } from "../lib/bounded-map";
 import { count } from "../lib/metrics";
 
 /**
@@ -90,17 +91,9 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * from memory skips the Cache API lookup and body read. Bounded, oldest entry evicted first; it
  * holds plain strings only.
  */
-const MEMORY_ENTRIES = 256;
-const memory = new Map<string, { entry: CachedBody; producedAt: number }>();
+const memory = new BoundedMap<string, { entry: CachedBody; producedAt: number }>(256);
 
-function remember(id: string, entry: CachedBody, producedAt: number): void {
-  memory.delete(id);
-  memory.set(id, { entry, producedAt });
-  if (memory.size > MEMORY_ENTRIES) {
-    const oldest = memory.keys().next().value;
-    if (oldest !== undefined) memory.delete(oldest);
-  }
-}
+const remember = (id: string, entry: CachedBody, producedAt: number) => memory.set(id, { entry, producedAt });
 
 async function etagOf(body: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(body));

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import type { Board } from "../db/schema";
 import { boardPeriodKey, type PeriodKind, periodKeysFor } from "../domain";
+import { BoundedMap } from "../lib/bounded-map";
 import { describeError, log } from "../lib/log";
 
 /**
@@ -13,17 +14,9 @@ import { describeError, log } from "../lib/log";
  */
 const HELD_MS = 600_000;
 const EMPTY_MS = 10_000;
-const MAX_ENTRIES = 2_000;
-const known = new Map<string, { has: boolean; until: number }>();
+const known = new BoundedMap<string, { has: boolean; until: number }>(2_000);
 
-function remember(key: string, has: boolean, now: number): void {
-  known.delete(key);
-  known.set(key, { has, until: now + (has ? HELD_MS : EMPTY_MS) });
-  if (known.size > MAX_ENTRIES) {
-    const oldest = known.keys().next().value;
-    if (oldest !== undefined) known.delete(oldest);
-  }
-}
+const remember = (key: string, has: boolean, now: number) => known.set(key, { has, until: now + (has ? HELD_MS : EMPTY_MS) });
 
 /**
  * False only when Postgres says the board-period holds no record. The board's current periods
@@ -31,11 +24,15 @@ function remember(key: string, has: boolean, now: number): void {
  * Postgres cannot be asked, the read goes ahead to the object (which is what it did before).
  */
 export async function periodMayHoldRecords(db: () => Database, board: Board, periodKey: string, now = Date.now()): Promise<boolean> {
-  const config = { periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart };
-  if (periodKeysFor(config, new Date(now)).some((p) => p.key === periodKey)) return true;
+  // Most reads are of the current period: one map lookup, the calendar worked out once a while.
   const key = boardPeriodKey(board.id, periodKey);
   const cached = known.get(key);
   if (cached && cached.until > now) return cached.has;
+  const config = { periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart };
+  if (periodKeysFor(config, new Date(now)).some((p) => p.key === periodKey)) {
+    remember(key, true, now);
+    return true;
+  }
   try {
     const result = await db().execute<{ has: boolean }>(
       sql`select exists (select 1 from score_buckets where board_id = ${board.id} and period_key = ${periodKey} and records > 0) as has`,

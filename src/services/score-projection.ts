@@ -5,6 +5,7 @@ import { type Board, rankResync } from "../db/schema";
 import type { CountedTotal, Metadata } from "../do/types";
 import { boardPeriodKey, parsePastPeriodDays, pastPeriodExpiryMs, projectionProblem } from "../domain";
 import type { AppBindings } from "../env";
+import { BoundedMap } from "../lib/bounded-map";
 import { CircuitOpenError } from "../lib/circuit-breaker";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
@@ -173,7 +174,7 @@ async function projectToRedis(
         records,
       });
     const missed = groups.map((g) => ({ boardId: g.board.id, periodKey: g.periodKey }));
-    for (const bp of missed) remember(bp);
+    for (const bp of missed) unsynced.set(boardPeriodKey(bp.boardId, bp.periodKey), bp);
     await requestResync(env, missed);
   }
 }
@@ -184,15 +185,4 @@ async function projectToRedis(
  * these writes while the cron has yet to reload them. Plain data, bounded (rank_resync has them
  * all anyway; this only closes the window until the cron).
  */
-const MAX_UNSYNCED = 1_000;
-const unsynced = new Map<string, { boardId: string; periodKey: string }>();
-
-function remember(bp: { boardId: string; periodKey: string }): void {
-  const key = boardPeriodKey(bp.boardId, bp.periodKey);
-  unsynced.delete(key);
-  unsynced.set(key, bp);
-  if (unsynced.size > MAX_UNSYNCED) {
-    const oldest = unsynced.keys().next().value;
-    if (oldest !== undefined) unsynced.delete(oldest);
-  }
-}
+const unsynced = new BoundedMap<string, { boardId: string; periodKey: string }>(1_000);

@@ -1,4 +1,5 @@
 import { boardPeriodKey } from "../domain";
+import { BoundedMap } from "../lib/bounded-map";
 
 /**
  * The newest object watermark (LeaderboardDO.watermark: the Postgres time of the newest batch a
@@ -7,8 +8,7 @@ import { boardPeriodKey } from "../domain";
  * (a Redis restored from an older copy, or that missed writes while it was away) answer "not
  * ready" and the read falls back. Plain numbers, bounded, oldest evicted first.
  */
-const MAX_ENTRIES = 5_000;
-const known = new Map<string, number>();
+const known = new BoundedMap<string, number>(5_000);
 
 /**
  * How far Redis may trail the watermark a reader knows: the projection of a batch reaches Redis
@@ -20,13 +20,7 @@ export function noteWatermark(boardId: string, periodKey: string, writtenAt: num
   if (!Number.isSafeInteger(writtenAt) || writtenAt <= 0) return;
   const key = boardPeriodKey(boardId, periodKey);
   const current = known.get(key);
-  if (current !== undefined && current >= writtenAt) return;
-  known.delete(key);
-  known.set(key, writtenAt);
-  if (known.size > MAX_ENTRIES) {
-    const oldest = known.keys().next().value;
-    if (oldest !== undefined) known.delete(oldest);
-  }
+  if (current === undefined || current < writtenAt) known.set(key, writtenAt);
 }
 
 /** The oldest watermark a Redis answer for this board-period may carry (0: no constraint known). */
