@@ -6,6 +6,7 @@ import type { EventBody, EventsMessage } from "../queue/messages";
 import { getBoards } from "./board-cache";
 import { boardLoader } from "./boards";
 import { type IngestLimits, isScoreEvent, parseItem, type Rejection, toEventMessage } from "./event-validation";
+import { acceptanceWindow } from "./period-selection";
 
 export interface IngestResult {
   accepted: number;
@@ -13,11 +14,7 @@ export interface IngestResult {
 }
 
 export function ingestLimits(env: AppBindings): IngestLimits {
-  return {
-    maxAgeMs: Number(env.EVENTS_MAX_AGE_SECONDS) * 1000,
-    maxFutureMs: Number(env.EVENTS_MAX_FUTURE_SECONDS) * 1000,
-    maxPayloadBytes: 8 * 1024,
-  };
+  return { ...acceptanceWindow(env), maxPayloadBytes: 8 * 1024 };
 }
 
 /**

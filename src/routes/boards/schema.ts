@@ -32,7 +32,7 @@ export const CreateBoardSchema = z
       .openapi({
         description:
           "What an increment that would take a record outside minScore..maxScore (or the safe-integer range) does: " +
-          "reject (the event moves nothing and is listed in the ingest stats) or clamp (the record stops at the bound)",
+          "reject (the record is left as it is and the events are listed in the ingest stats) or clamp (the record stops at the bound)",
       }),
     topSize: z
       .number()
