@@ -13,7 +13,7 @@ import type { ScoreChange } from "../queue/persist-batch";
 import { leaderboardStub, objectConfig } from "./leaderboard-stub";
 import { openRedis, redisBreakerFor } from "./redis";
 import { applyToRedis, dropReadyMarkers, redisChangeOf } from "./redis-ranks";
-import { noteWatermark } from "./watermarks";
+import { noteRedisProjection, noteWatermark } from "./watermarks";
 
 /**
  * Records the board-periods a failed Redis write missed, for the reconciliation cron (one row
@@ -129,7 +129,7 @@ export async function projectScoreChanges(
   // (Redis is optional and reconciled from Postgres), so holding the batch's acks for it would
   // only add latency.
   const redis = openRedis(env);
-  if (redis) waitUntil(projectToRedis(env, redis, groupList, watermarks, changes.length));
+  if (redis) waitUntil(projectToRedis(env, redis, groupList, watermarks, changes.length, writtenAt));
   return outcome;
 }
 
@@ -145,6 +145,8 @@ async function projectToRedis(
   groups: ReadonlyArray<{ board: Board; periodKey: string; changes: ScoreChange[] }>,
   watermarks: ReadonlyMap<string, { writtenAt: number; expectedAt: number }>,
   records: number,
+  /** The batch's Postgres time (0: unknown). */
+  batchWrittenAt: number,
 ): Promise<void> {
   try {
     const pastDays = parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS);
@@ -159,6 +161,11 @@ async function projectToRedis(
       for (const bp of missed) unsynced.delete(boardPeriodKey(bp.boardId, bp.periodKey));
       return applyToRedis(redis, env.REDIS_KEY_PREFIX, writes, { watermarks });
     });
+    // Applied: the keys now hold this batch's marker (those found behind lost theirs until a reload).
+    for (const { board, periodKey } of groups) {
+      const mark = watermarks.get(boardPeriodKey(board.id, periodKey));
+      if (mark) noteRedisProjection(board.id, periodKey, mark.writtenAt);
+    }
     if (result.behind.length > 0) {
       count("redisBehind", result.behind.length);
       log.warn("projection: Redis trails Postgres (restored or lost writes); those board-periods are reloaded", {
@@ -174,7 +181,11 @@ async function projectToRedis(
         records,
       });
     const missed = groups.map((g) => ({ boardId: g.board.id, periodKey: g.periodKey }));
-    for (const bp of missed) unsynced.set(boardPeriodKey(bp.boardId, bp.periodKey), bp);
+    for (const bp of missed) {
+      unsynced.set(boardPeriodKey(bp.boardId, bp.periodKey), bp);
+      // Until a reload (whose marker is later than this batch), this isolate's reads refuse the keys.
+      noteRedisProjection(bp.boardId, bp.periodKey, batchWrittenAt);
+    }
     await requestResync(env, missed);
   }
 }

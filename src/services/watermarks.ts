@@ -23,8 +23,24 @@ export function noteWatermark(boardId: string, periodKey: string, writtenAt: num
   if (current === undefined || current < writtenAt) known.set(key, writtenAt);
 }
 
+/**
+ * The batch times (Postgres ms) of this isolate's own Redis projections, per board-period, once
+ * they landed, failed or were skipped (circuit open). Keys must hold at least that marker, with
+ * no tolerance: this isolate knows exactly which write they took or missed, so a Redis restored
+ * from a copy taken a moment before it, or still missing a skipped write, is refused at once.
+ */
+const projected = new BoundedMap<string, number>(5_000);
+
+export function noteRedisProjection(boardId: string, periodKey: string, writtenAt: number): void {
+  if (!Number.isSafeInteger(writtenAt) || writtenAt <= 0) return;
+  const key = boardPeriodKey(boardId, periodKey);
+  const current = projected.get(key);
+  if (current === undefined || current < writtenAt) projected.set(key, writtenAt);
+}
+
 /** The oldest watermark a Redis answer for this board-period may carry (0: no constraint known). */
 export function minimumRedisWatermark(boardId: string, periodKey: string): number {
-  const at = known.get(boardPeriodKey(boardId, periodKey));
-  return at === undefined ? 0 : Math.max(0, at - READ_TOLERANCE_MS);
+  const key = boardPeriodKey(boardId, periodKey);
+  const seen = known.get(key);
+  return Math.max(seen === undefined ? 0 : seen - READ_TOLERANCE_MS, projected.get(key) ?? 0);
 }

@@ -9,9 +9,11 @@ import worker from "../../src/index";
 import { counters } from "../../src/lib/metrics";
 import { readPlayerRank } from "../../src/services/leaderboard-reads";
 import { readContext } from "../../src/services/read-context";
+import { redisBreakerFor } from "../../src/services/redis";
 import { rankKeys } from "../../src/services/redis-keys";
 import { WATERMARK_TOLERANCE_MS } from "../../src/services/redis-lua";
 import { countFromRedis, rankFromRedis } from "../../src/services/redis-ranks";
+import { minimumRedisWatermark } from "../../src/services/watermarks";
 import { createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
 import { keyTracker, testRedis } from "../services/redis-fixtures";
 
@@ -50,9 +52,9 @@ async function reconcile() {
 /**
  * A board of ten players whose Redis keys are loaded and ready, then "restored from an older
  * copy": the leader's newer record is taken back to what an earlier snapshot held, and the marker
- * to that snapshot's time (older than the tolerance).
+ * to that snapshot's time, `lagMs` before the leader's batch (by default older than the tolerance).
  */
-async function restoredBoard(): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
+async function restoredBoard(lagMs = WATERMARK_TOLERANCE_MS + 60_000): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
   const board = await createBoard({ periods: ["all"] });
   written.track(board, "all");
   await consume(
@@ -64,9 +66,9 @@ async function restoredBoard(): Promise<{ board: string; keys: ReturnType<typeof
     await reconcile();
     return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
   });
-  const marker = Number(await testRedis().get(keys.ready));
   await consume(board, [["r0", 500]]);
   await eventually(async () => ((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined));
+  const marker = Number(await testRedis().get(keys.ready));
 
   // The older copy: r0 at version 1 with 10 points, and its snapshot time.
   const redis = testRedis();
@@ -75,7 +77,7 @@ async function restoredBoard(): Promise<{ board: string; keys: ReturnType<typeof
   const old = encodeMember(T0, "r0");
   await redis.zadd(keys.z, { score: -10, member: old });
   await redis.hset(keys.m, { r0: `1|${old}` });
-  await redis.set(keys.ready, String(marker - WATERMARK_TOLERANCE_MS - 60_000));
+  await redis.set(keys.ready, String(marker - lagMs));
   expect((await rankFromRedis(redis, prefix, board, "all", "r0"))?.rank).toBe(10);
   return { board, keys };
 }
@@ -123,6 +125,19 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
     expect(counters.redisNotReady - before).toBe(1);
     // A player far down is not taken from the restored keys either.
     expect((await readPlayerRank(ctx, definition, "all", "r1"))?.source).not.toBe("redis");
+  });
+
+  it("the isolate whose projection the copy lacks refuses it even when taken a moment before (within the read tolerance)", async () => {
+    const { board } = await restoredBoard(500);
+    const { getBoards } = await import("../../src/services/board-cache");
+    const { boardLoader } = await import("../../src/services/boards");
+    const ctx = readContext(testEnv);
+    const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
+    if (!definition) throw new Error("board not found");
+    const before = counters.redisNotReady;
+    expect(await readPlayerRank(ctx, definition, "all", "r0")).toMatchObject({ rank: 1, score: 500 });
+    expect(await readPlayerRank(ctx, definition, "all", "r1")).toMatchObject({ rank: 10 });
+    expect(counters.redisNotReady - before).toBe(2);
   });
 
   it("a board quiet since the restore is found by the cron comparing each marker with its object's watermark", async () => {
@@ -181,6 +196,46 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
     expect(result.reloaded.find((r) => r.boardId === board)).toBeUndefined();
     await consume(board, [["q2", 2]]);
     expect(await testRedis().exists(keys.ready)).toBe(1);
+  });
+
+  it("a write skipped while the circuit was open keeps this isolate's reads off the keys once Redis answers again, until the reload", async () => {
+    const board = await createBoard({ periods: ["all"] });
+    written.track(board, "all");
+    await consume(
+      board,
+      Array.from({ length: 10 }, (_, i): [string, number] => [`s${i}`, 10 + i]),
+    );
+    const keys = rankKeys(prefix, board, "all");
+    await eventually(async () => {
+      await reconcile();
+      return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
+    });
+    const breaker = redisBreakerFor(testEnv);
+    for (let i = 0; i < 3; i++) await breaker.run(() => Promise.reject(new Error("Redis unreachable"))).catch(() => {});
+    expect(breaker.state()).toBe("open");
+    const skipped = counters.redisSkipped;
+    await consume(board, [["s0", 500]]);
+    expect(counters.redisSkipped - skipped).toBe(1);
+    // The keys still hold s0's old record under a marker from moments before the skipped batch.
+    expect((await rankFromRedis(testRedis(), prefix, board, "all", "s0"))?.rank).toBe(10);
+
+    // The cool-down passes; the next read is the probe that closes the circuit.
+    await eventually(async () => (breaker.state() === "half_open" ? true : undefined), 10_000, "the circuit half-open");
+    const { getBoards } = await import("../../src/services/board-cache");
+    const { boardLoader } = await import("../../src/services/boards");
+    const ctx = readContext(testEnv);
+    const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
+    if (!definition) throw new Error("board not found");
+    const notReady = counters.redisNotReady;
+    expect(await readPlayerRank(ctx, definition, "all", "s0")).toMatchObject({ rank: 1, score: 500 });
+    expect(await readPlayerRank(ctx, definition, "all", "s1")).toMatchObject({ rank: 10 });
+    expect(counters.redisNotReady - notReady).toBe(2);
+    expect(breaker.state()).toBe("closed");
+
+    // The cron reloads the board-period the skipped write asked for; the keys are trusted again.
+    expect((await reconcile()).reloaded.find((r) => r.boardId === board)?.reason).toBe("resync");
+    const floor = minimumRedisWatermark(board, "all");
+    expect((await rankFromRedis(testRedis(), prefix, board, "all", "s0", { minWatermark: floor }))?.rank).toBe(1);
   });
 
   it("the scheduled handler wires the objects' watermarks into the reconciliation", async () => {
