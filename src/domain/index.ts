@@ -5,6 +5,8 @@
  */
 
 export { boardPeriodKey } from "./board-period-key";
+export type { Caller, Scope } from "./caller";
+export { ANONYMOUS, callerLabel, hasScope, SCOPES, scoreWriteRefusal } from "./caller";
 export type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "./operators";
 export { applyOperator, isBetterScore, mergeBatch, recordAsEvent, SCORE_OPERATORS, SORT_ORDERS } from "./operators";
 export type { BoardPeriodConfig, ParsedPeriodKey, PeriodKind, PeriodRange, WeekStart } from "./periods";

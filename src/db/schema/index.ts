@@ -1,4 +1,5 @@
 // The whole data model, split by domain; drizzle-kit reads this file (drizzle.config.ts).
+export * from "./api-keys";
 export * from "./boards";
 export * from "./events";
 export * from "./object-repairs";
