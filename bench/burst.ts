@@ -55,7 +55,7 @@ async function post(base: string, events: Array<Record<string, unknown>>): Promi
   try {
     const res = await fetch(`${base}/v1/events`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
       body: JSON.stringify(events.length === 1 ? events[0] : { events }),
     });
     const body = await res.text();

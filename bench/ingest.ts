@@ -273,7 +273,7 @@ async function main() {
     await json(
       await fetch(`${server.base}/v1/events`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
         body: JSON.stringify({ events: warm }),
       }),
     );
@@ -309,7 +309,7 @@ async function main() {
         const reply = await json(
           await fetch(`${server.base}/v1/events`, {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
             body: JSON.stringify({ events: chunk }),
           }),
         );

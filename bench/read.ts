@@ -311,7 +311,7 @@ async function freshness(server: Server, topScore: number): Promise<number[]> {
     const score = topScore + 1_000 * round;
     const res = await fetch(`${server.base}/v1/events`, {
       method: "POST",
-      headers: { ...CLIENT_HEADERS, "content-type": "application/json" },
+      headers: { ...CLIENT_HEADERS, authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
       body: JSON.stringify({
         events: [{ id: crypto.randomUUID(), type: "game_ended", playerId, occurredAt: new Date().toISOString(), boardId: BOARD, score }],
       }),

@@ -4,14 +4,16 @@ import { HTTPException } from "hono/http-exception";
 import { queryDatabase } from "./db/client";
 import { isSchemaMissing, MIGRATE_HINT } from "./db/errors";
 import type { AppContext } from "./env";
-import { requireAdmin } from "./lib/admin-auth";
 import { DEPENDENCY_RETRY_AFTER_SECONDS, failedDependency } from "./lib/dependency-errors";
 import { ApiError, errorBody } from "./lib/errors";
 import { describeError, log } from "./lib/log";
+import { registerDeleteKey } from "./routes/admin/delete-key";
 import { registerGetDlq } from "./routes/admin/get-dlq";
 import { registerGetIngestStats } from "./routes/admin/get-ingest-stats";
+import { registerGetKeys } from "./routes/admin/get-keys";
 import { registerGetMetrics } from "./routes/admin/get-metrics";
 import { registerPostDlqReplay } from "./routes/admin/post-dlq-replay";
+import { registerPostKey } from "./routes/admin/post-key";
 import { registerGetBoard } from "./routes/boards/get-board";
 import { registerPostBoard } from "./routes/boards/post-board";
 import { registerPostEvents } from "./routes/events/post-events";
@@ -24,6 +26,7 @@ import { registerGetPlayerRank } from "./routes/leaderboards/get-player-rank";
 import { registerGetRankOf } from "./routes/leaderboards/get-rank-of";
 import { registerPostPlayers } from "./routes/leaderboards/post-players";
 import { registerGetPlayerRanks } from "./routes/players/get-ranks";
+import { registerPostToken } from "./routes/players/post-token";
 
 /**
  * Builds the API: one init middleware that puts per-request dependencies on the context, one error
@@ -100,7 +103,6 @@ export function createApp(): OpenAPIHono<AppContext> {
         c.json(errorBody("PAYLOAD_TOO_LARGE", "The body is over 1 MB; send fewer events per request", c.get("requestId")), 413),
     }),
   );
-  app.use("/v1/admin/*", requireAdmin);
 
   registerGetLive(app);
   registerGetReady(app);
@@ -118,8 +120,24 @@ export function createApp(): OpenAPIHono<AppContext> {
   registerPostDlqReplay(app);
   registerGetIngestStats(app);
   registerGetMetrics(app);
+  registerPostKey(app);
+  registerGetKeys(app);
+  registerDeleteKey(app);
+  registerPostToken(app);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminKey", { type: "http", scheme: "bearer", description: "ADMIN_KEY" });
+  const schemes = app.openAPIRegistry;
+  schemes.registerComponent("securitySchemes", "adminKey", { type: "http", scheme: "bearer", description: "ADMIN_KEY: every scope" });
+  schemes.registerComponent("securitySchemes", "serverKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A server key from POST /v1/admin/keys (eb_…); the required scope is named in the requirement",
+  });
+  schemes.registerComponent("securitySchemes", "playerToken", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A player token: minted by POST /v1/players/{player}/tokens, or issued by the studio's identity provider",
+  });
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "Edgeboard API", version: "0.1.0" } });
   return app;
 }

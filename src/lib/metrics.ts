@@ -30,6 +30,13 @@ export const counters = {
   postgresQueries: 0,
   /** WebSocket pools opened (queue batches, cron jobs, readiness): none on a read. */
   postgresConnections: 0,
+  /** Requests whose credential was present but wrong (401). */
+  authRefused: 0,
+  /** Requests refused for a missing scope or a private board (403). */
+  accessDenied: 0,
+  /** Requests answered 429, by the per-PoP binding or the global Upstash limit. */
+  rateLimited: 0,
+  rateLimitedGlobal: 0,
 };
 
 export type Counter = keyof typeof counters;

@@ -92,8 +92,10 @@ function upsertFrom(operator: "best" | "latest" | "increment", newState: SQL, on
  *     so the upsert touches each record once.
  *  4. upsert scores, one upsert per operator; the ON CONFLICT arm applies the operator against
  *     the locked current row, so concurrent consumers cannot lose an increment, and leaves rows
- *     the batch does not improve untouched. Tie-break: at an equal best score the earlier
- *     reached_at wins; `latest` only moves forward in occurred_at.
+ *     the batch does not improve untouched. reached_at is when the edge accepted the event (its
+ *     received_at), never the client's occurredAt, which only places it in a period: at an equal
+ *     best score the earlier reached_at wins, and `latest` only moves forward in it, so a client
+ *     that backdates an event wins nothing.
  *  5. bump the hour's ingest counters.
  * It returns the final state of every record the batch moved, and of every record named by an
  * already-seen event (a redelivery), so the projection to DOs/Redis is repeated rather than lost
@@ -160,7 +162,7 @@ export async function persistBatch(
       returning 1
     ),
     contributions as (
-      select c.board_id, c.period_key, i.player_id, i.score, i.occurred_at, i.metadata, i.event_id,
+      select c.board_id, c.period_key, i.player_id, i.score, i.received_at as reached_at, i.occurred_at, i.metadata, i.event_id,
              b.operator, b.sort_order, b.score_overflow,
              coalesce(b.min_score, ${MIN_SAFE}::bigint) as lo, coalesce(b.max_score, ${MAX_SAFE}::bigint) as hi,
              (i.event_id in (select event_id from fresh)) as is_fresh
@@ -179,7 +181,7 @@ export async function persistBatch(
       from contributions where is_fresh
     ),
     ranked as (
-      select board_id, period_key, player_id, operator, sort_order, score_overflow, lo, hi, occurred_at, metadata, event_id, s.score,
+      select board_id, period_key, player_id, operator, sort_order, score_overflow, lo, hi, reached_at, occurred_at, metadata, event_id, s.score,
              case when sort_order = 'desc' then -s.score else s.score end as sort_score
       from judged
       cross join lateral (select case when operator = 'increment' then score else least(greatest(score, lo), hi) end as score) s
@@ -187,26 +189,28 @@ export async function persistBatch(
     ),
     -- One row per (board, period, player) from ONE sort of the batch (DISTINCT ON), not ordered
     -- aggregates, which Postgres < 16 sorts group by group. The first row of a group is the one
-    -- that decides: for best, the better score, then the earlier time, then the smaller id; for
-    -- latest and increment, the newest event (its score, time and metadata). Increment adds the
+    -- that decides: for best, the better score, then the earlier acceptance (then occurrence, then
+    -- id: events of one request share their acceptance time); for latest and increment, the newest event (its score, time and metadata). Increment adds the
     -- group's scores (a window over the same ordering, so the sort is shared).
     folded as (
       select distinct on (board_id, period_key, player_id)
         board_id, period_key, player_id, operator, sort_order, score_overflow, lo, hi,
         case when operator = 'increment' then sum(score::numeric) over w else score end as score,
         sort_score,
-        occurred_at as reached_at,
+        reached_at,
         metadata
       from ranked
       window w as (
         partition by board_id, period_key, player_id
-        order by case when operator = 'best' then sort_score end, case when operator = 'best' then occurred_at end,
-                 case when operator = 'best' then event_id end, occurred_at desc, event_id desc
+        order by case when operator = 'best' then sort_score end, case when operator = 'best' then reached_at end,
+                 case when operator = 'best' then occurred_at end, case when operator = 'best' then event_id end,
+                 reached_at desc, occurred_at desc, event_id desc
         rows between unbounded preceding and unbounded following
       )
       order by board_id, period_key, player_id,
-               case when operator = 'best' then sort_score end, case when operator = 'best' then occurred_at end,
-               case when operator = 'best' then event_id end, occurred_at desc, event_id desc
+               case when operator = 'best' then sort_score end, case when operator = 'best' then reached_at end,
+               case when operator = 'best' then occurred_at end, case when operator = 'best' then event_id end,
+               reached_at desc, occurred_at desc, event_id desc
     ),
     -- Whether an increment keeps its record inside the bounds depends on the record, so the upsert
     -- arm decides it against the locked row. A sum wider than the whole range (hostile input, rare)

@@ -15,9 +15,12 @@ const KEEP_SECONDS = Math.floor(STALE_IF_ERROR_MS / 1000);
 const PRODUCED_AT = "x-board-produced-at";
 const keyOf = (id: string) => new Request(`https://edge-cache.internal/boards/${encodeURIComponent(id)}`);
 
+/** Columns added after a copy may have been cached, at their database defaults. */
+const LATER_COLUMNS = { clientWrites: true, public: true, maxIncrement: null, maxScoreEventsPerMinute: null } satisfies Partial<Board>;
+
 function revive(json: string): Board {
   const raw = JSON.parse(json) as Board & { createdAt: string; updatedAt: string };
-  return { ...raw, createdAt: new Date(raw.createdAt), updatedAt: new Date(raw.updatedAt) };
+  return { ...LATER_COLUMNS, ...raw, createdAt: new Date(raw.createdAt), updatedAt: new Date(raw.updatedAt) };
 }
 
 /** A cached copy, with when Postgres produced it (0 for an entry stored without the header). */

@@ -19,6 +19,8 @@ export interface BoardInput {
   topSize: number;
   cacheTtlSeconds: number;
   metadata?: Record<string, unknown> | undefined;
+  clientWrites: boolean;
+  public: boolean;
 }
 
 /** Creates a board; an existing id is a conflict (sort order and operator are immutable). */
@@ -39,6 +41,8 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
       topSize: input.topSize,
       cacheTtlSeconds: input.cacheTtlSeconds,
       metadata: input.metadata ?? null,
+      clientWrites: input.clientWrites,
+      public: input.public,
     })
     .onConflictDoNothing({ target: boards.id })
     .returning();
@@ -91,6 +95,8 @@ export function boardView(board: Board) {
     topSize: board.topSize,
     cacheTtlSeconds: board.cacheTtlSeconds,
     metadata: board.metadata ?? undefined,
+    clientWrites: board.clientWrites,
+    public: board.public,
     createdAt: board.createdAt.toISOString(),
   };
 }

@@ -14,7 +14,8 @@ export type RejectionCode =
   | "TOO_OLD"
   | "TOO_FAR_IN_FUTURE"
   | "PAYLOAD_TOO_LARGE"
-  | "UNSTORABLE_TEXT";
+  | "UNSTORABLE_TEXT"
+  | "FORBIDDEN";
 
 export interface Rejection {
   index: number;

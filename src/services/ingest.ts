@@ -1,4 +1,6 @@
 import type { Database } from "../db/client";
+import type { Board } from "../db/schema";
+import { type Caller, scoreWriteRefusal } from "../domain";
 import type { AppBindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { describeError, log } from "../lib/log";
@@ -22,7 +24,14 @@ export function ingestLimits(env: AppBindings): IngestLimits {
  * ones on the queues and returns. Nothing is written to Postgres here: the request is done as soon
  * as the queue has the events, which is what keeps a burst of players off the database.
  */
-export async function ingestEvents(env: AppBindings, db: () => Database, items: unknown[], now = Date.now()): Promise<IngestResult> {
+export async function ingestEvents(
+  env: AppBindings,
+  db: () => Database,
+  items: unknown[],
+  /** Who sends them: a player token sends its own player's events only, and none to server-authoritative boards. */
+  caller: Caller,
+  now = Date.now(),
+): Promise<IngestResult> {
   const rejected: Rejection[] = [];
   const parsed = items.map((raw, index) => parseItem(raw, index));
   const boardIds = parsed.flatMap((p) => (p.ok && p.event.boardId ? [p.event.boardId] : []));
@@ -35,7 +44,13 @@ export async function ingestEvents(env: AppBindings, db: () => Database, items: 
       rejected.push(item.rejection);
       continue;
     }
-    const checked = toEventMessage(item.event, item.index, item.event.boardId ? boards.get(item.event.boardId) : undefined, now, limits);
+    const board = item.event.boardId ? boards.get(item.event.boardId) : undefined;
+    const refusal = writeRefusal(caller, item.event.playerId, board);
+    if (refusal) {
+      rejected.push({ index: item.index, error: { code: "FORBIDDEN", message: refusal } });
+      continue;
+    }
+    const checked = toEventMessage(item.event, item.index, board, now, limits);
     if (checked.ok) messages.push(checked.message);
     else rejected.push(checked.rejection);
   }
@@ -59,6 +74,15 @@ export async function ingestEvents(env: AppBindings, db: () => Database, items: 
     );
   }
   return { accepted: messages.length, rejected };
+}
+
+/** Why this caller may not send this event, or null (see scoreWriteRefusal). */
+function writeRefusal(caller: Caller, playerId: string, board: Board | undefined): string | null {
+  if (board) return scoreWriteRefusal(caller, playerId, board.clientWrites);
+  if (caller.kind === "player" && caller.playerId !== playerId) {
+    return `a player token for "${caller.playerId}" cannot send events for "${playerId}"`;
+  }
+  return null;
 }
 
 /** A queue message holds at most 100 events and must stay under 128 KB (with headroom). */

@@ -30,7 +30,13 @@ const LOOKUP_TIMEOUT_MS = 5_000;
  * crowds the current ones out; each rank from the usual sources (the board's Durable Object inside
  * its top-N, Redis beyond, Postgres without Redis), all in parallel.
  */
-export async function readPlayerRanks(ctx: ReadContext, playerId: string, now = new Date()): Promise<BoardRank[]> {
+export async function readPlayerRanks(
+  ctx: ReadContext,
+  playerId: string,
+  /** Whether the caller may read private boards; without, only public boards are listed. */
+  includePrivate: boolean,
+  now = new Date(),
+): Promise<BoardRank[]> {
   const boardRows = await withTimeout(
     ctx.db().selectDistinct({ boardId: scores.boardId }).from(scores).where(eq(scores.playerId, playerId)).limit(MAX_BOARDS),
     LOOKUP_TIMEOUT_MS,
@@ -40,7 +46,8 @@ export async function readPlayerRanks(ctx: ReadContext, playerId: string, now = 
     boardRows.map((r) => r.boardId),
     boardLoader(ctx.db),
   );
-  const wanted = [...boards.values()].flatMap((board) =>
+  const readable = [...boards.values()].filter((board) => board.public || includePrivate);
+  const wanted = readable.flatMap((board) =>
     periodKeysFor({ periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart }, now).map((p) => ({
       board,
       period: p.period,

@@ -30,6 +30,8 @@ export type BoardOptions = {
   minScore?: number;
   maxScore?: number;
   scoreOverflow?: "reject" | "clamp";
+  clientWrites?: boolean;
+  public?: boolean;
 };
 
 /** Creates a board through the admin API (the same path a studio uses) and returns its id. */
@@ -46,7 +48,7 @@ export async function createBoard(options: BoardOptions = {}): Promise<string> {
 
 export async function postEvents(events: unknown[] | unknown): Promise<Response> {
   const body = Array.isArray(events) ? { events } : events;
-  return api("/v1/events", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return api("/v1/events", { method: "POST", headers: ADMIN, body: JSON.stringify(body) });
 }
 
 /** Runs a query against the test database through the production driver. */

@@ -31,6 +31,10 @@ function scoreEvent(
   };
 }
 
+/** An event the edge accepted at `at` (its receivedAt): the time that ranks ties and orders `latest`. */
+const acceptedAt = (boardId: string, playerId: string, score: number, at: number) =>
+  scoreEvent(boardId, playerId, score, at, { receivedAt: at });
+
 let messageSeq = 0;
 /** Delivers bodies to the real queue handler as one batch and returns the ack/retry outcome. */
 async function deliver(bodies: unknown[], options: { env?: AppBindings; attempts?: number; ids?: string[] } = {}) {
@@ -54,8 +58,8 @@ const recent = (minutesAgo: number) => now - minutesAgo * 60_000;
 describe("operators", () => {
   it("best on a desc board keeps the highest score, whatever the arrival order", async () => {
     const board = await createBoard({ operator: "best", sortOrder: "desc" });
-    await deliver([scoreEvent(board, "p1", 70, recent(3)), scoreEvent(board, "p1", 50, recent(2))]);
-    await deliver([scoreEvent(board, "p1", 60, recent(1)), scoreEvent(board, "p1", 90, recent(4))]);
+    await deliver([acceptedAt(board, "p1", 70, recent(3)), acceptedAt(board, "p1", 50, recent(2))]);
+    await deliver([acceptedAt(board, "p1", 60, recent(1)), acceptedAt(board, "p1", 90, recent(4))]);
     const rows = await scoreRows(board);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.score).toBe(90);
@@ -64,26 +68,26 @@ describe("operators", () => {
 
   it("best on an asc board keeps the lowest score (race times)", async () => {
     const board = await createBoard({ operator: "best", sortOrder: "asc" });
-    await deliver([scoreEvent(board, "p1", 61_000, recent(3))]);
-    await deliver([scoreEvent(board, "p1", 59_500, recent(2)), scoreEvent(board, "p1", 62_000, recent(1))]);
+    await deliver([acceptedAt(board, "p1", 61_000, recent(3))]);
+    await deliver([acceptedAt(board, "p1", 59_500, recent(2)), acceptedAt(board, "p1", 62_000, recent(1))]);
     expect((await scoreRows(board))[0]?.score).toBe(59_500);
   });
 
-  it("best: an equal score reached earlier (arriving late) takes the earlier reachedAt", async () => {
+  it("best: an equal score accepted earlier (delivered late) takes the earlier reachedAt", async () => {
     const board = await createBoard({ operator: "best" });
-    await deliver([scoreEvent(board, "p1", 100, recent(2))]);
-    await deliver([scoreEvent(board, "p1", 100, recent(5))]);
-    await deliver([scoreEvent(board, "p1", 100, recent(1))]);
+    await deliver([acceptedAt(board, "p1", 100, recent(2))]);
+    await deliver([acceptedAt(board, "p1", 100, recent(5))]);
+    await deliver([acceptedAt(board, "p1", 100, recent(1))]);
     const [row] = await scoreRows(board);
     expect(row?.score).toBe(100);
     expect(row?.reached_at).toBe(new Date(recent(5)).toISOString());
   });
 
-  it("latest keeps the most recent event by occurredAt; a late older event does not overwrite it", async () => {
+  it("latest keeps the most recently accepted event; a late delivery of an older one does not overwrite it", async () => {
     const board = await createBoard({ operator: "latest" });
-    await deliver([scoreEvent(board, "p1", 10, recent(5))]);
-    await deliver([scoreEvent(board, "p1", 30, recent(1))]);
-    await deliver([scoreEvent(board, "p1", 20, recent(3))]);
+    await deliver([acceptedAt(board, "p1", 10, recent(5))]);
+    await deliver([acceptedAt(board, "p1", 30, recent(1))]);
+    await deliver([acceptedAt(board, "p1", 20, recent(3))]);
     const [row] = await scoreRows(board);
     expect(row?.score).toBe(30);
     expect(row?.reached_at).toBe(new Date(recent(1)).toISOString());
@@ -97,8 +101,8 @@ describe("operators", () => {
 
   it("increment sums deltas across and within batches; reachedAt is the newest contribution", async () => {
     const board = await createBoard({ operator: "increment" });
-    await deliver([scoreEvent(board, "p1", 10, recent(5)), scoreEvent(board, "p1", 5, recent(4))]);
-    await deliver([scoreEvent(board, "p1", -3, recent(2)), scoreEvent(board, "p2", 1, recent(2))]);
+    await deliver([acceptedAt(board, "p1", 10, recent(5)), acceptedAt(board, "p1", 5, recent(4))]);
+    await deliver([acceptedAt(board, "p1", -3, recent(2)), acceptedAt(board, "p2", 1, recent(2))]);
     const rows = await scoreRows(board);
     expect(rows.find((r) => r.player_id === "p1")?.score).toBe(12);
     expect(rows.find((r) => r.player_id === "p1")?.reached_at).toBe(new Date(recent(2)).toISOString());
@@ -132,6 +136,18 @@ describe("operators", () => {
       sql`select player_id from scores where board_id = ${board} and period_key = 'all' order by sort_score, reached_at, player_id`,
     );
     expect(rows.map((r) => r.player_id)).toEqual(["top", "early", "late"]);
+  });
+
+  it("backdating occurredAt wins no tie: the player the edge accepted first ranks higher", async () => {
+    const board = await createBoard({ operator: "best" });
+    await deliver([scoreEvent(board, "honest", 700, recent(1), { receivedAt: recent(1) })]);
+    // Sent later, claiming to have happened six days ago.
+    await deliver([scoreEvent(board, "cheater", 700, recent(6 * 24 * 60), { receivedAt: recent(0.5) })]);
+    const rows = await query<{ player_id: string; reached_at: string }>(
+      sql`select player_id, reached_at from scores where board_id = ${board} and period_key = 'all' order by sort_score, reached_at, player_id`,
+    );
+    expect(rows.map((r) => r.player_id)).toEqual(["honest", "cheater"]);
+    expect(new Date(rows[1]?.reached_at as string).getTime()).toBe(recent(0.5));
   });
 });
 

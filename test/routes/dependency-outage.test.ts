@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
 import { failedDependency } from "../../src/lib/dependency-errors";
-import { createBoard, eventId, testEnv, uniqueId } from "../helpers/factories";
+import { ADMIN, createBoard, eventId, testEnv, uniqueId } from "../helpers/factories";
 
 /** The worker's own view of the world with Postgres unreachable (the objects and Redis keep theirs). */
 const postgresDown: AppBindings = { ...testEnv, DATABASE_URL: "postgres://postgres@127.0.0.1:1/down" };
@@ -42,7 +42,7 @@ describe("a dependency that is down answers 503 with Retry-After, never 500", ()
         "/v1/events",
         {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: ADMIN,
           body: JSON.stringify({
             id: eventId(),
             type: "score",

@@ -84,7 +84,7 @@ describe("POST /v1/events", () => {
 
   it("answers a malformed body with 400 and the error shape", async () => {
     for (const body of ["{not json", "[]", "42", JSON.stringify({ events: [] }), JSON.stringify({ events: "x" })]) {
-      const res = await api("/v1/events", { method: "POST", headers: { "content-type": "application/json" }, body });
+      const res = await api("/v1/events", { method: "POST", headers: ADMIN, body });
       expect(res.status, body).toBe(400);
       const json = (await res.json()) as { error: { code: string; message: string; requestId: string } };
       expect(json.error.code).toBe("BAD_REQUEST");

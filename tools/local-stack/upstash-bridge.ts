@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -120,7 +121,8 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     );
   }
 
-  async function runOne(command: string[]): Promise<Reply> {
+  async function runOne(original: string[]): Promise<Reply> {
+    const command = withLocalScripts(original);
     const name = (command[0] as string).toUpperCase();
     if (REFUSED.has(name)) return refused(name);
     const conn = BLOCKING.has(name) ? redis.duplicate() : redis;
@@ -137,7 +139,8 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     const replies: Reply[] = new Array(commands.length);
     const pipeline = redis.pipeline();
     const sent: number[] = [];
-    commands.forEach((command, i) => {
+    commands.forEach((original, i) => {
+      const command = withLocalScripts(original);
       const name = (command[0] as string).toUpperCase();
       if (REFUSED.has(name) || BLOCKING.has(name)) {
         replies[i] = refused(name);
@@ -159,7 +162,8 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   /** undefined replies = the transaction was discarded; the error says why. */
   async function runMultiExec(commands: string[][]): Promise<{ replies?: Reply[]; error?: string }> {
     const multi = redis.multi();
-    for (const command of commands) {
+    for (const original of commands) {
+      const command = withLocalScripts(original);
       const name = (command[0] as string).toUpperCase();
       if (REFUSED.has(name)) return { error: `ERR ${name} is not allowed in /multi-exec` };
       multi.callBuffer(name, ...command.slice(1));
@@ -302,4 +306,34 @@ export function redisHostPort(redisUrl: string): { host: string; port: number } 
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
   return { host, port: url.port ? Number(url.port) : 6379 };
+}
+
+/**
+ * Upstash accepts a script flag Redis does not know, `#!lua flags=allow-key-locking` (lock only
+ * the keys a script declares; @upstash/ratelimit's scripts carry it): the bridge drops that flag
+ * before Redis sees the script, and answers EVALSHA of the flagged script's SHA with the SHA Redis
+ * gave the script without it, so clients that compute SHAs themselves keep working.
+ */
+const scriptAliases = new Map<string, string>();
+const UPSTASH_ONLY_FLAGS = new Set(["allow-key-locking"]);
+const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
+
+function withLocalScripts(command: string[]): string[] {
+  const name = String(command[0]).toUpperCase();
+  const scriptAt = name === "EVAL" || name === "EVAL_RO" ? 1 : name === "SCRIPT" && String(command[1]).toUpperCase() === "LOAD" ? 2 : -1;
+  if (scriptAt > 0) {
+    const script = String(command[scriptAt]);
+    const local = script.replace(/^#!lua flags=([^\n]*)/, (_, flags: string) => {
+      const kept = flags.split(",").filter((f) => f.trim() !== "" && !UPSTASH_ONLY_FLAGS.has(f.trim()));
+      return kept.length > 0 ? `#!lua flags=${kept.join(",")}` : "#!lua";
+    });
+    if (local === script) return command;
+    scriptAliases.set(sha1(script), sha1(local));
+    return command.map((part, i) => (i === scriptAt ? local : part));
+  }
+  if (name === "EVALSHA" || name === "EVALSHA_RO") {
+    const alias = scriptAliases.get(String(command[1]).toLowerCase());
+    if (alias) return command.map((part, i) => (i === 1 ? alias : part));
+  }
+  return command;
 }

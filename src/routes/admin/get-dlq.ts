@@ -1,15 +1,16 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { listDeadLetters } from "../../services/dead-letters";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { DeadLetterListSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "boards:admin", rateLimit: "admin" },
   method: "get",
   path: "/v1/admin/dlq",
   tags: ["admin"],
   summary: "Dead letters not yet replayed, oldest first, with the error each died of",
-  security: [{ adminKey: [] }],
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
   responses: {
     200: { description: "Dead letters", content: { "application/json": { schema: DeadLetterListSchema } } },

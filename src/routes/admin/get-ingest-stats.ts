@@ -1,15 +1,16 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { readIngestStats } from "../../services/ingest-stats";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { IngestStatsSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "boards:admin", rateLimit: "admin" },
   method: "get",
   path: "/v1/admin/ingest/stats",
   tags: ["admin"],
   summary: "Accepted, persisted, duplicate and rejected counts per queue; consumer lag; DLQ depth",
-  security: [{ adminKey: [] }],
   request: {
     query: z.object({
       hours: z.coerce

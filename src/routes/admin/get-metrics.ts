@@ -1,16 +1,17 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { snapshot } from "../../lib/metrics";
 import { redisBreakerFor } from "../../services/redis";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "boards:admin", rateLimit: "admin" },
   method: "get",
   path: "/v1/admin/metrics",
   tags: ["admin"],
   summary: "This isolate's counters: cache outcomes, Durable Object reads, Redis and Postgres reads and failures",
   description: "Counters are per isolate and reset when it restarts; a deployment sees one set per isolate.",
-  security: [{ adminKey: [] }],
   responses: {
     200: { description: "Counters", content: { "application/json": { schema: z.record(z.string(), z.number()).openapi("Metrics") } } },
     ...errorResponses(401),

@@ -1,15 +1,16 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { replayDeadLetters } from "../../services/dead-letters";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { ReplayRequestSchema, ReplayResponseSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "boards:admin", rateLimit: "admin" },
   method: "post",
   path: "/v1/admin/dlq/replay",
   tags: ["admin"],
   summary: "Requeue dead letters to the queue they came from (safe: events are idempotent)",
-  security: [{ adminKey: [] }],
   request: { body: { required: false, content: { "application/json": { schema: ReplayRequestSchema } } } },
   responses: {
     200: { description: "Replayed", content: { "application/json": { schema: ReplayResponseSchema } } },

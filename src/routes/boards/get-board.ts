@@ -1,10 +1,12 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
-import { boardView, requireBoard } from "../../services/boards";
+import { boardView } from "../../services/boards";
+import { guardedRoute, readableBoard } from "../access";
 import { errorResponses } from "../errors";
 import { BoardIdSchema, BoardSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "board-read", rateLimit: "read" },
   method: "get",
   path: "/v1/boards/{board}",
   tags: ["boards"],
@@ -18,7 +20,7 @@ const route = createRoute({
 
 export function registerGetBoard(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
-    const board = await requireBoard(c.get("db"), c.req.valid("param").board);
+    const board = await readableBoard(c, c.req.valid("param").board);
     return c.json(boardView(board), 200);
   });
 }

@@ -1,15 +1,16 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { boardView, createBoard } from "../../services/boards";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { BoardSchema, CreateBoardSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "boards:admin", rateLimit: "admin" },
   method: "post",
   path: "/v1/admin/boards",
   tags: ["admin", "boards"],
   summary: "Create a board",
-  security: [{ adminKey: [] }],
   request: { body: { required: true, content: { "application/json": { schema: CreateBoardSchema } } } },
   responses: {
     201: { description: "Created", content: { "application/json": { schema: BoardSchema } } },

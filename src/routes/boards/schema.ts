@@ -43,6 +43,10 @@ export const CreateBoardSchema = z
       .openapi({ description: "Entries kept sorted in the board's Durable Object" }),
     cacheTtlSeconds: z.number().int().min(1).max(300).default(2).openapi({ description: "Edge cache freshness of this board's pages" }),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    clientWrites: z.boolean().default(true).openapi({
+      description: "false: server-authoritative, player tokens cannot move scores here (only a server key with scores:write-any)",
+    }),
+    public: z.boolean().default(true).openapi({ description: "false: reads need a player token or a server key with the read scope" }),
   })
   // Postgres cannot store a NUL or a lone surrogate: refused here with the field's path, not a 500.
   .superRefine((b, ctx) => {
@@ -70,6 +74,8 @@ export const BoardSchema = z
     topSize: z.number(),
     cacheTtlSeconds: z.number(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    clientWrites: z.boolean(),
+    public: z.boolean(),
     createdAt: z.string(),
   })
   .openapi("Board");

@@ -1,11 +1,13 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { ingestEvents } from "../../services/ingest";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { IngestRequestSchema, IngestResponseSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "event-write", rateLimit: "write" },
   method: "post",
   path: "/v1/events",
   tags: ["events"],
@@ -42,7 +44,7 @@ export function registerPostEvents(app: OpenAPIHono<AppContext>): void {
         limit: max,
       });
     }
-    const result = await ingestEvents(c.env, c.get("db"), items);
+    const result = await ingestEvents(c.env, c.get("db"), items, c.get("caller"));
     return c.json(result, 202);
   });
 }

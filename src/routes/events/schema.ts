@@ -18,7 +18,13 @@ export const EventInputSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.:@|-]{1,128}$/, "1-128 characters: letters, digits and _ . : @ | -")
       .openapi({ example: "player-42" }),
-    occurredAt: z.iso.datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-22T10:00:00Z" }),
+    occurredAt: z.iso
+      .datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-22T10:00:00Z" })
+      .openapi({
+        description:
+          "When it happened on the device: places the event in its daily/weekly/monthly period. Ties on a board are " +
+          "broken by when the server accepted the event (reachedAt), never by this, so backdating wins nothing.",
+      }),
     boardId: z.string().min(1).max(64).optional(),
     tournamentId: z.string().min(1).max(64).optional(),
     score: z.number().optional().openapi({ description: "Integer; required when boardId is given" }),

@@ -1,8 +1,10 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
+import { guardedRoute } from "../access";
 import { LivenessSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "none", rateLimit: "read" },
   method: "get",
   path: "/health",
   tags: ["health"],

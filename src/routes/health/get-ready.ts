@@ -1,9 +1,11 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { checkReadiness } from "../../services/readiness";
+import { guardedRoute } from "../access";
 import { ReadinessSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "none", rateLimit: "read" },
   method: "get",
   path: "/health/ready",
   tags: ["health"],

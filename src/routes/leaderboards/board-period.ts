@@ -2,10 +2,10 @@ import type { Context } from "hono";
 import type { Board } from "../../db/schema";
 import type { PeriodKind } from "../../domain";
 import type { AppContext } from "../../env";
-import { requireBoard } from "../../services/boards";
 import type { ReadContext } from "../../services/leaderboard-reads";
 import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
 import { readContext } from "../../services/read-context";
+import { readableBoard } from "../access";
 
 /**
  * What every leaderboard route starts with: the board (404 if unknown), the period key asked
@@ -17,7 +17,7 @@ export async function boardPeriodOf(
   query: { period?: PeriodKind | undefined; at?: string | undefined },
 ): Promise<{ board: Board; period: PeriodKind; periodKey: string; reads: ReadContext }> {
   const reads = readContext(c.env);
-  const board = await requireBoard(reads.db, boardId);
+  const board = await readableBoard(c, boardId);
   const { period, periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
   return { board, period, periodKey, reads };
 }

@@ -1,12 +1,14 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { readAround } from "../../services/leaderboard-reads";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { boardPeriodOf } from "./board-period";
 import { EntriesSchema, PeriodQuerySchema, PlayerParamsSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "board-read", rateLimit: "read" },
   method: "get",
   path: "/v1/leaderboards/{board}/players/{player}/around",
   tags: ["leaderboards"],

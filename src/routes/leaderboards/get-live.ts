@@ -1,13 +1,14 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { requireBoard } from "../../services/boards";
 import { leaderboardStub } from "../../services/leaderboard-stub";
 import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
+import { guardedRoute, readableBoard } from "../access";
 import { errorResponses } from "../errors";
 import { BoardParamsSchema, PeriodQuerySchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "board-read", rateLimit: "read" },
   method: "get",
   path: "/v1/leaderboards/{board}/live",
   tags: ["leaderboards"],
@@ -32,7 +33,7 @@ export function registerGetLive(app: OpenAPIHono<AppContext>): void {
     if (query.at !== undefined && query.at !== "current") {
       throw new ApiError("BAD_REQUEST", "A live feed follows the current period; read past periods with GET /v1/leaderboards/{board}?at=");
     }
-    const board = await requireBoard(c.get("db"), boardId);
+    const board = await readableBoard(c, boardId);
     const { periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
     const url = new URL(c.req.url);
     url.search = `?limit=${query.limit}`;

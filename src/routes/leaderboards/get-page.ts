@@ -1,16 +1,17 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { cachedJson, matchesEtag } from "../../cache/edge-cache";
 import { decodeCursor, encodeCursor } from "../../domain";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { requireBoard } from "../../services/boards";
 import { readPage, readPageJson } from "../../services/leaderboard-reads";
 import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
 import { readContext } from "../../services/read-context";
+import { guardedRoute, readableBoard } from "../access";
 import { errorResponses } from "../errors";
 import { BoardParamsSchema, LeaderboardPageSchema, PageQuerySchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "board-read", rateLimit: "read" },
   method: "get",
   path: "/v1/leaderboards/{board}",
   tags: ["leaderboards"],
@@ -33,7 +34,7 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { board: boardId } = c.req.valid("param");
     const query = c.req.valid("query");
-    const board = await requireBoard(c.get("db"), boardId);
+    const board = await readableBoard(c, boardId);
     const { period, periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
     if (query.cursor && (!cursor || cursor.period !== periodKey)) {
@@ -77,7 +78,7 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     );
 
     const headers = {
-      "cache-control": `public, max-age=${ttl}, stale-while-revalidate=${stale}`,
+      "cache-control": `${board.public ? "public" : "private"}, max-age=${ttl}, stale-while-revalidate=${stale}`,
       etag: cached.etag,
       "x-edge-cache": cached.outcome.toUpperCase(),
       age: String(Math.floor(cached.ageSeconds)),

@@ -1,12 +1,14 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { readPlayerRank } from "../../services/leaderboard-reads";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { boardPeriodOf } from "./board-period";
 import { PeriodQuerySchema, PlayerParamsSchema, PlayerRankSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "board-read", rateLimit: "read" },
   method: "get",
   path: "/v1/leaderboards/{board}/players/{player}",
   tags: ["leaderboards"],

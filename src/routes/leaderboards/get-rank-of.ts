@@ -1,11 +1,13 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { readRankForScore } from "../../services/leaderboard-reads";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { boardPeriodOf } from "./board-period";
 import { BoardParamsSchema, PeriodQuerySchema, RankOfSchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "board-read", rateLimit: "read" },
   method: "get",
   path: "/v1/leaderboards/{board}/rank-of",
   tags: ["leaderboards"],

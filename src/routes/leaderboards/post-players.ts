@@ -1,11 +1,13 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { readPlayers } from "../../services/leaderboard-reads";
+import { guardedRoute } from "../access";
 import { errorResponses } from "../errors";
 import { boardPeriodOf } from "./board-period";
 import { BoardParamsSchema, EntriesSchema, PeriodQuerySchema, PlayersBodySchema } from "./schema";
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "board-read", rateLimit: "read" },
   method: "post",
   path: "/v1/leaderboards/{board}/players",
   tags: ["leaderboards"],

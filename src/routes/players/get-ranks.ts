@@ -1,7 +1,8 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppContext } from "../../env";
 import { readPlayerRanks } from "../../services/player-ranks";
 import { openRedis } from "../../services/redis";
+import { guardedRoute, readsPrivateBoards } from "../access";
 import { errorResponses } from "../errors";
 import { PlayerIdSchema, PlayerRankSchema } from "../leaderboards/schema";
 
@@ -12,7 +13,8 @@ const PlayerRanksSchema = z
   })
   .openapi("PlayerRanks");
 
-const route = createRoute({
+const route = guardedRoute({
+  access: { credential: "board-read", rateLimit: "read" },
   method: "get",
   path: "/v1/players/{player}/ranks",
   tags: ["players"],
@@ -27,7 +29,11 @@ const route = createRoute({
 export function registerGetPlayerRanks(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { player } = c.req.valid("param");
-    const ranks = await readPlayerRanks({ env: c.env, db: c.get("db"), redis: openRedis(c.env) }, player);
+    const ranks = await readPlayerRanks(
+      { env: c.env, db: c.get("db"), redis: openRedis(c.env) },
+      player,
+      readsPrivateBoards(c.get("caller")),
+    );
     c.header("cache-control", "no-store");
     return c.json({ playerId: player, ranks }, 200);
   });

@@ -108,9 +108,16 @@ export async function sha256Hex(text: string): Promise<string> {
  * always runs over 32 bytes and leaks neither content nor length.
  */
 export async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256Hex(given), sha256Hex(expected)]);
-  return sameDigest(a, b);
+  let want = expectedDigests.get(expected);
+  if (want === undefined) {
+    want = await sha256Hex(expected);
+    expectedDigests.set(expected, want);
+  }
+  return sameDigest(await sha256Hex(given), want);
 }
+
+/** Digests of the configured secrets (the admin key), computed once per isolate. */
+const expectedDigests = new BoundedMap<string, string>(8);
 
 function sameDigest(a: string, b: string): boolean {
   const x = encoder.encode(a);

@@ -7,6 +7,7 @@ import {
   type GameEvent,
   objectTop,
   postgresTop,
+  receivedTimes,
   referenceFold,
   Sender,
   topDifference,
@@ -147,9 +148,14 @@ export const poisonCase: FaultCase = {
           "are no longer exact (bound increments end to end, e.g. reject the event that would overflow)",
       );
     }
+    const landed = normal.filter((e) => sender.accepted.has(e.id));
     const others = referenceFold(
       [incr, best],
-      normal.filter((e) => sender.accepted.has(e.id)),
+      landed,
+      await receivedTimes(
+        stack,
+        landed.map((e) => e.id),
+      ),
     );
     const wrong = (await compareRecords(stack, [incr, best], others)).filter((w) => !w.includes(whale));
     if (wrong.length > 0)

@@ -132,7 +132,12 @@ export class Sender {
     let delay = 250;
     for (;;) {
       this.requests += 1;
-      const answer = await call(this.#stack.worker.base, "POST", "/v1/events", { body, traffic: this.#traffic, route });
+      const answer = await call(this.#stack.worker.base, "POST", "/v1/events", {
+        body,
+        headers: this.#stack.writer,
+        traffic: this.#traffic,
+        route,
+      });
       if (answer.status === 202 && answer.json) {
         const refused = new Map(
           (answer.json as { rejected: Array<{ index: number; error: { code: string } }> }).rejected.map((r) => [r.index, r]),
@@ -158,21 +163,46 @@ export class Sender {
 /** `${board}|${periodKey}|${player}` → the record the events say it must be. */
 export type Fold = Map<string, ScoreRecord>;
 
-/** The reference: every event folded by src/domain/operators.ts, per (board, period key, player). */
-export function referenceFold(boards: BoardSpec[], events: Iterable<GameEvent>): Fold {
+/**
+ * The reference: every event folded by src/domain/operators.ts, per (board, period key, player).
+ * The period comes from occurredAt; the record's time is when the edge accepted the event
+ * (`received`: events.received_at, which the client cannot choose), events of one request sharing
+ * it and ordered among themselves by occurredAt.
+ */
+export function referenceFold(boards: BoardSpec[], events: Iterable<GameEvent>, received: ReadonlyMap<string, number>): Fold {
   const fold: Fold = new Map();
   const byId = new Map(boards.map((b) => [b.id, b]));
-  const sorted = [...events].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
+  const acceptedAt = (e: GameEvent) => {
+    const at = received.get(e.id);
+    if (at === undefined) throw new Error(`no received_at for event ${e.id}: it never reached Postgres`);
+    return at;
+  };
+  const sorted = [...events].sort((a, b) => acceptedAt(a) - acceptedAt(b) || a.occurredAt.localeCompare(b.occurredAt));
   for (const e of sorted) {
     const board = e.boardId === undefined ? undefined : byId.get(e.boardId);
     if (!board || e.score === undefined) continue;
-    const at = Date.parse(e.occurredAt);
-    for (const { key } of periodKeysFor({ periods: board.periods, timeZone: "UTC", weekStart: "monday" }, new Date(at))) {
+    const at = acceptedAt(e);
+    for (const { key } of periodKeysFor({ periods: board.periods, timeZone: "UTC", weekStart: "monday" }, new Date(e.occurredAt))) {
       const slot = `${board.id}|${key}|${e.playerId}`;
-      fold.set(slot, applyOperator(board.operator, board.sortOrder, fold.get(slot), { score: e.score, occurredAt: at }));
+      const current = fold.get(slot);
+      // One request's events share their acceptance time: the later one in it is the latest.
+      const next =
+        board.operator === "latest" && current?.reachedAt === at
+          ? { score: e.score, reachedAt: at }
+          : applyOperator(board.operator, board.sortOrder, current, { score: e.score, occurredAt: at });
+      fold.set(slot, next);
     }
   }
   return fold;
+}
+
+/** When Postgres says each event was accepted (epoch ms), by event id. */
+export async function receivedTimes(stack: Stack, ids: string[]): Promise<Map<string, number>> {
+  const rows = await stack.query<{ event_id: string; received_ms: string }>(
+    "select event_id, (extract(epoch from min(received_at)) * 1000)::bigint::text as received_ms from events where event_id = any($1::text[]) group by event_id",
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.event_id, Number(r.received_ms)]));
 }
 
 export interface LedgerCheck {
@@ -203,7 +233,14 @@ export async function checkLedger(stack: Stack, boards: BoardSpec[], sender: Sen
   const doubled = [...copies].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
   const landedUnknown = [...sender.unknown.keys()].filter((id) => copies.has(id));
   const landed = [...sender.accepted.values(), ...landedUnknown.map((id) => sender.unknown.get(id) as GameEvent)];
-  const fold = referenceFold(boards, landed);
+  const fold = referenceFold(
+    boards,
+    landed,
+    await receivedTimes(
+      stack,
+      landed.map((e) => e.id),
+    ),
+  );
   const wrongRecords = await compareRecords(stack, boards, fold);
   return {
     accepted: sender.accepted.size,

@@ -33,6 +33,8 @@ export interface Stack {
   holdTransaction(statement: string, ms: number): Promise<void>;
   /** Header for admin routes. */
   admin: Record<string, string>;
+  /** Header of a game server: a server key with events:write and scores:write-any. */
+  writer: Record<string, string>;
   /** The every-minute cron, fired now (the suite also fires it once a minute, as production would). */
   reconcile(): Promise<void>;
   stop(): Promise<void>;
@@ -53,6 +55,14 @@ export async function startStack(logFile: string, say: (line: string) => void): 
   await runMigrations({ databaseUrl, neonWsProxy: own.neonWsProxy, log: () => {} });
   const worker = await startWorker({ databaseUrl, redisUrl: redis.url, adminKey: ADMIN_KEY, dir, logFile, say });
 
+  const created = await fetch(`${worker.base}/v1/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "faults game server", scopes: ["events:write", "scores:write-any"] }),
+  });
+  if (created.status !== 201) throw new Error(`POST /v1/admin/keys answered ${created.status}: ${await created.text()}`);
+  const serverKey = ((await created.json()) as { key: string }).key;
+
   let cronFailures = 0;
   const cron = setInterval(() => {
     worker.fireCron("* * * * *").catch(() => {
@@ -67,6 +77,7 @@ export async function startStack(logFile: string, say: (line: string) => void): 
     worker,
     databaseUrl,
     admin: { authorization: `Bearer ${ADMIN_KEY}` },
+    writer: { authorization: `Bearer ${serverKey}` },
     query: async <T>(text: string, params: unknown[] = []) =>
       withDatabase(databaseUrl, own.neonWsProxy, async (pool) => (await pool.query(text, params)).rows as T[]),
     holdTransaction: (statement: string, ms: number) =>

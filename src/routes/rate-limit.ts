@@ -1,0 +1,102 @@
+import { Ratelimit } from "@upstash/ratelimit";
+import type { Context } from "hono";
+import type { Caller } from "../domain";
+import type { AppContext } from "../env";
+import { ApiError } from "../lib/errors";
+import { describeError, log } from "../lib/log";
+import { count } from "../lib/metrics";
+import { openRedis, redisBreakerFor } from "../services/redis";
+
+/** The classes routes are limited by; each has its own per-address budget. */
+export type RateClass = "read" | "write" | "admin" | "mint";
+
+type Limiter = { limit(options: { key: string }): Promise<{ success: boolean }> };
+
+/**
+ * Per-PoP budgets (Workers Rate Limiting bindings, configured per environment in wrangler.toml):
+ * one per class per client address, and one per player token and per server key across
+ * classes. Their window is 60 s, which is what Retry-After says.
+ */
+const ADDRESS_LIMITERS = {
+  read: "RATE_LIMIT_READ_IP",
+  write: "RATE_LIMIT_WRITE_IP",
+  admin: "RATE_LIMIT_ADMIN_IP",
+  mint: "RATE_LIMIT_MINT_IP",
+} as const satisfies Record<RateClass, keyof Env>;
+const WINDOW_SECONDS = 60;
+
+export async function limitAddress(c: Context<AppContext>, rateClass: RateClass): Promise<void> {
+  const address = c.req.header("cf-connecting-ip") ?? "unknown";
+  await consume(c.env[ADDRESS_LIMITERS[rateClass]], `${rateClass}:${address}`, `this address's ${rateClass} budget`);
+}
+
+/**
+ * The caller's own budgets: per PoP for every class, and for writes and token minting also
+ * across PoPs when Upstash is configured (@upstash/ratelimit), so a player cannot multiply the
+ * budget by reaching several PoPs.
+ */
+export async function limitCaller(c: Context<AppContext>, caller: Caller, rateClass: RateClass): Promise<void> {
+  const who = caller.kind === "player" ? `player:${caller.playerId}` : caller.kind === "key" ? `key:${caller.prefix}` : null;
+  if (!who) return;
+  const binding = caller.kind === "player" ? c.env.RATE_LIMIT_PLAYER : c.env.RATE_LIMIT_KEY;
+  await consume(binding, `${rateClass}:${who}`, caller.kind === "player" ? "this player's budget" : "this key's budget");
+  if (rateClass === "write" || rateClass === "mint")
+    await limitGlobally(c, caller.kind === "player" ? "player" : "key", `${rateClass}:${who}`);
+}
+
+async function consume(limiter: Limiter, key: string, what: string): Promise<void> {
+  let success: boolean;
+  try {
+    ({ success } = await limiter.limit({ key }));
+  } catch (error) {
+    // The binding is the platform's; if it fails, serving beats refusing everyone.
+    log.warn("rate limit: the binding failed; the request is let through", { error: describeError(error) });
+    return;
+  }
+  if (!success) tooMany(what, WINDOW_SECONDS);
+}
+
+function tooMany(what: string, retryAfterSeconds: number, global = false): never {
+  count(global ? "rateLimitedGlobal" : "rateLimited");
+  throw new ApiError(
+    "RATE_LIMITED",
+    `Too many requests: ${what} is spent; retry after ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+    { "retry-after": String(retryAfterSeconds) },
+  );
+}
+
+const limiters = new Map<string, Ratelimit>();
+/** Verdicts of keys already over their limit, kept in the isolate so a flood costs no Redis calls. */
+const blocked = new Map<string, number>();
+
+async function limitGlobally(c: Context<AppContext>, kind: "player" | "key", key: string): Promise<void> {
+  const redis = openRedis(c.env);
+  const perMinute = Number(kind === "player" ? c.env.GLOBAL_RATE_LIMIT_PLAYER_PER_MINUTE : c.env.GLOBAL_RATE_LIMIT_KEY_PER_MINUTE);
+  if (!redis || !Number.isInteger(perMinute) || perMinute <= 0) return;
+  const id = `${c.env.REDIS_KEY_PREFIX}rl:${kind}:${perMinute}`;
+  let limiter = limiters.get(id);
+  if (!limiter) {
+    limiter = new Ratelimit({
+      redis,
+      limiter: Ratelimit.slidingWindow(perMinute, "60 s"),
+      prefix: id,
+      ephemeralCache: blocked,
+      // Upstash slow or down: the per-PoP budgets still hold, so let the request through.
+      timeout: 1_000,
+      analytics: false,
+    });
+    limiters.set(id, limiter);
+  }
+  const current = limiter;
+  let result: Awaited<ReturnType<Ratelimit["limit"]>>;
+  try {
+    result = await redisBreakerFor(c.env).run(() => current.limit(key));
+  } catch (error) {
+    log.warn("rate limit: the global limit could not be checked; the per-PoP budgets still apply", { error: describeError(error) });
+    return;
+  }
+  c.executionCtx.waitUntil(result.pending);
+  if (!result.success)
+    tooMany(`this ${kind}'s budget across all locations`, Math.max(1, Math.ceil((result.reset - Date.now()) / 1000)), true);
+}
