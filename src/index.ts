@@ -4,6 +4,7 @@ import type { AppBindings } from "./env";
 import { handleQueue } from "./queue/consumer";
 
 export { LeaderboardDO } from "./do/leaderboard-do";
+export { ReplayGuard } from "./do/replay-guard";
 
 const app = createApp();
 
