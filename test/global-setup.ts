@@ -3,6 +3,7 @@ import type { Redis as RedisClient } from "ioredis";
 import type { TestProject } from "vitest/node";
 import { createTestDatabase, dropDatabase, startLocalStack } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
+import { startIdentityProvider } from "./idp-server.ts";
 
 const say = (line: string) => console.log(`[test-stack] ${line}`);
 
@@ -43,8 +44,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("upstashToken", stack.upstash?.token ?? "");
   const redisKeyPrefix = `eb:test:${runId}:`;
   project.provide("redisKeyPrefix", redisKeyPrefix);
+  const idp = await startIdentityProvider();
+  project.provide("idpJwksUrl", idp.jwksUrl);
+  project.provide("idpPrivateJwk", idp.privateJwk);
 
   return async () => {
+    await idp.stop();
     if (dropName)
       await dropDatabase(stack.databaseUrl, stack.neonWsProxy, dropName).catch((error) => say(`could not drop ${dropName}: ${error}`));
     if (redisUrl) await deleteKeys(redisUrl, redisKeyPrefix).catch((error) => say(`could not delete the run's Redis keys: ${error}`));

@@ -6,6 +6,8 @@ import type { AppContext } from "../env";
 import { ApiError } from "../lib/errors";
 import { count } from "../lib/metrics";
 import { authenticate } from "../services/access/authenticate";
+import { replayStoreFor } from "../services/access/replay-store";
+import { pathWithQueryOf, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequestSignature } from "../services/access/request-signing";
 import { requireBoard } from "../services/boards";
 import { errorResponses } from "./errors";
 import { limitAddress, limitCaller, type RateClass } from "./rate-limit";
@@ -72,13 +74,37 @@ function guard(access: Access): MiddlewareHandler<AppContext> {
     // guesser its own budget, not a database query each.
     await limitAddress(c, access.rateLimit);
     // Open routes (health) read no credential: a probe with a stale key must still see the truth.
-    const { caller } =
+    const { caller, key } =
       access.credential === "none" ? { caller: ANONYMOUS } : await authenticate(c.env, c.get("db"), c.req.header("authorization"));
+    if (key && (key.requireSignature || c.req.header(SIGNATURE_HEADER) !== undefined)) await checkSignature(c, key.signingKey);
     admit(caller, access.credential);
     await limitCaller(c, caller, access.rateLimit);
     c.set("caller", caller);
     await next();
   };
+}
+
+/**
+ * A key that requires signing (or a request that chose to sign) must carry a valid HMAC of this
+ * very request, never seen before (services/access/request-signing.ts).
+ */
+async function checkSignature(c: Context<AppContext>, signingKey: string): Promise<void> {
+  const check = await verifyRequestSignature(
+    {
+      method: c.req.method,
+      pathWithQuery: pathWithQueryOf(c.req.url),
+      timestamp: c.req.header(TIMESTAMP_HEADER),
+      signature: c.req.header(SIGNATURE_HEADER),
+      body: await c.req.arrayBuffer(),
+    },
+    signingKey,
+    Date.now(),
+    replayStoreFor(c.env),
+  );
+  if (!check.ok) {
+    count("authRefused");
+    throw new ApiError("UNAUTHORIZED", `Request signature refused: ${check.reason}`);
+  }
 }
 
 function admit(caller: Caller, credential: Credential): void {

@@ -1,7 +1,5 @@
 import type { AppBindings } from "../../env";
-import { openRedis, redisBreakerFor } from "../redis";
 import { DurableReplayStore } from "./replay-store-do";
-import { RedisReplayStore } from "./replay-store-redis";
 
 /**
  * Remembers ids (request signatures) across every PoP for a time. `firstSeen` is true the first
@@ -12,9 +10,12 @@ export interface ReplayStore {
   firstSeen(id: string, ttlMs: number): Promise<boolean>;
 }
 
-/** Redis when Upstash is configured (one SET per request), the Durable Objects behind it or alone. */
+/**
+ * The ReplayGuard Durable Objects, with or without Upstash: one store is the only way a replay
+ * can never slip between two (an id Redis saw, replayed while Redis is down and a fallback is
+ * asked). A signature check is one object call, about what an Upstash write costs, since those
+ * go to the database's primary region too.
+ */
 export function replayStoreFor(env: AppBindings): ReplayStore {
-  const guard = new DurableReplayStore(env.REPLAY_GUARD);
-  const redis = openRedis(env);
-  return redis ? new RedisReplayStore(redis, redisBreakerFor(env), env.REDIS_KEY_PREFIX, guard) : guard;
+  return new DurableReplayStore(env.REPLAY_GUARD);
 }
