@@ -39,7 +39,16 @@ export const IngestResponseSchema = z
     rejected: z.array(
       z.object({
         index: z.number().int(),
-        error: z.object({ code: z.string().openapi({ example: "UNKNOWN_BOARD" }), message: z.string() }),
+        error: z.object({
+          code: z.string().openapi({
+            example: "UNKNOWN_BOARD",
+            description:
+              "INVALID_EVENT, UNSTORABLE_TEXT, BOARD_REQUIRED, SCORE_REQUIRED, INVALID_SCORE, SCORE_OUT_OF_RANGE, UNKNOWN_BOARD, " +
+              "TOO_OLD, TOO_FAR_IN_FUTURE, PAYLOAD_TOO_LARGE, INCREMENT_TOO_LARGE (a step beyond the board's maxIncrement), " +
+              "TOO_MANY_SCORE_EVENTS (beyond the board's maxScoreEventsPerMinute for the player: retry after the minute)",
+          }),
+          message: z.string(),
+        }),
       }),
     ),
   })
