@@ -30,6 +30,8 @@ export type BoardOptions = {
   minScore?: number;
   maxScore?: number;
   scoreOverflow?: "reject" | "clamp";
+  maxIncrement?: number;
+  maxScoreEventsPerMinute?: number;
 };
 
 /** Creates a board through the admin API (the same path a studio uses) and returns its id. */
