@@ -37,6 +37,14 @@ export const counters = {
   /** Requests answered 429, by the per-PoP binding or the global Upstash limit. */
   rateLimited: 0,
   rateLimitedGlobal: 0,
+  /** Events refused per item because their step exceeds the board's maxIncrement. */
+  rejectedIncrementTooLarge: 0,
+  /** Events refused per item beyond their board's maxScoreEventsPerMinute for the player. */
+  rejectedTooManyScoreEvents: 0,
+  /** Redis round trips counting score events against a board's per-minute limit (one per request at most). */
+  scoreRateRedisCalls: 0,
+  /** Requests whose per-minute limits were counted in this isolate's memory (no Redis, or it failed). */
+  scoreRateLocal: 0,
 };
 
 export type Counter = keyof typeof counters;

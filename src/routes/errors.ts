@@ -1,10 +1,13 @@
 import { z } from "@hono/zod-openapi";
+import { type ErrorCode, errorStatus } from "../lib/errors";
+
+const ERROR_CODES = Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]];
 
 /** The error body every route documents; spread `errorResponses(...)` into a route's responses. */
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: "VALIDATION_FAILED" }),
+      code: z.enum(ERROR_CODES).openapi({ example: "VALIDATION_FAILED" }),
       message: z.string(),
       requestId: z.string(),
     }),
@@ -13,10 +16,13 @@ export const ErrorSchema = z
 
 const descriptions: Record<number, string> = {
   400: "Malformed request or failed validation",
-  401: "Missing or wrong credentials",
+  401: "Missing or wrong credentials (UNAUTHORIZED)",
+  403: "The credential may not do this (FORBIDDEN): a missing scope, or a private board",
   404: "Not found",
   409: "Conflict",
   413: "Too large",
+  415: "The body must be application/json",
+  429: "Rate limited (RATE_LIMITED): retry after Retry-After seconds",
   503: "A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff",
 };
 

@@ -16,6 +16,8 @@ export interface BoardInput {
   minScore?: number | undefined;
   maxScore?: number | undefined;
   scoreOverflow: "reject" | "clamp";
+  maxIncrement?: number | undefined;
+  maxScoreEventsPerMinute?: number | undefined;
   topSize: number;
   cacheTtlSeconds: number;
   metadata?: Record<string, unknown> | undefined;
@@ -38,6 +40,8 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
       minScore: input.minScore ?? null,
       maxScore: input.maxScore ?? null,
       scoreOverflow: input.scoreOverflow,
+      maxIncrement: input.maxIncrement ?? null,
+      maxScoreEventsPerMinute: input.maxScoreEventsPerMinute ?? null,
       topSize: input.topSize,
       cacheTtlSeconds: input.cacheTtlSeconds,
       metadata: input.metadata ?? null,
@@ -92,6 +96,8 @@ export function boardView(board: Board) {
     minScore: board.minScore ?? undefined,
     maxScore: board.maxScore ?? undefined,
     scoreOverflow: board.scoreOverflow,
+    maxIncrement: board.maxIncrement ?? undefined,
+    maxScoreEventsPerMinute: board.maxScoreEventsPerMinute ?? undefined,
     topSize: board.topSize,
     cacheTtlSeconds: board.cacheTtlSeconds,
     metadata: board.metadata ?? undefined,

@@ -1,25 +1,29 @@
 import type { Board } from "../db/schema";
 import { unstorableJson } from "../domain";
+import type { RejectionCode } from "../domain/rejection-codes";
+import { type Counter, count } from "../lib/metrics";
 import type { EventBody } from "../queue/messages";
 import { type EventInput, EventInputSchema } from "../routes/events/schema";
 
-/** Per-item rejection codes of POST /v1/events; part of the API contract. */
-export type RejectionCode =
-  | "INVALID_EVENT"
-  | "BOARD_REQUIRED"
-  | "SCORE_REQUIRED"
-  | "INVALID_SCORE"
-  | "SCORE_OUT_OF_RANGE"
-  | "UNKNOWN_BOARD"
-  | "TOO_OLD"
-  | "TOO_FAR_IN_FUTURE"
-  | "PAYLOAD_TOO_LARGE"
-  | "UNSTORABLE_TEXT"
-  | "FORBIDDEN";
+export type { RejectionCode } from "../domain/rejection-codes";
 
 export interface Rejection {
   index: number;
   error: { code: RejectionCode; message: string };
+}
+
+/** The codes of the board's own sanity rules, counted for /v1/admin/metrics (the rest only in the ingest stats' total). */
+const REJECTION_COUNTERS: Partial<Record<RejectionCode, Counter>> = {
+  INCREMENT_TOO_LARGE: "rejectedIncrementTooLarge",
+  TOO_MANY_SCORE_EVENTS: "rejectedTooManyScoreEvents",
+};
+
+/** Counts a request's rejections by code in the isolate's metrics. */
+export function countRejections(rejected: readonly Rejection[]): void {
+  for (const r of rejected) {
+    const counter = REJECTION_COUNTERS[r.error.code];
+    if (counter) count(counter);
+  }
 }
 
 export interface IngestLimits {
@@ -88,6 +92,8 @@ export function toEventMessage(
     if (!Number.isInteger(event.score)) return reject("INVALID_SCORE", "score must be an integer (send times in milliseconds)");
     if (!Number.isSafeInteger(event.score)) return reject("SCORE_OUT_OF_RANGE", "score must be within ±9007199254740991");
     if (!board) return reject("UNKNOWN_BOARD", `board "${event.boardId}" does not exist; create it with POST /v1/admin/boards`);
+    const tooLarge = incrementTooLarge(board, event.score);
+    if (tooLarge) return reject("INCREMENT_TOO_LARGE", tooLarge);
     const outOfRange = scoreOutOfRange(board, event.score);
     if (outOfRange) return reject("SCORE_OUT_OF_RANGE", outOfRange);
   } else if (event.score !== undefined && !Number.isSafeInteger(event.score)) {
@@ -116,6 +122,16 @@ export function toEventMessage(
       ...(event.payload !== undefined ? { payload: event.payload } : {}),
     },
   };
+}
+
+/**
+ * Why a step exceeds the board's declared maxIncrement, or null. Rejected rather than clipped: a
+ * step this large is a bug or a cheat, and a clipped one would still move the board.
+ */
+function incrementTooLarge(board: Board, score: number): string | null {
+  const max = board.maxIncrement ?? null;
+  if (board.operator !== "increment" || max === null || Math.abs(score) <= max) return null;
+  return `a step of ${score} exceeds this board's maxIncrement of ${max} (in absolute value)`;
 }
 
 /**

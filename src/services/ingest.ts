@@ -7,8 +7,9 @@ import { describeError, log } from "../lib/log";
 import type { EventBody, EventsMessage } from "../queue/messages";
 import { getBoards } from "./board-cache";
 import { boardLoader } from "./boards";
-import { type IngestLimits, isScoreEvent, parseItem, type Rejection, toEventMessage } from "./event-validation";
+import { countRejections, type IngestLimits, isScoreEvent, parseItem, type Rejection, toEventMessage } from "./event-validation";
 import { acceptanceWindow } from "./period-selection";
+import { limitScoreEvents, type ValidEvent } from "./score-event-rate";
 
 export interface IngestResult {
   accepted: number;
@@ -38,7 +39,7 @@ export async function ingestEvents(
   const boards = boardIds.length ? await getBoards(boardIds, boardLoader(db)) : new Map();
 
   const limits = ingestLimits(env);
-  const messages: EventBody[] = [];
+  const valid: ValidEvent[] = [];
   for (const item of parsed) {
     if (!item.ok) {
       rejected.push(item.rejection);
@@ -51,9 +52,15 @@ export async function ingestEvents(
       continue;
     }
     const checked = toEventMessage(item.event, item.index, board, now, limits);
-    if (checked.ok) messages.push(checked.message);
+    if (checked.ok) valid.push({ index: item.index, message: checked.message });
     else rejected.push(checked.rejection);
   }
+  // Last, so only events that would otherwise be accepted count against a per-minute limit.
+  const limited = await limitScoreEvents(env, boards, valid, now);
+  const messages = limited.accepted;
+  rejected.push(...limited.rejected);
+  rejected.sort((a, b) => a.index - b.index);
+  countRejections(rejected);
 
   const scores = pack(messages.filter(isScoreEvent));
   const analytics = pack(messages.filter((m) => !isScoreEvent(m)));

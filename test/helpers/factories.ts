@@ -32,6 +32,8 @@ export type BoardOptions = {
   scoreOverflow?: "reject" | "clamp";
   clientWrites?: boolean;
   public?: boolean;
+  maxIncrement?: number;
+  maxScoreEventsPerMinute?: number;
 };
 
 /** Creates a board through the admin API (the same path a studio uses) and returns its id. */

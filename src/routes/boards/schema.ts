@@ -34,6 +34,31 @@ export const CreateBoardSchema = z
           "What an increment that would take a record outside minScore..maxScore (or the safe-integer range) does: " +
           "reject (the record is left as it is and the events are listed in the ingest stats) or clamp (the record stops at the bound)",
       }),
+    maxIncrement: z
+      .number()
+      .int("must be an integer")
+      .positive()
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .openapi({
+        description:
+          "increment boards only: the largest step (in absolute value) one event may add; a larger one is rejected per item " +
+          "with INCREMENT_TOO_LARGE, never clipped. Absent: any step within the score range",
+        example: 1000,
+      }),
+    maxScoreEventsPerMinute: z
+      .number()
+      .int("must be an integer")
+      .min(1)
+      .max(10_000)
+      .optional()
+      .openapi({
+        description:
+          "Most score events one player may send to this board per minute (fixed windows of the server clock); the excess " +
+          "is rejected per item with TOO_MANY_SCORE_EVENTS. Counted across the deployment in Redis; without Redis (or while " +
+          "it fails) each server instance counts on its own, so the limit is weaker. Absent: no limit",
+        example: 60,
+      }),
     topSize: z
       .number()
       .int()
@@ -57,6 +82,11 @@ export const CreateBoardSchema = z
     message: "minScore must not exceed maxScore",
     path: ["minScore"],
   })
+  // A step limit on a best/latest board would be silently meaningless: refused so the intent is not lost.
+  .refine((b) => b.maxIncrement === undefined || b.operator === "increment", {
+    message: 'maxIncrement applies only to boards with operator "increment"',
+    path: ["maxIncrement"],
+  })
   .openapi("CreateBoard");
 
 export const BoardSchema = z
@@ -71,6 +101,11 @@ export const BoardSchema = z
     minScore: z.number().optional(),
     maxScore: z.number().optional(),
     scoreOverflow: z.enum(["reject", "clamp"]),
+    maxIncrement: z.number().optional().openapi({ description: "Largest step one event may add (increment boards); absent: none" }),
+    maxScoreEventsPerMinute: z
+      .number()
+      .optional()
+      .openapi({ description: "Most score events per player per minute on this board; absent: no limit" }),
     topSize: z.number(),
     cacheTtlSeconds: z.number(),
     metadata: z.record(z.string(), z.unknown()).optional(),

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { REJECTION_CODES } from "../../domain/rejection-codes";
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$/;
@@ -45,7 +46,16 @@ export const IngestResponseSchema = z
     rejected: z.array(
       z.object({
         index: z.number().int(),
-        error: z.object({ code: z.string().openapi({ example: "UNKNOWN_BOARD" }), message: z.string() }),
+        error: z.object({
+          code: z.enum(REJECTION_CODES).openapi({
+            example: "UNKNOWN_BOARD",
+            description:
+              "FORBIDDEN: the credential may not write this player's score or this board; INCREMENT_TOO_LARGE: a step beyond " +
+              "the board's maxIncrement; TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player " +
+              "(retry after the minute); the others name the field or rule the event broke",
+          }),
+          message: z.string(),
+        }),
       }),
     ),
   })
