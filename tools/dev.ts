@@ -13,6 +13,7 @@ import { runMigrations } from "./migrate.ts";
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(REPO_ROOT, "node_modules", ".bin", "wrangler");
 const DEFAULT_ADMIN_KEY = "dev-admin-key";
+const DEV_TOKEN_SECRET = "dev-player-token-secret-not-for-production";
 const READY_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 5_000;
 
@@ -74,6 +75,8 @@ function workerVars(stack: LocalStack, settings: ReturnType<typeof readSettings>
     vars.ADMIN_KEY = DEFAULT_ADMIN_KEY;
     log(`ADMIN_KEY is not set (environment or .dev.vars): admin routes take "Authorization: Bearer ${DEFAULT_ADMIN_KEY}"`);
   }
+  // Player tokens need a signing secret; a fixed one locally, so tokens survive a restart.
+  if (!process.env.PLAYER_TOKEN_SECRET && !settings.devVars.PLAYER_TOKEN_SECRET) vars.PLAYER_TOKEN_SECRET = DEV_TOKEN_SECRET;
   return vars;
 }
 

@@ -71,6 +71,17 @@ describe("server keys", () => {
     expect(KEY_CACHE_MS).toBeLessThanOrEqual(60_000);
   });
 
+  it("known to this isolate, keep working for a while when Postgres cannot be asked; unknown ones get an error (503)", async () => {
+    const created = await createKey(["events:write"]);
+    const db = () => openDatabase(testEnv, { maxConnections: 1 }).db;
+    const down = () => openDatabase({ ...testEnv, DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" }, { maxConnections: 1 }).db;
+    const now = Date.now();
+    expect(await verifyServerKey(db, created.key, now)).not.toBeNull();
+    expect((await verifyServerKey(down, created.key, now + KEY_CACHE_MS + 1))?.id).toBe(created.id);
+    const stranger = await createKey(["events:write"]);
+    await expect(verifyServerKey(down, stranger.key, now)).rejects.toThrow();
+  });
+
   it("refuse a right prefix with a wrong secret, and an unknown key, with 401", async () => {
     const created = await createKey(["events:write"]);
     const forged = `${created.prefix}_${"A".repeat(43)}`;

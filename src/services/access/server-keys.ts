@@ -11,6 +11,8 @@ import { BoundedMap } from "../../lib/bounded-map";
  * isolate within that time.
  */
 export const KEY_CACHE_MS = 30_000;
+/** How long past its cache lifetime a known key is still trusted while Postgres cannot be asked. */
+const KEY_STALE_IF_ERROR_MS = 60 * 60_000;
 /** Unknown prefixes are remembered for less time: a key created a moment ago must work soon. */
 const UNKNOWN_CACHE_MS = 5_000;
 const PREFIX_ALPHABET = "abcdefghijkmnopqrstuvwxyz23456789";
@@ -72,13 +74,19 @@ export async function verifyServerKey(db: () => Database, token: string, now = D
   if (!prefix) return null;
   let entry = cache.get(prefix);
   if (!entry || entry.until <= now) {
-    const [row] = await db()
-      .select()
-      .from(apiKeys)
-      .where(and(eq(apiKeys.prefix, prefix), isNull(apiKeys.revokedAt)))
-      .limit(1);
-    entry = { row: row ?? null, until: now + (row ? KEY_CACHE_MS : UNKNOWN_CACHE_MS) };
-    cache.set(prefix, entry);
+    try {
+      const [row] = await db()
+        .select()
+        .from(apiKeys)
+        .where(and(eq(apiKeys.prefix, prefix), isNull(apiKeys.revokedAt)))
+        .limit(1);
+      entry = { row: row ?? null, until: now + (row ? KEY_CACHE_MS : UNKNOWN_CACHE_MS) };
+      cache.set(prefix, entry);
+    } catch (error) {
+      // Postgres unreachable: a key this isolate knew keeps working for a while (events are
+      // queued, not written, so game servers keep sending through an outage); others get a 503.
+      if (!entry?.row || now - entry.until > KEY_STALE_IF_ERROR_MS) throw error;
+    }
   }
   const row = entry.row;
   if (!row || !sameDigest(await sha256Hex(token), row.hash)) return null;
