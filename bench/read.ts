@@ -140,6 +140,28 @@ async function getJson<T>(url: string, headers: Record<string, string> = {}): Pr
   return { res, body: JSON.parse(text) as T };
 }
 
+/** Server CPU a credential may add to a cached read: a cached server key, a player token (JWT). */
+const TARGET_KEY_CPU_MS = 0.05;
+const TARGET_TOKEN_CPU_MS = 0.15;
+
+/** A server key that may mint tokens, and a player token minted with it. */
+async function credentials(base: string): Promise<{ key: string; token: string }> {
+  const created = await fetch(`${base}/v1/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench", scopes: ["read", "tokens:mint"] }),
+  });
+  if (created.status !== 201) throw new Error(`POST /v1/admin/keys answered ${created.status}: ${await created.text()}`);
+  const { key } = (await created.json()) as { key: string };
+  const minted = await fetch(`${base}/v1/players/bench-player/tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: "{}",
+  });
+  if (minted.status !== 201) throw new Error(`POST /v1/players/bench-player/tokens answered ${minted.status}: ${await minted.text()}`);
+  return { key, token: ((await minted.json()) as { token: string }).token };
+}
+
 interface CaseSpec {
   label: string;
   request: (i: number) => Promise<void>;
@@ -440,6 +462,8 @@ async function main() {
     say(`worker ready at ${server.base} (${how})`);
 
     const page100 = `${server.base}/v1/leaderboards/${BOARD}?limit=100`;
+    // What a game server's key and a game client's token add to a cached read: their verification.
+    const { key: serverKey, token: playerToken } = await credentials(server.base);
     // First read: the Durable Object loads its top-N from Postgres once.
     const first = await getJson<PageBody>(page100, { "x-edgeboard-cache": "bypass" });
     if (first.body.entries.length !== 100 || first.body.entries[0]?.score !== seeded.topScore || first.body.total < PLAYERS) {
@@ -493,6 +517,18 @@ async function main() {
         },
         openLoopRate: NAKAMA.aroundReqS,
         ladder: true,
+      },
+      {
+        label: "1k. cached top-100 with a server key (Authorization: Bearer eb_...)",
+        request: async () => {
+          await getChecked(page100, { authorization: `Bearer ${serverKey}` }, { "x-edge-cache": /^(HIT|STALE)$/ });
+        },
+      },
+      {
+        label: "1t. cached top-100 with a player token (Authorization: Bearer <JWT>)",
+        request: async () => {
+          await getChecked(page100, { authorization: `Bearer ${playerToken}` }, { "x-edge-cache": /^(HIT|STALE)$/ });
+        },
       },
     ];
     // The floors: what the runtime alone, and this machine alone, give the same client at the same
@@ -576,7 +612,15 @@ async function main() {
     await fallback.stop();
 
     // ---------------------------------------------------------------- results
-    const [floor, cached, viaDo, viaRedis, viaPostgres] = results as [CaseResult, CaseResult, CaseResult, CaseResult, CaseResult];
+    const [floor, cached, viaDo, viaRedis, withKey, withToken, viaPostgres] = results as [
+      CaseResult,
+      CaseResult,
+      CaseResult,
+      CaseResult,
+      CaseResult,
+      CaseResult,
+      CaseResult,
+    ];
     const p99 = (r: CaseResult) => percentile(r.load.latenciesMs, 99);
     const nakamaRun = (r: CaseResult) => r.atRates.at(-1);
     const p99AtRate = (r: CaseResult) => {
@@ -665,6 +709,12 @@ async function main() {
           .map((r) => `${r.label.slice(0, 1)}. ${fmt(cpuPerRead(r), 3)} ms ${ok(cpuPerRead(r) <= TARGET_CPU_S_PER_1000)}`)
           .join(", ") +
         ` (for scale: GET /health costs ${fmt(cpuPerRead(floor), 3)} ms on this machine and runtime)`,
+    );
+    say(
+      `  credential verification per cached read (CPU over case 1, same run): server key ` +
+        `${fmt(cpuPerRead(withKey) - cpuPerRead(cached), 3)} ms ${ok(cpuPerRead(withKey) - cpuPerRead(cached) < TARGET_KEY_CPU_MS)} ` +
+        `(target < ${TARGET_KEY_CPU_MS} ms), player token ${fmt(cpuPerRead(withToken) - cpuPerRead(cached), 3)} ms ` +
+        `${ok(cpuPerRead(withToken) - cpuPerRead(cached) < TARGET_TOKEN_CPU_MS)} (target < ${TARGET_TOKEN_CPU_MS} ms)`,
     );
     say(
       `  top-100 throughput vs Nakama's ~${fmt(NAKAMA.topReqS)}/s: cached ${fmt(rate(cached))}/s, DO ${fmt(rate(viaDo))}/s; ` +

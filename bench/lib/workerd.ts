@@ -234,7 +234,11 @@ async function serve(): Promise<void> {
   try {
     const script = existsSync(join(outDir, "index.js")) ? join(outDir, "index.js") : await bundle(outDir, log);
     const modules = [...(entryModule ? [{ type: "ESModule", path: join(outDir, entryModule) }] : []), { type: "ESModule", path: script }];
-    const secrets: Record<string, string> = { DATABASE_URL: stack.databaseUrl, ADMIN_KEY: adminKey };
+    const secrets: Record<string, string> = {
+      DATABASE_URL: stack.databaseUrl,
+      ADMIN_KEY: adminKey,
+      PLAYER_TOKEN_SECRET: "bench-player-token-secret-0123456789",
+    };
     if (stack.neonWsProxy) secrets.NEON_WS_PROXY = stack.neonWsProxy;
     if (stack.upstash) {
       secrets.UPSTASH_REDIS_REST_URL = stack.upstash.url;
