@@ -13,7 +13,7 @@ const route = createRoute({
   request: { body: { required: false, content: { "application/json": { schema: ReplayRequestSchema } } } },
   responses: {
     200: { description: "Replayed", content: { "application/json": { schema: ReplayResponseSchema } } },
-    ...errorResponses(400, 401),
+    ...errorResponses(400, 401, 415),
   },
 });
 

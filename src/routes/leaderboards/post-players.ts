@@ -17,7 +17,7 @@ const route = createRoute({
   },
   responses: {
     200: { description: "Their records, best first", content: { "application/json": { schema: EntriesSchema } } },
-    ...errorResponses(400, 404, 503),
+    ...errorResponses(400, 404, 415, 503),
   },
 });
 
