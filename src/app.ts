@@ -23,6 +23,7 @@ import { registerGetPage } from "./routes/leaderboards/get-page";
 import { registerGetPlayerRank } from "./routes/leaderboards/get-player-rank";
 import { registerGetRankOf } from "./routes/leaderboards/get-rank-of";
 import { registerPostPlayers } from "./routes/leaderboards/post-players";
+import { corsPolicy } from "./routes/middleware/cors";
 import { jsonOnly } from "./routes/middleware/json-only";
 import { registerGetPlayerRanks } from "./routes/players/get-ranks";
 
@@ -54,6 +55,7 @@ export function createApp(): OpenAPIHono<AppContext> {
       c.header("X-Request-Id", requestId);
     }
   });
+  app.use("/v1/*", corsPolicy);
   app.use("/v1/*", jsonOnly);
 
   app.onError((error, c) => {
