@@ -25,6 +25,7 @@ import { registerGetRankOf } from "./routes/leaderboards/get-rank-of";
 import { registerPostPlayers } from "./routes/leaderboards/post-players";
 import { corsPolicy } from "./routes/middleware/cors";
 import { jsonOnly } from "./routes/middleware/json-only";
+import { securityHeaders } from "./routes/middleware/security-headers";
 import { registerGetPlayerRanks } from "./routes/players/get-ranks";
 
 /**
@@ -55,6 +56,7 @@ export function createApp(): OpenAPIHono<AppContext> {
       c.header("X-Request-Id", requestId);
     }
   });
+  app.use("*", securityHeaders);
   app.use("/v1/*", corsPolicy);
   app.use("/v1/*", jsonOnly);
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { api, testEnv } from "../helpers/factories";
+import { api, createBoard, testEnv } from "../helpers/factories";
 
 const GAME = "https://game.example";
 
@@ -59,5 +59,46 @@ describe("CORS (CORS_ORIGINS lists the allowed origins; the tests allow https://
     expect(unauthorized.headers.get("access-control-allow-origin")).toBe(GAME);
     const other = await api("/v1/boards/no-such-board", { headers: { origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
+function expectSecurityHeaders(res: Response, what: string): void {
+  const h = (name: string) => [what, res.headers.get(name)];
+  expect(h("x-content-type-options")).toEqual([what, "nosniff"]);
+  expect(h("content-security-policy")).toEqual([what, "default-src 'none'; frame-ancestors 'none'"]);
+  expect(h("referrer-policy")).toEqual([what, "no-referrer"]);
+  expect(h("x-frame-options")).toEqual([what, "DENY"]);
+  expect(res.headers.get("strict-transport-security"), what).toMatch(/^max-age=\d+/);
+}
+
+describe("security headers", () => {
+  it("are on every response: a 200, a 404, a 400, a 401, a 415 and a preflight", async () => {
+    expectSecurityHeaders(await api("/health"), "200");
+    expectSecurityHeaders(await api("/v1/no-such-route"), "404");
+    expectSecurityHeaders(await api("/v1/leaderboards/x?limit=0"), "400");
+    expectSecurityHeaders(
+      await api("/v1/events", { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
+      "400 body",
+    );
+    expectSecurityHeaders(await api("/v1/admin/dlq"), "401");
+    expectSecurityHeaders(await api("/v1/events", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }), "415");
+    expectSecurityHeaders(await preflight("/v1/events", GAME), "preflight");
+  });
+
+  it("are on edge-cached pages, from the origin and from the cache, with their cache headers intact", async () => {
+    const board = await createBoard();
+    const first = await api(`/v1/leaderboards/${board}`);
+    expect(first.status).toBe(200);
+    expectSecurityHeaders(first, "miss");
+    const etag = first.headers.get("etag");
+    expect(etag).toBeTruthy();
+    const again = await api(`/v1/leaderboards/${board}`);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("x-edge-cache")).toMatch(/HIT|STALE/);
+    expect(again.headers.get("cache-control")).toMatch(/^public, max-age=/);
+    expectSecurityHeaders(again, "hit");
+    const notModified = await api(`/v1/leaderboards/${board}`, { headers: { "if-none-match": etag ?? "" } });
+    expect(notModified.status).toBe(304);
+    expectSecurityHeaders(notModified, "304");
   });
 });
