@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, createBoard, eventId, eventually, postEvents } from "../helpers/factories";
+import { api, createBoard, eventId, eventually, postEvents, uniqueId } from "../helpers/factories";
 
 type IngestReply = { accepted: number; rejected: Array<{ index: number; error: { code: string; message: string } }> };
 
@@ -13,10 +13,13 @@ function metadataOfBytes(size: number): Record<string, unknown> {
   return metadata;
 }
 
+/** Player ids of this file's events: display names are global per player, so no other test may share them. */
+const players = Array.from({ length: 20 }, () => uniqueId("bounds"));
+
 async function judge(board: string, fields: Array<Record<string, unknown>>): Promise<IngestReply> {
   const at = new Date().toISOString();
   const res = await postEvents(
-    fields.map((f, i) => ({ id: eventId(), type: "score", playerId: `p${i}`, occurredAt: at, boardId: board, score: i, ...f })),
+    fields.map((f, i) => ({ id: eventId(), type: "score", playerId: players[i], occurredAt: at, boardId: board, score: i, ...f })),
   );
   expect(res.status).toBe(202);
   return (await res.json()) as IngestReply;
@@ -52,7 +55,7 @@ describe("displayName: 1-32 characters after trimming, nothing that changes how 
       };
       return body.entries.length === 4 ? body : undefined;
     });
-    expect(page.entries.find((e) => e.playerId === "p1")?.displayName).toBe("n".repeat(32));
+    expect(page.entries.find((e) => e.playerId === players[1])?.displayName).toBe("n".repeat(32));
   });
 
   it("refuses control characters (C0, DEL, C1), bidi overrides and isolates, and < or >", async () => {
@@ -117,8 +120,8 @@ describe("metadata: at most 512 bytes of JSON, 16 keys and 3 levels", () => {
     const at = new Date().toISOString();
     const payloadOf = (size: number) => ({ blob: "x".repeat(size - bytes({ blob: "" })) });
     const res = await postEvents([
-      { id: eventId(), type: "level_up", playerId: "a", occurredAt: at, payload: payloadOf(8192), metadata: metadataOfBytes(512) },
-      { id: eventId(), type: "level_up", playerId: "a", occurredAt: at, payload: payloadOf(8193) },
+      { id: eventId(), type: "level_up", playerId: players[0], occurredAt: at, payload: payloadOf(8192), metadata: metadataOfBytes(512) },
+      { id: eventId(), type: "level_up", playerId: players[0], occurredAt: at, payload: payloadOf(8193) },
     ]);
     const reply = (await res.json()) as IngestReply;
     expect(reply.accepted).toBe(1);
