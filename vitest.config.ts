@@ -16,6 +16,7 @@ export default defineConfig({
             DATABASE_URL: inject("databaseUrl"),
             NEON_WS_PROXY: inject("neonWsProxy"),
             ADMIN_KEY: "test-admin-key",
+            CORS_ORIGINS: "https://game.example",
             REDIS_KEY_PREFIX: inject("redisKeyPrefix"),
             ...(upstashUrl ? { UPSTASH_REDIS_REST_URL: upstashUrl, UPSTASH_REDIS_REST_TOKEN: inject("upstashToken") } : {}),
             PLAYER_TOKEN_SECRET: "test-player-token-secret-0123456789abcdef",

@@ -25,6 +25,9 @@ import { registerGetPage } from "./routes/leaderboards/get-page";
 import { registerGetPlayerRank } from "./routes/leaderboards/get-player-rank";
 import { registerGetRankOf } from "./routes/leaderboards/get-rank-of";
 import { registerPostPlayers } from "./routes/leaderboards/post-players";
+import { corsPolicy } from "./routes/middleware/cors";
+import { jsonOnly } from "./routes/middleware/json-only";
+import { securityHeaders } from "./routes/middleware/security-headers";
 import { registerGetPlayerRanks } from "./routes/players/get-ranks";
 import { registerPostToken } from "./routes/players/post-token";
 
@@ -56,6 +59,9 @@ export function createApp(): OpenAPIHono<AppContext> {
       c.header("X-Request-Id", requestId);
     }
   });
+  app.use("*", securityHeaders);
+  app.use("/v1/*", corsPolicy);
+  app.use("/v1/*", jsonOnly);
 
   app.onError((error, c) => {
     const requestId = c.get("requestId") ?? "unknown";

@@ -7,6 +7,15 @@
 export { boardPeriodKey } from "./board-period-key";
 export type { Caller, Scope } from "./caller";
 export { ANONYMOUS, callerLabel, hasScope, SCOPES, scoreWriteRefusal } from "./caller";
+export { corsOriginProblems, parseCorsOrigins } from "./cors-origins";
+export {
+  DISPLAY_NAME_MAX_CHARS,
+  displayNameProblem,
+  METADATA_MAX_BYTES,
+  METADATA_MAX_DEPTH,
+  METADATA_MAX_KEYS,
+  metadataProblem,
+} from "./displayed-fields";
 export type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "./operators";
 export { applyOperator, isBetterScore, mergeBatch, recordAsEvent, SCORE_OPERATORS, SORT_ORDERS } from "./operators";
 export type { BoardPeriodConfig, ParsedPeriodKey, PeriodKind, PeriodRange, WeekStart } from "./periods";

@@ -17,19 +17,26 @@ export const log = {
   error: (message: string, fields?: Fields) => emit("error", message, fields),
 };
 
-/** A safe, short description of an unknown thrown value for logs and health reports. */
-export function describeError(error: unknown): string {
+/**
+ * A short description of an unknown thrown value for logs (never for response bodies: it keeps
+ * the driver's text). The cause chain is followed a few levels, since our wrappers name the step
+ * and the driver's error says what went wrong.
+ */
+export function describeError(error: unknown, depth = 0): string {
   // drizzle wraps driver errors as "Failed query: <the whole SQL> params: ..."; the cause is what
   // an operator needs, and logging every statement's text would drown the logs.
   if (error instanceof Error && error.message.startsWith("Failed query:") && error.cause instanceof Error) {
-    return describeError(error.cause);
+    return describeError(error.cause, depth);
   }
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
     const code = (error as { code?: unknown }).code;
     const parts = [error.message || error.name];
     if (typeof code === "string") parts.push(`(code ${code})`);
-    if (cause instanceof Error && cause.message && cause.message !== error.message) parts.push(`caused by: ${cause.message}`);
+    if (cause instanceof Error && depth < 3) {
+      const described = describeError(cause, depth + 1);
+      if (described && described !== error.message) parts.push(`caused by: ${described}`);
+    }
     return parts.join(" ");
   }
   return String(error);

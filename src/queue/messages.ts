@@ -10,6 +10,8 @@ export const EventBodySchema = z.object({
   boardId: z.string().min(1).max(64).optional(),
   tournamentId: z.string().min(1).max(64).optional(),
   score: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
+  // Looser than the edge's bounds (domain/displayed-fields.ts): a message already queued under
+  // older bounds is still delivered, not dead-lettered.
   displayName: z.string().max(64).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   payload: z.record(z.string(), z.unknown()).optional(),

@@ -1,4 +1,4 @@
-import { parsePastPeriodDays } from "../domain";
+import { corsOriginProblems, parsePastPeriodDays } from "../domain";
 import type { AppBindings } from "../env";
 
 type NumericVar = "EVENTS_MAX_BATCH" | "EVENTS_MAX_AGE_SECONDS" | "EVENTS_MAX_FUTURE_SECONDS";
@@ -12,7 +12,8 @@ const NUMERIC_VARS: Array<{ name: NumericVar; valid: (n: number) => boolean; exp
 
 /**
  * The [vars] of wrangler.toml that would make requests, batches or rebuilds fail (or silently
- * refuse every event) if mistyped, each problem saying what to fix; empty when all are usable.
+ * refuse every event, or every browser origin) if mistyped, and a local-only var left in a
+ * deployment, each problem saying what to fix; empty when all are usable.
  * Readiness reports them, so a bad deploy shows on /health/ready before events pile up in retries.
  */
 export function configProblems(env: AppBindings): string[] {
@@ -29,6 +30,11 @@ export function configProblems(env: AppBindings): string[] {
     } catch (error) {
       problems.push((error as Error).message);
     }
+  }
+  problems.push(...corsOriginProblems(env.CORS_ORIGINS));
+  // The local Neon proxy speaks plain WebSockets and HTTP: a deployment must reach Neon directly.
+  if (env.NEON_WS_PROXY && env.ENVIRONMENT !== "development") {
+    problems.push(`NEON_WS_PROXY is set in ${env.ENVIRONMENT}; it is for local development only: remove it`);
   }
   return problems;
 }

@@ -4,8 +4,9 @@ import { isSchemaMissing, MIGRATE_HINT } from "../db/errors";
 import { LATEST_MIGRATION, MIGRATIONS_TABLE } from "../db/schema-version";
 import type { AppBindings } from "../env";
 import type { BreakerSnapshot } from "../lib/circuit-breaker";
+import { failedDependency } from "../lib/dependency-errors";
 import { describeError, log } from "../lib/log";
-import { withTimeout } from "../lib/timeout";
+import { TimeoutError, withTimeout } from "../lib/timeout";
 import { configProblems } from "./config-check";
 import { openRedis, redisBreakerFor } from "./redis";
 
@@ -23,14 +24,38 @@ export interface Readiness {
 /** Readiness must answer quickly even when a dependency hangs (a load balancer is waiting). */
 const CHECK_TIMEOUT_MS = 3_000;
 
-async function timed(run: () => Promise<unknown>, required: boolean, what: string): Promise<DependencyStatus> {
+/** A check's public status, and for the log the full error it failed with. */
+type Checked = { check: DependencyStatus; detail?: string };
+
+async function timed(run: () => Promise<unknown>, required: boolean, what: string): Promise<Checked> {
   const started = performance.now();
   try {
     await withTimeout(run(), CHECK_TIMEOUT_MS, what);
-    return { status: "ok", required, latencyMs: Math.round(performance.now() - started) };
+    return { check: { status: "ok", required, latencyMs: Math.round(performance.now() - started) } };
   } catch (error) {
-    return { status: "down", required, latencyMs: Math.round(performance.now() - started), error: describeError(error) };
+    const latencyMs = Math.round(performance.now() - started);
+    return { check: { status: "down", required, latencyMs, error: publicReason(error) }, detail: describeError(error) };
   }
+}
+
+/** Which way to a dependency failed: what the readiness body names before the reason. */
+class PathFailed extends Error {
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    super(path, { cause });
+    this.path = path;
+  }
+}
+
+/**
+ * What the readiness body says about a failure. The route is public, so it never carries the
+ * driver's text (statements, connection details, stacks): our own messages (a migration to run, a
+ * timeout) pass, anything else becomes its class. The log line has the whole error.
+ */
+function publicReason(error: unknown): string {
+  if (error instanceof PathFailed) return `${error.path}: ${publicReason(error.cause)}`;
+  if (error instanceof TimeoutError || (error instanceof Error && error.message.includes(MIGRATE_HINT))) return error.message;
+  return failedDependency(error) ? "unreachable or unavailable" : "failed (the worker's log has the error)";
 }
 
 /**
@@ -71,10 +96,10 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
       try {
         await Promise.all([
           checkSchema(queryDatabase(env)).catch((error: unknown) => {
-            throw new Error(`HTTP queries to ${where}: ${describeError(error)}`);
+            throw new PathFailed(`HTTP queries to ${where}`, error);
           }),
           handle.db.execute(sql`select 1`).catch((error: unknown) => {
-            throw new Error(`WebSocket sessions to ${where}: ${describeError(error)}`);
+            throw new PathFailed(`WebSocket sessions to ${where}`, error);
           }),
         ]);
       } finally {
@@ -84,29 +109,32 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
     true,
     "Postgres",
   );
-  if (database.status === "down") {
-    const behind = database.error.includes(MIGRATE_HINT);
+  if (database.check.status === "down") {
+    const behind = database.check.error.includes(MIGRATE_HINT);
     log.error(behind ? "readiness: database schema not migrated" : "readiness: database unreachable", {
-      error: database.error,
+      error: database.detail,
       ...(behind ? {} : { hint: "check DATABASE_URL (and, locally, that `npm run dev` started the database bridge)" }),
     });
   }
 
   const redisClient = openRedis(env);
-  const redis: DependencyStatus = redisClient
+  const redis: Checked = redisClient
     ? await timed(() => redisClient.ping(), false, "Upstash Redis")
-    : { status: "not_configured", required: false };
-  if (redis.status === "down") {
+    : { check: { status: "not_configured", required: false } };
+  if (redis.check.status === "down") {
     log.warn("readiness: redis unreachable, ranks fall back to Postgres", {
-      error: redis.error,
+      error: redis.detail,
       hint: "check UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN",
     });
   }
 
-  const ready = [config, database, redis].every((check) => !(check.required && check.status !== "ok"));
+  const ready = [config, database.check, redis.check].every((check) => !(check.required && check.status !== "ok"));
   // This isolate's circuit: open means its reads skip Redis right now, whatever the PING says.
-  const circuit = redisClient ? { circuit: redisBreakerFor(env).snapshot() } : {};
-  return { ready, checks: { config, database, redis: { ...redis, ...circuit } } };
+  const snapshot = redisClient ? redisBreakerFor(env).snapshot() : undefined;
+  const circuit = snapshot
+    ? { circuit: { ...snapshot, lastError: snapshot.lastError === null ? null : publicReason(new Error(snapshot.lastError)) } }
+    : {};
+  return { ready, checks: { config, database: database.check, redis: { ...redis.check, ...circuit } } };
 }
 
 /** host:port of a connection string, never its credentials: what an operator checks first. */

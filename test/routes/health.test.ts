@@ -82,6 +82,17 @@ describe("GET /health/ready", () => {
     expect(shipped.checks.config.status).toBe("ok");
   });
 
+  it("answers 503 for a CORS_ORIGINS entry no browser sends, and for the local Neon proxy outside development", async () => {
+    const res = await readyWith({ CORS_ORIGINS: "https://game.example,https://game.example/", ENVIRONMENT: "production" });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { checks: { config: { status: string; error?: string } } };
+    expect(body.checks.config.status).toBe("invalid");
+    expect(body.checks.config.error).toContain('CORS_ORIGINS entry "https://game.example/" is not an origin');
+    expect(body.checks.config.error).not.toContain('"https://game.example"');
+    // The tests reach Postgres through the local proxy, as development does.
+    expect(body.checks.config.error).toMatch(/NEON_WS_PROXY is set in production; it is for local development only/);
+  });
+
   it("reports redis down (but stays ready) when Upstash is unreachable", async () => {
     const res = await readyWith({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "x" });
     expect(res.status).toBe(200);

@@ -14,13 +14,14 @@ const route = guardedRoute({
   request: { body: { required: false, content: { "application/json": { schema: ReplayRequestSchema } } } },
   responses: {
     200: { description: "Replayed", content: { "application/json": { schema: ReplayResponseSchema } } },
-    ...errorResponses(400, 401),
+    ...errorResponses(400, 401, 415),
   },
 });
 
 export function registerPostDlqReplay(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
-    const body = c.req.valid("json") ?? { limit: 100 };
+    // Without a JSON body the validator does not run and hands over {}: apply the schema's defaults.
+    const body = ReplayRequestSchema.parse(c.req.valid("json") ?? {});
     return c.json(await replayDeadLetters(c.get("db")(), c.env, body), 200);
   });
 }

@@ -14,7 +14,7 @@ const route = guardedRoute({
   request: { body: { required: true, content: { "application/json": { schema: CreateBoardSchema } } } },
   responses: {
     201: { description: "Created", content: { "application/json": { schema: BoardSchema } } },
-    ...errorResponses(400, 401, 409),
+    ...errorResponses(400, 401, 409, 415),
   },
 });
 

@@ -21,7 +21,7 @@ const route = guardedRoute({
       description: "Queued; `rejected` lists refused items by index",
       content: { "application/json": { schema: IngestResponseSchema } },
     },
-    ...errorResponses(400, 413, 503),
+    ...errorResponses(400, 413, 415, 503),
   },
 });
 

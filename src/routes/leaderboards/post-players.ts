@@ -19,7 +19,7 @@ const route = guardedRoute({
   },
   responses: {
     200: { description: "Their records, best first", content: { "application/json": { schema: EntriesSchema } } },
-    ...errorResponses(400, 404, 503),
+    ...errorResponses(400, 404, 415, 503),
   },
 });
 
