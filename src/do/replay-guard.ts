@@ -10,7 +10,7 @@ const SWEEP_DELAY_MS = 60_000;
 
 /**
  * Remembers ids for a while, for replay protection that every PoP shares: one object per shard
- * (see replay-store-do.ts), a row per id in its SQLite storage. A call's SQL runs synchronously
+ * (see services/access/replay-store.ts), a row per id in its SQLite storage. A call's SQL runs synchronously
  * between awaits, so of two concurrent offers of one id exactly one is first; the reply waits for
  * the row to be committed (output gate). An alarm deletes expired rows, so storage holds about
  * one signature window of traffic.

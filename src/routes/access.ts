@@ -43,7 +43,8 @@ export function declaredAccess(): ReadonlyMap<string, Access> {
 export function guardedRoute<R extends RouteConfig>(config: R & { access: Access }) {
   const { access, ...route } = config;
   routeAccess.set(`${route.method.toUpperCase()} ${route.path}`, access);
-  const statuses = access.credential === "none" ? ([429] as const) : ([401, 403, 429] as const);
+  const guarded = access.credential === "none" ? ([429] as const) : ([401, 403, 429] as const);
+  const statuses = route.request?.body ? ([...guarded, 415] as const) : guarded;
   return createRoute({
     ...(route as unknown as R),
     middleware: [guard(access)],

@@ -2,8 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { describe, expect, it } from "vitest";
 import type { ReplayStore } from "../../src/services/access/replay-store";
-import { replayStoreFor } from "../../src/services/access/replay-store";
-import { DurableReplayStore, replayShardOf } from "../../src/services/access/replay-store-do";
+import { DurableReplayStore, replayShardOf, replayStoreFor } from "../../src/services/access/replay-store";
 import {
   pathWithQueryOf,
   SIGNATURE_HEADER,
