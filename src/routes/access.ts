@@ -7,7 +7,7 @@ import { ApiError } from "../lib/errors";
 import { count } from "../lib/metrics";
 import { authenticate } from "../services/access/authenticate";
 import { replayStoreFor } from "../services/access/replay-store";
-import { pathWithQueryOf, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequestSignature } from "../services/access/request-signing";
+import { SIGNATURE_HEADER, signedRequestOf, verifyRequestSignature } from "../services/access/request-signing";
 import { requireBoard } from "../services/boards";
 import { errorResponses } from "./errors";
 import { limitAddress, limitCaller, type RateClass } from "./rate-limit";
@@ -90,18 +90,7 @@ function guard(access: Access): MiddlewareHandler<AppContext> {
  * very request, never seen before (services/access/request-signing.ts).
  */
 async function checkSignature(c: Context<AppContext>, signingKey: string): Promise<void> {
-  const check = await verifyRequestSignature(
-    {
-      method: c.req.method,
-      pathWithQuery: pathWithQueryOf(c.req.url),
-      timestamp: c.req.header(TIMESTAMP_HEADER),
-      signature: c.req.header(SIGNATURE_HEADER),
-      body: await c.req.arrayBuffer(),
-    },
-    signingKey,
-    Date.now(),
-    replayStoreFor(c.env),
-  );
+  const check = await verifyRequestSignature(await signedRequestOf(c.req), signingKey, Date.now(), replayStoreFor(c.env));
   if (!check.ok) {
     count("authRefused");
     throw new ApiError("UNAUTHORIZED", `Request signature refused: ${check.reason}`);

@@ -49,23 +49,29 @@ async function reconcile() {
   }
 }
 
-/**
- * A board of ten players whose Redis keys are loaded and ready, then "restored from an older
- * copy": the leader's newer record is taken back to what an earlier snapshot held, and the marker
- * to that snapshot's time, `lagMs` before the leader's batch (by default older than the tolerance).
- */
-async function restoredBoard(lagMs = WATERMARK_TOLERANCE_MS + 60_000): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
+/** A board of `players` players (`${prefix}0`, ... scoring 10, 11, ...) whose Redis keys the cron has loaded. */
+async function loadedBoard(prefixOf: string, players: number): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
   const board = await createBoard({ periods: ["all"] });
   written.track(board, "all");
   await consume(
     board,
-    Array.from({ length: 10 }, (_, i): [string, number] => [`r${i}`, 10 + i]),
+    Array.from({ length: players }, (_, i): [string, number] => [`${prefixOf}${i}`, 10 + i]),
   );
   const keys = rankKeys(prefix, board, "all");
   await eventually(async () => {
     await reconcile();
     return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
   });
+  return { board, keys };
+}
+
+/**
+ * A board of ten players whose Redis keys are loaded and ready, then "restored from an older
+ * copy": the leader's newer record is taken back to what an earlier snapshot held, and the marker
+ * to that snapshot's time, `lagMs` before the leader's batch (by default older than the tolerance).
+ */
+async function restoredBoard(lagMs = WATERMARK_TOLERANCE_MS + 60_000): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
+  const { board, keys } = await loadedBoard("r", 10);
   await consume(board, [["r0", 500]]);
   await eventually(async () => ((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined));
   const marker = Number(await testRedis().get(keys.ready));
@@ -150,17 +156,7 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
   });
 
   it("keys that lost their ZSET or their HASH (eviction) are refused by readers, dropped by the next projection and reloaded", async () => {
-    const board = await createBoard({ periods: ["all"] });
-    written.track(board, "all");
-    await consume(
-      board,
-      Array.from({ length: 8 }, (_, i): [string, number] => [`e${i}`, 10 + i]),
-    );
-    const keys = rankKeys(prefix, board, "all");
-    await eventually(async () => {
-      await reconcile();
-      return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
-    });
+    const { board, keys } = await loadedBoard("e", 8);
     const redis = testRedis();
     await redis.del(keys.z);
     const { RedisNotReadyError } = await import("../../src/services/redis-ranks");
@@ -199,17 +195,7 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
   });
 
   it("a write skipped while the circuit was open keeps this isolate's reads off the keys once Redis answers again, until the reload", async () => {
-    const board = await createBoard({ periods: ["all"] });
-    written.track(board, "all");
-    await consume(
-      board,
-      Array.from({ length: 10 }, (_, i): [string, number] => [`s${i}`, 10 + i]),
-    );
-    const keys = rankKeys(prefix, board, "all");
-    await eventually(async () => {
-      await reconcile();
-      return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
-    });
+    const { board } = await loadedBoard("s", 10);
     const breaker = redisBreakerFor(testEnv);
     for (let i = 0; i < 3; i++) await breaker.run(() => Promise.reject(new Error("Redis unreachable"))).catch(() => {});
     expect(breaker.state()).toBe("open");

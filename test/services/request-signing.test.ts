@@ -8,6 +8,7 @@ import {
   SIGNATURE_HEADER,
   SIGNATURE_WINDOW_MS,
   type SignedRequest,
+  signedRequestOf,
   signRequest,
   TIMESTAMP_HEADER,
   verifyRequestSignature,
@@ -16,14 +17,13 @@ import { issueKey, signingKeyOf } from "../../src/services/access/server-keys";
 import { testEnv } from "../helpers/factories";
 
 /** Remembers ids forever and counts the offers, to see what reached the store. */
-class MemoryReplays implements ReplayStore {
-  readonly seen = new Set<string>();
+/** The real store (the ReplayGuard objects), counting how often it is asked. */
+class CountedReplays implements ReplayStore {
+  readonly store = new DurableReplayStore(testEnv.REPLAY_GUARD);
   offers = 0;
-  async firstSeen(id: string): Promise<boolean> {
+  firstSeen(id: string, ttlMs: number): Promise<boolean> {
     this.offers += 1;
-    if (this.seen.has(id)) return false;
-    this.seen.add(id);
-    return true;
+    return this.store.firstSeen(id, ttlMs);
   }
 }
 
@@ -60,7 +60,7 @@ async function signed(signingKey: string, at: number, body = BODY): Promise<Sign
   };
 }
 
-async function reasonOf(input: SignedRequest, signingKey: string, now: number, replays: ReplayStore = new MemoryReplays()) {
+async function reasonOf(input: SignedRequest, signingKey: string, now: number, replays: ReplayStore = new CountedReplays()) {
   const result = await verifyRequestSignature(input, signingKey, now, replays);
   return result.ok ? "ok" : result.reason;
 }
@@ -102,10 +102,12 @@ describe("verifyRequestSignature", () => {
   it("accepts a body given as an ArrayBuffer, a Uint8Array view into a larger buffer, or none", async () => {
     const key = await newSigningKey();
     const now = Date.now();
-    const input = await signed(key, now);
     const padded = encoder.encode(`xx${BODY}yy`);
+    // Two requests (a millisecond apart), so the second is no replay of the first.
+    const input = await signed(key, now);
     expect(await reasonOf({ ...input, body: encoder.encode(BODY).buffer as ArrayBuffer }, key, now)).toBe("ok");
-    expect(await reasonOf({ ...input, body: padded.subarray(2, 2 + BODY.length) }, key, now)).toBe("ok");
+    const another = await signed(key, now + 1);
+    expect(await reasonOf({ ...another, body: padded.subarray(2, 2 + BODY.length) }, key, now)).toBe("ok");
     const empty = await signRequest(key, "GET", "/v1/leaderboards/b1?limit=10", new Uint8Array(0), now);
     const get = { method: "GET", pathWithQuery: "/v1/leaderboards/b1?limit=10", body: new ArrayBuffer(0) };
     expect(await reasonOf({ ...get, timestamp: empty[TIMESTAMP_HEADER], signature: empty[SIGNATURE_HEADER] }, key, now)).toBe("ok");
@@ -115,7 +117,7 @@ describe("verifyRequestSignature", () => {
     const key = await newSigningKey();
     const now = Date.now();
     const input = await signed(key, now);
-    const replays = new MemoryReplays();
+    const replays = new CountedReplays();
     const variants: SignedRequest[] = [
       { ...input, body: encoder.encode(BODY.replace("10", "11")) },
       { ...input, body: new Uint8Array(0) },
@@ -142,7 +144,7 @@ describe("verifyRequestSignature", () => {
     const key = await newSigningKey();
     const now = Date.now();
     const input = await signed(key, now);
-    const replays = new MemoryReplays();
+    const replays = new CountedReplays();
     expect(await reasonOf({ ...input, method: "post" }, key, now, replays)).toBe("ok");
     const upper = `v1=${input.signature?.slice(3).toUpperCase()}`;
     expect(await reasonOf({ ...input, signature: upper }, key, now, replays)).toMatch(/already received/);
@@ -240,18 +242,7 @@ describe("reading the body in a middleware (what the auth middleware relies on)"
     const app = new OpenAPIHono();
     app.use("/v1/*", bodyLimit({ maxSize: 1024 }));
     app.use("/v1/*", async (c, next) => {
-      const check = await verifyRequestSignature(
-        {
-          method: c.req.method,
-          pathWithQuery: pathWithQueryOf(c.req.url),
-          timestamp: c.req.header(TIMESTAMP_HEADER),
-          signature: c.req.header(SIGNATURE_HEADER),
-          body: await c.req.arrayBuffer(),
-        },
-        signingKey,
-        Date.now(),
-        replays,
-      );
+      const check = await verifyRequestSignature(await signedRequestOf(c.req), signingKey, Date.now(), replays);
       if (!check.ok) return c.json({ reason: check.reason }, 401);
       await next();
     });
@@ -262,7 +253,7 @@ describe("reading the body in a middleware (what the auth middleware relies on)"
 
   it("c.req.json() and the route's zod validator still read the body after c.req.arrayBuffer()", async () => {
     const key = await newSigningKey();
-    const app = appWith(key, new MemoryReplays());
+    const app = appWith(key, new CountedReplays());
     const body = '{"score":7}';
     const send = async (path: string, stream: boolean) => {
       const headers = await signRequest(key, "POST", path, body, Date.now());

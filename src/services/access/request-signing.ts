@@ -47,6 +47,22 @@ export type SignedRequest = {
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
+/** What a signature covers, read from a request (its body read whole; Hono keeps it for later readers). */
+export async function signedRequestOf(req: {
+  method: string;
+  url: string;
+  header(name: string): string | undefined;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}): Promise<SignedRequest> {
+  return {
+    method: req.method,
+    pathWithQuery: pathWithQueryOf(req.url),
+    timestamp: req.header(TIMESTAMP_HEADER),
+    signature: req.header(SIGNATURE_HEADER),
+    body: await req.arrayBuffer(),
+  };
+}
+
 /**
  * Whether `input` is signed with `signingKey`, recent, and not seen before. The replay store is
  * asked only after the signature verified, so unsigned junk cannot fill it. A store that cannot
