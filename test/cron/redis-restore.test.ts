@@ -49,6 +49,16 @@ async function reconcile() {
   }
 }
 
+/** A read context and the board's definition, as a request would have them. */
+async function readsOf(board: string) {
+  const { getBoards } = await import("../../src/services/board-cache");
+  const { boardLoader } = await import("../../src/services/boards");
+  const ctx = readContext(testEnv);
+  const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
+  if (!definition) throw new Error(`board ${board} not found`);
+  return { ctx, definition };
+}
+
 /** A board of `players` players (`${prefix}0`, ... scoring 10, 11, ...) whose Redis keys the cron has loaded. */
 async function loadedBoard(prefixOf: string, players: number): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
   const board = await createBoard({ periods: ["all"] });
@@ -100,11 +110,7 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
     expect(await query(sql`select 1 from rank_resync where board_id = ${board}`)).toHaveLength(1);
 
     // Reads no longer take the stale rank from Redis.
-    const { getBoards } = await import("../../src/services/board-cache");
-    const { boardLoader } = await import("../../src/services/boards");
-    const ctx = readContext(testEnv);
-    const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
-    if (!definition) throw new Error("board not found");
+    const { ctx, definition } = await readsOf(board);
     const standing = await readPlayerRank(ctx, definition, "all", "r0");
     expect(standing).toMatchObject({ rank: 1, score: 500 });
     expect(standing?.source).not.toBe("redis");
@@ -119,11 +125,7 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
 
   it("reads in an isolate that has seen the object's newer watermark refuse the restored keys at once, before any projection", async () => {
     const { board } = await restoredBoard();
-    const { getBoards } = await import("../../src/services/board-cache");
-    const { boardLoader } = await import("../../src/services/boards");
-    const ctx = readContext(testEnv);
-    const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
-    if (!definition) throw new Error("board not found");
+    const { ctx, definition } = await readsOf(board);
     const before = counters.redisNotReady;
     const standing = await readPlayerRank(ctx, definition, "all", "r0");
     expect(standing).toMatchObject({ rank: 1, score: 500 });
@@ -135,11 +137,7 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
 
   it("the isolate whose projection the copy lacks refuses it even when taken a moment before (within the read tolerance)", async () => {
     const { board } = await restoredBoard(500);
-    const { getBoards } = await import("../../src/services/board-cache");
-    const { boardLoader } = await import("../../src/services/boards");
-    const ctx = readContext(testEnv);
-    const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
-    if (!definition) throw new Error("board not found");
+    const { ctx, definition } = await readsOf(board);
     const before = counters.redisNotReady;
     expect(await readPlayerRank(ctx, definition, "all", "r0")).toMatchObject({ rank: 1, score: 500 });
     expect(await readPlayerRank(ctx, definition, "all", "r1")).toMatchObject({ rank: 10 });
@@ -207,11 +205,7 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
 
     // The cool-down passes; the next read is the probe that closes the circuit.
     await eventually(async () => (breaker.state() === "half_open" ? true : undefined), 10_000, "the circuit half-open");
-    const { getBoards } = await import("../../src/services/board-cache");
-    const { boardLoader } = await import("../../src/services/boards");
-    const ctx = readContext(testEnv);
-    const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
-    if (!definition) throw new Error("board not found");
+    const { ctx, definition } = await readsOf(board);
     const notReady = counters.redisNotReady;
     expect(await readPlayerRank(ctx, definition, "all", "s0")).toMatchObject({ rank: 1, score: 500 });
     expect(await readPlayerRank(ctx, definition, "all", "s1")).toMatchObject({ rank: 10 });
