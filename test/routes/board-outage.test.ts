@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
 import { forgetBoards } from "../../src/services/board-cache";
-import { api, createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
+import { ADMIN, api, createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
 
 /** The worker's environment during a Postgres outage: nothing listens where DATABASE_URL points. */
 const outage: AppBindings = { ...testEnv, DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" };
@@ -18,7 +18,7 @@ async function postDuringOutage(boardId: string, occurredAt: string) {
     "/v1/events",
     {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: ADMIN,
       body: JSON.stringify({ id, type: "score", playerId: uniqueId("p"), occurredAt, boardId, score: 7 }),
     },
     outage,

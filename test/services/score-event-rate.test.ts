@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
 import { counters } from "../../src/lib/metrics";
-import { createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
+import { ADMIN, createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
 import { testRedis } from "./redis-fixtures";
 
 type IngestReply = { accepted: number; rejected: Array<{ index: number; error: { code: string; message: string } }> };
@@ -30,7 +30,7 @@ async function ingest(env: AppBindings, events: ScoreEvent[]): Promise<IngestRep
   const res = await app.fetch(
     new Request("http://edge.test/v1/events", {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: ADMIN,
       body: JSON.stringify({ events }),
     }),
     env,
