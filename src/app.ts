@@ -5,7 +5,7 @@ import { queryDatabase } from "./db/client";
 import { isSchemaMissing, MIGRATE_HINT } from "./db/errors";
 import type { AppContext } from "./env";
 import { DEPENDENCY_RETRY_AFTER_SECONDS, failedDependency } from "./lib/dependency-errors";
-import { ApiError, errorBody } from "./lib/errors";
+import { ApiError, codeOfStatus, errorBody } from "./lib/errors";
 import { describeError, log } from "./lib/log";
 import { registerDeleteKey } from "./routes/admin/delete-key";
 import { registerGetDlq } from "./routes/admin/get-dlq";
@@ -69,8 +69,8 @@ export function createApp(): OpenAPIHono<AppContext> {
       return c.json(errorBody(error.code, error.message, requestId, error.details), error.status, error.headers);
     }
     if (error instanceof HTTPException) {
-      // Hono's own 4xx (e.g. a malformed JSON body from the validator).
-      const code = error.status === 413 ? "PAYLOAD_TOO_LARGE" : error.status < 500 ? "BAD_REQUEST" : "INTERNAL_ERROR";
+      // Hono's own 4xx (a malformed JSON body, a media type the route does not take): the code of its status.
+      const code = codeOfStatus(error.status) ?? (error.status < 500 ? "BAD_REQUEST" : "INTERNAL_ERROR");
       return c.json(errorBody(code, error.message || "Bad request", requestId), error.status);
     }
     if (isSchemaMissing(error)) {

@@ -19,6 +19,14 @@ export const errorStatus = {
 
 export type ErrorCode = keyof typeof errorStatus;
 
+/**
+ * The code that stands for an HTTP status (the first listed, so 400 is BAD_REQUEST), for errors
+ * raised with a bare status by Hono or its validators; undefined for a status no code has.
+ */
+export function codeOfStatus(status: number): ErrorCode | undefined {
+  return (Object.keys(errorStatus) as ErrorCode[]).find((code) => errorStatus[code] === status);
+}
+
 /** The one error shape: `{error: {code, message, requestId, ...details}}`. */
 export type ErrorBody = {
   error: { code: ErrorCode; message: string; requestId: string; [detail: string]: unknown };

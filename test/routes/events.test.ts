@@ -92,6 +92,19 @@ describe("POST /v1/events", () => {
     }
   });
 
+  it("documents its request body (one event, or a batch) in the OpenAPI document, with its access", async () => {
+    type Doc = {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>>;
+      components: { schemas: Record<string, { anyOf?: unknown[]; required?: string[] }> };
+    };
+    const doc = (await (await api("/openapi.json")).json()) as Doc;
+    const operation = doc.paths["/v1/events"]?.post;
+    expect(operation?.requestBody?.content["application/json"]?.schema.$ref).toBe("#/components/schemas/IngestRequest");
+    expect(operation).toHaveProperty("x-edgeboard-access", { credential: "event-write", rateLimit: "write" });
+    expect(doc.components.schemas.IngestRequest?.anyOf).toHaveLength(2);
+    expect(doc.components.schemas.Event?.required).toEqual(["id", "type", "playerId", "occurredAt"]);
+  });
+
   it("counts a client retry of the same events once", async () => {
     const board = await createBoard({ operator: "increment" });
     const events = [1, 2, 3].map((n) => ({

@@ -3,6 +3,7 @@ import { exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import { errorStatus } from "../../src/lib/errors";
 import { counters } from "../../src/lib/metrics";
 import { api, createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
 
@@ -268,8 +269,13 @@ describe("live updates", () => {
     socket.close();
   });
 
-  it("answers a plain GET on the live route with 426", async () => {
+  it("answers a plain GET on the live route with 426 and a documented error code", async () => {
     const board = await createBoard();
-    expect((await api(`/v1/leaderboards/${board}/live`)).status).toBe(426);
+    const res = await api(`/v1/leaderboards/${board}/live`);
+    expect(res.status).toBe(426);
+    expect(res.headers.get("upgrade")).toBe("websocket");
+    const body = (await res.json()) as { error: { code: string } };
+    expect(body.error.code).toBe("UPGRADE_REQUIRED");
+    expect(errorStatus[body.error.code as keyof typeof errorStatus]).toBe(426);
   });
 });

@@ -30,7 +30,11 @@ const route = guardedRoute({
  * item (202 with per-item errors), not refused whole for one bad event.
  */
 export function registerPostEvents(app: OpenAPIHono<AppContext>): void {
-  app.openapi({ ...route, request: {} }, async (c) => {
+  // Documented with its body, so clients see the event schema; registered without it, so no
+  // validator refuses the whole batch for one bad item.
+  const { middleware: _, ...documented } = route;
+  app.openAPIRegistry.registerPath(documented);
+  app.openapi({ ...route, request: {}, hide: true }, async (c) => {
     let body: unknown;
     try {
       body = await c.req.json();

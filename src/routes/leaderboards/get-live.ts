@@ -4,7 +4,7 @@ import { ApiError } from "../../lib/errors";
 import { leaderboardStub } from "../../services/leaderboard-stub";
 import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
 import { guardedRoute, readableBoard } from "../access";
-import { ErrorSchema, errorResponses } from "../errors";
+import { errorResponses } from "../errors";
 import { BoardParamsSchema, PeriodQuerySchema } from "./schema";
 
 const route = guardedRoute({
@@ -14,18 +14,14 @@ const route = guardedRoute({
   tags: ["leaderboards"],
   summary: "WebSocket: the top `limit` on connect, then again whenever it changes (at most 4 messages/s)",
   request: { params: BoardParamsSchema, query: PeriodQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(100).default(10) }) },
-  responses: {
-    101: { description: "Switching protocols" },
-    426: { description: "Not a WebSocket upgrade (UPGRADE_REQUIRED)", content: { "application/json": { schema: ErrorSchema } } },
-    ...errorResponses(400, 404),
-  },
+  responses: { 101: { description: "Switching protocols" }, ...errorResponses(400, 404, 426) },
 });
 
 /** Hands the upgrade to the board-period's Durable Object, which keeps the socket (hibernatable). */
 export function registerGetLive(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiError("UPGRADE_REQUIRED", "Open this URL as a WebSocket (Upgrade: websocket)");
+      throw new ApiError("UPGRADE_REQUIRED", "Open this URL as a WebSocket (Upgrade: websocket)", undefined, { upgrade: "websocket" });
     }
     const { board: boardId } = c.req.valid("param");
     const query = c.req.valid("query");
