@@ -114,9 +114,14 @@ async function send(request: FuzzRequest): Promise<Answer> {
     // A live feed opened: nothing to read, close it.
     res.webSocket?.accept();
     res.webSocket?.close(1000, "fuzz");
-    return { status: 101, contentType: "", text: "" };
+    return { status: 101, contentType: "", text: "", allowOrigin: null };
   }
-  return { status: res.status, contentType: res.headers.get("content-type") ?? "", text: await res.text() };
+  return {
+    status: res.status,
+    contentType: res.headers.get("content-type") ?? "",
+    text: await res.text(),
+    allowOrigin: res.headers.get("access-control-allow-origin"),
+  };
 }
 
 /** Strings a request carries in its path and JSON body: any row holding one was written by the fuzz. */
@@ -165,7 +170,7 @@ describe("API fuzz over every operation of /openapi.json", () => {
             try {
               answer = await send(request);
             } catch (error) {
-              answer = { status: 599, contentType: "", text: `the worker threw: ${String(error)}` };
+              answer = { status: 599, contentType: "", text: `the worker threw: ${String(error)}`, allowOrigin: null };
             }
             tally.add(request, answer.status);
             const problem = verdict(request, answer);

@@ -17,6 +17,8 @@ export interface Answer {
   status: number;
   contentType: string;
   text: string;
+  /** Access-Control-Allow-Origin of the answer, if any. */
+  allowOrigin: string | null;
 }
 
 /** Why this answer breaks the contract, or null. */
@@ -24,6 +26,10 @@ export function verdict(request: FuzzRequest, answer: Answer): string | null {
   const { status } = answer;
   if (status >= 500) return `status ${status}`;
   if (status >= 400) return errorVerdict(request, answer);
+  // Any path answers a CORS preflight (OPTIONS) with 204; it grants nothing to an origin not listed.
+  if (request.method === "OPTIONS" && status === 204) {
+    return answer.allowOrigin === null ? null : `a preflight without a listed Origin granted ${answer.allowOrigin}`;
+  }
   if (request.operation === "wrong method") return `a method the path does not have answered ${status}`;
   const guarded = request.requires !== undefined && !OPEN.has(request.requires);
   if (guarded && !admitted(request.credential, request.requires))
