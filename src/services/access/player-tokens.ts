@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
+import { BoundedMap } from "../../lib/bounded-map";
 
 /**
  * Player tokens: JWTs whose subject (or a configured claim) is the player id. Two sources:
@@ -86,8 +87,22 @@ export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
 
+/**
+ * Tokens this isolate verified, by their text, until they expire: a game client sends the same
+ * token with every request, and a map lookup costs far less than a signature check.
+ */
+const verified = new BoundedMap<string, { playerId: string; expiresAt: number }>(10_000);
+
 /** The player a valid token acts for; throws TokenError saying why a token is refused. */
-export async function verifyPlayerToken(config: TokenConfig, token: string): Promise<string> {
+export async function verifyPlayerToken(config: TokenConfig, token: string, now = Date.now()): Promise<string> {
+  const known = verified.get(token);
+  if (known && known.expiresAt > now) return known.playerId;
+  const checked = await verifyAfresh(config, token);
+  verified.set(token, checked);
+  return checked.playerId;
+}
+
+async function verifyAfresh(config: TokenConfig, token: string): Promise<{ playerId: string; expiresAt: number }> {
   let issuer: unknown;
   try {
     issuer = decodeJwt(token).iss;
@@ -102,7 +117,7 @@ export async function verifyPlayerToken(config: TokenConfig, token: string): Pro
         algorithms: ["HS256"],
         requiredClaims: ["exp", "sub"],
       });
-      return playerOf(payload.sub);
+      return { playerId: playerOf(payload.sub), expiresAt: expiryOf(payload.exp) };
     }
     const options = {
       ...(config.IDP_ISSUER ? { issuer: config.IDP_ISSUER } : {}),
@@ -115,11 +130,11 @@ export async function verifyPlayerToken(config: TokenConfig, token: string): Pro
         ...options,
         algorithms: ["RS256", "ES256", "EdDSA"],
       });
-      return playerOf(payload[claim]);
+      return { playerId: playerOf(payload[claim]), expiresAt: expiryOf(payload.exp) };
     }
     if (config.IDP_JWT_SECRET) {
       const { payload } = await jwtVerify(token, await hmacKey(config.IDP_JWT_SECRET), { ...options, algorithms: ["HS256"] });
-      return playerOf(payload[claim]);
+      return { playerId: playerOf(payload[claim]), expiresAt: expiryOf(payload.exp) };
     }
   } catch (error) {
     if (error instanceof TokenError) throw error;
@@ -128,6 +143,11 @@ export async function verifyPlayerToken(config: TokenConfig, token: string): Pro
     throw new TokenError(`the token is not valid here (${code ?? "unverifiable"})`);
   }
   throw new TokenError("no verifier matches this token's issuer (configure IDP_JWT_SECRET or IDP_JWKS_URL for your identity provider)");
+}
+
+/** `exp` (required by every verifier above) in epoch ms. */
+function expiryOf(exp: number | undefined): number {
+  return (exp ?? 0) * 1000;
 }
 
 function playerOf(value: unknown): string {

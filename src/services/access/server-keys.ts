@@ -64,6 +64,8 @@ export interface VerifiedKey {
 
 type Cached = { row: ApiKey | null; until: number };
 const cache = new BoundedMap<string, Cached>(10_000);
+/** Keys presented and verified in this isolate, by the presented text. */
+const verified = new BoundedMap<string, VerifiedKey>(10_000);
 
 /**
  * The live key `token` is, or null (unknown, revoked, or a wrong secret). The hash comparison is
@@ -73,6 +75,10 @@ export async function verifyServerKey(db: () => Database, token: string, now = D
   const prefix = keyPrefixOf(token);
   if (!prefix) return null;
   let entry = cache.get(prefix);
+  // A key this isolate verified, whose row it still holds: no digest again (a revocation here
+  // drops the row, and the row's own lifetime bounds everything else).
+  const known = verified.get(token);
+  if (known && entry?.row?.id === known.id && entry.until > now) return known;
   if (!entry || entry.until <= now) {
     try {
       const [row] = await db()
@@ -90,13 +96,15 @@ export async function verifyServerKey(db: () => Database, token: string, now = D
   }
   const row = entry.row;
   if (!row || !sameDigest(await sha256Hex(token), row.hash)) return null;
-  return {
+  const key = {
     id: row.id,
     prefix: row.prefix,
     scopes: row.scopes as Scope[],
     requireSignature: row.requireSignature,
     signingKey: row.signingKey,
   };
+  verified.set(token, key);
+  return key;
 }
 
 /** Drops this isolate's copy of a key (after a revocation here; other isolates expire theirs). */
