@@ -113,6 +113,15 @@ describe("player tokens", () => {
     expect((await scoreRows(board)).map((r) => r.player_id)).toEqual(["tok-1"]);
   });
 
+  it("verified once are remembered by this isolate until they expire, and refused after", async () => {
+    const { verifyPlayerToken } = await import("../../src/services/access/player-tokens");
+    const token = await playerToken("remembered-1", 60);
+    const now = Date.now();
+    expect(await verifyPlayerToken(testEnv, token, now)).toBe("remembered-1");
+    expect(await verifyPlayerToken(testEnv, token, now + 30_000)).toBe("remembered-1");
+    await expect(verifyPlayerToken(testEnv, token, now + 61_000)).rejects.toThrow(/expired/);
+  });
+
   it("take a lifetime, and the mint answers 503 saying what to set when no secret is configured", async () => {
     const minter = await createKey(["tokens:mint"]);
     const init = { method: "POST", headers: { ...bearer(minter.key), "content-type": "application/json" }, body: '{"ttlSeconds":120}' };

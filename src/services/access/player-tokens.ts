@@ -97,12 +97,12 @@ const verified = new BoundedMap<string, { playerId: string; expiresAt: number }>
 export async function verifyPlayerToken(config: TokenConfig, token: string, now = Date.now()): Promise<string> {
   const known = verified.get(token);
   if (known && known.expiresAt > now) return known.playerId;
-  const checked = await verifyAfresh(config, token);
+  const checked = await verifyAfresh(config, token, new Date(now));
   verified.set(token, checked);
   return checked.playerId;
 }
 
-async function verifyAfresh(config: TokenConfig, token: string): Promise<{ playerId: string; expiresAt: number }> {
+async function verifyAfresh(config: TokenConfig, token: string, currentDate: Date): Promise<{ playerId: string; expiresAt: number }> {
   let issuer: unknown;
   try {
     issuer = decodeJwt(token).iss;
@@ -112,6 +112,7 @@ async function verifyAfresh(config: TokenConfig, token: string): Promise<{ playe
   try {
     if (issuer === OWN_ISSUER && config.PLAYER_TOKEN_SECRET) {
       const { payload } = await jwtVerify(token, await hmacKey(config.PLAYER_TOKEN_SECRET), {
+        currentDate,
         issuer: OWN_ISSUER,
         audience: OWN_AUDIENCE,
         algorithms: ["HS256"],
@@ -120,6 +121,7 @@ async function verifyAfresh(config: TokenConfig, token: string): Promise<{ playe
       return { playerId: playerOf(payload.sub), expiresAt: expiryOf(payload.exp) };
     }
     const options = {
+      currentDate,
       ...(config.IDP_ISSUER ? { issuer: config.IDP_ISSUER } : {}),
       ...(config.IDP_AUDIENCE ? { audience: config.IDP_AUDIENCE } : {}),
       requiredClaims: ["exp"],
