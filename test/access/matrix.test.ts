@@ -114,7 +114,7 @@ describe("every route × every credential", () => {
     credentials.reader = (await createKey(["read"])).key;
     credentials.readOnly = (await createKey(["read", "tokens:mint", "boards:admin"])).key;
     credentials.allScopes = (await createKey([...SCOPES])).key;
-    for (const scope of ["boards:admin", "tokens:mint", "tournaments:admin", "read", "events:write", "scores:write-any"]) {
+    for (const scope of SCOPES) {
       credentials[`scope:${scope}`] = (await createKey([scope])).key;
     }
   });
@@ -137,9 +137,7 @@ describe("every route × every credential", () => {
         let credential = credentialFor(variant, access);
         if (variant === "wrong scope" && typeof access.credential === "string" && access.credential.includes(":")) {
           // A key holding every scope except the one this route needs.
-          const others = ["events:write", "scores:write-any", "tokens:mint", "boards:admin", "tournaments:admin", "read"].filter(
-            (s) => s !== access.credential,
-          );
+          const others = SCOPES.filter((s) => s !== access.credential);
           credential = (await createKey(others)).key;
         }
         const key = method === "DELETE" ? (await createKey(["read"], "to revoke")).id : "";
