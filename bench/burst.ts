@@ -11,8 +11,8 @@
 //   BURST_SIZE (default 100)  BURST_IDLE_SECONDS (default 65: the pause before each of the last
 //   rounds, longer than the isolate keeps a board definition)  BURST_SERVER_LOG (keep workerd's output)
 // A client going away does not cancel a request on local workerd (it does on Cloudflare), so the
-// cancelled-owner case itself is covered by test/cache/edge-cache.test.ts and
-// test/services/board-cache.test.ts, inside workerd.
+// cancelled-owner case itself is covered by test/stores/cache/pages.test.ts and
+// test/stores/cache/boards.test.ts, inside workerd.
 import { writeFileSync } from "node:fs";
 import { Pool } from "@neondatabase/serverless";
 import { createTestDatabase, dropDatabase, startLocalStack } from "../tools/local-stack/index.ts";

@@ -11,7 +11,7 @@ import { drizzle } from "drizzle-orm/neon-serverless";
 import { applyOperator, type ScoreRecord } from "../src/domain/operators.ts";
 import { type PeriodKind, periodKeysFor } from "../src/domain/periods.ts";
 import { compareEntries } from "../src/domain/ranking.ts";
-import { type ContributionRow, type EventRow, persistBatch } from "../src/queue/persist-batch.ts";
+import { type ContributionRow, type EventRow, persistBatch } from "../src/stores/postgres/persist-batch.ts";
 import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, withDatabase } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
 import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";

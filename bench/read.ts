@@ -62,7 +62,7 @@ const LADDER_RATES = [100, 200, 400, 800];
  */
 const CLIENT_HEADERS = { "accept-encoding": "identity" };
 const TOP_SIZE = 1_000;
-/** The isolate's limit on Postgres rank fallbacks running at once (postgresRanks in src/services/postgres-rank-gate.ts). */
+/** The isolate's limit on Postgres rank fallbacks running at once (postgresRanks in src/stores/postgres/rank-gate.ts). */
 const POSTGRES_RANK_CONCURRENCY = 4;
 const ADMIN_KEY = "bench-admin-key";
 const FRESHNESS_TIMEOUT_MS = 15_000;
@@ -607,7 +607,7 @@ async function main() {
         fallback,
         {
           label: `4. rank lookup beyond the top-1000 via Postgres (no Redis; ${POSTGRES_RANK_CONCURRENCY} concurrent, what one isolate runs at once)`,
-          // More would only wait at the isolate's gate (src/services/postgres-rank-gate.ts), and
+          // More would only wait at the isolate's gate (src/stores/postgres/rank-gate.ts), and
           // past its 3 s be answered 503: that is load shedding, not the fallback's speed.
           concurrency: POSTGRES_RANK_CONCURRENCY,
           request: async (i) => {
@@ -734,7 +734,7 @@ async function main() {
     );
     const topNQueries = databaseTouches(cached.metrics) + databaseTouches(viaDo.metrics);
     const topNRankQueries = (cached.metrics.postgresReads ?? 0) + (viaDo.metrics.postgresReads ?? 0);
-    // The isolate keeps board definitions for 30 s (src/services/board-cache.ts FRESH_MS): one
+    // The isolate keeps board definitions for 30 s (src/stores/cache/boards.ts FRESH_MS): one
     // reload per board per 30 s may query; that is not a query per read.
     const boardReloads = Math.ceil(cached.load.seconds / 30) + Math.ceil(viaDo.load.seconds / 30);
     const stampedeQueries = databaseTouches(burst.delta);

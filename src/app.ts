@@ -1,9 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { queryDatabase } from "./db/client";
-import { isSchemaMissing, MIGRATE_HINT } from "./db/errors";
-import type { AppContext } from "./env";
 import { DEPENDENCY_RETRY_AFTER_SECONDS, failedDependency } from "./lib/dependency-errors";
 import { ApiError, codeOfStatus, errorBody } from "./lib/errors";
 import { describeError, log } from "./lib/log";
@@ -16,6 +13,7 @@ import { registerPostDlqReplay } from "./routes/admin/post-dlq-replay";
 import { registerPostKey } from "./routes/admin/post-key";
 import { registerGetBoard } from "./routes/boards/get-board";
 import { registerPostBoard } from "./routes/boards/post-board";
+import type { AppContext } from "./routes/context";
 import { registerPostEvents } from "./routes/events/post-events";
 import { registerGetLive } from "./routes/health/get-live";
 import { registerGetReady } from "./routes/health/get-ready";
@@ -30,6 +28,8 @@ import { jsonOnly } from "./routes/middleware/json-only";
 import { securityHeaders } from "./routes/middleware/security-headers";
 import { registerGetPlayerRanks } from "./routes/players/get-ranks";
 import { registerPostToken } from "./routes/players/post-token";
+import { queryDatabase } from "./stores/postgres/client";
+import { isSchemaMissing, MIGRATE_HINT } from "./stores/postgres/errors";
 
 /**
  * Builds the API: one init middleware that puts per-request dependencies on the context, one error

@@ -3,8 +3,8 @@ import { handleScheduled } from "./cron/scheduled";
 import type { AppBindings } from "./env";
 import { handleQueue } from "./queue/consumer";
 
-export { LeaderboardDO } from "./do/leaderboard-do";
-export { ReplayGuard } from "./do/replay-guard";
+export { LeaderboardDO } from "./objects/leaderboard/leaderboard-do";
+export { ReplayGuard } from "./objects/replay-guard";
 
 const app = createApp();
 

@@ -3,10 +3,10 @@
 import { createRequire } from "node:module";
 import type { Pool } from "@neondatabase/serverless";
 import type { Redis as RedisClient } from "ioredis";
+import { rankKeys } from "../../src/stores/redis/keys.ts";
 // Both files are pure (no imports), so Node's type stripping loads them as they are: the bench
 // writes exactly the keys and members the worker reads.
-import { encodeMember, encodeMemberRecord } from "../../src/domain/redis-member.ts";
-import { rankKeys } from "../../src/services/redis-keys.ts";
+import { encodeMember, encodeMemberRecord } from "../../src/stores/redis/member.ts";
 import { fmt } from "./stats.ts";
 
 // ioredis is CommonJS whose module.exports is the class (see tools/local-stack/upstash-bridge.ts).

@@ -1,13 +1,13 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq, inArray, lte } from "drizzle-orm";
-import type { Database } from "../db/client";
-import { boards, rankResync } from "../db/schema";
 import { boardPeriodKey, DEFAULT_PAST_PERIOD_DAYS, type PeriodKind, pastPeriodExpiryMs, periodKeysFor } from "../domain";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
-import { reloadBoardPeriod } from "../services/rank-reload";
-import { rankKeys } from "../services/redis-keys";
-import { WATERMARK_TOLERANCE_MS } from "../services/redis-lua";
+import { reloadBoardPeriod } from "../services/projection/rank-reload";
+import type { Database } from "../stores/postgres/client";
+import { boards, rankResync } from "../stores/postgres/schema";
+import { rankKeys } from "../stores/redis/keys";
+import { WATERMARK_TOLERANCE_MS } from "../stores/redis/lua";
 
 /**
  * No reload starts after this much of a run has passed (wall time). Most reloads are small (a

@@ -1,10 +1,10 @@
-import { openDatabase } from "../db/client";
 import { parsePastPeriodDays } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
-import { leaderboardStub } from "../services/leaderboard-stub";
-import { repairObjects } from "../services/object-repairs";
-import { openRedis } from "../services/redis";
+import { repairObjects } from "../services/projection/object-repairs";
+import { leaderboardStub } from "../stores/objects/leaderboard";
+import { openDatabase } from "../stores/postgres/client";
+import { openRedis } from "../stores/redis/client";
 import { reconcileRanks } from "./reconcile-ranks";
 import { runUpkeep } from "./upkeep";
 

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { Database } from "../stores/postgres/client";
 
 /**
  * How long an event id is remembered for deduplication. It must exceed the oldest occurredAt

@@ -25,3 +25,18 @@ export function projectionProblem(record: ProjectedRecord): string | null {
   if (!isSafeInt(record.version) || record.version < 1) return "version must be a positive integer";
   return null;
 }
+
+/** The state of a (board, period, player) record after the batch: what DOs and Redis mirror. */
+export interface ScoreChange {
+  boardId: string;
+  periodKey: string;
+  playerId: string;
+  score: number;
+  reachedAt: number;
+  /** Row version (bumped per update in commit order): projections apply only newer versions. */
+  version: number;
+  displayName: string | null;
+  metadata: Record<string, unknown> | null;
+  /** False when the batch did not move this record but names it in an already-seen event (a redelivery): projected again. */
+  changed: boolean;
+}

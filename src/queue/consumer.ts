@@ -1,8 +1,8 @@
+import { queueRole } from "../domain/messages";
 import type { AppBindings } from "../env";
 import { log } from "../lib/log";
 import { consumeDeadLetters } from "./dead-letter-consumer";
 import { consumeEventBatch } from "./event-consumer";
-import { queueRole } from "./messages";
 
 /** The worker's queue handler: routes a batch to its consumer by queue name. */
 export async function handleQueue(batch: MessageBatch<unknown>, env: AppBindings, ctx: ExecutionContext): Promise<void> {

@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
-import { openDatabase, type SessionDatabase } from "../db/client";
+import { DeadLetterSchema } from "../domain/messages";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
-import { DeadLetterSchema } from "./messages";
+import { openDatabase, type SessionDatabase } from "../stores/postgres/client";
 import { backoffSeconds, isPermanentDatabaseError } from "./retry-policy";
 
 type LetterRow = { queue: string; message_id: string; body: unknown; error: string; attempts: number };

@@ -1,5 +1,5 @@
+import type { DeadLetter } from "../domain/messages";
 import type { AppBindings } from "../env";
-import type { DeadLetter } from "./messages";
 
 /** Sends a message that cannot succeed to the dead-letter queue, with the reason it died. */
 export async function deadLetter(env: AppBindings, letter: Omit<DeadLetter, "kind">): Promise<void> {

@@ -1,20 +1,21 @@
-import type { Database, SessionDatabase } from "../db/client";
-import { openDatabase } from "../db/client";
-import { isSchemaMissing, MIGRATE_HINT } from "../db/errors";
-import type { Board } from "../db/schema";
 import type { PeriodKind } from "../domain";
 import { boardPeriodKey, periodKeysFor } from "../domain";
+import { type EventBody, IngestMessageSchema, type QueueRole } from "../domain/messages";
+import type { ScoreChange } from "../domain/records";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
-import { getBoards } from "../services/board-cache";
 import { boardLoader } from "../services/boards";
-import { requestObjectRepairs } from "../services/object-repairs";
-import { countsOf } from "../services/postgres-ranks";
-import { type MissedObject, type ProjectionOutcome, projectScoreChanges } from "../services/score-projection";
+import { requestObjectRepairs } from "../services/projection/object-repairs";
+import { type MissedObject, type ProjectionOutcome, projectScoreChanges } from "../services/projection/score-projection";
+import { getBoards } from "../stores/cache/boards";
+import type { Database, SessionDatabase } from "../stores/postgres/client";
+import { openDatabase } from "../stores/postgres/client";
+import { isSchemaMissing, MIGRATE_HINT } from "../stores/postgres/errors";
+import { type ContributionRow, type EventRow, persistBatch } from "../stores/postgres/persist-batch";
+import { countsOf } from "../stores/postgres/ranks";
+import type { Board } from "../stores/postgres/schema";
 import { deadLetter } from "./dead-letter";
-import { type EventBody, IngestMessageSchema, type QueueRole } from "./messages";
-import { type ContributionRow, type EventRow, persistBatch, type ScoreChange } from "./persist-batch";
 import { backoffSeconds, exhausted, isPermanentDatabaseError } from "./retry-policy";
 
 /** A statement that takes longer is treated as failed (and retried); it is idempotent if it did commit. */

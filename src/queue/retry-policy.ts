@@ -1,4 +1,4 @@
-import { isSchemaMissing, sqlState } from "../db/errors";
+import { isSchemaMissing, sqlState } from "../stores/postgres/errors";
 
 /**
  * Retry policy of the consumers. The Neon driver never retries, so the consumer owns it:

@@ -1,14 +1,14 @@
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import type { Board } from "../db/schema";
 import { ANONYMOUS, type Caller, hasScope, type Scope } from "../domain";
-import type { AppContext } from "../env";
 import { ApiError } from "../lib/errors";
 import { count } from "../lib/metrics";
 import { authenticate } from "../services/access/authenticate";
-import { replayStoreFor } from "../services/access/replay-store";
 import { SIGNATURE_HEADER, signedRequestOf, verifyRequestSignature } from "../services/access/request-signing";
 import { requireBoard } from "../services/boards";
+import { replayStoreFor } from "../stores/objects/replay-guard";
+import type { Board } from "../stores/postgres/schema";
+import type { AppContext } from "./context";
 import { errorResponses } from "./errors";
 import { limitAddress, limitCaller, type RateClass } from "./rate-limit";
 

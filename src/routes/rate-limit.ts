@@ -1,11 +1,11 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Context } from "hono";
 import type { Caller } from "../domain";
-import type { AppContext } from "../env";
 import { ApiError } from "../lib/errors";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
-import { openRedis, redisBreakerFor } from "../services/redis";
+import { openRedis, redisBreakerFor } from "../stores/redis/client";
+import type { AppContext } from "./context";
 
 /** The classes routes are limited by; each has its own per-address budget. */
 export type RateClass = "read" | "write" | "admin" | "mint";

@@ -1,9 +1,9 @@
 import { eq, inArray } from "drizzle-orm";
-import type { Database } from "../db/client";
-import { type Board, boards } from "../db/schema";
 import { ApiError } from "../lib/errors";
-import { getBoards, type LoadedBoards, rememberBoard } from "./board-cache";
-import { loadThroughEdge } from "./board-edge-cache";
+import { getBoards, type LoadedBoards, rememberBoard } from "../stores/cache/boards";
+import { loadThroughEdge } from "../stores/cache/boards-edge";
+import type { Database } from "../stores/postgres/client";
+import { type Board, boards } from "../stores/postgres/schema";
 
 export interface BoardInput {
   id: string;

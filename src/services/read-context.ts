@@ -1,7 +1,7 @@
-import { queryDatabase } from "../db/client";
 import type { AppBindings } from "../env";
-import type { ReadContext } from "./leaderboard-reads";
-import { openRedis } from "./redis";
+import { queryDatabase } from "../stores/postgres/client";
+import { openRedis } from "../stores/redis/client";
+import type { ReadContext } from "./leaderboards/reads";
 
 /**
  * The stores a read may use. Queries go over Neon's HTTP endpoint, so there is no session to open

@@ -3,10 +3,10 @@ import { sql } from "drizzle-orm";
 import { importJWK, SignJWT } from "jose";
 import { describe, expect, inject, it } from "vitest";
 import { createApp } from "../../src/app";
-import { openDatabase } from "../../src/db/client";
 import type { AppBindings } from "../../src/env";
 import { signRequest } from "../../src/services/access/request-signing";
 import { KEY_CACHE_MS, signingKeyOf, verifyServerKey } from "../../src/services/access/server-keys";
+import { openDatabase } from "../../src/stores/postgres/client";
 import { ADMIN, api, createBoard, eventId, eventually, query, scoreRows, testEnv } from "../helpers/factories";
 import { bearer, createKey, playerToken, revokeKey } from "./credentials";
 

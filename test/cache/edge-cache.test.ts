@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cachedJson } from "../../src/cache/edge-cache";
+import { cachedJson } from "../../src/stores/cache/pages";
 import { testEnv, uniqueId } from "../helpers/factories";
 import { ownerContext, within } from "../helpers/request-contexts";
 

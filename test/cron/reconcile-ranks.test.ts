@@ -8,13 +8,13 @@ import {
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { reconcileRanks } from "../../src/cron/reconcile-ranks";
-import { openDatabase } from "../../src/db/client";
 import { DEFAULT_PAST_PERIOD_DAYS, pastPeriodExpiryMs, periodKey } from "../../src/domain";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
-import { playerRankFromPostgres } from "../../src/services/postgres-ranks";
-import { rankKeys } from "../../src/services/redis-keys";
-import { countFromRedis, RedisNotReadyError, rankFromRedis } from "../../src/services/redis-ranks";
+import { openDatabase } from "../../src/stores/postgres/client";
+import { playerRankFromPostgres } from "../../src/stores/postgres/ranks";
+import { rankKeys } from "../../src/stores/redis/keys";
+import { countFromRedis, RedisNotReadyError, rankFromRedis } from "../../src/stores/redis/ranks";
 import { createBoard, eventId, eventually, query, testEnv } from "../helpers/factories";
 import { keyTracker, testRedis } from "../services/redis-fixtures";
 

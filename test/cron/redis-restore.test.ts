@@ -2,18 +2,18 @@ import { createExecutionContext, createMessageBatch, createScheduledController, 
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { reconcileRanks } from "../../src/cron/reconcile-ranks";
-import { openDatabase } from "../../src/db/client";
-import { leaderboardObjectName } from "../../src/do/object-name";
-import { encodeMember } from "../../src/domain/redis-member";
+import { leaderboardObjectName } from "../../src/domain/board-period-key";
 import worker from "../../src/index";
 import { counters } from "../../src/lib/metrics";
-import { readPlayerRank } from "../../src/services/leaderboard-reads";
+import { readPlayerRank } from "../../src/services/leaderboards/reads";
 import { readContext } from "../../src/services/read-context";
-import { redisBreakerFor } from "../../src/services/redis";
-import { rankKeys } from "../../src/services/redis-keys";
-import { WATERMARK_TOLERANCE_MS } from "../../src/services/redis-lua";
-import { countFromRedis, rankFromRedis } from "../../src/services/redis-ranks";
-import { minimumRedisWatermark } from "../../src/services/watermarks";
+import { openDatabase } from "../../src/stores/postgres/client";
+import { redisBreakerFor } from "../../src/stores/redis/client";
+import { rankKeys } from "../../src/stores/redis/keys";
+import { WATERMARK_TOLERANCE_MS } from "../../src/stores/redis/lua";
+import { encodeMember } from "../../src/stores/redis/member";
+import { countFromRedis, rankFromRedis } from "../../src/stores/redis/ranks";
+import { minimumRedisWatermark } from "../../src/stores/redis/watermarks";
 import { createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
 import { keyTracker, testRedis } from "../services/redis-fixtures";
 
@@ -51,7 +51,7 @@ async function reconcile() {
 
 /** A read context and the board's definition, as a request would have them. */
 async function readsOf(board: string) {
-  const { getBoards } = await import("../../src/services/board-cache");
+  const { getBoards } = await import("../../src/stores/cache/boards");
   const { boardLoader } = await import("../../src/services/boards");
   const ctx = readContext(testEnv);
   const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
@@ -157,7 +157,7 @@ describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (
     const { board, keys } = await loadedBoard("e", 8);
     const redis = testRedis();
     await redis.del(keys.z);
-    const { RedisNotReadyError } = await import("../../src/services/redis-ranks");
+    const { RedisNotReadyError } = await import("../../src/stores/redis/ranks");
     await expect(rankFromRedis(redis, prefix, board, "all", "e3")).rejects.toThrow(RedisNotReadyError);
     const result = await reconcile();
     expect(result.reloaded.find((r) => r.boardId === board)?.reason).toBe("not_ready");

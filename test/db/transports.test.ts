@@ -1,10 +1,10 @@
 import { neon } from "@neondatabase/serverless";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { localQueryEndpoint, openDatabase, queryDatabase } from "../../src/db/client";
-import { isSchemaMissing, sqlState } from "../../src/db/errors";
-import { boards } from "../../src/db/schema";
 import { counters } from "../../src/lib/metrics";
+import { localQueryEndpoint, openDatabase, queryDatabase } from "../../src/stores/postgres/client";
+import { isSchemaMissing, sqlState } from "../../src/stores/postgres/errors";
+import { boards } from "../../src/stores/postgres/schema";
 import { ADMIN, api, createBoard, query, testEnv, uniqueId } from "../helpers/factories";
 
 /**

@@ -1,11 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { effectiveArchiveAt, isArchiveDue, REBUILT_KEEP_MS } from "../../src/do/archive-schedule";
-import type { LeaderboardDO } from "../../src/do/leaderboard-do";
-import type { BoardPeriod, EntryState } from "../../src/do/types";
 import { parsePastPeriodDays, pastPeriodExpiryMs, periodKey } from "../../src/domain";
-import { forgetBoards } from "../../src/services/board-cache";
+import type { BoardPeriod, EntryState } from "../../src/domain/leaderboard";
+import { effectiveArchiveAt, isArchiveDue, REBUILT_KEEP_MS } from "../../src/objects/leaderboard/archive-schedule";
+import type { LeaderboardDO } from "../../src/objects/leaderboard/leaderboard-do";
+import { forgetBoards } from "../../src/stores/cache/boards";
 import { api, createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
 import { boardPeriod, failure, stubFor } from "./helpers";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { EntryState, PageCursorKey } from "../../src/do/types";
+import type { EntryState, PageCursorKey } from "../../src/domain/leaderboard";
 import { makeRandom } from "../domain/prng";
 import { boardPeriod, stubFor } from "./helpers";
 

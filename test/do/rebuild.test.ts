@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { LeaderboardDO } from "../../src/do/leaderboard-do";
-import type { BoardPeriod, EntryState } from "../../src/do/types";
 import type { SortOrder } from "../../src/domain";
+import type { BoardPeriod, EntryState } from "../../src/domain/leaderboard";
+import type { LeaderboardDO } from "../../src/objects/leaderboard/leaderboard-do";
 import { createBoard, query } from "../helpers/factories";
 import { boardPeriod, stubFor } from "./helpers";
 

@@ -4,8 +4,8 @@
  * is checked against an independent definition of the order.
  */
 
-import type { EntryState, RankedEntryView } from "../../src/do/types";
 import { compareEntries, type SortOrder } from "../../src/domain";
+import type { EntryState, RankedEntryView } from "../../src/domain/leaderboard";
 import { makeRandom } from "../domain/prng";
 
 export class ReferenceBoard {

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ReplayGuard } from "../../src/do/replay-guard";
+import type { ReplayGuard } from "../../src/objects/replay-guard";
 import { testEnv, uniqueId } from "../helpers/factories";
 import { failure } from "./helpers";
 

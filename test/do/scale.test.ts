@@ -1,6 +1,6 @@
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { EntryState } from "../../src/do/types";
+import type { EntryState } from "../../src/domain/leaderboard";
 import { makeRandom } from "../domain/prng";
 import { boardPeriod, stubFor } from "./helpers";
 

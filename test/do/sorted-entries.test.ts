@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { compareEntries, SORT_ORDERS } from "../../src/domain";
 import {
   compareKeys,
   countAtOrAhead,
@@ -10,8 +11,7 @@ import {
   type SortKey,
   toSortScore,
   upperBound,
-} from "../../src/do/sorted-entries";
-import { compareEntries, SORT_ORDERS } from "../../src/domain";
+} from "../../src/objects/leaderboard/sorted-entries";
 import { makeRandom } from "../domain/prng";
 
 function entry(sortOrder: "desc" | "asc", playerId: string, score: number, reachedAt: number): HeldEntry {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { RebuildJournal } from "../../src/do/rebuild-journal";
-import { RecentVersions } from "../../src/do/recent-versions";
-import { TopSet } from "../../src/do/top-set";
-import type { EntryState, RankedEntryView } from "../../src/do/types";
-import { viewsOf } from "../../src/do/views";
 import { SORT_ORDERS } from "../../src/domain";
+import type { EntryState, RankedEntryView } from "../../src/domain/leaderboard";
+import { RebuildJournal } from "../../src/objects/leaderboard/rebuild-journal";
+import { RecentVersions } from "../../src/objects/leaderboard/recent-versions";
+import { TopSet } from "../../src/objects/leaderboard/top-set";
+import { viewsOf } from "../../src/objects/leaderboard/views";
 import { makeRandom } from "../domain/prng";
 import { arbitraryHistory, batches, improvingHistory, ReferenceBoard } from "./reference";
 

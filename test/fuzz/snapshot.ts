@@ -8,7 +8,7 @@
  *  - the Durable Object pages of its pre-existing boards must be unchanged.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { leaderboardObjectName } from "../../src/do/object-name";
+import { leaderboardObjectName } from "../../src/domain/board-period-key";
 import { query, testEnv } from "../helpers/factories";
 
 export interface Owned {

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
-import { openDatabase } from "../../src/db/client";
 import type { AppBindings } from "../../src/env";
+import { openDatabase } from "../../src/stores/postgres/client";
 
 export const testEnv = env as AppBindings;
 export const ADMIN = { authorization: `Bearer ${testEnv.ADMIN_KEY}`, "content-type": "application/json" };

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
-import type { LeaderboardDO } from "../../src/do/leaderboard-do";
 import type { AppBindings } from "../../src/env";
+import type { LeaderboardDO } from "../../src/objects/leaderboard/leaderboard-do";
 import { uniqueId } from "./factories";
 
 /**

@@ -1,8 +1,8 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import type { DeadLetter } from "../../src/domain/messages";
 import worker from "../../src/index";
-import type { DeadLetter } from "../../src/queue/messages";
 import { eventId, postEvents, query, testEnv, uniqueId } from "../helpers/factories";
 
 const DLQ = "edgeboard-dead-letters";

@@ -1,11 +1,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/db/client";
+import type { EventMessage } from "../../src/domain/messages";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
-import type { EventMessage } from "../../src/queue/messages";
-import { type ContributionRow, type EventRow, type PersistResult, persistBatch } from "../../src/queue/persist-batch";
+import { openDatabase } from "../../src/stores/postgres/client";
+import { type ContributionRow, type EventRow, type PersistResult, persistBatch } from "../../src/stores/postgres/persist-batch";
 import { createBoard, eventId, query, scoreRows, testEnv, uniqueId } from "../helpers/factories";
 
 const SCORE_QUEUE = "edgeboard-score-events";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isSchemaMissing, sqlState } from "../../src/db/errors";
 import { backoffSeconds, exhausted, isPermanentDatabaseError, MAX_ATTEMPTS } from "../../src/queue/retry-policy";
+import { isSchemaMissing, sqlState } from "../../src/stores/postgres/errors";
 
 describe("retry policy", () => {
   it("backs off exponentially from 2 s, capped at 5 minutes", () => {

@@ -7,11 +7,11 @@ import {
 } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { leaderboardObjectName } from "../../src/do/object-name";
+import { leaderboardObjectName } from "../../src/domain/board-period-key";
+import type { EventMessage } from "../../src/domain/messages";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
 import { PROJECTION_ATTEMPTS } from "../../src/queue/event-consumer";
-import type { EventMessage } from "../../src/queue/messages";
 import { api, createBoard, eventId, eventually, postEvents, query, scoreRows, testEnv, uniqueId } from "../helpers/factories";
 
 const SCORE_QUEUE = "edgeboard-score-events";

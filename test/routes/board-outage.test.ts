@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
-import { forgetBoards } from "../../src/services/board-cache";
+import { forgetBoards } from "../../src/stores/cache/boards";
 import { ADMIN, api, createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
 
 /** The worker's environment during a Postgres outage: nothing listens where DATABASE_URL points. */

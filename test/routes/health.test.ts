@@ -3,10 +3,10 @@ import { env, exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { openDatabase } from "../../src/db/client";
-import { LATEST_MIGRATION } from "../../src/db/schema-version";
 import type { AppBindings } from "../../src/env";
-import { checkSchema } from "../../src/services/readiness";
+import { checkSchema } from "../../src/services/operations/readiness";
+import { openDatabase } from "../../src/stores/postgres/client";
+import { LATEST_MIGRATION } from "../../src/stores/postgres/schema-version";
 
 /** GET /health/ready on a fresh app with some bindings replaced, its background work awaited. */
 async function readyWith(overrides: Partial<AppBindings>): Promise<Response> {

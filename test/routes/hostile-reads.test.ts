@@ -47,7 +47,7 @@ describe("period keys are judged before any store is asked", () => {
     const board = await createBoard({ periods: ["daily"] });
     // A board that has existed for years: its periods within READABLE_PAST_DAYS are served, older ones are not.
     await query(sql`update boards set created_at = now() - interval '5 years' where id = ${board}`);
-    const { forgetBoards } = await import("../../src/services/board-cache");
+    const { forgetBoards } = await import("../../src/stores/cache/boards");
     forgetBoards();
     expect((await status(`/v1/leaderboards/${board}?period=daily&at=${dayKey((READABLE_PAST_DAYS - 2) * DAY)}`)).status).toBe(200);
     const old = await status(`/v1/leaderboards/${board}?period=daily&at=${dayKey((READABLE_PAST_DAYS + 2) * DAY)}`);

@@ -68,7 +68,7 @@ describe("GET /v1/leaderboards/:board", () => {
   it("pages with an opaque cursor: no gaps or repeats, also past the top-N (Redis/Postgres)", async () => {
     const board = await createBoard();
     await query(sql`update boards set top_size = 5 where id = ${board}`);
-    const { forgetBoards } = await import("../../src/services/board-cache");
+    const { forgetBoards } = await import("../../src/stores/cache/boards");
     forgetBoards();
     const players: Array<[string, number]> = Array.from({ length: 23 }, (_, i) => [`pl${String(i).padStart(2, "0")}`, 1000 - i * 7]);
     await seed(board, players);
@@ -117,7 +117,7 @@ describe("GET /v1/leaderboards/:board", () => {
     const app = createApp();
     // A cold isolate in a PoP where another isolate has already read the board: the board comes
     // from the PoP's Cache API, the page from one Durable Object read.
-    const { forgetBoards } = await import("../../src/services/board-cache");
+    const { forgetBoards } = await import("../../src/stores/cache/boards");
     forgetBoards();
     expect((await api(`/v1/boards/${board}`)).status).toBe(200);
     forgetBoards();
@@ -140,7 +140,7 @@ describe("GET /v1/leaderboards/:board", () => {
   it("serves a stale page at once and refreshes it in the background, once", async () => {
     const board = await createBoard();
     await query(sql`update boards set cache_ttl_seconds = 1 where id = ${board}`);
-    const { forgetBoards } = await import("../../src/services/board-cache");
+    const { forgetBoards } = await import("../../src/stores/cache/boards");
     forgetBoards();
     await seed(board, [["s1", 10]]);
     const url = `/v1/leaderboards/${board}?limit=3`;

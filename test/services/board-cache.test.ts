@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Board } from "../../src/db/schema";
 import { ApiError } from "../../src/lib/errors";
-import { type BoardLoader, forgetBoards, getBoards, STALE_IF_ERROR_MS } from "../../src/services/board-cache";
+import { type BoardLoader, forgetBoards, getBoards, STALE_IF_ERROR_MS } from "../../src/stores/cache/boards";
+import type { Board } from "../../src/stores/postgres/schema";
 import { testEnv } from "../helpers/factories";
 import { ownerContext, within } from "../helpers/request-contexts";
 

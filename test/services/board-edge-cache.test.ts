@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Board } from "../../src/db/schema";
-import { STALE_IF_ERROR_MS } from "../../src/services/board-cache";
-import { loadThroughEdge } from "../../src/services/board-edge-cache";
+import { STALE_IF_ERROR_MS } from "../../src/stores/cache/boards";
+import { loadThroughEdge } from "../../src/stores/cache/boards-edge";
+import type { Board } from "../../src/stores/postgres/schema";
 import { uniqueId } from "../helpers/factories";
 
 const board = (id: string, name = id) =>

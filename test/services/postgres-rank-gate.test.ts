@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
 import { ApiError } from "../../src/lib/errors";
-import { RankGate } from "../../src/services/postgres-rank-gate";
+import { RankGate } from "../../src/stores/postgres/rank-gate";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

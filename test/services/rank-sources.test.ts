@@ -2,10 +2,7 @@ import { env } from "cloudflare:workers";
 import { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/db/client";
-import type { Board } from "../../src/db/schema";
 import { snapshot } from "../../src/lib/metrics";
-import { forgetBoards, getBoards } from "../../src/services/board-cache";
 import { boardLoader } from "../../src/services/boards";
 import {
   type ReadContext,
@@ -14,10 +11,13 @@ import {
   readPlayerRank,
   readPlayers,
   readRankForScore,
-} from "../../src/services/leaderboard-reads";
-import { reloadBoardPeriod } from "../../src/services/rank-reload";
-import { openRedis } from "../../src/services/redis";
-import { countFromRedis } from "../../src/services/redis-ranks";
+} from "../../src/services/leaderboards/reads";
+import { reloadBoardPeriod } from "../../src/services/projection/rank-reload";
+import { forgetBoards, getBoards } from "../../src/stores/cache/boards";
+import { openDatabase } from "../../src/stores/postgres/client";
+import type { Board } from "../../src/stores/postgres/schema";
+import { openRedis } from "../../src/stores/redis/client";
+import { countFromRedis } from "../../src/stores/redis/ranks";
 import { createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
 
 const hasRedis = Boolean((env as typeof testEnv).UPSTASH_REDIS_REST_URL);

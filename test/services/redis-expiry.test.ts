@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, describe, expect, it } from "vitest";
-import { rankKeys } from "../../src/services/redis-keys";
-import { applyToRedis, RedisNotReadyError, rankFromRedis, replaceBoardPeriod, startBoardPeriodLoad } from "../../src/services/redis-ranks";
+import { rankKeys } from "../../src/stores/redis/keys";
+import { applyToRedis, RedisNotReadyError, rankFromRedis, replaceBoardPeriod, startBoardPeriodLoad } from "../../src/stores/redis/ranks";
 import { testEnv, uniqueId } from "../helpers/factories";
 import { keyTracker, markLoaded, type Row, testRedis } from "./redis-fixtures";
 

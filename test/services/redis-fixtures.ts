@@ -3,9 +3,9 @@
  * a messy delivery of every version), the brute-force reference order, and raw key snapshots.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import { openRedis } from "../../src/services/redis";
-import { rankKeys } from "../../src/services/redis-keys";
-import type { RedisRankRow } from "../../src/services/redis-ranks";
+import { openRedis } from "../../src/stores/redis/client";
+import { rankKeys } from "../../src/stores/redis/keys";
+import type { RedisRankRow } from "../../src/stores/redis/ranks";
 import { makeRandom } from "../domain/prng";
 import { testEnv } from "../helpers/factories";
 

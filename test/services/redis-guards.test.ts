@@ -1,10 +1,10 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
-import { decodeMember, decodeMemberRecord, encodeMember, encodeMemberRecord } from "../../src/domain/redis-member";
 import { TimeoutError } from "../../src/lib/timeout";
-import { rankKeys } from "../../src/services/redis-keys";
-import { applyToRedis, pageAfter, pageFromRedis, rankFromRedis, redisChangeOf, replaceBoardPeriod } from "../../src/services/redis-ranks";
-import { isNoScript } from "../../src/services/redis-script";
+import { rankKeys } from "../../src/stores/redis/keys";
+import { decodeMember, decodeMemberRecord, encodeMember, encodeMemberRecord } from "../../src/stores/redis/member";
+import { applyToRedis, pageAfter, pageFromRedis, rankFromRedis, redisChangeOf, replaceBoardPeriod } from "../../src/stores/redis/ranks";
+import { isNoScript } from "../../src/stores/redis/script";
 
 // No Redis needed: the codecs, input validation, and the time bound / reply checks run against stubs.
 

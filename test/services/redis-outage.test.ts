@@ -67,9 +67,9 @@ describe("Redis down: the circuit opens and reads stop waiting for it", () => {
     // (here: the healthy Redis, where the cron had made the board ready).
     if (testEnv.UPSTASH_REDIS_REST_URL) {
       const { reconcileRanks } = await import("../../src/cron/reconcile-ranks");
-      const { openDatabase } = await import("../../src/db/client");
-      const { rankKeys } = await import("../../src/services/redis-keys");
-      const { openRedis } = await import("../../src/services/redis");
+      const { openDatabase } = await import("../../src/stores/postgres/client");
+      const { rankKeys } = await import("../../src/stores/redis/keys");
+      const { openRedis } = await import("../../src/stores/redis/client");
       const redis = openRedis(testEnv);
       if (!redis) throw new Error("no Redis client");
       const handle = openDatabase(testEnv, { maxConnections: 1 });

@@ -1,15 +1,15 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/db/client";
+import { openDatabase } from "../../src/stores/postgres/client";
 import {
   aroundFromPostgres,
   countFromPostgres,
   pageFromPostgres,
   playerRankFromPostgres,
   rankForScoreFromPostgres,
-} from "../../src/services/postgres-ranks";
-import { rankKeys } from "../../src/services/redis-keys";
+} from "../../src/stores/postgres/ranks";
+import { rankKeys } from "../../src/stores/redis/keys";
 import {
   applyToRedis,
   aroundFromRedis,
@@ -24,7 +24,7 @@ import {
   rankFromRedis,
   ranksFromRedis,
   replaceBoardPeriod,
-} from "../../src/services/redis-ranks";
+} from "../../src/stores/redis/ranks";
 import { makeRandom } from "../domain/prng";
 import { createBoard, query, testEnv, uniqueId } from "../helpers/factories";
 import { batches, compareRows, keyTracker, markLoaded, type Row, randomBoard, snapshot, sortRows, testRedis } from "./redis-fixtures";

@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, describe, expect, it } from "vitest";
-import { rankKeys } from "../../src/services/redis-keys";
-import { applyToRedis, pageFromRedis, RedisNotReadyError, rankFromRedis, replaceBoardPeriod } from "../../src/services/redis-ranks";
+import { rankKeys } from "../../src/stores/redis/keys";
+import { applyToRedis, pageFromRedis, RedisNotReadyError, rankFromRedis, replaceBoardPeriod } from "../../src/stores/redis/ranks";
 import { testEnv, uniqueId } from "../helpers/factories";
 import { keyTracker, markLoaded, type Row, randomBoard, snapshot, sortRows, testRedis } from "./redis-fixtures";
 

@@ -1,8 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { describe, expect, it } from "vitest";
-import type { ReplayStore } from "../../src/services/access/replay-store";
-import { DurableReplayStore, replayShardOf, replayStoreFor } from "../../src/services/access/replay-store";
 import {
   pathWithQueryOf,
   SIGNATURE_HEADER,
@@ -14,6 +12,8 @@ import {
   verifyRequestSignature,
 } from "../../src/services/access/request-signing";
 import { issueKey, signingKeyOf } from "../../src/services/access/server-keys";
+import type { ReplayStore } from "../../src/stores/objects/replay-guard";
+import { DurableReplayStore, replayShardOf, replayStoreFor } from "../../src/stores/objects/replay-guard";
 import { testEnv } from "../helpers/factories";
 
 /** Remembers ids forever and counts the offers, to see what reached the store. */

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/db/client";
-import { leaderboardObjectName } from "../../src/do/object-name";
+import { leaderboardObjectName } from "../../src/domain/board-period-key";
+import { openDatabase } from "../../src/stores/postgres/client";
 import {
   aroundFromPostgres,
   countFromPostgres,
@@ -9,7 +9,7 @@ import {
   playerRankFromPostgres,
   playersFromPostgres,
   rankForScoreFromPostgres,
-} from "../../src/services/postgres-ranks";
+} from "../../src/stores/postgres/ranks";
 import { makeRandom } from "../domain/prng";
 import { createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
 

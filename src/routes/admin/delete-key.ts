@@ -1,9 +1,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { revokeKey } from "../../services/access/key-admin";
 import { KEY_CACHE_MS } from "../../services/access/server-keys";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { KeyParamsSchema, KeySchema } from "./keys-schema";
 

@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
-import { listDeadLetters } from "../../services/dead-letters";
+import { listDeadLetters } from "../../services/operations/dead-letters";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { DeadLetterListSchema } from "./schema";
 

@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
-import { readIngestStats } from "../../services/ingest-stats";
+import { readIngestStats } from "../../services/operations/ingest-stats";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { IngestStatsSchema } from "./schema";
 

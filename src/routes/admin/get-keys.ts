@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { listKeys } from "../../services/access/key-admin";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { KeyListSchema } from "./keys-schema";
 

@@ -1,8 +1,8 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { snapshot } from "../../lib/metrics";
-import { redisBreakerFor } from "../../services/redis";
+import { redisBreakerFor } from "../../stores/redis/client";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 
 const route = guardedRoute({

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
-import { replayDeadLetters } from "../../services/dead-letters";
+import { replayDeadLetters } from "../../services/operations/dead-letters";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { ReplayRequestSchema, ReplayResponseSchema } from "./schema";
 

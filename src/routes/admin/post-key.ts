@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { createKey } from "../../services/access/key-admin";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { CreatedKeySchema, CreateKeySchema } from "./keys-schema";
 

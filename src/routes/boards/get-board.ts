@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { boardView } from "../../services/boards";
 import { guardedRoute, readableBoard } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { BoardIdSchema, BoardSchema } from "./schema";
 

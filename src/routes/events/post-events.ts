@@ -1,8 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { ingestEvents } from "../../services/ingest";
+import { ingestEvents } from "../../services/ingest/ingest";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { IngestRequestSchema, IngestResponseSchema } from "./schema";
 

@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { LivenessSchema } from "./schema";
 
 const route = guardedRoute({

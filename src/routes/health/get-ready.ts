@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
-import { checkReadiness } from "../../services/readiness";
+import { checkReadiness } from "../../services/operations/readiness";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { ReadinessSchema } from "./schema";
 
 const route = guardedRoute({

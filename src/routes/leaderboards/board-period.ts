@@ -1,11 +1,11 @@
 import type { Context } from "hono";
-import type { Board } from "../../db/schema";
 import type { PeriodKind } from "../../domain";
-import type { AppContext } from "../../env";
-import type { ReadContext } from "../../services/leaderboard-reads";
-import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
+import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
+import type { ReadContext } from "../../services/leaderboards/reads";
 import { readContext } from "../../services/read-context";
+import type { Board } from "../../stores/postgres/schema";
 import { readableBoard } from "../access";
+import type { AppContext } from "../context";
 
 /**
  * What every leaderboard route starts with: the board (404 if unknown), the period key asked

@@ -1,8 +1,8 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { readAround } from "../../services/leaderboard-reads";
+import { readAround } from "../../services/leaderboards/reads";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { boardPeriodOf } from "./board-period";
 import { EntriesSchema, PeriodQuerySchema, PlayerParamsSchema } from "./schema";

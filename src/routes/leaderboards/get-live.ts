@@ -1,9 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { leaderboardStub } from "../../services/leaderboard-stub";
-import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
+import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
+import { leaderboardStub } from "../../stores/objects/leaderboard";
 import { guardedRoute, readableBoard } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { BoardParamsSchema, PeriodQuerySchema } from "./schema";
 

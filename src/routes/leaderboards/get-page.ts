@@ -1,12 +1,12 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { cachedJson, matchesEtag } from "../../cache/edge-cache";
 import { decodeCursor, encodeCursor } from "../../domain";
-import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { readPage, readPageJson } from "../../services/leaderboard-reads";
-import { acceptanceWindow, selectPeriod } from "../../services/period-selection";
+import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
+import { readPage, readPageJson } from "../../services/leaderboards/reads";
 import { readContext } from "../../services/read-context";
+import { cachedJson, matchesEtag } from "../../stores/cache/pages";
 import { guardedRoute, readableBoard } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { BoardParamsSchema, LeaderboardPageSchema, PageQuerySchema } from "./schema";
 

@@ -1,8 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
-import { readPlayerRank } from "../../services/leaderboard-reads";
+import { readPlayerRank } from "../../services/leaderboards/reads";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { boardPeriodOf } from "./board-period";
 import { PeriodQuerySchema, PlayerParamsSchema, PlayerRankSchema } from "./schema";

@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
-import { readRankForScore } from "../../services/leaderboard-reads";
+import { readRankForScore } from "../../services/leaderboards/reads";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { boardPeriodOf } from "./board-period";
 import { BoardParamsSchema, PeriodQuerySchema, RankOfSchema } from "./schema";

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
-import { readPlayers } from "../../services/leaderboard-reads";
+import { readPlayers } from "../../services/leaderboards/reads";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { boardPeriodOf } from "./board-period";
 import { BoardParamsSchema, EntriesSchema, PeriodQuerySchema, PlayersBodySchema } from "./schema";

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
+import type { AppContext } from "../context";
 
 /** `application/json`, alone or with `charset=utf-8`: the only body this API reads. */
 const JSON_MEDIA_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;

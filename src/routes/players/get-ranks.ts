@@ -1,8 +1,8 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
-import { readPlayerRanks } from "../../services/player-ranks";
-import { openRedis } from "../../services/redis";
+import { readPlayerRanks } from "../../services/leaderboards/player-ranks";
+import { openRedis } from "../../stores/redis/client";
 import { guardedRoute, readsPrivateBoards } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { PlayerIdSchema, PlayerRankSchema } from "../leaderboards/schema";
 

@@ -1,8 +1,8 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppContext } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { mintPlayerToken, tokenTtlSeconds } from "../../services/access/player-tokens";
 import { guardedRoute } from "../access";
+import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
 import { PlayerIdSchema } from "../leaderboards/schema";
 

@@ -1,7 +1,7 @@
-import type { Database } from "../../db/client";
 import { ANONYMOUS, type Caller } from "../../domain";
 import { ApiError } from "../../lib/errors";
 import { count } from "../../lib/metrics";
+import type { Database } from "../../stores/postgres/client";
 import { looksLikeJwt, type TokenConfig, TokenError, verifyPlayerToken } from "./player-tokens";
 import { keyPrefixOf, sameSecret, type VerifiedKey, verifyServerKey } from "./server-keys";
 

@@ -1,7 +1,7 @@
 import { desc, eq } from "drizzle-orm";
-import type { Database } from "../../db/client";
-import { type ApiKey, apiKeys } from "../../db/schema";
 import type { Scope } from "../../domain";
+import type { Database } from "../../stores/postgres/client";
+import { type ApiKey, apiKeys } from "../../stores/postgres/schema";
 import { forgetServerKey, issueKey } from "./server-keys";
 
 /** A key as listed: never its secret or hashes. */

@@ -1,4 +1,4 @@
-import type { ReplayStore } from "./replay-store";
+import type { ReplayStore } from "../../stores/objects/replay-guard";
 
 /**
  * HMAC request signing for server keys whose `requireSignature` is set: a leaked request can then

@@ -1,8 +1,8 @@
 import { and, eq, isNull } from "drizzle-orm";
-import type { Database } from "../../db/client";
-import { type ApiKey, apiKeys } from "../../db/schema";
 import type { Scope } from "../../domain";
 import { BoundedMap } from "../../lib/bounded-map";
+import type { Database } from "../../stores/postgres/client";
+import { type ApiKey, apiKeys } from "../../stores/postgres/schema";
 
 /**
  * Server keys: `eb_<8 chars>_<43 chars>`, the first part a public prefix that finds the row, the

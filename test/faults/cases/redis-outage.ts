@@ -108,7 +108,7 @@ export const redisOutageCase: FaultCase = {
           ? "the snapshot brought back the board-period's ready marker with the old members, so Redis is trusted although it " +
             "misses every write since; the cron reloads only board-periods without a marker (cron/reconcile-ranks.ts): a " +
             "freshness check of the marker against Postgres is what would catch it"
-          : "see services/leaderboard-reads.ts (which source answered) and the worker log";
+          : "see services/leaderboards/reads.ts (which source answered) and the worker log";
         failures.push(
           `${phase.name}: ${fmt(phase.mismatches.length)} of ${fmt(phase.reads)} rank reads disagree with Postgres, e.g. ` +
             `${phase.mismatches.slice(0, 2).join("; ")}; ${hint}`,
@@ -120,7 +120,7 @@ export const redisOutageCase: FaultCase = {
     if (!(deadP99 <= bound)) {
       failures.push(
         `rank reads while Redis was dead: p99 ${fmt(deadP99)} ms, above ${fmt(bound)} ms (${LATENCY_FACTOR} × the p99 with Redis up, at least ` +
-          `${LATENCY_FLOOR_MS} ms): each read waits for Redis to fail (services/redis-ranks.ts REDIS_READ_TIMEOUT_MS) instead of a circuit breaker skipping it`,
+          `${LATENCY_FLOOR_MS} ms): each read waits for Redis to fail (stores/redis/ranks.ts REDIS_READ_TIMEOUT_MS) instead of a circuit breaker skipping it`,
       );
     }
     for (const line of [...traffic.problemLines(stack.worker.logFile), ...dead.statuses.problemLines(stack.worker.logFile)])

@@ -1,0 +1,149 @@
+import { type Caller, scoreWriteRefusal } from "../../domain";
+import type { EventBody, EventsMessage } from "../../domain/messages";
+import type { AppBindings } from "../../env";
+import { ApiError } from "../../lib/errors";
+import { describeError, log } from "../../lib/log";
+import { getBoards } from "../../stores/cache/boards";
+import type { Database } from "../../stores/postgres/client";
+import type { Board } from "../../stores/postgres/schema";
+import { boardLoader } from "../boards";
+import { acceptanceWindow } from "../leaderboards/period-selection";
+import { countRejections, type IngestLimits, isScoreEvent, parseItem, type Rejection, toEventMessage } from "./event-validation";
+import { limitScoreEvents, type ValidEvent } from "./score-event-rate";
+
+export interface IngestResult {
+  accepted: number;
+  rejected: Rejection[];
+}
+
+export function ingestLimits(env: AppBindings): IngestLimits {
+  return { ...acceptanceWindow(env), maxPayloadBytes: 8 * 1024 };
+}
+
+/**
+ * Validates every item on its own (a bad item never sinks its neighbours), then puts the valid
+ * ones on the queues and returns. Nothing is written to Postgres here: the request is done as soon
+ * as the queue has the events, which is what keeps a burst of players off the database.
+ */
+export async function ingestEvents(
+  env: AppBindings,
+  db: () => Database,
+  items: unknown[],
+  /** Who sends them: a player token sends its own player's events only, and none to server-authoritative boards. */
+  caller: Caller,
+  now = Date.now(),
+): Promise<IngestResult> {
+  const rejected: Rejection[] = [];
+  const parsed = items.map((raw, index) => parseItem(raw, index));
+  const boardIds = parsed.flatMap((p) => (p.ok && p.event.boardId ? [p.event.boardId] : []));
+  const boards = boardIds.length ? await getBoards(boardIds, boardLoader(db)) : new Map();
+
+  const limits = ingestLimits(env);
+  const valid: ValidEvent[] = [];
+  for (const item of parsed) {
+    if (!item.ok) {
+      rejected.push(item.rejection);
+      continue;
+    }
+    const board = item.event.boardId ? boards.get(item.event.boardId) : undefined;
+    const refusal = writeRefusal(caller, item.event.playerId, board);
+    if (refusal) {
+      rejected.push({ index: item.index, error: { code: "FORBIDDEN", message: refusal } });
+      continue;
+    }
+    const checked = toEventMessage(item.event, item.index, board, now, limits);
+    if (checked.ok) valid.push({ index: item.index, message: checked.message });
+    else rejected.push(checked.rejection);
+  }
+  // Last, so only events that would otherwise be accepted count against a per-minute limit.
+  const limited = await limitScoreEvents(env, boards, valid, now);
+  const messages = limited.accepted;
+  rejected.push(...limited.rejected);
+  rejected.sort((a, b) => a.index - b.index);
+  countRejections(rejected);
+
+  const scores = pack(messages.filter(isScoreEvent));
+  const analytics = pack(messages.filter((m) => !isScoreEvent(m)));
+  if (rejected.length > 0) {
+    // The refused count rides along for the ingest stats, on a message of its own if need be.
+    const carrier = analytics[0] ?? scores[0];
+    if (carrier) carrier.body.rejected = rejected.length;
+    else analytics.push({ body: { kind: "events", events: [], rejected: rejected.length }, bytes: 40 });
+  }
+
+  try {
+    await Promise.all([sendAll(env.SCORE_EVENTS, scores), sendAll(env.ANALYTICS_EVENTS, analytics)]);
+  } catch (error) {
+    log.error("ingest: queue send failed", { error: describeError(error), events: messages.length });
+    throw new ApiError(
+      "DEPENDENCY_UNAVAILABLE",
+      "The event queue is unavailable; retry the whole request with backoff (events are idempotent by id, so a retry never double-counts)",
+    );
+  }
+  return { accepted: messages.length, rejected };
+}
+
+/** Why this caller may not send this event, or null (see scoreWriteRefusal). */
+function writeRefusal(caller: Caller, playerId: string, board: Board | undefined): string | null {
+  if (board) return scoreWriteRefusal(caller, playerId, board.clientWrites);
+  if (caller.kind === "player" && caller.playerId !== playerId) {
+    return `a player token for "${caller.playerId}" cannot send events for "${playerId}"`;
+  }
+  return null;
+}
+
+/** A queue message holds at most 100 events and must stay under 128 KB (with headroom). */
+const PACK_MAX_EVENTS = 100;
+const PACK_MAX_BYTES = 120_000;
+/** sendBatch takes at most 100 messages and 256 KB. */
+const SEND_MAX_MESSAGES = 100;
+const SEND_MAX_BYTES = 240_000;
+
+const utf8 = new TextEncoder();
+
+/** A queue message and its size in bytes as JSON (what the queue's limits count). */
+export interface PackedMessage {
+  body: EventsMessage;
+  bytes: number;
+}
+
+/**
+ * Packs events into as few messages as the size limits allow (usually one per request). Sizes are
+ * UTF-8 bytes, measured once per event here and reused when the messages are sent.
+ */
+export function pack(events: EventBody[]): PackedMessage[] {
+  const packed: PackedMessage[] = [];
+  let current: EventBody[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = utf8.encode(JSON.stringify(event)).byteLength + 1;
+    if (current.length === PACK_MAX_EVENTS || (current.length > 0 && bytes + size > PACK_MAX_BYTES)) {
+      packed.push({ body: { kind: "events", events: current }, bytes });
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += size;
+  }
+  if (current.length > 0) packed.push({ body: { kind: "events", events: current }, bytes });
+  return packed;
+}
+
+async function sendAll(queue: Queue, messages: PackedMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const chunks: MessageSendRequest<EventsMessage>[][] = [];
+  let chunk: MessageSendRequest<EventsMessage>[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = message.bytes + 100; // ~100 B of envelope per message counts too
+    if (chunk.length === SEND_MAX_MESSAGES || (chunk.length > 0 && bytes + size > SEND_MAX_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push({ body: message.body, contentType: "json" });
+    bytes += size;
+  }
+  chunks.push(chunk);
+  await Promise.all(chunks.map((c) => queue.sendBatch(c)));
+}

@@ -1,0 +1,442 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { inArray } from "drizzle-orm";
+import { percentile } from "../../domain";
+import { apiEntry } from "../../domain/leaderboard";
+import type { AppBindings } from "../../env";
+import { CircuitOpenError } from "../../lib/circuit-breaker";
+import { describeError, log } from "../../lib/log";
+import { count } from "../../lib/metrics";
+import { leaderboardStub, objectConfig } from "../../stores/objects/leaderboard";
+import type { Database } from "../../stores/postgres/client";
+import { periodMayHoldRecords } from "../../stores/postgres/period-presence";
+import { postgresRanks } from "../../stores/postgres/rank-gate";
+import {
+  aroundFromPostgres,
+  countFromPostgres,
+  type PlayerRank,
+  pageFromPostgres,
+  playerRankFromPostgres,
+  playersFromPostgres,
+  type RankedRow,
+  rankForScoreFromPostgres,
+} from "../../stores/postgres/ranks";
+import { type Board, players } from "../../stores/postgres/schema";
+import { redisBreakerFor } from "../../stores/redis/client";
+import {
+  aroundFromRedis,
+  pageAfter,
+  pageFromRedis,
+  RedisNotReadyError,
+  type RedisRankEntry,
+  rankForScoreFromRedis,
+  rankFromRedis,
+  ranksFromRedis,
+} from "../../stores/redis/ranks";
+import { minimumRedisWatermark, noteWatermark } from "../../stores/redis/watermarks";
+
+/** One row of any leaderboard response. */
+export interface EntryView {
+  rank: number;
+  playerId: string;
+  displayName?: string;
+  score: number;
+  reachedAt: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** Which store answered: the hot top-N, Redis beyond it, or Postgres as the fallback. */
+export type Source = "durable_object" | "redis" | "postgres";
+
+export interface ReadContext {
+  env: AppBindings;
+  db: () => Database;
+  redis: Redis | null;
+}
+
+/** A position in board order, in the terms every store understands (smaller sortScore is better). */
+interface Position {
+  sortScore: number;
+  reachedAt: number;
+  playerId: string;
+}
+
+const toSortScore = (board: Board, score: number) => (board.sortOrder === "desc" ? 0 - score : score);
+const fromSortScore = (board: Board, sortScore: number) => (board.sortOrder === "desc" ? 0 - sortScore : sortScore);
+
+type LeaderboardStub = ReturnType<typeof leaderboardStub>;
+
+/**
+ * A page read from the board-period's object. The first read of an object that never saw its
+ * board-period (new deploy, lost storage, a past period) loads it from Postgres once and reads
+ * again; from then on it answers alone.
+ */
+async function fromInitializedObject<T extends { initialized: boolean; writtenAt: number }>(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  read: (stub: LeaderboardStub) => Promise<T>,
+): Promise<T> {
+  const stub = leaderboardStub(ctx.env, board.id, periodKey);
+  count("doReads");
+  const first = await read(stub);
+  noteWatermark(board.id, periodKey, first.writtenAt);
+  if (first.initialized) return first;
+  count("doRebuilds");
+  await stub.rebuild(objectConfig(ctx.env, board, periodKey));
+  return read(stub);
+}
+
+/** Redis reads of a board-period accept no keys older than what this isolate knows its object applied. */
+const heldTo = (board: Board, periodKey: string) => ({ minWatermark: minimumRedisWatermark(board.id, periodKey) });
+
+function fromPostgres(row: RankedRow): EntryView {
+  return {
+    rank: row.rank,
+    playerId: row.playerId,
+    ...(row.displayName ? { displayName: row.displayName } : {}),
+    score: row.score,
+    reachedAt: row.reachedAt,
+    ...(row.metadata ? { metadata: row.metadata } : {}),
+  };
+}
+
+/** Display names for rows Redis returned (Redis keeps ranks only); a failure just omits them. */
+async function withNames(ctx: ReadContext, board: Board, rows: RedisRankEntry[]): Promise<EntryView[]> {
+  let names = new Map<string, string>();
+  if (rows.length > 0) {
+    try {
+      count("postgresReads");
+      const found = await ctx
+        .db()
+        .select({ id: players.id, displayName: players.displayName })
+        .from(players)
+        .where(inArray(players.id, [...new Set(rows.map((r) => r.playerId))]));
+      names = new Map(found.flatMap((p) => (p.displayName ? [[p.id, p.displayName] as const] : [])));
+    } catch (error) {
+      log.warn("reads: display names unavailable", { error: describeError(error) });
+    }
+  }
+  return rows.map((r) => {
+    const displayName = names.get(r.playerId);
+    return {
+      rank: r.rank,
+      playerId: r.playerId,
+      ...(displayName ? { displayName } : {}),
+      score: fromSortScore(board, r.sortScore),
+      reachedAt: new Date(r.reachedAt).toISOString(),
+    };
+  });
+}
+
+/**
+ * Counts why Redis could not answer. A board-period it does not hold whole yet is expected (new
+ * periods until the reconciliation cron loads them) and only counted; a failure is also logged.
+ */
+function noteRedisMiss(error: unknown, fallback: string): void {
+  if (error instanceof RedisNotReadyError) {
+    count("redisNotReady");
+    return;
+  }
+  if (error instanceof CircuitOpenError) {
+    count("redisSkipped");
+    return;
+  }
+  count("redisFailures");
+  log.warn(`reads: Redis unavailable, ${fallback}`, { error: describeError(error) });
+}
+
+/** A board-period Redis has not loaded is an answer, not a failure of Redis. */
+const countsAgainstRedis = (error: unknown) => !(error instanceof RedisNotReadyError);
+
+/**
+ * Runs the Redis variant of a read when Upstash is configured and answers, else the Postgres one:
+ * the same answer either way; Redis is faster on a large board (O(log N) in memory, against band
+ * counts and an index range in Postgres). A Redis failure is counted and logged, never surfaced.
+ */
+async function redisOrPostgres<T>(
+  ctx: ReadContext,
+  viaRedis: (redis: Redis) => Promise<T>,
+  viaPostgres: () => Promise<T>,
+): Promise<{ value: T; source: Source }> {
+  if (ctx.redis) {
+    try {
+      count("redisReads");
+      const redis = ctx.redis;
+      return { value: await redisBreakerFor(ctx.env).run(() => viaRedis(redis), countsAgainstRedis), source: "redis" };
+    } catch (error) {
+      noteRedisMiss(error, "answering from Postgres");
+    }
+  }
+  count("postgresReads");
+  return { value: await postgresRanks.run(viaPostgres), source: "postgres" };
+}
+
+/**
+ * A page of a board-period in rank order. The top-N comes from the board's Durable Object with no
+ * database query; a page reaching past it continues from Redis (or Postgres) after the last row,
+ * so cursor pages neither repeat nor skip rows across the boundary.
+ */
+export async function readPage(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  options: { limit: number; after?: { score: number; reachedAt: number; playerId: string } | undefined },
+): Promise<{ entries: EntryView[]; total: number; hasMore: boolean; source: Source }> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entries: [], total: 0, hasMore: false, source: "postgres" };
+  const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
+  const page = await fromInitializedObject(ctx, board, periodKey, (stub) => stub.page(request));
+  const entries = page.entries.map(apiEntry);
+  let total = page.total;
+  let source: Source = "durable_object";
+  const heldExhausted = page.entries.length < options.limit && page.hasMore;
+  if (heldExhausted) {
+    const last = page.entries.at(-1);
+    const after: Position | null = last
+      ? { sortScore: toSortScore(board, last.score), reachedAt: last.reachedAt, playerId: last.playerId }
+      : options.after
+        ? { sortScore: toSortScore(board, options.after.score), reachedAt: options.after.reachedAt, playerId: options.after.playerId }
+        : null;
+    const remaining = options.limit - entries.length;
+    const more = await redisOrPostgres(
+      ctx,
+      async (redis) => {
+        const slice = after
+          ? await pageAfter(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, after, remaining, heldTo(board, periodKey))
+          : await pageFromRedis(
+              redis,
+              ctx.env.REDIS_KEY_PREFIX,
+              board.id,
+              periodKey,
+              { offset: 0, limit: remaining },
+              heldTo(board, periodKey),
+            );
+        return { entries: await withNames(ctx, board, slice.entries), total: slice.total };
+      },
+      async () => {
+        // The object already told the board-period's size: no need to count the board again.
+        const rows = await pageFromPostgres(ctx.db(), board.id, periodKey, {
+          limit: remaining,
+          after: after
+            ? { sortScore: after.sortScore, reachedAt: new Date(after.reachedAt).toISOString(), playerId: after.playerId }
+            : undefined,
+        });
+        return { entries: rows.map(fromPostgres), total: page.total };
+      },
+    );
+    entries.push(...more.value.entries);
+    total = Math.max(more.value.total, entries.at(-1)?.rank ?? 0);
+    source = more.source;
+  }
+  const lastRank = entries.at(-1)?.rank ?? 0;
+  return { entries, total, hasMore: entries.length === options.limit && lastRank < total, source };
+}
+
+/**
+ * The common page read, the top-N answered by the Durable Object alone, with the entries as the
+ * object serialized them (no clone and re-encode of every entry). Null when the page reaches past
+ * the held top-N: `readPage` continues it from Redis or Postgres.
+ */
+export async function readPageJson(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  options: { limit: number; after?: { score: number; reachedAt: number; playerId: string } | undefined },
+): Promise<{
+  entriesJson: string;
+  last: { score: number; reachedAt: number; playerId: string } | null;
+  total: number;
+  hasMore: boolean;
+} | null> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entriesJson: "[]", last: null, total: 0, hasMore: false };
+  const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
+  const page = await fromInitializedObject(ctx, board, periodKey, (stub) => stub.pageJson(request));
+  if (page.count < options.limit && page.hasMore) return null;
+  const lastRank = page.last?.rank ?? 0;
+  return {
+    entriesJson: page.entriesJson,
+    last: page.last,
+    total: page.total,
+    hasMore: page.count === options.limit && lastRank < page.total,
+  };
+}
+
+export type PlayerStanding = PlayerRank & { displayName?: string; source: Source };
+
+/**
+ * Redis ranks within this multiple of the board's top-N are checked against the Durable Object.
+ * Redis is written just after the object (off the consumer's ack path), so it may lag it by a
+ * batch: a player who just climbed into the top-N from nearby is still answered by the object.
+ */
+const OBJECT_CHECK_FACTOR = 2;
+
+/**
+ * A player's standing: the Durable Object if they are in the top-N, else Redis, else Postgres.
+ * With Redis, Redis is asked first: on a large board almost every player ranks far beyond the
+ * top-N, and one Redis script answers them without a Durable Object call. Players Redis places
+ * near the top (or does not know yet) are asked of the object, which is authoritative there.
+ * The price: Redis writes that failed (an Upstash outage) leave records stale until their next
+ * change or a reconciliation, and a player who climbed from beyond twice the top-N into it while
+ * Redis was failing is answered from that stale record, like every player beyond the top-N.
+ */
+export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: string, playerId: string): Promise<PlayerStanding | null> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return null;
+  let viaRedis: PlayerStanding | null = null;
+  let redisAnswered = false;
+  if (ctx.redis) {
+    try {
+      count("redisReads");
+      const redis = ctx.redis;
+      const r = await redisBreakerFor(ctx.env).run(
+        () => rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId, heldTo(board, periodKey)),
+        countsAgainstRedis,
+      );
+      redisAnswered = true;
+      if (r) {
+        viaRedis = {
+          playerId,
+          score: fromSortScore(board, r.sortScore),
+          rank: r.rank,
+          total: r.total,
+          percentile: percentile(r.rank, Math.max(r.total, r.rank)),
+          reachedAt: new Date(r.reachedAt).toISOString(),
+          source: "redis",
+        };
+        if (r.rank > board.topSize * OBJECT_CHECK_FACTOR) return viaRedis;
+      }
+    } catch (error) {
+      noteRedisMiss(error, "answering from the Durable Object or Postgres");
+    }
+  }
+  count("doReads");
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).standing(playerId);
+  noteWatermark(board.id, periodKey, held.writtenAt);
+  if (held.entry) {
+    const total = Math.max(held.total, held.entry.rank);
+    return {
+      playerId,
+      score: held.entry.score,
+      rank: held.entry.rank,
+      total,
+      percentile: percentile(held.entry.rank, total),
+      reachedAt: new Date(held.entry.reachedAt).toISOString(),
+      ...(held.entry.displayName ? { displayName: held.entry.displayName } : {}),
+      source: "durable_object",
+    };
+  }
+  if (redisAnswered) return viaRedis;
+  count("postgresReads");
+  // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
+  const viaPostgres = await postgresRanks.run(() =>
+    playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId, held.total > 0 ? held.total : undefined),
+  );
+  return viaPostgres ? { ...viaPostgres, source: "postgres" } : null;
+}
+
+/** n rows above and n below a player (fewer at the edges), the player among them. */
+export async function readAround(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  playerId: string,
+  n: number,
+): Promise<{ entries: EntryView[]; total: number; source: Source } | null> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return null;
+  count("doReads");
+  const stub = leaderboardStub(ctx.env, board.id, periodKey);
+  const held = await stub.around(playerId, n);
+  if (held) {
+    const me = held.entries.find((e) => e.playerId === playerId);
+    const below = me ? held.entries.filter((e) => e.rank > me.rank).length : 0;
+    const lastHeldRank = held.entries.at(-1)?.rank ?? 0;
+    // Complete when the window below is full, or the board ends inside the held rows.
+    if (below >= n || lastHeldRank >= held.total) {
+      return { entries: held.entries.map(apiEntry), total: Math.max(held.total, lastHeldRank), source: "durable_object" };
+    }
+  }
+  const { value, source } = await redisOrPostgres(
+    ctx,
+    async (redis) => {
+      const r = await aroundFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId, n, heldTo(board, periodKey));
+      return r ? { entries: await withNames(ctx, board, r.entries), total: r.total } : null;
+    },
+    async () => {
+      const db = ctx.db();
+      const rows = await aroundFromPostgres(db, board.id, periodKey, playerId, n);
+      if (!rows) return null;
+      // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
+      const objectTotal = held?.total ?? (await stub.standing(playerId)).total;
+      return { entries: rows.map(fromPostgres), total: objectTotal > 0 ? objectTotal : await countFromPostgres(db, board.id, periodKey) };
+    },
+  );
+  return value ? { ...value, source } : null;
+}
+
+/** The records of several players (friends) on one board-period, ranked; absent players are left out. */
+export async function readPlayers(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  playerIds: string[],
+): Promise<{ entries: EntryView[]; total: number }> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entries: [], total: 0 };
+  count("doReads");
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).standingsOf(playerIds);
+  const found: EntryView[] = held.entries.map(apiEntry);
+  let total = held.total;
+  const missing = held.notHeld;
+  if (missing.length > 0) {
+    const { value } = await redisOrPostgres(
+      ctx,
+      async (redis) => {
+        const ranks = await ranksFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, missing, heldTo(board, periodKey));
+        const rows: RedisRankEntry[] = [];
+        let redisTotal = 0;
+        ranks.forEach((r, i) => {
+          if (!r) return;
+          redisTotal = Math.max(redisTotal, r.total);
+          rows.push({ rank: r.rank, playerId: missing[i] as string, sortScore: r.sortScore, reachedAt: r.reachedAt });
+        });
+        return { entries: await withNames(ctx, board, rows), total: redisTotal };
+      },
+      async () => {
+        const db = ctx.db();
+        const rows = await playersFromPostgres(db, board.id, periodKey, missing);
+        // The object's total spares counting the whole board.
+        const boardTotal = rows.length === 0 ? 0 : held.total > 0 ? held.total : await countFromPostgres(db, board.id, periodKey);
+        return { entries: rows.map(fromPostgres), total: boardTotal };
+      },
+    );
+    found.push(...value.entries);
+    total = Math.max(total, value.total);
+  }
+  found.sort((a, b) => a.rank - b.rank);
+  return { entries: found, total: Math.max(total, found.at(-1)?.rank ?? 0) };
+}
+
+/** The rank a score would get now (dry run: nothing is written). */
+export async function readRankForScore(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  score: number,
+): Promise<{ rank: number; total: number; source: Source }> {
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { rank: 1, total: 0, source: "postgres" };
+  count("doReads");
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).rankForScore(score);
+  if (held.withinTop) return { rank: held.rank, total: held.total, source: "durable_object" };
+  const sortScore = toSortScore(board, score);
+  const { value, source } = await redisOrPostgres(
+    ctx,
+    (redis) => rankForScoreFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, sortScore, heldTo(board, periodKey)),
+    async () => {
+      const db = ctx.db();
+      const [rank, total] = await Promise.all([
+        rankForScoreFromPostgres(db, board.id, periodKey, sortScore),
+        // The object's total spares counting the whole board.
+        held.total > 0 ? held.total : countFromPostgres(db, board.id, periodKey),
+      ]);
+      return { rank, total: Math.max(total, rank - 1) };
+    },
+  );
+  return { ...value, source };
+}

@@ -1,0 +1,80 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { LuaScript } from "./lua";
+
+/**
+ * Script SHAs by source, computed once per isolate. Plain strings, not promises: a promise made in
+ * one request must not be awaited by another (in Workers it belongs to the request that made it).
+ * Two requests may both compute a SHA the first time; it is one digest of a few hundred bytes.
+ */
+const shas = new Map<string, string>();
+
+/** SHA-1 of a script's source (what EVALSHA names it by). */
+export async function scriptSha(script: LuaScript): Promise<string> {
+  const known = shas.get(script.source);
+  if (known !== undefined) return known;
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.source));
+  const sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  shas.set(script.source, sha);
+  return sha;
+}
+
+/** True for Redis' "script not in cache" error (after a restart, failover or SCRIPT FLUSH). */
+export function isNoScript(error: unknown): boolean {
+  const text = error instanceof Error ? error.message : typeof error === "string" ? error : "";
+  return text.toLowerCase().includes("noscript");
+}
+
+/**
+ * Runs a script by SHA and falls back to sending the source (EVAL loads it into the cache) when
+ * Redis does not know it. Read-only scripts use the _RO variants so replicas may serve them.
+ */
+export async function runScript(redis: Redis, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  const sha = await scriptSha(script);
+  try {
+    return script.readonly ? await redis.evalshaRo(sha, keys, args) : await redis.evalsha(sha, keys, args);
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return script.readonly ? await redis.evalRo(script.source, keys, args) : await redis.eval(script.source, keys, args);
+  }
+}
+
+/** One script invocation of a pipelined batch. */
+export interface ScriptCall {
+  readonly keys: string[];
+  readonly args: string[];
+}
+
+/**
+ * Runs many invocations of one write script in ONE pipeline of EVALSHAs; the calls Redis answers
+ * with NOSCRIPT are re-sent as EVALs in a second pipeline. Only valid for scripts that are safe to
+ * run again (the apply script is version-guarded), since a pipeline is not a transaction. Returns
+ * each call's reply in order; throws on any other error.
+ */
+export async function pipelineScript(redis: Redis, script: LuaScript, calls: readonly ScriptCall[]): Promise<unknown[]> {
+  if (calls.length === 0) return [];
+  const sha = await scriptSha(script);
+  const first = redis.pipeline();
+  for (const call of calls) first.evalsha(sha, call.keys, call.args);
+  const replies = await first.exec({ keepErrors: true });
+  const results: unknown[] = new Array(calls.length);
+  const missing: number[] = [];
+  replies.forEach((reply, i) => {
+    if (!reply.error) results[i] = reply.result;
+    else if (isNoScript(reply.error)) missing.push(i);
+    else throw new Error(`redis ${script.name} script failed: ${reply.error}`);
+  });
+  if (missing.length > 0) {
+    const second = redis.pipeline();
+    for (const i of missing) {
+      const call = calls[i];
+      if (call) second.eval(script.source, call.keys, call.args);
+    }
+    const retried = await second.exec({ keepErrors: true });
+    missing.forEach((index, k) => {
+      const reply = retried[k];
+      if (!reply || reply.error) throw new Error(`redis ${script.name} script failed: ${reply?.error ?? "no reply"}`);
+      results[index] = reply.result;
+    });
+  }
+  return results;
+}
