@@ -81,10 +81,9 @@ function countedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Res
 /**
  * HTTP query clients, one per database URL per isolate. A query over Neon's HTTP endpoint is one
  * fetch that the proxy runs on a connection it keeps: no WebSocket, no Postgres startup, which is
- * most of a single query's cost when a request opens its own session (locally a new backend per
- * connection cost Postgres ~8 ms of CPU; Neon measured one-shot WebSocket queries at ~37 ms
- * against a few for HTTP). The client holds no I/O object, only the URL, so unlike a pool it may
- * outlive a request; building it (drizzle's schema tables) once per isolate saves that per request.
+ * most of a single query's cost when a request opens its own session (docs/benchmarks.md). The
+ * client holds no I/O object, only the URL, so unlike a pool it may outlive a request; building
+ * it (drizzle's schema tables) once per isolate saves that per request.
  */
 const queryClients = new Map<string, Database>();
 

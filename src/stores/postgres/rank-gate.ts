@@ -15,12 +15,12 @@ export interface RankGateLimits {
 
 /**
  * Without Redis (not configured, down, or a period it has not loaded yet) ranks beyond the top-N
- * come from Postgres: band counts plus one index range inside a band (postgres-ranks.ts), under a
- * millisecond of query on a 1M board, but a band where most players tie is counted row by row.
- * Left alone, a burst of them during an Upstash outage could still take all of Postgres and stall
- * ingestion with it. So each isolate runs at most `running` at once; the others wait their turn, and one
- * that would wait too long, or find too many waiting, is answered 503 with Retry-After. Waiting is
- * polling: a promise settled by another request's code is not safe to await in Workers.
+ * come from Postgres: band counts plus one index range inside a band (ranks.ts), cheap whatever
+ * the board's size, but a band where most players tie is counted row by row. Left alone, a burst
+ * of them during an Upstash outage could still take all of Postgres and stall ingestion with it.
+ * So each isolate runs at most `running` at once; the others wait their turn, and one that would
+ * wait too long, or find too many waiting, is answered 503 with Retry-After. Waiting is polling:
+ * a promise settled by another request's code is not safe to await in Workers.
  */
 export class RankGate {
   // Leases rather than counters: a request the client abandons may be cancelled mid-await, and

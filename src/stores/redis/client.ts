@@ -9,8 +9,8 @@ const clients = new Map<string, Redis>();
 /**
  * An Upstash client when both URL and token are configured, otherwise null: Redis is optional,
  * every caller has a Postgres fallback. The client is plain fetch and holds no connection, so one
- * per isolate serves every request (constructing it per request cost ~10% of a rank lookup).
- * Retries are kept short: a slow Redis must degrade a request, not stall it.
+ * per isolate serves every request instead of one built per request. Retries are kept short: a
+ * slow Redis must degrade a request, not stall it.
  */
 export function openRedis(env: RedisEnv): Redis | null {
   if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) return null;
@@ -25,8 +25,8 @@ export function openRedis(env: RedisEnv): Redis | null {
       // Every read sends one script or command and the projection builds its own pipeline:
       // auto-pipelining only added a Proxy on every call and a Pipeline object per tick.
       enableAutoPipelining: false,
-      // Replies are parsed by redis-reply.ts, which takes strings; the SDK's default JSON.parse of
-      // every string (throwing on each member) was ~4% of a rank lookup.
+      // Replies are parsed by reply.ts, which takes strings; the SDK's default JSON.parse of every
+      // string would throw (and be caught) on each member.
       automaticDeserialization: false,
       // Keys, members and ids are UTF-8 text, which JSON carries as is: no base64 round trip.
       responseEncoding: false,

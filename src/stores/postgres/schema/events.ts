@@ -25,9 +25,9 @@ export const events = pgTable(
     primaryKey({ name: "events_pkey", columns: [t.eventId, t.receivedAt] }),
     // Serves: the hourly rollup and retention scans (time ranges of one partition). BRIN, not
     // btree: received_at grows with insertion order, so a few bytes per block range describe it
-    // and an insert costs almost nothing; a btree here was a measurable share of each batch.
-    // (No per-player index: nothing reads a player's raw history yet, and every index is paid on
-    // the hottest write path.)
+    // and an insert costs almost nothing, where a btree adds an index entry per event to every
+    // batch. (No per-player index: nothing reads a player's raw history yet, and every index is
+    // paid on the hottest write path.)
     index("events_received_brin").using("brin", t.receivedAt),
   ],
 );
