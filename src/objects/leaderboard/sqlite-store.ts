@@ -57,7 +57,7 @@ export class SqliteStore {
     this.sql.exec("create table if not exists meta (key text primary key, value text not null)");
     const version = this.#getMeta("schema_version");
     if (version === SCHEMA_VERSION) return;
-    // The first deployed layout had no version column; its rows are a cache of Postgres.
+    // Any other layout (unversioned, or older) is dropped: its rows are a cache of Postgres.
     this.sql.exec("drop table if exists entries");
     this.sql.exec(
       `create table entries (

@@ -21,7 +21,8 @@ const remember = (key: string, has: boolean, now: number) => known.set(key, { ha
 /**
  * False only when Postgres says the board-period holds no record. The board's current periods
  * (and the all-time one) are always assumed to: their objects exist to take writes anyway. If
- * Postgres cannot be asked, the read goes ahead to the object (which is what it did before).
+ * Postgres cannot be asked, the read goes ahead to the object: this check only saves work, so
+ * its failure must not fail the read.
  */
 export async function periodMayHoldRecords(db: () => Database, board: Board, periodKey: string, now = Date.now()): Promise<boolean> {
   // Most reads are of the current period: one map lookup, the calendar worked out once a while.
