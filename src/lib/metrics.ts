@@ -15,14 +15,14 @@ export const counters = {
   doRebuilds: 0,
   redisReads: 0,
   redisFailures: 0,
-  /** Redis reads and projection writes not tried because its circuit was open (see redisBreaker). */
+  /** Redis reads and projection writes not tried because its circuit was open (redisBreakerFor). */
   redisSkipped: 0,
   /** Board-periods whose Redis keys a projection found trailing their object's watermark (dropped, reloaded). */
   redisBehind: 0,
   /** Reads of a board-period Redis does not hold whole yet (answered from Postgres). */
   redisNotReady: 0,
   postgresReads: 0,
-  /** Postgres rank fallbacks that waited for a turn at the isolate's gate (postgres-rank-gate.ts). */
+  /** Postgres rank fallbacks that waited for a turn at the isolate's gate (rank-gate.ts). */
   postgresRankWaits: 0,
   /** ... and that were refused (503): too many waiting, or waited too long. */
   postgresRankRefused: 0,

@@ -10,10 +10,10 @@ const SWEEP_DELAY_MS = 60_000;
 
 /**
  * Remembers ids for a while, for replay protection that every PoP shares: one object per shard
- * (see services/access/replay-store.ts), a row per id in its SQLite storage. A call's SQL runs synchronously
- * between awaits, so of two concurrent offers of one id exactly one is first; the reply waits for
- * the row to be committed (output gate). An alarm deletes expired rows, so storage holds about
- * one signature window of traffic.
+ * (see stores/objects/replay-guard.ts), a row per id in its SQLite storage. A call's SQL runs
+ * synchronously between awaits, so of two concurrent offers of one id exactly one is first; the
+ * reply waits for the row to be committed (output gate). An alarm deletes expired rows, so
+ * storage holds about one signature window of traffic.
  */
 export class ReplayGuard extends DurableObject<AppBindings> {
   /** When the sweep alarm is set for (mirrors storage, saving a getAlarm per call); null: none. */

@@ -16,8 +16,8 @@ export const apiKeys = pgTable(
     /** Hex SHA-256 of the whole key. */
     hash: text("hash").notNull(),
     /**
-     * Hex HMAC key of signed requests, derived from the key (see access/request-signing.ts): the
-     * server needs it in the clear to check a signature, and it is never the lookup hash.
+     * Hex HMAC key of signed requests, derived from the key (services/access/request-signing.ts):
+     * the server needs it in the clear to check a signature, and it is never the lookup hash.
      */
     signingKey: text("signing_key").notNull(),
     name: text("name").notNull(),
