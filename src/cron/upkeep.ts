@@ -27,10 +27,10 @@ export interface UpkeepResult {
 
 /**
  * Daily upkeep, bounded: monthly partitions created three months ahead (inserts never wait for
- * DDL), partitions past retention dropped whole (cheap, unlike DELETE), and idempotency keys older
+ * DDL), partitions past retention dropped whole (cheap, unlike DELETE), idempotency keys older
  * than the window pruned in batches, score_buckets rows left at zero swept, and refused events
- * older than REFUSAL_RETENTION_DAYS dropped. Safe to run twice
- * or concurrently: each step is idempotent.
+ * older than REFUSAL_RETENTION_DAYS dropped. Safe to run twice or concurrently: each step is
+ * idempotent.
  */
 export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepResult> {
   const created = await db.execute<{ n: number }>(sql`select ensure_event_partitions(3) as n`);

@@ -172,12 +172,12 @@ return out
 };
 
 /**
- * KEYS: z, m, ready. ARGV: cursor sortScore, cursor member, limit (>= 1), min watermark. Returns {total, start, member1,
- * score1, ...}: the entries strictly after (score, member). The start index is
- * ZCOUNT(-inf, (score) plus the members of equal score that are <= the cursor member, found by a
- * binary search over that run (BYLEX ranges are undefined when scores differ). The cursor's player
- * need not still be there. Members are compared byte-wise: Lua's '<' uses strcoll, i.e. the
- * server's locale.
+ * KEYS: z, m, ready. ARGV: cursor sortScore, cursor member, limit (>= 1), min watermark. Returns
+ * {total, start, member1, score1, ...}: the entries strictly after (score, member). The start
+ * index is ZCOUNT(-inf, (score) plus the members of equal score that are <= the cursor member,
+ * found by a binary search over that run (BYLEX ranges are undefined when scores differ). The
+ * cursor's player need not still be there. Members are compared byte-wise: Lua's '<' uses
+ * strcoll, i.e. the server's locale.
  */
 export const AFTER_SCRIPT: LuaScript = {
   name: "after",
