@@ -9,9 +9,9 @@ import { reconcileRanks } from "./reconcile-ranks";
 import { runUpkeep } from "./upkeep";
 
 /** The daily upkeep trigger in wrangler.toml ("15 3 * * *"). */
-export const DAILY_UPKEEP_CRON = "15 3 * * *";
+const DAILY_UPKEEP_CRON = "15 3 * * *";
 /** The every-minute trigger in wrangler.toml: reconciliation of the Redis rank store. */
-export const RECONCILE_CRON = "* * * * *";
+const RECONCILE_CRON = "* * * * *";
 
 /**
  * The worker's scheduled handler: routes each cron expression of wrangler.toml to its job. Jobs

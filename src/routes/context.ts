@@ -3,7 +3,7 @@ import type { AppBindings } from "../env";
 import type { Database } from "../stores/postgres/client";
 
 /** Per-request values placed on the Hono context by the init middleware. */
-export type AppVariables = {
+type AppVariables = {
   requestId: string;
   /** Opened lazily on first use and closed after the response (see stores/postgres/client.ts). */
   db: () => Database;
