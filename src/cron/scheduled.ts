@@ -15,8 +15,8 @@ const RECONCILE_CRON = "* * * * *";
 
 /**
  * The worker's scheduled handler: routes each cron expression of wrangler.toml to its job. Jobs
- * are bounded and idempotent (cron may fire twice). Triggers without a job yet (rollups and
- * tournaments arrive with their issues) only log, so firing them is harmless.
+ * are bounded and idempotent (cron may fire twice). Any other trigger only logs, so a cron added
+ * to wrangler.toml before its job is harmless.
  */
 export async function handleScheduled(controller: ScheduledController, env: AppBindings): Promise<void> {
   if (controller.cron === DAILY_UPKEEP_CRON)
