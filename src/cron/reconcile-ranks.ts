@@ -15,7 +15,7 @@ import { WATERMARK_TOLERANCE_MS } from "../stores/redis/lua";
  * millions takes a run of its own. A backlog (a new Upstash database) drains over runs, and runs
  * stay shorter than the minute between them.
  */
-export const RUN_BUDGET_MS = 30_000;
+const RUN_BUDGET_MS = 30_000;
 /** Boards whose current periods are checked per run (the oldest-created first). */
 const MAX_BOARDS = 1_000;
 /** Resync requests read per run. */

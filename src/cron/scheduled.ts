@@ -9,14 +9,14 @@ import { reconcileRanks } from "./reconcile-ranks";
 import { runUpkeep } from "./upkeep";
 
 /** The daily upkeep trigger in wrangler.toml ("15 3 * * *"). */
-export const DAILY_UPKEEP_CRON = "15 3 * * *";
+const DAILY_UPKEEP_CRON = "15 3 * * *";
 /** The every-minute trigger in wrangler.toml: reconciliation of the Redis rank store. */
-export const RECONCILE_CRON = "* * * * *";
+const RECONCILE_CRON = "* * * * *";
 
 /**
  * The worker's scheduled handler: routes each cron expression of wrangler.toml to its job. Jobs
- * are bounded and idempotent (cron may fire twice). A trigger without a job yet (the hourly
- * analytics rollup) only logs, so firing it is harmless.
+ * are bounded and idempotent (cron may fire twice). Any other trigger only logs, so a cron added
+ * to wrangler.toml before its job is harmless.
  */
 export async function handleScheduled(controller: ScheduledController, env: AppBindings): Promise<void> {
   if (controller.cron === DAILY_UPKEEP_CRON)

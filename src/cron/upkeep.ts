@@ -6,11 +6,11 @@ import type { Database } from "../stores/postgres/client";
  * accepted (EVENTS_MAX_AGE_SECONDS, 7 days): a retry of an event that could still be accepted is
  * then always recognised; anything older is refused by age before dedupe matters.
  */
-export const IDEMPOTENCY_WINDOW_DAYS = 8;
+const IDEMPOTENCY_WINDOW_DAYS = 8;
 /** Monthly event partitions kept (the current month and the previous ones). */
-export const EVENT_RETENTION_MONTHS = 3;
+const EVENT_RETENTION_MONTHS = 3;
 /** Days a refused event stays listed in score_rejections (the ingest stats show the newest). */
-export const REFUSAL_RETENTION_DAYS = 30;
+const REFUSAL_RETENTION_DAYS = 30;
 /** Rows removed per statement: a backlog is worked off over several runs, never in one huge delete. */
 const PRUNE_BATCH = 10_000;
 const PRUNE_ROUNDS = 20;

@@ -21,20 +21,6 @@ export function hasScope(caller: Caller, scope: Scope): boolean {
   return caller.kind === "key" && caller.scopes.includes(scope);
 }
 
-/** A short, non-secret name of the caller for logs and rate-limit keys. */
-export function callerLabel(caller: Caller): string {
-  switch (caller.kind) {
-    case "anonymous":
-      return "anonymous";
-    case "admin":
-      return "admin";
-    case "key":
-      return `key:${caller.prefix}`;
-    case "player":
-      return `player:${caller.playerId}`;
-  }
-}
-
 /**
  * Why this caller may not move `playerId`'s score on a board, or null. A player token writes for
  * its own player only, and never on a server-authoritative board; a server key needs

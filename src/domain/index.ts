@@ -6,7 +6,7 @@
 
 export { boardPeriodKey } from "./board-period-key";
 export type { Caller, Scope } from "./caller";
-export { ANONYMOUS, callerLabel, hasScope, SCOPES, scoreWriteRefusal } from "./caller";
+export { ANONYMOUS, hasScope, SCOPES, scoreWriteRefusal } from "./caller";
 export { corsOriginProblems, parseCorsOrigins } from "./cors-origins";
 export {
   DISPLAY_NAME_MAX_CHARS,
@@ -18,7 +18,7 @@ export {
 } from "./displayed-fields";
 export type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "./operators";
 export { applyOperator, isBetterScore, mergeBatch, recordAsEvent, SCORE_OPERATORS, SORT_ORDERS } from "./operators";
-export type { BoardPeriodConfig, ParsedPeriodKey, PeriodKind, PeriodRange, WeekStart } from "./periods";
+export type { PeriodKind, WeekStart } from "./periods";
 export {
   ALL_TIME_KEY,
   currentPeriodKey,
@@ -35,8 +35,7 @@ export {
 } from "./periods";
 export type { PageCursor, RankedEntry } from "./ranking";
 export { compareEntries, decodeCursor, encodeCursor, isAfterCursor, percentile, rankOf } from "./ranking";
-export type { ProjectedRecord } from "./records";
-export { MAX_PROJECTED_PLAYER_ID, projectionProblem } from "./records";
+export { projectionProblem } from "./records";
 export type { AcceptanceWindow } from "./retention";
 export {
   DEFAULT_PAST_PERIOD_DAYS,
@@ -46,4 +45,4 @@ export {
   READABLE_PAST_DAYS,
   unreadablePeriod,
 } from "./retention";
-export { MAX_JSON_DEPTH, unstorableJson } from "./storable-json";
+export { unstorableJson } from "./storable-json";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** One accepted event, as validated by POST /v1/events (times are epoch milliseconds). */
-export const EventBodySchema = z.object({
+const EventBodySchema = z.object({
   id: z.string().min(1).max(64),
   type: z.string().min(1).max(64),
   playerId: z.string().min(1).max(128),
@@ -28,7 +28,7 @@ export type EventBody = z.infer<typeof EventBodySchema>;
  * individually idempotent, so retrying a whole message is always safe. `rejected` carries the
  * count of items the request refused, for the ingest stats.
  */
-export const EventsMessageSchema = z.object({
+const EventsMessageSchema = z.object({
   kind: z.literal("events"),
   events: z.array(EventBodySchema).max(100),
   rejected: z.number().int().min(0).optional(),
@@ -36,11 +36,10 @@ export const EventsMessageSchema = z.object({
 export type EventsMessage = z.infer<typeof EventsMessageSchema>;
 
 /** A single event: how the consumer dead-letters (and replays) one poison event of a packed message. */
-export const EventMessageSchema = EventBodySchema.extend({ kind: z.literal("event") });
+const EventMessageSchema = EventBodySchema.extend({ kind: z.literal("event") });
 export type EventMessage = z.infer<typeof EventMessageSchema>;
 
 export const IngestMessageSchema = z.discriminatedUnion("kind", [EventsMessageSchema, EventMessageSchema]);
-export type IngestMessage = z.infer<typeof IngestMessageSchema>;
 
 /**
  * What the consumer sends to the dead-letter queue itself: the original body plus why it died.

@@ -4,7 +4,7 @@
  * stored record this way; the check runs again before a projection so that one record that is
  * not (a bug, a hand edit) is set aside for repair instead of failing its whole batch.
  */
-export const MAX_PROJECTED_PLAYER_ID = 256;
+const MAX_PROJECTED_PLAYER_ID = 256;
 
 export interface ProjectedRecord {
   readonly playerId?: unknown;

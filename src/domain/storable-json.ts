@@ -5,7 +5,7 @@
  * Nesting is bounded too, so walking (and later serialising) a hostile body cannot exhaust the
  * stack.
  */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

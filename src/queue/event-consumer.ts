@@ -151,7 +151,7 @@ async function loadBoards(db: Database, items: Item[], outcome: Outcome): Promis
 const MAX_PARALLEL_WRITES = 4;
 const EVENTS_PER_WRITE = 1000;
 
-export function splitByPlayer<T extends { event: { playerId: string } }>(items: T[], parts: number): T[][] {
+function splitByPlayer<T extends { event: { playerId: string } }>(items: T[], parts: number): T[][] {
   if (parts <= 1) return [items];
   const groups: T[][] = Array.from({ length: parts }, () => []);
   for (const item of items) groups[fnv1a(item.event.playerId) % parts]?.push(item);
@@ -169,7 +169,7 @@ function fnv1a(text: string): number {
 }
 
 /** Event rows and their (board, period key) contributions, computed in the board's time zone. */
-export function toRows(
+function toRows(
   items: Item[],
   boards: Map<string, Board>,
 ): { events: EventRow[]; contributions: ContributionRow[]; inBatchDuplicates: number } {

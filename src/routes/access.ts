@@ -21,7 +21,7 @@ import { limitAddress, limitCaller, type RateClass } from "./rate-limit";
  *  - "admin-key": ADMIN_KEY only (managing keys, so a key never mints a stronger one);
  *  - a scope: a server key with it, or ADMIN_KEY.
  */
-export type Credential = "none" | "board-read" | "event-write" | "admin-key" | Scope;
+type Credential = "none" | "board-read" | "event-write" | "admin-key" | Scope;
 
 export interface Access {
   credential: Credential;

@@ -3,9 +3,9 @@ import type { AppBindings } from "../env";
 import type { Database } from "../stores/postgres/client";
 
 /** Per-request values placed on the Hono context by the init middleware. */
-export type AppVariables = {
+type AppVariables = {
   requestId: string;
-  /** Opened lazily on first use and closed after the response (see stores/postgres/client.ts). */
+  /** The isolate's HTTP query client (stores/postgres/client.ts queryDatabase): one round trip per query, nothing to close. */
   db: () => Database;
   /** Who is calling, set by the route's access guard (routes/access.ts). */
   caller: Caller;

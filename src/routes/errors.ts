@@ -4,7 +4,7 @@ import { type ErrorCode, errorStatus } from "../lib/errors";
 const ERROR_CODES = Object.keys(errorStatus) as [ErrorCode, ...ErrorCode[]];
 
 /** The error body every route documents; spread `errorResponses(...)` into a route's responses. */
-export const ErrorSchema = z
+const ErrorSchema = z
   .object({
     error: z.object({
       code: z.enum(ERROR_CODES).openapi({ example: "VALIDATION_FAILED" }),

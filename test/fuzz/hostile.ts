@@ -110,7 +110,7 @@ export function longText(rng: Random): string {
 }
 
 /** Random code points across planes, with a chance of lone surrogates and controls. */
-export function randomUnicode(rng: Random, length: number): string {
+function randomUnicode(rng: Random, length: number): string {
   let out = "";
   for (let i = 0; i < length; i++) {
     const band = rng.int(0, 5);

@@ -13,11 +13,11 @@
 import type { LiveMessage, RankedEntryView } from "../../domain/leaderboard";
 
 /** Rows in a live window when the client does not ask (`?limit=`). */
-export const DEFAULT_LIVE_LIMIT = 10;
+const DEFAULT_LIVE_LIMIT = 10;
 /** Largest live window: updates are whole windows, so this bounds every message. */
-export const MAX_LIVE_LIMIT = 100;
+const MAX_LIVE_LIMIT = 100;
 /** At most one broadcast per object per this many ms. */
-export const BROADCAST_INTERVAL_MS = 250;
+const BROADCAST_INTERVAL_MS = 250;
 
 /** What the object stores on each socket. */
 interface SocketAttachment {

@@ -101,8 +101,3 @@ export function removeSorted<T extends SortKey>(entries: T[], key: SortKey): num
   if (index >= 0) entries.splice(index, 1);
   return index;
 }
-
-/** Sorts in place into board order (used once when loading; nearly sorted input is cheap). */
-export function sortInPlace<T extends SortKey>(entries: T[]): T[] {
-  return entries.sort(compareKeys);
-}

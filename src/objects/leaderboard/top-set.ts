@@ -49,7 +49,7 @@ function visiblyDiffers(a: HeldEntry, b: HeldEntry): boolean {
 }
 
 /** Builds the held form of a state; undefined name/metadata keep what `previous` had. */
-export function toHeldEntry(sortOrder: SortOrder, state: EntryState, previous?: HeldEntry): HeldEntry {
+function toHeldEntry(sortOrder: SortOrder, state: EntryState, previous?: HeldEntry): HeldEntry {
   return {
     playerId: state.playerId,
     score: state.score,

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 
-export const DeadLetterSchema = z
+const DeadLetterSchema = z
   .object({
     id: z.number().int(),
     queue: z.string(),

@@ -16,7 +16,7 @@ export const PageQuerySchema = PeriodQuerySchema.extend({
   cursor: z.string().max(1024).optional().openapi({ description: "`nextCursor` of the previous page" }),
 });
 
-export const EntrySchema = z
+const EntrySchema = z
   .object({
     rank: z.number().int(),
     playerId: z.string(),

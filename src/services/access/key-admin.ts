@@ -5,7 +5,7 @@ import { type ApiKey, apiKeys } from "../../stores/postgres/schema";
 import { forgetServerKey, issueKey } from "./server-keys";
 
 /** A key as listed: never its secret or hashes. */
-export function keyView(row: ApiKey) {
+function keyView(row: ApiKey) {
   return {
     id: row.id,
     prefix: row.prefix,

@@ -10,9 +10,9 @@ import { BoundedMap } from "../../lib/bounded-map";
  *    checked when set, and the player id in IDP_PLAYER_CLAIM (default "sub").
  * Verification needs no database and no network on the hot path.
  */
-export const OWN_ISSUER = "edgeboard";
+const OWN_ISSUER = "edgeboard";
 const OWN_AUDIENCE = "edgeboard-player";
-export const DEFAULT_TOKEN_TTL_SECONDS = 3_600;
+const DEFAULT_TOKEN_TTL_SECONDS = 3_600;
 /** Player ids as events carry them (routes/events/schema). */
 const PLAYER_ID = /^[A-Za-z0-9_.:@|-]{1,128}$/;
 

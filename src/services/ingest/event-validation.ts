@@ -5,8 +5,6 @@ import { type Counter, count } from "../../lib/metrics";
 import type { Board } from "../../stores/postgres/schema";
 import { type EventInput, EventInputSchema } from "./event-input";
 
-export type { RejectionCode } from "../../domain/rejection-codes";
-
 export interface Rejection {
   index: number;
   error: { code: RejectionCode; message: string };
@@ -50,11 +48,6 @@ export function parseItem(raw: unknown, index: number): ParsedItem {
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
   return { ok: false, rejection: { index, error: { code: "INVALID_EVENT", message: `${where}${issue?.message ?? "invalid event"}` } } };
-}
-
-/** Board ids a parsed item needs, so all boards of a request load in one go. */
-export function boardIdOf(event: EventInput): string | undefined {
-  return event.boardId;
 }
 
 const utf8 = new TextEncoder();
@@ -155,7 +148,7 @@ function scoreOutOfRange(board: Board, score: number): string | null {
 }
 
 /** UUIDs are case-insensitive, ULIDs are canonically upper case: one spelling per id. */
-export function normaliseEventId(id: string): string {
+function normaliseEventId(id: string): string {
   return id.length === 26 ? id.toUpperCase() : id.toLowerCase();
 }
 

@@ -16,7 +16,7 @@ export interface IngestResult {
   rejected: Rejection[];
 }
 
-export function ingestLimits(env: AppBindings): IngestLimits {
+function ingestLimits(env: AppBindings): IngestLimits {
   return { ...acceptanceWindow(env), maxPayloadBytes: 8 * 1024 };
 }
 
@@ -102,7 +102,7 @@ const SEND_MAX_BYTES = 240_000;
 const utf8 = new TextEncoder();
 
 /** A queue message and its size in bytes as JSON (what the queue's limits count). */
-export interface PackedMessage {
+interface PackedMessage {
   body: EventsMessage;
   bytes: number;
 }
@@ -111,7 +111,7 @@ export interface PackedMessage {
  * Packs events into as few messages as the size limits allow (usually one per request). Sizes are
  * UTF-8 bytes, measured once per event here and reused when the messages are sent.
  */
-export function pack(events: EventBody[]): PackedMessage[] {
+function pack(events: EventBody[]): PackedMessage[] {
   const packed: PackedMessage[] = [];
   let current: EventBody[] = [];
   let bytes = 0;

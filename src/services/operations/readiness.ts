@@ -10,7 +10,7 @@ import { LATEST_MIGRATION, MIGRATIONS_TABLE } from "../../stores/postgres/schema
 import { openRedis, redisBreakerFor } from "../../stores/redis/client";
 import { configProblems } from "./config-check";
 
-export type DependencyStatus =
+type DependencyStatus =
   | { status: "ok"; required: boolean; latencyMs: number }
   | { status: "down"; required: boolean; latencyMs: number; error: string }
   | { status: "not_configured"; required: boolean }

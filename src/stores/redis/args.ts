@@ -7,7 +7,7 @@ export function scoreArg(sortScore: number): string {
 }
 
 /** Versions are compared as Lua numbers (doubles): safe integers only. */
-export function versionArg(version: number): string {
+function versionArg(version: number): string {
   if (!Number.isSafeInteger(version) || version < 0)
     throw new RangeError(`redis rank store: version must be a safe integer >= 0, got ${version}`);
   return String(version);

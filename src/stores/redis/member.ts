@@ -6,7 +6,7 @@
  */
 
 /** reachedAt is written as exactly this many decimal digits (epoch ms up to year 2286). */
-export const REACHED_AT_DIGITS = 13;
+const REACHED_AT_DIGITS = 13;
 const MAX_REACHED_AT = 10 ** REACHED_AT_DIGITS - 1;
 
 /** The decoded form of a sorted-set member. */

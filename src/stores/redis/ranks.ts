@@ -19,9 +19,7 @@ import { pipelineScript, runScript } from "./script";
  */
 
 export {
-  type BoardPeriodLoad,
   type RedisRankRow,
-  type ReplaceOptions,
   replaceBoardPeriod,
   startBoardPeriodLoad,
 } from "./replace";
@@ -40,11 +38,11 @@ export class RedisNotReadyError extends Error {
 }
 
 /** Default bound for the request-path reads. */
-export const REDIS_READ_TIMEOUT_MS = 1_500;
+const REDIS_READ_TIMEOUT_MS = 1_500;
 /** Default bound for one projection pipeline (consumer) or one rebuild chunk (cron). */
-export const REDIS_WRITE_TIMEOUT_MS = 3_000;
+const REDIS_WRITE_TIMEOUT_MS = 3_000;
 /** Largest page / window a single read returns, so one script's run time stays bounded. */
-export const REDIS_MAX_PAGE = 1_000;
+const REDIS_MAX_PAGE = 1_000;
 
 /** Per-call override of the time bound, and (reads) the oldest watermark accepted. */
 export interface RedisCallOptions {

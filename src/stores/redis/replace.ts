@@ -30,7 +30,7 @@ export interface ReplaceOptions {
 }
 
 /** Members per script call and round trip: bounds request size and how long one script blocks Redis. */
-export const REPLACE_CHUNK = 1_000;
+const REPLACE_CHUNK = 1_000;
 /** Life of an unfinished rebuild's keys; every chunk re-arms it, the swap removes it. */
 const BUILD_TTL_MS = 120_000;
 

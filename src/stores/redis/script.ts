@@ -9,7 +9,7 @@ import type { LuaScript } from "./lua";
 const shas = new Map<string, string>();
 
 /** SHA-1 of a script's source (what EVALSHA names it by). */
-export async function scriptSha(script: LuaScript): Promise<string> {
+async function scriptSha(script: LuaScript): Promise<string> {
   const known = shas.get(script.source);
   if (known !== undefined) return known;
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.source));

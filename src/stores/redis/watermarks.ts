@@ -14,7 +14,7 @@ const known = new BoundedMap<string, number>(5_000);
  * How far Redis may trail the watermark a reader knows: the projection of a batch reaches Redis
  * just after its object, so a reader that saw the object first may meet Redis a batch behind.
  */
-export const READ_TOLERANCE_MS = 2_000;
+const READ_TOLERANCE_MS = 2_000;
 
 export function noteWatermark(boardId: string, periodKey: string, writtenAt: number): void {
   if (!Number.isSafeInteger(writtenAt) || writtenAt <= 0) return;

@@ -23,7 +23,7 @@ export interface PostgresServer {
   destroy(): void;
 }
 
-export function startPostgresServer(port: number): PostgresServer {
+function startPostgresServer(port: number): PostgresServer {
   const root = mkdtempSync(join(tmpdir(), "edgeboard-faults-pg-"));
   const data = join(root, "data");
   const logFile = join(root, "postgres.log");

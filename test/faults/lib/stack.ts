@@ -8,7 +8,7 @@ import { type PostgresServer, startPrivatePostgres } from "./postgres-server.ts"
 import { type RedisServer, startRedisServer } from "./redis-server.ts";
 import { startWorker, type Worker } from "./worker.ts";
 
-export const ADMIN_KEY = "faults-admin-key";
+const ADMIN_KEY = "faults-admin-key";
 const DATABASE = "edgeboard_faults";
 /** How often the every-minute cron fires, as production's trigger would. */
 const MINUTE_CRON_MS = 60_000;

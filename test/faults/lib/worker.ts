@@ -10,7 +10,7 @@ import { onCleanup } from "./cleanup.ts";
  * named LeaderboardDO: workerd discards the object as it does when it evicts or restarts one
  * (in-flight calls fail, memory is gone, the next call constructs it again from its storage).
  */
-export const FAULT_SHIM_MODULE = "fault-shim.js";
+const FAULT_SHIM_MODULE = "fault-shim.js";
 const FAULT_SHIM_SOURCE = `import worker, { LeaderboardDO as Base } from "./index.js";
 export class LeaderboardDO extends Base {
   faultReset(reason) {

@@ -23,7 +23,7 @@ export const events = pgTable(
   },
   (t) => [
     primaryKey({ name: "events_pkey", columns: [t.eventId, t.receivedAt] }),
-    // Serves: the hourly rollup and retention scans (time ranges of one partition). BRIN, not
+    // Serves: retention scans (time ranges of one partition). BRIN, not
     // btree: received_at grows with insertion order, so a few bytes per block range describe it
     // and an insert costs almost nothing, where a btree adds an index entry per event to every
     // batch. (No per-player index: nothing reads a player's raw history yet, and every index is
@@ -69,20 +69,6 @@ export const deadLetters = pgTable(
     uniqueIndex("dead_letters_pending_message_idx").on(t.queue, t.messageId).where(sql`${t.replayedAt} is null`),
     index("dead_letters_message_idx").on(t.queue, t.messageId),
   ],
-);
-
-/** Hourly analytics rollup per event type and board ("" for events without a board). */
-export const hourlyStats = pgTable(
-  "hourly_stats",
-  {
-    hour: timestamp("hour", { withTimezone: true, mode: "date" }).notNull(),
-    eventType: text("event_type").notNull(),
-    boardId: text("board_id").notNull().default(""),
-    events: bigint("events", { mode: "number" }).notNull(),
-    players: bigint("players", { mode: "number" }).notNull(),
-    scoreSum: bigint("score_sum", { mode: "number" }),
-  },
-  (t) => [primaryKey({ name: "hourly_stats_pkey", columns: [t.hour, t.eventType, t.boardId] })],
 );
 
 /**

@@ -8,4 +8,3 @@ export * from "./rank-resync";
 export * from "./score-buckets";
 export * from "./score-rejections";
 export * from "./scores";
-export * from "./tournaments";
