@@ -25,10 +25,10 @@ import { registerGetRankOf } from "./routes/leaderboards/get-rank-of";
 import { registerPostPlayers } from "./routes/leaderboards/post-players";
 import { corsPolicy } from "./routes/middleware/cors";
 import { jsonOnly } from "./routes/middleware/json-only";
+import { requestInit } from "./routes/middleware/request-init";
 import { securityHeaders } from "./routes/middleware/security-headers";
 import { registerGetPlayerRanks } from "./routes/players/get-ranks";
 import { registerPostToken } from "./routes/players/post-token";
-import { queryDatabase } from "./stores/postgres/client";
 import { isSchemaMissing, MIGRATE_HINT } from "./stores/postgres/errors";
 
 /**
@@ -47,18 +47,7 @@ export function createApp(): OpenAPIHono<AppContext> {
     },
   });
 
-  app.use("*", async (c, next) => {
-    const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
-    c.set("requestId", requestId);
-    // Request paths query over Neon's HTTP endpoint: one round trip per statement, no session to
-    // open or close (cached reads never query at all).
-    c.set("db", () => queryDatabase(c.env));
-    try {
-      await next();
-    } finally {
-      c.header("X-Request-Id", requestId);
-    }
-  });
+  app.use("*", requestInit);
   app.use("*", securityHeaders);
   app.use("/v1/*", corsPolicy);
   app.use("/v1/*", jsonOnly);

@@ -1,12 +1,12 @@
 import type { Caller } from "../domain";
 import type { AppBindings } from "../env";
-import type { Database } from "../stores/postgres/client";
+import type { Stores } from "../stores";
 
 /** Per-request values placed on the Hono context by the init middleware. */
 export type AppVariables = {
   requestId: string;
-  /** Opened lazily on first use and closed after the response (see stores/postgres/client.ts). */
-  db: () => Database;
+  /** The stores every route reaches Postgres, Redis and the Durable Objects through. */
+  stores: Stores;
   /** Who is calling, set by the route's access guard (routes/access.ts). */
   caller: Caller;
 };

@@ -1,7 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
 import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
-import { leaderboardStub } from "../../stores/objects/leaderboard";
 import { guardedRoute, readableBoard } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
@@ -32,7 +31,7 @@ export function registerGetLive(app: OpenAPIHono<AppContext>): void {
     const { periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
     const url = new URL(c.req.url);
     url.search = `?limit=${query.limit}`;
-    const response = await leaderboardStub(c.env, board.id, periodKey).fetch(new Request(url, c.req.raw));
+    const response = await c.get("stores").leaderboard(board.id, periodKey).fetch(new Request(url, c.req.raw));
     if (response.status !== 101) throw new ApiError("BAD_REQUEST", `The live feed refused the connection (${response.status})`);
     return response;
   });
