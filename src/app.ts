@@ -15,10 +15,10 @@ import { registerGetBoard } from "./routes/boards/get-board";
 import { registerPostBoard } from "./routes/boards/post-board";
 import type { AppContext } from "./routes/context";
 import { registerPostEvents } from "./routes/events/post-events";
-import { registerGetLive } from "./routes/health/get-live";
+import { registerGetHealthLive } from "./routes/health/get-live";
 import { registerGetReady } from "./routes/health/get-ready";
 import { registerGetAround } from "./routes/leaderboards/get-around";
-import { registerGetLive as registerGetLeaderboardLive } from "./routes/leaderboards/get-live";
+import { registerGetLeaderboardLive } from "./routes/leaderboards/get-live";
 import { registerGetPage } from "./routes/leaderboards/get-page";
 import { registerGetPlayerRank } from "./routes/leaderboards/get-player-rank";
 import { registerGetRankOf } from "./routes/leaderboards/get-rank-of";
@@ -99,7 +99,7 @@ export function createApp(): OpenAPIHono<AppContext> {
     }),
   );
 
-  registerGetLive(app);
+  registerGetHealthLive(app);
   registerGetReady(app);
   registerPostEvents(app);
   registerPostBoard(app);

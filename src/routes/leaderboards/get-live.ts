@@ -17,7 +17,7 @@ const route = guardedRoute({
 });
 
 /** Hands the upgrade to the board-period's Durable Object, which keeps the socket (hibernatable). */
-export function registerGetLive(app: OpenAPIHono<AppContext>): void {
+export function registerGetLeaderboardLive(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new ApiError("UPGRADE_REQUIRED", "Open this URL as a WebSocket (Upgrade: websocket)", undefined, { upgrade: "websocket" });
