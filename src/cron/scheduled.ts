@@ -2,9 +2,8 @@ import { parsePastPeriodDays } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { repairObjects } from "../services/projection/object-repairs";
-import { leaderboardStub } from "../stores/objects/leaderboard";
+import { storesFor } from "../stores";
 import { openDatabase } from "../stores/postgres/client";
-import { openRedis } from "../stores/redis/client";
 import { reconcileRanks } from "./reconcile-ranks";
 import { runUpkeep } from "./upkeep";
 
@@ -22,14 +21,15 @@ export async function handleScheduled(controller: ScheduledController, env: AppB
   if (controller.cron === DAILY_UPKEEP_CRON)
     return runJob(env, "upkeep", "it runs again tomorrow, or fire it by hand", (db) => runUpkeep(db, new Date(controller.scheduledTime)));
   if (controller.cron === RECONCILE_CRON) {
-    const redis = openRedis(env);
+    // The HTTP query client stays unused: each job runs on a pool of its own (runJob).
+    const { redis, leaderboard } = storesFor(env);
     const repairs = runJob(env, "object repairs", "it runs again next minute", (db) => repairObjects(db, env));
     // Without Upstash every rank beyond the top-N comes from Postgres: nothing to reconcile.
     if (!redis) return repairs;
     const reconcile = runJob(env, "rank reconciliation", "it runs again next minute", (db) =>
       reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime), {
         pastDays: parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS),
-        watermarkOf: (boardId, periodKey) => leaderboardStub(env, boardId, periodKey).watermark(),
+        watermarkOf: (boardId, periodKey) => leaderboard(boardId, periodKey).watermark(),
       }),
     );
     const [repaired, reconciled] = await Promise.allSettled([repairs, reconcile]);

@@ -86,13 +86,12 @@ export async function consumeEventBatch(
     const outcome: Outcome = { changes: [], statements: 0, failed: new Set(), refused: 0, writtenAt: 0 };
     const parsedAt = performance.now();
     const boards = await loadBoards(db, items, outcome);
+    const writes: BatchWrites = { db, env, queue: batch.queue, role, boards, outcome };
     await Promise.all(
-      groups.map((group, g) =>
-        persistIsolating(db, env, batch.queue, role, group, boards, g === 0 ? rejected : 0, outcome, {
-          shard: g,
-          batches: g === 0 ? 1 : 0,
-        }),
-      ),
+      groups.map((group, g) => {
+        const part = { shard: g, batches: g === 0 ? 1 : 0 };
+        return persistIsolating(writes, group, g === 0 ? rejected : 0, part);
+      }),
     );
     const landed = accepted.filter((m) => !outcome.failed.has(m));
     // Acked only after the projection: if it fails the messages come back, their events are seen
@@ -216,22 +215,29 @@ function toRows(
   return { events, contributions, inBatchDuplicates };
 }
 
+/** What every write of one batch shares, down through the halves of a bisection. */
+interface BatchWrites {
+  db: SessionDatabase;
+  env: AppBindings;
+  queue: string;
+  role: QueueRole;
+  boards: Map<string, Board>;
+  /** Where the writes' results are collected. */
+  outcome: Outcome;
+}
+
 /**
  * Persists the events in one statement; on a permanent error splits them in halves and recurses,
  * so a poison event costs O(log n) extra statements and only it is dead-lettered. Results are
  * collected in `outcome`: the score changes of what landed, and the messages to retry.
  */
 async function persistIsolating(
-  db: SessionDatabase,
-  env: AppBindings,
-  queue: string,
-  role: QueueRole,
+  writes: BatchWrites,
   items: Item[],
-  boards: Map<string, Board>,
   rejected: number,
-  outcome: Outcome,
   part: { shard: number; batches: number } = { shard: 0, batches: 1 },
 ): Promise<void> {
+  const { db, env, queue, role, boards, outcome } = writes;
   if (items.length === 0 && rejected === 0) return;
   const { events, contributions, inBatchDuplicates } = toRows(items, boards);
   try {
@@ -262,8 +268,8 @@ async function persistIsolating(
       return;
     }
     const middle = Math.ceil(items.length / 2);
-    await persistIsolating(db, env, queue, role, items.slice(0, middle), boards, rejected, outcome, part);
-    await persistIsolating(db, env, queue, role, items.slice(middle), boards, 0, outcome, { ...part, batches: 0 });
+    await persistIsolating(writes, items.slice(0, middle), rejected, part);
+    await persistIsolating(writes, items.slice(middle), 0, { ...part, batches: 0 });
   }
 }
 

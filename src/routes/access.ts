@@ -6,7 +6,6 @@ import { count } from "../lib/metrics";
 import { authenticate } from "../services/access/authenticate";
 import { SIGNATURE_HEADER, signedRequestOf, verifyRequestSignature } from "../services/access/request-signing";
 import { requireBoard } from "../services/boards";
-import { replayStoreFor } from "../stores/objects/replay-guard";
 import type { Board } from "../stores/postgres/schema";
 import type { AppContext } from "./context";
 import { errorResponses } from "./errors";
@@ -76,7 +75,7 @@ function guard(access: Access): MiddlewareHandler<AppContext> {
     await limitAddress(c, access.rateLimit);
     // Open routes (health) read no credential: a probe with a stale key must still see the truth.
     const { caller, key } =
-      access.credential === "none" ? { caller: ANONYMOUS } : await authenticate(c.env, c.get("db"), c.req.header("authorization"));
+      access.credential === "none" ? { caller: ANONYMOUS } : await authenticate(c.env, c.get("stores").db, c.req.header("authorization"));
     if (key && (key.requireSignature || c.req.header(SIGNATURE_HEADER) !== undefined)) await checkSignature(c, key.signingKey);
     admit(caller, access.credential);
     await limitCaller(c, caller, access.rateLimit);
@@ -90,7 +89,7 @@ function guard(access: Access): MiddlewareHandler<AppContext> {
  * very request, never seen before (services/access/request-signing.ts).
  */
 async function checkSignature(c: Context<AppContext>, signingKey: string): Promise<void> {
-  const check = await verifyRequestSignature(await signedRequestOf(c.req), signingKey, Date.now(), replayStoreFor(c.env));
+  const check = await verifyRequestSignature(await signedRequestOf(c.req), signingKey, Date.now(), c.get("stores").replays);
   if (!check.ok) {
     count("authRefused");
     throw new ApiError("UNAUTHORIZED", `Request signature refused: ${check.reason}`);
@@ -127,7 +126,7 @@ export function readsPrivateBoards(caller: Caller): boolean {
  * board needs a player token or a key with `read` (401 without a credential, 403 with another).
  */
 export async function readableBoard(c: Context<AppContext>, boardId: string): Promise<Board> {
-  const board = await requireBoard(c.get("db"), boardId);
+  const board = await requireBoard(c.get("stores").db, boardId);
   if (board.public) return board;
   const caller = c.get("caller");
   if (readsPrivateBoards(caller)) return board;

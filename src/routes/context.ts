@@ -1,12 +1,12 @@
 import type { Caller } from "../domain";
 import type { AppBindings } from "../env";
-import type { Database } from "../stores/postgres/client";
+import type { Stores } from "../stores";
 
 /** Per-request values placed on the Hono context by the init middleware. */
 type AppVariables = {
   requestId: string;
-  /** The isolate's HTTP query client (stores/postgres/client.ts queryDatabase): one round trip per query, nothing to close. */
-  db: () => Database;
+  /** The stores every route reaches Postgres, Redis and the Durable Objects through. */
+  stores: Stores;
   /** Who is calling, set by the route's access guard (routes/access.ts). */
   caller: Caller;
 };

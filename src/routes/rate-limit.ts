@@ -4,7 +4,6 @@ import type { Caller } from "../domain";
 import { ApiError } from "../lib/errors";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
-import { openRedis, redisBreakerFor } from "../stores/redis/client";
 import type { AppContext } from "./context";
 
 /** The classes routes are limited by; each has its own per-address budget. */
@@ -71,7 +70,7 @@ const limiters = new Map<string, Ratelimit>();
 const blocked = new Map<string, number>();
 
 async function limitGlobally(c: Context<AppContext>, kind: "player" | "key", key: string): Promise<void> {
-  const redis = openRedis(c.env);
+  const { redis, redisBreaker } = c.get("stores");
   const perMinute = Number(kind === "player" ? c.env.GLOBAL_RATE_LIMIT_PLAYER_PER_MINUTE : c.env.GLOBAL_RATE_LIMIT_KEY_PER_MINUTE);
   if (!redis || !Number.isInteger(perMinute) || perMinute <= 0) return;
   const id = `${c.env.REDIS_KEY_PREFIX}rl:${kind}:${perMinute}`;
@@ -91,7 +90,7 @@ async function limitGlobally(c: Context<AppContext>, kind: "player" | "key", key
   const current = limiter;
   let result: Awaited<ReturnType<Ratelimit["limit"]>>;
   try {
-    result = await redisBreakerFor(c.env).run(() => current.limit(key));
+    result = await redisBreaker.run(() => current.limit(key));
   } catch (error) {
     log.warn("rate limit: the global limit could not be checked; the per-PoP budgets still apply", { error: describeError(error) });
     return;

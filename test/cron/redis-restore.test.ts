@@ -6,7 +6,7 @@ import { leaderboardObjectName } from "../../src/domain/board-period-key";
 import worker from "../../src/index";
 import { counters } from "../../src/lib/metrics";
 import { readPlayerRank } from "../../src/services/leaderboards/reads";
-import { readContext } from "../../src/services/read-context";
+import { storesFor } from "../../src/stores";
 import { openDatabase } from "../../src/stores/postgres/client";
 import { redisBreakerFor } from "../../src/stores/redis/client";
 import { rankKeys } from "../../src/stores/redis/keys";
@@ -53,7 +53,7 @@ async function reconcile() {
 async function readsOf(board: string) {
   const { getBoards } = await import("../../src/stores/cache/boards");
   const { boardLoader } = await import("../../src/services/boards");
-  const ctx = readContext(testEnv);
+  const ctx = storesFor(testEnv);
   const definition = (await getBoards([board], boardLoader(ctx.db))).get(board);
   if (!definition) throw new Error(`board ${board} not found`);
   return { ctx, definition };

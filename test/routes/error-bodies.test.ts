@@ -39,11 +39,11 @@ describe("error bodies never carry SQL, driver text or stack traces", () => {
     const app = createApp();
     // Real statements through the request's database, as a route's bug or a missed migration would run them.
     app.get("/v1/fails/division", async (c) => {
-      await c.get("db")().execute(sql`select 1 / (select count(*) from boards where id = 'never')`);
+      await c.get("stores").db().execute(sql`select 1 / (select count(*) from boards where id = 'never')`);
       return c.json({});
     });
     app.get("/v1/fails/missing-table", async (c) => {
-      await c.get("db")().execute(sql`insert into edgeboard_never_migrated (id) values (1)`);
+      await c.get("stores").db().execute(sql`insert into edgeboard_never_migrated (id) values (1)`);
       return c.json({});
     });
     const division = await call(app, "/v1/fails/division", {}, testEnv);

@@ -116,7 +116,7 @@ describe("errors", () => {
     // A real query of a table the database lacks, through the production driver: what every route
     // meets when a deployment skipped `npm run db:migrate`.
     app.get("/v1/needs-a-missing-table", async (c) => {
-      await c.get("db")().execute(sql`select * from edgeboard_table_never_migrated`);
+      await c.get("stores").db().execute(sql`select * from edgeboard_table_never_migrated`);
       return c.json({});
     });
     const ctx = createExecutionContext();

@@ -24,7 +24,7 @@ const route = guardedRoute({
 export function registerDeleteKey(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
-    const revoked = await revokeKey(c.get("db")(), id);
+    const revoked = await revokeKey(c.get("stores").db(), id);
     if (!revoked) throw new ApiError("NOT_FOUND", `No key with id "${id}"; GET /v1/admin/keys lists them`);
     return c.json(revoked, 200);
   });

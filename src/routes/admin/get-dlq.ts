@@ -19,5 +19,5 @@ const route = guardedRoute({
 });
 
 export function registerGetDlq(app: OpenAPIHono<AppContext>): void {
-  app.openapi(route, async (c) => c.json(await listDeadLetters(c.get("db")(), c.req.valid("query").limit), 200));
+  app.openapi(route, async (c) => c.json(await listDeadLetters(c.get("stores").db(), c.req.valid("query").limit), 200));
 }

@@ -25,5 +25,5 @@ const route = guardedRoute({
 });
 
 export function registerGetIngestStats(app: OpenAPIHono<AppContext>): void {
-  app.openapi(route, async (c) => c.json(await readIngestStats(c.get("db")(), c.req.valid("query").hours), 200));
+  app.openapi(route, async (c) => c.json(await readIngestStats(c.get("stores").db(), c.req.valid("query").hours), 200));
 }

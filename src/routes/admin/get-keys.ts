@@ -20,7 +20,7 @@ const route = guardedRoute({
 
 export function registerGetKeys(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
-    const keys = await listKeys(c.get("db")(), c.req.valid("query").limit);
+    const keys = await listKeys(c.get("stores").db(), c.req.valid("query").limit);
     c.header("cache-control", "no-store");
     return c.json({ keys }, 200);
   });

@@ -1,6 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { snapshot } from "../../lib/metrics";
-import { redisBreakerFor } from "../../stores/redis/client";
 import { guardedRoute } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
@@ -21,7 +20,7 @@ const route = guardedRoute({
 export function registerGetMetrics(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, (c) => {
     c.header("cache-control", "no-store");
-    const circuit = redisBreakerFor(c.env).snapshot();
+    const circuit = c.get("stores").redisBreaker.snapshot();
     return c.json({ ...snapshot(), redisCircuitOpen: circuit.state === "closed" ? 0 : 1, redisCircuitOpened: circuit.opened }, 200);
   });
 }

@@ -22,6 +22,6 @@ export function registerPostDlqReplay(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     // Without a JSON body the validator does not run and hands over {}: apply the schema's defaults.
     const body = ReplayRequestSchema.parse(c.req.valid("json") ?? {});
-    return c.json(await replayDeadLetters(c.get("db")(), c.env, body), 200);
+    return c.json(await replayDeadLetters(c.get("stores").db(), c.env, body), 200);
   });
 }

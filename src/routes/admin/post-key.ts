@@ -20,7 +20,7 @@ const route = guardedRoute({
 
 export function registerPostKey(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
-    const created = await createKey(c.get("db")(), c.req.valid("json"));
+    const created = await createKey(c.get("stores").db(), c.req.valid("json"));
     c.header("cache-control", "no-store");
     return c.json(created, 201);
   });

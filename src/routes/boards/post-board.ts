@@ -20,7 +20,7 @@ const route = guardedRoute({
 
 export function registerPostBoard(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
-    const board = await createBoard(c.get("db")(), c.req.valid("json"));
+    const board = await createBoard(c.get("stores").db(), c.req.valid("json"));
     return c.json(boardView(board), 201);
   });
 }

@@ -48,7 +48,7 @@ export function registerPostEvents(app: OpenAPIHono<AppContext>): void {
         limit: max,
       });
     }
-    const result = await ingestEvents(c.env, c.get("db"), items, c.get("caller"));
+    const result = await ingestEvents(c.env, c.get("stores").db, items, c.get("caller"));
     return c.json(result, 202);
   });
 }

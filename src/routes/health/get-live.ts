@@ -12,6 +12,6 @@ const route = guardedRoute({
   responses: { 200: { description: "Alive", content: { "application/json": { schema: LivenessSchema } } } },
 });
 
-export function registerGetLive(app: OpenAPIHono<AppContext>): void {
+export function registerGetHealthLive(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, (c) => c.json({ status: "ok" as const, environment: c.env.ENVIRONMENT }, 200));
 }

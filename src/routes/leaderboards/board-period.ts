@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import type { PeriodKind } from "../../domain";
 import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
 import type { ReadContext } from "../../services/leaderboards/reads";
-import { readContext } from "../../services/read-context";
 import type { Board } from "../../stores/postgres/schema";
 import { readableBoard } from "../access";
 import type { AppContext } from "../context";
@@ -16,7 +15,7 @@ export async function boardPeriodOf(
   boardId: string,
   query: { period?: PeriodKind | undefined; at?: string | undefined },
 ): Promise<{ board: Board; period: PeriodKind; periodKey: string; reads: ReadContext }> {
-  const reads = readContext(c.env);
+  const reads = c.get("stores");
   const board = await readableBoard(c, boardId);
   const { period, periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
   return { board, period, periodKey, reads };

@@ -1,7 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
 import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
-import { leaderboardStub } from "../../stores/objects/leaderboard";
 import { guardedRoute, readableBoard } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
@@ -18,7 +17,7 @@ const route = guardedRoute({
 });
 
 /** Hands the upgrade to the board-period's Durable Object, which keeps the socket (hibernatable). */
-export function registerGetLive(app: OpenAPIHono<AppContext>): void {
+export function registerGetLeaderboardLive(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new ApiError("UPGRADE_REQUIRED", "Open this URL as a WebSocket (Upgrade: websocket)", undefined, { upgrade: "websocket" });
@@ -32,7 +31,7 @@ export function registerGetLive(app: OpenAPIHono<AppContext>): void {
     const { periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
     const url = new URL(c.req.url);
     url.search = `?limit=${query.limit}`;
-    const response = await leaderboardStub(c.env, board.id, periodKey).fetch(new Request(url, c.req.raw));
+    const response = await c.get("stores").leaderboard(board.id, periodKey).fetch(new Request(url, c.req.raw));
     if (response.status !== 101) throw new ApiError("BAD_REQUEST", `The live feed refused the connection (${response.status})`);
     return response;
   });

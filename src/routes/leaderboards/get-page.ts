@@ -3,7 +3,6 @@ import { decodeCursor, encodeCursor } from "../../domain";
 import { ApiError } from "../../lib/errors";
 import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
 import { readPage, readPageJson } from "../../services/leaderboards/reads";
-import { readContext } from "../../services/read-context";
 import { cachedJson, matchesEtag } from "../../stores/cache/pages";
 import { guardedRoute, readableBoard } from "../access";
 import type { AppContext } from "../context";
@@ -48,10 +47,10 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     // Development only: `x-edgeboard-cache: bypass` skips the edge cache (bench:read measures the
     // Durable Object path with it). Never in staging/production, where it would invite stampedes.
     const bypass = c.env.ENVIRONMENT === "development" && c.req.header("x-edgeboard-cache") === "bypass";
+    const reads = c.get("stores");
     const cached = await cachedJson(
       cacheKey,
       async () => {
-        const ctx = readContext(c.env);
         const options = {
           limit: query.limit,
           after: cursor ? { score: cursor.score, reachedAt: cursor.reachedAt, playerId: cursor.playerId } : undefined,
@@ -62,13 +61,13 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
             : null;
         // Inside the top-N the object's serialized entries are spliced in as they are; the
         // key order is the one JSON.stringify gives the slow path below.
-        const fast = await readPageJson(ctx, board, periodKey, options);
+        const fast = await readPageJson(reads, board, periodKey, options);
         if (fast) {
           const head = JSON.stringify({ board: board.id, period, periodKey, total: fast.total });
           const nextCursor = JSON.stringify(cursorAfter(fast.last ?? undefined, fast.hasMore));
           return { status: 200, body: `${head.slice(0, -1)},"entries":${fast.entriesJson},"nextCursor":${nextCursor}}` };
         }
-        const page = await readPage(ctx, board, periodKey, options);
+        const page = await readPage(reads, board, periodKey, options);
         const last = page.entries.at(-1);
         const nextCursor = cursorAfter(last && { ...last, reachedAt: Date.parse(last.reachedAt) }, page.hasMore);
         const body = { board: board.id, period, periodKey, total: page.total, entries: page.entries, nextCursor };

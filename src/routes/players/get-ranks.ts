@@ -1,6 +1,5 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { readPlayerRanks } from "../../services/leaderboards/player-ranks";
-import { openRedis } from "../../stores/redis/client";
 import { guardedRoute, readsPrivateBoards } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
@@ -29,11 +28,7 @@ const route = guardedRoute({
 export function registerGetPlayerRanks(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { player } = c.req.valid("param");
-    const ranks = await readPlayerRanks(
-      { env: c.env, db: c.get("db"), redis: openRedis(c.env) },
-      player,
-      readsPrivateBoards(c.get("caller")),
-    );
+    const ranks = await readPlayerRanks(c.get("stores"), player, readsPrivateBoards(c.get("caller")));
     c.header("cache-control", "no-store");
     return c.json({ playerId: player, ranks }, 200);
   });

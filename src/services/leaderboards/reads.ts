@@ -2,12 +2,11 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { inArray } from "drizzle-orm";
 import { percentile } from "../../domain";
 import { apiEntry } from "../../domain/leaderboard";
-import type { AppBindings } from "../../env";
 import { CircuitOpenError } from "../../lib/circuit-breaker";
 import { describeError, log } from "../../lib/log";
 import { count } from "../../lib/metrics";
+import type { Stores } from "../../stores";
 import { leaderboardStub, objectConfig } from "../../stores/objects/leaderboard";
-import type { Database } from "../../stores/postgres/client";
 import { periodMayHoldRecords } from "../../stores/postgres/period-presence";
 import { postgresRanks } from "../../stores/postgres/rank-gate";
 import {
@@ -47,11 +46,8 @@ export interface EntryView {
 /** Which store answered: the hot top-N, Redis beyond it, or Postgres as the fallback. */
 export type Source = "durable_object" | "redis" | "postgres";
 
-export interface ReadContext {
-  env: AppBindings;
-  db: () => Database;
-  redis: Redis | null;
-}
+/** The stores a read uses: a request's own (routes), or ones a test or cron run builds. */
+export type ReadContext = Pick<Stores, "env" | "db" | "redis">;
 
 /** A position in board order, in the terms every store understands (smaller sortScore is better). */
 interface Position {
