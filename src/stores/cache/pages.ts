@@ -67,7 +67,8 @@ function loaderOf(key: string, load: Origin, options: CacheOptions) {
         headers: { "content-type": "application/json; charset=utf-8", etag },
       });
     }
-    return { found: [{ key, value: { ...loaded, etag }, producedAt }] };
+    // Fresh from when it was produced, like a copy in the PoP.
+    return { found: [{ key, value: { ...loaded, etag }, producedAt, fetchedAt: producedAt }] };
   };
 }
 

@@ -40,7 +40,10 @@ export interface Entry<V> {
   producedAt: number;
 }
 
-/** A value some tier found; `fetchedAt` defaults to the load's end, `producedAt` too. */
+/**
+ * A value some tier found. `fetchedAt` and `producedAt` default to when the load started: the
+ * answer is at least that new, and a lifetime counted from there never overstays.
+ */
 export interface Found<V> {
   key: string;
   value: V;
@@ -253,6 +256,7 @@ export class SwrCache<V> {
   /** Loads `keys` in this request under flights of its own and records the outcome. */
   private async loadHere(keys: string[], load: Loader<V>, clock: () => number): Promise<void> {
     const realStart = Date.now();
+    const startAt = clock();
     this.sweepFlights(realStart);
     const mine = new Map<string, Flight>();
     for (const key of keys) {
@@ -268,7 +272,6 @@ export class SwrCache<V> {
     } catch (error) {
       result = { found: [], failed: { keys, error } };
     }
-    const at = clock();
     const realNow = Date.now();
     const failed = new Set(result.failed?.keys ?? []);
     const byKey = new Map(result.found.map((item) => [item.key, item] as const));
@@ -284,8 +287,8 @@ export class SwrCache<V> {
       } else {
         this.failures.delete(key);
         const value = item?.value ?? null;
-        const producedAt = item?.producedAt ?? at;
-        this.entries.set(key, { value, fetchedAt: item?.fetchedAt ?? at, producedAt });
+        const producedAt = item?.producedAt ?? startAt;
+        this.entries.set(key, { value, fetchedAt: item?.fetchedAt ?? startAt, producedAt });
       }
       flight.settledAt = realNow;
     }
