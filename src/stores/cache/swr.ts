@@ -93,6 +93,7 @@ export interface ResolveOptions {
 interface Flight {
   readonly startedAt: number;
   settledAt?: number;
+  failed?: boolean;
   error?: unknown;
 }
 
@@ -112,6 +113,8 @@ interface Call {
   /** When the call started, on the entries' clock and in real time. */
   since: number;
   realSince: number;
+  /** Keys this call loaded or waited for. */
+  involved: Set<string>;
   options: ResolveOptions;
 }
 
@@ -172,7 +175,8 @@ export class SwrCache<V> {
     const now = options.now ?? startedAt;
     const clock = () => now + (Date.now() - startedAt);
     const since = options.since;
-    const call: Call = { since: since ?? now, realSince: since ?? startedAt, options };
+    const involved = new Set<string>();
+    const call: Call = { since: since ?? now, realSince: since ?? startedAt, involved, options };
     const found = new Map<string, Resolved<V>>();
     let open = [...new Set(keys)];
     for (let pauseMs = 2; open.length > 0; pauseMs = Math.min(pauseMs * 2, this.policy.maxPollMs)) {
@@ -189,6 +193,7 @@ export class SwrCache<V> {
           background.push(key);
         } else if (verdict.kind === "load") toLoad.push(key);
         else if (verdict.kind === "wait") waiting.push(key);
+        if (verdict.kind === "load" || verdict.kind === "wait") involved.add(key);
         else if (verdict.kind === "failed") failed.push({ key, error: verdict.error });
       }
       if (failed.length > 0) options.unavailable(failed);
@@ -219,15 +224,18 @@ export class SwrCache<V> {
     const entry = this.entries.get(key);
     const flight = this.flights.get(key);
     const realNow = Date.now();
-    const failedForUs = flight?.error !== undefined && (flight.settledAt ?? 0) >= call.realSince;
+    // A load this call ran or waited for failed: its error is this call's too.
+    const settledForUs = (flight?.settledAt ?? 0) >= call.realSince && call.involved.has(key);
+    const failedForUs = settledForUs && flight?.failed === true;
     if (entry?.value === null) {
       const trusted = at - entry.fetchedAt < policy.negativeMs;
-      if (trusted || (entry.fetchedAt >= call.since && !failedForUs)) return { kind: "absent" };
+      const loaded = (settledForUs || entry.fetchedAt >= call.since) && !failedForUs;
+      if (trusted || loaded) return { kind: "absent" };
     } else if (entry) {
       const { value, producedAt } = entry;
       const age = at - entry.fetchedAt;
       // Loaded by or for this call: a waiter takes the result whatever its age.
-      const loaded = entry.fetchedAt >= call.since && !failedForUs;
+      const loaded = (settledForUs || entry.fetchedAt >= call.since) && !failedForUs;
       if (loaded) return verdictOf(value, producedAt, "loaded");
       if (age < freshMs) return verdictOf(value, producedAt, "fresh");
     }
@@ -279,6 +287,7 @@ export class SwrCache<V> {
       const item = byKey.get(key);
       if (failed.has(key)) {
         const error = result.failed?.error;
+        flight.failed = true;
         flight.error = error;
         const { retryAfterMs } = this.policy;
         if (retryAfterMs > 0) this.failures.set(key, { until: realNow + retryAfterMs, error });

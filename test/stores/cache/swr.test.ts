@@ -98,6 +98,24 @@ describe("the cache core", () => {
     expect(cache.peek("k")?.value).toBe("v2");
   });
 
+  it("fails only the callers that ran or waited for a failed load", async () => {
+    const cache = new SwrCache<string>({ ...policy, staleIfErrorMs: 0, retryAfterMs: 0 });
+    const t0 = Date.now();
+    await one(cache, "k", origin(() => "v1").load, { now: t0 });
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => background.push(p);
+    const since = Date.now();
+    const first = await one(cache, "k", down, { now: t0 + 1_500, waitUntil });
+    expect(first).toMatchObject({ value: "v1", revalidating: true });
+    await Promise.all(background);
+    // Started before that refresh failed, but never waited for it: still the stale value.
+    const options = { now: t0 + 1_500, since, waitUntil, unavailable };
+    const later = await cache.resolve(["k"], down, options);
+    expect(later.get("k")?.value).toBe("v1");
+    await Promise.all(background);
+    await expect(one(cache, "k", down, { now: t0 + 2_500 })).rejects.toThrow(Unavailable);
+  });
+
   it("serves stale-if-error while loads fail, backs off, and fails past the bound", async () => {
     const cache = new SwrCache<string>(policy);
     const t0 = Date.now();
