@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
-import { BoundedMap } from "../../lib/bounded-map";
+import { rememberVerifiedPlayerToken, verifiedPlayerToken } from "../../stores/cache/credentials";
 
 /**
  * Player tokens: JWTs whose subject (or a configured claim) is the player id. Two sources:
@@ -88,17 +88,15 @@ export function looksLikeJwt(token: string): boolean {
 }
 
 /**
- * Tokens this isolate verified, by their text, until they expire: a game client sends the same
- * token with every request, and a map lookup costs far less than a signature check.
+ * The player a valid token acts for; throws TokenError saying why a token is refused. Tokens
+ * verified here are remembered until they expire (the credential cache namespace): a game client
+ * sends the same token with every request, and a lookup costs far less than a signature check.
  */
-const verified = new BoundedMap<string, { playerId: string; expiresAt: number }>(10_000);
-
-/** The player a valid token acts for; throws TokenError saying why a token is refused. */
 export async function verifyPlayerToken(config: TokenConfig, token: string, now = Date.now()): Promise<string> {
-  const known = verified.get(token);
-  if (known && known.expiresAt > now) return known.playerId;
+  const known = verifiedPlayerToken(token, now);
+  if (known) return known.playerId;
   const checked = await verifyAfresh(config, token, new Date(now));
-  verified.set(token, checked);
+  rememberVerifiedPlayerToken(token, checked);
   return checked.playerId;
 }
 

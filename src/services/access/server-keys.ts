@@ -1,20 +1,25 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Scope } from "../../domain";
 import { BoundedMap } from "../../lib/bounded-map";
+import {
+  forgetServerKeyRow,
+  KEY_ROW_FRESH_MS,
+  rememberVerifiedServerKey,
+  serverKeyRow,
+  type VerifiedServerKey,
+  verifiedServerKey,
+} from "../../stores/cache/credentials";
 import type { Database } from "../../stores/postgres/client";
 import { type ApiKey, apiKeys } from "../../stores/postgres/schema";
 
 /**
  * Server keys: `eb_<8 chars>_<43 chars>`, the first part a public prefix that finds the row, the
  * rest 256 random bits. Verified by one SHA-256 and one row lookup, and that row is kept per
- * isolate for KEY_CACHE_MS, so the hot path queries nothing and a revocation reaches every
- * isolate within that time.
+ * isolate for KEY_CACHE_MS (the credential cache namespace, with the lifetimes for unknown
+ * prefixes and outages), so the hot path queries nothing and a revocation reaches every isolate
+ * within that time.
  */
-export const KEY_CACHE_MS = 30_000;
-/** How long past its cache lifetime a known key is still trusted while Postgres cannot be asked. */
-const KEY_STALE_IF_ERROR_MS = 60 * 60_000;
-/** Unknown prefixes are remembered for less time: a key created a moment ago must work soon. */
-const UNKNOWN_CACHE_MS = 5_000;
+export const KEY_CACHE_MS = KEY_ROW_FRESH_MS;
 const PREFIX_ALPHABET = "abcdefghijkmnopqrstuvwxyz23456789";
 const KEY_PATTERN = /^(eb_[a-z2-9]{8})_([A-Za-z0-9_-]{43})$/;
 
@@ -54,62 +59,40 @@ export function keyPrefixOf(token: string): string | null {
   return KEY_PATTERN.exec(token)?.[1] ?? null;
 }
 
-export interface VerifiedKey {
-  id: string;
-  prefix: string;
-  scopes: Scope[];
-  requireSignature: boolean;
-  signingKey: string;
-}
-
-type Cached = { row: ApiKey | null; until: number };
-const cache = new BoundedMap<string, Cached>(10_000);
-/** Keys presented and verified in this isolate, by the presented text. */
-const verified = new BoundedMap<string, VerifiedKey>(10_000);
+export type VerifiedKey = VerifiedServerKey;
 
 /**
  * The live key `token` is, or null (unknown, revoked, or a wrong secret). The hash comparison is
  * constant-time, so response timing says nothing about how much of a guess was right.
  */
-export async function verifyServerKey(db: () => Database, token: string, now = Date.now()): Promise<VerifiedKey | null> {
+export async function verifyServerKey(db: () => Database, token: string, now = Date.now()) {
   const prefix = keyPrefixOf(token);
   if (!prefix) return null;
-  let entry = cache.get(prefix);
-  // A key this isolate verified, whose row it still holds: no digest again (a revocation here
-  // drops the row, and the row's own lifetime bounds everything else).
-  const known = verified.get(token);
-  if (known && entry?.row?.id === known.id && entry.until > now) return known;
-  if (!entry || entry.until <= now) {
-    try {
-      const [row] = await db()
-        .select()
-        .from(apiKeys)
-        .where(and(eq(apiKeys.prefix, prefix), isNull(apiKeys.revokedAt)))
-        .limit(1);
-      entry = { row: row ?? null, until: now + (row ? KEY_CACHE_MS : UNKNOWN_CACHE_MS) };
-      cache.set(prefix, entry);
-    } catch (error) {
-      // Postgres unreachable: a key this isolate knew keeps working for a while (events are
-      // queued, not written, so game servers keep sending through an outage); others get a 503.
-      if (!entry?.row || now - entry.until > KEY_STALE_IF_ERROR_MS) throw error;
-    }
-  }
-  const row = entry.row;
+  const known = verifiedServerKey(token, now);
+  if (known) return known;
+  // Postgres unreachable: a key this isolate knew keeps working for a while; others get a 503.
+  const row = await serverKeyRow(prefix, () => liveKeyRow(db, prefix), now);
   if (!row || !sameDigest(await sha256Hex(token), row.hash)) return null;
-  const key = {
+  const key: VerifiedKey = {
     id: row.id,
     prefix: row.prefix,
     scopes: row.scopes as Scope[],
     requireSignature: row.requireSignature,
     signingKey: row.signingKey,
   };
-  verified.set(token, key);
+  rememberVerifiedServerKey(token, key);
   return key;
+}
+
+async function liveKeyRow(db: () => Database, prefix: string): Promise<ApiKey | null> {
+  const live = and(eq(apiKeys.prefix, prefix), isNull(apiKeys.revokedAt));
+  const [row] = await db().select().from(apiKeys).where(live).limit(1);
+  return row ?? null;
 }
 
 /** Drops this isolate's copy of a key (after a revocation here; other isolates expire theirs). */
 export function forgetServerKey(prefix: string): void {
-  cache.delete(prefix);
+  forgetServerKeyRow(prefix);
 }
 
 const encoder = new TextEncoder();
