@@ -44,7 +44,7 @@ export interface Entry<V> {
  * A value some tier found. `fetchedAt` and `producedAt` default to when the load started: the
  * answer is at least that new, and a lifetime counted from there never overstays.
  */
-export interface Found<V> {
+interface Found<V> {
   key: string;
   value: V;
   producedAt?: number;
@@ -62,7 +62,7 @@ export interface Loaded<V> {
 export type Loader<V> = (keys: string[]) => Promise<Loaded<V>>;
 
 /** fresh: within freshMs; stale: past it, or stale-if-error; loaded: by or for this call. */
-export type How = "fresh" | "stale" | "loaded";
+type How = "fresh" | "stale" | "loaded";
 export interface Resolved<V> {
   value: V;
   producedAt: number;
