@@ -3,7 +3,8 @@
 // which sit over domain/ and lib/. env.ts (the bindings type) may be imported by any layer but
 // domain/ and lib/. Type-only imports count: a type pulled from above still couples the layers.
 const ENTRY_POINTS = ["^src/(routes|queue|cron|objects)/", "^src/(app|index)[.]ts$"];
-const FIX = "Move the shared code down a layer (or pass it in as a parameter) instead of importing upwards.";
+const FIX =
+  "Move the shared code down a layer (or pass it in as a parameter) instead of importing upwards.";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -31,21 +32,24 @@ module.exports = {
     },
     {
       name: "domain-imports-only-domain",
-      comment: "domain/ is pure: of the project it imports only domain/ (npm packages are fine). Take what it needs as parameters.",
+      comment:
+        "domain/ is pure: of the project it imports only domain/ (npm packages are fine). Take what it needs as parameters.",
       severity: "error",
       from: { path: "^src/domain/" },
       to: { dependencyTypes: ["local", "aliased"], pathNot: "^src/domain/" },
     },
     {
       name: "lib-imports-only-lib",
-      comment: "lib/ holds utilities: of the project it imports only lib/ (npm packages are fine). Take what it needs as parameters.",
+      comment:
+        "lib/ holds utilities: of the project it imports only lib/ (npm packages are fine). Take what it needs as parameters.",
       severity: "error",
       from: { path: "^src/lib/" },
       to: { dependencyTypes: ["local", "aliased"], pathNot: "^src/lib/" },
     },
     {
       name: "env-imports-nothing",
-      comment: "env.ts is only the bindings type that every layer may import, so it imports nothing of the project.",
+      comment:
+        "env.ts is only the bindings type that every layer may import, so it imports nothing of the project.",
       severity: "error",
       from: { path: "^src/env[.]ts$" },
       to: { dependencyTypes: ["local", "aliased"] },
@@ -64,6 +68,9 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     // Resolves package subpaths such as hono/cors through their "exports" map, as the bundler does.
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "types", "default"] },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "types", "default"],
+    },
   },
 };

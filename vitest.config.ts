@@ -18,16 +18,25 @@ export default defineConfig({
             ADMIN_KEY: "test-admin-key",
             CORS_ORIGINS: "https://game.example",
             REDIS_KEY_PREFIX: inject("redisKeyPrefix"),
-            ...(upstashUrl ? { UPSTASH_REDIS_REST_URL: upstashUrl, UPSTASH_REDIS_REST_TOKEN: inject("upstashToken") } : {}),
+            ...(upstashUrl
+              ? {
+                  UPSTASH_REDIS_REST_URL: upstashUrl,
+                  UPSTASH_REDIS_REST_TOKEN: inject("upstashToken"),
+                }
+              : {}),
             PLAYER_TOKEN_SECRET: "test-player-token-secret-0123456789abcdef",
           },
           // Every test file sends from one address: wrangler.toml's per-PoP budgets are lifted
-          // here, and the rate-limit tests swap in TEST_RATE_LIMIT (5 per 10 s) where they check them.
+          // here, and the rate-limit tests swap in TEST_RATE_LIMIT (5 per 10 s) where they check
+          // them.
           ratelimits: {
             ...Object.fromEntries(
               ["READ_IP", "WRITE_IP", "ADMIN_IP", "MINT_IP", "PLAYER", "KEY"].map((name, i) => [
                 `RATE_LIMIT_${name}`,
-                { namespace_id: String(9001 + i), simple: { limit: 1_000_000_000, period: 60 as const } },
+                {
+                  namespace_id: String(9001 + i),
+                  simple: { limit: 1_000_000_000, period: 60 as const },
+                },
               ]),
             ),
             TEST_RATE_LIMIT: { namespace_id: "9100", simple: { limit: 5, period: 10 as const } },

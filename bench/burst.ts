@@ -17,7 +17,12 @@ import { writeFileSync } from "node:fs";
 import { Pool } from "@neondatabase/serverless";
 import { createTestDatabase, dropDatabase, startLocalStack } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
-import { DEV_REDIS_PREFIX, deleteBoardKeys, insertBoard, openRedisClient } from "./lib/seed-board.ts";
+import {
+  DEV_REDIS_PREFIX,
+  deleteBoardKeys,
+  insertBoard,
+  openRedisClient,
+} from "./lib/seed-board.ts";
 import { fmt } from "./lib/stats.ts";
 import { startWorkerdServer } from "./lib/workerd.ts";
 
@@ -61,7 +66,13 @@ async function post(base: string, events: Array<Record<string, unknown>>): Promi
     const body = await res.text();
     try {
       const parsed = JSON.parse(body) as { error?: { code?: string } };
-      return { status: res.status, json: true, ...(parsed.error?.code ? { code: parsed.error.code } : {}), body, ids };
+      return {
+        status: res.status,
+        json: true,
+        ...(parsed.error?.code ? { code: parsed.error.code } : {}),
+        body,
+        ids,
+      };
     } catch {
       return { status: res.status, json: false, body, ids };
     }
@@ -76,7 +87,13 @@ async function get(base: string, path: string): Promise<Outcome> {
     const body = await res.text();
     try {
       const parsed = JSON.parse(body) as { error?: { code?: string } };
-      return { status: res.status, json: true, ...(parsed.error?.code ? { code: parsed.error.code } : {}), body, ids: [] };
+      return {
+        status: res.status,
+        json: true,
+        ...(parsed.error?.code ? { code: parsed.error.code } : {}),
+        body,
+        ids: [],
+      };
     } catch {
       return { status: res.status, json: false, body, ids: [] };
     }
@@ -99,7 +116,8 @@ const show = (counts: Map<string, number>) => [...counts].map(([k, v]) => `${k}:
 
 async function main() {
   const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) throw new Error("set DATABASE_URL to a real Postgres (a fresh database is made and dropped)");
+  if (!adminUrl)
+    throw new Error("set DATABASE_URL to a real Postgres (a fresh database is made and dropped)");
   const stack = await startLocalStack({ databaseUrl: adminUrl, log: () => {} });
   const dbName = `edgeboard_burst_${runId}`;
   const dbUrl = await createTestDatabase(adminUrl, stack.neonWsProxy, dbName);
@@ -108,7 +126,10 @@ async function main() {
   try {
     await runMigrations({ databaseUrl: dbUrl, neonWsProxy: stack.neonWsProxy, log: () => {} });
     process.env.WRANGLER_LOG = "log";
-    server = await startWorkerdServer({ BENCH_DATABASE_URL: dbUrl, REDIS_URL: process.env.REDIS_URL, ADMIN_KEY }, say);
+    server = await startWorkerdServer(
+      { BENCH_DATABASE_URL: dbUrl, REDIS_URL: process.env.REDIS_URL, ADMIN_KEY },
+      say,
+    );
     const base = server.base;
     for (const id of BOARDS) {
       const res = await fetch(`${base}/v1/admin/boards`, {
@@ -116,7 +137,8 @@ async function main() {
         headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
         body: JSON.stringify({ id, name: id, periods: ["all", "daily"] }),
       });
-      if (res.status !== 201) throw new Error(`creating board ${id}: ${res.status} ${await res.text()}`);
+      if (res.status !== 201)
+        throw new Error(`creating board ${id}: ${res.status} ${await res.text()}`);
     }
 
     const all: Outcome[] = [];
@@ -141,15 +163,22 @@ async function main() {
       const [singles, batches, pages] = await Promise.all([
         Promise.all(Array.from({ length: SIZE }, () => post(base, events(1)))),
         Promise.all(Array.from({ length: SIZE }, () => post(base, events(100)))),
-        Promise.all(Array.from({ length: SIZE }, () => get(base, `/v1/leaderboards/${board}?limit=25`))),
+        Promise.all(
+          Array.from({ length: SIZE }, () => get(base, `/v1/leaderboards/${board}?limit=25`)),
+        ),
       ]);
       all.push(...singles, ...batches);
       reads.push(...pages);
-      say(`  ${label}: singles ${show(tally(singles))}; 100-event ${show(tally(batches))}; page reads ${show(tally(pages))}`);
+      say(
+        `  ${label}: singles ${show(tally(singles))}; 100-event ${show(tally(batches))}; page reads ${show(tally(pages))}`,
+      );
     };
-    say(`bursts of ${SIZE} single-event POSTs + ${SIZE} 100-event POSTs + ${SIZE} page reads at once, each on a board new to the isolate`);
+    say(
+      `bursts of ${SIZE} single-event POSTs + ${SIZE} 100-event POSTs + ${SIZE} page reads at once, each on a board new to the isolate`,
+    );
     const early = Math.ceil(ROUNDS / 2);
-    for (let round = 1; round <= early; round++) await burst(`round ${round}`, `burst-${runId}-${round}`);
+    for (let round = 1; round <= early; round++)
+      await burst(`round ${round}`, `burst-${runId}-${round}`);
     for (let round = early + 1; round <= ROUNDS; round++) {
       say(`  idle ${IDLE_SECONDS} s …`);
       await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
@@ -159,25 +188,39 @@ async function main() {
 
     const accepted = all.filter((o) => o.status === 202).flatMap((o) => o.ids);
     const bad = [...all, ...reads].filter((o) => !o.json);
-    say(`total: ${all.length} POSTs: ${show(tally(all))}; ${reads.length} page reads: ${show(tally(reads))}`);
-    for (const o of bad.slice(0, 5)) say(`  non-JSON answer: ${o.status} ${o.body.slice(0, 200).replace(/\s+/g, " ")}`);
+    say(
+      `total: ${all.length} POSTs: ${show(tally(all))}; ${reads.length} page reads: ${show(tally(reads))}`,
+    );
+    for (const o of bad.slice(0, 5))
+      say(`  non-JSON answer: ${o.status} ${o.body.slice(0, 200).replace(/\s+/g, " ")}`);
 
     say(`waiting for the ${fmt(accepted.length)} accepted events to be persisted …`);
     const deadline = Date.now() + 10 * 60_000;
     let missing = accepted.length;
     for (;;) {
-      const { rows } = await pool.query<{ n: string }>("select count(*) as n from event_ids where event_id = any($1::text[])", [accepted]);
+      const { rows } = await pool.query<{ n: string }>(
+        "select count(*) as n from event_ids where event_id = any($1::text[])",
+        [accepted],
+      );
       missing = accepted.length - Number(rows[0]?.n ?? 0);
       if (missing === 0 || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 1_000));
     }
-    say(`persisted: ${fmt(accepted.length - missing)} of ${fmt(accepted.length)} accepted events (${missing} missing)`);
+    say(
+      `persisted: ${fmt(accepted.length - missing)} of ${fmt(accepted.length)} accepted events (${missing} missing)`,
+    );
 
     const runtime = server.lines.filter((l) => RUNTIME_MESSAGES.some((m) => l.includes(m)));
-    for (const m of RUNTIME_MESSAGES) say(`workerd output lines with "${m}": ${runtime.filter((l) => l.includes(m)).length}`);
-    if (process.env.BURST_SERVER_LOG) writeFileSync(process.env.BURST_SERVER_LOG, `${server.lines.join("\n")}\n`);
+    for (const m of RUNTIME_MESSAGES)
+      say(`workerd output lines with "${m}": ${runtime.filter((l) => l.includes(m)).length}`);
+    if (process.env.BURST_SERVER_LOG)
+      writeFileSync(process.env.BURST_SERVER_LOG, `${server.lines.join("\n")}\n`);
     const ok = bad.length === 0 && missing === 0 && runtime.length === 0;
-    say(ok ? "PASS: every answer was JSON, every 202'd event persisted, no cross-request messages" : "FAIL");
+    say(
+      ok
+        ? "PASS: every answer was JSON, every 202'd event persisted, no cross-request messages"
+        : "FAIL",
+    );
     process.exitCode = ok ? 0 : 1;
   } finally {
     await pool?.end().catch(() => {});

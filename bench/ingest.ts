@@ -11,8 +11,18 @@ import { drizzle } from "drizzle-orm/neon-serverless";
 import { applyOperator, type ScoreRecord } from "../src/domain/operators.ts";
 import { type PeriodKind, periodKeysFor } from "../src/domain/periods.ts";
 import { compareEntries } from "../src/domain/ranking.ts";
-import { type ContributionRow, type EventRow, persistBatch } from "../src/stores/postgres/persist-batch.ts";
-import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, withDatabase } from "../tools/local-stack/index.ts";
+import {
+  type ContributionRow,
+  type EventRow,
+  persistBatch,
+} from "../src/stores/postgres/persist-batch.ts";
+import {
+  createTestDatabase,
+  dropDatabase,
+  type LocalStack,
+  startLocalStack,
+  withDatabase,
+} from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
 import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
 import { DEV_REDIS_PREFIX, deleteBoardKeys, openRedisClient } from "./lib/seed-board.ts";
@@ -34,13 +44,35 @@ type BoardSpec = {
 };
 const runId = Date.now().toString(36);
 const BOARDS: BoardSpec[] = [
-  { id: `bench-best-${runId}`, operator: "best", sortOrder: "desc", periods: ["all", "daily", "weekly"] },
-  { id: `bench-incr-${runId}`, operator: "increment", sortOrder: "desc", periods: ["all", "daily"] },
+  {
+    id: `bench-best-${runId}`,
+    operator: "best",
+    sortOrder: "desc",
+    periods: ["all", "daily", "weekly"],
+  },
+  {
+    id: `bench-incr-${runId}`,
+    operator: "increment",
+    sortOrder: "desc",
+    periods: ["all", "daily"],
+  },
   { id: `bench-time-${runId}`, operator: "best", sortOrder: "asc", periods: ["all"] },
-  { id: `bench-latest-${runId}`, operator: "latest", sortOrder: "desc", periods: ["all", "weekly"] },
+  {
+    id: `bench-latest-${runId}`,
+    operator: "latest",
+    sortOrder: "desc",
+    periods: ["all", "weekly"],
+  },
 ];
 
-type ClientEvent = { id: string; type: string; playerId: string; occurredAt: string; boardId: string; score: number };
+type ClientEvent = {
+  id: string;
+  type: string;
+  playerId: string;
+  occurredAt: string;
+  boardId: string;
+  score: number;
+};
 
 function makeEvents(count: number, salt: string): ClientEvent[] {
   const players = Math.max(1, Math.floor(count / 5));
@@ -55,7 +87,10 @@ function makeEvents(count: number, salt: string): ClientEvent[] {
       // reference fold below needs no tie rule for events of one player at the same millisecond.
       occurredAt: new Date(now - ((i * 7_777_777) % 3_600_000)).toISOString(),
       boardId: board.id,
-      score: board.sortOrder === "asc" ? 30_000 + Math.floor(Math.random() * 90_000) : Math.floor(Math.random() * 100_000),
+      score:
+        board.sortOrder === "asc"
+          ? 30_000 + Math.floor(Math.random() * 90_000)
+          : Math.floor(Math.random() * 100_000),
     };
   });
 }
@@ -66,16 +101,24 @@ async function json(res: Response) {
   return JSON.parse(text);
 }
 
-type Expected = Map<string, { board: BoardSpec; period: PeriodKind; records: Map<string, ScoreRecord> }>;
+type Expected = Map<
+  string,
+  { board: BoardSpec; period: PeriodKind; records: Map<string, ScoreRecord> }
+>;
 
-/** What every (board, period, player) record must be: the events folded by src/domain/operators.ts. */
+/**
+ * What every (board, period, player) record must be: the events folded by src/domain/operators.ts.
+ */
 function referenceFold(events: ClientEvent[]): Expected {
   const expected: Expected = new Map();
   const sorted = [...events].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
   for (const e of sorted) {
     const board = BOARDS.find((b) => b.id === e.boardId) as BoardSpec;
     const instant = new Date(e.occurredAt);
-    for (const { period, key } of periodKeysFor({ periods: board.periods, timeZone: "UTC", weekStart: "monday" }, instant)) {
+    for (const { period, key } of periodKeysFor(
+      { periods: board.periods, timeZone: "UTC", weekStart: "monday" },
+      instant,
+    )) {
       const slot = `${board.id}|${key}`;
       let entry = expected.get(slot);
       if (!entry) {
@@ -85,7 +128,10 @@ function referenceFold(events: ClientEvent[]): Expected {
       const current = entry.records.get(e.playerId);
       entry.records.set(
         e.playerId,
-        applyOperator(board.operator, board.sortOrder, current, { score: e.score, occurredAt: instant.getTime() }),
+        applyOperator(board.operator, board.sortOrder, current, {
+          score: e.score,
+          occurredAt: instant.getTime(),
+        }),
       );
     }
   }
@@ -97,7 +143,11 @@ function referenceFold(events: ClientEvent[]): Expected {
  * top 10; returns how many board-periods were compared. Throws after `timeoutMs` with the first
  * difference.
  */
-async function waitUntilVisible(base: string, expected: Expected, timeoutMs: number): Promise<number> {
+async function waitUntilVisible(
+  base: string,
+  expected: Expected,
+  timeoutMs: number,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let difference: string | undefined;
@@ -118,19 +168,27 @@ async function waitUntilVisible(base: string, expected: Expected, timeoutMs: num
       }
     }
     if (!difference) return expected.size;
-    if (Date.now() > deadline) throw new Error(`top 10 not visible within ${timeoutMs / 1000} s after the last commit: ${difference}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `top 10 not visible within ${timeoutMs / 1000} s after the last commit: ${difference}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Compares every score row in Postgres with the reference fold; returns the number compared. */
 async function checkPostgresRecords(pool: Pool, expected: Expected): Promise<number> {
-  const { rows } = await pool.query<{ board_id: string; period_key: string; player_id: string; score: string; reached_at: Date }>(
-    "select board_id, period_key, player_id, score::text, reached_at from scores",
-  );
+  const { rows } = await pool.query<{
+    board_id: string;
+    period_key: string;
+    player_id: string;
+    score: string;
+    reached_at: Date;
+  }>("select board_id, period_key, player_id, score::text, reached_at from scores");
   let wantCount = 0;
   for (const entry of expected.values()) wantCount += entry.records.size;
-  if (rows.length !== wantCount) throw new Error(`Postgres holds ${rows.length} score records, the reference fold ${wantCount}`);
+  if (rows.length !== wantCount)
+    throw new Error(`Postgres holds ${rows.length} score records, the reference fold ${wantCount}`);
   for (const row of rows) {
     const want = expected.get(`${row.board_id}|${row.period_key}`)?.records.get(row.player_id);
     if (!want || want.score !== Number(row.score) || want.reachedAt !== row.reached_at.getTime()) {
@@ -144,18 +202,26 @@ async function checkPostgresRecords(pool: Pool, expected: Expected): Promise<num
 }
 
 async function persistedCount(base: string): Promise<number> {
-  const stats = await json(await fetch(`${base}/v1/admin/ingest/stats?hours=2`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } }));
+  const stats = await json(
+    await fetch(`${base}/v1/admin/ingest/stats?hours=2`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    }),
+  );
   return (stats.queues as Array<{ queue: string; persisted: number }>)
     .filter((q) => q.queue === "scores")
     .reduce((a, q) => a + q.persisted, 0);
 }
 
 async function xactCommits(pool: Pool, database: string): Promise<number> {
-  const result = await pool.query("select xact_commit from pg_stat_database where datname = $1", [database]);
+  const result = await pool.query("select xact_commit from pg_stat_database where datname = $1", [
+    database,
+  ]);
   return Number(result.rows[0]?.xact_commit ?? 0);
 }
 
-/** The database's ceiling: the same rows through the same one-statement write, straight from Node. */
+/**
+ * The database's ceiling: the same rows through the same one-statement write, straight from Node.
+ */
 async function measureCeiling(
   stack: LocalStack,
   adminUrl: string,
@@ -167,12 +233,10 @@ async function measureCeiling(
     await runMigrations({ databaseUrl: url, neonWsProxy: stack.neonWsProxy, log: () => {} });
     return await withDatabase(url, stack.neonWsProxy, async (pool) => {
       for (const b of BOARDS) {
-        await pool.query("insert into boards (id, name, sort_order, operator, periods) values ($1, $1, $2, $3, $4)", [
-          b.id,
-          b.sortOrder,
-          b.operator,
-          b.periods,
-        ]);
+        await pool.query(
+          "insert into boards (id, name, sort_order, operator, periods) values ($1, $1, $2, $3, $4)",
+          [b.id, b.sortOrder, b.operator, b.periods],
+        );
       }
       const db = drizzle({ client: pool });
       const batches: Array<{ rows: EventRow[]; contributions: ContributionRow[] }> = [];
@@ -195,7 +259,10 @@ async function measureCeiling(
             payload: null,
           });
           const board = BOARDS.find((b) => b.id === e.boardId) as BoardSpec;
-          for (const { key } of periodKeysFor({ periods: board.periods, timeZone: "UTC", weekStart: "monday" }, new Date(e.occurredAt))) {
+          for (const { key } of periodKeysFor(
+            { periods: board.periods, timeZone: "UTC", weekStart: "monday" },
+            new Date(e.occurredAt),
+          )) {
             contributions.push({ event_id: e.id, board_id: board.id, period_key: key });
           }
         }
@@ -209,7 +276,10 @@ async function measureCeiling(
       });
       const seconds = (performance.now() - started) / 1000;
       const cpu = cpuDelta(cpuBefore, serverCpuSeconds(process.pid));
-      return { eventsPerSecond: events.length / seconds, cpuPerThousand: (cpu.byName.postgres ?? 0) / (events.length / 1000) };
+      return {
+        eventsPerSecond: events.length / seconds,
+        cpuPerThousand: (cpu.byName.postgres ?? 0) / (events.length / 1000),
+      };
     });
   } finally {
     await dropDatabase(adminUrl, stack.neonWsProxy, name).catch(() => {});
@@ -218,7 +288,9 @@ async function measureCeiling(
 
 async function main() {
   const adminUrl = process.env.DATABASE_URL || undefined;
-  say(`${fmt(EVENTS)} events, ${PER_REQUEST} per request, ${CONCURRENCY} requests in flight, ${BOARDS.length} boards`);
+  say(
+    `${fmt(EVENTS)} events, ${PER_REQUEST} per request, ${CONCURRENCY} requests in flight, ${BOARDS.length} boards`,
+  );
   say(
     adminUrl
       ? `database: ${adminUrl.replace(/:[^:@/]*@/, ":***@")} (a fresh database per run)`
@@ -242,17 +314,29 @@ async function main() {
   if (adminStack && benchDbUrl) {
     // A real Postgres: serve the worker on workerd directly (bench/lib/workerd.ts), without the
     // wrangler dev proxy, which is local tooling and would be counted as server CPU.
-    await runMigrations({ databaseUrl: benchDbUrl, neonWsProxy: adminStack.neonWsProxy, log: () => {} });
+    await runMigrations({
+      databaseUrl: benchDbUrl,
+      neonWsProxy: adminStack.neonWsProxy,
+      log: () => {},
+    });
     say("starting the worker on workerd …");
     // The consumer's per-batch log lines (batch time, statements) are read from the worker output.
     process.env.WRANGLER_LOG = "log";
-    server = await startWorkerdServer({ BENCH_DATABASE_URL: benchDbUrl, REDIS_URL: process.env.REDIS_URL, ADMIN_KEY }, say);
+    server = await startWorkerdServer(
+      { BENCH_DATABASE_URL: benchDbUrl, REDIS_URL: process.env.REDIS_URL, ADMIN_KEY },
+      say,
+    );
     how = workerdPath();
   } else {
     const port = freePort();
     say(`starting the dev server on port ${port} …`);
     server = await startDevServer(
-      { DATABASE_URL: benchDbUrl, PGLITE_DATA_DIR: pgliteDir, ADMIN_KEY: ADMIN_KEY, REDIS_URL: process.env.REDIS_URL },
+      {
+        DATABASE_URL: benchDbUrl,
+        PGLITE_DATA_DIR: pgliteDir,
+        ADMIN_KEY: ADMIN_KEY,
+        REDIS_URL: process.env.REDIS_URL,
+      },
       port,
       say,
     );
@@ -264,7 +348,13 @@ async function main() {
         await fetch(`${server.base}/v1/admin/boards`, {
           method: "POST",
           headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-          body: JSON.stringify({ id: b.id, name: b.id, operator: b.operator, sortOrder: b.sortOrder, periods: b.periods }),
+          body: JSON.stringify({
+            id: b.id,
+            name: b.id,
+            operator: b.operator,
+            sortOrder: b.sortOrder,
+            periods: b.periods,
+          }),
         }),
       );
     }
@@ -279,7 +369,8 @@ async function main() {
     );
     const deadlineWarm = Date.now() + 60_000;
     while ((await persistedCount(server.base)) < PER_REQUEST) {
-      if (Date.now() > deadlineWarm) throw new Error("warm-up events did not land within 60 s: check the server output");
+      if (Date.now() > deadlineWarm)
+        throw new Error("warm-up events did not land within 60 s: check the server output");
       await new Promise((r) => setTimeout(r, 200));
     }
 
@@ -289,7 +380,9 @@ async function main() {
     const firstLine = server.lines.length;
     const xactPool =
       adminStack && benchDbName
-        ? await import("@neondatabase/serverless").then((m) => new m.Pool({ connectionString: benchDbUrl, max: 1 }))
+        ? await import("@neondatabase/serverless").then(
+            (m) => new m.Pool({ connectionString: benchDbUrl, max: 1 }),
+          )
         : undefined;
     const xactBefore = xactPool && benchDbName ? await xactCommits(xactPool, benchDbName) : 0;
     const cpuBefore = serverCpuSeconds(server.pid);
@@ -300,7 +393,9 @@ async function main() {
     let rejected = 0;
     const progress = setInterval(async () => {
       const landed = (await persistedCount(server.base).catch(() => baseline)) - baseline;
-      say(`sent ${fmt(sent)} / ${fmt(EVENTS)}, durable ${fmt(landed)} (${fmt((performance.now() - started) / 1000, 1)} s)`);
+      say(
+        `sent ${fmt(sent)} / ${fmt(EVENTS)}, durable ${fmt(landed)} (${fmt((performance.now() - started) / 1000, 1)} s)`,
+      );
     }, 2_000);
     try {
       await runPool(Math.ceil(EVENTS / PER_REQUEST), CONCURRENCY, async (i) => {
@@ -321,14 +416,17 @@ async function main() {
       const deadline = Date.now() + 15 * 60_000;
       let landed = 0;
       while (landed < EVENTS - rejected) {
-        if (Date.now() > deadline) throw new Error(`only ${landed} of ${EVENTS} events landed within 15 minutes`);
+        if (Date.now() > deadline)
+          throw new Error(`only ${landed} of ${EVENTS} events landed within 15 minutes`);
         await new Promise((r) => setTimeout(r, 100));
         landed = (await persistedCount(server.base)) - baseline;
       }
       const durableSeconds = (performance.now() - started) / 1000;
       // Durable is not enough: the run ends when every board-period's top 10, served by its
       // Durable Object, is what the events say it must be.
-      say(`all ${fmt(landed)} durable after ${fmt(durableSeconds, 1)} s; waiting for the Durable Object pages to show them …`);
+      say(
+        `all ${fmt(landed)} durable after ${fmt(durableSeconds, 1)} s; waiting for the Durable Object pages to show them …`,
+      );
       const boardPeriods = await waitUntilVisible(server.base, expected, 30_000);
       const seconds = (performance.now() - started) / 1000;
       const cpu = cpuDelta(cpuBefore, serverCpuSeconds(server.pid));
@@ -338,10 +436,20 @@ async function main() {
       const batchLines = server.lines
         .slice(firstLine)
         .filter((l) => l.includes('"consumer: batch"'))
-        .map((l) => JSON.parse(l.slice(l.indexOf("{"))) as { size: number; ms: number; queue: string; statements: number; writes: number });
+        .map(
+          (l) =>
+            JSON.parse(l.slice(l.indexOf("{"))) as {
+              size: number;
+              ms: number;
+              queue: string;
+              statements: number;
+              writes: number;
+            },
+        );
       const scoreBatches = batchLines.filter((b) => b.queue.endsWith("score-events"));
       const batchMs = scoreBatches.map((b) => b.ms);
-      const avgBatch = scoreBatches.reduce((a, b) => a + b.size, 0) / Math.max(1, scoreBatches.length);
+      const avgBatch =
+        scoreBatches.reduce((a, b) => a + b.size, 0) / Math.max(1, scoreBatches.length);
 
       console.log("");
       say(`results (${how}; Redis ${process.env.REDIS_URL ? "on" : "off"})`);
@@ -366,13 +474,19 @@ async function main() {
           `(src/domain/operators.ts) ${fmt(seconds - durableSeconds, 2)} s after the last commit`,
       );
       if (xactPool) {
-        say(`  Postgres: all ${fmt(await checkPostgresRecords(xactPool, expected))} score records equal the reference fold`);
+        say(
+          `  Postgres: all ${fmt(await checkPostgresRecords(xactPool, expected))} score records equal the reference fold`,
+        );
         const perBatch = (xactAfter - xactBefore) / Math.max(1, scoreBatches.length);
-        say(`  cross-check, pg_stat_database.xact_commit per batch: ${fmt(perBatch, 2)} (includes this bench's progress polling)`);
+        say(
+          `  cross-check, pg_stat_database.xact_commit per batch: ${fmt(perBatch, 2)} (includes this bench's progress polling)`,
+        );
         await xactPool.end();
       }
       say(
-        `  server CPU: ${fmt(cpu.total, 1)} s = ${fmt((cpu.total / EVENTS) * 1000, 3)} ms per event (${Object.entries(cpu.byName)
+        `  server CPU: ${fmt(cpu.total, 1)} s = ${fmt((cpu.total / EVENTS) * 1000, 3)} ms per event (${Object.entries(
+          cpu.byName,
+        )
           .map(([k, v]) => `${k} ${fmt(v, 1)} s`)
           .join(", ")})`,
       );
@@ -380,21 +494,27 @@ async function main() {
 
       if (adminStack && adminUrl) {
         await server.stop();
-        say("measuring the database ceiling (the same rows, same statement, batches of 100, 4 connections) …");
+        say(
+          "measuring the database ceiling (the same rows, same statement, batches of 100, 4 connections) …",
+        );
         const ceiling = await measureCeiling(adminStack, adminUrl, events);
         say(
           `  database ceiling: ${fmt(ceiling.eventsPerSecond)} events/s (Postgres CPU ${fmt(ceiling.cpuPerThousand, 3)} s per 1,000 events)`,
         );
-        say(`  end to end / ceiling: ${fmt((EVENTS / seconds / ceiling.eventsPerSecond) * 100, 1)} %`);
+        say(
+          `  end to end / ceiling: ${fmt((EVENTS / seconds / ceiling.eventsPerSecond) * 100, 1)} %`,
+        );
       }
     } finally {
       clearInterval(progress);
     }
   } finally {
     // BENCH_SERVER_LOG=path keeps the worker's output (consumer batch lines with phase timings).
-    if (process.env.BENCH_SERVER_LOG) writeFileSync(process.env.BENCH_SERVER_LOG, `${server.lines.join("\n")}\n`);
+    if (process.env.BENCH_SERVER_LOG)
+      writeFileSync(process.env.BENCH_SERVER_LOG, `${server.lines.join("\n")}\n`);
     await server.stop();
-    if (adminStack && adminUrl && benchDbName) await dropDatabase(adminUrl, adminStack.neonWsProxy, benchDbName).catch(() => {});
+    if (adminStack && adminUrl && benchDbName)
+      await dropDatabase(adminUrl, adminStack.neonWsProxy, benchDbName).catch(() => {});
     if (process.env.REDIS_URL) await deleteRedisKeys(process.env.REDIS_URL);
     await adminStack?.stop();
     if (pgliteDir) rmSync(pgliteDir, { recursive: true, force: true });
@@ -413,7 +533,9 @@ async function deleteRedisKeys(redisUrl: string): Promise<void> {
       redis.disconnect();
     }
   } catch (error) {
-    say(`could not delete the benchmark's Redis keys (${(error as Error).message}); they match ${DEV_REDIS_PREFIX}lb:{bench-*-${runId}/*}`);
+    say(
+      `could not delete the benchmark's Redis keys (${(error as Error).message}); they match ${DEV_REDIS_PREFIX}lb:{bench-*-${runId}/*}`,
+    );
   }
 }
 

@@ -1,12 +1,13 @@
 // `npm run bench:read`: the read path on a 1,000,000-player board, on the local stack: cached and
-// Durable-Object top-100 pages, rank lookups through Redis and through the Postgres fallback, a cold
-// stampede on one page, and how soon a new rank-1 score is visible. Each case reports requests/s
-// and p50/p99 latency with BENCH_CONCURRENCY requests in flight (closed loop), p50/p99 with one
-// in flight, p50/p99 at fixed offered rates (open loop, all measured first, lightest first: Nakama's
-// throughput for that kind of read, or BENCH_RATE, and for GET /health and the cached and Redis
-// cases also 100-800 req/s), and server CPU per 1,000 reads, next to the targets of the issue.
-// The same open loops also run against a node:http hello-world (bench/lib/floor-server.ts): the
-// tail latency this machine gives any server, for reading the worker's p99 against.
+// Durable-Object top-100 pages, rank lookups through Redis and through the Postgres fallback, a
+// cold stampede on one page, and how soon a new rank-1 score is visible. Each case reports
+// requests/s and p50/p99 latency with BENCH_CONCURRENCY requests in flight (closed loop), p50/p99
+// with one in flight, p50/p99 at fixed offered rates (open loop, all measured first, lightest
+// first: Nakama's throughput for that kind of read, or BENCH_RATE, and for GET /health and the
+// cached and Redis cases also 100-800 req/s), and server CPU per 1,000 reads, next to the targets
+// of the issue. The same open loops also run against a node:http hello-world
+// (bench/lib/floor-server.ts): the tail latency this machine gives any server, for reading the
+// worker's p99 against.
 //   DATABASE_URL (required: a real Postgres)   REDIS_URL (required)
 //   BENCH_PLAYERS (default 1000000)   BENCH_SECONDS (per case, default 8)   BENCH_CONCURRENCY (default 16)
 //   BENCH_STAMPEDE (concurrent cold requests, default 1000)   BENCH_FRESHNESS_ROUNDS (default 30)
@@ -16,7 +17,13 @@
 import { availableParallelism } from "node:os";
 import type { Pool } from "@neondatabase/serverless";
 import type { Redis as RedisClient } from "ioredis";
-import { createTestDatabase, dropDatabase, type LocalStack, startLocalStack, withDatabase } from "../tools/local-stack/index.ts";
+import {
+  createTestDatabase,
+  dropDatabase,
+  type LocalStack,
+  startLocalStack,
+  withDatabase,
+} from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
 import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
 import { startFloorServer } from "./lib/floor-server.ts";
@@ -52,7 +59,8 @@ const WARMUP_SECONDS = 1.5;
 const UNLOADED_SECONDS = 1.5;
 /**
  * Offered loads below Nakama's at which GET /health and the cached and Redis cases also run (open
- * loop): where the p99 target holds on this machine, and from which load on its shared cores it does not.
+ * loop): where the p99 target holds on this machine, and from which load on its shared cores it
+ * does not.
  */
 const LADDER_RATES = [100, 200, 400, 800];
 /**
@@ -62,7 +70,10 @@ const LADDER_RATES = [100, 200, 400, 800];
  */
 const CLIENT_HEADERS = { "accept-encoding": "identity" };
 const TOP_SIZE = 1_000;
-/** The isolate's limit on Postgres rank fallbacks running at once (postgresRanks in src/stores/postgres/rank-gate.ts). */
+/**
+ * The isolate's limit on Postgres rank fallbacks running at once (postgresRanks in
+ * src/stores/postgres/rank-gate.ts).
+ */
 const POSTGRES_RANK_CONCURRENCY = 4;
 const ADMIN_KEY = "bench-admin-key";
 const FRESHNESS_TIMEOUT_MS = 15_000;
@@ -93,7 +104,10 @@ interface CaseResult {
   load: LoadResult;
   /** Latencies with one request in flight. */
   unloaded: number[];
-  /** Latencies at fixed offered rates (open loop), lowest rate first; the last is Nakama's rate (or BENCH_RATE). */
+  /**
+   * Latencies at fixed offered rates (open loop), lowest rate first; the last is Nakama's rate (or
+   * BENCH_RATE).
+   */
   atRates: Array<{ rate: number; latenciesMs: number[] }>;
   cpu: ReturnType<typeof cpuDelta>;
   metrics: Metrics;
@@ -103,7 +117,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ok = (pass: boolean) => (pass ? "ok" : "MISSED");
 
 async function metrics(base: string): Promise<Metrics> {
-  const res = await fetch(`${base}/v1/admin/metrics`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  const res = await fetch(`${base}/v1/admin/metrics`, {
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  });
   const text = await res.text();
   if (!res.ok) {
     throw new Error(
@@ -113,7 +129,10 @@ async function metrics(base: string): Promise<Metrics> {
   return JSON.parse(text) as Metrics;
 }
 
-/** Queries over Neon's HTTP endpoint plus WebSocket sessions opened: every way the worker reaches Postgres. */
+/**
+ * Queries over Neon's HTTP endpoint plus WebSocket sessions opened: every way the worker reaches
+ * Postgres.
+ */
 function databaseTouches(m: Metrics): number {
   return (m.postgresQueries ?? 0) + (m.postgresConnections ?? 0);
 }
@@ -122,18 +141,30 @@ function metricsDelta(before: Metrics, after: Metrics): Metrics {
   return Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
 }
 
-/** GET and check: status 200, a body, and the given headers; the body is read whole (as a client would), then dropped. */
-async function getChecked(url: string, headers: Record<string, string>, expect: Record<string, string | RegExp>): Promise<HttpHead> {
+/**
+ * GET and check: status 200, a body, and the given headers; the body is read whole (as a client
+ * would), then dropped.
+ */
+async function getChecked(
+  url: string,
+  headers: Record<string, string>,
+  expect: Record<string, string | RegExp>,
+): Promise<HttpHead> {
   const res = await httpGetDiscard(url, { ...CLIENT_HEADERS, ...headers });
-  if (res.status !== 200 || res.bytes === 0) throw new Error(`${url} answered ${res.status} with ${res.bytes} bytes`);
+  if (res.status !== 200 || res.bytes === 0)
+    throw new Error(`${url} answered ${res.status} with ${res.bytes} bytes`);
   for (const [name, want] of Object.entries(expect)) {
     const got = String(res.headers[name] ?? "(absent)");
-    if (typeof want === "string" ? got !== want : !want.test(got)) throw new Error(`${url}: ${name} is ${got}, expected ${want}`);
+    if (typeof want === "string" ? got !== want : !want.test(got))
+      throw new Error(`${url}: ${name} is ${got}, expected ${want}`);
   }
   return res;
 }
 
-async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<{ res: Response; body: T }> {
+async function getJson<T>(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ res: Response; body: T }> {
   const res = await fetch(url, { headers: { ...CLIENT_HEADERS, ...headers } });
   const text = await res.text();
   if (!res.ok) throw new Error(`${url} answered ${res.status}: ${text.slice(0, 300)}`);
@@ -151,14 +182,18 @@ async function credentials(base: string): Promise<{ key: string; token: string }
     headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
     body: JSON.stringify({ name: "bench", scopes: ["read", "tokens:mint"] }),
   });
-  if (created.status !== 201) throw new Error(`POST /v1/admin/keys answered ${created.status}: ${await created.text()}`);
+  if (created.status !== 201)
+    throw new Error(`POST /v1/admin/keys answered ${created.status}: ${await created.text()}`);
   const { key } = (await created.json()) as { key: string };
   const minted = await fetch(`${base}/v1/players/bench-player/tokens`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body: "{}",
   });
-  if (minted.status !== 201) throw new Error(`POST /v1/players/bench-player/tokens answered ${minted.status}: ${await minted.text()}`);
+  if (minted.status !== 201)
+    throw new Error(
+      `POST /v1/players/bench-player/tokens answered ${minted.status}: ${await minted.text()}`,
+    );
   return { key, token: ((await minted.json()) as { token: string }).token };
 }
 
@@ -198,7 +233,9 @@ function openLoopRates(spec: CaseSpec): number[] {
  */
 async function openLoopsByRate(cases: readonly CaseSpec[]): Promise<Array<CaseResult["atRates"]>> {
   const runs: Array<CaseResult["atRates"]> = cases.map(() => []);
-  const schedule = cases.flatMap((spec, index) => openLoopRates(spec).map((rate) => ({ spec, index, rate })));
+  const schedule = cases.flatMap((spec, index) =>
+    openLoopRates(spec).map((rate) => ({ spec, index, rate })),
+  );
   schedule.sort((a, b) => a.rate - b.rate); // stable: case order at equal rates
   const failed = new Set<number>();
   const warmed = new Set<number>();
@@ -217,7 +254,9 @@ async function openLoopsByRate(cases: readonly CaseSpec[]): Promise<Array<CaseRe
     const run = await openLoop({ rate, seconds: SECONDS / 2, request: spec.request });
     if (run.failures > 0) {
       // Not fatal: a machine slower than this one may not sustain Nakama's throughput.
-      say(`  ${spec.label} at ${fmt(rate)} req/s: ${fmt(run.failures)} requests failed or could not start (${run.firstFailure})`);
+      say(
+        `  ${spec.label} at ${fmt(rate)} req/s: ${fmt(run.failures)} requests failed or could not start (${run.firstFailure})`,
+      );
       failed.add(index);
       continue;
     }
@@ -230,16 +269,26 @@ async function openLoopsByRate(cases: readonly CaseSpec[]): Promise<Array<CaseRe
 }
 
 /** Warm-up, then a measured closed-loop run bracketed by server CPU and worker counters. */
-async function runCase(server: Server, spec: CaseSpec, atRates: CaseResult["atRates"]): Promise<CaseResult> {
+async function runCase(
+  server: Server,
+  spec: CaseSpec,
+  atRates: CaseResult["atRates"],
+): Promise<CaseResult> {
   const { label, request } = spec;
   await spec.prepare?.();
   collectGarbage();
   const concurrency = spec.concurrency ?? CONCURRENCY;
   say(`${label}: warm-up ${WARMUP_SECONDS} s, then ${concurrency} concurrent for ${SECONDS} s …`);
   const warm = await closedLoop({ concurrency, seconds: WARMUP_SECONDS, request });
-  if (warm.failures > 0) throw new Error(`${label}: warm-up requests failed (${warm.firstFailure}); see the worker's output below`);
+  if (warm.failures > 0)
+    throw new Error(
+      `${label}: warm-up requests failed (${warm.firstFailure}); see the worker's output below`,
+    );
   const metricsBefore = await metrics(server.base);
-  const profiler = PROFILE && process.env.BENCH_INSPECTOR_PORT ? await openProfiler(Number(process.env.BENCH_INSPECTOR_PORT)) : undefined;
+  const profiler =
+    PROFILE && process.env.BENCH_INSPECTOR_PORT
+      ? await openProfiler(Number(process.env.BENCH_INSPECTOR_PORT))
+      : undefined;
   await profiler?.start();
   const cpuBefore = serverCpuSeconds(server.pid);
   const load = await closedLoop({
@@ -261,7 +310,10 @@ async function runCase(server: Server, spec: CaseSpec, atRates: CaseResult["atRa
     );
   }
   const unloaded = await closedLoop({ concurrency: 1, seconds: UNLOADED_SECONDS, request });
-  if (unloaded.failures > 0) throw new Error(`${label}: requests failed (${unloaded.firstFailure}); see the worker's output below`);
+  if (unloaded.failures > 0)
+    throw new Error(
+      `${label}: requests failed (${unloaded.firstFailure}); see the worker's output below`,
+    );
   say(
     `  ${fmt(load.requests / load.seconds)} req/s, p50 ${fmt(percentile(load.latenciesMs, 50), 2)} ms, p99 ${fmt(percentile(load.latenciesMs, 99), 2)} ms; ` +
       `one at a time: p50 ${fmt(percentile(unloaded.latenciesMs, 50), 2)} ms, p99 ${fmt(percentile(unloaded.latenciesMs, 99), 2)} ms`,
@@ -294,8 +346,15 @@ function counters(m: Metrics, names: string[]): string {
   return names.map((n) => `${n} ${fmt(m[n] ?? 0)}`).join(", ");
 }
 
-/** 1,000 concurrent requests for a page nobody asked for yet; the worker's counters before/after. */
-async function stampede(server: Server): Promise<{ latenciesMs: number[]; statuses: Map<number, number>; delta: Metrics; limit: number }> {
+/**
+ * 1,000 concurrent requests for a page nobody asked for yet; the worker's counters before/after.
+ */
+async function stampede(server: Server): Promise<{
+  latenciesMs: number[];
+  statuses: Map<number, number>;
+  delta: Metrics;
+  limit: number;
+}> {
   const limit = 37; // a page size no other case uses: a cold cache key
   // The board definition is cached in the isolate for 30 s: refresh it first, so the burst measures
   // the page path, not a board reload.
@@ -323,9 +382,15 @@ async function stampede(server: Server): Promise<{ latenciesMs: number[]; status
   return { latenciesMs, statuses, delta, limit };
 }
 
-type PageBody = { entries: Array<{ playerId: string; score: number; rank: number }>; total: number };
+type PageBody = {
+  entries: Array<{ playerId: string; score: number; rank: number }>;
+  total: number;
+};
 
-/** Rounds of: a new player posts the best score; time from the 202 until the DO page shows them first. */
+/**
+ * Rounds of: a new player posts the best score; time from the 202 until the DO page shows them
+ * first.
+ */
 async function freshness(server: Server, topScore: number): Promise<number[]> {
   const seconds: number[] = [];
   for (let round = 1; round <= FRESHNESS_ROUNDS; round++) {
@@ -333,18 +398,35 @@ async function freshness(server: Server, topScore: number): Promise<number[]> {
     const score = topScore + 1_000 * round;
     const res = await fetch(`${server.base}/v1/events`, {
       method: "POST",
-      headers: { ...CLIENT_HEADERS, authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+      headers: {
+        ...CLIENT_HEADERS,
+        authorization: `Bearer ${ADMIN_KEY}`,
+        "content-type": "application/json",
+      },
       body: JSON.stringify({
-        events: [{ id: crypto.randomUUID(), type: "game_ended", playerId, occurredAt: new Date().toISOString(), boardId: BOARD, score }],
+        events: [
+          {
+            id: crypto.randomUUID(),
+            type: "game_ended",
+            playerId,
+            occurredAt: new Date().toISOString(),
+            boardId: BOARD,
+            score,
+          },
+        ],
       }),
     });
     const text = await res.text();
-    if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${text.slice(0, 300)}`);
+    if (res.status !== 202)
+      throw new Error(`POST /v1/events answered ${res.status}: ${text.slice(0, 300)}`);
     const reply = JSON.parse(text) as { accepted: number; rejected: unknown[] };
-    if (reply.accepted !== 1) throw new Error(`POST /v1/events rejected the freshness event: ${text.slice(0, 300)}`);
+    if (reply.accepted !== 1)
+      throw new Error(`POST /v1/events rejected the freshness event: ${text.slice(0, 300)}`);
     const accepted = performance.now();
     for (;;) {
-      const { body } = await getJson<PageBody>(`${server.base}/v1/leaderboards/${BOARD}?limit=10`, { "x-edgeboard-cache": "bypass" });
+      const { body } = await getJson<PageBody>(`${server.base}/v1/leaderboards/${BOARD}?limit=10`, {
+        "x-edgeboard-cache": "bypass",
+      });
       if (body.entries[0]?.playerId === playerId) break;
       if (performance.now() - accepted > FRESHNESS_TIMEOUT_MS) {
         throw new Error(
@@ -356,28 +438,43 @@ async function freshness(server: Server, topScore: number): Promise<number[]> {
     }
     seconds.push((performance.now() - accepted) / 1000);
     if (round % 10 === 0) {
-      say(`  freshness: ${round} / ${FRESHNESS_ROUNDS} rounds, p50 so far ${fmt(percentile(seconds, 50), 2)} s`);
+      say(
+        `  freshness: ${round} / ${FRESHNESS_ROUNDS} rounds, p50 so far ${fmt(percentile(seconds, 50), 2)} s`,
+      );
     }
   }
   return seconds;
 }
 
 /** The worker, served by workerd directly when possible (see bench/lib/workerd.ts). */
-async function startServer(databaseUrl: string, redisUrl: string | undefined, what: string): Promise<Server & { how: string }> {
+async function startServer(
+  databaseUrl: string,
+  redisUrl: string | undefined,
+  what: string,
+): Promise<Server & { how: string }> {
   if (PROFILE) process.env.BENCH_INSPECTOR_PORT ??= String(freePort());
   if (SERVER_KIND !== "wrangler") {
     try {
       say(`starting the worker on workerd (${what}) …`);
-      const s = await startWorkerdServer({ BENCH_DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ADMIN_KEY }, say);
+      const s = await startWorkerdServer(
+        { BENCH_DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ADMIN_KEY },
+        say,
+      );
       return { ...s, how: workerdPath() };
     } catch (error) {
       if (SERVER_KIND === "workerd" && process.env.BENCH_SERVER) throw error;
-      say(`workerd directly did not start (${(error as Error).message.split("\n")[0]}); falling back to wrangler dev`);
+      say(
+        `workerd directly did not start (${(error as Error).message.split("\n")[0]}); falling back to wrangler dev`,
+      );
     }
   }
   const port = freePort();
   say(`starting wrangler dev on port ${port} (${what}) …`);
-  const s = await startDevServer({ DATABASE_URL: databaseUrl, ADMIN_KEY, REDIS_URL: redisUrl }, port, say);
+  const s = await startDevServer(
+    { DATABASE_URL: databaseUrl, ADMIN_KEY, REDIS_URL: redisUrl },
+    port,
+    say,
+  );
   return { ...s, how: "measured through the wrangler dev proxy" };
 }
 
@@ -391,15 +488,27 @@ async function main() {
     );
     process.exit(1);
   }
-  for (const [name, value] of Object.entries({ PLAYERS, SECONDS, CONCURRENCY, STAMPEDE, FRESHNESS_ROUNDS })) {
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`BENCH_${name}=${value} is not a positive number: fix or unset it`);
+  for (const [name, value] of Object.entries({
+    PLAYERS,
+    SECONDS,
+    CONCURRENCY,
+    STAMPEDE,
+    FRESHNESS_ROUNDS,
+  })) {
+    if (!Number.isFinite(value) || value <= 0)
+      throw new Error(`BENCH_${name}=${value} is not a positive number: fix or unset it`);
   }
-  if (PLAYERS < TOP_SIZE * 2) throw new Error(`BENCH_PLAYERS must be at least ${TOP_SIZE * 2} (players ranked beyond the top ${TOP_SIZE})`);
+  if (PLAYERS < TOP_SIZE * 2)
+    throw new Error(
+      `BENCH_PLAYERS must be at least ${TOP_SIZE * 2} (players ranked beyond the top ${TOP_SIZE})`,
+    );
 
   say(
     `${fmt(PLAYERS)} players on one board; ${CONCURRENCY} concurrent for ${SECONDS} s per case; stampede of ${fmt(STAMPEDE)}; ${FRESHNESS_ROUNDS} freshness rounds`,
   );
-  say(`database: ${adminUrl.replace(/:[^:@/]*@/, ":***@")} (a fresh database per run); Redis: ${redisUrl} (prefix ${DEV_REDIS_PREFIX})`);
+  say(
+    `database: ${adminUrl.replace(/:[^:@/]*@/, ":***@")} (a fresh database per run); Redis: ${redisUrl} (prefix ${DEV_REDIS_PREFIX})`,
+  );
 
   // Everything started is stopped in reverse order, on success, failure or Ctrl-C.
   const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
@@ -407,7 +516,11 @@ async function main() {
   const cleanup = () => {
     cleaning ??= (async () => {
       for (const step of cleanups.reverse()) {
-        await step.run().catch((error: unknown) => say(`cleanup: ${step.what} failed (${(error as Error).message}); do it by hand`));
+        await step
+          .run()
+          .catch((error: unknown) =>
+            say(`cleanup: ${step.what} failed (${(error as Error).message}); do it by hand`),
+          );
       }
     })();
     return cleaning;
@@ -426,7 +539,10 @@ async function main() {
     cleanups.push({ what: "stopping the local stack", run: () => adminStack.stop() });
     const dbName = `edgeboard_bench_read_${runId}`;
     const dbUrl = await createTestDatabase(adminUrl, adminStack.neonWsProxy, dbName);
-    cleanups.push({ what: `dropping database ${dbName}`, run: () => dropDatabase(adminUrl, adminStack.neonWsProxy, dbName) });
+    cleanups.push({
+      what: `dropping database ${dbName}`,
+      run: () => dropDatabase(adminUrl, adminStack.neonWsProxy, dbName),
+    });
     await runMigrations({ databaseUrl: dbUrl, neonWsProxy: adminStack.neonWsProxy, log: () => {} });
     say(`database ${dbName} created and migrated`);
 
@@ -434,17 +550,31 @@ async function main() {
     cleanups.push({ what: "closing the Redis client", run: async () => redis.quit() });
     cleanups.push({
       what: `deleting the Redis keys of ${BOARD}`,
-      run: async () => say(`deleted ${await deleteBoardKeys(redis, DEV_REDIS_PREFIX, BOARD)} Redis keys`),
+      run: async () =>
+        say(`deleted ${await deleteBoardKeys(redis, DEV_REDIS_PREFIX, BOARD)} Redis keys`),
     });
 
     const seedStarted = performance.now();
     const seeded = await withDatabase(dbUrl, adminStack.neonWsProxy, async (pool: Pool) => {
       await insertBoard(pool, BOARD, TOP_SIZE);
-      say(`seeding ${fmt(PLAYERS)} scores on ${BOARD} (one INSERT … SELECT generate_series; a minute or so) …`);
+      say(
+        `seeding ${fmt(PLAYERS)} scores on ${BOARD} (one INSERT … SELECT generate_series; a minute or so) …`,
+      );
       await seedScores(pool, BOARD, PLAYERS, say);
       say("filling Redis from Postgres (keyset chunks in rank order) …");
-      const r = await seedRedis({ pool, redis, prefix: DEV_REDIS_PREFIX, boardId: BOARD, beyondRank: TOP_SIZE, sampleEvery: 97, say });
-      const top = await pool.query<{ score: string }>("select max(score)::text as score from scores where board_id = $1", [BOARD]);
+      const r = await seedRedis({
+        pool,
+        redis,
+        prefix: DEV_REDIS_PREFIX,
+        boardId: BOARD,
+        beyondRank: TOP_SIZE,
+        sampleEvery: 97,
+        say,
+      });
+      const top = await pool.query<{ score: string }>(
+        "select max(score)::text as score from scores where board_id = $1",
+        [BOARD],
+      );
       return { ...r, topScore: Number(top.rows[0]?.score ?? SEED_DISTINCT_SCORES) };
     });
     say(
@@ -466,14 +596,20 @@ async function main() {
     const { key: serverKey, token: playerToken } = await credentials(server.base);
     // First read: the Durable Object loads its top-N from Postgres once.
     const first = await getJson<PageBody>(page100, { "x-edgeboard-cache": "bypass" });
-    if (first.body.entries.length !== 100 || first.body.entries[0]?.score !== seeded.topScore || first.body.total < PLAYERS) {
+    if (
+      first.body.entries.length !== 100 ||
+      first.body.entries[0]?.score !== seeded.topScore ||
+      first.body.total < PLAYERS
+    ) {
       throw new Error(
         `the first page is wrong: ${first.body.entries.length} entries, top score ${first.body.entries[0]?.score} (expected ${seeded.topScore}), ` +
           `total ${first.body.total} (expected ${PLAYERS}): check the Durable Object rebuild`,
       );
     }
     for (const s of samples.slice(0, 20)) {
-      const { res, body } = await getJson<{ rank: number }>(`${server.base}/v1/leaderboards/${BOARD}/players/${s.playerId}`);
+      const { res, body } = await getJson<{ rank: number }>(
+        `${server.base}/v1/leaderboards/${BOARD}/players/${s.playerId}`,
+      );
       if (res.headers.get("x-rank-source") !== "redis" || body.rank !== s.rank) {
         throw new Error(
           `rank of ${s.playerId}: ${body.rank} from ${res.headers.get("x-rank-source")}, expected ${s.rank} from redis: check the Redis seeding and REDIS_KEY_PREFIX`,
@@ -498,7 +634,8 @@ async function main() {
         },
         openLoopRate: NAKAMA.topReqS,
         ladder: true,
-        // Fill the edge cache; from then on every answer is a HIT (or STALE while one refresh runs).
+        // Fill the edge cache; from then on every answer is a HIT (or STALE while one refresh
+        // runs).
         prepare: async () => {
           await getChecked(page100, {}, { "x-edge-cache": /^(MISS|HIT|STALE)$/ });
         },
@@ -506,14 +643,22 @@ async function main() {
       {
         label: "2. Durable Object top-100 (cache bypassed)",
         request: async () => {
-          await getChecked(page100, { "x-edgeboard-cache": "bypass" }, { "x-edge-cache": "BYPASS" });
+          await getChecked(
+            page100,
+            { "x-edgeboard-cache": "bypass" },
+            { "x-edge-cache": "BYPASS" },
+          );
         },
         openLoopRate: NAKAMA.topReqS,
       },
       {
         label: "3. rank lookup beyond the top-1000 via Redis",
         request: async (i) => {
-          await getChecked(`${server.base}/v1/leaderboards/${BOARD}/players/${pick(i).playerId}`, {}, { "x-rank-source": "redis" });
+          await getChecked(
+            `${server.base}/v1/leaderboards/${BOARD}/players/${pick(i).playerId}`,
+            {},
+            { "x-rank-source": "redis" },
+          );
         },
         openLoopRate: NAKAMA.aroundReqS,
         ladder: true,
@@ -521,7 +666,11 @@ async function main() {
       {
         label: "1k. cached top-100 with a server key (Authorization: Bearer eb_...)",
         request: async () => {
-          await getChecked(page100, { authorization: `Bearer ${serverKey}` }, { "x-edge-cache": /^(HIT|STALE)$/ });
+          await getChecked(
+            page100,
+            { authorization: `Bearer ${serverKey}` },
+            { "x-edge-cache": /^(HIT|STALE)$/ },
+          );
         },
       },
       {
@@ -529,13 +678,21 @@ async function main() {
         // no second rate-limit call, which the key and token cases also make.
         label: "1a. cached top-100 with the admin key (Authorization: Bearer ADMIN_KEY)",
         request: async () => {
-          await getChecked(page100, { authorization: `Bearer ${ADMIN_KEY}` }, { "x-edge-cache": /^(HIT|STALE)$/ });
+          await getChecked(
+            page100,
+            { authorization: `Bearer ${ADMIN_KEY}` },
+            { "x-edge-cache": /^(HIT|STALE)$/ },
+          );
         },
       },
       {
         label: "1t. cached top-100 with a player token (Authorization: Bearer <JWT>)",
         request: async () => {
-          await getChecked(page100, { authorization: `Bearer ${playerToken}` }, { "x-edge-cache": /^(HIT|STALE)$/ });
+          await getChecked(
+            page100,
+            { authorization: `Bearer ${playerToken}` },
+            { "x-edge-cache": /^(HIT|STALE)$/ },
+          );
         },
       },
     ];
@@ -545,20 +702,46 @@ async function main() {
     const pageBody = (await httpGet(page100, CLIENT_HEADERS)).body;
     const floorServer = await startFloorServer();
     cleanups.push({ what: "stopping the floor server", run: () => floorServer.stop() });
-    const floorRates = [...new Set([...LADDER_RATES, ...(RATE ? [RATE] : [NAKAMA.aroundReqS, NAKAMA.topReqS])])].sort((a, b) => a - b);
+    const floorRates = [
+      ...new Set([...LADDER_RATES, ...(RATE ? [RATE] : [NAKAMA.aroundReqS, NAKAMA.topReqS])]),
+    ].sort((a, b) => a - b);
     const pageRates = [...new Set([...LADDER_RATES, RATE ?? NAKAMA.topReqS])].sort((a, b) => a - b);
     const pageBytes = `the cached top-100 page's ${fmt(Buffer.byteLength(pageBody))} bytes`;
     const floorBases = [
-      ...(server.helloBase ? [{ base: server.helloBase, name: "runtime floor", what: "the hello-world worker on the same workerd" }] : []),
-      { base: floorServer.base, name: "machine floor", what: "a node:http hello-world in a process of its own" },
+      ...(server.helloBase
+        ? [
+            {
+              base: server.helloBase,
+              name: "runtime floor",
+              what: "the hello-world worker on the same workerd",
+            },
+          ]
+        : []),
+      {
+        base: floorServer.base,
+        name: "machine floor",
+        what: "a node:http hello-world in a process of its own",
+      },
     ];
     for (const { base, name, what } of floorBases) {
       const put = await fetch(`${base}/page`, { method: "PUT", body: pageBody });
       if (put.status !== 204)
-        throw new Error(`the ${name} did not take the page (${put.status}): check bench/lib/workerd.ts or floor-server.ts`);
+        throw new Error(
+          `the ${name} did not take the page (${put.status}): check bench/lib/workerd.ts or floor-server.ts`,
+        );
       const floors = [
-        { label: `${name}: ${what}`, url: `${base}/health`, rates: floorRates, answers: "what /health answers" },
-        { label: `${name} for a page: ${what}`, url: `${base}/page`, rates: pageRates, answers: pageBytes },
+        {
+          label: `${name}: ${what}`,
+          url: `${base}/health`,
+          rates: floorRates,
+          answers: "what /health answers",
+        },
+        {
+          label: `${name} for a page: ${what}`,
+          url: `${base}/page`,
+          rates: pageRates,
+          answers: pageBytes,
+        },
       ];
       for (const floor of floors) {
         cases.push({
@@ -577,26 +760,41 @@ async function main() {
       if (!spec.openLoopOnly) results.push(await runCase(server, spec, openLoopRuns[i] ?? []));
     }
     const floors = cases.flatMap((spec, i) =>
-      spec.openLoopOnly ? [{ label: spec.label, answers: spec.answers ?? "", runs: openLoopRuns[i] ?? [] }] : [],
+      spec.openLoopOnly
+        ? [{ label: spec.label, answers: spec.answers ?? "", runs: openLoopRuns[i] ?? [] }]
+        : [],
     );
     await floorServer.stop();
 
     say(`5. stampede: ${fmt(STAMPEDE)} concurrent cold requests for one page …`);
     const burst = await stampede(server);
-    say(`  done: ${[...burst.statuses].map(([s, n]) => `${n} × ${s === -1 ? "connection error" : s}`).join(", ")}`);
+    say(
+      `  done: ${[...burst.statuses].map(([s, n]) => `${n} × ${s === -1 ? "connection error" : s}`).join(", ")}`,
+    );
 
-    say(`6. freshness: ${FRESHNESS_ROUNDS} rounds of a new rank-1 score, polling the Durable Object page …`);
+    say(
+      `6. freshness: ${FRESHNESS_ROUNDS} rounds of a new rank-1 score, polling the Durable Object page …`,
+    );
     const fresh = await freshness(server, seeded.topScore);
     await server.stop();
 
     // ---------------------------------------------------------------- without Redis
-    const fallback = await startServer(dbUrl, undefined, "without REDIS_URL: the Postgres fallback");
+    const fallback = await startServer(
+      dbUrl,
+      undefined,
+      "without REDIS_URL: the Postgres fallback",
+    );
     current = fallback;
     cleanups.push({ what: "stopping the fallback worker", run: () => fallback.stop() });
     for (const s of samples.slice(0, 3)) {
-      const { res, body } = await getJson<{ rank: number }>(`${fallback.base}/v1/leaderboards/${BOARD}/players/${s.playerId}`);
+      const { res, body } = await getJson<{ rank: number }>(
+        `${fallback.base}/v1/leaderboards/${BOARD}/players/${s.playerId}`,
+      );
       // The freshness rounds put FRESHNESS_ROUNDS players ahead of everyone seeded.
-      if (res.headers.get("x-rank-source") !== "postgres" || body.rank !== s.rank + FRESHNESS_ROUNDS) {
+      if (
+        res.headers.get("x-rank-source") !== "postgres" ||
+        body.rank !== s.rank + FRESHNESS_ROUNDS
+      ) {
         throw new Error(
           `fallback rank of ${s.playerId}: ${body.rank} from ${res.headers.get("x-rank-source")}, expected ${s.rank + FRESHNESS_ROUNDS} from postgres`,
         );
@@ -611,7 +809,11 @@ async function main() {
           // past its 3 s be answered 503: that is load shedding, not the fallback's speed.
           concurrency: POSTGRES_RANK_CONCURRENCY,
           request: async (i) => {
-            await getChecked(`${fallback.base}/v1/leaderboards/${BOARD}/players/${pick(i).playerId}`, {}, { "x-rank-source": "postgres" });
+            await getChecked(
+              `${fallback.base}/v1/leaderboards/${BOARD}/players/${pick(i).playerId}`,
+              {},
+              { "x-rank-source": "postgres" },
+            );
           },
         },
         [],
@@ -620,16 +822,17 @@ async function main() {
     await fallback.stop();
 
     // ---------------------------------------------------------------- results
-    const [floor, cached, viaDo, viaRedis, withKey, withAdmin, withToken, viaPostgres] = results as [
-      CaseResult,
-      CaseResult,
-      CaseResult,
-      CaseResult,
-      CaseResult,
-      CaseResult,
-      CaseResult,
-      CaseResult,
-    ];
+    const [floor, cached, viaDo, viaRedis, withKey, withAdmin, withToken, viaPostgres] =
+      results as [
+        CaseResult,
+        CaseResult,
+        CaseResult,
+        CaseResult,
+        CaseResult,
+        CaseResult,
+        CaseResult,
+        CaseResult,
+      ];
     const p99 = (r: CaseResult) => percentile(r.load.latenciesMs, 99);
     const nakamaRun = (r: CaseResult) => r.atRates.at(-1);
     const p99AtRate = (r: CaseResult) => {
@@ -640,8 +843,13 @@ async function main() {
     const byRate = (r: CaseResult, targetMs: number) => {
       const p99s = r.atRates.map((a) => ({ rate: a.rate, p99: percentile(a.latenciesMs, 99) }));
       const met = p99s.filter((a) => a.p99 < targetMs).map((a) => fmt(a.rate));
-      const missed = p99s.filter((a) => a.p99 >= targetMs).map((a) => `${fmt(a.rate)} (${fmt(a.p99, 1)} ms)`);
-      return [met.length > 0 ? `met at ${met.join(", ")} req/s` : "", missed.length > 0 ? `missed at ${missed.join(", ")}` : ""]
+      const missed = p99s
+        .filter((a) => a.p99 >= targetMs)
+        .map((a) => `${fmt(a.rate)} (${fmt(a.p99, 1)} ms)`);
+      return [
+        met.length > 0 ? `met at ${met.join(", ")} req/s` : "",
+        missed.length > 0 ? `missed at ${missed.join(", ")}` : "",
+      ]
         .filter(Boolean)
         .join("; ");
     };
@@ -650,7 +858,9 @@ async function main() {
     const floorAt = (rate: number) => {
       const at = floors.flatMap((f) => {
         const run = f.runs.find((r) => r.rate === rate);
-        return run ? [`${f.label.split(":")[0]} ${fmt(percentile(run.latenciesMs, 99), 2)} ms`] : [];
+        return run
+          ? [`${f.label.split(":")[0]} ${fmt(percentile(run.latenciesMs, 99), 2)} ms`]
+          : [];
       });
       return at.length > 0 ? `; at ${fmt(rate)} req/s the floors' p99: ${at.join(", ")}` : "";
     };
@@ -715,7 +925,10 @@ async function main() {
     say(
       `  server CPU per read <= ${fmt(TARGET_CPU_S_PER_1000, 2)} ms (half of Nakama's): ` +
         [cached, viaDo, viaRedis, viaPostgres]
-          .map((r) => `${r.label.slice(0, 1)}. ${fmt(cpuPerRead(r), 3)} ms ${ok(cpuPerRead(r) <= TARGET_CPU_S_PER_1000)}`)
+          .map(
+            (r) =>
+              `${r.label.slice(0, 1)}. ${fmt(cpuPerRead(r), 3)} ms ${ok(cpuPerRead(r) <= TARGET_CPU_S_PER_1000)}`,
+          )
           .join(", ") +
         ` (for scale: GET /health costs ${fmt(cpuPerRead(floor), 3)} ms on this machine and runtime)`,
     );
@@ -733,7 +946,8 @@ async function main() {
         `(GET /health: ${fmt(rate(floor))}/s)`,
     );
     const topNQueries = databaseTouches(cached.metrics) + databaseTouches(viaDo.metrics);
-    const topNRankQueries = (cached.metrics.postgresReads ?? 0) + (viaDo.metrics.postgresReads ?? 0);
+    const topNRankQueries =
+      (cached.metrics.postgresReads ?? 0) + (viaDo.metrics.postgresReads ?? 0);
     // The isolate keeps board definitions for 30 s (src/stores/cache/boards.ts FRESH_MS): one
     // reload per board per 30 s may query; that is not a query per read.
     const boardReloads = Math.ceil(cached.load.seconds / 30) + Math.ceil(viaDo.load.seconds / 30);
@@ -748,9 +962,13 @@ async function main() {
       `  stampede: 1 DO read and 0 database queries: ${fmt(burst.delta.doReads ?? 0)} and ${fmt(stampedeQueries)} ` +
         `${ok(burst.delta.doReads === 1 && stampedeQueries === 0)}`,
     );
-    say(`  freshness p99 < ${TARGET_FRESH_P99_S} s: ${fmt(percentile(fresh, 99), 2)} s ${ok(percentile(fresh, 99) < TARGET_FRESH_P99_S)}`);
+    say(
+      `  freshness p99 < ${TARGET_FRESH_P99_S} s: ${fmt(percentile(fresh, 99), 2)} s ${ok(percentile(fresh, 99) < TARGET_FRESH_P99_S)}`,
+    );
   } catch (error) {
-    const tail = (current?.lines ?? []).filter((l) => !/Request\.cf|workers\.cloudflare\.com|GetAddrInfoReqWrap/.test(l)).slice(-25);
+    const tail = (current?.lines ?? [])
+      .filter((l) => !/Request\.cf|workers\.cloudflare\.com|GetAddrInfoReqWrap/.test(l))
+      .slice(-25);
     if (tail.length > 0) say(`the worker's last output lines:\n    ${tail.join("\n    ")}`);
     throw error;
   } finally {

@@ -24,7 +24,9 @@ if (missing.length > 0) {
 const only = process.env.BENCH_ONLY;
 const selected = BENCHMARKS.filter((b) => !only || b.name === only);
 if (selected.length === 0) {
-  console.error(`[bench] BENCH_ONLY=${only} names no benchmark; use one of: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
+  console.error(
+    `[bench] BENCH_ONLY=${only} names no benchmark; use one of: ${BENCHMARKS.map((b) => b.name).join(", ")}`,
+  );
   process.exit(2);
 }
 
@@ -42,7 +44,9 @@ for (const [i, bench] of selected.entries()) {
   say(`${i + 1}/${selected.length}: bench:${bench.name} (${bench.file})`);
   const started = Date.now();
   const code = await run(bench.file);
-  say(`bench:${bench.name} ${code === 0 ? "finished" : `failed (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  say(
+    `bench:${bench.name} ${code === 0 ? "finished" : `failed (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   if (code !== 0) failed.push(bench.name);
 }
 if (failed.length > 0) {

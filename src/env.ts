@@ -8,8 +8,8 @@ export type AppBindings = Env & {
   UPSTASH_REDIS_REST_TOKEN?: string;
   /**
    * Local development and tests only: "127.0.0.1:PORT/v1", the local Neon proxy that lets the Neon
-   * driver reach a plain Postgres (tools/local-stack): WebSockets there, HTTP queries at /sql on the
-   * same port. Never set in staging/production.
+   * driver reach a plain Postgres (tools/local-stack): WebSockets there, HTTP queries at /sql on
+   * the same port. Never set in staging/production.
    */
   NEON_WS_PROXY?: string;
   /** HS256 secret of the player tokens this deployment mints; without it, minting answers 503. */

@@ -16,7 +16,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const runId = `${Date.now().toString(36)}_${process.pid}`;
   const redisUrl = process.env.REDIS_URL || undefined;
   if (!redisUrl && process.env.REQUIRE_REDIS) {
-    throw new Error("REQUIRE_REDIS is set but REDIS_URL is not: point REDIS_URL at a Redis (redis://127.0.0.1:6379) so no test is skipped");
+    throw new Error(
+      "REQUIRE_REDIS is set but REDIS_URL is not: point REDIS_URL at a Redis (redis://127.0.0.1:6379) so no test is skipped",
+    );
   }
   const stack = await startLocalStack({
     databaseUrl: process.env.DATABASE_URL || undefined,
@@ -36,7 +38,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   await runMigrations({ databaseUrl, neonWsProxy: stack.neonWsProxy, log: say });
 
-  if (!stack.upstash) say("REDIS_URL is unset: tests that need Redis are skipped (set REDIS_URL=redis://127.0.0.1:6379 to run them)");
+  if (!stack.upstash)
+    say(
+      "REDIS_URL is unset: tests that need Redis are skipped (set REDIS_URL=redis://127.0.0.1:6379 to run them)",
+    );
 
   project.provide("databaseUrl", databaseUrl);
   project.provide("neonWsProxy", stack.neonWsProxy);
@@ -51,8 +56,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await idp.stop();
     if (dropName)
-      await dropDatabase(stack.databaseUrl, stack.neonWsProxy, dropName).catch((error) => say(`could not drop ${dropName}: ${error}`));
-    if (redisUrl) await deleteKeys(redisUrl, redisKeyPrefix).catch((error) => say(`could not delete the run's Redis keys: ${error}`));
+      await dropDatabase(stack.databaseUrl, stack.neonWsProxy, dropName).catch((error) =>
+        say(`could not drop ${dropName}: ${error}`),
+      );
+    if (redisUrl)
+      await deleteKeys(redisUrl, redisKeyPrefix).catch((error) =>
+        say(`could not delete the run's Redis keys: ${error}`),
+      );
     await stack.stop();
   };
 }
@@ -70,7 +80,13 @@ async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
     let cursor = "0";
     let deleted = 0;
     do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`, "COUNT", 1000);
+      const [next, keys] = await redis.scan(
+        cursor,
+        "MATCH",
+        `${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`,
+        "COUNT",
+        1000,
+      );
       cursor = next;
       if (keys.length > 0) deleted += await redis.unlink(...keys);
     } while (cursor !== "0");

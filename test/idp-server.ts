@@ -7,10 +7,16 @@ import { exportJWK, generateKeyPair } from "jose";
  * JWKS over HTTP, so the worker's JWKS verification runs end to end (fetch, cache, verify). Tests
  * sign tokens with the private half.
  */
-export async function startIdentityProvider(): Promise<{ jwksUrl: string; privateJwk: string; stop(): Promise<void> }> {
+export async function startIdentityProvider(): Promise<{
+  jwksUrl: string;
+  privateJwk: string;
+  stop(): Promise<void>;
+}> {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
   const kid = "test-idp-1";
-  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }] });
+  const jwks = JSON.stringify({
+    keys: [{ ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" }],
+  });
   const server = createServer((req, res) => {
     if (req.url !== "/.well-known/jwks.json") {
       res.writeHead(404).end();

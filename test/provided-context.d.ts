@@ -7,7 +7,10 @@ declare module "vitest" {
     upstashUrl: string;
     upstashToken: string;
     redisKeyPrefix: string;
-    /** A stand-in identity provider (test/idp-server.ts): its JWKS URL and the private key tokens are signed with. */
+    /**
+     * A stand-in identity provider (test/idp-server.ts): its JWKS URL and the private key tokens
+     * are signed with.
+     */
     idpJwksUrl: string;
     idpPrivateJwk: string;
   }

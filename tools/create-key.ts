@@ -3,7 +3,14 @@
 // otherwise comes from .dev.vars, else npm run dev's default.
 import { existsSync, readFileSync } from "node:fs";
 
-const SCOPES = ["events:write", "scores:write-any", "tokens:mint", "boards:admin", "tournaments:admin", "read"];
+const SCOPES = [
+  "events:write",
+  "scores:write-any",
+  "tokens:mint",
+  "boards:admin",
+  "tournaments:admin",
+  "read",
+];
 const [name, ...scopes] = process.argv.slice(2);
 if (!name || scopes.length === 0 || scopes.some((s) => !SCOPES.includes(s))) {
   console.error(`usage: npm run key -- <name> <scope...>   scopes: ${SCOPES.join(", ")}`);
@@ -18,16 +25,24 @@ const res = await fetch(`${base}/v1/admin/keys`, {
   headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
   body: JSON.stringify({ name, scopes }),
 }).catch((error: Error) => {
-  console.error(`could not reach ${base} (${error.cause ?? error.message}): start it with npm run dev, or set BASE_URL`);
+  console.error(
+    `could not reach ${base} (${error.cause ?? error.message}): start it with npm run dev, or set BASE_URL`,
+  );
   process.exit(1);
 });
-const body = (await res.json().catch(() => ({}))) as { key?: string; prefix?: string; error?: { message?: string } };
+const body = (await res.json().catch(() => ({}))) as {
+  key?: string;
+  prefix?: string;
+  error?: { message?: string };
+};
 if (res.status !== 201 || !body.key) {
   console.error(`POST /v1/admin/keys answered ${res.status}: ${body.error?.message ?? "no key"}`);
   process.exit(1);
 }
 console.log(body.key);
-console.error(`created ${body.prefix} (${scopes.join(", ")}) on ${base}: store it now, it is not shown again`);
+console.error(
+  `created ${body.prefix} (${scopes.join(", ")}) on ${base}: store it now, it is not shown again`,
+);
 
 function devVar(key: string): string | undefined {
   if (!existsSync(".dev.vars")) return undefined;

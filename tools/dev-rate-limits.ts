@@ -26,7 +26,8 @@ try {
       refused = res;
       break;
     }
-    if (res.status !== 200) throw new Error(`GET /v1/admin/metrics answered ${res.status}: ${await res.text()}`);
+    if (res.status !== 200)
+      throw new Error(`GET /v1/admin/metrics answered ${res.status}: ${await res.text()}`);
     answered += 1;
     await res.body?.cancel().catch(() => {});
   }
@@ -41,7 +42,9 @@ try {
       `the 429 lacks its JSON error or Retry-After: ${JSON.stringify(body)}, retry-after ${refused.headers.get("retry-after")}`,
     );
   }
-  say(`${answered} admin requests answered, then 429 RATE_LIMITED with Retry-After ${retryAfter} s; waiting for the window to pass`);
+  say(
+    `${answered} admin requests answered, then 429 RATE_LIMITED with Retry-After ${retryAfter} s; waiting for the window to pass`,
+  );
   const started = Date.now();
   await untilAnswered(get);
   say(`reset after ${Math.round((Date.now() - started) / 1000)} s: requests are answered again`);
@@ -57,7 +60,8 @@ async function untilAnswered(get: () => Promise<Response>): Promise<void> {
     await res.body?.cancel().catch(() => {});
     if (res.status === 200) return;
     if (res.status !== 429) throw new Error(`GET /v1/admin/metrics answered ${res.status}`);
-    if (Date.now() - started > 75_000) throw new Error("the admin budget did not reset within 75 s");
+    if (Date.now() - started > 75_000)
+      throw new Error("the admin budget did not reset within 75 s");
     await new Promise((r) => setTimeout(r, 5_000));
   }
 }

@@ -32,10 +32,13 @@ function readSettings(): {
 } {
   const devVarsPath = join(REPO_ROOT, ".dev.vars");
   const devVars = existsSync(devVarsPath) ? parseEnv(readFileSync(devVarsPath, "utf8")) : {};
-  const pick = (name: string): string | undefined => process.env[name] || devVars[name] || undefined;
+  const pick = (name: string): string | undefined =>
+    process.env[name] || devVars[name] || undefined;
   const port = Number(process.env.PORT || 8787);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new Error(`PORT=${process.env.PORT} is not a port number: set PORT to 1-65535 or unset it (default 8787)`);
+    throw new Error(
+      `PORT=${process.env.PORT} is not a port number: set PORT to 1-65535 or unset it (default 8787)`,
+    );
   }
   return {
     port,
@@ -61,8 +64,13 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
-/** The worker's variables for this run: the stack's addresses, plus ADMIN_KEY when it comes from us. */
-function workerVars(stack: LocalStack, settings: ReturnType<typeof readSettings>): Record<string, string> {
+/**
+ * The worker's variables for this run: the stack's addresses, plus ADMIN_KEY when it comes from us.
+ */
+function workerVars(
+  stack: LocalStack,
+  settings: ReturnType<typeof readSettings>,
+): Record<string, string> {
   const vars: Record<string, string> = { DATABASE_URL: stack.databaseUrl };
   if (stack.neonWsProxy) vars.NEON_WS_PROXY = stack.neonWsProxy;
   if (stack.upstash) {
@@ -73,10 +81,13 @@ function workerVars(stack: LocalStack, settings: ReturnType<typeof readSettings>
     vars.ADMIN_KEY = settings.adminKeyFromEnv;
   } else if (!settings.devVars.ADMIN_KEY) {
     vars.ADMIN_KEY = DEFAULT_ADMIN_KEY;
-    log(`ADMIN_KEY is not set (environment or .dev.vars): admin routes take "Authorization: Bearer ${DEFAULT_ADMIN_KEY}"`);
+    log(
+      `ADMIN_KEY is not set (environment or .dev.vars): admin routes take "Authorization: Bearer ${DEFAULT_ADMIN_KEY}"`,
+    );
   }
   // Player tokens need a signing secret; a fixed one locally, so tokens survive a restart.
-  if (!process.env.PLAYER_TOKEN_SECRET && !settings.devVars.PLAYER_TOKEN_SECRET) vars.PLAYER_TOKEN_SECRET = DEV_TOKEN_SECRET;
+  if (!process.env.PLAYER_TOKEN_SECRET && !settings.devVars.PLAYER_TOKEN_SECRET)
+    vars.PLAYER_TOKEN_SECRET = DEV_TOKEN_SECRET;
   return vars;
 }
 
@@ -108,7 +119,9 @@ async function waitUntilAnswering(url: string, child: ChildProcess): Promise<boo
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(`wrangler did not answer ${url} within ${READY_TIMEOUT_MS / 1000} s: check its output above`);
+  throw new Error(
+    `wrangler did not answer ${url} within ${READY_TIMEOUT_MS / 1000} s: check its output above`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -183,7 +196,11 @@ async function main(): Promise<void> {
     detached: true,
     // The same values in the environment too: without a .dev.vars, wrangler checks the required
     // secrets (wrangler.toml [secrets]) against the environment and would warn they are missing.
-    env: { ...process.env, ...vars, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}` },
+    env: {
+      ...process.env,
+      ...vars,
+      PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+    },
   });
   child.once("error", (err) => {
     log(`could not start ${WRANGLER} (${err.message}): run npm install`);
@@ -221,10 +238,15 @@ function tickEveryMinute(base: string): void {
         failing = false;
       })
       .catch((err: unknown) => {
-        if (!failing) log(`the every-minute cron (Redis reconciliation) failed (${(err as Error).message}); see the worker's log above`);
+        if (!failing)
+          log(
+            `the every-minute cron (Redis reconciliation) failed (${(err as Error).message}); see the worker's log above`,
+          );
         failing = true;
       });
-  log(`firing the every-minute cron once a minute (Redis reconciliation); others by hand: curl "${base}/__scheduled?cron=5+*+*+*+*"`);
+  log(
+    `firing the every-minute cron once a minute (Redis reconciliation); others by hand: curl "${base}/__scheduled?cron=5+*+*+*+*"`,
+  );
   void fire();
   setInterval(fire, 60_000).unref();
 }

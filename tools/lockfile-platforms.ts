@@ -4,7 +4,13 @@
 // even one it would skip on this platform; with os/cpu recorded, npm skips them without fetching.
 import { readFileSync, writeFileSync } from "node:fs";
 
-type Entry = { version: string; optionalDependencies?: Record<string, string>; dev?: boolean; license?: string; [k: string]: unknown };
+type Entry = {
+  version: string;
+  optionalDependencies?: Record<string, string>;
+  dev?: boolean;
+  license?: string;
+  [k: string]: unknown;
+};
 
 const PLATFORM: Array<[RegExp, { os: string[]; cpu: string[]; libc?: string[] }]> = [
   [/darwin-?(x)?64$|darwin-x64$/, { os: ["darwin"], cpu: ["x64"] }],
@@ -43,6 +49,10 @@ for (const [location, entry] of Object.entries(lock.packages)) {
     added += 1;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) =>
+    a === "" ? -1 : b === "" ? 1 : a.localeCompare(b),
+  ),
+);
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`[lock] ${added} platform-specific optional package(s) recorded`);

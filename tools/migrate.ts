@@ -79,7 +79,9 @@ export async function runMigrations(opts: RunMigrationsOptions): Promise<Migrati
       );
     }
     const took = ((performance.now() - started) / 1000).toFixed(1);
-    opts.log(`migrations: applied ${pending.length} in ${took} s, database up to date (latest ${journal.at(-1)?.tag})`);
+    opts.log(
+      `migrations: applied ${pending.length} in ${took} s, database up to date (latest ${journal.at(-1)?.tag})`,
+    );
     return { applied: pending.map((entry) => entry.tag) };
   });
 }
@@ -91,15 +93,21 @@ function readJournal(folder: string): JournalEntry[] {
   try {
     parsed = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new Error(`${relativeToRepo(path)} is not valid JSON (${(err as Error).message}): fix it or regenerate it (npm run db:generate)`);
+    throw new Error(
+      `${relativeToRepo(path)} is not valid JSON (${(err as Error).message}): fix it or regenerate it (npm run db:generate)`,
+    );
   }
   return parsed.entries ?? [];
 }
 
 async function appliedMigrations(pool: Pool): Promise<Array<{ hash: string; createdAt: number }>> {
-  const exists = await pool.query<{ t: string | null }>(`select to_regclass('${MIGRATIONS_TABLE}')::text as t`);
+  const exists = await pool.query<{ t: string | null }>(
+    `select to_regclass('${MIGRATIONS_TABLE}')::text as t`,
+  );
   if (!exists.rows[0]?.t) return [];
-  const rows = await pool.query<{ hash: string; created_at: string }>(`select hash, created_at from ${MIGRATIONS_TABLE}`);
+  const rows = await pool.query<{ hash: string; created_at: string }>(
+    `select hash, created_at from ${MIGRATIONS_TABLE}`,
+  );
   return rows.rows.map((row) => ({ hash: row.hash, createdAt: Number(row.created_at) }));
 }
 
@@ -149,7 +157,8 @@ async function main(): Promise<void> {
         fix: "start it (e.g. pg_ctlcluster 15 main start) or unset DATABASE_URL to migrate the embedded PGlite database",
       });
       const bridge = await startPgWsBridge({
-        allowedTargets: (host, port) => isLoopbackHost(host) || (host === target.host && port === target.port),
+        allowedTargets: (host, port) =>
+          isLoopbackHost(host) || (host === target.host && port === target.port),
         log,
       });
       stops.push(bridge.stop);
@@ -158,7 +167,9 @@ async function main(): Promise<void> {
       await checkDatabase(url, proxy, target);
     } else {
       // Redis is irrelevant here: drop the stack's "Upstash disabled" notice.
-      const stack = await startLocalStack({ log: (line) => line.startsWith("no REDIS_URL") || log(line) });
+      const stack = await startLocalStack({
+        log: (line) => line.startsWith("no REDIS_URL") || log(line),
+      });
       stops.push(stack.stop);
       url = stack.databaseUrl;
       proxy = stack.neonWsProxy;

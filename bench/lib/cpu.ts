@@ -17,7 +17,8 @@ function readProcs(): Proc[] {
       // fields[0] is state (stat field 3): ppid is field 4, utime 14, stime 15, and cutime 16 /
       // cstime 17 hold the CPU of children that already exited. Postgres runs one short-lived
       // backend per connection, so without these its work would vanish from the reading.
-      const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      const ticks =
+        Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
       procs.push({ pid: Number(name), ppid: Number(fields[1]), comm, ticks });
     } catch {
       // The process ended while we looked.
@@ -31,7 +32,10 @@ function readProcs(): Proc[] {
  * wrangler, workerd) plus the machine's Postgres and Redis. The load generator is not included.
  * Processes that exit between two readings lose their ticks, so readings bracket a steady run.
  */
-export function serverCpuSeconds(rootPid: number): { total: number; byName: Record<string, number> } {
+export function serverCpuSeconds(rootPid: number): {
+  total: number;
+  byName: Record<string, number>;
+} {
   const procs = readProcs();
   const children = new Map<number, Proc[]>();
   for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
@@ -45,7 +49,8 @@ export function serverCpuSeconds(rootPid: number): { total: number; byName: Reco
   const root = procs.find((p) => p.pid === rootPid);
   if (root) included.set(root.pid, root);
   walk(rootPid);
-  for (const p of procs) if (p.comm === "postgres" || p.comm.startsWith("redis-server")) included.set(p.pid, p);
+  for (const p of procs)
+    if (p.comm === "postgres" || p.comm.startsWith("redis-server")) included.set(p.pid, p);
   const byName: Record<string, number> = {};
   let total = 0;
   for (const p of included.values()) {
@@ -63,7 +68,10 @@ export function serverCpuSeconds(rootPid: number): { total: number; byName: Reco
   return { total, byName };
 }
 
-export function cpuDelta(before: ReturnType<typeof serverCpuSeconds>, after: ReturnType<typeof serverCpuSeconds>) {
+export function cpuDelta(
+  before: ReturnType<typeof serverCpuSeconds>,
+  after: ReturnType<typeof serverCpuSeconds>,
+) {
   const byName: Record<string, number> = {};
   for (const key of new Set([...Object.keys(before.byName), ...Object.keys(after.byName)])) {
     byName[key] = (after.byName[key] ?? 0) - (before.byName[key] ?? 0);

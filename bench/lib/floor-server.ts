@@ -23,12 +23,24 @@ export interface FloorServer {
 
 export async function startFloorServer(): Promise<FloorServer> {
   const port = await getPort();
-  const child: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url), String(port)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [fileURLToPath(import.meta.url), String(port)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   await new Promise<void>((resolveReady, reject) => {
-    if (child.stdout) createInterface({ input: child.stdout }).on("line", (line) => line === READY && resolveReady());
-    child.once("exit", (code) => reject(new Error(`the floor server exited (code ${code}) before it listened on 127.0.0.1:${port}`)));
+    if (child.stdout)
+      createInterface({ input: child.stdout }).on(
+        "line",
+        (line) => line === READY && resolveReady(),
+      );
+    child.once("exit", (code) =>
+      reject(
+        new Error(`the floor server exited (code ${code}) before it listened on 127.0.0.1:${port}`),
+      ),
+    );
   });
   return {
     base: `http://127.0.0.1:${port}`,
@@ -54,7 +66,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       return;
     }
     const body = req.url === "/page" ? page : BODY;
-    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+    res.writeHead(200, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+    });
     res.end(body);
   });
   server.keepAliveTimeout = 65_000;

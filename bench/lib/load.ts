@@ -10,9 +10,10 @@ export interface LoadResult {
 
 /**
  * A closed-loop load generator: `concurrency` workers each send a request, wait for its whole
- * answer, and send the next, until `seconds` have passed. `request` does one request and throws when
- * the answer is not the expected one; its duration is the latency. Keep-alive comes from the global
- * fetch (undici) connection pool. Stops early after 100 failures: something is broken, not slow.
+ * answer, and send the next, until `seconds` have passed. `request` does one request and throws
+ * when the answer is not the expected one; its duration is the latency. Keep-alive comes from the
+ * global fetch (undici) connection pool. Stops early after 100 failures: something is broken, not
+ * slow.
  */
 export async function closedLoop(opts: {
   concurrency: number;
@@ -28,7 +29,10 @@ export async function closedLoop(opts: {
   const started = performance.now();
   const deadline = started + opts.seconds * 1000;
   const ticker = opts.progress
-    ? setInterval(() => opts.progress?.(latenciesMs.length, (performance.now() - started) / 1000), (opts.progressEverySeconds ?? 3) * 1000)
+    ? setInterval(
+        () => opts.progress?.(latenciesMs.length, (performance.now() - started) / 1000),
+        (opts.progressEverySeconds ?? 3) * 1000,
+      )
     : undefined;
   const worker = async () => {
     while (performance.now() < deadline && failures < 100) {
@@ -48,7 +52,13 @@ export async function closedLoop(opts: {
   } finally {
     if (ticker) clearInterval(ticker);
   }
-  return { requests: latenciesMs.length, seconds: (performance.now() - started) / 1000, latenciesMs, failures, firstFailure };
+  return {
+    requests: latenciesMs.length,
+    seconds: (performance.now() - started) / 1000,
+    latenciesMs,
+    failures,
+    firstFailure,
+  };
 }
 
 /** What one open-loop run observed. */
@@ -111,5 +121,11 @@ export async function openLoop(opts: {
     inFlight.add(p);
   }
   await Promise.all(inFlight);
-  return { requests: latenciesMs.length, seconds: (performance.now() - started) / 1000, latenciesMs, failures, firstFailure };
+  return {
+    requests: latenciesMs.length,
+    seconds: (performance.now() - started) / 1000,
+    latenciesMs,
+    failures,
+    firstFailure,
+  };
 }

@@ -4,7 +4,9 @@ import { createServer } from "node:net";
 export function getPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
-    probe.once("error", (error) => reject(new Error(`no free local port (${error.message}): free some ports and run again`)));
+    probe.once("error", (error) =>
+      reject(new Error(`no free local port (${error.message}): free some ports and run again`)),
+    );
     probe.listen(0, "127.0.0.1", () => {
       const address = probe.address();
       const port = typeof address === "object" && address ? address.port : 0;

@@ -13,7 +13,9 @@ interface Profile {
 }
 
 /** Connects to the first inspector target and returns start/stop for one CPU profile. */
-export async function openProfiler(inspectorPort: number): Promise<{ start(): Promise<void>; stop(): Promise<Profile>; close(): void }> {
+export async function openProfiler(
+  inspectorPort: number,
+): Promise<{ start(): Promise<void>; stop(): Promise<Profile>; close(): void }> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{
     webSocketDebuggerUrl: string;
     title?: string;
@@ -23,7 +25,11 @@ export async function openProfiler(inspectorPort: number): Promise<{ start(): Pr
   const ws = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise<void>((resolve, reject) => {
     ws.addEventListener("open", () => resolve(), { once: true });
-    ws.addEventListener("error", () => reject(new Error(`could not connect to ${target.webSocketDebuggerUrl}`)), { once: true });
+    ws.addEventListener(
+      "error",
+      () => reject(new Error(`could not connect to ${target.webSocketDebuggerUrl}`)),
+      { once: true },
+    );
   });
   let nextId = 1;
   const pending = new Map<number, (result: unknown) => void>();

@@ -1,5 +1,5 @@
-// Seeding a large board for the read benchmark: Postgres in one INSERT … SELECT, then the Redis rank
-// store from those rows, with the worker's own key layout and member encoding.
+// Seeding a large board for the read benchmark: Postgres in one INSERT … SELECT, then the Redis
+// rank store from those rows, with the worker's own key layout and member encoding.
 import { createRequire } from "node:module";
 import type { Pool } from "@neondatabase/serverless";
 import type { Redis as RedisClient } from "ioredis";
@@ -12,7 +12,10 @@ import { fmt } from "./stats.ts";
 // ioredis is CommonJS whose module.exports is the class (see tools/local-stack/upstash-bridge.ts).
 const Redis = createRequire(import.meta.url)("ioredis") as typeof RedisClient;
 
-/** The worker's REDIS_KEY_PREFIX in development (wrangler.toml [vars]): the keys the benchmarks seed and delete. */
+/**
+ * The worker's REDIS_KEY_PREFIX in development (wrangler.toml [vars]): the keys the benchmarks seed
+ * and delete.
+ */
 export const DEV_REDIS_PREFIX = "eb:dev:";
 /** Distinct scores on the seeded board: 1,000,000 players share 100,000 values, ~10 per tie. */
 export const SEED_DISTINCT_SCORES = 100_000;
@@ -29,19 +32,24 @@ export interface SeededPlayer {
 
 /** A board row as the worker reads it (desc, best, all-time only). */
 export async function insertBoard(pool: Pool, boardId: string, topSize: number): Promise<void> {
-  await pool.query("insert into boards (id, name, sort_order, operator, periods, top_size) values ($1, $1, 'desc', 'best', '{all}', $2)", [
-    boardId,
-    topSize,
-  ]);
+  await pool.query(
+    "insert into boards (id, name, sort_order, operator, periods, top_size) values ($1, $1, 'desc', 'best', '{all}', $2)",
+    [boardId, topSize],
+  );
 }
 
 /**
  * `players` scores on (boardId, 'all') in ONE statement: ids p0000001…, scores with many ties,
- * sort_score = -score, reached_at spread over the day before `since`, version 1; then VACUUM ANALYZE
- * and a CHECKPOINT.
- * Prints the table's size on disk while the statement runs (it has no progress view of its own).
+ * sort_score = -score, reached_at spread over the day before `since`, version 1; then VACUUM
+ * ANALYZE and a CHECKPOINT. Prints the table's size on disk while the statement runs (it has no
+ * progress view of its own).
  */
-export async function seedScores(pool: Pool, boardId: string, players: number, say: (line: string) => void): Promise<void> {
+export async function seedScores(
+  pool: Pool,
+  boardId: string,
+  players: number,
+  say: (line: string) => void,
+): Promise<void> {
   const started = performance.now();
   const since = new Date(Date.now() - 86_400_000).toISOString();
   let watching = true;
@@ -60,7 +68,9 @@ export async function seedScores(pool: Pool, boardId: string, players: number, s
         .query<{ bytes: string }>("select pg_total_relation_size('scores')::text as bytes")
         .then((r) => Number(r.rows[0]?.bytes ?? 0))
         .catch(() => Number.NaN);
-      say(`  seeding Postgres: ${fmt(size / 1_048_576)} MB of table and indexes written (${fmt((performance.now() - started) / 1000)} s)`);
+      say(
+        `  seeding Postgres: ${fmt(size / 1_048_576)} MB of table and indexes written (${fmt((performance.now() - started) / 1000)} s)`,
+      );
     }
   })();
   try {
@@ -76,7 +86,9 @@ export async function seedScores(pool: Pool, boardId: string, players: number, s
     wake();
     await watcher;
   }
-  say(`  seeding Postgres: ${fmt(players)} rows inserted in ${fmt((performance.now() - started) / 1000, 1)} s; vacuum and analyze …`);
+  say(
+    `  seeding Postgres: ${fmt(players)} rows inserted in ${fmt((performance.now() - started) / 1000, 1)} s; vacuum and analyze …`,
+  );
   // VACUUM as autovacuum would have by then: it sets the visibility map, without which every rank
   // count (an index-only scan) also reads the heap, and the Postgres fallback would look slower
   // than a settled production table.
@@ -84,19 +96,27 @@ export async function seedScores(pool: Pool, boardId: string, players: number, s
   // Flush the seed's dirty pages now: otherwise the checkpointer writes them out over the next few
   // minutes (checkpoint_completion_target), in the middle of the first measured runs.
   await pool.query("checkpoint").catch((error: unknown) => {
-    say(`  CHECKPOINT refused (${(error as Error).message}): the first runs may share the machine with Postgres writing the seed out`);
+    say(
+      `  CHECKPOINT refused (${(error as Error).message}): the first runs may share the machine with Postgres writing the seed out`,
+    );
   });
 }
 
 /** Opens a client on REDIS_URL, failing with what to do when it cannot be reached. */
 export async function openRedisClient(redisUrl: string): Promise<RedisClient> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
   redis.on("error", () => {}); // reported by connect() below / the failing command
   try {
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${redisUrl} (${(error as Error).message}): start redis-server or fix REDIS_URL`);
+    throw new Error(
+      `cannot reach Redis at ${redisUrl} (${(error as Error).message}): start redis-server or fix REDIS_URL`,
+    );
   }
   return redis;
 }
@@ -133,7 +153,9 @@ export async function seedRedis(opts: {
          ${after ? "and (sort_score, reached_at, player_id) > ($3::bigint, timestamptz 'epoch' + $4::bigint * interval '1 millisecond', $5)" : ""}
        order by scores.sort_score, scores.reached_at, scores.player_id
        limit $2`,
-      after ? [opts.boardId, READ_CHUNK, after.sortScore, after.reachedAtMs, after.playerId] : [opts.boardId, READ_CHUNK],
+      after
+        ? [opts.boardId, READ_CHUNK, after.sortScore, after.reachedAtMs, after.playerId]
+        : [opts.boardId, READ_CHUNK],
     );
     if (result.rows.length === 0) break;
     const pipeline = opts.redis.pipeline();
@@ -151,16 +173,21 @@ export async function seedRedis(opts: {
     const replies = await pipeline.exec();
     const failed = replies?.find(([error]) => error);
     if (failed)
-      throw new Error(`Redis refused the seed pipeline (${(failed[0] as Error).message}): check REDIS_URL and the server's memory`);
+      throw new Error(
+        `Redis refused the seed pipeline (${(failed[0] as Error).message}): check REDIS_URL and the server's memory`,
+      );
     for (const row of result.rows) {
       rows += 1;
-      if (rows > opts.beyondRank && rows % opts.sampleEvery === 0) samples.push({ playerId: row.player_id, rank: rows });
+      if (rows > opts.beyondRank && rows % opts.sampleEvery === 0)
+        samples.push({ playerId: row.player_id, rank: rows });
     }
     const last = result.rows.at(-1) as (typeof result.rows)[number];
     after = { sortScore: last.ss, reachedAtMs: last.ms, playerId: last.player_id };
     if (rows - lastReport >= 200_000) {
       lastReport = rows;
-      opts.say(`  seeding Redis: ${fmt(rows)} players (${fmt((performance.now() - started) / 1000, 1)} s)`);
+      opts.say(
+        `  seeding Redis: ${fmt(rows)} players (${fmt((performance.now() - started) / 1000, 1)} s)`,
+      );
     }
   }
   const [zcard, hlen] = await Promise.all([opts.redis.zcard(keys.z), opts.redis.hlen(keys.m)]);
@@ -175,7 +202,11 @@ export async function seedRedis(opts: {
 }
 
 /** Removes every key of the board's rank store (live and abandoned rebuild keys). */
-export async function deleteBoardKeys(redis: RedisClient, prefix: string, boardId: string): Promise<number> {
+export async function deleteBoardKeys(
+  redis: RedisClient,
+  prefix: string,
+  boardId: string,
+): Promise<number> {
   const keys = rankKeys(prefix, boardId, "all");
   // The hash tag is `{board/period}`: match every period of this board, and their :tmp: keys.
   const pattern = `${keys.z.slice(0, keys.z.indexOf("{") + 1)}${boardId.replace(/[*?[\]\\]/g, "\\$&")}/*`;

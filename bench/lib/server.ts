@@ -26,7 +26,9 @@ export async function startDevServer(
     cwd: REPO_ROOT,
     // Unset entries must be left out: spawn would pass the string "undefined".
     env: Object.fromEntries(
-      Object.entries({ ...process.env, ...env, PORT: String(port) }).filter(([, v]) => v !== undefined),
+      Object.entries({ ...process.env, ...env, PORT: String(port) }).filter(
+        ([, v]) => v !== undefined,
+      ),
     ) as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
@@ -41,7 +43,13 @@ export async function startDevServer(
     };
     if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
     if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine);
-    child.once("exit", (code) => reject(new Error(`the dev server exited (code ${code}) before it was ready; see the [dev] lines above`)));
+    child.once("exit", (code) =>
+      reject(
+        new Error(
+          `the dev server exited (code ${code}) before it was ready; see the [dev] lines above`,
+        ),
+      ),
+    );
   });
   await ready;
   const pid = child.pid as number;

@@ -1,10 +1,10 @@
-// The worker served by workerd itself, for the benchmarks and the fault suite (test/faults). `wrangler dev` puts a ProxyWorker (in a
-// second workerd) and miniflare's entry worker in front of the user worker, and its dev build adds
-// middleware: on this 2-core machine a hello-world costs 0.81 ms of workerd CPU per request that
-// way, against 0.12 ms when workerd serves it on a socket of its own. Figures through the dev
-// path would mostly measure the dev tooling. This file is both the launcher (`startWorkerdServer`,
-// used by bench/read.ts, bench/ingest.ts and test/faults/run.ts) and, run as a script, the server
-// process it launches:
+// The worker served by workerd itself, for the benchmarks and the fault suite (test/faults).
+// `wrangler dev` puts a ProxyWorker (in a second workerd) and miniflare's entry worker in front of
+// the user worker, and its dev build adds middleware: on this 2-core machine a hello-world costs
+// 0.81 ms of workerd CPU per request that way, against 0.12 ms when workerd serves it on a socket
+// of its own. Figures through the dev path would mostly measure the dev tooling. This file is both
+// the launcher (`startWorkerdServer`, used by bench/read.ts, bench/ingest.ts and
+// test/faults/run.ts) and, run as a script, the server process it launches:
 //
 //   node bench/lib/workerd.ts   env: BENCH_DATABASE_URL (required), REDIS_URL (optional), ADMIN_KEY,
 //                               and the WORKERD_* variables `WorkerdOptions` sets
@@ -78,7 +78,10 @@ export interface WorkerdServer {
   /** Every line the server printed. */
   lines: string[];
   stop(): Promise<void>;
-  /** SIGKILL to the whole process group (workerd, the bridges), as a crash would; waits for the exit. */
+  /**
+   * SIGKILL to the whole process group (workerd, the bridges), as a crash would; waits for the
+   * exit.
+   */
   kill(): Promise<void>;
 }
 
@@ -121,7 +124,9 @@ export async function startWorkerdServer(
   };
   const child: ChildProcess = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
     cwd: REPO_ROOT,
-    env: Object.fromEntries(Object.entries(serverEnv).filter(([, v]) => v !== undefined && v !== "")) as NodeJS.ProcessEnv,
+    env: Object.fromEntries(
+      Object.entries(serverEnv).filter(([, v]) => v !== undefined && v !== ""),
+    ) as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -149,28 +154,42 @@ export async function startWorkerdServer(
     } catch {}
   };
   try {
-    const addresses = await new Promise<{ base: string; proxyBase: string; helloBase: string }>((resolveReady, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`workerd did not start within ${START_TIMEOUT_MS / 1000} s; see the [workerd] lines above`)),
-        START_TIMEOUT_MS,
-      );
-      const onLine = (line: string) => {
-        lines.push(line);
-        if (line.startsWith("[workerd]")) say(`  ${line}`);
-        if (line.startsWith(READY_PREFIX)) {
-          const [base, proxyBase, helloBase] = line.slice(READY_PREFIX.length).trim().split(/\s+/) as [string, string, string];
+    const addresses = await new Promise<{ base: string; proxyBase: string; helloBase: string }>(
+      (resolveReady, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `workerd did not start within ${START_TIMEOUT_MS / 1000} s; see the [workerd] lines above`,
+              ),
+            ),
+          START_TIMEOUT_MS,
+        );
+        const onLine = (line: string) => {
+          lines.push(line);
+          if (line.startsWith("[workerd]")) say(`  ${line}`);
+          if (line.startsWith(READY_PREFIX)) {
+            const [base, proxyBase, helloBase] = line
+              .slice(READY_PREFIX.length)
+              .trim()
+              .split(/\s+/) as [string, string, string];
+            clearTimeout(timer);
+            resolveReady({ base, proxyBase, helloBase });
+          }
+        };
+        if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
+        if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine);
+        child.once("exit", (code) => {
           clearTimeout(timer);
-          resolveReady({ base, proxyBase, helloBase });
-        }
-      };
-      if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
-      if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine);
-      child.once("exit", (code) => {
-        clearTimeout(timer);
-        const tail = lines.slice(-15).join("\n    ");
-        reject(new Error(`the workerd server exited (code ${code}) before it was ready; its last lines:\n    ${tail}`));
-      });
-    });
+          const tail = lines.slice(-15).join("\n    ");
+          reject(
+            new Error(
+              `the workerd server exited (code ${code}) before it was ready; its last lines:\n    ${tail}`,
+            ),
+          );
+        });
+      },
+    );
     const kill = async () => {
       if (exited || !child.pid) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
@@ -195,7 +214,15 @@ async function bundle(outDir: string, log: (line: string) => void): Promise<stri
   const wrangler = join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
   const child = spawn(
     process.execPath,
-    [wrangler, "deploy", "--dry-run", "--outdir", outDir, "--config", join(REPO_ROOT, "wrangler.toml")],
+    [
+      wrangler,
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      outDir,
+      "--config",
+      join(REPO_ROOT, "wrangler.toml"),
+    ],
     {
       cwd: REPO_ROOT,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "warn" },
@@ -206,14 +233,20 @@ async function bundle(outDir: string, log: (line: string) => void): Promise<stri
   child.stdout?.on("data", (d: Buffer) => output.push(d.toString()));
   child.stderr?.on("data", (d: Buffer) => output.push(d.toString()));
   const code = await new Promise<number | null>((r) => child.once("exit", r));
-  if (code !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${code}); fix the build first:\n${output.join("").slice(-2000)}`);
+  if (code !== 0)
+    throw new Error(
+      `wrangler deploy --dry-run failed (exit ${code}); fix the build first:\n${output.join("").slice(-2000)}`,
+    );
   return join(outDir, "index.js");
 }
 
 async function serve(): Promise<void> {
   const log = (line: string) => console.log(`[workerd] ${line}`);
   const databaseUrl = process.env.BENCH_DATABASE_URL;
-  if (!databaseUrl) throw new Error("BENCH_DATABASE_URL is not set: bench/lib/workerd.ts is started by bench/read.ts, which sets it");
+  if (!databaseUrl)
+    throw new Error(
+      "BENCH_DATABASE_URL is not set: bench/lib/workerd.ts is started by bench/read.ts, which sets it",
+    );
   const adminKey = process.env.ADMIN_KEY || "bench-admin-key";
   const { startLocalStack } = await import("../../tools/local-stack/index.ts");
   const { getPort } = await import("./ports.ts");
@@ -222,13 +255,19 @@ async function serve(): Promise<void> {
   const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
   const miniflare = await import("miniflare");
   const { Miniflare, convertV4MiniflareOptions } = miniflare;
-  if (process.env.BENCH_OUTBOUND !== "miniflare") fetchStraightToTheNetwork(miniflare.PLUGINS.core, log);
+  if (process.env.BENCH_OUTBOUND !== "miniflare")
+    fetchStraightToTheNetwork(miniflare.PLUGINS.core, log);
 
   const ownBundleDir = !process.env.WORKERD_BUNDLE_DIR;
-  const outDir = process.env.WORKERD_BUNDLE_DIR || mkdtempSync(join(tmpdir(), "edgeboard-bench-bundle-"));
+  const outDir =
+    process.env.WORKERD_BUNDLE_DIR || mkdtempSync(join(tmpdir(), "edgeboard-bench-bundle-"));
   const persistDir = process.env.WORKERD_PERSIST_DIR || undefined;
   const entryModule = process.env.WORKERD_ENTRY_MODULE || undefined;
-  const stack = await startLocalStack({ databaseUrl, redisUrl: process.env.REDIS_URL || undefined, log: () => {} });
+  const stack = await startLocalStack({
+    databaseUrl,
+    redisUrl: process.env.REDIS_URL || undefined,
+    log: () => {},
+  });
   let mf: InstanceType<typeof Miniflare> | undefined;
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -242,8 +281,13 @@ async function serve(): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(0));
 
   try {
-    const script = existsSync(join(outDir, "index.js")) ? join(outDir, "index.js") : await bundle(outDir, log);
-    const modules = [...(entryModule ? [{ type: "ESModule", path: join(outDir, entryModule) }] : []), { type: "ESModule", path: script }];
+    const script = existsSync(join(outDir, "index.js"))
+      ? join(outDir, "index.js")
+      : await bundle(outDir, log);
+    const modules = [
+      ...(entryModule ? [{ type: "ESModule", path: join(outDir, entryModule) }] : []),
+      { type: "ESModule", path: script },
+    ];
     const secrets: Record<string, string> = {
       DATABASE_URL: stack.databaseUrl,
       ADMIN_KEY: adminKey,
@@ -255,10 +299,14 @@ async function serve(): Promise<void> {
       secrets.UPSTASH_REDIS_REST_TOKEN = stack.upstash.token;
     }
     // wrangler.toml's bindings (vars, Durable Objects, queues with their consumers, crons) as
-    // miniflare options: the same translation wrangler dev and the vitest plugin use.
-    // `envFiles: []` (accepted, not yet typed): no .dev.vars or .env; the bench decides every value.
+    // miniflare options: the same translation wrangler dev and the vitest plugin use. `envFiles:
+    // []` (accepted, not yet typed): no .dev.vars or .env; the bench decides every value.
     const noEnvFiles = { envFiles: [] } as Parameters<typeof unstable_getMiniflareWorkerOptions>[2];
-    const { workerOptions } = unstable_getMiniflareWorkerOptions(join(REPO_ROOT, "wrangler.toml"), undefined, noEnvFiles);
+    const { workerOptions } = unstable_getMiniflareWorkerOptions(
+      join(REPO_ROOT, "wrangler.toml"),
+      undefined,
+      noEnvFiles,
+    );
     const directPort = await getPort();
     const helloPort = await getPort();
     writeFileSync(join(outDir, HELLO_MODULE), HELLO_SOURCE);
@@ -272,7 +320,9 @@ async function serve(): Promise<void> {
         // every-minute one as production would; nothing fires it otherwise).
         unsafeTriggerHandlers: true,
         // BENCH_PROFILE=1 (bench/read.ts): an inspector, for V8's CPU profiler.
-        ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
+        ...(process.env.BENCH_INSPECTOR_PORT
+          ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) }
+          : {}),
         workers: [
           {
             ...workerOptions,
@@ -283,10 +333,10 @@ async function serve(): Promise<void> {
             // The benchmarks and the fault suite drive thousands of requests a second from one
             // address: wrangler.toml's per-PoP budgets would turn them into 429s. They are lifted:
             // each Rate Limiting binding is an RPC to a worker that always allows, because
-            // miniflare's simulation (an HTTP call to a Durable Object per request, ~0.3 ms of
-            // CPU here) would be measured as the worker's own cost, where the platform answers
-            // from the location's memory. The budgets are checked by test/access/rate-limits.test.ts
-            // and npm run check:dev-limits.
+            // miniflare's simulation (an HTTP call to a Durable Object per request, ~0.3 ms of CPU
+            // here) would be measured as the worker's own cost, where the platform answers from the
+            // location's memory. The budgets are checked by test/access/rate-limits.test.ts and npm
+            // run check:dev-limits.
             ratelimits: undefined,
             serviceBindings: {
               ...(workerOptions.serviceBindings as Record<string, unknown> | undefined),
@@ -312,7 +362,9 @@ async function serve(): Promise<void> {
       } as Parameters<typeof convertV4MiniflareOptions>[0]),
     );
     const entry = (await mf.ready).origin;
-    log(`${READY_PREFIX.slice("[workerd] ".length)} http://127.0.0.1:${directPort} ${entry} http://127.0.0.1:${helloPort}`);
+    log(
+      `${READY_PREFIX.slice("[workerd] ".length)} http://127.0.0.1:${directPort} ${entry} http://127.0.0.1:${helloPort}`,
+    );
   } catch (error) {
     log(`could not start the worker: ${(error as Error).message}`);
     await shutdown(1);
@@ -329,23 +381,34 @@ async function serve(): Promise<void> {
  * (`PLUGINS` is exported and shared by every Miniflare instance); if miniflare changes shape, this
  * throws instead of silently measuring the interceptor.
  */
-function fetchStraightToTheNetwork(core: { getServices: (...args: never[]) => unknown }, log: (line: string) => void): void {
+function fetchStraightToTheNetwork(
+  core: { getServices: (...args: never[]) => unknown },
+  log: (line: string) => void,
+): void {
   type Service = { name?: string; worker?: { globalOutbound?: { name?: string } } };
-  const original = core.getServices.bind(core) as (...args: unknown[]) => Promise<Service[] | { services: Service[] } | undefined>;
+  const original = core.getServices.bind(core) as (
+    ...args: unknown[]
+  ) => Promise<Service[] | { services: Service[] } | undefined>;
   (core as { getServices: unknown }).getServices = async (...args: unknown[]) => {
     const result = await original(...args);
     const services = Array.isArray(result) ? result : (result?.services ?? []);
-    const rerouted = services.filter((s) => s.name?.startsWith("core:user:") && s.worker?.globalOutbound?.name?.startsWith("outbound:"));
+    const rerouted = services.filter(
+      (s) =>
+        s.name?.startsWith("core:user:") && s.worker?.globalOutbound?.name?.startsWith("outbound:"),
+    );
     if (rerouted.length !== 1) {
       throw new Error(
         "bench: miniflare's outbound interceptor is not where this miniflare version used to put it; " +
           "run with BENCH_OUTBOUND=miniflare (and say so with the figures) or update fetchStraightToTheNetwork in bench/lib/workerd.ts",
       );
     }
-    for (const service of rerouted) if (service.worker) service.worker.globalOutbound = { name: "internet" };
+    for (const service of rerouted)
+      if (service.worker) service.worker.globalOutbound = { name: "internet" };
     return result;
   };
-  log("subrequests go straight to the network (not through miniflare's outbound interceptor; BENCH_OUTBOUND=miniflare keeps it)");
+  log(
+    "subrequests go straight to the network (not through miniflare's outbound interceptor; BENCH_OUTBOUND=miniflare keeps it)",
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -356,7 +419,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
 }
 
 /** wrangler.toml's Rate Limiting bindings, each bound to the always-allowing limiter instead. */
-function liftedRateLimits(ratelimits: unknown): Record<string, { name: string; entrypoint: string }> {
+function liftedRateLimits(
+  ratelimits: unknown,
+): Record<string, { name: string; entrypoint: string }> {
   const names = Object.keys((ratelimits ?? {}) as Record<string, unknown>);
-  return Object.fromEntries(names.map((name) => [name, { name: LIFTED_LIMITS, entrypoint: "Limiter" }]));
+  return Object.fromEntries(
+    names.map((name) => [name, { name: LIFTED_LIMITS, entrypoint: "Limiter" }]),
+  );
 }

@@ -1,6 +1,12 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq, inArray, lte } from "drizzle-orm";
-import { boardPeriodKey, DEFAULT_PAST_PERIOD_DAYS, type PeriodKind, pastPeriodExpiryMs, periodKeysFor } from "../domain";
+import {
+  boardPeriodKey,
+  DEFAULT_PAST_PERIOD_DAYS,
+  type PeriodKind,
+  pastPeriodExpiryMs,
+  periodKeysFor,
+} from "../domain";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { reloadBoardPeriod } from "../services/projection/rank-reload";
@@ -24,7 +30,10 @@ const MAX_RESYNC_ROWS = 100;
 export interface ReconcileResult {
   /** Current board-periods checked for a ready marker. */
   checked: number;
-  /** Board-periods that needed a reload (no marker, or a resync request), whether or not this run got to them. */
+  /**
+   * Board-periods that needed a reload (no marker, or a resync request), whether or not this run
+   * got to them.
+   */
   due: number;
   reloadedCount: number;
   failedCount: number;
@@ -34,17 +43,30 @@ export interface ReconcileResult {
    */
   droppedCount: number;
   /** The first LISTED of each, for the log line (a rollover may reload thousands of periods). */
-  reloaded: Array<{ boardId: string; periodKey: string; rows: number; moved: number; reason: ReloadReason }>;
+  reloaded: Array<{
+    boardId: string;
+    periodKey: string;
+    rows: number;
+    moved: number;
+    reason: ReloadReason;
+  }>;
   failed: Array<{ boardId: string; periodKey: string; error: string }>;
 }
 
 const LISTED = 20;
 
-/** Why a board-period is reloaded: no ready marker, a failed projection, or keys trailing Postgres. */
+/**
+ * Why a board-period is reloaded: no ready marker, a failed projection, or keys trailing Postgres.
+ */
 type ReloadReason = "not_ready" | "resync" | "behind";
 
 /** What a reload needs of a board: its periods, and their bounds (for the keys' expiry). */
-const BOARD_COLUMNS = { id: boards.id, periods: boards.periods, timeZone: boards.timeZone, weekStart: boards.weekStart };
+const BOARD_COLUMNS = {
+  id: boards.id,
+  periods: boards.periods,
+  timeZone: boards.timeZone,
+  weekStart: boards.weekStart,
+};
 
 /**
  * Keeps Redis a complete copy of what it serves, bounded per run:
@@ -68,7 +90,10 @@ export async function reconcileRanks(
   options: {
     budgetMs?: number;
     pastDays?: number;
-    /** The board-period's object watermark (LeaderboardDO.watermark): markers trailing it are reloaded. */
+    /**
+     * The board-period's object watermark (LeaderboardDO.watermark): markers trailing it are
+     * reloaded.
+     */
     watermarkOf?: (boardId: string, periodKey: string) => Promise<number>;
   } = {},
 ): Promise<ReconcileResult> {
@@ -82,10 +107,14 @@ export async function reconcileRanks(
   const boardsById = new Map(boardRows.map((b) => [b.id, b]));
   const unlisted = [...new Set(resync.map((r) => r.boardId).filter((id) => !boardsById.has(id)))];
   if (unlisted.length > 0) {
-    for (const b of await db.select(BOARD_COLUMNS).from(boards).where(inArray(boards.id, unlisted))) boardsById.set(b.id, b);
+    for (const b of await db.select(BOARD_COLUMNS).from(boards).where(inArray(boards.id, unlisted)))
+      boardsById.set(b.id, b);
   }
   const current = boardRows.flatMap((b) =>
-    periodKeysFor({ periods: b.periods as PeriodKind[], timeZone: b.timeZone, weekStart: b.weekStart }, now).map((p) => ({
+    periodKeysFor(
+      { periods: b.periods as PeriodKind[], timeZone: b.timeZone, weekStart: b.weekStart },
+      now,
+    ).map((p) => ({
       boardId: b.id,
       periodKey: p.key,
     })),
@@ -94,7 +123,12 @@ export async function reconcileRanks(
   const behind = options.watermarkOf ? await trailing(current, markers, options.watermarkOf) : [];
 
   const due = new Map<string, { boardId: string; periodKey: string; reason: ReloadReason }>();
-  for (const r of resync) due.set(boardPeriodKey(r.boardId, r.periodKey), { boardId: r.boardId, periodKey: r.periodKey, reason: "resync" });
+  for (const r of resync)
+    due.set(boardPeriodKey(r.boardId, r.periodKey), {
+      boardId: r.boardId,
+      periodKey: r.periodKey,
+      reason: "resync",
+    });
   current.forEach((bp, i) => {
     const key = boardPeriodKey(bp.boardId, bp.periodKey);
     if (due.has(key)) return;
@@ -114,7 +148,13 @@ export async function reconcileRanks(
   const clearRequest = (bp: { boardId: string; periodKey: string }, upTo: Date) =>
     db
       .delete(rankResync)
-      .where(and(eq(rankResync.boardId, bp.boardId), eq(rankResync.periodKey, bp.periodKey), lte(rankResync.requestedAt, upTo)));
+      .where(
+        and(
+          eq(rankResync.boardId, bp.boardId),
+          eq(rankResync.periodKey, bp.periodKey),
+          lte(rankResync.requestedAt, upTo),
+        ),
+      );
   for (const bp of due.values()) {
     if (result.reloadedCount + result.failedCount > 0 && Date.now() - started >= budgetMs) break;
     try {
@@ -125,16 +165,25 @@ export async function reconcileRanks(
         result.droppedCount += 1;
         continue;
       }
-      const reload = await reloadBoardPeriod(db, redis, prefix, bp.boardId, bp.periodKey, expiresAt);
+      const reload = await reloadBoardPeriod(
+        db,
+        redis,
+        prefix,
+        bp.boardId,
+        bp.periodKey,
+        expiresAt,
+      );
       await clearRequest(bp, new Date(reload.startedAt));
       result.reloadedCount += 1;
-      if (result.reloaded.length < LISTED) result.reloaded.push({ ...bp, rows: reload.rows, moved: reload.moved });
+      if (result.reloaded.length < LISTED)
+        result.reloaded.push({ ...bp, rows: reload.rows, moved: reload.moved });
     } catch (error) {
       // One board-period failing (Redis down again, a timeout) must not stop the others.
       const described = describeError(error);
       log.warn("cron: Redis reload failed; it is retried next run", { ...bp, error: described });
       result.failedCount += 1;
-      if (result.failed.length < LISTED) result.failed.push({ boardId: bp.boardId, periodKey: bp.periodKey, error: described });
+      if (result.failed.length < LISTED)
+        result.failed.push({ boardId: bp.boardId, periodKey: bp.periodKey, error: described });
     }
   }
   return result;
@@ -185,7 +234,8 @@ async function trailing(
         const marker = markers[i + j];
         if (marker === null || marker === undefined) return;
         const expected = await watermarkOf(bp.boardId, bp.periodKey).catch(() => 0);
-        result[i + j] = expected > 0 && (marker.at + WATERMARK_TOLERANCE_MS < expected || marker.players === 0);
+        result[i + j] =
+          expected > 0 && (marker.at + WATERMARK_TOLERANCE_MS < expected || marker.players === 0);
       }),
     );
   }

@@ -17,13 +17,20 @@ const RECONCILE_CRON = "* * * * *";
  * are bounded and idempotent (cron may fire twice). Any other trigger only logs, so a cron added
  * to wrangler.toml before its job is harmless.
  */
-export async function handleScheduled(controller: ScheduledController, env: AppBindings): Promise<void> {
+export async function handleScheduled(
+  controller: ScheduledController,
+  env: AppBindings,
+): Promise<void> {
   if (controller.cron === DAILY_UPKEEP_CRON)
-    return runJob(env, "upkeep", "it runs again tomorrow, or fire it by hand", (db) => runUpkeep(db, new Date(controller.scheduledTime)));
+    return runJob(env, "upkeep", "it runs again tomorrow, or fire it by hand", (db) =>
+      runUpkeep(db, new Date(controller.scheduledTime)),
+    );
   if (controller.cron === RECONCILE_CRON) {
     // The HTTP query client stays unused: each job runs on a pool of its own (runJob).
     const { redis, leaderboard } = storesFor(env);
-    const repairs = runJob(env, "object repairs", "it runs again next minute", (db) => repairObjects(db, env));
+    const repairs = runJob(env, "object repairs", "it runs again next minute", (db) =>
+      repairObjects(db, env),
+    );
     // Without Upstash every rank beyond the top-N comes from Postgres: nothing to reconcile.
     if (!redis) return repairs;
     const reconcile = runJob(env, "rank reconciliation", "it runs again next minute", (db) =>
@@ -33,7 +40,8 @@ export async function handleScheduled(controller: ScheduledController, env: AppB
       }),
     );
     const [repaired, reconciled] = await Promise.allSettled([repairs, reconcile]);
-    for (const outcome of [repaired, reconciled]) if (outcome.status === "rejected") throw outcome.reason;
+    for (const outcome of [repaired, reconciled])
+      if (outcome.status === "rejected") throw outcome.reason;
     return;
   }
   log.info("cron: no job for this trigger yet", { cron: controller.cron });

@@ -11,7 +11,9 @@ const IDEMPOTENCY_WINDOW_DAYS = 8;
 const EVENT_RETENTION_MONTHS = 3;
 /** Days a refused event stays listed in score_rejections (the ingest stats show the newest). */
 const REFUSAL_RETENTION_DAYS = 30;
-/** Rows removed per statement: a backlog is worked off over several runs, never in one huge delete. */
+/**
+ * Rows removed per statement: a backlog is worked off over several runs, never in one huge delete.
+ */
 const PRUNE_BATCH = 10_000;
 const PRUNE_ROUNDS = 20;
 
@@ -34,7 +36,9 @@ export interface UpkeepResult {
  */
 export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepResult> {
   const created = await db.execute<{ n: number }>(sql`select ensure_event_partitions(3) as n`);
-  const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (EVENT_RETENTION_MONTHS - 1), 1));
+  const cutoff = new Date(
+    Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (EVENT_RETENTION_MONTHS - 1), 1),
+  );
   const dropped = await db.execute<{ name: string }>(
     sql`select drop_event_partitions_before(${cutoff.toISOString()}::timestamptz) as name`,
   );

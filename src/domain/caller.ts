@@ -2,7 +2,14 @@
  * Who is calling, once the request's credential was checked, and what each scope allows. Pure:
  * routes and services decide with it, the access layer (services/access) produces it.
  */
-export const SCOPES = ["events:write", "scores:write-any", "tokens:mint", "boards:admin", "tournaments:admin", "read"] as const;
+export const SCOPES = [
+  "events:write",
+  "scores:write-any",
+  "tokens:mint",
+  "boards:admin",
+  "tournaments:admin",
+  "read",
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export type Caller =
@@ -26,10 +33,16 @@ export function hasScope(caller: Caller, scope: Scope): boolean {
  * its own player only, and never on a server-authoritative board; a server key needs
  * scores:write-any on those boards.
  */
-export function scoreWriteRefusal(caller: Caller, playerId: string, clientWrites: boolean): string | null {
+export function scoreWriteRefusal(
+  caller: Caller,
+  playerId: string,
+  clientWrites: boolean,
+): string | null {
   if (caller.kind === "player") {
-    if (caller.playerId !== playerId) return `a player token for "${caller.playerId}" cannot send events for "${playerId}"`;
-    if (!clientWrites) return "this board is server-authoritative: only a server key with scores:write-any moves its scores";
+    if (caller.playerId !== playerId)
+      return `a player token for "${caller.playerId}" cannot send events for "${playerId}"`;
+    if (!clientWrites)
+      return "this board is server-authoritative: only a server key with scores:write-any moves its scores";
     return null;
   }
   if (!clientWrites && !hasScope(caller, "scores:write-any")) {

@@ -17,9 +17,11 @@ const MARKUP = /[<>]/;
 /** Why a display name (already trimmed) may not be shown, or null. Lengths count code points. */
 export function displayNameProblem(name: string): string | null {
   const length = [...name].length;
-  if (length < 1 || length > DISPLAY_NAME_MAX_CHARS) return `must be 1-${DISPLAY_NAME_MAX_CHARS} characters after trimming (got ${length})`;
+  if (length < 1 || length > DISPLAY_NAME_MAX_CHARS)
+    return `must be 1-${DISPLAY_NAME_MAX_CHARS} characters after trimming (got ${length})`;
   if (CONTROL.test(name)) return "must not contain control characters";
-  if (BIDI.test(name)) return "must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)";
+  if (BIDI.test(name))
+    return "must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)";
   if (MARKUP.test(name)) return "must not contain '<' or '>'";
   return null;
 }
@@ -33,7 +35,8 @@ const utf8 = new TextEncoder();
  */
 export function metadataProblem(metadata: Record<string, unknown>): string | null {
   const bytes = utf8.encode(JSON.stringify(metadata)).byteLength;
-  if (bytes > METADATA_MAX_BYTES) return `is ${bytes} bytes of JSON; the limit is ${METADATA_MAX_BYTES}`;
+  if (bytes > METADATA_MAX_BYTES)
+    return `is ${bytes} bytes of JSON; the limit is ${METADATA_MAX_BYTES}`;
   let keys = 0;
   let deepest = 0;
   const walk = (value: unknown, depth: number): void => {
@@ -44,7 +47,9 @@ export function metadataProblem(metadata: Record<string, unknown>): string | nul
     for (const child of children) walk(child, depth + 1);
   };
   walk(metadata, 1);
-  if (keys > METADATA_MAX_KEYS) return `has ${keys} keys (nested objects' included); the limit is ${METADATA_MAX_KEYS}`;
-  if (deepest > METADATA_MAX_DEPTH) return `nests ${deepest} levels deep; the limit is ${METADATA_MAX_DEPTH}`;
+  if (keys > METADATA_MAX_KEYS)
+    return `has ${keys} keys (nested objects' included); the limit is ${METADATA_MAX_KEYS}`;
+  if (deepest > METADATA_MAX_DEPTH)
+    return `nests ${deepest} levels deep; the limit is ${METADATA_MAX_DEPTH}`;
   return null;
 }

@@ -17,7 +17,14 @@ export {
   metadataProblem,
 } from "./displayed-fields";
 export type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "./operators";
-export { applyOperator, isBetterScore, mergeBatch, recordAsEvent, SCORE_OPERATORS, SORT_ORDERS } from "./operators";
+export {
+  applyOperator,
+  isBetterScore,
+  mergeBatch,
+  recordAsEvent,
+  SCORE_OPERATORS,
+  SORT_ORDERS,
+} from "./operators";
 export type { PeriodKind, WeekStart } from "./periods";
 export {
   ALL_TIME_KEY,
@@ -34,7 +41,14 @@ export {
   resolvePeriodKey,
 } from "./periods";
 export type { PageCursor, RankedEntry } from "./ranking";
-export { compareEntries, decodeCursor, encodeCursor, isAfterCursor, percentile, rankOf } from "./ranking";
+export {
+  compareEntries,
+  decodeCursor,
+  encodeCursor,
+  isAfterCursor,
+  percentile,
+  rankOf,
+} from "./ranking";
 export { projectionProblem } from "./records";
 export type { AcceptanceWindow } from "./retention";
 export {

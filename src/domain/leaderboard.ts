@@ -31,9 +31,9 @@ export interface BoardPeriod {
   /** Entries held, 1..MAX_TOP_SIZE. */
   topSize: number;
   /**
-   * When the object may drop its storage (epoch ms; pastPeriodExpiryMs with OBJECT_PAST_PERIOD_DAYS):
-   * a past period's top-N then lives on in Postgres alone, and a later read rebuilds the object
-   * from there. Null or absent: never (the all-time period).
+   * When the object may drop its storage (epoch ms; pastPeriodExpiryMs with
+   * OBJECT_PAST_PERIOD_DAYS): a past period's top-N then lives on in Postgres alone, and a later
+   * read rebuilds the object from there. Null or absent: never (the all-time period).
    */
   archiveAt?: number | null;
 }
@@ -108,7 +108,10 @@ export interface PageOptions {
 /** A page of the held top-N; `hasMore` tells the caller to continue from Redis/Postgres. */
 export interface PageResult {
   entries: RankedEntryView[];
-  /** Players on the board-period: Postgres' count after the last batch or rebuild (never below heldCount). */
+  /**
+   * Players on the board-period: Postgres' count after the last batch or rebuild (never below
+   * heldCount).
+   */
   total: number;
   /**
    * False while the object knows it holds fewer than the true top-N (a top player's score got
@@ -120,7 +123,8 @@ export interface PageResult {
   heldCount: number;
   /**
    * False until the object has been told its board (by a first applyChanges or a rebuild): an
-   * object that never saw its board-period may face rows already in Postgres, so readers rebuild it.
+   * object that never saw its board-period may face rows already in Postgres, so readers rebuild
+   * it.
    */
   initialized: boolean;
   /** The object's watermark (see LeaderboardDO.watermark): readers hold Redis to it. */

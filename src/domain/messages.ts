@@ -35,11 +35,16 @@ const EventsMessageSchema = z.object({
 });
 export type EventsMessage = z.infer<typeof EventsMessageSchema>;
 
-/** A single event: how the consumer dead-letters (and replays) one poison event of a packed message. */
+/**
+ * A single event: how the consumer dead-letters (and replays) one poison event of a packed message.
+ */
 const EventMessageSchema = EventBodySchema.extend({ kind: z.literal("event") });
 export type EventMessage = z.infer<typeof EventMessageSchema>;
 
-export const IngestMessageSchema = z.discriminatedUnion("kind", [EventsMessageSchema, EventMessageSchema]);
+export const IngestMessageSchema = z.discriminatedUnion("kind", [
+  EventsMessageSchema,
+  EventMessageSchema,
+]);
 
 /**
  * What the consumer sends to the dead-letter queue itself: the original body plus why it died.

@@ -93,7 +93,10 @@ function civilFromDays(days: number): CivilDate {
   const z = days + 719_468;
   const era = floorDiv(z, 146_097);
   const doe = z - era * 146_097;
-  const yoe = floorDiv(doe - floorDiv(doe, 1460) + floorDiv(doe, 36_524) - floorDiv(doe, 146_096), 365);
+  const yoe = floorDiv(
+    doe - floorDiv(doe, 1460) + floorDiv(doe, 36_524) - floorDiv(doe, 146_096),
+    365,
+  );
   const doy = doe - (365 * yoe + floorDiv(yoe, 4) - floorDiv(yoe, 100));
   const mp = floorDiv(5 * doy + 2, 153);
   const day = doy - floorDiv(153 * mp + 2, 5) + 1;
@@ -243,7 +246,13 @@ function wallClockMs(formatter: Intl.DateTimeFormat, epochMs: number): number {
   // 1 BC is astronomical year 0.
   const astronomicalYear = bc ? 1 - year : year;
   const subSecond = ((epochMs % 1000) + 1000) % 1000;
-  return daysFromCivil(astronomicalYear, month, day) * DAY_MS + hour * 3_600_000 + minute * 60_000 + second * 1000 + subSecond;
+  return (
+    daysFromCivil(astronomicalYear, month, day) * DAY_MS +
+    hour * 3_600_000 +
+    minute * 60_000 +
+    second * 1000 +
+    subSecond
+  );
 }
 
 function localDayNumber(formatter: Intl.DateTimeFormat, epochMs: number): number {
@@ -274,9 +283,14 @@ function startOfLocalDay(formatter: Intl.DateTimeFormat, day: number): number {
   const offsetBefore = wallClockMs(formatter, target - DAY_MS) - (target - DAY_MS);
   const offsetAfter = wallClockMs(formatter, target + DAY_MS) - (target + DAY_MS);
   const candidates =
-    offsetBefore === offsetAfter ? [target - offsetBefore] : [target - offsetBefore, target - offsetAfter].sort((a, b) => a - b);
+    offsetBefore === offsetAfter
+      ? [target - offsetBefore]
+      : [target - offsetBefore, target - offsetAfter].sort((a, b) => a - b);
   for (const candidate of candidates) {
-    if (wallClockMs(formatter, candidate) === target && localDayNumber(formatter, candidate - 1) < day) {
+    if (
+      wallClockMs(formatter, candidate) === target &&
+      localDayNumber(formatter, candidate - 1) < day
+    ) {
       return candidate;
     }
   }
@@ -316,14 +330,23 @@ export function isValidTimeZone(timeZone: string): boolean {
  * `timeZone`. Deterministic for a given tz database; throws RangeError for an
  * invalid instant or time zone, or a date outside years 0001..9999.
  */
-export function periodKey(kind: PeriodKind, instant: Date, timeZone: string, weekStart: WeekStart): string {
+export function periodKey(
+  kind: PeriodKind,
+  instant: Date,
+  timeZone: string,
+  weekStart: WeekStart,
+): string {
   const ms = toEpochMs(instant);
   if (kind === "all") return ALL_TIME_KEY;
   return keyForLocalDay(kind, localDayNumber(formatterFor(timeZone), ms), weekStart);
 }
 
 /** Key of the non-`all` period containing local day number `day`. */
-function keyForLocalDay(kind: Exclude<PeriodKind, "all">, day: number, weekStart: WeekStart): string {
+function keyForLocalDay(
+  kind: Exclude<PeriodKind, "all">,
+  day: number,
+  weekStart: WeekStart,
+): string {
   const date = civilFromDays(day);
   switch (kind) {
     case "daily":
@@ -349,7 +372,10 @@ function keyForLocalDay(kind: Exclude<PeriodKind, "all">, day: number, weekStart
  * write one row per entry without further checks. The local date is looked up
  * once and shared by all kinds, since the Intl call dominates the cost.
  */
-export function periodKeysFor(board: BoardPeriodConfig, instant: Date): Array<{ period: PeriodKind; key: string }> {
+export function periodKeysFor(
+  board: BoardPeriodConfig,
+  instant: Date,
+): Array<{ period: PeriodKind; key: string }> {
   const ms = toEpochMs(instant);
   const out: Array<{ period: PeriodKind; key: string }> = [];
   const seen = new Set<PeriodKind>();
@@ -414,7 +440,10 @@ export function isValidPeriodKey(kind: PeriodKind, key: string): boolean {
 }
 
 /** Local-day span [startDay, endDay) of a parsed non-`all` key. */
-function daySpan(parsed: Exclude<ParsedPeriodKey, { kind: "all" }>, weekStart: WeekStart): [number, number] {
+function daySpan(
+  parsed: Exclude<ParsedPeriodKey, { kind: "all" }>,
+  weekStart: WeekStart,
+): [number, number] {
   switch (parsed.kind) {
     case "daily": {
       const d = daysFromCivil(parsed.year, parsed.month, parsed.day);
@@ -445,7 +474,12 @@ function daySpan(parsed: Exclude<ParsedPeriodKey, { kind: "all" }>, weekStart: W
  * of every modern zone; historic oddities such as Alaska's 1867 date-line
  * move repeat a date and cannot be expressed as one interval).
  */
-export function periodRange(kind: PeriodKind, key: string, timeZone: string, weekStart: WeekStart): PeriodRange | null {
+export function periodRange(
+  kind: PeriodKind,
+  key: string,
+  timeZone: string,
+  weekStart: WeekStart,
+): PeriodRange | null {
   const parsed = parsePeriodKey(kind, key);
   if (parsed === null || parsed.kind === "all") {
     // Still validate the time zone so callers learn about a bad board early.
@@ -492,12 +526,20 @@ function shiftPeriodKey(kind: PeriodKind, key: string, delta: number): string | 
  * the same weeks under both week starts, so `weekStart` does not change the
  * answer; it is accepted so callers can pass board settings uniformly.
  */
-export function previousPeriodKey(kind: PeriodKind, key: string, _weekStart?: WeekStart): string | null {
+export function previousPeriodKey(
+  kind: PeriodKind,
+  key: string,
+  _weekStart?: WeekStart,
+): string | null {
   return shiftPeriodKey(kind, key, -1);
 }
 
 /** The period just after `key`; null for `all`, invalid keys or range end. */
-export function nextPeriodKey(kind: PeriodKind, key: string, _weekStart?: WeekStart): string | null {
+export function nextPeriodKey(
+  kind: PeriodKind,
+  key: string,
+  _weekStart?: WeekStart,
+): string | null {
   return shiftPeriodKey(kind, key, 1);
 }
 
@@ -505,7 +547,12 @@ export function nextPeriodKey(kind: PeriodKind, key: string, _weekStart?: WeekSt
  * The key of the period in progress at `now` (defaults to the current time,
  * which in Workers is the time the request arrived).
  */
-export function currentPeriodKey(kind: PeriodKind, timeZone: string, weekStart: WeekStart, now: Date = new Date()): string {
+export function currentPeriodKey(
+  kind: PeriodKind,
+  timeZone: string,
+  weekStart: WeekStart,
+  now: Date = new Date(),
+): string {
   return periodKey(kind, now, timeZone, weekStart);
 }
 

@@ -35,7 +35,11 @@ export function compareEntries(sortOrder: SortOrder): (a: RankedEntry, b: Ranked
  * number of entries strictly ahead. O(n) brute force, meant as the reference
  * the indexed SQL/Redis rank queries are tested against.
  */
-export function rankOf(entries: readonly RankedEntry[], playerId: string, sortOrder: SortOrder): number | null {
+export function rankOf(
+  entries: readonly RankedEntry[],
+  playerId: string,
+  sortOrder: SortOrder,
+): number | null {
   const self = entries.find((e) => e.playerId === playerId);
   if (self === undefined) return null;
   const compare = compareEntries(sortOrder);
@@ -112,7 +116,13 @@ function fromBase64Url(text: string): Uint8Array | null {
  * by paging anyway.
  */
 export function encodeCursor(cursor: PageCursor): string {
-  const json = JSON.stringify([CURSOR_VERSION, cursor.period, cursor.score, cursor.reachedAt, cursor.playerId]);
+  const json = JSON.stringify([
+    CURSOR_VERSION,
+    cursor.period,
+    cursor.score,
+    cursor.reachedAt,
+    cursor.playerId,
+  ]);
   return toBase64Url(new TextEncoder().encode(json));
 }
 
@@ -135,9 +145,16 @@ export function decodeCursor(raw: string): PageCursor | null {
   if (!Array.isArray(value) || value.length !== 5) return null;
   const [version, period, score, reachedAt, playerId] = value as unknown[];
   if (version !== CURSOR_VERSION) return null;
-  if (typeof period !== "string" || period.length === 0 || period.length > CURSOR_MAX_PERIOD) return null;
+  if (typeof period !== "string" || period.length === 0 || period.length > CURSOR_MAX_PERIOD)
+    return null;
   if (typeof score !== "number" || !Number.isSafeInteger(score)) return null;
-  if (typeof reachedAt !== "number" || !Number.isSafeInteger(reachedAt) || reachedAt < 0 || reachedAt > CURSOR_MAX_REACHED_AT) return null;
+  if (
+    typeof reachedAt !== "number" ||
+    !Number.isSafeInteger(reachedAt) ||
+    reachedAt < 0 ||
+    reachedAt > CURSOR_MAX_REACHED_AT
+  )
+    return null;
   if (typeof playerId !== "string" || !CURSOR_PLAYER_ID.test(playerId)) return null;
   const cursor: PageCursor = { period, score, reachedAt, playerId };
   return encodeCursor(cursor) === raw ? cursor : null;
@@ -148,6 +165,10 @@ export function decodeCursor(raw: string): PageCursor | null {
  * a later page. Reference for the SQL keyset predicate; with a total order it
  * never repeats or skips a row between pages.
  */
-export function isAfterCursor(sortOrder: SortOrder, entry: RankedEntry, cursor: PageCursor): boolean {
+export function isAfterCursor(
+  sortOrder: SortOrder,
+  entry: RankedEntry,
+  cursor: PageCursor,
+): boolean {
   return compareEntries(sortOrder)(entry, cursor) > 0;
 }

@@ -13,11 +13,16 @@ export interface ProjectedRecord {
   readonly version?: unknown;
 }
 
-const isSafeInt = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value);
+const isSafeInt = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value);
 
 /** Why the record cannot be projected, or null when it can. */
 export function projectionProblem(record: ProjectedRecord): string | null {
-  if (typeof record.playerId !== "string" || record.playerId.length === 0 || record.playerId.length > MAX_PROJECTED_PLAYER_ID) {
+  if (
+    typeof record.playerId !== "string" ||
+    record.playerId.length === 0 ||
+    record.playerId.length > MAX_PROJECTED_PLAYER_ID
+  ) {
     return `playerId must be 1..${MAX_PROJECTED_PLAYER_ID} characters`;
   }
   if (!isSafeInt(record.score)) return "score must be a safe integer";
@@ -37,6 +42,9 @@ export interface ScoreChange {
   version: number;
   displayName: string | null;
   metadata: Record<string, unknown> | null;
-  /** False when the batch did not move this record but names it in an already-seen event (a redelivery): projected again. */
+  /**
+   * False when the batch did not move this record but names it in an already-seen event (a
+   * redelivery): projected again.
+   */
   changed: boolean;
 }

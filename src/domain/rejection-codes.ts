@@ -1,4 +1,7 @@
-/** Per-item rejection codes of POST /v1/events: part of the API contract, listed in the OpenAPI document. */
+/**
+ * Per-item rejection codes of POST /v1/events: part of the API contract, listed in the OpenAPI
+ * document.
+ */
 export const REJECTION_CODES = [
   "INVALID_EVENT",
   "BOARD_REQUIRED",

@@ -1,4 +1,10 @@
-import { isValidPeriodKey, PERIOD_KINDS, type PeriodKind, periodRange, type WeekStart } from "./periods";
+import {
+  isValidPeriodKey,
+  PERIOD_KINDS,
+  type PeriodKind,
+  periodRange,
+  type WeekStart,
+} from "./periods";
 
 const DAY_MS = 86_400_000;
 
@@ -23,7 +29,11 @@ export function periodKindOfKey(key: string): PeriodKind | null {
  * once a copy is gone, reads of that period (`at=` a past period) come from Postgres, with the
  * same answer.
  */
-export function pastPeriodExpiryMs(board: { timeZone: string; weekStart: WeekStart }, periodKey: string, pastDays: number): number | null {
+export function pastPeriodExpiryMs(
+  board: { timeZone: string; weekStart: WeekStart },
+  periodKey: string,
+  pastDays: number,
+): number | null {
   const kind = periodKindOfKey(periodKey);
   if (kind === null || kind === "all") return null;
   const range = periodRange(kind, periodKey, board.timeZone, board.weekStart);
@@ -36,11 +46,16 @@ export function pastPeriodExpiryMs(board: { timeZone: string; weekStart: WeekSta
  * gives the default; anything else that is not such a number throws, so a typo in wrangler.toml
  * fails loudly instead of silently keeping (or dropping) every past period.
  */
-export function parsePastPeriodDays(value: string | undefined, name = "REDIS_PAST_PERIOD_DAYS"): number {
+export function parsePastPeriodDays(
+  value: string | undefined,
+  name = "REDIS_PAST_PERIOD_DAYS",
+): number {
   if (value === undefined || value.trim() === "") return DEFAULT_PAST_PERIOD_DAYS;
   const days = Number(value);
   if (!Number.isFinite(days) || days < 0) {
-    throw new RangeError(`${name} must be a number of days >= 0 (got "${value}"): fix it in wrangler.toml [vars]`);
+    throw new RangeError(
+      `${name} must be a number of days >= 0 (got "${value}"): fix it in wrangler.toml [vars]`,
+    );
   }
   return days;
 }
@@ -76,8 +91,10 @@ export function unreadablePeriod(
   if (kind === "all") return null;
   const range = periodRange(kind, key, board.timeZone, board.weekStart);
   if (range === null) return `${key} is not a ${kind} period`;
-  if (range.start.getTime() > now.getTime() + window.maxFutureMs) return `${kind} period ${key} has not started yet`;
-  if (range.end.getTime() <= board.createdAt.getTime() - window.maxAgeMs) return `${kind} period ${key} ended before the board existed`;
+  if (range.start.getTime() > now.getTime() + window.maxFutureMs)
+    return `${kind} period ${key} has not started yet`;
+  if (range.end.getTime() <= board.createdAt.getTime() - window.maxAgeMs)
+    return `${kind} period ${key} ended before the board existed`;
   if (range.end.getTime() < now.getTime() - READABLE_PAST_DAYS * DAY_MS) {
     return `${kind} period ${key} ended more than ${READABLE_PAST_DAYS} days ago; older periods are not served`;
   }

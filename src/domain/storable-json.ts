@@ -15,14 +15,18 @@ function textProblem(text: string): string | null {
   return null;
 }
 
-/** Why `value` (parsed JSON) cannot be stored, with the path of the first offending place; null if it can. */
+/**
+ * Why `value` (parsed JSON) cannot be stored, with the path of the first offending place; null if
+ * it can.
+ */
 export function unstorableJson(value: unknown, path = "", depth = 0): string | null {
   if (typeof value === "string") {
     const problem = textProblem(value);
     return problem ? `${path || "value"} ${problem}` : null;
   }
   if (value === null || typeof value !== "object") return null;
-  if (depth >= MAX_JSON_DEPTH) return `${path || "value"} is nested deeper than ${MAX_JSON_DEPTH} levels`;
+  if (depth >= MAX_JSON_DEPTH)
+    return `${path || "value"} is nested deeper than ${MAX_JSON_DEPTH} levels`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const problem = unstorableJson(value[i], `${path}[${i}]`, depth + 1);

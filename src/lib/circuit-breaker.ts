@@ -20,7 +20,9 @@ export type BreakerState = "closed" | "open" | "half_open";
 
 export class CircuitOpenError extends Error {
   constructor(what: string, retryInMs: number) {
-    super(`${what} is skipped for ${Math.ceil(retryInMs / 1000)} s after repeated failures (circuit open)`);
+    super(
+      `${what} is skipped for ${Math.ceil(retryInMs / 1000)} s after repeated failures (circuit open)`,
+    );
     this.name = "CircuitOpenError";
   }
 }
@@ -65,7 +67,10 @@ export class CircuitBreaker {
    * Runs `call` unless the circuit refuses it (throws CircuitOpenError). `isFailure` tells which
    * errors count against the dependency (an answer such as "not loaded yet" proves it is up).
    */
-  async run<T>(call: () => Promise<T>, isFailure: (error: unknown) => boolean = () => true): Promise<T> {
+  async run<T>(
+    call: () => Promise<T>,
+    isFailure: (error: unknown) => boolean = () => true,
+  ): Promise<T> {
     const probe = this.#admit();
     try {
       const value = await call();
@@ -95,8 +100,10 @@ export class CircuitBreaker {
     const now = this.now();
     if (this.#openUntil === 0) return false;
     if (now < this.#openUntil) return this.#refuse(this.#openUntil - now);
-    const probing = this.#probeSince !== null && now - this.#probeSince < this.options.probeTimeoutMs;
-    if (probing) return this.#refuse(this.options.probeTimeoutMs - (now - (this.#probeSince ?? now)));
+    const probing =
+      this.#probeSince !== null && now - this.#probeSince < this.options.probeTimeoutMs;
+    if (probing)
+      return this.#refuse(this.options.probeTimeoutMs - (now - (this.#probeSince ?? now)));
     this.#probeSince = now;
     return true;
   }

@@ -10,7 +10,14 @@ const UNAVAILABLE_STATES = /^(08|53|57|58|3D|40)/;
 const UNREACHABLE =
   /fetch failed|network connection lost|econnrefused|econnreset|enotfound|connection terminated|socket hang up|timed out|timeout|did not answer|unreachable|could not reach|connection refused|error connecting/i;
 
-type Shape = { name?: unknown; message?: unknown; code?: unknown; cause?: unknown; retryable?: unknown; overloaded?: unknown };
+type Shape = {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  cause?: unknown;
+  retryable?: unknown;
+  overloaded?: unknown;
+};
 
 /**
  * The dependency a failure belongs to ("Postgres", "a Durable Object", "the network"), or null
@@ -19,7 +26,11 @@ type Shape = { name?: unknown; message?: unknown; code?: unknown; cause?: unknow
  * Walks the `cause` chain, since drizzle and the RPC layer wrap what actually happened.
  */
 export function failedDependency(error: unknown): string | null {
-  for (let e = error as Shape | undefined, depth = 0; e && typeof e === "object" && depth < 4; depth += 1) {
+  for (
+    let e = error as Shape | undefined, depth = 0;
+    e && typeof e === "object" && depth < 4;
+    depth += 1
+  ) {
     if (e.overloaded === true || e.retryable === true) return "a Durable Object";
     const name = typeof e.name === "string" ? e.name : "";
     const message = typeof e.message === "string" ? e.message : "";

@@ -1,7 +1,9 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-/** Every error code the API can return, with its HTTP status. Codes are part of the API contract. */
+/**
+ * Every error code the API can return, with its HTTP status. Codes are part of the API contract.
+ */
 export const errorStatus = {
   BAD_REQUEST: 400,
   VALIDATION_FAILED: 400,
@@ -42,7 +44,12 @@ export class ApiError extends HTTPException {
   /** Response headers the error answers with (e.g. Retry-After on a 503). */
   readonly headers: Record<string, string> | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, headers?: Record<string, string>) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ) {
     super(errorStatus[code], { message });
     this.code = code;
     this.details = details;
@@ -50,6 +57,11 @@ export class ApiError extends HTTPException {
   }
 }
 
-export function errorBody(code: ErrorCode, message: string, requestId: string, details?: Record<string, unknown>): ErrorBody {
+export function errorBody(
+  code: ErrorCode,
+  message: string,
+  requestId: string,
+  details?: Record<string, unknown>,
+): ErrorBody {
   return { error: { code, message, requestId, ...details } };
 }

@@ -25,7 +25,11 @@ export const log = {
 export function describeError(error: unknown, depth = 0): string {
   // drizzle wraps driver errors as "Failed query: <the whole SQL> params: ..."; the cause is what
   // an operator needs, and logging every statement's text would drown the logs.
-  if (error instanceof Error && error.message.startsWith("Failed query:") && error.cause instanceof Error) {
+  if (
+    error instanceof Error &&
+    error.message.startsWith("Failed query:") &&
+    error.cause instanceof Error
+  ) {
     return describeError(error.cause, depth);
   }
   if (error instanceof Error) {

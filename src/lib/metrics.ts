@@ -17,7 +17,10 @@ export const counters = {
   redisFailures: 0,
   /** Redis reads and projection writes not tried because its circuit was open (redisBreakerFor). */
   redisSkipped: 0,
-  /** Board-periods whose Redis keys a projection found trailing their object's watermark (dropped, reloaded). */
+  /**
+   * Board-periods whose Redis keys a projection found trailing their object's watermark (dropped,
+   * reloaded).
+   */
   redisBehind: 0,
   /** Reads of a board-period Redis does not hold whole yet (answered from Postgres). */
   redisNotReady: 0,
@@ -26,7 +29,9 @@ export const counters = {
   postgresRankWaits: 0,
   /** ... and that were refused (503): too many waiting, or waited too long. */
   postgresRankRefused: 0,
-  /** Queries sent over Neon's HTTP endpoint (request paths, rebuilds): zero on a served top-N read. */
+  /**
+   * Queries sent over Neon's HTTP endpoint (request paths, rebuilds): zero on a served top-N read.
+   */
   postgresQueries: 0,
   /** WebSocket pools opened (queue batches, cron jobs, readiness): none on a read. */
   postgresConnections: 0,
@@ -41,9 +46,15 @@ export const counters = {
   rejectedIncrementTooLarge: 0,
   /** Events refused per item beyond their board's maxScoreEventsPerMinute for the player. */
   rejectedTooManyScoreEvents: 0,
-  /** Redis round trips counting score events against a board's per-minute limit (one per request at most). */
+  /**
+   * Redis round trips counting score events against a board's per-minute limit (one per request at
+   * most).
+   */
   scoreRateRedisCalls: 0,
-  /** Requests whose per-minute limits were counted in this isolate's memory (no Redis, or it failed). */
+  /**
+   * Requests whose per-minute limits were counted in this isolate's memory (no Redis, or it
+   * failed).
+   */
   scoreRateLocal: 0,
 };
 

@@ -1,11 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
 import type { AppBindings } from "../env";
 
-/** Ids are request signatures (64 hex digits); the bound only stops a caller's mistake from bloating storage. */
+/**
+ * Ids are request signatures (64 hex digits); the bound only stops a caller's mistake from bloating
+ * storage.
+ */
 const MAX_ID_LENGTH = 128;
 /** Signatures need minutes; a day bounds what a wrong argument could pin in storage. */
 const MAX_TTL_MS = 24 * 60 * 60 * 1000;
-/** A sweep waits this long after the first expiry it is for, so one alarm clears a minute of rows, not one each. */
+/**
+ * A sweep waits this long after the first expiry it is for, so one alarm clears a minute of rows,
+ * not one each.
+ */
 const SWEEP_DELAY_MS = 60_000;
 
 /**
@@ -23,7 +29,9 @@ export class ReplayGuard extends DurableObject<AppBindings> {
     super(ctx, env);
     // WITHOUT ROWID and no index on expires_at: each id is one written row (writes are what is
     // billed), and the sweep's scan reads only rows (far cheaper) about once a minute.
-    ctx.storage.sql.exec("create table if not exists seen (id text primary key, expires_at integer not null) without rowid");
+    ctx.storage.sql.exec(
+      "create table if not exists seen (id text primary key, expires_at integer not null) without rowid",
+    );
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -39,7 +47,9 @@ export class ReplayGuard extends DurableObject<AppBindings> {
     }
     const sql = this.ctx.storage.sql;
     const now = Date.now();
-    const [row] = sql.exec<{ expires_at: number }>("select expires_at from seen where id = ?", id).toArray();
+    const [row] = sql
+      .exec<{ expires_at: number }>("select expires_at from seen where id = ?", id)
+      .toArray();
     if (row !== undefined && row.expires_at > now) return false;
     const expiresAt = now + ttlMs;
     sql.exec("insert or replace into seen (id, expires_at) values (?, ?)", id, expiresAt);
@@ -52,7 +62,9 @@ export class ReplayGuard extends DurableObject<AppBindings> {
     const sql = this.ctx.storage.sql;
     this.#alarmAt = null;
     sql.exec("delete from seen where expires_at <= ?", Date.now());
-    const { next } = sql.exec<{ next: number | null }>("select min(expires_at) as next from seen").one();
+    const { next } = sql
+      .exec<{ next: number | null }>("select min(expires_at) as next from seen")
+      .one();
     if (next !== null) await this.#sweepAfter(next);
   }
 

@@ -5,10 +5,15 @@ import { consumeDeadLetters } from "./dead-letter-consumer";
 import { consumeEventBatch } from "./event-consumer";
 
 /** The worker's queue handler: routes a batch to its consumer by queue name. */
-export async function handleQueue(batch: MessageBatch<unknown>, env: AppBindings, ctx: ExecutionContext): Promise<void> {
+export async function handleQueue(
+  batch: MessageBatch<unknown>,
+  env: AppBindings,
+  ctx: ExecutionContext,
+): Promise<void> {
   const role = queueRole(batch.queue);
   if (role === "dead_letters") return consumeDeadLetters(batch, env);
-  if (role === "scores" || role === "analytics") return consumeEventBatch(batch, env, role, (p) => ctx.waitUntil(p));
+  if (role === "scores" || role === "analytics")
+    return consumeEventBatch(batch, env, role, (p) => ctx.waitUntil(p));
   log.error("queue: batch from an unknown queue, retrying", {
     queue: batch.queue,
     hint: "queue names must end in -score-events, -analytics-events or -dead-letters",

@@ -6,7 +6,13 @@ import { withTimeout } from "../lib/timeout";
 import { openDatabase, type SessionDatabase } from "../stores/postgres/client";
 import { backoffSeconds, isPermanentDatabaseError } from "./retry-policy";
 
-type LetterRow = { queue: string; message_id: string; body: unknown; error: string; attempts: number };
+type LetterRow = {
+  queue: string;
+  message_id: string;
+  body: unknown;
+  error: string;
+  attempts: number;
+};
 
 /**
  * Records dead letters in Postgres (one multi-row insert per batch) so operators can list them
@@ -15,7 +21,10 @@ type LetterRow = { queue: string; message_id: string; body: unknown; error: stri
  * pending letters. A letter is acked only once it is recorded: one whose body Postgres cannot
  * hold (a NUL character, a lone surrogate) is recorded with the body as escaped JSON text.
  */
-export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: AppBindings): Promise<void> {
+export async function consumeDeadLetters(
+  batch: MessageBatch<unknown>,
+  env: AppBindings,
+): Promise<void> {
   const rows: LetterRow[] = batch.messages.map((message) => {
     const letter = DeadLetterSchema.safeParse(message.body);
     return letter.success
@@ -42,11 +51,17 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: AppB
     } catch (error) {
       if (!isPermanentDatabaseError(error)) throw error;
       // One body Postgres refuses must not keep its neighbours (or itself) unrecorded.
-      await Promise.all(batch.messages.map((message, i) => recordAlone(handle.db, message, rows[i] as LetterRow)));
+      await Promise.all(
+        batch.messages.map((message, i) => recordAlone(handle.db, message, rows[i] as LetterRow)),
+      );
     }
   } catch (error) {
-    log.error("dead letters: could not record, retrying", { error: describeError(error), size: rows.length });
-    for (const message of batch.messages) message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    log.error("dead letters: could not record, retrying", {
+      error: describeError(error),
+      size: rows.length,
+    });
+    for (const message of batch.messages)
+      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
   } finally {
     await handle.close();
   }
@@ -66,24 +81,35 @@ async function record(db: SessionDatabase, rows: LetterRow[]): Promise<void> {
 }
 
 /** Records one letter, escaped if need be; acks it once recorded, else retries it alone. */
-async function recordAlone(db: SessionDatabase, message: Message<unknown>, row: LetterRow): Promise<void> {
+async function recordAlone(
+  db: SessionDatabase,
+  message: Message<unknown>,
+  row: LetterRow,
+): Promise<void> {
   try {
     try {
       await record(db, [row]);
     } catch (error) {
       if (!isPermanentDatabaseError(error)) throw error;
-      // JSON.stringify writes a NUL or a lone surrogate as an escape: as text inside a string, Postgres keeps it.
+      // JSON.stringify writes a NUL or a lone surrogate as an escape: as text inside a string,
+      // Postgres keeps it.
       await record(db, [
         {
           ...row,
-          body: { unstorable: "the body holds text Postgres cannot store; `json` is its JSON text", json: JSON.stringify(row.body) },
+          body: {
+            unstorable: "the body holds text Postgres cannot store; `json` is its JSON text",
+            json: JSON.stringify(row.body),
+          },
           error: `${row.error} (body stored as escaped JSON text: ${describeError(error)})`,
         },
       ]);
     }
     message.ack();
   } catch (error) {
-    log.error("dead letters: could not record one letter, retrying it", { messageId: row.message_id, error: describeError(error) });
+    log.error("dead letters: could not record one letter, retrying it", {
+      messageId: row.message_id,
+      error: describeError(error),
+    });
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
   }
 }

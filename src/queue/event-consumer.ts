@@ -7,18 +7,29 @@ import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { boardLoader } from "../services/boards";
 import { requestObjectRepairs } from "../services/projection/object-repairs";
-import { type MissedObject, type ProjectionOutcome, projectScoreChanges } from "../services/projection/score-projection";
+import {
+  type MissedObject,
+  type ProjectionOutcome,
+  projectScoreChanges,
+} from "../services/projection/score-projection";
 import { getBoards } from "../stores/cache/boards";
 import type { Database, SessionDatabase } from "../stores/postgres/client";
 import { openDatabase } from "../stores/postgres/client";
 import { isSchemaMissing, MIGRATE_HINT } from "../stores/postgres/errors";
-import { type ContributionRow, type EventRow, persistBatch } from "../stores/postgres/persist-batch";
+import {
+  type ContributionRow,
+  type EventRow,
+  persistBatch,
+} from "../stores/postgres/persist-batch";
 import { countsOf } from "../stores/postgres/ranks";
 import type { Board } from "../stores/postgres/schema";
 import { deadLetter } from "./dead-letter";
 import { backoffSeconds, exhausted, isPermanentDatabaseError } from "./retry-policy";
 
-/** A statement that takes longer is treated as failed (and retried); it is idempotent if it did commit. */
+/**
+ * A statement that takes longer is treated as failed (and retried); it is idempotent if it did
+ * commit.
+ */
 const STATEMENT_TIMEOUT_MS = 20_000;
 
 /** One event and the queue message that carried it (a message packs a request's events). */
@@ -65,7 +76,12 @@ export async function consumeEventBatch(
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.join(".") || "body";
-      await settlePoison(env, batch.queue, message, `invalid message: ${where}: ${issue?.message ?? "schema mismatch"}`);
+      await settlePoison(
+        env,
+        batch.queue,
+        message,
+        `invalid message: ${where}: ${issue?.message ?? "schema mismatch"}`,
+      );
       continue;
     }
     accepted.push(message);
@@ -79,11 +95,20 @@ export async function consumeEventBatch(
   }
   if (accepted.length === 0) return;
 
-  const groups = splitByPlayer(items, Math.min(MAX_PARALLEL_WRITES, Math.max(1, Math.ceil(items.length / EVENTS_PER_WRITE))));
+  const groups = splitByPlayer(
+    items,
+    Math.min(MAX_PARALLEL_WRITES, Math.max(1, Math.ceil(items.length / EVENTS_PER_WRITE))),
+  );
   const handle = openDatabase(env, { maxConnections: groups.length });
   try {
     const db = handle.db;
-    const outcome: Outcome = { changes: [], statements: 0, failed: new Set(), refused: 0, writtenAt: 0 };
+    const outcome: Outcome = {
+      changes: [],
+      statements: 0,
+      failed: new Set(),
+      refused: 0,
+      writtenAt: 0,
+    };
     const parsedAt = performance.now();
     const boards = await loadBoards(db, items, outcome);
     const writes: BatchWrites = { db, env, queue: batch.queue, role, boards, outcome };
@@ -101,12 +126,21 @@ export async function consumeEventBatch(
     if (outcome.changes.length > 0) {
       outcome.statements += 1;
       const totals = await exactTotals(db, outcome.changes);
-      const projection = await projectScoreChanges(env, outcome.changes, boards, waitUntil, totals, outcome.writtenAt);
+      const projection = await projectScoreChanges(
+        env,
+        outcome.changes,
+        boards,
+        waitUntil,
+        totals,
+        outcome.writtenAt,
+      );
       unprojected = await settleProjection(db, batch.queue, landed, projection, outcome);
     }
     const projectedAt = performance.now();
     for (const message of landed) if (!outcome.failed.has(message)) message.ack();
-    await Promise.all([...outcome.failed].map((message) => retryOrBury(env, batch.queue, message, outcome.failure)));
+    await Promise.all(
+      [...outcome.failed].map((message) => retryOrBury(env, batch.queue, message, outcome.failure)),
+    );
     // One wide event per batch: the figures an operator (and bench:ingest) needs.
     log.info("consumer: batch", {
       queue: batch.queue,
@@ -125,14 +159,21 @@ export async function consumeEventBatch(
       projectMs: Math.round(projectedAt - persistedAt),
     });
   } catch (error) {
-    log.warn("consumer: batch failed, retrying its messages", { queue: batch.queue, error: describeError(error) });
+    log.warn("consumer: batch failed, retrying its messages", {
+      queue: batch.queue,
+      error: describeError(error),
+    });
     await Promise.all(accepted.map((message) => retryOrBury(env, batch.queue, message, error)));
   } finally {
     await handle.close();
   }
 }
 
-async function loadBoards(db: Database, items: Item[], outcome: Outcome): Promise<Map<string, Board>> {
+async function loadBoards(
+  db: Database,
+  items: Item[],
+  outcome: Outcome,
+): Promise<Map<string, Board>> {
   const ids = items.flatMap((i) => (i.event.boardId ? [i.event.boardId] : []));
   if (ids.length === 0) return new Map();
   const load = boardLoader(() => db);
@@ -150,7 +191,10 @@ async function loadBoards(db: Database, items: Item[], outcome: Outcome): Promis
 const MAX_PARALLEL_WRITES = 4;
 const EVENTS_PER_WRITE = 1000;
 
-function splitByPlayer<T extends { event: { playerId: string } }>(items: T[], parts: number): T[][] {
+function splitByPlayer<T extends { event: { playerId: string } }>(
+  items: T[],
+  parts: number,
+): T[][] {
   if (parts <= 1) return [items];
   const groups: T[][] = Array.from({ length: parts }, () => []);
   for (const item of items) groups[fnv1a(item.event.playerId) % parts]?.push(item);
@@ -206,11 +250,16 @@ function toRows(
     const memo = `${board.id}\u0000${minute}`;
     let keys = periodKeysByMinute.get(memo);
     if (!keys) {
-      const config = { periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart };
+      const config = {
+        periods: board.periods as PeriodKind[],
+        timeZone: board.timeZone,
+        weekStart: board.weekStart,
+      };
       keys = periodKeysFor(config, new Date(minute * 60_000)).map((p) => p.key);
       periodKeysByMinute.set(memo, keys);
     }
-    for (const key of keys) contributions.push({ event_id: event.id, board_id: board.id, period_key: key });
+    for (const key of keys)
+      contributions.push({ event_id: event.id, board_id: board.id, period_key: key });
   }
   return { events, contributions, inBatchDuplicates };
 }
@@ -251,20 +300,39 @@ async function persistIsolating(
     outcome.refused += result.refused.length;
     outcome.writtenAt = Math.max(outcome.writtenAt, result.writtenAt);
     if (result.refused.length > 0) {
-      log.warn("consumer: events refused by their board's bounds (see score_rejections)", { queue, eventIds: result.refused.slice(0, 20) });
+      log.warn("consumer: events refused by their board's bounds (see score_rejections)", {
+        queue,
+        eventIds: result.refused.slice(0, 20),
+      });
     }
   } catch (error) {
     if (!isPermanentDatabaseError(error)) {
       if (isSchemaMissing(error))
-        log.error(`consumer: ${MIGRATE_HINT}; retrying`, { queue, events: items.length, error: describeError(error) });
-      else log.warn("consumer: transient database failure, retrying", { queue, events: items.length, error: describeError(error) });
+        log.error(`consumer: ${MIGRATE_HINT}; retrying`, {
+          queue,
+          events: items.length,
+          error: describeError(error),
+        });
+      else
+        log.warn("consumer: transient database failure, retrying", {
+          queue,
+          events: items.length,
+          error: describeError(error),
+        });
       for (const item of items) outcome.failed.add(item.message);
       outcome.failure = error;
       return;
     }
     if (items.length === 1 && items[0]) {
       const { message, event } = items[0];
-      await buryEvent(env, queue, message, event, `database rejected the event: ${describeError(error)}`, outcome);
+      await buryEvent(
+        env,
+        queue,
+        message,
+        event,
+        `database rejected the event: ${describeError(error)}`,
+        outcome,
+      );
       return;
     }
     const middle = Math.ceil(items.length / 2);
@@ -274,8 +342,20 @@ async function persistIsolating(
 }
 
 /** One event of a packed message can never land: it alone goes to the DLQ, as a single event. */
-async function buryEvent(env: AppBindings, queue: string, message: Message<unknown>, event: EventBody, reason: string, outcome: Outcome) {
-  log.warn("consumer: poison event dead-lettered", { queue, messageId: message.id, eventId: event.id, reason });
+async function buryEvent(
+  env: AppBindings,
+  queue: string,
+  message: Message<unknown>,
+  event: EventBody,
+  reason: string,
+  outcome: Outcome,
+) {
+  log.warn("consumer: poison event dead-lettered", {
+    queue,
+    messageId: message.id,
+    eventId: event.id,
+    reason,
+  });
   try {
     await deadLetter(env, {
       queue,
@@ -291,10 +371,21 @@ async function buryEvent(env: AppBindings, queue: string, message: Message<unkno
 }
 
 /** A message that can never succeed: dead-letter it with the reason, then ack it. */
-async function settlePoison(env: AppBindings, queue: string, message: Message<unknown>, reason: string): Promise<void> {
+async function settlePoison(
+  env: AppBindings,
+  queue: string,
+  message: Message<unknown>,
+  reason: string,
+): Promise<void> {
   log.warn("consumer: poison message dead-lettered", { queue, messageId: message.id, reason });
   try {
-    await deadLetter(env, { queue, messageId: message.id, attempts: message.attempts, error: reason, body: message.body });
+    await deadLetter(env, {
+      queue,
+      messageId: message.id,
+      attempts: message.attempts,
+      error: reason,
+      body: message.body,
+    });
     message.ack();
   } catch (error) {
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
@@ -307,7 +398,12 @@ async function settlePoison(env: AppBindings, queue: string, message: Message<un
 }
 
 /** Transient failure: retry with backoff, or dead-letter with the error once attempts run out. */
-async function retryOrBury(env: AppBindings, queue: string, message: Message<unknown>, error: unknown): Promise<void> {
+async function retryOrBury(
+  env: AppBindings,
+  queue: string,
+  message: Message<unknown>,
+  error: unknown,
+): Promise<void> {
   if (!exhausted(message.attempts)) {
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     return;
@@ -338,11 +434,21 @@ const COUNTS_TIMEOUT_MS = 2_000;
  */
 async function exactTotals(db: Database, changes: readonly ScoreChange[]) {
   const seen = new Map<string, { boardId: string; periodKey: string }>();
-  for (const c of changes) seen.set(boardPeriodKey(c.boardId, c.periodKey), { boardId: c.boardId, periodKey: c.periodKey });
+  for (const c of changes)
+    seen.set(boardPeriodKey(c.boardId, c.periodKey), {
+      boardId: c.boardId,
+      periodKey: c.periodKey,
+    });
   try {
-    return await withTimeout(countsOf(db, [...seen.values()]), COUNTS_TIMEOUT_MS, "Postgres record counts");
+    return await withTimeout(
+      countsOf(db, [...seen.values()]),
+      COUNTS_TIMEOUT_MS,
+      "Postgres record counts",
+    );
   } catch (error) {
-    log.warn("consumer: record counts unavailable; totals advance by new players", { error: describeError(error) });
+    log.warn("consumer: record counts unavailable; totals advance by new players", {
+      error: describeError(error),
+    });
     return new Map();
   }
 }
@@ -371,9 +477,11 @@ async function settleProjection(
   const repairs: MissedObject[] = [...projection.unprojectable];
   if (projection.failed.length > 0) {
     const lastTry = landed.filter((m) => m.attempts >= PROJECTION_ATTEMPTS);
-    for (const message of landed) if (message.attempts < PROJECTION_ATTEMPTS) outcome.failed.add(message);
+    for (const message of landed)
+      if (message.attempts < PROJECTION_ATTEMPTS) outcome.failed.add(message);
     if (lastTry.length > 0) repairs.push(...projection.failed);
-    if (outcome.failed.size > 0) outcome.failure ??= new Error(`projection failed: ${projection.failed[0]?.error ?? ""}`);
+    if (outcome.failed.size > 0)
+      outcome.failure ??= new Error(`projection failed: ${projection.failed[0]?.error ?? ""}`);
     log.warn("consumer: Durable Object projection failed", {
       queue,
       objects: projection.failed.slice(0, 20),

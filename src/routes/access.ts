@@ -4,7 +4,11 @@ import { ANONYMOUS, type Caller, hasScope, type Scope } from "../domain";
 import { ApiError } from "../lib/errors";
 import { count } from "../lib/metrics";
 import { authenticate } from "../services/access/authenticate";
-import { SIGNATURE_HEADER, signedRequestOf, verifyRequestSignature } from "../services/access/request-signing";
+import {
+  SIGNATURE_HEADER,
+  signedRequestOf,
+  verifyRequestSignature,
+} from "../services/access/request-signing";
 import { requireBoard } from "../services/boards";
 import type { Board } from "../stores/postgres/schema";
 import type { AppContext } from "./context";
@@ -29,7 +33,10 @@ export interface Access {
 
 const routeAccess = new Map<string, Access>();
 
-/** Every route's access as declared, by "METHOD /path" (OpenAPI path syntax): the auth matrix tests read it. */
+/**
+ * Every route's access as declared, by "METHOD /path" (OpenAPI path syntax): the auth matrix tests
+ * read it.
+ */
 export function declaredAccess(): ReadonlyMap<string, Access> {
   return routeAccess;
 }
@@ -75,8 +82,11 @@ function guard(access: Access): MiddlewareHandler<AppContext> {
     await limitAddress(c, access.rateLimit);
     // Open routes (health) read no credential: a probe with a stale key must still see the truth.
     const { caller, key } =
-      access.credential === "none" ? { caller: ANONYMOUS } : await authenticate(c.env, c.get("stores").db, c.req.header("authorization"));
-    if (key && (key.requireSignature || c.req.header(SIGNATURE_HEADER) !== undefined)) await checkSignature(c, key.signingKey);
+      access.credential === "none"
+        ? { caller: ANONYMOUS }
+        : await authenticate(c.env, c.get("stores").db, c.req.header("authorization"));
+    if (key && (key.requireSignature || c.req.header(SIGNATURE_HEADER) !== undefined))
+      await checkSignature(c, key.signingKey);
     admit(caller, access.credential);
     await limitCaller(c, caller, access.rateLimit);
     c.set("caller", caller);
@@ -89,7 +99,12 @@ function guard(access: Access): MiddlewareHandler<AppContext> {
  * very request, never seen before (services/access/request-signing.ts).
  */
 async function checkSignature(c: Context<AppContext>, signingKey: string): Promise<void> {
-  const check = await verifyRequestSignature(await signedRequestOf(c.req), signingKey, Date.now(), c.get("stores").replays);
+  const check = await verifyRequestSignature(
+    await signedRequestOf(c.req),
+    signingKey,
+    Date.now(),
+    c.get("stores").replays,
+  );
   if (!check.ok) {
     count("authRefused");
     throw new ApiError("UNAUTHORIZED", `Request signature refused: ${check.reason}`);
@@ -111,7 +126,11 @@ function admit(caller: Caller, credential: Credential): void {
       : credential === "admin-key"
         ? "the admin key (ADMIN_KEY)"
         : `a server key with ${credential}, or the admin key`;
-  if (caller.kind === "anonymous") throw new ApiError("UNAUTHORIZED", `This route needs ${needs}: send Authorization: Bearer <credential>`);
+  if (caller.kind === "anonymous")
+    throw new ApiError(
+      "UNAUTHORIZED",
+      `This route needs ${needs}: send Authorization: Bearer <credential>`,
+    );
   count("accessDenied");
   throw new ApiError("FORBIDDEN", `This credential may not use this route: it needs ${needs}`);
 }

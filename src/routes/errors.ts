@@ -31,7 +31,13 @@ export function errorResponses<S extends keyof typeof descriptions>(...statuses:
   return Object.fromEntries(
     statuses.map((status) => [
       status,
-      { description: descriptions[status] ?? "Error", content: { "application/json": { schema: ErrorSchema } } },
+      {
+        description: descriptions[status] ?? "Error",
+        content: { "application/json": { schema: ErrorSchema } },
+      },
     ]),
-  ) as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+  ) as Record<
+    S,
+    { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }
+  >;
 }

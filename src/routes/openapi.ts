@@ -15,13 +15,15 @@ export function registerOpenApiDocument(app: OpenAPIHono<AppContext>): void {
   schemes.registerComponent("securitySchemes", "serverKey", {
     type: "http",
     scheme: "bearer",
-    description: "A server key from POST /v1/admin/keys (eb_…); the required scope is named in the requirement",
+    description:
+      "A server key from POST /v1/admin/keys (eb_…); the required scope is named in the requirement",
   });
   schemes.registerComponent("securitySchemes", "playerToken", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
-    description: "A player token: minted by POST /v1/players/{player}/tokens, or issued by the studio's identity provider",
+    description:
+      "A player token: minted by POST /v1/players/{player}/tokens, or issued by the studio's identity provider",
   });
   const info = { title: "Edgeboard API", version: "0.1.0" };
   app.doc31("/openapi.json", { openapi: "3.1.0", info });

@@ -26,7 +26,11 @@ const WINDOW_SECONDS = 60;
 
 export async function limitAddress(c: Context<AppContext>, rateClass: RateClass): Promise<void> {
   const address = c.req.header("cf-connecting-ip") ?? "unknown";
-  await consume(c.env[ADDRESS_LIMITERS[rateClass]], `${rateClass}:${address}`, `this address's ${rateClass} budget`);
+  await consume(
+    c.env[ADDRESS_LIMITERS[rateClass]],
+    `${rateClass}:${address}`,
+    `this address's ${rateClass} budget`,
+  );
 }
 
 /**
@@ -34,11 +38,24 @@ export async function limitAddress(c: Context<AppContext>, rateClass: RateClass)
  * across PoPs when Upstash is configured (@upstash/ratelimit), so a player cannot multiply the
  * budget by reaching several PoPs.
  */
-export async function limitCaller(c: Context<AppContext>, caller: Caller, rateClass: RateClass): Promise<void> {
-  const who = caller.kind === "player" ? `player:${caller.playerId}` : caller.kind === "key" ? `key:${caller.prefix}` : null;
+export async function limitCaller(
+  c: Context<AppContext>,
+  caller: Caller,
+  rateClass: RateClass,
+): Promise<void> {
+  const who =
+    caller.kind === "player"
+      ? `player:${caller.playerId}`
+      : caller.kind === "key"
+        ? `key:${caller.prefix}`
+        : null;
   if (!who) return;
   const binding = caller.kind === "player" ? c.env.RATE_LIMIT_PLAYER : c.env.RATE_LIMIT_KEY;
-  await consume(binding, `${rateClass}:${who}`, caller.kind === "player" ? "this player's budget" : "this key's budget");
+  await consume(
+    binding,
+    `${rateClass}:${who}`,
+    caller.kind === "player" ? "this player's budget" : "this key's budget",
+  );
   if (rateClass === "write" || rateClass === "mint")
     await limitGlobally(c, caller.kind === "player" ? "player" : "key", `${rateClass}:${who}`);
 }
@@ -49,7 +66,9 @@ async function consume(limiter: Limiter, key: string, what: string): Promise<voi
     ({ success } = await limiter.limit({ key }));
   } catch (error) {
     // The binding is the platform's; if it fails, serving beats refusing everyone.
-    log.warn("rate limit: the binding failed; the request is let through", { error: describeError(error) });
+    log.warn("rate limit: the binding failed; the request is let through", {
+      error: describeError(error),
+    });
     return;
   }
   if (!success) tooMany(what, WINDOW_SECONDS);
@@ -66,12 +85,22 @@ function tooMany(what: string, retryAfterSeconds: number, global = false): never
 }
 
 const limiters = new Map<string, Ratelimit>();
-/** Verdicts of keys already over their limit, kept in the isolate so a flood costs no Redis calls. */
+/**
+ * Verdicts of keys already over their limit, kept in the isolate so a flood costs no Redis calls.
+ */
 const blocked = new Map<string, number>();
 
-async function limitGlobally(c: Context<AppContext>, kind: "player" | "key", key: string): Promise<void> {
+async function limitGlobally(
+  c: Context<AppContext>,
+  kind: "player" | "key",
+  key: string,
+): Promise<void> {
   const { redis, redisBreaker } = c.get("stores");
-  const perMinute = Number(kind === "player" ? c.env.GLOBAL_RATE_LIMIT_PLAYER_PER_MINUTE : c.env.GLOBAL_RATE_LIMIT_KEY_PER_MINUTE);
+  const perMinute = Number(
+    kind === "player"
+      ? c.env.GLOBAL_RATE_LIMIT_PLAYER_PER_MINUTE
+      : c.env.GLOBAL_RATE_LIMIT_KEY_PER_MINUTE,
+  );
   if (!redis || !Number.isInteger(perMinute) || perMinute <= 0) return;
   const id = `${c.env.REDIS_KEY_PREFIX}rl:${kind}:${perMinute}`;
   let limiter = limiters.get(id);
@@ -92,10 +121,16 @@ async function limitGlobally(c: Context<AppContext>, kind: "player" | "key", key
   try {
     result = await redisBreaker.run(() => current.limit(key));
   } catch (error) {
-    log.warn("rate limit: the global limit could not be checked; the per-PoP budgets still apply", { error: describeError(error) });
+    log.warn("rate limit: the global limit could not be checked; the per-PoP budgets still apply", {
+      error: describeError(error),
+    });
     return;
   }
   c.executionCtx.waitUntil(result.pending);
   if (!result.success)
-    tooMany(`this ${kind}'s budget across all locations`, Math.max(1, Math.ceil((result.reset - Date.now()) / 1000)), true);
+    tooMany(
+      `this ${kind}'s budget across all locations`,
+      Math.max(1, Math.ceil((result.reset - Date.now()) / 1000)),
+      true,
+    );
 }

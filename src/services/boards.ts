@@ -51,7 +51,10 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
     .onConflictDoNothing({ target: boards.id })
     .returning();
   if (!row) {
-    throw new ApiError("CONFLICT", `Board "${input.id}" already exists; choose another id (sort order and operator cannot change)`);
+    throw new ApiError(
+      "CONFLICT",
+      `Board "${input.id}" already exists; choose another id (sort order and operator cannot change)`,
+    );
   }
   rememberBoard(row);
   return row;
@@ -79,7 +82,8 @@ export function boardLoader(db: () => Database) {
  */
 export async function requireBoard(db: () => Database, id: string): Promise<Board> {
   const board = (await getBoards([id], boardLoader(db))).get(id);
-  if (!board) throw new ApiError("NOT_FOUND", `Unknown board "${id}"; create it with POST /v1/admin/boards`);
+  if (!board)
+    throw new ApiError("NOT_FOUND", `Unknown board "${id}"; create it with POST /v1/admin/boards`);
   return board;
 }
 

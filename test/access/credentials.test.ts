@@ -7,7 +7,16 @@ import type { AppBindings } from "../../src/env";
 import { signRequest } from "../../src/services/access/request-signing";
 import { KEY_CACHE_MS, signingKeyOf, verifyServerKey } from "../../src/services/access/server-keys";
 import { openDatabase } from "../../src/stores/postgres/client";
-import { ADMIN, api, createBoard, eventId, eventually, query, scoreRows, testEnv } from "../helpers/factories";
+import {
+  ADMIN,
+  api,
+  createBoard,
+  eventId,
+  eventually,
+  query,
+  scoreRows,
+  testEnv,
+} from "../helpers/factories";
 import { bearer, createKey, playerToken, revokeKey } from "./credentials";
 
 const app = createApp();
@@ -36,7 +45,10 @@ async function send(credential: string, events: unknown[], extra: Record<string,
   });
   return {
     status: res.status,
-    body: (await res.json()) as { accepted: number; rejected: Array<{ index: number; error: { code: string } }> },
+    body: (await res.json()) as {
+      accepted: number;
+      rejected: Array<{ index: number; error: { code: string } }>;
+    },
   };
 }
 
@@ -45,11 +57,20 @@ describe("server keys", () => {
     const created = await createKey(["events:write"], "game server");
     expect(created.key).toMatch(/^eb_[a-z2-9]{8}_[A-Za-z0-9_-]{43}$/);
     expect(created.key.startsWith(`${created.prefix}_`)).toBe(true);
-    const stored = await query<{ hash: string; signing_key: string }>(sql`select hash, signing_key from api_keys where id = ${created.id}`);
+    const stored = await query<{ hash: string; signing_key: string }>(
+      sql`select hash, signing_key from api_keys where id = ${created.id}`,
+    );
     expect(JSON.stringify(stored)).not.toContain(created.key);
     const listed = await (await api("/v1/admin/keys", { headers: ADMIN })).json();
-    const mine = (listed as { keys: Array<Record<string, unknown>> }).keys.find((k) => k.id === created.id);
-    expect(mine).toMatchObject({ prefix: created.prefix, name: "game server", scopes: ["events:write"], revokedAt: null });
+    const mine = (listed as { keys: Array<Record<string, unknown>> }).keys.find(
+      (k) => k.id === created.id,
+    );
+    expect(mine).toMatchObject({
+      prefix: created.prefix,
+      name: "game server",
+      scopes: ["events:write"],
+      revokedAt: null,
+    });
     expect(mine).not.toHaveProperty("key");
     expect(JSON.stringify(listed)).not.toContain(created.key);
 
@@ -74,7 +95,11 @@ describe("server keys", () => {
   it("known to this isolate, keep working for a while when Postgres cannot be asked; unknown ones get an error (503)", async () => {
     const created = await createKey(["events:write"]);
     const db = () => openDatabase(testEnv, { maxConnections: 1 }).db;
-    const down = () => openDatabase({ ...testEnv, DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" }, { maxConnections: 1 }).db;
+    const down = () =>
+      openDatabase(
+        { ...testEnv, DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" },
+        { maxConnections: 1 },
+      ).db;
     const now = Date.now();
     expect(await verifyServerKey(db, created.key, now)).not.toBeNull();
     expect((await verifyServerKey(down, created.key, now + KEY_CACHE_MS + 1))?.id).toBe(created.id);
@@ -87,7 +112,9 @@ describe("server keys", () => {
     const forged = `${created.prefix}_${"A".repeat(43)}`;
     const board = await createBoard();
     expect((await send(forged, [scoreEvent(board, "k2", 1)])).status).toBe(401);
-    expect((await send(`eb_zzzzzzzz_${"B".repeat(43)}`, [scoreEvent(board, "k2", 1)])).status).toBe(401);
+    expect((await send(`eb_zzzzzzzz_${"B".repeat(43)}`, [scoreEvent(board, "k2", 1)])).status).toBe(
+      401,
+    );
   });
 });
 
@@ -105,10 +132,15 @@ describe("player tokens", () => {
     expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(3_600_000);
 
     const board = await createBoard();
-    const result = await send(token, [scoreEvent(board, "tok-1", 10), scoreEvent(board, "tok-2", 99)]);
+    const result = await send(token, [
+      scoreEvent(board, "tok-1", 10),
+      scoreEvent(board, "tok-2", 99),
+    ]);
     expect(result.status).toBe(202);
     expect(result.body.accepted).toBe(1);
-    expect(result.body.rejected).toEqual([{ index: 1, error: { code: "FORBIDDEN", message: expect.stringContaining("tok-2") } }]);
+    expect(result.body.rejected).toEqual([
+      { index: 1, error: { code: "FORBIDDEN", message: expect.stringContaining("tok-2") } },
+    ]);
     await eventually(async () => ((await scoreRows(board)).length === 1 ? true : undefined));
     expect((await scoreRows(board)).map((r) => r.player_id)).toEqual(["tok-1"]);
   });
@@ -124,10 +156,19 @@ describe("player tokens", () => {
 
   it("take a lifetime, and the mint answers 503 saying what to set when no secret is configured", async () => {
     const minter = await createKey(["tokens:mint"]);
-    const init = { method: "POST", headers: { ...bearer(minter.key), "content-type": "application/json" }, body: '{"ttlSeconds":120}' };
+    const init = {
+      method: "POST",
+      headers: { ...bearer(minter.key), "content-type": "application/json" },
+      body: '{"ttlSeconds":120}',
+    };
     const res = await call("/v1/players/tok-3/tokens", init);
-    expect(Date.parse(((await res.json()) as { expiresAt: string }).expiresAt) - Date.now()).toBeLessThanOrEqual(120_000);
-    const without = await call("/v1/players/tok-3/tokens", init, { ...testEnv, PLAYER_TOKEN_SECRET: undefined });
+    expect(
+      Date.parse(((await res.json()) as { expiresAt: string }).expiresAt) - Date.now(),
+    ).toBeLessThanOrEqual(120_000);
+    const without = await call("/v1/players/tok-3/tokens", init, {
+      ...testEnv,
+      PLAYER_TOKEN_SECRET: undefined,
+    });
     expect(without.status).toBe(503);
     expect(await without.text()).toContain("PLAYER_TOKEN_SECRET");
   });
@@ -142,7 +183,12 @@ describe("player tokens", () => {
     };
     const secret = new TextEncoder().encode(env.IDP_JWT_SECRET);
     const sign = (claims: Record<string, unknown>, issuer = env.IDP_ISSUER) =>
-      new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setIssuer(issuer).setAudience("game").setExpirationTime("10m").sign(secret);
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer(issuer)
+        .setAudience("game")
+        .setExpirationTime("10m")
+        .sign(secret);
     const board = await createBoard();
     const post = async (token: string) =>
       call(
@@ -160,7 +206,12 @@ describe("player tokens", () => {
   });
 
   it("from the studio's identity provider: ES256 against its JWKS, fetched and cached", async () => {
-    const env = { ...testEnv, IDP_JWKS_URL: inject("idpJwksUrl"), IDP_ISSUER: "https://id.studio.example", IDP_AUDIENCE: "" };
+    const env = {
+      ...testEnv,
+      IDP_JWKS_URL: inject("idpJwksUrl"),
+      IDP_ISSUER: "https://id.studio.example",
+      IDP_AUDIENCE: "",
+    };
     const jwk = JSON.parse(inject("idpPrivateJwk")) as { kid: string };
     const key = await importJWK(jwk, "ES256");
     const token = await new SignJWT({})
@@ -183,7 +234,9 @@ describe("player tokens", () => {
     const ok = await post(token, "jwks-1");
     expect(ok.status).toBe(202);
     expect(((await ok.json()) as { accepted: number }).accepted).toBe(1);
-    const other = (await (await post(token, "jwks-2")).json()) as { rejected: Array<{ error: { code: string } }> };
+    const other = (await (await post(token, "jwks-2")).json()) as {
+      rejected: Array<{ error: { code: string } }>;
+    };
     expect(other.rejected[0]?.error.code).toBe("FORBIDDEN");
     const expired = await new SignJWT({})
       .setProtectedHeader({ alg: "ES256", kid: jwk.kid })
@@ -216,19 +269,26 @@ describe("who may write and read what", () => {
     expect((await api(`/v1/leaderboards/${board}`)).status).toBe(401);
     expect((await api(`/v1/boards/${board}`)).status).toBe(401);
     const writer = await createKey(["events:write"]);
-    expect((await api(`/v1/leaderboards/${board}`, { headers: bearer(writer.key) })).status).toBe(403);
+    expect((await api(`/v1/leaderboards/${board}`, { headers: bearer(writer.key) })).status).toBe(
+      403,
+    );
     const reader = await createKey(["read"]);
     const page = await api(`/v1/leaderboards/${board}`, { headers: bearer(reader.key) });
     expect(page.status).toBe(200);
     expect(page.headers.get("cache-control")).toMatch(/^private/);
-    expect((await api(`/v1/leaderboards/${board}`, { headers: bearer(await playerToken("priv-1")) })).status).toBe(200);
+    expect(
+      (await api(`/v1/leaderboards/${board}`, { headers: bearer(await playerToken("priv-1")) }))
+        .status,
+    ).toBe(200);
 
     await send(writer.key, [scoreEvent(board, "priv-1", 8)]);
     await eventually(async () => ((await scoreRows(board)).length === 1 ? true : undefined));
     const ranks = async (headers: Record<string, string>) =>
-      ((await (await api("/v1/players/priv-1/ranks", { headers })).json()) as { ranks: Array<{ board: string }> }).ranks.map(
-        (r) => r.board,
-      );
+      (
+        (await (await api("/v1/players/priv-1/ranks", { headers })).json()) as {
+          ranks: Array<{ board: string }>;
+        }
+      ).ranks.map((r) => r.board);
     expect(await ranks({})).not.toContain(board);
     expect(await ranks(bearer(reader.key))).toContain(board);
   });
@@ -241,16 +301,39 @@ describe("signed requests", () => {
     const body = JSON.stringify(scoreEvent(board, "sig-1", 5));
     const base = { ...bearer(created.key), "content-type": "application/json" };
     expect((await api("/v1/events", { method: "POST", headers: base, body })).status).toBe(401);
-    const signature = await signRequest(await signingKeyOf(created.key), "POST", "/v1/events", body, Date.now());
-    const signed = await api("/v1/events", { method: "POST", headers: { ...base, ...signature }, body });
+    const signature = await signRequest(
+      await signingKeyOf(created.key),
+      "POST",
+      "/v1/events",
+      body,
+      Date.now(),
+    );
+    const signed = await api("/v1/events", {
+      method: "POST",
+      headers: { ...base, ...signature },
+      body,
+    });
     expect(signed.status).toBe(202);
-    const replayed = await api("/v1/events", { method: "POST", headers: { ...base, ...signature }, body });
+    const replayed = await api("/v1/events", {
+      method: "POST",
+      headers: { ...base, ...signature },
+      body,
+    });
     expect(replayed.status).toBe(401);
     expect(await replayed.text()).toContain("already received");
     // A tampered body with a valid-looking signature fails too.
     const tampered = await api("/v1/events", {
       method: "POST",
-      headers: { ...base, ...(await signRequest(await signingKeyOf(created.key), "POST", "/v1/events", body, Date.now())) },
+      headers: {
+        ...base,
+        ...(await signRequest(
+          await signingKeyOf(created.key),
+          "POST",
+          "/v1/events",
+          body,
+          Date.now(),
+        )),
+      },
       body: body.replace('"score":5', '"score":500'),
     });
     expect(tampered.status).toBe(401);

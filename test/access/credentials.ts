@@ -3,15 +3,25 @@ import { issueKey } from "../../src/services/access/server-keys";
 import { ADMIN, api, testEnv } from "../helpers/factories";
 
 /** Creates a server key through the admin API and returns its secret and id. */
-export async function createKey(scopes: string[], name = "test key", extra: Record<string, unknown> = {}) {
-  const res = await api("/v1/admin/keys", { method: "POST", headers: ADMIN, body: JSON.stringify({ name, scopes, ...extra }) });
-  if (res.status !== 201) throw new Error(`POST /v1/admin/keys answered ${res.status}: ${await res.text()}`);
+export async function createKey(
+  scopes: string[],
+  name = "test key",
+  extra: Record<string, unknown> = {},
+) {
+  const res = await api("/v1/admin/keys", {
+    method: "POST",
+    headers: ADMIN,
+    body: JSON.stringify({ name, scopes, ...extra }),
+  });
+  if (res.status !== 201)
+    throw new Error(`POST /v1/admin/keys answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { id: string; key: string; prefix: string; scopes: string[] };
 }
 
 export async function revokeKey(id: string): Promise<void> {
   const res = await api(`/v1/admin/keys/${id}`, { method: "DELETE", headers: ADMIN });
-  if (res.status !== 200) throw new Error(`DELETE /v1/admin/keys/${id} answered ${res.status}: ${await res.text()}`);
+  if (res.status !== 200)
+    throw new Error(`DELETE /v1/admin/keys/${id} answered ${res.status}: ${await res.text()}`);
 }
 
 export async function playerToken(playerId: string, ttlSeconds = 600): Promise<string> {

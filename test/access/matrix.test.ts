@@ -15,35 +15,69 @@ let board = "";
 /** Routes that are deliberately outside the access layer. */
 const UNGUARDED = new Set(["GET /openapi.json"]);
 
-/** A request each route accepts when the credential is right; `key` is a fresh key id for DELETE. */
+/**
+ * A request each route accepts when the credential is right; `key` is a fresh key id for DELETE.
+ */
 type Sample = (ctx: { board: string; key: string }) => { path: string; body?: unknown };
 const SAMPLES: Record<string, Sample> = {
   "GET /health": () => ({ path: "/health" }),
   "GET /health/ready": () => ({ path: "/health/ready" }),
   "POST /v1/events": ({ board }) => ({
     path: "/v1/events",
-    body: { id: eventId(), type: "score", playerId: PLAYER, boardId: board, score: 5, occurredAt: new Date().toISOString() },
+    body: {
+      id: eventId(),
+      type: "score",
+      playerId: PLAYER,
+      boardId: board,
+      score: 5,
+      occurredAt: new Date().toISOString(),
+    },
   }),
-  "POST /v1/admin/boards": () => ({ path: "/v1/admin/boards", body: { id: uniqueId("mx"), name: "matrix" } }),
+  "POST /v1/admin/boards": () => ({
+    path: "/v1/admin/boards",
+    body: { id: uniqueId("mx"), name: "matrix" },
+  }),
   "GET /v1/boards/{board}": ({ board }) => ({ path: `/v1/boards/${board}` }),
   "GET /v1/leaderboards/{board}": ({ board }) => ({ path: `/v1/leaderboards/${board}` }),
-  "GET /v1/leaderboards/{board}/players/{player}": ({ board }) => ({ path: `/v1/leaderboards/${board}/players/nobody` }),
-  "GET /v1/leaderboards/{board}/players/{player}/around": ({ board }) => ({ path: `/v1/leaderboards/${board}/players/nobody/around` }),
-  "POST /v1/leaderboards/{board}/players": ({ board }) => ({ path: `/v1/leaderboards/${board}/players`, body: { playerIds: ["a"] } }),
-  "GET /v1/leaderboards/{board}/rank-of": ({ board }) => ({ path: `/v1/leaderboards/${board}/rank-of?score=10` }),
+  "GET /v1/leaderboards/{board}/players/{player}": ({ board }) => ({
+    path: `/v1/leaderboards/${board}/players/nobody`,
+  }),
+  "GET /v1/leaderboards/{board}/players/{player}/around": ({ board }) => ({
+    path: `/v1/leaderboards/${board}/players/nobody/around`,
+  }),
+  "POST /v1/leaderboards/{board}/players": ({ board }) => ({
+    path: `/v1/leaderboards/${board}/players`,
+    body: { playerIds: ["a"] },
+  }),
+  "GET /v1/leaderboards/{board}/rank-of": ({ board }) => ({
+    path: `/v1/leaderboards/${board}/rank-of?score=10`,
+  }),
   "GET /v1/leaderboards/{board}/live": ({ board }) => ({ path: `/v1/leaderboards/${board}/live` }),
   "GET /v1/players/{player}/ranks": () => ({ path: `/v1/players/${PLAYER}/ranks` }),
   "POST /v1/players/{player}/tokens": () => ({ path: `/v1/players/${PLAYER}/tokens`, body: {} }),
   "GET /v1/admin/dlq": () => ({ path: "/v1/admin/dlq" }),
-  "POST /v1/admin/dlq/replay": () => ({ path: "/v1/admin/dlq/replay", body: { ids: [2_000_000_000] } }),
+  "POST /v1/admin/dlq/replay": () => ({
+    path: "/v1/admin/dlq/replay",
+    body: { ids: [2_000_000_000] },
+  }),
   "GET /v1/admin/ingest/stats": () => ({ path: "/v1/admin/ingest/stats" }),
   "GET /v1/admin/metrics": () => ({ path: "/v1/admin/metrics" }),
-  "POST /v1/admin/keys": () => ({ path: "/v1/admin/keys", body: { name: "matrix", scopes: ["read"] } }),
+  "POST /v1/admin/keys": () => ({
+    path: "/v1/admin/keys",
+    body: { name: "matrix", scopes: ["read"] },
+  }),
   "GET /v1/admin/keys": () => ({ path: "/v1/admin/keys" }),
   "DELETE /v1/admin/keys/{id}": ({ key }) => ({ path: `/v1/admin/keys/${key}` }),
 };
 
-type Variant = "none" | "wrong key" | "revoked key" | "expired token" | "token for another player" | "wrong scope" | "right credential";
+type Variant =
+  | "none"
+  | "wrong key"
+  | "revoked key"
+  | "expired token"
+  | "token for another player"
+  | "wrong scope"
+  | "right credential";
 const VARIANTS: Variant[] = [
   "none",
   "wrong key",
@@ -59,10 +93,16 @@ const credentials: Record<string, string> = {};
 function routeList(): Array<{ id: string; access: Access }> {
   const app = createApp();
   const registered = [
-    ...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, "{$1}")}`)),
+    ...new Set(
+      app.routes
+        .filter((r) => r.method !== "ALL")
+        .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, "{$1}")}`),
+    ),
   ];
   const declared = declaredAccess();
-  return registered.filter((id) => !UNGUARDED.has(id)).map((id) => ({ id, access: declared.get(id) as Access }));
+  return registered
+    .filter((id) => !UNGUARDED.has(id))
+    .map((id) => ({ id, access: declared.get(id) as Access }));
 }
 
 /** What a variant sends, for a route with this access. */
@@ -79,12 +119,14 @@ function credentialFor(variant: Variant, access: Access): string | undefined {
     case "token for another player":
       return credentials.otherPlayer;
     case "wrong scope":
-      // A key with every scope but the one needed (admin-key routes: a key with every scope, which is still no admin key).
+      // A key with every scope but the one needed (admin-key routes: a key with every scope, which
+      // is still no admin key).
       return access.credential === "event-write" ? credentials.readOnly : credentials.allScopes;
     case "right credential":
       if (access.credential === "event-write") return credentials.writer;
       if (access.credential === "admin-key") return testEnv.ADMIN_KEY;
-      if (access.credential === "none" || access.credential === "board-read") return credentials.reader;
+      if (access.credential === "none" || access.credential === "board-read")
+        return credentials.reader;
       return credentials[`scope:${access.credential}`];
   }
 }
@@ -94,10 +136,12 @@ function expected(variant: Variant, access: Access): number[] {
   const ok = [200, 201, 202, 404, 426];
   if (access.credential === "none") return [200, 503];
   if (variant === "right credential") return ok;
-  if (variant === "wrong key" || variant === "revoked key" || variant === "expired token") return [401];
+  if (variant === "wrong key" || variant === "revoked key" || variant === "expired token")
+    return [401];
   if (access.credential === "board-read") return ok;
   if (variant === "none") return [401];
-  if (variant === "token for another player") return access.credential === "event-write" ? [202] : [403];
+  if (variant === "token for another player")
+    return access.credential === "event-write" ? [202] : [403];
   return [403];
 }
 
@@ -123,8 +167,14 @@ describe("every route × every credential", () => {
     const routes = routeList();
     expect(routes.length).toBeGreaterThanOrEqual(20);
     for (const { id, access } of routes) {
-      expect(access, `${id} declares no access: build it with guardedRoute (src/routes/access.ts)`).toBeDefined();
-      expect(SAMPLES[id], `${id} has no sample request in test/access/matrix.test.ts`).toBeDefined();
+      expect(
+        access,
+        `${id} declares no access: build it with guardedRoute (src/routes/access.ts)`,
+      ).toBeDefined();
+      expect(
+        SAMPLES[id],
+        `${id} has no sample request in test/access/matrix.test.ts`,
+      ).toBeDefined();
     }
   });
 
@@ -135,7 +185,11 @@ describe("every route × every credential", () => {
       const method = id.split(" ")[0] as string;
       for (const variant of VARIANTS) {
         let credential = credentialFor(variant, access);
-        if (variant === "wrong scope" && typeof access.credential === "string" && access.credential.includes(":")) {
+        if (
+          variant === "wrong scope" &&
+          typeof access.credential === "string" &&
+          access.credential.includes(":")
+        ) {
           // A key holding every scope except the one this route needs.
           const others = SCOPES.filter((s) => s !== access.credential);
           credential = (await createKey(others)).key;
@@ -154,16 +208,27 @@ describe("every route × every credential", () => {
         const want = expected(variant, access);
         const text = await res.text();
         if (!want.includes(res.status))
-          failures.push(`${id} with ${variant}: ${res.status} (want ${want.join("/")}) ${text.slice(0, 160)}`);
+          failures.push(
+            `${id} with ${variant}: ${res.status} (want ${want.join("/")}) ${text.slice(0, 160)}`,
+          );
         if (res.status === 401 || res.status === 403) {
           const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
           if (code !== (res.status === 401 ? "UNAUTHORIZED" : "FORBIDDEN"))
             failures.push(`${id} with ${variant}: ${res.status} with code ${code}`);
         }
-        if (id === "POST /v1/events" && variant === "token for another player" && res.status === 202) {
-          const body = JSON.parse(text) as { accepted: number; rejected: Array<{ error: { code: string } }> };
+        if (
+          id === "POST /v1/events" &&
+          variant === "token for another player" &&
+          res.status === 202
+        ) {
+          const body = JSON.parse(text) as {
+            accepted: number;
+            rejected: Array<{ error: { code: string } }>;
+          };
           if (body.accepted !== 0 || body.rejected[0]?.error.code !== "FORBIDDEN")
-            failures.push(`${id} with ${variant}: accepted ${body.accepted}, rejected ${JSON.stringify(body.rejected)}`);
+            failures.push(
+              `${id} with ${variant}: accepted ${body.accepted}, rejected ${JSON.stringify(body.rejected)}`,
+            );
         }
       }
     }
@@ -173,7 +238,12 @@ describe("every route × every credential", () => {
 
   it("keeps ADMIN_KEY working on every admin route", async () => {
     for (const { id, access } of routeList()) {
-      if (access.credential === "none" || access.credential === "board-read" || access.credential === "event-write") continue;
+      if (
+        access.credential === "none" ||
+        access.credential === "board-read" ||
+        access.credential === "event-write"
+      )
+        continue;
       const method = id.split(" ")[0] as string;
       const key = method === "DELETE" ? (await createKey(["read"], "to revoke")).id : "";
       const sample = SAMPLES[id]?.({ board, key });
@@ -183,7 +253,10 @@ describe("every route × every credential", () => {
         headers: ADMIN,
         body: sample.body === undefined ? null : JSON.stringify(sample.body),
       });
-      expect([200, 201, 202], `${id} with the admin key: ${res.status} ${await res.clone().text()}`).toContain(res.status);
+      expect(
+        [200, 201, 202],
+        `${id} with the admin key: ${res.status} ${await res.clone().text()}`,
+      ).toContain(res.status);
     }
   });
 });

@@ -22,16 +22,26 @@ async function call(path: string, init: RequestInit, env: AppBindings) {
 }
 
 const scoreBody = (board: string, playerId: string) =>
-  JSON.stringify({ id: eventId(), type: "score", playerId, boardId: board, score: 1, occurredAt: new Date().toISOString() });
+  JSON.stringify({
+    id: eventId(),
+    type: "score",
+    playerId,
+    boardId: board,
+    score: 1,
+    occurredAt: new Date().toISOString(),
+  });
 
 describe("rate limits", () => {
   it("per address and route class: the 6th read within the window is a 429 with Retry-After and the JSON error, counted; it resets", async () => {
     const board = await createBoard();
     const env = { ...testEnv, RATE_LIMIT_READ_IP: small };
-    const address = { "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}-${uniqueId("ip")}` };
+    const address = {
+      "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}-${uniqueId("ip")}`,
+    };
     const before = counters.rateLimited;
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await call(`/v1/leaderboards/${board}`, { headers: address }, env)).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await call(`/v1/leaderboards/${board}`, { headers: address }, env)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
     const refused = await call(`/v1/leaderboards/${board}`, { headers: address }, env);
     expect(refused.status).toBe(429);
@@ -39,10 +49,21 @@ describe("rate limits", () => {
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
     expect(counters.rateLimited - before).toBe(2);
     // Another address has its own budget; writes are another class.
-    expect((await call(`/v1/leaderboards/${board}`, { headers: { "cf-connecting-ip": uniqueId("other") } }, env)).status).toBe(200);
+    expect(
+      (
+        await call(
+          `/v1/leaderboards/${board}`,
+          { headers: { "cf-connecting-ip": uniqueId("other") } },
+          env,
+        )
+      ).status,
+    ).toBe(200);
     // The window passes.
     await eventually(
-      async () => ((await call(`/v1/leaderboards/${board}`, { headers: address }, env)).status === 200 ? true : undefined),
+      async () =>
+        (await call(`/v1/leaderboards/${board}`, { headers: address }, env)).status === 200
+          ? true
+          : undefined,
       25_000,
     );
   }, 40_000);
@@ -57,7 +78,11 @@ describe("rate limits", () => {
         "/v1/events",
         {
           method: "POST",
-          headers: { ...bearer(credential), "content-type": "application/json", "cf-connecting-ip": uniqueId("ip") },
+          headers: {
+            ...bearer(credential),
+            "content-type": "application/json",
+            "cf-connecting-ip": uniqueId("ip"),
+          },
           body: scoreBody(board, playerId),
         },
         env,
@@ -83,7 +108,11 @@ describe("rate limits", () => {
           "/v1/events",
           {
             method: "POST",
-            headers: { ...bearer(token), "content-type": "application/json", "cf-connecting-ip": uniqueId("pop") },
+            headers: {
+              ...bearer(token),
+              "content-type": "application/json",
+              "cf-connecting-ip": uniqueId("pop"),
+            },
             body: scoreBody(board, player),
           },
           env,
@@ -97,7 +126,11 @@ describe("rate limits", () => {
   );
 
   it("shows its refusals in the metrics route", async () => {
-    const res = await call("/v1/admin/metrics", { headers: { authorization: `Bearer ${testEnv.ADMIN_KEY}` } }, testEnv);
+    const res = await call(
+      "/v1/admin/metrics",
+      { headers: { authorization: `Bearer ${testEnv.ADMIN_KEY}` } },
+      testEnv,
+    );
     const metrics = (await res.json()) as Record<string, number>;
     expect(metrics).toHaveProperty("rateLimited");
     expect(metrics).toHaveProperty("rateLimitedGlobal");

@@ -12,7 +12,11 @@ describe("edge cache single flight", () => {
     // The owner: another request context of this isolate starts the load (its own timer is the
     // origin) and is torn down before it answers, as a request is when its client goes away.
     const owner = await ownerContext(testEnv, () => {
-      void cachedJson(key, () => new Promise((r) => setTimeout(() => r({ status: 200, body: '"owner"' }), 500)), options).catch(() => {});
+      void cachedJson(
+        key,
+        () => new Promise((r) => setTimeout(() => r({ status: 200, body: '"owner"' }), 500)),
+        options,
+      ).catch(() => {});
     });
     const waiter = cachedJson(key, async () => ({ status: 200, body: '"waiter"' }), options);
     await owner.tearDown();
@@ -36,8 +40,12 @@ describe("edge cache single flight", () => {
       await new Promise((r) => setTimeout(r, 30));
       throw new Error("origin down");
     };
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => cachedJson(key, failing, options)));
-    expect(results.every((r) => r.status === "rejected" && String(r.reason).includes("origin down"))).toBe(true);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => cachedJson(key, failing, options)),
+    );
+    expect(
+      results.every((r) => r.status === "rejected" && String(r.reason).includes("origin down")),
+    ).toBe(true);
     expect(calls).toBe(1);
 
     const ok = async () => {
@@ -45,7 +53,9 @@ describe("edge cache single flight", () => {
       await new Promise((r) => setTimeout(r, 30));
       return { status: 200, body: '"ok"' };
     };
-    const answers = await Promise.all(Array.from({ length: 20 }, () => cachedJson(key, ok, options)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => cachedJson(key, ok, options)),
+    );
     expect(answers.every((a) => a.body === '"ok"')).toBe(true);
     expect(calls).toBe(2);
   });

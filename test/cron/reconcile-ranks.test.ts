@@ -23,7 +23,10 @@ const written = keyTracker(prefix);
 const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
 
 let seq = 0;
-/** Score events through the real queue handler (Postgres, the Durable Object, Redis in the background). */
+/**
+ * Score events through the real queue handler (Postgres, the Durable Object, Redis in the
+ * background).
+ */
 async function consume(board: string, scores: Array<[string, number]>, env: AppBindings = testEnv) {
   const batch = createMessageBatch(
     "edgeboard-score-events",
@@ -58,7 +61,8 @@ async function boardWithPlayers(n: number): Promise<string> {
     Array.from({ length: n }, (_, i) => [`c${i}`, (i * 7) % 11]),
   );
   await eventually(
-    async () => ((await countFromRedis(testRedis(), prefix, board, "all")) === n ? true : undefined),
+    async () =>
+      (await countFromRedis(testRedis(), prefix, board, "all")) === n ? true : undefined,
     20_000,
     "Redis writes",
   );
@@ -86,7 +90,11 @@ async function agreesWithPostgres(board: string, players: string[]): Promise<voi
 
 async function fireCron(): Promise<void> {
   const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
+  await worker.scheduled(
+    createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }),
+    testEnv,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
 }
 
@@ -103,7 +111,9 @@ async function cronUntil(done: () => Promise<boolean>, what: string): Promise<vo
 }
 
 async function resyncRequests(board: string): Promise<number> {
-  const rows = await query<{ n: string }>(sql`select count(*) as n from rank_resync where board_id = ${board}`);
+  const rows = await query<{ n: string }>(
+    sql`select count(*) as n from rank_resync where board_id = ${board}`,
+  );
   return Number(rows[0]?.n);
 }
 
@@ -113,7 +123,9 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
   it("loads current board-periods Redis does not hold whole, and its ranks then agree with Postgres", async () => {
     const board = await boardWithPlayers(30);
     expect(await isReady(board)).toBe(false);
-    await expect(rankFromRedis(testRedis(), prefix, board, "all", "c1")).rejects.toThrow(RedisNotReadyError);
+    await expect(rankFromRedis(testRedis(), prefix, board, "all", "c1")).rejects.toThrow(
+      RedisNotReadyError,
+    );
     // Other test files' boards are due too; a run loads all it can within its budget.
     await cronUntil(() => isReady(board), "the cron to load the board");
     await agreesWithPostgres(
@@ -128,7 +140,9 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     await boardWithPlayers(3);
     const handle = openDatabase(testEnv, { maxConnections: 1 });
     try {
-      const result = await reconcileRanks(handle.db, testRedis(), prefix, new Date(), { budgetMs: 0 });
+      const result = await reconcileRanks(handle.db, testRedis(), prefix, new Date(), {
+        budgetMs: 0,
+      });
       expect(result.due).toBeGreaterThanOrEqual(2);
       expect(result.reloadedCount + result.failedCount).toBe(1);
     } finally {
@@ -154,7 +168,10 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     expect((await rankFromRedis(testRedis(), prefix, board, "all", "c3"))?.rank).not.toBe(1);
     expect(await rankFromRedis(testRedis(), prefix, board, "all", "late")).toBeNull();
 
-    await cronUntil(async () => (await resyncRequests(board)) === 0, "the cron to resync the board");
+    await cronUntil(
+      async () => (await resyncRequests(board)) === 0,
+      "the cron to resync the board",
+    );
     expect((await rankFromRedis(testRedis(), prefix, board, "all", "c3"))?.rank).toBe(1);
     await agreesWithPostgres(board, ["c3", "late", "c0", "c19"]);
   });
@@ -165,14 +182,20 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     const day = periodKey("daily", scoredAt, "UTC", "monday");
     written.track(board, "all");
     written.track(board, day);
-    const expiresAt = pastPeriodExpiryMs({ timeZone: "UTC", weekStart: "monday" }, day, DEFAULT_PAST_PERIOD_DAYS) ?? 0;
+    const expiresAt =
+      pastPeriodExpiryMs({ timeZone: "UTC", weekStart: "monday" }, day, DEFAULT_PAST_PERIOD_DAYS) ??
+      0;
     const daily = rankKeys(prefix, board, day);
     const allTime = rankKeys(prefix, board, "all");
     // Within a minute (the test's own round trips; workerd's clock only moves on I/O).
     const near = (ttl: number) => Math.abs(ttl - (expiresAt - Date.now())) < 60_000;
 
     await consume(board, [["e1", 5]]);
-    await eventually(async () => ((await testRedis().pttl(daily.z)) > 0 ? true : undefined), 20_000, "the projection to reach Redis");
+    await eventually(
+      async () => ((await testRedis().pttl(daily.z)) > 0 ? true : undefined),
+      20_000,
+      "the projection to reach Redis",
+    );
     expect(near(await testRedis().pttl(daily.z))).toBe(true);
     expect(near(await testRedis().pttl(daily.m))).toBe(true);
     expect(await testRedis().pttl(allTime.z)).toBe(-1);
@@ -185,8 +208,10 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
       await handle.close();
     }
     expect(await isReady(board)).toBe(true);
-    for (const key of [daily.z, daily.m, daily.ready]) expect(near(await testRedis().pttl(key)), key).toBe(true);
-    for (const key of [allTime.z, allTime.m, allTime.ready]) expect(await testRedis().pttl(key), key).toBe(-1);
+    for (const key of [daily.z, daily.m, daily.ready])
+      expect(near(await testRedis().pttl(key)), key).toBe(true);
+    for (const key of [allTime.z, allTime.m, allTime.ready])
+      expect(await testRedis().pttl(key), key).toBe(-1);
     expect((await rankFromRedis(testRedis(), prefix, board, day, "e1"))?.rank).toBe(1);
   });
 
@@ -195,10 +220,14 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     const longAgo = periodKey("daily", new Date(Date.now() - 30 * 86_400_000), "UTC", "monday");
     const gone = `gone-${board}`;
     written.track(board, longAgo);
-    await query(sql`insert into rank_resync (board_id, period_key) values (${board}, ${longAgo}), (${gone}, 'all')`);
+    await query(
+      sql`insert into rank_resync (board_id, period_key) values (${board}, ${longAgo}), (${gone}, 'all')`,
+    );
     const handle = openDatabase(testEnv, { maxConnections: 1 });
     try {
-      const result = await reconcileRanks(handle.db, testRedis(), prefix, new Date(), { pastDays: 7 });
+      const result = await reconcileRanks(handle.db, testRedis(), prefix, new Date(), {
+        pastDays: 7,
+      });
       expect(result.droppedCount).toBeGreaterThanOrEqual(2);
     } finally {
       await handle.close();

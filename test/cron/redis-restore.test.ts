@@ -1,4 +1,9 @@
-import { createExecutionContext, createMessageBatch, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { reconcileRanks } from "../../src/cron/reconcile-ranks";
@@ -29,7 +34,16 @@ async function consume(board: string, scores: Array<[string, number]>) {
       id: uniqueId("restore"),
       timestamp: new Date(),
       attempts: 1,
-      body: { kind: "event", id: eventId(), type: "score", playerId, boardId: board, score, occurredAt: T0, receivedAt: Date.now() },
+      body: {
+        kind: "event",
+        id: eventId(),
+        type: "score",
+        playerId,
+        boardId: board,
+        score,
+        occurredAt: T0,
+        receivedAt: Date.now(),
+      },
     })),
   );
   const ctx = createExecutionContext();
@@ -37,12 +51,15 @@ async function consume(board: string, scores: Array<[string, number]>) {
   await waitOnExecutionContext(ctx);
 }
 
-/** Runs the every-minute cron's reconciliation for this test's board alone (others may be due too). */
+/**
+ * Runs the every-minute cron's reconciliation for this test's board alone (others may be due too).
+ */
 async function reconcile() {
   const handle = openDatabase(testEnv, { maxConnections: 1 });
   try {
     return await reconcileRanks(handle.db, testRedis(), prefix, new Date(), {
-      watermarkOf: (boardId, periodKey) => testEnv.LEADERBOARD.getByName(leaderboardObjectName(boardId, periodKey)).watermark(),
+      watermarkOf: (boardId, periodKey) =>
+        testEnv.LEADERBOARD.getByName(leaderboardObjectName(boardId, periodKey)).watermark(),
     });
   } finally {
     await handle.close();
@@ -59,8 +76,14 @@ async function readsOf(board: string) {
   return { ctx, definition };
 }
 
-/** A board of `players` players (`${prefix}0`, ... scoring 10, 11, ...) whose Redis keys the cron has loaded. */
-async function loadedBoard(prefixOf: string, players: number): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
+/**
+ * A board of `players` players (`${prefix}0`, ... scoring 10, 11, ...) whose Redis keys the cron
+ * has loaded.
+ */
+async function loadedBoard(
+  prefixOf: string,
+  players: number,
+): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
   const board = await createBoard({ periods: ["all"] });
   written.track(board, "all");
   await consume(
@@ -80,10 +103,14 @@ async function loadedBoard(prefixOf: string, players: number): Promise<{ board: 
  * copy": the leader's newer record is taken back to what an earlier snapshot held, and the marker
  * to that snapshot's time, `lagMs` before the leader's batch (by default older than the tolerance).
  */
-async function restoredBoard(lagMs = WATERMARK_TOLERANCE_MS + 60_000): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
+async function restoredBoard(
+  lagMs = WATERMARK_TOLERANCE_MS + 60_000,
+): Promise<{ board: string; keys: ReturnType<typeof rankKeys> }> {
   const { board, keys } = await loadedBoard("r", 10);
   await consume(board, [["r0", 500]]);
-  await eventually(async () => ((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined));
+  await eventually(async () =>
+    (await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined,
+  );
   const marker = Number(await testRedis().get(keys.ready));
 
   // The older copy: r0 at version 1 with 10 points, and its snapshot time.
@@ -98,131 +125,172 @@ async function restoredBoard(lagMs = WATERMARK_TOLERANCE_MS + 60_000): Promise<{
   return { board, keys };
 }
 
-describe.skipIf(!hasRedis)("a Redis restored from an older copy is not trusted (needs Redis: set REDIS_URL)", () => {
-  afterAll(() => written.clear(testRedis()));
+describe.skipIf(!hasRedis)(
+  "a Redis restored from an older copy is not trusted (needs Redis: set REDIS_URL)",
+  () => {
+    afterAll(() => written.clear(testRedis()));
 
-  it("the next projection finds its keys trailing the object's watermark: readers stop trusting them, the cron reloads them", async () => {
-    const { board, keys } = await restoredBoard();
-    const before = counters.redisBehind;
-    await consume(board, [["r5", 16]]);
-    await eventually(async () => ((await testRedis().exists(keys.ready)) === 0 ? true : undefined), 10_000, "the marker dropped");
-    expect(counters.redisBehind - before).toBe(1);
-    expect(await query(sql`select 1 from rank_resync where board_id = ${board}`)).toHaveLength(1);
+    it("the next projection finds its keys trailing the object's watermark: readers stop trusting them, the cron reloads them", async () => {
+      const { board, keys } = await restoredBoard();
+      const before = counters.redisBehind;
+      await consume(board, [["r5", 16]]);
+      await eventually(
+        async () => ((await testRedis().exists(keys.ready)) === 0 ? true : undefined),
+        10_000,
+        "the marker dropped",
+      );
+      expect(counters.redisBehind - before).toBe(1);
+      expect(await query(sql`select 1 from rank_resync where board_id = ${board}`)).toHaveLength(1);
 
-    // Reads no longer take the stale rank from Redis.
-    const { ctx, definition } = await readsOf(board);
-    const standing = await readPlayerRank(ctx, definition, "all", "r0");
-    expect(standing).toMatchObject({ rank: 1, score: 500 });
-    expect(standing?.source).not.toBe("redis");
+      // Reads no longer take the stale rank from Redis.
+      const { ctx, definition } = await readsOf(board);
+      const standing = await readPlayerRank(ctx, definition, "all", "r0");
+      expect(standing).toMatchObject({ rank: 1, score: 500 });
+      expect(standing?.source).not.toBe("redis");
 
-    const result = await reconcile();
-    expect(result.reloaded.some((r) => r.boardId === board && r.reason === "resync") || (await testRedis().exists(keys.ready)) === 1).toBe(
-      true,
-    );
-    await eventually(async () => ((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined));
-    expect(await countFromRedis(testRedis(), prefix, board, "all")).toBe(10);
-  });
-
-  it("reads in an isolate that has seen the object's newer watermark refuse the restored keys at once, before any projection", async () => {
-    const { board } = await restoredBoard();
-    const { ctx, definition } = await readsOf(board);
-    const before = counters.redisNotReady;
-    const standing = await readPlayerRank(ctx, definition, "all", "r0");
-    expect(standing).toMatchObject({ rank: 1, score: 500 });
-    expect(standing?.source).not.toBe("redis");
-    expect(counters.redisNotReady - before).toBe(1);
-    // A player far down is not taken from the restored keys either.
-    expect((await readPlayerRank(ctx, definition, "all", "r1"))?.source).not.toBe("redis");
-  });
-
-  it("the isolate whose projection the copy lacks refuses it even when taken a moment before (within the read tolerance)", async () => {
-    const { board } = await restoredBoard(500);
-    const { ctx, definition } = await readsOf(board);
-    const before = counters.redisNotReady;
-    expect(await readPlayerRank(ctx, definition, "all", "r0")).toMatchObject({ rank: 1, score: 500 });
-    expect(await readPlayerRank(ctx, definition, "all", "r1")).toMatchObject({ rank: 10 });
-    expect(counters.redisNotReady - before).toBe(2);
-  });
-
-  it("a board quiet since the restore is found by the cron comparing each marker with its object's watermark", async () => {
-    const { board, keys } = await restoredBoard();
-    const result = await reconcile();
-    const mine = result.reloaded.find((r) => r.boardId === board);
-    expect(mine?.reason).toBe("behind");
-    expect(await testRedis().exists(keys.ready)).toBe(1);
-    expect((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank).toBe(1);
-  });
-
-  it("keys that lost their ZSET or their HASH (eviction) are refused by readers, dropped by the next projection and reloaded", async () => {
-    const { board, keys } = await loadedBoard("e", 8);
-    const redis = testRedis();
-    await redis.del(keys.z);
-    const { RedisNotReadyError } = await import("../../src/stores/redis/ranks");
-    await expect(rankFromRedis(redis, prefix, board, "all", "e3")).rejects.toThrow(RedisNotReadyError);
-    const result = await reconcile();
-    expect(result.reloaded.find((r) => r.boardId === board)?.reason).toBe("not_ready");
-    expect((await rankFromRedis(redis, prefix, board, "all", "e3"))?.rank).toBe(5);
-
-    // Both data keys gone, the marker left: an empty board-period to Redis, not to its object.
-    await redis.del(keys.z, keys.m);
-    expect((await reconcile()).reloaded.find((r) => r.boardId === board)?.reason).toBe("behind");
-    expect(await countFromRedis(redis, prefix, board, "all")).toBe(8);
-
-    // A projection meeting a lost HASH drops the marker rather than adding a second member per player.
-    await redis.del(keys.m);
-    await consume(board, [["e1", 99]]);
-    expect(await redis.exists(keys.ready)).toBe(0);
-  });
-
-  it("a marker within the tolerance of the object's watermark is left alone (projections still in flight)", async () => {
-    const board = await createBoard({ periods: ["all"] });
-    written.track(board, "all");
-    await consume(board, [["q1", 1]]);
-    const keys = rankKeys(prefix, board, "all");
-    await eventually(async () => {
-      await reconcile();
-      return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
+      const result = await reconcile();
+      expect(
+        result.reloaded.some((r) => r.boardId === board && r.reason === "resync") ||
+          (await testRedis().exists(keys.ready)) === 1,
+      ).toBe(true);
+      await eventually(async () =>
+        (await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1
+          ? true
+          : undefined,
+      );
+      expect(await countFromRedis(testRedis(), prefix, board, "all")).toBe(10);
     });
-    const watermark = await testEnv.LEADERBOARD.getByName(leaderboardObjectName(board, "all")).watermark();
-    expect(watermark).toBeGreaterThan(0);
-    await testRedis().set(keys.ready, String(watermark - WATERMARK_TOLERANCE_MS + 1_000));
-    const result = await reconcile();
-    expect(result.reloaded.find((r) => r.boardId === board)).toBeUndefined();
-    await consume(board, [["q2", 2]]);
-    expect(await testRedis().exists(keys.ready)).toBe(1);
-  });
 
-  it("a write skipped while the circuit was open keeps this isolate's reads off the keys once Redis answers again, until the reload", async () => {
-    const { board } = await loadedBoard("s", 10);
-    const breaker = redisBreakerFor(testEnv);
-    for (let i = 0; i < 3; i++) await breaker.run(() => Promise.reject(new Error("Redis unreachable"))).catch(() => {});
-    expect(breaker.state()).toBe("open");
-    const skipped = counters.redisSkipped;
-    await consume(board, [["s0", 500]]);
-    expect(counters.redisSkipped - skipped).toBe(1);
-    // The keys still hold s0's old record under a marker from moments before the skipped batch.
-    expect((await rankFromRedis(testRedis(), prefix, board, "all", "s0"))?.rank).toBe(10);
+    it("reads in an isolate that has seen the object's newer watermark refuse the restored keys at once, before any projection", async () => {
+      const { board } = await restoredBoard();
+      const { ctx, definition } = await readsOf(board);
+      const before = counters.redisNotReady;
+      const standing = await readPlayerRank(ctx, definition, "all", "r0");
+      expect(standing).toMatchObject({ rank: 1, score: 500 });
+      expect(standing?.source).not.toBe("redis");
+      expect(counters.redisNotReady - before).toBe(1);
+      // A player far down is not taken from the restored keys either.
+      expect((await readPlayerRank(ctx, definition, "all", "r1"))?.source).not.toBe("redis");
+    });
 
-    // The cool-down passes; the next read is the probe that closes the circuit.
-    await eventually(async () => (breaker.state() === "half_open" ? true : undefined), 10_000, "the circuit half-open");
-    const { ctx, definition } = await readsOf(board);
-    const notReady = counters.redisNotReady;
-    expect(await readPlayerRank(ctx, definition, "all", "s0")).toMatchObject({ rank: 1, score: 500 });
-    expect(await readPlayerRank(ctx, definition, "all", "s1")).toMatchObject({ rank: 10 });
-    expect(counters.redisNotReady - notReady).toBe(2);
-    expect(breaker.state()).toBe("closed");
+    it("the isolate whose projection the copy lacks refuses it even when taken a moment before (within the read tolerance)", async () => {
+      const { board } = await restoredBoard(500);
+      const { ctx, definition } = await readsOf(board);
+      const before = counters.redisNotReady;
+      expect(await readPlayerRank(ctx, definition, "all", "r0")).toMatchObject({
+        rank: 1,
+        score: 500,
+      });
+      expect(await readPlayerRank(ctx, definition, "all", "r1")).toMatchObject({ rank: 10 });
+      expect(counters.redisNotReady - before).toBe(2);
+    });
 
-    // The cron reloads the board-period the skipped write asked for; the keys are trusted again.
-    expect((await reconcile()).reloaded.find((r) => r.boardId === board)?.reason).toBe("resync");
-    const floor = minimumRedisWatermark(board, "all");
-    expect((await rankFromRedis(testRedis(), prefix, board, "all", "s0", { minWatermark: floor }))?.rank).toBe(1);
-  });
+    it("a board quiet since the restore is found by the cron comparing each marker with its object's watermark", async () => {
+      const { board, keys } = await restoredBoard();
+      const result = await reconcile();
+      const mine = result.reloaded.find((r) => r.boardId === board);
+      expect(mine?.reason).toBe("behind");
+      expect(await testRedis().exists(keys.ready)).toBe(1);
+      expect((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank).toBe(1);
+    });
 
-  it("the scheduled handler wires the objects' watermarks into the reconciliation", async () => {
-    const { board } = await restoredBoard();
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
-    await waitOnExecutionContext(ctx);
-    await eventually(async () => ((await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1 ? true : undefined), 30_000);
-  });
-});
+    it("keys that lost their ZSET or their HASH (eviction) are refused by readers, dropped by the next projection and reloaded", async () => {
+      const { board, keys } = await loadedBoard("e", 8);
+      const redis = testRedis();
+      await redis.del(keys.z);
+      const { RedisNotReadyError } = await import("../../src/stores/redis/ranks");
+      await expect(rankFromRedis(redis, prefix, board, "all", "e3")).rejects.toThrow(
+        RedisNotReadyError,
+      );
+      const result = await reconcile();
+      expect(result.reloaded.find((r) => r.boardId === board)?.reason).toBe("not_ready");
+      expect((await rankFromRedis(redis, prefix, board, "all", "e3"))?.rank).toBe(5);
+
+      // Both data keys gone, the marker left: an empty board-period to Redis, not to its object.
+      await redis.del(keys.z, keys.m);
+      expect((await reconcile()).reloaded.find((r) => r.boardId === board)?.reason).toBe("behind");
+      expect(await countFromRedis(redis, prefix, board, "all")).toBe(8);
+
+      // A projection meeting a lost HASH drops the marker rather than adding a second member per
+      // player.
+      await redis.del(keys.m);
+      await consume(board, [["e1", 99]]);
+      expect(await redis.exists(keys.ready)).toBe(0);
+    });
+
+    it("a marker within the tolerance of the object's watermark is left alone (projections still in flight)", async () => {
+      const board = await createBoard({ periods: ["all"] });
+      written.track(board, "all");
+      await consume(board, [["q1", 1]]);
+      const keys = rankKeys(prefix, board, "all");
+      await eventually(async () => {
+        await reconcile();
+        return (await testRedis().exists(keys.ready)) === 1 ? true : undefined;
+      });
+      const watermark = await testEnv.LEADERBOARD.getByName(
+        leaderboardObjectName(board, "all"),
+      ).watermark();
+      expect(watermark).toBeGreaterThan(0);
+      await testRedis().set(keys.ready, String(watermark - WATERMARK_TOLERANCE_MS + 1_000));
+      const result = await reconcile();
+      expect(result.reloaded.find((r) => r.boardId === board)).toBeUndefined();
+      await consume(board, [["q2", 2]]);
+      expect(await testRedis().exists(keys.ready)).toBe(1);
+    });
+
+    it("a write skipped while the circuit was open keeps this isolate's reads off the keys once Redis answers again, until the reload", async () => {
+      const { board } = await loadedBoard("s", 10);
+      const breaker = redisBreakerFor(testEnv);
+      for (let i = 0; i < 3; i++)
+        await breaker.run(() => Promise.reject(new Error("Redis unreachable"))).catch(() => {});
+      expect(breaker.state()).toBe("open");
+      const skipped = counters.redisSkipped;
+      await consume(board, [["s0", 500]]);
+      expect(counters.redisSkipped - skipped).toBe(1);
+      // The keys still hold s0's old record under a marker from moments before the skipped batch.
+      expect((await rankFromRedis(testRedis(), prefix, board, "all", "s0"))?.rank).toBe(10);
+
+      // The cool-down passes; the next read is the probe that closes the circuit.
+      await eventually(
+        async () => (breaker.state() === "half_open" ? true : undefined),
+        10_000,
+        "the circuit half-open",
+      );
+      const { ctx, definition } = await readsOf(board);
+      const notReady = counters.redisNotReady;
+      expect(await readPlayerRank(ctx, definition, "all", "s0")).toMatchObject({
+        rank: 1,
+        score: 500,
+      });
+      expect(await readPlayerRank(ctx, definition, "all", "s1")).toMatchObject({ rank: 10 });
+      expect(counters.redisNotReady - notReady).toBe(2);
+      expect(breaker.state()).toBe("closed");
+
+      // The cron reloads the board-period the skipped write asked for; the keys are trusted again.
+      expect((await reconcile()).reloaded.find((r) => r.boardId === board)?.reason).toBe("resync");
+      const floor = minimumRedisWatermark(board, "all");
+      expect(
+        (await rankFromRedis(testRedis(), prefix, board, "all", "s0", { minWatermark: floor }))
+          ?.rank,
+      ).toBe(1);
+    });
+
+    it("the scheduled handler wires the objects' watermarks into the reconciliation", async () => {
+      const { board } = await restoredBoard();
+      const ctx = createExecutionContext();
+      await worker.scheduled(
+        createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }),
+        testEnv,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      await eventually(
+        async () =>
+          (await rankFromRedis(testRedis(), prefix, board, "all", "r0"))?.rank === 1
+            ? true
+            : undefined,
+        30_000,
+      );
+    });
+  },
+);

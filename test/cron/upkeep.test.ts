@@ -1,4 +1,8 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
@@ -13,15 +17,23 @@ describe("daily upkeep cron", () => {
     );
     for (let run = 0; run < 2; run++) {
       const ctx = createExecutionContext();
-      await worker.scheduled(createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }), testEnv, ctx);
+      await worker.scheduled(
+        createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }),
+        testEnv,
+        ctx,
+      );
       await waitOnExecutionContext(ctx);
     }
-    const left = await query<{ event_id: string }>(sql`select event_id from event_ids where event_id in (${old}, ${fresh})`);
+    const left = await query<{ event_id: string }>(
+      sql`select event_id from event_ids where event_id in (${old}, ${fresh})`,
+    );
     expect(left.map((r) => r.event_id)).toEqual([fresh]);
     const ahead = new Date();
     ahead.setUTCMonth(ahead.getUTCMonth() + 3, 1);
     const name = `events_${ahead.getUTCFullYear()}_${String(ahead.getUTCMonth() + 1).padStart(2, "0")}`;
-    const parts = await query<{ n: string }>(sql`select count(*) as n from pg_class where relname = ${name}`);
+    const parts = await query<{ n: string }>(
+      sql`select count(*) as n from pg_class where relname = ${name}`,
+    );
     expect(Number(parts[0]?.n)).toBe(1);
   });
 
@@ -32,9 +44,15 @@ describe("daily upkeep cron", () => {
       values (${old}, 'b', 'p', 'SCORE_OUT_OF_RANGE', 1, now() - interval '31 days'),
              (${recent}, 'b', 'p', 'SCORE_OUT_OF_RANGE', 1, now() - interval '29 days')`);
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }), testEnv, ctx);
+    await worker.scheduled(
+      createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }),
+      testEnv,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
-    const left = await query<{ event_id: string }>(sql`select event_id from score_rejections where event_id in (${old}, ${recent})`);
+    const left = await query<{ event_id: string }>(
+      sql`select event_id from score_rejections where event_id in (${old}, ${recent})`,
+    );
     expect(left.map((r) => r.event_id)).toEqual([recent]);
   });
 
@@ -43,23 +61,39 @@ describe("daily upkeep cron", () => {
     await query(sql`insert into scores (board_id, period_key, player_id, score, sort_score, reached_at)
                     values (${board}, 'all', 'a', 5, -5, now()), (${board}, 'all', 'b', 9000, -9000, now())`);
     // a moves to b's band: its old band is left at zero.
-    await query(sql`update scores set score = 9001, sort_score = -9001 where board_id = ${board} and player_id = 'a'`);
+    await query(
+      sql`update scores set score = 9001, sort_score = -9001 where board_id = ${board} and player_id = 'a'`,
+    );
     const bands = () =>
-      query<{ bucket: string; records: string }>(sql`select bucket, records from score_buckets where board_id = ${board} order by bucket`);
+      query<{ bucket: string; records: string }>(
+        sql`select bucket, records from score_buckets where board_id = ${board} order by bucket`,
+      );
     expect((await bands()).map((b) => Number(b.records))).toEqual([2, 0]);
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }), testEnv, ctx);
+    await worker.scheduled(
+      createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }),
+      testEnv,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     expect((await bands()).map((b) => Number(b.records))).toEqual([2]);
   });
 
   it("runs no upkeep on triggers that have no job yet", async () => {
     const old = uniqueId("kept-id");
-    await query(sql`insert into event_ids (event_id, received_at) values (${old}, now() - interval '9 days')`);
+    await query(
+      sql`insert into event_ids (event_id, received_at) values (${old}, now() - interval '9 days')`,
+    );
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "5 * * * *", scheduledTime: Date.now() }), testEnv, ctx);
+    await worker.scheduled(
+      createScheduledController({ cron: "5 * * * *", scheduledTime: Date.now() }),
+      testEnv,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
-    const left = await query<{ event_id: string }>(sql`select event_id from event_ids where event_id = ${old}`);
+    const left = await query<{ event_id: string }>(
+      sql`select event_id from event_ids where event_id = ${old}`,
+    );
     expect(left).toHaveLength(1);
   });
 });

@@ -12,7 +12,9 @@ import { ADMIN, api, createBoard, query, testEnv, uniqueId } from "../helpers/fa
  * WebSocket sessions (openDatabase). Both must give the same answers, and the same errors, for
  * everything this code reads; locally the HTTP endpoint is the bridge's /sql, in production Neon's.
  */
-async function overHttp<T extends Record<string, unknown>>(statement: ReturnType<typeof sql>): Promise<T[]> {
+async function overHttp<T extends Record<string, unknown>>(
+  statement: ReturnType<typeof sql>,
+): Promise<T[]> {
   return (await queryDatabase(testEnv).execute<T>(statement)).rows;
 }
 
@@ -28,14 +30,21 @@ describe("HTTP queries and WebSocket sessions", () => {
     const [viaHttp] = await overHttp(statement);
     const [viaSessions] = await query(statement);
     expect(viaHttp).toEqual(viaSessions);
-    expect(viaHttp).toMatchObject({ int4: 1, int8: "9007199254740991", txt: "héllo ☃", bool: true, nothing: null });
+    expect(viaHttp).toMatchObject({
+      int4: 1,
+      int8: "9007199254740991",
+      txt: "héllo ☃",
+      bool: true,
+      nothing: null,
+    });
     expect(viaHttp?.doc).toEqual({ a: [1, 2], b: { c: null } });
     expect(viaHttp?.arr).toEqual(["all", "weekly"]);
   });
 
   it("map typed drizzle selects the same way (arrays, jsonb, timestamps as Dates)", async () => {
     const id = await createBoard({ periods: ["all", "daily"] });
-    const select = (db: ReturnType<typeof queryDatabase>) => db.select().from(boards).where(eq(boards.id, id));
+    const select = (db: ReturnType<typeof queryDatabase>) =>
+      db.select().from(boards).where(eq(boards.id, id));
     const [viaHttp] = await select(queryDatabase(testEnv));
     const handle = openDatabase(testEnv, { maxConnections: 1 });
     try {
@@ -49,7 +58,9 @@ describe("HTTP queries and WebSocket sessions", () => {
   });
 
   it("carry the SQLSTATE of a Postgres error over HTTP, so an unmigrated database is told apart", async () => {
-    const missing = await overHttp(sql`select * from no_such_table_${sql.raw(uniqueId("t").replace(/-/g, "_"))}`).catch((e) => e);
+    const missing = await overHttp(
+      sql`select * from no_such_table_${sql.raw(uniqueId("t").replace(/-/g, "_"))}`,
+    ).catch((e) => e);
     expect(sqlState(missing)).toBe("42P01");
     expect(isSchemaMissing(missing)).toBe(true);
     const badInput = await overHttp(sql`select ${"not a number"}::int as n`).catch((e) => e);
@@ -63,30 +74,57 @@ describe("HTTP queries and WebSocket sessions", () => {
     const kept = uniqueId("player");
     const lost = uniqueId("player");
     const results = await http.transaction(
-      [http`insert into players (id) values (${kept}) returning id`, http`select count(*)::int as n from players where id = ${kept}`],
+      [
+        http`insert into players (id) values (${kept}) returning id`,
+        http`select count(*)::int as n from players where id = ${kept}`,
+      ],
       { isolationLevel: "Serializable" },
     );
     expect(results).toEqual([[{ id: kept }], [{ n: 1 }]]);
     const failed = await http
-      .transaction([http`insert into players (id) values (${lost})`, http`insert into players (id) values (${kept})`])
+      .transaction([
+        http`insert into players (id) values (${lost})`,
+        http`insert into players (id) values (${kept})`,
+      ])
       .catch((e) => e);
     expect(sqlState(failed)).toBe("23505");
-    expect(await query(sql`select id from players where id in (${kept}, ${lost}) order by id`)).toEqual([{ id: kept }]);
-    const readOnly = await http.transaction([http`insert into players (id) values (${lost})`], { readOnly: true }).catch((e) => e);
+    expect(
+      await query(sql`select id from players where id in (${kept}, ${lost}) order by id`),
+    ).toEqual([{ id: kept }]);
+    const readOnly = await http
+      .transaction([http`insert into players (id) values (${lost})`], { readOnly: true })
+      .catch((e) => e);
     expect(sqlState(readOnly)).toBe("25006");
   });
 });
 
 describe("the local HTTP endpoint", () => {
   it("refuses a malformed request with a 400 that says what to send", async () => {
-    const post = (headers: Record<string, string>, body: string) => fetch(endpoint(), { method: "POST", headers, body });
-    const neonHeaders = { "neon-connection-string": testEnv.DATABASE_URL, "neon-raw-text-output": "true", "neon-array-mode": "true" };
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(endpoint(), { method: "POST", headers, body });
+    const neonHeaders = {
+      "neon-connection-string": testEnv.DATABASE_URL,
+      "neon-raw-text-output": "true",
+      "neon-array-mode": "true",
+    };
     const cases = [
-      { headers: {}, body: JSON.stringify({ query: "select 1", params: [] }), says: /Neon-Connection-String/ },
+      {
+        headers: {},
+        body: JSON.stringify({ query: "select 1", params: [] }),
+        says: /Neon-Connection-String/,
+      },
       { headers: neonHeaders, body: "not json", says: /not JSON/ },
-      { headers: neonHeaders, body: JSON.stringify({ query: "select $1", params: [{ x: 1 }] }), says: /params must be/ },
+      {
+        headers: neonHeaders,
+        body: JSON.stringify({ query: "select $1", params: [{ x: 1 }] }),
+        says: /params must be/,
+      },
       { headers: neonHeaders, body: JSON.stringify({ queries: [] }), says: /at least one/ },
-      { headers: { ...neonHeaders, "neon-array-mode": "false" }, body: JSON.stringify({ query: "select 1" }), says: /Array-Mode/ },
+      {
+        headers: { ...neonHeaders, "neon-array-mode": "false" },
+        body: JSON.stringify({ query: "select 1" }),
+        says: /Array-Mode/,
+      },
     ];
     for (const { headers, body, says } of cases) {
       const res = await post(headers, body);
@@ -98,7 +136,9 @@ describe("the local HTTP endpoint", () => {
   it("names the database it cannot reach, and says to start it", async () => {
     queryDatabase(testEnv);
     const error = await neon("postgres://postgres@127.0.0.1:1/nowhere")`select 1`.catch((e) => e);
-    expect(String(error?.message)).toMatch(/could not reach Postgres at 127\.0\.0\.1:1 .*is it running\?/);
+    expect(String(error?.message)).toMatch(
+      /could not reach Postgres at 127\.0\.0\.1:1 .*is it running\?/,
+    );
   });
 });
 

@@ -3,10 +3,22 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { parsePastPeriodDays, pastPeriodExpiryMs, periodKey } from "../../src/domain";
 import type { BoardPeriod, EntryState } from "../../src/domain/leaderboard";
-import { effectiveArchiveAt, isArchiveDue, REBUILT_KEEP_MS } from "../../src/objects/leaderboard/archive-schedule";
+import {
+  effectiveArchiveAt,
+  isArchiveDue,
+  REBUILT_KEEP_MS,
+} from "../../src/objects/leaderboard/archive-schedule";
 import type { LeaderboardDO } from "../../src/objects/leaderboard/leaderboard-do";
 import { forgetBoards } from "../../src/stores/cache/boards";
-import { api, createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
+import {
+  api,
+  createBoard,
+  eventId,
+  eventually,
+  postEvents,
+  query,
+  testEnv,
+} from "../helpers/factories";
 import { boardPeriod, failure, stubFor } from "./helpers";
 
 type Stub = ReturnType<typeof stubFor>;
@@ -14,7 +26,12 @@ type Stub = ReturnType<typeof stubFor>;
 const HOUR_MS = 3_600_000;
 
 function states(scores: number[], version = 1): EntryState[] {
-  return scores.map((score) => ({ playerId: `p${score}`, score, reachedAt: 1_000 + score, version }));
+  return scores.map((score) => ({
+    playerId: `p${score}`,
+    score,
+    reachedAt: 1_000 + score,
+    version,
+  }));
 }
 
 function alarmOf(stub: Stub): Promise<number | null> {
@@ -25,27 +42,41 @@ function alarmOf(stub: Stub): Promise<number | null> {
 function storedRows(stub: Stub): Promise<{ entries: number; meta: number }> {
   return runInDurableObject(stub, (_instance: LeaderboardDO, state) => {
     const tables = state.storage.sql
-      .exec<{ name: string }>("select name from sqlite_master where type = 'table' and name in ('entries', 'meta')")
+      .exec<{ name: string }>(
+        "select name from sqlite_master where type = 'table' and name in ('entries', 'meta')",
+      )
       .toArray()
       .map((t) => t.name);
     const count = (table: string, where = "") =>
-      tables.includes(table) ? Number(state.storage.sql.exec<{ n: number }>(`select count(*) as n from ${table} ${where}`).one().n) : 0;
+      tables.includes(table)
+        ? Number(
+            state.storage.sql
+              .exec<{ n: number }>(`select count(*) as n from ${table} ${where}`)
+              .one().n,
+          )
+        : 0;
     // Every object, even one never written to, creates its tables and their version row on wake-up.
     return { entries: count("entries"), meta: count("meta", "where key <> 'schema_version'") };
   });
 }
 
-/** A board-period of a board that exists in Postgres, with `scores` written there as the consumer would. */
+/**
+ * A board-period of a board that exists in Postgres, with `scores` written there as the consumer
+ * would.
+ */
 async function postgresPeriod(scores: number[], periodKeyValue: string): Promise<BoardPeriod> {
   const boardId = await createBoard({ periods: ["daily"] });
   // A board old enough to have the period (reads refuse periods from before a board existed).
-  await query(sql`update boards set created_at = ${`${periodKeyValue}T00:00:00Z`}::timestamptz - interval '30 days' where id = ${boardId}`);
+  await query(
+    sql`update boards set created_at = ${`${periodKeyValue}T00:00:00Z`}::timestamptz - interval '30 days' where id = ${boardId}`,
+  );
   forgetBoards();
   const board = boardPeriod({ boardId, periodKey: periodKeyValue, topSize: 10 });
   await query(
     sql`insert into scores (board_id, period_key, player_id, score, sort_score, reached_at, version) values ${sql.join(
       scores.map(
-        (s) => sql`(${boardId}, ${periodKeyValue}, ${`p${s}`}, ${s}, ${-s}, ${new Date(1_000 + s).toISOString()}::timestamptz, 1)`,
+        (s) =>
+          sql`(${boardId}, ${periodKeyValue}, ${`p${s}`}, ${s}, ${-s}, ${new Date(1_000 + s).toISOString()}::timestamptz, 1)`,
       ),
       sql`, `,
     )}`,
@@ -89,7 +120,9 @@ describe("LeaderboardDO archiving of past periods", () => {
     const board = boardPeriod({ periodKey: "2026-11-20" });
     const stub = stubFor(board);
     for (const archiveAt of [-5, 1.5, Number.NaN]) {
-      expect(await failure(stub.applyChanges({ ...board, archiveAt }, states([1]), 1))).toMatch(/archiveAt must be epoch milliseconds/);
+      expect(await failure(stub.applyChanges({ ...board, archiveAt }, states([1]), 1))).toMatch(
+        /archiveAt must be epoch milliseconds/,
+      );
     }
     expect((await stub.stats()).board).toBeNull();
   });
@@ -109,12 +142,18 @@ describe("LeaderboardDO archiving of past periods", () => {
     const res = await stub.fetch("http://do/ws", { headers: { Upgrade: "websocket" } });
     const ws = res.webSocket;
     if (!ws) throw new Error("no websocket");
-    const closed = new Promise<number>((resolve) => ws.addEventListener("close", (event) => resolve(event.code)));
+    const closed = new Promise<number>((resolve) =>
+      ws.addEventListener("close", (event) => resolve(event.code)),
+    );
     ws.accept();
 
     // The platform fires the alarm itself.
     expect(await closed).toBe(1001);
-    await eventually(async () => ((await stub.stats()).board === null ? true : undefined), 5_000, "the archive alarm");
+    await eventually(
+      async () => ((await stub.stats()).board === null ? true : undefined),
+      5_000,
+      "the archive alarm",
+    );
     expect(await storedRows(stub)).toEqual({ entries: 0, meta: 0 });
     expect(await alarmOf(stub)).toBeNull();
     const stats = await stub.stats();
@@ -127,17 +166,29 @@ describe("LeaderboardDO archiving of past periods", () => {
   it("ignores late changes once archived (a top-N of them alone would be wrong) and stores nothing", async () => {
     const board = { ...boardPeriod({ periodKey: "2026-11-20" }), archiveAt: Date.now() - 1 };
     const stub = stubFor(board);
-    expect(await stub.applyChanges(board, states([50]), 1)).toEqual({ applied: 0, topChanged: false, total: 0, previousWrittenAt: 0 });
+    expect(await stub.applyChanges(board, states([50]), 1)).toEqual({
+      applied: 0,
+      topChanged: false,
+      total: 0,
+      previousWrittenAt: 0,
+    });
     expect(await storedRows(stub)).toEqual({ entries: 0, meta: 0 });
     expect((await stub.stats()).board).toBeNull();
   });
 
   it("a read after the archive time rebuilds from Postgres and keeps the rebuild a day, not archiving on every read", async () => {
-    const board = { ...(await postgresPeriod([5, 15, 25], "2026-11-20")), archiveAt: Date.now() - HOUR_MS };
+    const board = {
+      ...(await postgresPeriod([5, 15, 25], "2026-11-20")),
+      archiveAt: Date.now() - HOUR_MS,
+    };
     const stub = stubFor(board);
     const before = Date.now();
     expect(await stub.rebuild(board)).toMatchObject({ loaded: 3, total: 3 });
-    expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual(["p25", "p15", "p5"]);
+    expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual([
+      "p25",
+      "p15",
+      "p5",
+    ]);
     const alarm = await alarmOf(stub);
     expect(alarm).not.toBeNull();
     expect(alarm as number).toBeGreaterThanOrEqual(before + REBUILT_KEEP_MS);
@@ -151,9 +202,13 @@ describe("LeaderboardDO archiving of past periods", () => {
     const board = await postgresPeriod([3, 9, 6], "2026-11-01");
     const before = Date.now();
     const read = async () => {
-      const res = await api(`/v1/leaderboards/${board.boardId}?period=daily&at=2026-11-01`, { headers: { "x-edgeboard-cache": "bypass" } });
+      const res = await api(`/v1/leaderboards/${board.boardId}?period=daily&at=2026-11-01`, {
+        headers: { "x-edgeboard-cache": "bypass" },
+      });
       expect(res.status).toBe(200);
-      return ((await res.json()) as { entries: Array<{ playerId: string }> }).entries.map((e) => e.playerId);
+      return ((await res.json()) as { entries: Array<{ playerId: string }> }).entries.map(
+        (e) => e.playerId,
+      );
     };
     expect(await read()).toEqual(["p9", "p6", "p3"]);
     const stub = stubFor(board);
@@ -167,13 +222,22 @@ describe("LeaderboardDO archiving of past periods", () => {
 
   it("a rebuild alarm sooner than the archive time runs first, and the archive alarm is set again after it", async () => {
     const archiveAt = Date.now() + 72 * HOUR_MS;
-    const board = { ...(await postgresPeriod([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], "2026-11-21")), archiveAt };
+    const board = {
+      ...(await postgresPeriod([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], "2026-11-21")),
+      archiveAt,
+    };
     const stub = stubFor(board);
     await stub.rebuild(board);
     expect(await alarmOf(stub)).toBe(archiveAt);
     // p12 (held) drops below p3 on a board where the object cannot know who is 10th: incomplete.
-    await query(sql`update scores set score = 0, sort_score = 0, version = 2 where board_id = ${board.boardId} and player_id = 'p12'`);
-    await stub.applyChanges(board, [{ playerId: "p12", score: 0, reachedAt: 1_000, version: 2 }], 0);
+    await query(
+      sql`update scores set score = 0, sort_score = 0, version = 2 where board_id = ${board.boardId} and player_id = 'p12'`,
+    );
+    await stub.applyChanges(
+      board,
+      [{ playerId: "p12", score: 0, reachedAt: 1_000, version: 2 }],
+      0,
+    );
     expect((await stub.page({ limit: 10 })).complete).toBe(false);
     const rebuildAlarm = await alarmOf(stub);
     expect(rebuildAlarm).not.toBeNull();
@@ -182,7 +246,18 @@ describe("LeaderboardDO archiving of past periods", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const page = await stub.page({ limit: 10 });
     expect(page.complete).toBe(true);
-    expect(page.entries.map((e) => e.playerId)).toEqual(["p11", "p10", "p9", "p8", "p7", "p6", "p5", "p4", "p3", "p2"]);
+    expect(page.entries.map((e) => e.playerId)).toEqual([
+      "p11",
+      "p10",
+      "p9",
+      "p8",
+      "p7",
+      "p6",
+      "p5",
+      "p4",
+      "p3",
+      "p2",
+    ]);
     expect(await alarmOf(stub)).toBe(archiveAt);
   });
 
@@ -191,11 +266,28 @@ describe("LeaderboardDO archiving of past periods", () => {
     const now = new Date();
     const day = periodKey("daily", now, "UTC", "monday");
     expect(
-      (await postEvents([{ id: eventId(), type: "score", playerId: "d1", occurredAt: now.toISOString(), boardId, score: 7 }])).status,
+      (
+        await postEvents([
+          {
+            id: eventId(),
+            type: "score",
+            playerId: "d1",
+            occurredAt: now.toISOString(),
+            boardId,
+            score: 7,
+          },
+        ])
+      ).status,
     ).toBe(202);
     const stub = stubFor(boardPeriod({ boardId, periodKey: day }));
-    await eventually(async () => ((await stub.stats()).held === 1 ? true : undefined), 15_000, "the projection to the daily object");
+    await eventually(
+      async () => ((await stub.stats()).held === 1 ? true : undefined),
+      15_000,
+      "the projection to the daily object",
+    );
     const days = parsePastPeriodDays(testEnv.OBJECT_PAST_PERIOD_DAYS, "OBJECT_PAST_PERIOD_DAYS");
-    expect(await alarmOf(stub)).toBe(pastPeriodExpiryMs({ timeZone: "UTC", weekStart: "monday" }, day, days));
+    expect(await alarmOf(stub)).toBe(
+      pastPeriodExpiryMs({ timeZone: "UTC", weekStart: "monday" }, day, days),
+    );
   });
 });

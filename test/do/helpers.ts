@@ -9,7 +9,9 @@ import type { BoardPeriod } from "../../src/domain/leaderboard";
 import { uniqueId } from "../helpers/factories";
 
 /** A board-period config with a fresh id (or `boardId`, for boards that exist in Postgres). */
-export function boardPeriod(options: { sortOrder?: SortOrder; topSize?: number; boardId?: string; periodKey?: string } = {}): BoardPeriod {
+export function boardPeriod(
+  options: { sortOrder?: SortOrder; topSize?: number; boardId?: string; periodKey?: string } = {},
+): BoardPeriod {
   return {
     boardId: options.boardId ?? uniqueId("do-board"),
     periodKey: options.periodKey ?? "all",

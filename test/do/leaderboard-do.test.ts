@@ -16,7 +16,12 @@ async function allHeld(stub: Stub) {
 }
 
 /** Checks page/rankOf/around/rankForScore against the reference's exact top-N. */
-async function expectMatchesReference(stub: Stub, board: BoardPeriod, reference: ReferenceBoard, seed: number) {
+async function expectMatchesReference(
+  stub: Stub,
+  board: BoardPeriod,
+  reference: ReferenceBoard,
+  seed: number,
+) {
   const random = makeRandom(seed);
   const ranked = reference.ranked();
   const expected = ranked.slice(0, board.topSize);
@@ -30,9 +35,14 @@ async function expectMatchesReference(stub: Stub, board: BoardPeriod, reference:
     const from = random.int(0, expected.length - 2);
     const after = expected[from];
     if (after === undefined) throw new Error("unreachable");
-    const byCursor = await stub.page({ limit: 3, cursor: { score: after.score, reachedAt: after.reachedAt, playerId: after.playerId } });
+    const byCursor = await stub.page({
+      limit: 3,
+      cursor: { score: after.score, reachedAt: after.reachedAt, playerId: after.playerId },
+    });
     expect(byCursor.entries).toEqual(expected.slice(from + 1, from + 4));
-    expect((await stub.page({ limit: 3, offset: from })).entries).toEqual(expected.slice(from, from + 3));
+    expect((await stub.page({ limit: 3, offset: from })).entries).toEqual(
+      expected.slice(from, from + 3),
+    );
   }
 
   // The serialized pages (cached per revision of the top-N) say the same after every batch: a
@@ -62,7 +72,9 @@ async function expectMatchesReference(stub: Stub, board: BoardPeriod, reference:
     const probe = random.pick(expected);
     const n = random.int(0, 3);
     const around = await stub.around(probe.playerId, n);
-    expect(around?.entries).toEqual(expected.slice(Math.max(0, probe.rank - 1 - n), probe.rank + n));
+    expect(around?.entries).toEqual(
+      expected.slice(Math.max(0, probe.rank - 1 - n), probe.rank + n),
+    );
   }
 
   for (let k = 0; k < 5; k += 1) {
@@ -105,7 +117,8 @@ describe("LeaderboardDO against a brute-force reference", () => {
         reference.apply(batch);
         const page = await stub.page({ limit: 1000 });
         expect(page.entries).toEqual(reference.ranked().slice(0, page.heldCount));
-        if (page.complete) expect(page.heldCount).toBe(Math.min(board.topSize, reference.latest.size));
+        if (page.complete)
+          expect(page.heldCount).toBe(Math.min(board.topSize, reference.latest.size));
       }
     }
   });
@@ -119,7 +132,8 @@ describe("LeaderboardDO writes", () => {
     await stubFor(once).applyChanges(once, history, 0);
     const random = makeRandom(42);
     for (let round = 0; round < 4; round += 1) {
-      for (const batch of batches(round, random.shuffle(history), 9)) await stubFor(messy).applyChanges(messy, batch, 0);
+      for (const batch of batches(round, random.shuffle(history), 9))
+        await stubFor(messy).applyChanges(messy, batch, 0);
     }
     const again = await stubFor(messy).applyChanges(messy, history, 0);
     expect(again).toMatchObject({ applied: 0, topChanged: false });
@@ -131,8 +145,18 @@ describe("LeaderboardDO writes", () => {
   it("counts new players into the total until an exact count corrects it", async () => {
     const board = boardPeriod({ topSize: 2 });
     const stub = stubFor(board);
-    const changes: EntryState[] = [1, 2, 3].map((s) => ({ playerId: `p${s}`, score: s, reachedAt: 1, version: 1 }));
-    expect(await stub.applyChanges(board, changes, 3)).toEqual({ applied: 3, topChanged: true, total: 3, previousWrittenAt: 0 });
+    const changes: EntryState[] = [1, 2, 3].map((s) => ({
+      playerId: `p${s}`,
+      score: s,
+      reachedAt: 1,
+      version: 1,
+    }));
+    expect(await stub.applyChanges(board, changes, 3)).toEqual({
+      applied: 3,
+      topChanged: true,
+      total: 3,
+      previousWrittenAt: 0,
+    });
     expect(await stub.applyChanges(board, [], 2)).toMatchObject({ total: 5 });
     const page = await stub.page({ limit: 10 });
     expect(page).toMatchObject({ total: 5, heldCount: 2, hasMore: true, complete: true });
@@ -148,17 +172,27 @@ describe("LeaderboardDO writes", () => {
     const stub = stubFor(board);
     const one = (playerId: string, version = 1) => [{ playerId, score: 1, reachedAt: 1, version }];
     expect(await stub.watermark()).toBe(0);
-    expect((await stub.applyChanges(board, one("a"), 1, undefined, 5_000)).previousWrittenAt).toBe(0);
-    expect((await stub.applyChanges(board, one("b"), 1, undefined, 9_000)).previousWrittenAt).toBe(5_000);
+    expect((await stub.applyChanges(board, one("a"), 1, undefined, 5_000)).previousWrittenAt).toBe(
+      0,
+    );
+    expect((await stub.applyChanges(board, one("b"), 1, undefined, 9_000)).previousWrittenAt).toBe(
+      5_000,
+    );
     // A batch that committed earlier but arrives later never moves it back.
-    expect((await stub.applyChanges(board, one("c"), 1, undefined, 7_000)).previousWrittenAt).toBe(9_000);
+    expect((await stub.applyChanges(board, one("c"), 1, undefined, 7_000)).previousWrittenAt).toBe(
+      9_000,
+    );
     expect(await stub.watermark()).toBe(9_000);
     // Without a batch time (an older consumer, a test), nothing moves.
     expect((await stub.applyChanges(board, one("d"), 1)).previousWrittenAt).toBe(9_000);
     expect((await stub.stats()).writtenAt).toBe(9_000);
     // Stored: a restarted object (memory reloaded from SQLite) has it still.
     await runInDurableObject(stub, async (_instance, state) => {
-      expect(state.storage.sql.exec<{ value: string }>("select value from meta where key = 'written_at'").one().value).toBe("9000");
+      expect(
+        state.storage.sql
+          .exec<{ value: string }>("select value from meta where key = 'written_at'")
+          .one().value,
+      ).toBe("9000");
     });
   });
 
@@ -167,12 +201,15 @@ describe("LeaderboardDO writes", () => {
     const stub = stubFor(board);
     const one = (playerId: string, version = 1) => [{ playerId, score: 1, reachedAt: 1, version }];
     expect((await stub.applyChanges(board, one("a"), 1, { count: 10, at: 2_000 })).total).toBe(10);
-    // An older count (a projection overtaken by a newer one) changes nothing; nor do its new players.
+    // An older count (a projection overtaken by a newer one) changes nothing; nor do its new
+    // players.
     expect((await stub.applyChanges(board, one("b"), 1, { count: 7, at: 1_000 })).total).toBe(10);
     expect((await stub.applyChanges(board, one("c"), 1, { count: 12, at: 3_000 })).total).toBe(12);
     // No count (it could not be read): new players are added to the last one.
     expect((await stub.applyChanges(board, one("d"), 2)).total).toBe(14);
-    expect(await failure(stub.applyChanges(board, one("e"), 1, { count: -1, at: 5 }))).toMatch(/total\.count/);
+    expect(await failure(stub.applyChanges(board, one("e"), 1, { count: -1, at: 5 }))).toMatch(
+      /total\.count/,
+    );
     expect((await stub.stats()).total).toBe(14);
   });
 
@@ -186,7 +223,9 @@ describe("LeaderboardDO writes", () => {
     ];
     expect(await failure(stub.applyChanges(board, bad, 1))).toMatch(/score must be a safe integer/);
     expect(await failure(stub.applyChanges({ ...board, topSize: 0 }, [], 0))).toMatch(/topSize/);
-    expect(await failure(stub.applyChanges({ ...board, periodKey: "2026-11" }, [], 0))).toMatch(/serves/);
+    expect(await failure(stub.applyChanges({ ...board, periodKey: "2026-11" }, [], 0))).toMatch(
+      /serves/,
+    );
     expect(await failure(stub.page({ limit: 0 }))).toMatch(/limit/);
     expect(await failure(stub.page({ limit: 1001 }))).toMatch(/limit/);
     expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual(["a"]);
@@ -205,7 +244,9 @@ describe("LeaderboardDO writes", () => {
     expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual(["p5", "p4"]);
     await stub.applyChanges({ ...board, topSize: 3 }, [], 0);
     expect((await stub.page({ limit: 10 })).complete).toBe(false);
-    const alarm = await runInDurableObject(stub, (_instance: LeaderboardDO, state) => state.storage.getAlarm());
+    const alarm = await runInDurableObject(stub, (_instance: LeaderboardDO, state) =>
+      state.storage.getAlarm(),
+    );
     expect(alarm).not.toBeNull();
   });
 });
@@ -216,7 +257,12 @@ describe("LeaderboardDO reads", () => {
     const stub = stubFor(board);
     await stub.applyChanges(
       board,
-      [10, 20, 30, 40, 50, 60, 70].map((s) => ({ playerId: `s${s}`, score: s, reachedAt: 1, version: 1 })),
+      [10, 20, 30, 40, 50, 60, 70].map((s) => ({
+        playerId: `s${s}`,
+        score: s,
+        reachedAt: 1,
+        version: 1,
+      })),
       7,
     );
     const first = await stub.around("s70", 2);
@@ -266,7 +312,16 @@ describe("LeaderboardDO reads", () => {
     const stub = stubFor(board);
     await stub.applyChanges(
       board,
-      [{ playerId: "a", score: 1, reachedAt: 1, version: 1, displayName: "Ann", metadata: { hat: "red" } }],
+      [
+        {
+          playerId: "a",
+          score: 1,
+          reachedAt: 1,
+          version: 1,
+          displayName: "Ann",
+          metadata: { hat: "red" },
+        },
+      ],
       1,
     );
     await stub.applyChanges(board, [{ playerId: "a", score: 5, reachedAt: 2, version: 2 }], 0);
@@ -292,7 +347,10 @@ describe("LeaderboardDO storage", () => {
     await evictDurableObject(stub);
     expect(await stub.page({ limit: 1000 })).toEqual(before);
     const statsAfter = await stub.stats();
-    expect({ ...statsAfter, rememberedVersions: 0 }).toEqual({ ...statsBefore, rememberedVersions: 0 });
+    expect({ ...statsAfter, rememberedVersions: 0 }).toEqual({
+      ...statsBefore,
+      rememberedVersions: 0,
+    });
     // The version guard survived for held entries: replaying their states changes nothing.
     const heldIds = new Set(before.entries.map((e) => e.playerId));
     expect(
@@ -318,10 +376,14 @@ describe("LeaderboardDO storage", () => {
     );
     await stub.applyChanges(board, [{ playerId: "p3", score: 0, reachedAt: 2, version: 2 }], 0);
     expect((await stub.page({ limit: 10 })).complete).toBe(false);
-    await runInDurableObject(stub, (_instance: LeaderboardDO, state) => state.storage.deleteAlarm());
+    await runInDurableObject(stub, (_instance: LeaderboardDO, state) =>
+      state.storage.deleteAlarm(),
+    );
     await evictDurableObject(stub);
     const page = await stub.page({ limit: 10 });
     expect(page).toMatchObject({ complete: false, heldCount: 1 });
-    expect(await runInDurableObject(stub, (_instance: LeaderboardDO, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(
+      await runInDurableObject(stub, (_instance: LeaderboardDO, state) => state.storage.getAlarm()),
+    ).not.toBeNull();
   });
 });

@@ -30,7 +30,10 @@ class Inbox {
     const deadline = Date.now() + timeoutMs;
     while (this.#read >= this.received.length) {
       if (Date.now() > deadline) throw new Error("no message");
-      await Promise.race([new Promise<void>((resolve) => this.#waiters.push(resolve)), new Promise((resolve) => setTimeout(resolve, 50))]);
+      await Promise.race([
+        new Promise<void>((resolve) => this.#waiters.push(resolve)),
+        new Promise((resolve) => setTimeout(resolve, 50)),
+      ]);
     }
     const message = this.received[this.#read];
     this.#read += 1;
@@ -139,7 +142,10 @@ describe("LeaderboardDO live updates", () => {
     ws.send("ping");
     expect(await inbox.next()).toBe("pong");
     ws.send("snapshot");
-    expect(await nextLive(inbox)).toMatchObject({ type: "snapshot", entries: [{ playerId: "s7", rank: 1 }] });
+    expect(await nextLive(inbox)).toMatchObject({
+      type: "snapshot",
+      entries: [{ playerId: "s7", rank: 1 }],
+    });
   });
 
   it("keeps serving a socket after the object hibernates (limit survives in the attachment)", async () => {
@@ -157,7 +163,11 @@ describe("LeaderboardDO live updates", () => {
   it("refuses plain requests and bad limits", async () => {
     const stub = stubFor(boardPeriod());
     expect((await stub.fetch("http://do/ws")).status).toBe(426);
-    expect((await stub.fetch("http://do/ws?limit=101", { headers: { Upgrade: "websocket" } })).status).toBe(400);
-    expect((await stub.fetch("http://do/ws?limit=abc", { headers: { Upgrade: "websocket" } })).status).toBe(400);
+    expect(
+      (await stub.fetch("http://do/ws?limit=101", { headers: { Upgrade: "websocket" } })).status,
+    ).toBe(400);
+    expect(
+      (await stub.fetch("http://do/ws?limit=abc", { headers: { Upgrade: "websocket" } })).status,
+    ).toBe(400);
   });
 });

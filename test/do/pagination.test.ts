@@ -9,10 +9,16 @@ describe("LeaderboardDO keyset pagination", () => {
       const board = boardPeriod({ sortOrder, topSize: 1000 });
       const stub = stubFor(board);
       const random = makeRandom(sortOrder === "desc" ? 17 : 18);
-      const better = (score: number, by: number) => (sortOrder === "desc" ? score + by : score - by);
+      const better = (score: number, by: number) =>
+        sortOrder === "desc" ? score + by : score - by;
       const state = new Map<string, EntryState>();
       for (let p = 0; p < 150; p += 1) {
-        state.set(`p${p}`, { playerId: `p${p}`, score: random.int(0, 60), reachedAt: 1000 + random.int(0, 5), version: 1 });
+        state.set(`p${p}`, {
+          playerId: `p${p}`,
+          score: random.int(0, 60),
+          reachedAt: 1000 + random.int(0, 5),
+          version: 1,
+        });
       }
       await stub.applyChanges(board, [...state.values()], state.size);
 
@@ -30,12 +36,21 @@ describe("LeaderboardDO keyset pagination", () => {
         for (let k = 0; k < 8; k += 1) {
           const current = state.get(`p${random.int(0, 149)}`);
           if (current === undefined) continue;
-          const next = { ...current, score: better(current.score, random.int(1, 30)), version: current.version + 1 };
+          const next = {
+            ...current,
+            score: better(current.score, random.int(1, 30)),
+            version: current.version + 1,
+          };
           state.set(next.playerId, next);
           updates.push(next);
           changed.add(next.playerId);
         }
-        const newcomer: EntryState = { playerId: `n${pageNo}`, score: random.int(0, 90), reachedAt: 2000, version: 1 };
+        const newcomer: EntryState = {
+          playerId: `n${pageNo}`,
+          score: random.int(0, 90),
+          reachedAt: 2000,
+          version: 1,
+        };
         state.set(newcomer.playerId, newcomer);
         changed.add(newcomer.playerId);
         updates.push(newcomer);
@@ -59,7 +74,15 @@ describe("LeaderboardDO keyset pagination", () => {
       4,
     );
     const page = await stub.page({ limit: 10, cursor: { score: 3, reachedAt: 1, playerId: "p3" } });
-    expect(page).toEqual({ entries: [], total: 4, complete: true, hasMore: true, heldCount: 3, initialized: true, writtenAt: 0 });
+    expect(page).toEqual({
+      entries: [],
+      total: 4,
+      complete: true,
+      hasMore: true,
+      heldCount: 3,
+      initialized: true,
+      writtenAt: 0,
+    });
     const full = await stub.page({ limit: 3 });
     expect(full.hasMore).toBe(true);
     await stub.applyChanges(board, [], 0, { count: 3, at: 1 });

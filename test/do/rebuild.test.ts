@@ -7,7 +7,13 @@ import type { LeaderboardDO } from "../../src/objects/leaderboard/leaderboard-do
 import { createBoard, query } from "../helpers/factories";
 import { boardPeriod, stubFor } from "./helpers";
 
-type Row = { playerId: string; score: number; reachedAt: number; version?: number; displayName?: string };
+type Row = {
+  playerId: string;
+  score: number;
+  reachedAt: number;
+  version?: number;
+  displayName?: string;
+};
 
 /** Writes score rows (and players with names) straight into Postgres, as the consumer would. */
 async function insertScores(board: BoardPeriod, rows: Row[]): Promise<void> {
@@ -33,7 +39,9 @@ async function insertScores(board: BoardPeriod, rows: Row[]): Promise<void> {
 }
 
 /** Postgres's own order for the board-period: the ground truth a rebuilt object must match. */
-async function postgresTop(board: BoardPeriod): Promise<Array<{ rank: number; playerId: string; score: number }>> {
+async function postgresTop(
+  board: BoardPeriod,
+): Promise<Array<{ rank: number; playerId: string; score: number }>> {
   const rows = await query<{ player_id: string; score: string }>(
     sql`select player_id, score from scores where board_id = ${board.boardId} and period_key = ${board.periodKey}
         order by sort_score, reached_at, player_id limit ${board.topSize}`,
@@ -49,7 +57,21 @@ const T0 = Date.parse("2026-11-20T10:00:00.000Z");
 
 /** Ties on score and on reachedAt, and ids whose order differs between "C" and locale collation. */
 function sampleRows(count: number): Row[] {
-  const ids = ["alice", "Bob", "bob", "Zed", "_under", "p10", "p2", "p1", "a-b", "ab", "A", "zz", "m"];
+  const ids = [
+    "alice",
+    "Bob",
+    "bob",
+    "Zed",
+    "_under",
+    "p10",
+    "p2",
+    "p1",
+    "a-b",
+    "ab",
+    "A",
+    "zz",
+    "m",
+  ];
   return ids.slice(0, count).map((playerId, i) => ({
     playerId,
     score: 100 - (i % 4) * 10,
@@ -68,7 +90,9 @@ describe("LeaderboardDO rebuild from Postgres", () => {
       const stub = stubFor(board);
       expect(await stub.rebuild(board)).toEqual({ loaded: 8, total: 13 });
       const page = await stub.page({ limit: 100 });
-      expect(page.entries.map((e) => ({ rank: e.rank, playerId: e.playerId, score: e.score }))).toEqual(await postgresTop(board));
+      expect(
+        page.entries.map((e) => ({ rank: e.rank, playerId: e.playerId, score: e.score })),
+      ).toEqual(await postgresTop(board));
       expect(page).toMatchObject({ complete: true, total: 13, heldCount: 8, hasMore: true });
       for (const entry of page.entries) {
         const row = rows.find((r) => r.playerId === entry.playerId);
@@ -86,23 +110,53 @@ describe("LeaderboardDO rebuild from Postgres", () => {
   it("replaces what was held, and an empty board-period rebuilds to empty", async () => {
     const board = await postgresBoard("desc", 5);
     const stub = stubFor(board);
-    await stub.applyChanges(board, [{ playerId: "ghost", score: 999, reachedAt: T0, version: 9 }], 1);
+    await stub.applyChanges(
+      board,
+      [{ playerId: "ghost", score: 999, reachedAt: T0, version: 9 }],
+      1,
+    );
     expect(await stub.rebuild(board)).toEqual({ loaded: 0, total: 0 });
-    expect(await stub.page({ limit: 10 })).toMatchObject({ entries: [], total: 0, complete: true, hasMore: false });
+    expect(await stub.page({ limit: 10 })).toMatchObject({
+      entries: [],
+      total: 0,
+      complete: true,
+      hasMore: false,
+    });
   });
 
   it("a top player getting worse makes the set incomplete until the alarm rebuilds it", async () => {
     const board = await postgresBoard("desc", 5);
-    const rows: Row[] = [90, 80, 70, 60, 50, 40, 30, 20].map((score, i) => ({ playerId: `p${i}`, score, reachedAt: T0 }));
+    const rows: Row[] = [90, 80, 70, 60, 50, 40, 30, 20].map((score, i) => ({
+      playerId: `p${i}`,
+      score,
+      reachedAt: T0,
+    }));
     await insertScores(board, rows);
     const stub = stubFor(board);
-    const states: EntryState[] = rows.map((r) => ({ playerId: r.playerId, score: r.score, reachedAt: r.reachedAt, version: 1 }));
+    const states: EntryState[] = rows.map((r) => ({
+      playerId: r.playerId,
+      score: r.score,
+      reachedAt: r.reachedAt,
+      version: 1,
+    }));
     await stub.applyChanges(board, states, rows.length);
-    expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual(["p0", "p1", "p2", "p3", "p4"]);
+    expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual([
+      "p0",
+      "p1",
+      "p2",
+      "p3",
+      "p4",
+    ]);
 
     // p0 (a latest board) drops to 10: below p5, whom the object does not hold.
-    await query(sql`update scores set score = 10, sort_score = -10, version = 2 where board_id = ${board.boardId} and player_id = 'p0'`);
-    const result = await stub.applyChanges(board, [{ playerId: "p0", score: 10, reachedAt: T0 + 5, version: 2 }], 0);
+    await query(
+      sql`update scores set score = 10, sort_score = -10, version = 2 where board_id = ${board.boardId} and player_id = 'p0'`,
+    );
+    const result = await stub.applyChanges(
+      board,
+      [{ playerId: "p0", score: 10, reachedAt: T0 + 5, version: 2 }],
+      0,
+    );
     expect(result).toMatchObject({ applied: 1, topChanged: true });
     const incomplete = await stub.page({ limit: 10 });
     expect(incomplete.complete).toBe(false);
@@ -116,13 +170,17 @@ describe("LeaderboardDO rebuild from Postgres", () => {
     expect(incomplete.hasMore).toBe(true);
     expect(await stub.rankOf("p0")).toBeNull();
     expect((await stub.rankForScore(45)).withinTop).toBe(false);
-    const alarm = await runInDurableObject(stub, (_instance: LeaderboardDO, state) => state.storage.getAlarm());
+    const alarm = await runInDurableObject(stub, (_instance: LeaderboardDO, state) =>
+      state.storage.getAlarm(),
+    );
     expect(alarm).not.toBeNull();
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const rebuilt = await stub.page({ limit: 10 });
     expect(rebuilt.complete).toBe(true);
-    expect(rebuilt.entries.map((e) => ({ rank: e.rank, playerId: e.playerId, score: e.score }))).toEqual(await postgresTop(board));
+    expect(
+      rebuilt.entries.map((e) => ({ rank: e.rank, playerId: e.playerId, score: e.score })),
+    ).toEqual(await postgresTop(board));
     expect(rebuilt.entries.map((e) => e.playerId)).toEqual(["p1", "p2", "p3", "p4", "p5"]);
     expect((await stub.stats()).lastRebuildAt).not.toBeNull();
 
@@ -130,7 +188,9 @@ describe("LeaderboardDO rebuild from Postgres", () => {
     await stub.rebuild(board);
     expect(await stub.page({ limit: 10 })).toEqual(rebuilt);
     // A late redelivery of p0's old state cannot bring back its old score.
-    expect(await stub.applyChanges(board, [states[0] as EntryState], 0)).toMatchObject({ applied: 0 });
+    expect(await stub.applyChanges(board, [states[0] as EntryState], 0)).toMatchObject({
+      applied: 0,
+    });
     expect(await stub.rankOf("p0")).toBeNull();
   });
 
@@ -149,7 +209,11 @@ describe("LeaderboardDO rebuild from Postgres", () => {
     ]);
     expect(rebuilt.loaded).toBe(3);
     expect(applied.applied).toBe(1);
-    expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual(["d", "a", "b"]);
+    expect((await stub.page({ limit: 10 })).entries.map((e) => e.playerId)).toEqual([
+      "d",
+      "a",
+      "b",
+    ]);
   });
 
   it("a new object told that Postgres holds more records than its first changes starts empty and rebuilds", async () => {
@@ -167,21 +231,45 @@ describe("LeaderboardDO rebuild from Postgres", () => {
         at: 1,
       },
     );
-    expect(result).toEqual({ applied: 0, topChanged: false, total: rows.length, previousWrittenAt: 0 });
+    expect(result).toEqual({
+      applied: 0,
+      topChanged: false,
+      total: rows.length,
+      previousWrittenAt: 0,
+    });
     const behind = await stubFor(board).page({ limit: 10 });
     // Nothing to vouch for: the read path continues past the object (Redis, Postgres) meanwhile.
-    expect(behind).toMatchObject({ entries: [], complete: false, hasMore: true, total: rows.length, initialized: true });
+    expect(behind).toMatchObject({
+      entries: [],
+      complete: false,
+      hasMore: true,
+      total: rows.length,
+      initialized: true,
+    });
     expect(await runDurableObjectAlarm(stubFor(board))).toBe(true);
     const rebuilt = await stubFor(board).page({ limit: 10 });
     expect(rebuilt.complete).toBe(true);
-    expect(rebuilt.entries.map((e) => ({ rank: e.rank, playerId: e.playerId, score: e.score }))).toEqual(await postgresTop(board));
+    expect(
+      rebuilt.entries.map((e) => ({ rank: e.rank, playerId: e.playerId, score: e.score })),
+    ).toEqual(await postgresTop(board));
   });
 
   it("a new object whose first changes are all Postgres holds starts from them, with no rebuild", async () => {
     const board = boardPeriod();
-    const changes: EntryState[] = [1, 2].map((n) => ({ playerId: `n${n}`, score: n, reachedAt: 1, version: 1 }));
-    expect(await stubFor(board).applyChanges(board, changes, 2, { count: 2, at: 1 })).toMatchObject({ applied: 2, total: 2 });
+    const changes: EntryState[] = [1, 2].map((n) => ({
+      playerId: `n${n}`,
+      score: n,
+      reachedAt: 1,
+      version: 1,
+    }));
+    expect(await stubFor(board).applyChanges(board, changes, 2, { count: 2, at: 1 })).toMatchObject(
+      { applied: 2, total: 2 },
+    );
     expect((await stubFor(board).page({ limit: 10 })).complete).toBe(true);
-    expect(await runInDurableObject(stubFor(board), (_instance: LeaderboardDO, state) => state.storage.getAlarm())).toBeNull();
+    expect(
+      await runInDurableObject(stubFor(board), (_instance: LeaderboardDO, state) =>
+        state.storage.getAlarm(),
+      ),
+    ).toBeNull();
   });
 });

@@ -19,7 +19,8 @@ export class ReferenceBoard {
       if (current !== undefined && change.version <= current.version) continue;
       this.latest.set(change.playerId, {
         ...change,
-        displayName: change.displayName === undefined ? (current?.displayName ?? null) : change.displayName,
+        displayName:
+          change.displayName === undefined ? (current?.displayName ?? null) : change.displayName,
         metadata: change.metadata === undefined ? (current?.metadata ?? null) : change.metadata,
       });
     }
@@ -56,7 +57,12 @@ export class ReferenceBoard {
  * or the same score reached earlier), so the held top-N must always equal the reference's top-N.
  * Returns the changes in version order per player; callers shuffle and repeat them.
  */
-export function improvingHistory(seed: number, sortOrder: SortOrder, players: number, versionsPerPlayer: number): EntryState[] {
+export function improvingHistory(
+  seed: number,
+  sortOrder: SortOrder,
+  players: number,
+  versionsPerPlayer: number,
+): EntryState[] {
   const random = makeRandom(seed);
   const out: EntryState[] = [];
   for (let p = 0; p < players; p += 1) {
@@ -76,13 +82,22 @@ export function improvingHistory(seed: number, sortOrder: SortOrder, players: nu
 }
 
 /** Arbitrary histories: scores move both ways (latest/increment boards). */
-export function arbitraryHistory(seed: number, players: number, versionsPerPlayer: number): EntryState[] {
+export function arbitraryHistory(
+  seed: number,
+  players: number,
+  versionsPerPlayer: number,
+): EntryState[] {
   const random = makeRandom(seed);
   const out: EntryState[] = [];
   for (let p = 0; p < players; p += 1) {
     const playerId = `q${String(p).padStart(3, "0")}`;
     for (let v = 1; v <= versionsPerPlayer; v += 1) {
-      out.push({ playerId, score: random.int(-20, 40), reachedAt: 1_000 + random.int(0, 30), version: v });
+      out.push({
+        playerId,
+        score: random.int(-20, 40),
+        reachedAt: 1_000 + random.int(0, 30),
+        version: v,
+      });
     }
   }
   return out;

@@ -13,7 +13,9 @@ type Guard = ReturnType<typeof freshGuard>;
 
 function rowsOf(guard: Guard): Promise<Array<{ id: string; expires_at: number }>> {
   return runInDurableObject(guard, (_instance: ReplayGuard, state) =>
-    state.storage.sql.exec<{ id: string; expires_at: number }>("select id, expires_at from seen order by id").toArray(),
+    state.storage.sql
+      .exec<{ id: string; expires_at: number }>("select id, expires_at from seen order by id")
+      .toArray(),
   );
 }
 
@@ -36,7 +38,9 @@ describe("ReplayGuard", () => {
 
   it("of concurrent offers of one id, exactly one is first", async () => {
     const guard = freshGuard();
-    const answers = await Promise.all(Array.from({ length: 20 }, () => guard.firstSeen("same", 60_000)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => guard.firstSeen("same", 60_000)),
+    );
     expect(answers.filter(Boolean)).toHaveLength(1);
   });
 
@@ -72,10 +76,14 @@ describe("ReplayGuard", () => {
 
   it("refuses ids and ttls a caller could only pass by mistake", async () => {
     const guard = freshGuard();
-    expect(await failure(guard.firstSeen("", 1_000))).toMatch(/id must be a string of 1\.\.128 characters/);
+    expect(await failure(guard.firstSeen("", 1_000))).toMatch(
+      /id must be a string of 1\.\.128 characters/,
+    );
     expect(await failure(guard.firstSeen("x".repeat(129), 1_000))).toMatch(/id must be/);
     expect(await failure(guard.firstSeen("a", 0))).toMatch(/ttlMs must be an integer/);
     expect(await failure(guard.firstSeen("a", 1.5))).toMatch(/ttlMs must be an integer/);
-    expect(await failure(guard.firstSeen("a", 2 * 24 * 60 * 60 * 1000))).toMatch(/ttlMs must be an integer/);
+    expect(await failure(guard.firstSeen("a", 2 * 24 * 60 * 60 * 1000))).toMatch(
+      /ttlMs must be an integer/,
+    );
   });
 });

@@ -13,7 +13,12 @@ describe("LeaderboardDO at the maximum topSize", () => {
     for (let batch = 0; batch < 110; batch += 1) {
       const changes: EntryState[] = [];
       for (let i = 0; i < 100; i += 1) {
-        changes.push({ playerId: `p${batch * 100 + i}`, score: random.int(0, 1_000_000), reachedAt: 1, version: 1 });
+        changes.push({
+          playerId: `p${batch * 100 + i}`,
+          score: random.int(0, 1_000_000),
+          reachedAt: 1,
+          version: 1,
+        });
       }
       await stub.applyChanges(board, changes, 100);
     }

@@ -14,8 +14,21 @@ import {
 } from "../../src/objects/leaderboard/sorted-entries";
 import { makeRandom } from "../domain/prng";
 
-function entry(sortOrder: "desc" | "asc", playerId: string, score: number, reachedAt: number): HeldEntry {
-  return { playerId, score, reachedAt, sortScore: toSortScore(sortOrder, score), version: 1, displayName: null, metadata: null };
+function entry(
+  sortOrder: "desc" | "asc",
+  playerId: string,
+  score: number,
+  reachedAt: number,
+): HeldEntry {
+  return {
+    playerId,
+    score,
+    reachedAt,
+    sortScore: toSortScore(sortOrder, score),
+    version: 1,
+    displayName: null,
+    metadata: null,
+  };
 }
 
 function randomEntries(seed: number, sortOrder: "desc" | "asc", n: number): HeldEntry[] {
@@ -61,9 +74,15 @@ describe("sorted-entries", () => {
           reachedAt: random.int(-1, 4),
           playerId: `${random.pick(["a", "p1", "z"])}${random.int(0, 50)}`,
         };
-        expect(lowerBound(entries, probe)).toBe(entries.filter((e) => compareKeys(e, probe) < 0).length);
-        expect(upperBound(entries, probe)).toBe(entries.filter((e) => compareKeys(e, probe) <= 0).length);
-        expect(countAtOrAhead(entries, probe.sortScore)).toBe(entries.filter((e) => e.sortScore <= probe.sortScore).length);
+        expect(lowerBound(entries, probe)).toBe(
+          entries.filter((e) => compareKeys(e, probe) < 0).length,
+        );
+        expect(upperBound(entries, probe)).toBe(
+          entries.filter((e) => compareKeys(e, probe) <= 0).length,
+        );
+        expect(countAtOrAhead(entries, probe.sortScore)).toBe(
+          entries.filter((e) => e.sortScore <= probe.sortScore).length,
+        );
       }
     }
   });

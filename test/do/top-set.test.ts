@@ -115,10 +115,21 @@ describe("TopSet", () => {
 
   it("keeps names and metadata when a change leaves them undefined, clears them on null", () => {
     const top = new TopSet("desc", 5);
-    top.apply([{ playerId: "a", score: 1, reachedAt: 1, version: 1, displayName: "Ann", metadata: { lvl: 1 } }]);
+    top.apply([
+      {
+        playerId: "a",
+        score: 1,
+        reachedAt: 1,
+        version: 1,
+        displayName: "Ann",
+        metadata: { lvl: 1 },
+      },
+    ]);
     top.apply([{ playerId: "a", score: 2, reachedAt: 2, version: 2 }]);
     expect(top.get("a")).toMatchObject({ displayName: "Ann", metadata: { lvl: 1 } });
-    top.apply([{ playerId: "a", score: 3, reachedAt: 3, version: 3, displayName: null, metadata: null }]);
+    top.apply([
+      { playerId: "a", score: 3, reachedAt: 3, version: 3, displayName: null, metadata: null },
+    ]);
     expect(top.get("a")).toMatchObject({ displayName: null, metadata: null });
   });
 

@@ -5,7 +5,10 @@ describe("CORS_ORIGINS", () => {
   it("is a comma-separated list of exact origins; empty allows none", () => {
     expect(parseCorsOrigins(undefined)).toEqual([]);
     expect(parseCorsOrigins("")).toEqual([]);
-    expect(parseCorsOrigins(" https://a.example, https://b.example:8443 ,")).toEqual(["https://a.example", "https://b.example:8443"]);
+    expect(parseCorsOrigins(" https://a.example, https://b.example:8443 ,")).toEqual([
+      "https://a.example",
+      "https://b.example:8443",
+    ]);
   });
 
   it("names the entries that could never match a browser's Origin", () => {

@@ -22,7 +22,8 @@ describe("displayNameProblem", () => {
     for (const code of [0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]) {
       expect(displayNameProblem(`a${String.fromCharCode(code)}b`)).toMatch(/bidirectional/);
     }
-    for (const code of [0x2029, 0x202f, 0x2065, 0x206a]) expect(displayNameProblem(`a${String.fromCharCode(code)}b`)).toBeNull();
+    for (const code of [0x2029, 0x202f, 0x2065, 0x206a])
+      expect(displayNameProblem(`a${String.fromCharCode(code)}b`)).toBeNull();
   });
 });
 
@@ -30,7 +31,9 @@ describe("metadataProblem", () => {
   it("counts keys of nested objects, not array items, and levels from the metadata object", () => {
     expect(metadataProblem({ list: Array.from({ length: 40 }, (_, i) => i) })).toBeNull();
     expect(metadataProblem({ a: { b: 1, c: 2 }, d: 3 })).toBeNull();
-    expect(metadataProblem(Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, null])))).toMatch(/17 keys/);
+    expect(
+      metadataProblem(Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, null]))),
+    ).toMatch(/17 keys/);
     expect(metadataProblem({ a: { b: { c: [] } } })).toMatch(/4 levels/);
     expect(metadataProblem({ a: { b: { c: "deep enough" } } })).toBeNull();
   });

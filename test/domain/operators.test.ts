@@ -1,21 +1,43 @@
 import { describe, expect, it } from "vitest";
 import type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "../../src/domain";
-import { applyOperator, isBetterScore, mergeBatch, recordAsEvent, SCORE_OPERATORS, SORT_ORDERS } from "../../src/domain";
+import {
+  applyOperator,
+  isBetterScore,
+  mergeBatch,
+  recordAsEvent,
+  SCORE_OPERATORS,
+  SORT_ORDERS,
+} from "../../src/domain";
 import { makeRandom } from "./prng";
 
 const ev = (score: number, occurredAt: number): ScoreEvent => ({ score, occurredAt });
 const rec = (score: number, reachedAt: number): ScoreRecord => ({ score, reachedAt });
 
-/** Sequential application in occurredAt order; the stable sort keeps arrival order among equal instants. */
-function sequentialSorted(op: ScoreOperator, so: SortOrder, events: readonly ScoreEvent[], current?: ScoreRecord) {
+/**
+ * Sequential application in occurredAt order; the stable sort keeps arrival order among equal
+ * instants.
+ */
+function sequentialSorted(
+  op: ScoreOperator,
+  so: SortOrder,
+  events: readonly ScoreEvent[],
+  current?: ScoreRecord,
+) {
   const sorted = [...events].sort((a, b) => a.occurredAt - b.occurredAt);
   let acc = current;
   for (const e of sorted) acc = applyOperator(op, so, acc, e);
   return acc;
 }
 
-/** Closed-form reference for what a player's record should be after `events` (arrival order given). */
-function closedForm(op: ScoreOperator, so: SortOrder, events: readonly ScoreEvent[], current?: ScoreRecord) {
+/**
+ * Closed-form reference for what a player's record should be after `events` (arrival order given).
+ */
+function closedForm(
+  op: ScoreOperator,
+  so: SortOrder,
+  events: readonly ScoreEvent[],
+  current?: ScoreRecord,
+) {
   const all = current === undefined ? [...events] : [recordAsEvent(current), ...events];
   if (all.length === 0) return undefined;
   switch (op) {
@@ -37,7 +59,10 @@ function closedForm(op: ScoreOperator, so: SortOrder, events: readonly ScoreEven
           Math.max(...events.map((e) => e.occurredAt)),
         );
       }
-      return rec(current.score + events.reduce((s, e) => s + e.score, 0), Math.max(current.reachedAt, ...events.map((e) => e.occurredAt)));
+      return rec(
+        current.score + events.reduce((s, e) => s + e.score, 0),
+        Math.max(current.reachedAt, ...events.map((e) => e.occurredAt)),
+      );
     }
   }
 }
@@ -54,9 +79,12 @@ describe("isBetterScore", () => {
 });
 
 describe("applyOperator: first event", () => {
-  it.each(SCORE_OPERATORS.flatMap((op) => SORT_ORDERS.map((so) => [op, so] as const)))("%s/%s creates the record", (op, so) => {
-    expect(applyOperator(op, so, undefined, ev(-7, 1000))).toEqual(rec(-7, 1000));
-  });
+  it.each(SCORE_OPERATORS.flatMap((op) => SORT_ORDERS.map((so) => [op, so] as const)))(
+    "%s/%s creates the record",
+    (op, so) => {
+      expect(applyOperator(op, so, undefined, ev(-7, 1000))).toEqual(rec(-7, 1000));
+    },
+  );
 });
 
 describe("applyOperator: best", () => {
@@ -123,22 +151,32 @@ describe("applyOperator: increment", () => {
   });
 
   it("throws instead of losing precision past the safe-integer range", () => {
-    expect(() => applyOperator("increment", "desc", rec(Number.MAX_SAFE_INTEGER, 1), ev(1, 2))).toThrow(RangeError);
-    expect(() => applyOperator("increment", "desc", rec(Number.MIN_SAFE_INTEGER, 1), ev(-1, 2))).toThrow(RangeError);
-    expect(applyOperator("increment", "desc", rec(Number.MAX_SAFE_INTEGER - 1, 1), ev(1, 2))).toEqual(rec(Number.MAX_SAFE_INTEGER, 2));
+    expect(() =>
+      applyOperator("increment", "desc", rec(Number.MAX_SAFE_INTEGER, 1), ev(1, 2)),
+    ).toThrow(RangeError);
+    expect(() =>
+      applyOperator("increment", "desc", rec(Number.MIN_SAFE_INTEGER, 1), ev(-1, 2)),
+    ).toThrow(RangeError);
+    expect(
+      applyOperator("increment", "desc", rec(Number.MAX_SAFE_INTEGER - 1, 1), ev(1, 2)),
+    ).toEqual(rec(Number.MAX_SAFE_INTEGER, 2));
   });
 });
 
 describe("applyOperator: input validation", () => {
-  it.each([ev(1.5, 0), ev(Number.NaN, 0), ev(Number.POSITIVE_INFINITY, 0), ev(2 ** 53, 0), ev(1, 0.5), ev(1, Number.NaN)])(
-    "rejects %j",
-    (event) => {
-      for (const op of SCORE_OPERATORS) {
-        expect(() => applyOperator(op, "desc", undefined, event)).toThrow(RangeError);
-        expect(() => applyOperator(op, "desc", rec(0, 0), event)).toThrow(RangeError);
-      }
-    },
-  );
+  it.each([
+    ev(1.5, 0),
+    ev(Number.NaN, 0),
+    ev(Number.POSITIVE_INFINITY, 0),
+    ev(2 ** 53, 0),
+    ev(1, 0.5),
+    ev(1, Number.NaN),
+  ])("rejects %j", (event) => {
+    for (const op of SCORE_OPERATORS) {
+      expect(() => applyOperator(op, "desc", undefined, event)).toThrow(RangeError);
+      expect(() => applyOperator(op, "desc", rec(0, 0), event)).toThrow(RangeError);
+    }
+  });
 });
 
 describe("mergeBatch", () => {
@@ -158,7 +196,9 @@ describe("mergeBatch", () => {
   });
 
   it("sums increments and takes the newest time", () => {
-    expect(mergeBatch("increment", "desc", [ev(1, 30), ev(2, 10), ev(-4, 20)], rec(100, 25))).toEqual(rec(99, 30));
+    expect(
+      mergeBatch("increment", "desc", [ev(1, 30), ev(2, 10), ev(-4, 20)], rec(100, 25)),
+    ).toEqual(rec(99, 30));
   });
 
   it("accepts any iterable", () => {
@@ -173,9 +213,17 @@ describe("mergeBatch", () => {
     for (const so of SORT_ORDERS) {
       describe(`${op}/${so} randomized`, () => {
         // Narrow score and time ranges force plenty of equal scores and equal instants.
-        const genEvents = (rnd: ReturnType<typeof makeRandom>, n: number, distinctTimes: boolean) => {
-          const times = distinctTimes ? rnd.shuffle(Array.from({ length: n }, (_, i) => 1_000 + i * 7)) : [];
-          return Array.from({ length: n }, (_, i) => ev(rnd.int(-5, 5), distinctTimes ? (times[i] as number) : rnd.int(1_000, 1_020)));
+        const genEvents = (
+          rnd: ReturnType<typeof makeRandom>,
+          n: number,
+          distinctTimes: boolean,
+        ) => {
+          const times = distinctTimes
+            ? rnd.shuffle(Array.from({ length: n }, (_, i) => 1_000 + i * 7))
+            : [];
+          return Array.from({ length: n }, (_, i) =>
+            ev(rnd.int(-5, 5), distinctTimes ? (times[i] as number) : rnd.int(1_000, 1_020)),
+          );
         };
         const genCurrent = (rnd: ReturnType<typeof makeRandom>) =>
           rnd.next() < 0.3 ? undefined : rec(rnd.int(-5, 5), rnd.int(990, 1_030));
@@ -221,8 +269,12 @@ describe("mergeBatch", () => {
           for (let i = 0; i < 1000; i += 1) {
             const events = genEvents(rnd, rnd.int(1, 16), false);
             const current = genCurrent(rnd);
-            const oneByOne = events.reduce<ScoreRecord | undefined>((acc, e) => applyOperator(op, so, acc, e), current);
-            // Split arrival order into consecutive chunks (queue batches), merge each, upsert each aggregate.
+            const oneByOne = events.reduce<ScoreRecord | undefined>(
+              (acc, e) => applyOperator(op, so, acc, e),
+              current,
+            );
+            // Split arrival order into consecutive chunks (queue batches), merge each, upsert each
+            // aggregate.
             let acc = current;
             let start = 0;
             while (start < events.length) {
@@ -240,7 +292,12 @@ describe("mergeBatch", () => {
           const rnd = makeRandom(555 + op.length + so.length);
           for (let i = 0; i < 2000; i += 1) {
             const current = rec(rnd.int(-3, 3), rnd.int(1_000, 1_006));
-            const result = applyOperator(op, so, current, ev(rnd.int(-3, 3), rnd.int(1_000, 1_006)));
+            const result = applyOperator(
+              op,
+              so,
+              current,
+              ev(rnd.int(-3, 3), rnd.int(1_000, 1_006)),
+            );
             const same = result.score === current.score && result.reachedAt === current.reachedAt;
             expect(result === current).toBe(same);
           }

@@ -50,7 +50,12 @@ const refFormatters = new Map<string, Intl.DateTimeFormat>();
 function refLocalDate(instantMs: number, timeZone: string): { y: number; m: number; d: number } {
   let f = refFormatters.get(timeZone);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat("en-GB", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+    f = new Intl.DateTimeFormat("en-GB", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+    });
     refFormatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(instantMs).map((p) => [p.type, p.value]));
@@ -69,7 +74,10 @@ function pad(n: number, w: number): string {
 
 const refWeekCache = new Map<number, { year: number; week: number }>();
 
-/** ISO week by walking: back to Monday, Thursday decides the year, count weeks back to that year's start. */
+/**
+ * ISO week by walking: back to Monday, Thursday decides the year, count weeks back to that year's
+ * start.
+ */
 function refIsoWeek(date: Date): { year: number; week: number } {
   const cached = refWeekCache.get(date.getTime());
   if (cached !== undefined) return cached;
@@ -91,7 +99,12 @@ function refIsoWeekUncached(date: Date): { year: number; week: number } {
   return { year, week };
 }
 
-function refKey(kind: PeriodKind, instantMs: number, timeZone: string, weekStart: WeekStart): string {
+function refKey(
+  kind: PeriodKind,
+  instantMs: number,
+  timeZone: string,
+  weekStart: WeekStart,
+): string {
   const { y, m, d } = refLocalDate(instantMs, timeZone);
   switch (kind) {
     case "all":
@@ -155,12 +168,17 @@ describe("periodKey: fixed cases", () => {
     const t = at("2026-11-22T20:00:00Z");
     expect(periodKey("daily", t, "America/New_York", "monday")).toBe("2026-11-22");
     expect(periodKey("daily", t, "Asia/Tokyo", "monday")).toBe("2026-11-23");
-    expect(periodKey("daily", at("2026-11-22T18:14:59.999Z"), "Asia/Kathmandu", "monday")).toBe("2026-11-22");
-    expect(periodKey("daily", at("2026-11-22T18:15:00.000Z"), "Asia/Kathmandu", "monday")).toBe("2026-11-23");
+    expect(periodKey("daily", at("2026-11-22T18:14:59.999Z"), "Asia/Kathmandu", "monday")).toBe(
+      "2026-11-22",
+    );
+    expect(periodKey("daily", at("2026-11-22T18:15:00.000Z"), "Asia/Kathmandu", "monday")).toBe(
+      "2026-11-23",
+    );
   });
 
   it("handles month ends, leap days and year ends", () => {
-    const k = (iso: string, kind: PeriodKind = "daily") => periodKey(kind, at(iso), "UTC", "monday");
+    const k = (iso: string, kind: PeriodKind = "daily") =>
+      periodKey(kind, at(iso), "UTC", "monday");
     expect(k("2026-02-28T23:59:59.999Z")).toBe("2026-02-28");
     expect(k("2026-03-01T00:00:00Z")).toBe("2026-03-01");
     expect(k("2028-02-29T12:00:00Z")).toBe("2028-02-29");
@@ -171,7 +189,8 @@ describe("periodKey: fixed cases", () => {
   });
 
   it("crosses into ISO week 53 of 2026 and out into 2027-W01", () => {
-    const wk = (iso: string, ws: WeekStart) => periodKey("weekly", at(`${iso}T12:00:00Z`), "UTC", ws);
+    const wk = (iso: string, ws: WeekStart) =>
+      periodKey("weekly", at(`${iso}T12:00:00Z`), "UTC", ws);
     expect(wk("2026-12-27", "monday")).toBe("2026-W52"); // Sunday
     expect(wk("2026-12-28", "monday")).toBe("2026-W53");
     expect(wk("2026-12-31", "monday")).toBe("2026-W53");
@@ -196,16 +215,22 @@ describe("periodKey: fixed cases", () => {
     expect(periodKey("weekly", at("9999-12-31T23:59:59.999Z"), "UTC", "sunday")).toBe("9999-W52");
     const beforeYearOne = new Date(at("0001-01-01T00:00:00Z").getTime() - 1);
     expect(() => periodKey("daily", beforeYearOne, "UTC", "monday")).toThrow(RangeError);
-    expect(() => periodKey("daily", at("+010000-01-01T00:00:00Z"), "UTC", "monday")).toThrow(RangeError);
+    expect(() => periodKey("daily", at("+010000-01-01T00:00:00Z"), "UTC", "monday")).toThrow(
+      RangeError,
+    );
     // Year 0001 in UTC is year 0 (1 BC) a few hours west.
-    expect(() => periodKey("daily", at("0001-01-01T02:00:00Z"), "America/New_York", "monday")).toThrow(RangeError);
+    expect(() =>
+      periodKey("daily", at("0001-01-01T02:00:00Z"), "America/New_York", "monday"),
+    ).toThrow(RangeError);
     expect(periodKey("all", beforeYearOne, "UTC", "monday")).toBe("all");
   });
 
   it("rejects invalid instants and time zones", () => {
     expect(() => periodKey("daily", new Date(Number.NaN), "UTC", "monday")).toThrow(RangeError);
     expect(() => periodKey("all", new Date(Number.NaN), "UTC", "monday")).toThrow(RangeError);
-    expect(() => periodKey("daily", at("2026-01-01T00:00:00Z"), "Mars/Olympus_Mons", "monday")).toThrow(RangeError);
+    expect(() =>
+      periodKey("daily", at("2026-01-01T00:00:00Z"), "Mars/Olympus_Mons", "monday"),
+    ).toThrow(RangeError);
   });
 });
 
@@ -218,7 +243,8 @@ describe("periodKey vs brute force", () => {
     const check = (t: number, tz: string, kind: PeriodKind, ws: WeekStart) => {
       const got = periodKey(kind, new Date(t), tz, ws);
       const want = refKey(kind, t, tz, ws);
-      if (got !== want) mismatches.push(`${new Date(t).toISOString()} ${tz} ${kind} ${ws}: ${got} != ${want}`);
+      if (got !== want)
+        mismatches.push(`${new Date(t).toISOString()} ${tz} ${kind} ${ws}: ${got} != ${want}`);
     };
     let boundaries = 0;
     for (const tz of ZONES) {
@@ -241,7 +267,8 @@ describe("periodKey vs brute force", () => {
         }
         const hi = hiS * 1000;
         const lo = hi - 1;
-        if (refKey("daily", lo, tz, "monday") === day) mismatches.push(`${tz} ${day}: boundary not on a whole second`);
+        if (refKey("daily", lo, tz, "monday") === day)
+          mismatches.push(`${tz} ${day}: boundary not on a whole second`);
         boundaries += 1;
         const rangeStart = periodRange("daily", day, tz, "monday")?.start.getTime();
         if (rangeStart !== hi) mismatches.push(`${tz} ${day}: range start ${rangeStart} != ${hi}`);
@@ -266,15 +293,21 @@ describe("periodKey vs brute force", () => {
       const tz = rnd.pick(ZONES);
       const kind = rnd.pick(KINDS);
       const ws = rnd.pick(WEEK_STARTS);
-      expect(periodKey(kind, new Date(t), tz, ws), `${new Date(t).toISOString()} ${tz} ${kind} ${ws}`).toBe(refKey(kind, t, tz, ws));
+      expect(
+        periodKey(kind, new Date(t), tz, ws),
+        `${new Date(t).toISOString()} ${tz} ${kind} ${ws}`,
+      ).toBe(refKey(kind, t, tz, ws));
     }
   });
 
   it('implements the sunday rule as "ISO week of the next day"', () => {
     const rnd = makeRandom(7);
     for (let i = 0; i < 2000; i += 1) {
-      const t = at("1990-01-01T00:00:00Z").getTime() + rnd.int(0, 80 * 365) * DAY + rnd.int(0, DAY - 1);
-      expect(periodKey("weekly", new Date(t), "UTC", "sunday")).toBe(periodKey("weekly", new Date(t + DAY), "UTC", "monday"));
+      const t =
+        at("1990-01-01T00:00:00Z").getTime() + rnd.int(0, 80 * 365) * DAY + rnd.int(0, DAY - 1);
+      expect(periodKey("weekly", new Date(t), "UTC", "sunday")).toBe(
+        periodKey("weekly", new Date(t + DAY), "UTC", "monday"),
+      );
     }
   });
 });
@@ -292,35 +325,65 @@ describe("periodKeysFor", () => {
       { period: "daily", key: "2026-11-22" },
       { period: "weekly", key: "2026-W48" },
     ]);
-    expect(periodKeysFor({ periods: [], timeZone: "UTC", weekStart: "monday" }, at("2026-01-01T00:00:00Z"))).toEqual([]);
+    expect(
+      periodKeysFor(
+        { periods: [], timeZone: "UTC", weekStart: "monday" },
+        at("2026-01-01T00:00:00Z"),
+      ),
+    ).toEqual([]);
   });
 
   it("agrees with periodKey for every kind (random)", () => {
     const rnd = makeRandom(8);
     const periods: PeriodKind[] = ["all", "daily", "weekly", "monthly"];
     for (let i = 0; i < 1000; i += 1) {
-      const board = { periods: rnd.shuffle(periods).slice(0, rnd.int(1, 4)), timeZone: rnd.pick(ZONES), weekStart: rnd.pick(WEEK_STARTS) };
-      const instant = new Date(rnd.int(at("1980-01-01T00:00:00Z").getTime(), at("2080-01-01T00:00:00Z").getTime()));
+      const board = {
+        periods: rnd.shuffle(periods).slice(0, rnd.int(1, 4)),
+        timeZone: rnd.pick(ZONES),
+        weekStart: rnd.pick(WEEK_STARTS),
+      };
+      const instant = new Date(
+        rnd.int(at("1980-01-01T00:00:00Z").getTime(), at("2080-01-01T00:00:00Z").getTime()),
+      );
       expect(periodKeysFor(board, instant)).toEqual(
-        board.periods.map((period) => ({ period, key: periodKey(period, instant, board.timeZone, board.weekStart) })),
+        board.periods.map((period) => ({
+          period,
+          key: periodKey(period, instant, board.timeZone, board.weekStart),
+        })),
       );
     }
   });
 
   it("validates the instant even for all-only boards, and the time zone once dates are needed", () => {
-    expect(() => periodKeysFor({ periods: ["all"], timeZone: "UTC", weekStart: "monday" }, new Date(Number.NaN))).toThrow(RangeError);
-    expect(() => periodKeysFor({ periods: ["daily"], timeZone: "Nope/Nope", weekStart: "monday" }, new Date())).toThrow(RangeError);
+    expect(() =>
+      periodKeysFor(
+        { periods: ["all"], timeZone: "UTC", weekStart: "monday" },
+        new Date(Number.NaN),
+      ),
+    ).toThrow(RangeError);
+    expect(() =>
+      periodKeysFor({ periods: ["daily"], timeZone: "Nope/Nope", weekStart: "monday" }, new Date()),
+    ).toThrow(RangeError);
   });
 });
 
 describe("parsePeriodKey", () => {
   it("accepts well-formed keys and returns their parts", () => {
     expect(parsePeriodKey("all", "all")).toEqual({ kind: "all" });
-    expect(parsePeriodKey("daily", "2028-02-29")).toEqual({ kind: "daily", year: 2028, month: 2, day: 29 });
+    expect(parsePeriodKey("daily", "2028-02-29")).toEqual({
+      kind: "daily",
+      year: 2028,
+      month: 2,
+      day: 29,
+    });
     expect(parsePeriodKey("weekly", "2026-W53")).toEqual({ kind: "weekly", year: 2026, week: 53 });
     expect(parsePeriodKey("weekly", "2026-W01")).toEqual({ kind: "weekly", year: 2026, week: 1 });
     expect(parsePeriodKey("monthly", "0001-01")).toEqual({ kind: "monthly", year: 1, month: 1 });
-    expect(parsePeriodKey("monthly", "9999-12")).toEqual({ kind: "monthly", year: 9999, month: 12 });
+    expect(parsePeriodKey("monthly", "9999-12")).toEqual({
+      kind: "monthly",
+      year: 9999,
+      month: 12,
+    });
   });
 
   it.each([
@@ -386,7 +449,8 @@ describe("parsePeriodKey", () => {
 });
 
 describe("periodRange", () => {
-  const iso = (r: { start: Date; end: Date } | null) => (r === null ? null : [r.start.toISOString(), r.end.toISOString()]);
+  const iso = (r: { start: Date; end: Date } | null) =>
+    r === null ? null : [r.start.toISOString(), r.end.toISOString()];
 
   it("returns null for all and for invalid keys", () => {
     expect(periodRange("all", "all", "UTC", "monday")).toBeNull();
@@ -397,38 +461,188 @@ describe("periodRange", () => {
 
   it.each([
     // [kind, key, zone, weekStart, start, end]
-    ["daily", "2026-11-22", "UTC", "monday", "2026-11-22T00:00:00.000Z", "2026-11-23T00:00:00.000Z"],
-    ["daily", "2026-03-08", "America/New_York", "monday", "2026-03-08T05:00:00.000Z", "2026-03-09T04:00:00.000Z"], // 23 h
-    ["daily", "2026-11-01", "America/New_York", "monday", "2026-11-01T04:00:00.000Z", "2026-11-02T05:00:00.000Z"], // 25 h
-    ["daily", "2026-03-29", "Europe/Berlin", "monday", "2026-03-28T23:00:00.000Z", "2026-03-29T22:00:00.000Z"],
-    ["daily", "2026-10-25", "Europe/Berlin", "monday", "2026-10-24T22:00:00.000Z", "2026-10-25T23:00:00.000Z"],
-    ["daily", "2026-10-04", "Australia/Lord_Howe", "monday", "2026-10-03T13:30:00.000Z", "2026-10-04T13:00:00.000Z"], // 23.5 h
-    ["daily", "2026-04-05", "Australia/Lord_Howe", "monday", "2026-04-04T13:00:00.000Z", "2026-04-05T13:30:00.000Z"], // 24.5 h
-    ["daily", "2026-11-22", "Asia/Kathmandu", "monday", "2026-11-21T18:15:00.000Z", "2026-11-22T18:15:00.000Z"],
-    ["daily", "2026-11-22", "Pacific/Chatham", "monday", "2026-11-21T10:15:00.000Z", "2026-11-22T10:15:00.000Z"],
-    ["daily", "2026-09-27", "Pacific/Chatham", "monday", "2026-09-26T11:15:00.000Z", "2026-09-27T10:15:00.000Z"],
+    [
+      "daily",
+      "2026-11-22",
+      "UTC",
+      "monday",
+      "2026-11-22T00:00:00.000Z",
+      "2026-11-23T00:00:00.000Z",
+    ],
+    [
+      "daily",
+      "2026-03-08",
+      "America/New_York",
+      "monday",
+      "2026-03-08T05:00:00.000Z",
+      "2026-03-09T04:00:00.000Z",
+    ], // 23 h
+    [
+      "daily",
+      "2026-11-01",
+      "America/New_York",
+      "monday",
+      "2026-11-01T04:00:00.000Z",
+      "2026-11-02T05:00:00.000Z",
+    ], // 25 h
+    [
+      "daily",
+      "2026-03-29",
+      "Europe/Berlin",
+      "monday",
+      "2026-03-28T23:00:00.000Z",
+      "2026-03-29T22:00:00.000Z",
+    ],
+    [
+      "daily",
+      "2026-10-25",
+      "Europe/Berlin",
+      "monday",
+      "2026-10-24T22:00:00.000Z",
+      "2026-10-25T23:00:00.000Z",
+    ],
+    [
+      "daily",
+      "2026-10-04",
+      "Australia/Lord_Howe",
+      "monday",
+      "2026-10-03T13:30:00.000Z",
+      "2026-10-04T13:00:00.000Z",
+    ], // 23.5 h
+    [
+      "daily",
+      "2026-04-05",
+      "Australia/Lord_Howe",
+      "monday",
+      "2026-04-04T13:00:00.000Z",
+      "2026-04-05T13:30:00.000Z",
+    ], // 24.5 h
+    [
+      "daily",
+      "2026-11-22",
+      "Asia/Kathmandu",
+      "monday",
+      "2026-11-21T18:15:00.000Z",
+      "2026-11-22T18:15:00.000Z",
+    ],
+    [
+      "daily",
+      "2026-11-22",
+      "Pacific/Chatham",
+      "monday",
+      "2026-11-21T10:15:00.000Z",
+      "2026-11-22T10:15:00.000Z",
+    ],
+    [
+      "daily",
+      "2026-09-27",
+      "Pacific/Chatham",
+      "monday",
+      "2026-09-26T11:15:00.000Z",
+      "2026-09-27T10:15:00.000Z",
+    ],
     // Local midnight does not exist: the day starts at 01:00 local.
-    ["daily", "2026-09-06", "America/Santiago", "monday", "2026-09-06T04:00:00.000Z", "2026-09-07T03:00:00.000Z"],
-    ["daily", "2026-04-04", "America/Santiago", "monday", "2026-04-04T03:00:00.000Z", "2026-04-05T04:00:00.000Z"],
-    ["daily", "2026-03-29", "Antarctica/Troll", "monday", "2026-03-29T00:00:00.000Z", "2026-03-29T22:00:00.000Z"], // 22 h
+    [
+      "daily",
+      "2026-09-06",
+      "America/Santiago",
+      "monday",
+      "2026-09-06T04:00:00.000Z",
+      "2026-09-07T03:00:00.000Z",
+    ],
+    [
+      "daily",
+      "2026-04-04",
+      "America/Santiago",
+      "monday",
+      "2026-04-04T03:00:00.000Z",
+      "2026-04-05T04:00:00.000Z",
+    ],
+    [
+      "daily",
+      "2026-03-29",
+      "Antarctica/Troll",
+      "monday",
+      "2026-03-29T00:00:00.000Z",
+      "2026-03-29T22:00:00.000Z",
+    ], // 22 h
     // Samoa skipped 2011-12-30 entirely: an empty range at the jump.
-    ["daily", "2011-12-30", "Pacific/Apia", "monday", "2011-12-30T10:00:00.000Z", "2011-12-30T10:00:00.000Z"],
-    ["daily", "2011-12-29", "Pacific/Apia", "monday", "2011-12-29T10:00:00.000Z", "2011-12-30T10:00:00.000Z"],
-    ["weekly", "2026-W13", "Europe/Berlin", "monday", "2026-03-22T23:00:00.000Z", "2026-03-29T22:00:00.000Z"],
-    ["weekly", "2026-W13", "Europe/Berlin", "sunday", "2026-03-21T23:00:00.000Z", "2026-03-28T23:00:00.000Z"],
+    [
+      "daily",
+      "2011-12-30",
+      "Pacific/Apia",
+      "monday",
+      "2011-12-30T10:00:00.000Z",
+      "2011-12-30T10:00:00.000Z",
+    ],
+    [
+      "daily",
+      "2011-12-29",
+      "Pacific/Apia",
+      "monday",
+      "2011-12-29T10:00:00.000Z",
+      "2011-12-30T10:00:00.000Z",
+    ],
+    [
+      "weekly",
+      "2026-W13",
+      "Europe/Berlin",
+      "monday",
+      "2026-03-22T23:00:00.000Z",
+      "2026-03-29T22:00:00.000Z",
+    ],
+    [
+      "weekly",
+      "2026-W13",
+      "Europe/Berlin",
+      "sunday",
+      "2026-03-21T23:00:00.000Z",
+      "2026-03-28T23:00:00.000Z",
+    ],
     ["weekly", "2026-W48", "UTC", "sunday", "2026-11-22T00:00:00.000Z", "2026-11-29T00:00:00.000Z"],
     ["weekly", "2026-W53", "UTC", "monday", "2026-12-28T00:00:00.000Z", "2027-01-04T00:00:00.000Z"],
     ["weekly", "2026-W53", "UTC", "sunday", "2026-12-27T00:00:00.000Z", "2027-01-03T00:00:00.000Z"],
     ["weekly", "2026-W01", "UTC", "monday", "2025-12-29T00:00:00.000Z", "2026-01-05T00:00:00.000Z"],
-    ["monthly", "2026-03", "Europe/Berlin", "monday", "2026-02-28T23:00:00.000Z", "2026-03-31T22:00:00.000Z"],
+    [
+      "monthly",
+      "2026-03",
+      "Europe/Berlin",
+      "monday",
+      "2026-02-28T23:00:00.000Z",
+      "2026-03-31T22:00:00.000Z",
+    ],
     ["monthly", "2028-02", "UTC", "monday", "2028-02-01T00:00:00.000Z", "2028-03-01T00:00:00.000Z"],
-    ["monthly", "2026-12", "Asia/Kathmandu", "monday", "2026-11-30T18:15:00.000Z", "2026-12-31T18:15:00.000Z"],
-    ["daily", "0001-01-01", "UTC", "monday", "0001-01-01T00:00:00.000Z", "0001-01-02T00:00:00.000Z"],
+    [
+      "monthly",
+      "2026-12",
+      "Asia/Kathmandu",
+      "monday",
+      "2026-11-30T18:15:00.000Z",
+      "2026-12-31T18:15:00.000Z",
+    ],
+    [
+      "daily",
+      "0001-01-01",
+      "UTC",
+      "monday",
+      "0001-01-01T00:00:00.000Z",
+      "0001-01-02T00:00:00.000Z",
+    ],
     ["weekly", "0001-W01", "UTC", "sunday", "0000-12-31T00:00:00.000Z", "0001-01-07T00:00:00.000Z"],
-    ["daily", "9999-12-31", "UTC", "monday", "9999-12-31T00:00:00.000Z", "+010000-01-01T00:00:00.000Z"],
-  ] as Array<[PeriodKind, string, string, WeekStart, string, string]>)("%s %s in %s (%s weeks)", (kind, key, tz, ws, start, end) => {
-    expect(iso(periodRange(kind, key, tz, ws))).toEqual([start, end]);
-  });
+    [
+      "daily",
+      "9999-12-31",
+      "UTC",
+      "monday",
+      "9999-12-31T00:00:00.000Z",
+      "+010000-01-01T00:00:00.000Z",
+    ],
+  ] as Array<[PeriodKind, string, string, WeekStart, string, string]>)(
+    "%s %s in %s (%s weeks)",
+    (kind, key, tz, ws, start, end) => {
+      expect(iso(periodRange(kind, key, tz, ws))).toEqual([start, end]);
+    },
+  );
 
   it("is contiguous, contains its own key and nothing else, for random keys in every zone", () => {
     const rnd = makeRandom(4242);
@@ -448,7 +662,9 @@ describe("periodRange", () => {
       expect(start <= t && t < end, label).toBe(true);
       expect(periodKey(kind, new Date(start), tz, ws), label).toBe(key);
       expect(periodKey(kind, new Date(end - 1), tz, ws), label).toBe(key);
-      expect(periodKey(kind, new Date(start - 1), tz, ws), label).toBe(previousPeriodKey(kind, key, ws));
+      expect(periodKey(kind, new Date(start - 1), tz, ws), label).toBe(
+        previousPeriodKey(kind, key, ws),
+      );
       expect(periodKey(kind, new Date(end), tz, ws), label).toBe(nextPeriodKey(kind, key, ws));
       const next = nextPeriodKey(kind, key, ws);
       expect(next).not.toBeNull();
@@ -544,14 +760,29 @@ describe("previous/next/current/resolve", () => {
 });
 
 describe("isValidTimeZone", () => {
-  it.each(["UTC", "Etc/UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe", "US/Eastern", "Etc/GMT-14"])(
-    "accepts %s",
-    (tz) => {
-      expect(isValidTimeZone(tz)).toBe(true);
-    },
-  );
+  it.each([
+    "UTC",
+    "Etc/UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "US/Eastern",
+    "Etc/GMT-14",
+  ])("accepts %s", (tz) => {
+    expect(isValidTimeZone(tz)).toBe(true);
+  });
 
-  it.each(["", "Mars/Olympus_Mons", "Europe/Berlin ", "+05:00", "-03:30", "\u221205:00", "GMT+25", "x".repeat(65)])("rejects %j", (tz) => {
+  it.each([
+    "",
+    "Mars/Olympus_Mons",
+    "Europe/Berlin ",
+    "+05:00",
+    "-03:30",
+    "\u221205:00",
+    "GMT+25",
+    "x".repeat(65),
+  ])("rejects %j", (tz) => {
     expect(isValidTimeZone(tz)).toBe(false);
   });
 });

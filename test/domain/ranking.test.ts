@@ -1,11 +1,26 @@
 import { describe, expect, it } from "vitest";
 import type { PageCursor, RankedEntry, SortOrder } from "../../src/domain";
-import { compareEntries, decodeCursor, encodeCursor, isAfterCursor, percentile, rankOf, SORT_ORDERS } from "../../src/domain";
+import {
+  compareEntries,
+  decodeCursor,
+  encodeCursor,
+  isAfterCursor,
+  percentile,
+  rankOf,
+  SORT_ORDERS,
+} from "../../src/domain";
 import { makeRandom } from "./prng";
 
-const entry = (playerId: string, score: number, reachedAt: number): RankedEntry => ({ playerId, score, reachedAt });
+const entry = (playerId: string, score: number, reachedAt: number): RankedEntry => ({
+  playerId,
+  score,
+  reachedAt,
+});
 
-/** Reference order: sort key tuple (score made "smaller is better", reachedAt, playerId by code units). */
+/**
+ * Reference order: sort key tuple (score made "smaller is better", reachedAt, playerId by code
+ * units).
+ */
 function referenceSort(entries: readonly RankedEntry[], so: SortOrder): RankedEntry[] {
   const key = (e: RankedEntry) => [so === "desc" ? -e.score : e.score, e.reachedAt] as const;
   return [...entries].sort((a, b) => {
@@ -27,7 +42,11 @@ const ANY_ALPHABET = ["a", "b", "B", "Z", "0", "_", "-", "é", "😀"];
 /** The characters the API allows in player ids (and so in cursors). */
 const API_ALPHABET = ["a", "b", "B", "Z", "0", "_", "-", ":", "|", "@", "."];
 
-function randomEntries(rnd: ReturnType<typeof makeRandom>, n: number, alphabet = ANY_ALPHABET): RankedEntry[] {
+function randomEntries(
+  rnd: ReturnType<typeof makeRandom>,
+  n: number,
+  alphabet = ANY_ALPHABET,
+): RankedEntry[] {
   const ids = new Set<string>();
   while (ids.size < n) {
     let id = "";
@@ -40,14 +59,44 @@ function randomEntries(rnd: ReturnType<typeof makeRandom>, n: number, alphabet =
 
 describe("compareEntries", () => {
   it("orders by score, then earlier reachedAt, then playerId ascending", () => {
-    const entries = [entry("c", 10, 5), entry("b", 10, 5), entry("a", 10, 7), entry("z", 20, 9), entry("y", 5, 1)];
-    expect([...entries].sort(compareEntries("desc")).map((e) => e.playerId)).toEqual(["z", "b", "c", "a", "y"]);
-    expect([...entries].sort(compareEntries("asc")).map((e) => e.playerId)).toEqual(["y", "b", "c", "a", "z"]);
+    const entries = [
+      entry("c", 10, 5),
+      entry("b", 10, 5),
+      entry("a", 10, 7),
+      entry("z", 20, 9),
+      entry("y", 5, 1),
+    ];
+    expect([...entries].sort(compareEntries("desc")).map((e) => e.playerId)).toEqual([
+      "z",
+      "b",
+      "c",
+      "a",
+      "y",
+    ]);
+    expect([...entries].sort(compareEntries("asc")).map((e) => e.playerId)).toEqual([
+      "y",
+      "b",
+      "c",
+      "a",
+      "z",
+    ]);
   });
 
   it("uses code-unit order for ids, not locale order", () => {
-    const entries = [entry("b", 1, 1), entry("B", 1, 1), entry("a", 1, 1), entry("A", 1, 1), entry("_", 1, 1)];
-    expect([...entries].sort(compareEntries("desc")).map((e) => e.playerId)).toEqual(["A", "B", "_", "a", "b"]);
+    const entries = [
+      entry("b", 1, 1),
+      entry("B", 1, 1),
+      entry("a", 1, 1),
+      entry("A", 1, 1),
+      entry("_", 1, 1),
+    ];
+    expect([...entries].sort(compareEntries("desc")).map((e) => e.playerId)).toEqual([
+      "A",
+      "B",
+      "_",
+      "a",
+      "b",
+    ]);
   });
 
   it("returns 0 only for identical keys and is antisymmetric", () => {
@@ -58,7 +107,11 @@ describe("compareEntries", () => {
         const [a, b] = randomEntries(rnd, 2) as [RankedEntry, RankedEntry];
         const alsoA = rnd.next() < 0.2 ? { ...a } : b;
         expect(Math.sign(cmp(a, alsoA)) + Math.sign(cmp(alsoA, a))).toBe(0);
-        expect(cmp(a, alsoA) === 0).toBe(a.playerId === alsoA.playerId && a.score === alsoA.score && a.reachedAt === alsoA.reachedAt);
+        expect(cmp(a, alsoA) === 0).toBe(
+          a.playerId === alsoA.playerId &&
+            a.score === alsoA.score &&
+            a.reachedAt === alsoA.reachedAt,
+        );
       }
     }
   });
@@ -132,7 +185,12 @@ describe("percentile", () => {
 });
 
 describe("cursors", () => {
-  const sample: PageCursor = { period: "2026-W47", score: 1234, reachedAt: 1_763_800_000_000, playerId: "player-1" };
+  const sample: PageCursor = {
+    period: "2026-W47",
+    score: 1234,
+    reachedAt: 1_763_800_000_000,
+    playerId: "player-1",
+  };
 
   it("round-trips and is URL-safe", () => {
     const raw = encodeCursor(sample);
@@ -159,7 +217,8 @@ describe("cursors", () => {
   });
 
   /** base64url of a latin-1 string, to hand-craft byte payloads. */
-  const b64 = (text: string) => btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const b64 = (text: string) =>
+    btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
   it.each([
     ["empty", ""],
@@ -222,7 +281,9 @@ describe("cursors", () => {
         let cursor: PageCursor | null = null;
         for (let guard = 0; guard < 100; guard += 1) {
           const after: PageCursor | null = cursor;
-          const page = expected.filter((e) => after === null || isAfterCursor(so, e, after)).slice(0, pageSize);
+          const page = expected
+            .filter((e) => after === null || isAfterCursor(so, e, after))
+            .slice(0, pageSize);
           seen.push(...page);
           const last = page[page.length - 1];
           if (page.length < pageSize || last === undefined) break;

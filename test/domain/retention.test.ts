@@ -20,12 +20,22 @@ describe("periodKindOfKey", () => {
       const instant = new Date(rnd.int(Date.UTC(1990, 0, 1), Date.UTC(2090, 0, 1)));
       const zone = rnd.pick(["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kathmandu"]);
       const weekStart = rnd.pick(["monday", "sunday"] as const);
-      for (const kind of PERIOD_KINDS) expect(periodKindOfKey(periodKey(kind, instant, zone, weekStart))).toBe(kind);
+      for (const kind of PERIOD_KINDS)
+        expect(periodKindOfKey(periodKey(kind, instant, zone, weekStart))).toBe(kind);
     }
   });
 
   it("names nothing for a key no period has", () => {
-    for (const key of ["", "ALL", "2026-12-1", "2026-W4", "2026-w49", "26-12", "2026-12-01T00", "daily"]) {
+    for (const key of [
+      "",
+      "ALL",
+      "2026-12-1",
+      "2026-W4",
+      "2026-w49",
+      "26-12",
+      "2026-12-01T00",
+      "daily",
+    ]) {
       expect(periodKindOfKey(key), key).toBeNull();
     }
   });
@@ -47,9 +57,13 @@ describe("pastPeriodExpiryMs", () => {
     for (const weekStart of ["monday", "sunday"] as const) {
       const board = { timeZone: "America/New_York", weekStart };
       const range = periodRange("weekly", "2026-W49", board.timeZone, weekStart);
-      expect(pastPeriodExpiryMs(board, "2026-W49", 3)).toBe((range?.end.getTime() ?? Number.NaN) + 3 * DAY);
+      expect(pastPeriodExpiryMs(board, "2026-W49", 3)).toBe(
+        (range?.end.getTime() ?? Number.NaN) + 3 * DAY,
+      );
     }
-    expect(pastPeriodExpiryMs({ timeZone: "UTC", weekStart: "sunday" }, "2026-W49", 0)).toBe(Date.UTC(2026, 11, 6));
+    expect(pastPeriodExpiryMs({ timeZone: "UTC", weekStart: "sunday" }, "2026-W49", 0)).toBe(
+      Date.UTC(2026, 11, 6),
+    );
   });
 
   it("never expires the all-time period, and has nothing for a key that names no period", () => {
@@ -70,8 +84,12 @@ describe("parsePastPeriodDays", () => {
 
   it("refuses what is not a number of days, saying where to fix it", () => {
     for (const value of ["-1", "seven", "Infinity", "7d"]) {
-      expect(() => parsePastPeriodDays(value), value).toThrow(/REDIS_PAST_PERIOD_DAYS.*wrangler\.toml/);
+      expect(() => parsePastPeriodDays(value), value).toThrow(
+        /REDIS_PAST_PERIOD_DAYS.*wrangler\.toml/,
+      );
     }
-    expect(() => parsePastPeriodDays("-2", "OBJECT_PAST_PERIOD_DAYS")).toThrow(/^OBJECT_PAST_PERIOD_DAYS must be/);
+    expect(() => parsePastPeriodDays("-2", "OBJECT_PAST_PERIOD_DAYS")).toThrow(
+      /^OBJECT_PAST_PERIOD_DAYS must be/,
+    );
   });
 });

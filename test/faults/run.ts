@@ -21,8 +21,18 @@ import { cleanupAll } from "./lib/cleanup.ts";
 import { call, fmt, sleep } from "./lib/http.ts";
 import { type Stack, startStack } from "./lib/stack.ts";
 
-/** In order: the bursts run right after the heaviest run (the Postgres outage), when a backlog is still draining. */
-const CASES: FaultCase[] = [duplicatesCase, poisonCase, postgresOutageCase, burstsCase, redisOutageCase, objectRestartCase];
+/**
+ * In order: the bursts run right after the heaviest run (the Postgres outage), when a backlog is
+ * still draining.
+ */
+const CASES: FaultCase[] = [
+  duplicatesCase,
+  poisonCase,
+  postgresOutageCase,
+  burstsCase,
+  redisOutageCase,
+  objectRestartCase,
+];
 
 const say = (line: string) => console.log(`[faults] ${line}`);
 
@@ -47,7 +57,10 @@ async function main(): Promise<number> {
         await ensureHealthy(stack);
         report = await fault.run(stack, runId);
       } catch (error) {
-        report = { lines: [], failures: [`the case could not finish: ${(error as Error).stack ?? error}`] };
+        report = {
+          lines: [],
+          failures: [`the case could not finish: ${(error as Error).stack ?? error}`],
+        };
       }
       const seconds = (performance.now() - caseStarted) / 1000;
       const verdict = report.failures.length === 0 ? "ok  " : "FAIL";
@@ -60,12 +73,16 @@ async function main(): Promise<number> {
     say(`the suite could not run: ${(error as Error).stack ?? error}`);
     failed = Math.max(failed, 1);
   } finally {
-    await stack?.stop().catch((error: unknown) => say(`while stopping: ${(error as Error).message}`));
+    await stack
+      ?.stop()
+      .catch((error: unknown) => say(`while stopping: ${(error as Error).message}`));
     cleanupAll();
   }
   const minutes = (performance.now() - started) / 60_000;
   if (failed > 0) {
-    say(`${failed} of ${selected.length} cases failed (${fmt(minutes, 1)} min); the worker's output is in ${logFile}`);
+    say(
+      `${failed} of ${selected.length} cases failed (${fmt(minutes, 1)} min); the worker's output is in ${logFile}`,
+    );
     return 1;
   }
   rmSync(logFile, { force: true });
@@ -88,13 +105,18 @@ async function ensureHealthy(stack: Stack): Promise<void> {
   }
   const health = await call(stack.worker.base, "GET", "/health");
   if (health.status !== 200) {
-    say(`(the worker answered /health with ${health.status} after the previous case: restarting it)`);
+    say(
+      `(the worker answered /health with ${health.status} after the previous case: restarting it)`,
+    );
     await stack.worker.restart();
   }
   // Postgres must answer the worker before a case starts (it may be recovering from a crash).
   const deadline = Date.now() + 60_000;
   while ((await call(stack.worker.base, "GET", "/health/ready")).status !== 200) {
-    if (Date.now() > deadline) throw new Error("the worker's /health/ready did not answer 200 within 60 s of the case's start");
+    if (Date.now() > deadline)
+      throw new Error(
+        "the worker's /health/ready did not answer 200 within 60 s of the case's start",
+      );
     await sleep(500);
   }
 }

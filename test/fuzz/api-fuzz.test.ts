@@ -2,7 +2,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { mintPlayerToken } from "../../src/services/access/player-tokens";
 import { createKey, expiredToken, playerToken, unknownKey } from "../access/credentials";
 import { makeRandom } from "../domain/prng";
-import { api, createBoard, eventId, eventually, postEvents, testEnv, uniqueId } from "../helpers/factories";
+import {
+  api,
+  createBoard,
+  eventId,
+  eventually,
+  postEvents,
+  testEnv,
+  uniqueId,
+} from "../helpers/factories";
 import { type Credentials, junkAuthorizations } from "./credentials";
 import { INCREMENT_LIMIT } from "./event-bodies";
 import type { Random } from "./hostile";
@@ -21,7 +29,8 @@ import { type Answer, failureReport, Tally, verdict } from "./verdicts";
  * new on every run (so CI keeps exploring) and printed with any failure; replay one with
  * `VITE_FUZZ_SEED=<seed> npx vitest run test/fuzz` (Vite passes VITE_* variables to the worker).
  */
-const viteEnv = (import.meta as ImportMeta & { env?: Record<string, string | undefined> }).env ?? {};
+const viteEnv =
+  (import.meta as ImportMeta & { env?: Record<string, string | undefined> }).env ?? {};
 /** VITE_FUZZ_REQUESTS raises it for a longer local hunt. */
 const REQUESTS = Math.max(10_000, Number(viteEnv.VITE_FUZZ_REQUESTS) || 0);
 const BATCH = 50;
@@ -31,18 +40,37 @@ let operations: Operation[] = [];
 let world: World;
 let owned: Owned;
 
-async function seedBoard(board: string, players: string[], scores: (i: number) => number): Promise<void> {
+async function seedBoard(
+  board: string,
+  players: string[],
+  scores: (i: number) => number,
+): Promise<void> {
   const occurredAt = new Date().toISOString();
-  const events = players.map((playerId, i) => ({ id: eventId(), type: "score", playerId, boardId: board, score: scores(i), occurredAt }));
+  const events = players.map((playerId, i) => ({
+    id: eventId(),
+    type: "score",
+    playerId,
+    boardId: board,
+    score: scores(i),
+    occurredAt,
+  }));
   const res = await postEvents(events);
   const body = (await res.json()) as { accepted: number };
-  if (res.status !== 202 || body.accepted !== players.length) throw new Error(`seeding ${board}: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 202 || body.accepted !== players.length)
+    throw new Error(`seeding ${board}: ${res.status} ${JSON.stringify(body)}`);
 }
 
-/** The valid credentials, and junk ones: a key never issued, an expired token, tokens signed with another secret or altered. */
+/**
+ * The valid credentials, and junk ones: a key never issued, an expired token, tokens signed with
+ * another secret or altered.
+ */
 async function credentialsFor(player: string, reader: string): Promise<Credentials> {
   const token = await playerToken(player);
-  const otherSecret = await mintPlayerToken({ ...testEnv, PLAYER_TOKEN_SECRET: "not-the-secret-0123456789abcdef0123456789" }, player, 600);
+  const otherSecret = await mintPlayerToken(
+    { ...testEnv, PLAYER_TOKEN_SECRET: "not-the-secret-0123456789abcdef0123456789" },
+    player,
+    600,
+  );
   const [head, , signature] = token.split(".");
   const claims = btoa(JSON.stringify({ sub: "admin", iss: "edgeboard", exp: 4_102_444_800 }));
   const altered = `${head}.${claims.replace(/=+$/, "").replaceAll("+", "-").replaceAll("/", "_")}.${signature}`;
@@ -73,14 +101,19 @@ beforeAll(async () => {
   ]);
   const boards = [openBoard, privateBoard, authoritativeBoard];
   // The pages must hold the seeded scores before the "before" snapshot is taken.
-  await eventually(async () => ((await objectPages(boards)).every((page) => page.includes(others[3] as string)) ? true : undefined));
+  await eventually(async () =>
+    (await objectPages(boards)).every((page) => page.includes(others[3] as string))
+      ? true
+      : undefined,
+  );
 
   const reader = await createKey(["read"], "fuzz reader");
   const credentials = await credentialsFor(player, reader.key);
 
   const eventOperation = operations.find((o) => o.id === "POST /v1/events");
   const eventSchema = eventOperation?.body?.schema.anyOf?.find((s) => s.properties?.playerId);
-  if (!eventSchema) throw new Error("POST /v1/events documents no Event schema in its request body");
+  if (!eventSchema)
+    throw new Error("POST /v1/events documents no Event schema in its request body");
   world = {
     eventSchema,
     openBoard,
@@ -93,7 +126,10 @@ beforeAll(async () => {
   owned = { boards, players: [player, ...others], keyIds: [reader.id] };
 });
 
-/** Every operation once per round, those with a body twice, and now and then a method a path does not have. */
+/**
+ * Every operation once per round, those with a body twice, and now and then a method a path does
+ * not have.
+ */
 function plan(rng: Random): FuzzRequest[] {
   const round = operations.flatMap((o) => (o.body ? [o, o] : [o]));
   const requests: FuzzRequest[] = [];
@@ -109,7 +145,11 @@ function plan(rng: Random): FuzzRequest[] {
 }
 
 async function send(request: FuzzRequest): Promise<Answer> {
-  const res = await api(request.path, { method: request.method, headers: request.headers, body: request.body });
+  const res = await api(request.path, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+  });
   if (res.status === 101) {
     // A live feed opened: nothing to read, close it.
     res.webSocket?.accept();
@@ -124,7 +164,9 @@ async function send(request: FuzzRequest): Promise<Answer> {
   };
 }
 
-/** Strings a request carries in its path and JSON body: any row holding one was written by the fuzz. */
+/**
+ * Strings a request carries in its path and JSON body: any row holding one was written by the fuzz.
+ */
 function record(sent: SentStrings, request: FuzzRequest): void {
   for (const segment of request.path.split(/[/?&=]/)) {
     try {
@@ -157,7 +199,8 @@ describe("API fuzz over every operation of /openapi.json", () => {
 
       const boardsBefore = await ownedRows(owned);
       const pagesBefore = await objectPages(owned.boards);
-      // After the snapshot queries returned, so every row the setup wrote is older (one clock: this machine's).
+      // After the snapshot queries returned, so every row the setup wrote is older (one clock: this
+      // machine's).
       const since = new Date();
 
       const tally = new Tally();
@@ -170,7 +213,12 @@ describe("API fuzz over every operation of /openapi.json", () => {
             try {
               answer = await send(request);
             } catch (error) {
-              answer = { status: 599, contentType: "", text: `the worker threw: ${String(error)}`, allowOrigin: null };
+              answer = {
+                status: 599,
+                contentType: "",
+                text: `the worker threw: ${String(error)}`,
+                allowOrigin: null,
+              };
             }
             tally.add(request, answer.status);
             const problem = verdict(request, answer);
@@ -191,11 +239,16 @@ describe("API fuzz over every operation of /openapi.json", () => {
 
       console.log(tally.summary(SEED, operations.length, seconds));
       const replay = `seed ${SEED} (replay: VITE_FUZZ_SEED=${SEED} npx vitest run test/fuzz)`;
-      expect(failures.length, `${failures.length} bad answers, ${replay}; the first ones:\n${failures.slice(0, 5).join("\n\n")}`).toBe(0);
+      expect(
+        failures.length,
+        `${failures.length} bad answers, ${replay}; the first ones:\n${failures.slice(0, 5).join("\n\n")}`,
+      ).toBe(0);
       expect(tally.byOperation.size, replay).toBe(operations.length + 1);
       expect(boardsAfter, `rows the fuzz owns changed, ${replay}`).toEqual(boardsBefore);
       expect(pagesAfter, `Durable Object pages changed, ${replay}`).toEqual(pagesBefore);
-      expect(written, `rows written during the run carry strings the fuzz sent, ${replay}`).toEqual([]);
+      expect(written, `rows written during the run carry strings the fuzz sent, ${replay}`).toEqual(
+        [],
+      );
     },
     Math.max(240_000, REQUESTS * 20),
   );

@@ -23,10 +23,22 @@ export function isValidCredential(kind: CredentialKind): boolean {
 
 export function pickCredential(rng: Random): CredentialKind {
   const roll = rng.int(0, 99);
-  return roll < 25 ? "none" : roll < 60 ? "junk" : roll < 75 ? "admin" : roll < 90 ? "player" : "reader";
+  return roll < 25
+    ? "none"
+    : roll < 60
+      ? "junk"
+      : roll < 75
+        ? "admin"
+        : roll < 90
+          ? "player"
+          : "reader";
 }
 
-export function authorization(kind: CredentialKind, credentials: Credentials, rng: Random): string | undefined {
+export function authorization(
+  kind: CredentialKind,
+  credentials: Credentials,
+  rng: Random,
+): string | undefined {
   switch (kind) {
     case "none":
       return undefined;

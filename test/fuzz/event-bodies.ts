@@ -47,20 +47,43 @@ function refusedItem(world: EventWorld, rng: Random, sender: Sender): unknown {
   const item = plausibleItem(world, rng);
   const ways: Array<() => unknown> = [
     () => brokenValue(world.eventSchema, rng, world.hints)?.value ?? [],
-    () => ({ ...item, occurredAt: rng.pick(["2000-01-01T00:00:00Z", new Date(Date.now() - 30 * DAY).toISOString()]) }),
-    () => ({ ...item, occurredAt: rng.pick(["9999-12-31T23:59:59Z", new Date(Date.now() + DAY).toISOString()]) }),
+    () => ({
+      ...item,
+      occurredAt: rng.pick(["2000-01-01T00:00:00Z", new Date(Date.now() - 30 * DAY).toISOString()]),
+    }),
+    () => ({
+      ...item,
+      occurredAt: rng.pick(["9999-12-31T23:59:59Z", new Date(Date.now() + DAY).toISOString()]),
+    }),
     () => ({ ...item, boardId: `fz-nope-${rng.int(0, 1e9)}`, score: rng.int(-100, 100) }),
     () => ({ ...withoutBoard(item), type: rng.pick(["score", "game_ended"]) }),
     () => ({ ...withoutScore(item), boardId: world.openBoard }),
-    () => ({ ...item, boardId: world.openBoard, score: rng.pick([0.5, -1.25, 1e308, 2 ** 53 + 2, -(2 ** 53) - 2]) }),
+    () => ({
+      ...item,
+      boardId: world.openBoard,
+      score: rng.pick([0.5, -1.25, 1e308, 2 ** 53 + 2, -(2 ** 53) - 2]),
+    }),
     () => ({ ...item, payload: { note: rng.pick(["a\u0000b", "\ud800", "x\udfff"]) } }),
-    () => ({ ...item, metadata: JSON.parse(deeplyNested(rng, rng.pick([40, 1000]))) as unknown, boardId: undefined }),
+    () => ({
+      ...item,
+      metadata: JSON.parse(deeplyNested(rng, rng.pick([40, 1000]))) as unknown,
+      boardId: undefined,
+    }),
     () => ({ ...item, payload: { blob: "p".repeat(9 * 1024) } }),
-    () => ({ ...item, boardId: world.authoritativeBoard, score: rng.pick([INCREMENT_LIMIT + 1, -10_000, 2 ** 40]) }),
+    () => ({
+      ...item,
+      boardId: world.authoritativeBoard,
+      score: rng.pick([INCREMENT_LIMIT + 1, -10_000, 2 ** 40]),
+    }),
   ];
   if (sender === "player") {
     ways.push(() => ({ ...item, playerId: `fz-someone-${rng.int(0, 1e6)}` }));
-    ways.push(() => ({ ...item, playerId: world.player, boardId: world.authoritativeBoard, score: 1 }));
+    ways.push(() => ({
+      ...item,
+      playerId: world.player,
+      boardId: world.authoritativeBoard,
+      score: 1,
+    }));
   }
   return rng.pick(ways)();
 }
@@ -76,8 +99,16 @@ function withoutScore(item: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** A body for a sender; with a valid credential every item is refused. */
-export function eventsBody(world: EventWorld, rng: Random, sender: Sender, maxBatch: number): unknown {
-  const item = () => (sender === "other" && rng.next() < 0.4 ? plausibleItem(world, rng) : refusedItem(world, rng, sender));
+export function eventsBody(
+  world: EventWorld,
+  rng: Random,
+  sender: Sender,
+  maxBatch: number,
+): unknown {
+  const item = () =>
+    sender === "other" && rng.next() < 0.4
+      ? plausibleItem(world, rng)
+      : refusedItem(world, rng, sender);
   const noisy = () => (rng.next() < 0.2 ? withNoise(item(), rng) : item());
   const shape = rng.int(0, 99);
   if (shape < 45) return noisy();

@@ -86,7 +86,17 @@ const ODD_NUMBERS = [
 ];
 
 /** Number literals JSON.stringify cannot produce (it has no -0, no 2^53+1, no exponents). */
-export const RAW_NUMBER_LITERALS = ["-0", "9007199254740993", "-9007199254740993", "1e308", "1E400", "-1e-400", "0.0000", "1.0", "1e2"];
+export const RAW_NUMBER_LITERALS = [
+  "-0",
+  "9007199254740993",
+  "-9007199254740993",
+  "1e308",
+  "1E400",
+  "-1e-400",
+  "0.0000",
+  "1.0",
+  "1e2",
+];
 
 export function oddText(rng: Random): string {
   switch (rng.int(0, 9)) {
@@ -106,7 +116,9 @@ export function oddNumber(rng: Random): number {
 /** Up to ~100 KB of one repeated character, or of mixed unicode. */
 export function longText(rng: Random): string {
   const length = rng.pick([65, 129, 201, 257, 1025, 4 * KB + 1, 64 * KB, 100 * KB]);
-  return rng.next() < 0.7 ? rng.pick(["a", "é", "😀", " ", "\u202e", "0"]).repeat(length) : randomUnicode(rng, Math.min(length, 8 * KB));
+  return rng.next() < 0.7
+    ? rng.pick(["a", "é", "😀", " ", "\u202e", "0"]).repeat(length)
+    : randomUnicode(rng, Math.min(length, 8 * KB));
 }
 
 /** Random code points across planes, with a chance of lone surrogates and controls. */
@@ -149,7 +161,8 @@ export function oddValue(rng: Random, depth = 0): unknown {
       return Array.from({ length: rng.int(0, 4) }, () => oddValue(rng, depth + 1));
     default: {
       const object: Record<string, unknown> = {};
-      for (let i = rng.int(0, 4); i > 0; i--) object[rng.next() < 0.5 ? oddText(rng).slice(0, 64) : `k${i}`] = oddValue(rng, depth + 1);
+      for (let i = rng.int(0, 4); i > 0; i--)
+        object[rng.next() < 0.5 ? oddText(rng).slice(0, 64) : `k${i}`] = oddValue(rng, depth + 1);
       return object;
     }
   }
@@ -319,9 +332,11 @@ export const ESCAPED_NON_ASCII = [
  * the three bytes UTF-8 would have given them, which no decoder accepts.
  */
 export function percentEncode(text: string): string {
-  return text.replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]|[^\ud800-\udfff]+/g, (part) =>
-    part.length === 1 && /[\ud800-\udfff]/.test(part)
-      ? `%ED%${(0xa0 + ((part.charCodeAt(0) >> 6) & 0x1f)).toString(16).toUpperCase()}%${(0x80 + (part.charCodeAt(0) & 0x3f)).toString(16).toUpperCase()}`
-      : encodeURIComponent(part),
+  return text.replace(
+    /[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]|[^\ud800-\udfff]+/g,
+    (part) =>
+      part.length === 1 && /[\ud800-\udfff]/.test(part)
+        ? `%ED%${(0xa0 + ((part.charCodeAt(0) >> 6) & 0x1f)).toString(16).toUpperCase()}%${(0x80 + (part.charCodeAt(0) & 0x3f)).toString(16).toUpperCase()}`
+        : encodeURIComponent(part),
   );
 }

@@ -78,7 +78,9 @@ export function operationsOf(document: Document): Operation[] {
           required: p.required ?? false,
           schema: resolve(p.schema ?? {}),
         })),
-        body: json ? { schema: resolve(json), required: raw.requestBody?.required ?? false } : undefined,
+        body: json
+          ? { schema: resolve(json), required: raw.requestBody?.required ?? false }
+          : undefined,
         access: raw["x-edgeboard-access"],
       });
     }
@@ -96,9 +98,13 @@ function resolver(components: Record<string, Schema>): (schema: Schema) => Schem
       return resolve(target, new Set([...seen, name]));
     }
     const out: Schema = { ...schema };
-    if (schema.properties) out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, resolve(v, seen)]));
+    if (schema.properties)
+      out.properties = Object.fromEntries(
+        Object.entries(schema.properties).map(([k, v]) => [k, resolve(v, seen)]),
+      );
     if (schema.items) out.items = resolve(schema.items, seen);
-    if (typeof schema.additionalProperties === "object") out.additionalProperties = resolve(schema.additionalProperties, seen);
+    if (typeof schema.additionalProperties === "object")
+      out.additionalProperties = resolve(schema.additionalProperties, seen);
     for (const key of ["anyOf", "oneOf", "allOf"] as const) {
       const list = schema[key];
       if (list) out[key] = list.map((s) => resolve(s, seen));

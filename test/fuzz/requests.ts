@@ -6,9 +6,25 @@
 import { encodeCursor } from "../../src/domain";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../../src/services/access/request-signing";
 import { type Body, eventsRequestBody, JSON_MEDIA_TYPES, schemaBody, text } from "./bodies";
-import { authorization, type CredentialKind, type Credentials, isValidCredential, pickCredential } from "./credentials";
+import {
+  authorization,
+  type CredentialKind,
+  type Credentials,
+  isValidCredential,
+  pickCredential,
+} from "./credentials";
 import type { EventWorld } from "./event-bodies";
-import { base64Noise, headerNoise, hex, oddPathSegment, oddQueryValue, oddText, oddValue, percentEncode, type Random } from "./hostile";
+import {
+  base64Noise,
+  headerNoise,
+  hex,
+  oddPathSegment,
+  oddQueryValue,
+  oddText,
+  oddValue,
+  percentEncode,
+  type Random,
+} from "./hostile";
 import type { Operation, Parameter } from "./operations";
 import { type Hints, validValue } from "./schema-values";
 
@@ -29,18 +45,27 @@ export interface FuzzRequest {
   requires: string | undefined;
 }
 
-// Odd parts are kept to a minority, so that most requests pass validation and reach the checks behind it.
+// Odd parts are kept to a minority, so that most requests pass validation and reach the checks
+// behind it.
 function pathSegment(parameter: Parameter, world: World, rng: Random): string {
   if (rng.next() < 0.2) return oddPathSegment(rng);
   if (rng.next() < 0.05) return percentEncode(oddText(rng).slice(0, 300)) || "%20";
   const hint = world.hints[parameter.name];
-  const value = hint ? hint(rng) : String(validValue(parameter.schema, rng, world.hints, parameter.name));
+  const value = hint
+    ? hint(rng)
+    : String(validValue(parameter.schema, rng, world.hints, parameter.name));
   return percentEncode(value);
 }
 
 /** A cursor in the API's own encoding, for a period and position that may or may not exist. */
 function plausibleCursor(rng: Random): string {
-  const period = rng.pick(["all", new Date().toISOString().slice(0, 10), "2026-W47", "x".repeat(33), ""]);
+  const period = rng.pick([
+    "all",
+    new Date().toISOString().slice(0, 10),
+    "2026-W47",
+    "x".repeat(33),
+    "",
+  ]);
   const score = rng.pick([0, -1, 100, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, 0.5]);
   const reachedAt = rng.pick([0, Date.now(), -1, 1e13]);
   return encodeCursor({ period, score, reachedAt, playerId: rng.pick(["fz-p", "", "a b", "😀"]) });
@@ -56,7 +81,9 @@ function queryValue(parameter: Parameter, world: World, rng: Random): string {
     ])();
   }
   const hint = world.hints[`query:${parameter.name}`];
-  return percentEncode(hint ? hint(rng) : String(validValue(parameter.schema, rng, world.hints, parameter.name)));
+  return percentEncode(
+    hint ? hint(rng) : String(validValue(parameter.schema, rng, world.hints, parameter.name)),
+  );
 }
 
 function queryString(operation: Operation, world: World, rng: Random): string {
@@ -66,21 +93,36 @@ function queryString(operation: Operation, world: World, rng: Random): string {
     pairs.push(`${parameter.name}=${queryValue(parameter, world, rng)}`);
     if (rng.next() < 0.1) pairs.push(`${parameter.name}=${queryValue(parameter, world, rng)}`);
   }
-  if (rng.next() < 0.1) pairs.push(`${percentEncode(oddText(rng).slice(0, 50)) || "x"}=${oddQueryValue(rng)}`);
+  if (rng.next() < 0.1)
+    pairs.push(`${percentEncode(oddText(rng).slice(0, 50)) || "x"}=${oddQueryValue(rng)}`);
   if (rng.next() < 0.03) pairs.push(`pad=${"q".repeat(rng.pick([1024, 16 * 1024]))}`);
-  if (rng.next() < 0.03) pairs.push(rng.pick(["&&&", "=", "==", "a", "%", "a=%zz", "limit", "limit=&limit"]));
+  if (rng.next() < 0.03)
+    pairs.push(rng.pick(["&&&", "=", "==", "a", "%", "a=%zz", "limit", "limit=&limit"]));
   return pairs.length ? `?${rng.shuffle(pairs).join("&")}` : rng.pick(["", "", "", "?", "?&"]);
 }
 
 function fillPath(operation: Operation, world: World, rng: Random): string {
-  const params = new Map(operation.parameters.filter((p) => p.in === "path").map((p) => [p.name, p]));
+  const params = new Map(
+    operation.parameters.filter((p) => p.in === "path").map((p) => [p.name, p]),
+  );
   return operation.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
-    const parameter = params.get(name) ?? { name, in: "path" as const, required: true, schema: { type: "string" } };
+    const parameter = params.get(name) ?? {
+      name,
+      in: "path" as const,
+      required: true,
+      schema: { type: "string" },
+    };
     return pathSegment(parameter, world, rng);
   });
 }
 
-function headersFor(operation: Operation, credential: CredentialKind, world: World, rng: Random, body: Body): Record<string, string> {
+function headersFor(
+  operation: Operation,
+  credential: CredentialKind,
+  world: World,
+  rng: Random,
+  body: Body,
+): Record<string, string> {
   const headers: Record<string, string> = {};
   const auth = authorization(credential, world.credentials, rng);
   if (auth !== undefined) headers.authorization = auth;
@@ -98,8 +140,20 @@ function headersFor(operation: Operation, credential: CredentialKind, world: Wor
     ]);
   }
   if (rng.next() < 0.04) {
-    headers[SIGNATURE_HEADER] = rng.pick(["v1=", `v1=${hex(rng, 64)}`, "junk", headerNoise(rng, 20)]);
-    headers[TIMESTAMP_HEADER] = rng.pick(["0", "-1", "1e308", String(Math.floor(Date.now() / 1000)), "NaN", ""]);
+    headers[SIGNATURE_HEADER] = rng.pick([
+      "v1=",
+      `v1=${hex(rng, 64)}`,
+      "junk",
+      headerNoise(rng, 20),
+    ]);
+    headers[TIMESTAMP_HEADER] = rng.pick([
+      "0",
+      "-1",
+      "1e308",
+      String(Math.floor(Date.now() / 1000)),
+      "NaN",
+      "",
+    ]);
   }
   // Only on the route's own method: workerd hands the worker any WebSocket upgrade as a GET, so a
   // wrong method with one is no wrong method.
@@ -107,7 +161,8 @@ function headersFor(operation: Operation, credential: CredentialKind, world: Wor
     headers.upgrade = rng.pick(["websocket", "WebSocket", "h2c", "websocket, junk"]);
     headers.connection = "Upgrade";
   }
-  if (rng.next() < 0.03) headers["cf-ray"] = rng.pick(["", headerNoise(rng, 30), "r".repeat(8 * 1024), "<script>"]);
+  if (rng.next() < 0.03)
+    headers["cf-ray"] = rng.pick(["", headerNoise(rng, 30), "r".repeat(8 * 1024), "<script>"]);
   if (rng.next() < 0.03) headers.accept = rng.pick(["text/html", "*/*;q=0", headerNoise(rng, 30)]);
   return headers;
 }
@@ -119,9 +174,15 @@ export function requestFor(operation: Operation, world: World, rng: Random): Fuz
   // A valid credential may write through anything but a GET: such requests are always invalid.
   const strict = isValidCredential(credential) && operation.method !== "GET";
   let body: Body = { body: undefined, contentType: undefined };
-  if (operation.path === "/v1/events" && operation.method === "POST") body = eventsRequestBody(world, rng, credential);
+  if (operation.path === "/v1/events" && operation.method === "POST")
+    body = eventsRequestBody(world, rng, credential);
   else if (operation.body) body = schemaBody(operation.body.schema, world.hints, rng, strict);
-  else if (operation.method !== "GET" && operation.method !== "HEAD" && !strict && rng.next() < 0.3) {
+  else if (
+    operation.method !== "GET" &&
+    operation.method !== "HEAD" &&
+    !strict &&
+    rng.next() < 0.3
+  ) {
     body = { body: text(oddValue(rng)), contentType: rng.pick(JSON_MEDIA_TYPES) };
   }
   return {
@@ -135,8 +196,15 @@ export function requestFor(operation: Operation, world: World, rng: Random): Fuz
   };
 }
 
-/** A method the path does not have (405 or 404 expected, as JSON); bodies only where fetch allows them. */
-export function wrongMethodFor(operations: Operation[], world: World, rng: Random): FuzzRequest | undefined {
+/**
+ * A method the path does not have (405 or 404 expected, as JSON); bodies only where fetch allows
+ * them.
+ */
+export function wrongMethodFor(
+  operations: Operation[],
+  world: World,
+  rng: Random,
+): FuzzRequest | undefined {
   const operation = rng.pick(operations);
   const taken = new Set(operations.filter((o) => o.path === operation.path).map((o) => o.method));
   if (taken.has("GET")) taken.add("HEAD");
@@ -159,9 +227,16 @@ export function wrongMethodFor(operations: Operation[], world: World, rng: Rando
   };
 }
 
-/** Hints for strings by parameter or property name: the fuzz's boards and player, and real-looking keys. */
-export function hintsFor(world: Pick<World, "openBoard" | "authoritativeBoard" | "player">, privateBoard: string): Hints {
-  const board = (rng: Random) => rng.pick([world.openBoard, privateBoard, world.authoritativeBoard, `fz-nope-${hex(rng, 6)}`]);
+/**
+ * Hints for strings by parameter or property name: the fuzz's boards and player, and real-looking
+ * keys.
+ */
+export function hintsFor(
+  world: Pick<World, "openBoard" | "authoritativeBoard" | "player">,
+  privateBoard: string,
+): Hints {
+  const board = (rng: Random) =>
+    rng.pick([world.openBoard, privateBoard, world.authoritativeBoard, `fz-nope-${hex(rng, 6)}`]);
   return {
     board,
     boardId: board,

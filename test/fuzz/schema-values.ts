@@ -33,14 +33,26 @@ export function uuid(rng: Random): string {
   return `${hex(rng, 8)}-${hex(rng, 4)}-4${hex(rng, 3)}-${rng.pick(["8", "9", "a", "b"])}${hex(rng, 3)}-${hex(rng, 12)}`;
 }
 
-function stringCandidates(schema: Schema, rng: Random, name: string | undefined, hints: Hints): string[] {
+function stringCandidates(
+  schema: Schema,
+  rng: Random,
+  name: string | undefined,
+  hints: Hints,
+): string[] {
   const candidates: string[] = [];
   const hint = name === undefined ? undefined : hints[name];
   if (hint) candidates.push(hint(rng));
-  if (schema.format === "date-time") candidates.push(new Date(Date.now() - rng.int(0, 60_000)).toISOString());
+  if (schema.format === "date-time")
+    candidates.push(new Date(Date.now() - rng.int(0, 60_000)).toISOString());
   if (typeof schema.example === "string") candidates.push(schema.example);
   if (typeof schema.default === "string") candidates.push(schema.default);
-  candidates.push(`fz-${hex(rng, 6)}`, uuid(rng), `key_${hex(rng, 32)}`, "a", "x".repeat(schema.minLength ?? 1));
+  candidates.push(
+    `fz-${hex(rng, 6)}`,
+    uuid(rng),
+    `key_${hex(rng, 32)}`,
+    "a",
+    "x".repeat(schema.minLength ?? 1),
+  );
   return candidates;
 }
 
@@ -52,7 +64,9 @@ function fitsString(schema: Schema, value: string): boolean {
   return true;
 }
 
-/** A value the schema accepts (as far as JSON Schema can say: refinements are not in the document). */
+/**
+ * A value the schema accepts (as far as JSON Schema can say: refinements are not in the document).
+ */
 export function validValue(schema: Schema, rng: Random, hints: Hints = {}, name?: string): unknown {
   const branches = schema.anyOf ?? schema.oneOf;
   if (branches?.length) return validValue(rng.pick(branches), rng, hints, name);
@@ -62,8 +76,12 @@ export function validValue(schema: Schema, rng: Random, hints: Hints = {}, name?
   switch (type) {
     case "integer":
     case "number": {
-      const low = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 1 : -1000);
-      const high = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - 1 : 1000);
+      const low =
+        schema.minimum ??
+        (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 1 : -1000);
+      const high =
+        schema.maximum ??
+        (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - 1 : 1000);
       const lo = Math.max(low, -1e6);
       return rng.int(lo, Math.max(lo, Math.min(high, lo + 2000)));
     }
@@ -108,32 +126,54 @@ function wrongType(schema: Schema, rng: Random): unknown {
  * A value no validator of this schema accepts, or undefined when none can be vouched for (an
  * unrestricted schema, or a union whose branches cover every type).
  */
-export function brokenValue(schema: Schema, rng: Random, hints: Hints = {}): { value: unknown } | undefined {
+export function brokenValue(
+  schema: Schema,
+  rng: Random,
+  hints: Hints = {},
+): { value: unknown } | undefined {
   if (schema.anyOf || schema.oneOf) {
     const covered = new Set((schema.anyOf ?? schema.oneOf ?? []).flatMap(typesOf));
-    const left = JSON_TYPES.filter((t) => !covered.has(t) && !(t === "integer" && covered.has("number")));
+    const left = JSON_TYPES.filter(
+      (t) => !covered.has(t) && !(t === "integer" && covered.has("number")),
+    );
     if (left.length === 0 || covered.size === 0) return undefined;
     return { value: wrongType({ type: [...covered] }, rng) };
   }
   if (typesOf(schema).length === 0) return undefined;
-  const ways: Array<() => { value: unknown } | undefined> = [() => ({ value: wrongType(schema, rng) })];
+  const ways: Array<() => { value: unknown } | undefined> = [
+    () => ({ value: wrongType(schema, rng) }),
+  ];
   const types = typesOf(schema);
-  if (schema.enum) ways.push(() => ({ value: rng.pick(["", "ALL", "none", oddText(rng)].filter((v) => !schema.enum?.includes(v))) }));
+  if (schema.enum)
+    ways.push(() => ({
+      value: rng.pick(["", "ALL", "none", oddText(rng)].filter((v) => !schema.enum?.includes(v))),
+    }));
   if (types.includes("integer") || types.includes("number")) {
-    if (types.includes("integer") && !types.includes("number")) ways.push(() => ({ value: rng.pick([0.5, 1.0000001, -2.5]) }));
-    if (schema.minimum !== undefined) ways.push(() => ({ value: (schema.minimum as number) - rng.pick([1, 1e6, 1e308]) }));
-    if (schema.exclusiveMinimum !== undefined) ways.push(() => ({ value: schema.exclusiveMinimum }));
-    if (schema.maximum !== undefined) ways.push(() => ({ value: (schema.maximum as number) + rng.pick([1, 2 ** 53, 1e308]) }));
+    if (types.includes("integer") && !types.includes("number"))
+      ways.push(() => ({ value: rng.pick([0.5, 1.0000001, -2.5]) }));
+    if (schema.minimum !== undefined)
+      ways.push(() => ({ value: (schema.minimum as number) - rng.pick([1, 1e6, 1e308]) }));
+    if (schema.exclusiveMinimum !== undefined)
+      ways.push(() => ({ value: schema.exclusiveMinimum }));
+    if (schema.maximum !== undefined)
+      ways.push(() => ({ value: (schema.maximum as number) + rng.pick([1, 2 ** 53, 1e308]) }));
   }
   if (types.includes("string")) {
     // Never whitespace: a trimming validator could make a long or odd string fit again.
-    if (schema.maxLength !== undefined) ways.push(() => ({ value: `${rng.pick(["a", "é", "😀"]).repeat(schema.maxLength as number)}z` }));
+    if (schema.maxLength !== undefined)
+      ways.push(() => ({
+        value: `${rng.pick(["a", "é", "😀"]).repeat(schema.maxLength as number)}z`,
+      }));
     if (schema.format === "date-time")
-      ways.push(() => ({ value: rng.pick(["", "yesterday", "2026-11-22", "10:00:00Z", "2026-11-22T10:00:00"]) }));
+      ways.push(() => ({
+        value: rng.pick(["", "yesterday", "2026-11-22", "10:00:00Z", "2026-11-22T10:00:00"]),
+      }));
     if (schema.pattern !== undefined) {
       const pattern = new RegExp(schema.pattern);
       ways.push(() => {
-        const misfits = [oddText(rng), "", "a b", "..", "😀", "a/b", "%00", "\u0000"].filter((s) => !pattern.test(s) && s.trim() === s);
+        const misfits = [oddText(rng), "", "a b", "..", "😀", "a/b", "%00", "\u0000"].filter(
+          (s) => !pattern.test(s) && s.trim() === s,
+        );
         return misfits.length ? { value: rng.pick(misfits) } : undefined;
       });
     }
@@ -141,7 +181,9 @@ export function brokenValue(schema: Schema, rng: Random, hints: Hints = {}): { v
   if (types.includes("array")) {
     if (schema.maxItems !== undefined) {
       ways.push(() => ({
-        value: Array.from({ length: (schema.maxItems as number) + 1 }, () => validValue(schema.items ?? {}, rng, hints)),
+        value: Array.from({ length: (schema.maxItems as number) + 1 }, () =>
+          validValue(schema.items ?? {}, rng, hints),
+        ),
       }));
     }
     if (schema.minItems !== undefined && schema.minItems > 0) ways.push(() => ({ value: [] }));
@@ -150,7 +192,11 @@ export function brokenValue(schema: Schema, rng: Random, hints: Hints = {}): { v
       ways.push(() => {
         const broken = brokenValue(item, rng, hints);
         if (!broken) return undefined;
-        const items = validValue({ ...schema, minItems: Math.max(0, (schema.minItems ?? 0) - 1) }, rng, hints) as unknown[];
+        const items = validValue(
+          { ...schema, minItems: Math.max(0, (schema.minItems ?? 0) - 1) },
+          rng,
+          hints,
+        ) as unknown[];
         items.splice(rng.int(0, items.length), 0, broken.value);
         return { value: items.slice(0, schema.maxItems ?? items.length) };
       });
@@ -183,12 +229,15 @@ export function brokenValue(schema: Schema, rng: Random, hints: Hints = {}): { v
   return undefined;
 }
 
-/** Extra hostile fields and values sprinkled over an object (they do not make it valid or invalid). */
+/**
+ * Extra hostile fields and values sprinkled over an object (they do not make it valid or invalid).
+ */
 export function withNoise(value: unknown, rng: Random): unknown {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   for (let i = rng.int(1, 3); i > 0; i--)
-    out[rng.pick(["extra", "__proto__x", "constructor", oddText(rng).slice(0, 32), "id2"])] = oddValue(rng);
+    out[rng.pick(["extra", "__proto__x", "constructor", oddText(rng).slice(0, 32), "id2"])] =
+      oddValue(rng);
   if (rng.next() < 0.2) out.n = oddNumber(rng);
   return out;
 }

@@ -43,7 +43,9 @@ export async function ownedRows(owned: Owned): Promise<string[]> {
 }
 
 /** The identifying strings of rows written since `since`, table by table. */
-async function writtenSince(since: Date): Promise<Array<{ t: string; a: string; b: string | null }>> {
+async function writtenSince(
+  since: Date,
+): Promise<Array<{ t: string; a: string; b: string | null }>> {
   return query<{ t: string; a: string; b: string | null }>(sql`
     select 'boards' as t, id as a, name as b from boards where created_at >= ${since} or updated_at >= ${since}
     union all select 'api_keys', id, name from api_keys where created_at >= ${since} or revoked_at >= ${since}
@@ -52,7 +54,10 @@ async function writtenSince(since: Date): Promise<Array<{ t: string; a: string; 
   `);
 }
 
-/** Strings the fuzz sent that would identify a row it wrote. Short ones are left out: other tests use them too. */
+/**
+ * Strings the fuzz sent that would identify a row it wrote. Short ones are left out: other tests
+ * use them too.
+ */
 export class SentStrings {
   readonly #seen = new Set<string>();
 
@@ -79,7 +84,10 @@ export async function rowsFromFuzz(since: Date, sent: SentStrings): Promise<stri
   return rows.filter((r) => sent.has(r.a) || sent.has(r.b)).map((r) => `${r.t}: ${r.a} / ${r.b}`);
 }
 
-/** The first page of each board's "all" object, straight from the Durable Object (no cache in between). */
+/**
+ * The first page of each board's "all" object, straight from the Durable Object (no cache in
+ * between).
+ */
 export async function objectPages(boards: string[]): Promise<string[]> {
   return Promise.all(
     boards.map(async (board) => {

@@ -1,7 +1,8 @@
 /**
  * What every fuzz answer must satisfy: no 5xx; every 4xx a JSON error body with a documented code
  * (and the status that code stands for); no success where the credential or the body should have
- * been refused; 202s of POST /v1/events that accepted nothing and name only documented per-item codes.
+ * been refused; 202s of POST /v1/events that accepted nothing and name only documented per-item
+ * codes.
  */
 import { REJECTION_CODES } from "../../src/domain/rejection-codes";
 import { errorStatus } from "../../src/lib/errors";
@@ -26,11 +27,15 @@ export function verdict(request: FuzzRequest, answer: Answer): string | null {
   const { status } = answer;
   if (status >= 500) return `status ${status}`;
   if (status >= 400) return errorVerdict(request, answer);
-  // Any path answers a CORS preflight (OPTIONS) with 204; it grants nothing to an origin not listed.
+  // Any path answers a CORS preflight (OPTIONS) with 204; it grants nothing to an origin not
+  // listed.
   if (request.method === "OPTIONS" && status === 204) {
-    return answer.allowOrigin === null ? null : `a preflight without a listed Origin granted ${answer.allowOrigin}`;
+    return answer.allowOrigin === null
+      ? null
+      : `a preflight without a listed Origin granted ${answer.allowOrigin}`;
   }
-  if (request.operation === "wrong method") return `a method the path does not have answered ${status}`;
+  if (request.operation === "wrong method")
+    return `a method the path does not have answered ${status}`;
   const guarded = request.requires !== undefined && !OPEN.has(request.requires);
   if (guarded && !admitted(request.credential, request.requires))
     return `credential ${request.credential} may not use this route, yet ${status}`;
@@ -41,7 +46,10 @@ export function verdict(request: FuzzRequest, answer: Answer): string | null {
   return null;
 }
 
-/** Whether the route's access admits this kind of credential (the reader key holds the read scope only). */
+/**
+ * Whether the route's access admits this kind of credential (the reader key holds the read scope
+ * only).
+ */
 function admitted(credential: CredentialKind, requires: string | undefined): boolean {
   if (credential === "admin") return requires !== undefined;
   if (credential === "player") return requires === "event-write";
@@ -50,7 +58,8 @@ function admitted(credential: CredentialKind, requires: string | undefined): boo
 }
 
 function errorVerdict(request: FuzzRequest, answer: Answer): string | null {
-  if (!/^application\/json\b/i.test(answer.contentType)) return `content-type "${answer.contentType}" on a ${answer.status}`;
+  if (!/^application\/json\b/i.test(answer.contentType))
+    return `content-type "${answer.contentType}" on a ${answer.status}`;
   // HEAD answers carry the headers of the GET, never its body.
   if (request.method === "HEAD") return null;
   let body: unknown;
@@ -63,7 +72,8 @@ function errorVerdict(request: FuzzRequest, answer: Answer): string | null {
   if (typeof code !== "string") return `a ${answer.status} without error.code`;
   const documented = ERROR_CODES.get(code);
   if (documented === undefined) return `undocumented error code ${code} (${answer.status})`;
-  if (documented !== answer.status) return `error code ${code} stands for ${documented}, answered with ${answer.status}`;
+  if (documented !== answer.status)
+    return `error code ${code} stands for ${documented}, answered with ${answer.status}`;
   return null;
 }
 
@@ -74,9 +84,14 @@ function ingestVerdict(answer: Answer): string | null {
   } catch {
     return "a 202 whose body is not JSON";
   }
-  if (body.accepted !== 0) return `POST /v1/events accepted ${String(body.accepted)} event(s) built to be refused`;
-  const unknown = (body.rejected ?? []).map((r) => r.error?.code).filter((code) => typeof code !== "string" || !ITEM_CODES.has(code));
-  return unknown.length ? `undocumented per-item codes ${JSON.stringify(unknown.slice(0, 5))}` : null;
+  if (body.accepted !== 0)
+    return `POST /v1/events accepted ${String(body.accepted)} event(s) built to be refused`;
+  const unknown = (body.rejected ?? [])
+    .map((r) => r.error?.code)
+    .filter((code) => typeof code !== "string" || !ITEM_CODES.has(code));
+  return unknown.length
+    ? `undocumented per-item codes ${JSON.stringify(unknown.slice(0, 5))}`
+    : null;
 }
 
 /** Counts by status and by operation, for the one summary line. */
@@ -93,7 +108,9 @@ export class Tally {
 
   summary(seed: number, operations: number, seconds: number): string {
     const n = (value: number) => value.toLocaleString("en-US");
-    const statuses = [...this.byStatus.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status} ${n(count)}`);
+    const statuses = [...this.byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, count]) => `${status} ${n(count)}`);
     const perOperation = [...this.byOperation.values()];
     return (
       `[fuzz] ${n(this.total)} requests over ${operations} operations (seed ${seed}, ${seconds.toFixed(1)} s): ${statuses.join(", ")}; ` +
@@ -104,7 +121,8 @@ export class Tally {
 
 /** A request and its answer, short enough for a failure message. */
 export function failureReport(request: FuzzRequest, answer: Answer, problem: string): string {
-  const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max)}… (${s.length} chars)` : s);
+  const clip = (s: string, max: number) =>
+    s.length > max ? `${s.slice(0, max)}… (${s.length} chars)` : s;
   const body = request.body instanceof FormData ? "<multipart form>" : (request.body ?? "");
   return [
     `${problem}: ${request.method} ${clip(request.path, 200)} [${request.operation}, credential ${request.credential}]`,

@@ -4,7 +4,10 @@ import type { AppBindings } from "../../src/env";
 import { openDatabase } from "../../src/stores/postgres/client";
 
 export const testEnv = env as AppBindings;
-export const ADMIN = { authorization: `Bearer ${testEnv.ADMIN_KEY}`, "content-type": "application/json" };
+export const ADMIN = {
+  authorization: `Bearer ${testEnv.ADMIN_KEY}`,
+  "content-type": "application/json",
+};
 
 let counter = 0;
 /** Ids unique across test files and runs, so no test ever sees another's rows. */
@@ -54,7 +57,9 @@ export async function postEvents(events: unknown[] | unknown): Promise<Response>
 }
 
 /** Runs a query against the test database through the production driver. */
-export async function query<T extends Record<string, unknown>>(statement: ReturnType<typeof sql>): Promise<T[]> {
+export async function query<T extends Record<string, unknown>>(
+  statement: ReturnType<typeof sql>,
+): Promise<T[]> {
   const handle = openDatabase(testEnv, { maxConnections: 1 });
   try {
     const result = await handle.db.execute<T>(statement);
@@ -67,14 +72,27 @@ export async function query<T extends Record<string, unknown>>(statement: Return
 export async function scoreRows(
   boardId: string,
 ): Promise<Array<{ period_key: string; player_id: string; score: number; reached_at: string }>> {
-  const rows = await query<{ period_key: string; player_id: string; score: string; reached_at: string }>(
+  const rows = await query<{
+    period_key: string;
+    player_id: string;
+    score: string;
+    reached_at: string;
+  }>(
     sql`select period_key, player_id, score, reached_at from scores where board_id = ${boardId} order by period_key, player_id`,
   );
-  return rows.map((r) => ({ ...r, score: Number(r.score), reached_at: new Date(r.reached_at).toISOString() }));
+  return rows.map((r) => ({
+    ...r,
+    score: Number(r.score),
+    reached_at: new Date(r.reached_at).toISOString(),
+  }));
 }
 
 /** Polls until `check` returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -10,7 +10,10 @@ import { uniqueId } from "./factories";
  * (`state.abort`), which cancels whatever that context still had pending, as the runtime does to a
  * request whose client went away. A promise that context created then never settles.
  */
-export async function ownerContext(env: AppBindings, start: () => void): Promise<{ tearDown(): Promise<void> }> {
+export async function ownerContext(
+  env: AppBindings,
+  start: () => void,
+): Promise<{ tearDown(): Promise<void> }> {
   const stub = env.LEADERBOARD.getByName(uniqueId("owner-context"));
   await runInDurableObject(stub, () => {
     start();
@@ -24,7 +27,10 @@ export async function ownerContext(env: AppBindings, start: () => void): Promise
   };
 }
 
-/** The promise's value, or "timed out" if it takes longer than `ms` (a hang must fail the test, not time it out). */
+/**
+ * The promise's value, or "timed out" if it takes longer than `ms` (a hang must fail the test, not
+ * time it out).
+ */
 export function within<T>(promise: Promise<T>, ms: number): Promise<T | "timed out"> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timed out">((resolve) => {

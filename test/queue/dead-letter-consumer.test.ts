@@ -18,11 +18,21 @@ async function deliverLetters(bodies: unknown[]) {
 }
 
 function letter(messageId: string, body: unknown): DeadLetter {
-  return { kind: "dead_letter", queue: "edgeboard-score-events", messageId, attempts: 3, error: "database rejected the event: test", body };
+  return {
+    kind: "dead_letter",
+    queue: "edgeboard-score-events",
+    messageId,
+    attempts: 3,
+    error: "database rejected the event: test",
+    body,
+  };
 }
 
 async function pending(messageId: string) {
-  return query<{ body: { json?: string; note?: string; metadata?: { note: string } }; error: string }>(
+  return query<{
+    body: { json?: string; note?: string; metadata?: { note: string } };
+    error: string;
+  }>(
     sql`select body, error from dead_letters where message_id = ${messageId} and replayed_at is null`,
   );
 }
@@ -41,7 +51,10 @@ describe("the dead-letter consumer records every letter before acking it", () =>
     expect(result.explicitAcks).toHaveLength(3);
     const [kept] = await pending(nul);
     expect(kept?.error).toMatch(/escaped JSON text/);
-    expect(JSON.parse(kept?.body.json ?? "null")).toEqual({ kind: "event", metadata: { note: "a\u0000b" } });
+    expect(JSON.parse(kept?.body.json ?? "null")).toEqual({
+      kind: "event",
+      metadata: { note: "a\u0000b" },
+    });
     const [lone] = await pending(surrogate);
     expect(JSON.parse(lone?.body.json ?? "null").metadata.note).toBe("x\uD800y");
     expect((await pending(plain))[0]?.body.metadata).toEqual({ note: "fine" });
@@ -69,7 +82,10 @@ describe("POST /v1/events refuses text Postgres cannot store, per item", () => {
       { ...base, id: eventId(), payload: { deep } },
       { ...base, id: eventId(), payload: { emoji: "😀 fine" } },
     ]);
-    const body = (await res.json()) as { accepted: number; rejected: Array<{ index: number; error: { code: string; message: string } }> };
+    const body = (await res.json()) as {
+      accepted: number;
+      rejected: Array<{ index: number; error: { code: string; message: string } }>;
+    };
     expect(res.status).toBe(202);
     expect(body.accepted).toBe(1);
     expect(body.rejected.map((r) => [r.index, r.error.code])).toEqual([

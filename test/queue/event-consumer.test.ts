@@ -5,7 +5,12 @@ import type { EventMessage } from "../../src/domain/messages";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
 import { openDatabase } from "../../src/stores/postgres/client";
-import { type ContributionRow, type EventRow, type PersistResult, persistBatch } from "../../src/stores/postgres/persist-batch";
+import {
+  type ContributionRow,
+  type EventRow,
+  type PersistResult,
+  persistBatch,
+} from "../../src/stores/postgres/persist-batch";
 import { createBoard, eventId, query, scoreRows, testEnv, uniqueId } from "../helpers/factories";
 
 const SCORE_QUEUE = "edgeboard-score-events";
@@ -31,13 +36,19 @@ function scoreEvent(
   };
 }
 
-/** An event the edge accepted at `at` (its receivedAt): the time that ranks ties and orders `latest`. */
+/**
+ * An event the edge accepted at `at` (its receivedAt): the time that ranks ties and orders
+ * `latest`.
+ */
 const acceptedAt = (boardId: string, playerId: string, score: number, at: number) =>
   scoreEvent(boardId, playerId, score, at, { receivedAt: at });
 
 let messageSeq = 0;
 /** Delivers bodies to the real queue handler as one batch and returns the ack/retry outcome. */
-async function deliver(bodies: unknown[], options: { env?: AppBindings; attempts?: number; ids?: string[] } = {}) {
+async function deliver(
+  bodies: unknown[],
+  options: { env?: AppBindings; attempts?: number; ids?: string[] } = {},
+) {
   const batch = createMessageBatch(
     SCORE_QUEUE,
     bodies.map((body, i) => ({
@@ -69,7 +80,10 @@ describe("operators", () => {
   it("best on an asc board keeps the lowest score (race times)", async () => {
     const board = await createBoard({ operator: "best", sortOrder: "asc" });
     await deliver([acceptedAt(board, "p1", 61_000, recent(3))]);
-    await deliver([acceptedAt(board, "p1", 59_500, recent(2)), acceptedAt(board, "p1", 62_000, recent(1))]);
+    await deliver([
+      acceptedAt(board, "p1", 59_500, recent(2)),
+      acceptedAt(board, "p1", 62_000, recent(1)),
+    ]);
     expect((await scoreRows(board))[0]?.score).toBe(59_500);
   });
 
@@ -95,7 +109,11 @@ describe("operators", () => {
 
   it("latest within one batch picks the newest event", async () => {
     const board = await createBoard({ operator: "latest", sortOrder: "asc" });
-    await deliver([scoreEvent(board, "p1", 5, recent(1)), scoreEvent(board, "p1", 7, recent(9)), scoreEvent(board, "p1", 6, recent(4))]);
+    await deliver([
+      scoreEvent(board, "p1", 5, recent(1)),
+      scoreEvent(board, "p1", 7, recent(9)),
+      scoreEvent(board, "p1", 6, recent(4)),
+    ]);
     expect((await scoreRows(board))[0]?.score).toBe(5);
   });
 
@@ -105,7 +123,9 @@ describe("operators", () => {
     await deliver([acceptedAt(board, "p1", -3, recent(2)), acceptedAt(board, "p2", 1, recent(2))]);
     const rows = await scoreRows(board);
     expect(rows.find((r) => r.player_id === "p1")?.score).toBe(12);
-    expect(rows.find((r) => r.player_id === "p1")?.reached_at).toBe(new Date(recent(2)).toISOString());
+    expect(rows.find((r) => r.player_id === "p1")?.reached_at).toBe(
+      new Date(recent(2)).toISOString(),
+    );
     expect(rows.find((r) => r.player_id === "p2")?.score).toBe(1);
   });
 
@@ -142,7 +162,9 @@ describe("operators", () => {
     const board = await createBoard({ operator: "best" });
     await deliver([scoreEvent(board, "honest", 700, recent(1), { receivedAt: recent(1) })]);
     // Sent later, claiming to have happened six days ago.
-    await deliver([scoreEvent(board, "cheater", 700, recent(6 * 24 * 60), { receivedAt: recent(0.5) })]);
+    await deliver([
+      scoreEvent(board, "cheater", 700, recent(6 * 24 * 60), { receivedAt: recent(0.5) }),
+    ]);
     const rows = await query<{ player_id: string; reached_at: string }>(
       sql`select player_id, reached_at from scores where board_id = ${board} and period_key = 'all' order by sort_score, reached_at, player_id`,
     );
@@ -155,8 +177,15 @@ describe("periods", () => {
   it("writes every period of the board with keys in its time zone and week start", async () => {
     // 2026-11-22 is a Sunday. In America/New_York (UTC-5 in November) 2026-11-23T04:59:59Z is
     // still Sunday 23:59:59 local; 05:00:00Z is Monday 00:00:00 local.
-    const board = await createBoard({ periods: ["all", "daily", "weekly", "monthly"], timeZone: "America/New_York", weekStart: "monday" });
-    await deliver([scoreEvent(board, "before", 1, t("2026-11-23T04:59:59Z")), scoreEvent(board, "after", 2, t("2026-11-23T05:00:00Z"))]);
+    const board = await createBoard({
+      periods: ["all", "daily", "weekly", "monthly"],
+      timeZone: "America/New_York",
+      weekStart: "monday",
+    });
+    await deliver([
+      scoreEvent(board, "before", 1, t("2026-11-23T04:59:59Z")),
+      scoreEvent(board, "after", 2, t("2026-11-23T05:00:00Z")),
+    ]);
     const rows = await scoreRows(board);
     const keysOf = (player: string) =>
       rows
@@ -176,7 +205,8 @@ describe("periods", () => {
     ]);
     const key = (p: string) => (rowsByPlayer.get(p) ?? [])[0];
     const rowsByPlayer = new Map<string, string[]>();
-    for (const r of await scoreRows(board)) rowsByPlayer.set(r.player_id, [...(rowsByPlayer.get(r.player_id) ?? []), r.period_key]);
+    for (const r of await scoreRows(board))
+      rowsByPlayer.set(r.player_id, [...(rowsByPlayer.get(r.player_id) ?? []), r.period_key]);
     expect(key("sun")).toBe(key("mon"));
     expect(key("sat")).not.toBe(key("sun"));
   });
@@ -184,7 +214,10 @@ describe("periods", () => {
   it("a month end in a non-UTC zone: 23:59:59 local stays in the old month, 00:00:00 starts the new one", async () => {
     // Asia/Tokyo is UTC+9: 2026-10-31T14:59:59Z = Oct 31 23:59:59 local.
     const board = await createBoard({ periods: ["daily", "monthly"], timeZone: "Asia/Tokyo" });
-    await deliver([scoreEvent(board, "oct", 1, t("2026-10-31T14:59:59Z")), scoreEvent(board, "nov", 1, t("2026-10-31T15:00:00Z"))]);
+    await deliver([
+      scoreEvent(board, "oct", 1, t("2026-10-31T14:59:59Z")),
+      scoreEvent(board, "nov", 1, t("2026-10-31T15:00:00Z")),
+    ]);
     const rows = await scoreRows(board);
     expect(
       rows
@@ -220,13 +253,17 @@ describe("idempotency", () => {
 
   it("redelivery of a whole batch changes nothing", async () => {
     const board = await createBoard({ operator: "increment", periods: ["all", "daily"] });
-    const events = Array.from({ length: 20 }, (_, i) => scoreEvent(board, `p${i % 5}`, i + 1, recent(i)));
+    const events = Array.from({ length: 20 }, (_, i) =>
+      scoreEvent(board, `p${i % 5}`, i + 1, recent(i)),
+    );
     await deliver(events);
     const before = await scoreRows(board);
     const again = await deliver(events, { attempts: 2 });
     expect(again.explicitAcks).toHaveLength(20);
     expect(await scoreRows(board)).toEqual(before);
-    const stored = await query<{ n: string }>(sql`select count(*) as n from events where board_id = ${board}`);
+    const stored = await query<{ n: string }>(
+      sql`select count(*) as n from events where board_id = ${board}`,
+    );
     expect(Number(stored[0]?.n)).toBe(20);
   });
 });
@@ -249,7 +286,11 @@ async function persist(
     metadata: null,
     payload: null,
   }));
-  const contributions: ContributionRow[] = events.map((e) => ({ event_id: e.id, board_id: boardId, period_key: "all" }));
+  const contributions: ContributionRow[] = events.map((e) => ({
+    event_id: e.id,
+    board_id: boardId,
+    period_key: "all",
+  }));
   const handle = openDatabase(testEnv, { maxConnections: 1 });
   try {
     return await persistBatch(handle.db, "test", rows, contributions);
@@ -261,9 +302,13 @@ async function persist(
 describe("what a batch hands to the projections", () => {
   it("a score that does not beat the best writes nothing and projects nothing", async () => {
     const board = await createBoard({ operator: "best", sortOrder: "desc", periods: ["all"] });
-    const first = await persist(board, [{ id: eventId(), playerId: "p1", score: 90, occurredAt: recent(3) }]);
+    const first = await persist(board, [
+      { id: eventId(), playerId: "p1", score: 90, occurredAt: recent(3) },
+    ]);
     expect(first.changes).toMatchObject([{ playerId: "p1", score: 90, version: 1, changed: true }]);
-    const worse = await persist(board, [{ id: eventId(), playerId: "p1", score: 50, occurredAt: recent(2) }]);
+    const worse = await persist(board, [
+      { id: eventId(), playerId: "p1", score: 50, occurredAt: recent(2) },
+    ]);
     expect(worse).toMatchObject({ persisted: 1, changes: [] });
     const rows = await query<{ version: string; score: string }>(
       sql`select version::text, score::text from scores where board_id = ${board}`,
@@ -277,18 +322,27 @@ describe("what a batch hands to the projections", () => {
     await persist(board, [original]);
     // The first delivery committed; its projection may have failed. Now it comes again, next to
     // a fresh but worse score of the same player.
-    const again = await persist(board, [original, { id: eventId(), playerId: "p1", score: 10, occurredAt: recent(1) }]);
+    const again = await persist(board, [
+      original,
+      { id: eventId(), playerId: "p1", score: 10, occurredAt: recent(1) },
+    ]);
     expect(again).toMatchObject({ persisted: 1, duplicates: 1 });
-    expect(again.changes).toMatchObject([{ playerId: "p1", score: 90, version: 1, changed: false }]);
+    expect(again.changes).toMatchObject([
+      { playerId: "p1", score: 90, version: 1, changed: false },
+    ]);
   });
 
   it("a latest board ignores an older event, and an increment board moves on every fresh event", async () => {
     const latest = await createBoard({ operator: "latest", periods: ["all"] });
     await persist(latest, [{ id: eventId(), playerId: "p1", score: 5, occurredAt: recent(1) }]);
-    expect((await persist(latest, [{ id: eventId(), playerId: "p1", score: 7, occurredAt: recent(2) }])).changes).toEqual([]);
-    const increment = await persist(await createBoard({ operator: "increment", periods: ["all"] }), [
-      { id: eventId(), playerId: "p1", score: 0, occurredAt: recent(1) },
-    ]);
+    expect(
+      (await persist(latest, [{ id: eventId(), playerId: "p1", score: 7, occurredAt: recent(2) }]))
+        .changes,
+    ).toEqual([]);
+    const increment = await persist(
+      await createBoard({ operator: "increment", periods: ["all"] }),
+      [{ id: eventId(), playerId: "p1", score: 0, occurredAt: recent(1) }],
+    );
     expect(increment.changes).toMatchObject([{ playerId: "p1", score: 0, changed: true }]);
   });
 });
@@ -298,7 +352,9 @@ describe("failures", () => {
     const board = await createBoard({ operator: "increment" });
     const good = [scoreEvent(board, "a", 1, recent(1)), scoreEvent(board, "b", 2, recent(1))];
     const poisonId = uniqueId("poison");
-    const result = await deliver([good[0], { kind: "event", id: 42, nonsense: true }, good[1]], { ids: ["g1", poisonId, "g2"] });
+    const result = await deliver([good[0], { kind: "event", id: 42, nonsense: true }, good[1]], {
+      ids: ["g1", poisonId, "g2"],
+    });
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks.sort()).toEqual(["g1", "g2", poisonId].sort());
     expect((await scoreRows(board)).map((r) => [r.player_id, r.score])).toEqual([
@@ -323,13 +379,21 @@ describe("failures", () => {
   it("a packed message (one request's events) lands whole; a poison event inside it is dead-lettered alone", async () => {
     const board = await createBoard({ operator: "increment" });
     const events = Array.from({ length: 9 }, (_, i) => scoreEvent(board, `q${i}`, 1, recent(1)));
-    const { kind: _k, ...poison } = scoreEvent(board, "bad", 1, recent(1), { metadata: { note: "x\u0000y" } });
+    const { kind: _k, ...poison } = scoreEvent(board, "bad", 1, recent(1), {
+      metadata: { note: "x\u0000y" },
+    });
     const bodies = events.map(({ kind: _kind, ...rest }) => rest);
-    const packed = { kind: "events", events: [...bodies.slice(0, 4), poison, ...bodies.slice(4)], rejected: 2 };
+    const packed = {
+      kind: "events",
+      events: [...bodies.slice(0, 4), poison, ...bodies.slice(4)],
+      rejected: 2,
+    };
     const result = await deliver([packed], { ids: ["packed-1"] });
     expect(result.explicitAcks).toEqual(["packed-1"]);
     expect(result.retryMessages).toEqual([]);
-    expect((await scoreRows(board)).map((r) => r.player_id).sort()).toEqual(events.map((e) => e.playerId).sort());
+    expect((await scoreRows(board)).map((r) => r.player_id).sort()).toEqual(
+      events.map((e) => e.playerId).sort(),
+    );
   });
 
   it("a database outage retries every message; once it is back nothing is lost or doubled", async () => {
@@ -358,7 +422,9 @@ describe("failures", () => {
     await query(sql`delete from boards where id = ${board}`);
     const result = await deliver([event]);
     expect(result.explicitAcks).toHaveLength(1);
-    const stored = await query<{ n: string }>(sql`select count(*) as n from events where event_id = ${event.id}`);
+    const stored = await query<{ n: string }>(
+      sql`select count(*) as n from events where event_id = ${event.id}`,
+    );
     expect(Number(stored[0]?.n)).toBe(1);
   });
 });

@@ -12,14 +12,29 @@ import type { EventMessage } from "../../src/domain/messages";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
 import { PROJECTION_ATTEMPTS } from "../../src/queue/event-consumer";
-import { api, createBoard, eventId, eventually, postEvents, query, scoreRows, testEnv, uniqueId } from "../helpers/factories";
+import {
+  api,
+  createBoard,
+  eventId,
+  eventually,
+  postEvents,
+  query,
+  scoreRows,
+  testEnv,
+  uniqueId,
+} from "../helpers/factories";
 
 const SCORE_QUEUE = "edgeboard-score-events";
 const MAX = Number.MAX_SAFE_INTEGER;
 const now = Date.now();
 const recent = (minutesAgo: number) => now - minutesAgo * 60_000;
 
-function scoreEvent(boardId: string, playerId: string, score: number, minutesAgo = 1): EventMessage {
+function scoreEvent(
+  boardId: string,
+  playerId: string,
+  score: number,
+  minutesAgo = 1,
+): EventMessage {
   return {
     kind: "event",
     id: eventId(),
@@ -33,10 +48,18 @@ function scoreEvent(boardId: string, playerId: string, score: number, minutesAgo
 }
 
 /** Delivers bodies to the real queue handler as one batch; returns acks and retries. */
-async function deliver(bodies: unknown[], options: { env?: AppBindings; attempts?: number; ids?: string[] } = {}) {
+async function deliver(
+  bodies: unknown[],
+  options: { env?: AppBindings; attempts?: number; ids?: string[] } = {},
+) {
   const batch = createMessageBatch(
     SCORE_QUEUE,
-    bodies.map((body, i) => ({ id: options.ids?.[i] ?? uniqueId("msg"), timestamp: new Date(), attempts: options.attempts ?? 1, body })),
+    bodies.map((body, i) => ({
+      id: options.ids?.[i] ?? uniqueId("msg"),
+      timestamp: new Date(),
+      attempts: options.attempts ?? 1,
+      body,
+    })),
   );
   const ctx = createExecutionContext();
   await worker.queue(batch, options.env ?? testEnv, ctx);
@@ -51,7 +74,9 @@ async function rejections(board: string) {
 }
 
 async function deadLettersFor(board: string) {
-  const rows = await query<{ n: string }>(sql`select count(*) as n from dead_letters where body::text like ${`%${board}%`}`);
+  const rows = await query<{ n: string }>(
+    sql`select count(*) as n from dead_letters where body::text like ${`%${board}%`}`,
+  );
   return Number(rows[0]?.n);
 }
 
@@ -68,7 +93,11 @@ describe("records stay inside their board's bounds", () => {
     const first = scoreEvent(board, "whale", MAX);
     expect((await deliver([first, scoreEvent(board, "amy", 5)])).retryMessages).toEqual([]);
     const overflow = [scoreEvent(board, "whale", MAX), scoreEvent(board, "whale", MAX, 2)];
-    const result = await deliver([...overflow, scoreEvent(board, "amy", 3), scoreEvent(board, "bo", 7)]);
+    const result = await deliver([
+      ...overflow,
+      scoreEvent(board, "amy", 3),
+      scoreEvent(board, "bo", 7),
+    ]);
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks).toHaveLength(4);
 
@@ -95,7 +124,10 @@ describe("records stay inside their board's bounds", () => {
     const events = Array.from({ length: 1000 }, () => scoreEvent(board, "cheat", MAX));
     const messages = [];
     for (let i = 0; i < events.length; i += 100)
-      messages.push({ kind: "events", events: events.slice(i, i + 100).map(({ kind: _k, ...e }) => e) });
+      messages.push({
+        kind: "events",
+        events: events.slice(i, i + 100).map(({ kind: _k, ...e }) => e),
+      });
     // The first event lands alone; the other 999 arrive in later batches and each would overflow.
     await deliver([{ ...events[0] }]);
     for (const message of messages) expect((await deliver([message])).retryMessages).toEqual([]);
@@ -111,7 +143,9 @@ describe("records stay inside their board's bounds", () => {
     );
     expect(Number(stats[0]?.out_of_range)).toBeGreaterThanOrEqual(999);
     expect(await deadLettersFor(board)).toBe(0);
-    const res = await api("/v1/admin/ingest/stats", { headers: { authorization: `Bearer ${testEnv.ADMIN_KEY}` } });
+    const res = await api("/v1/admin/ingest/stats", {
+      headers: { authorization: `Bearer ${testEnv.ADMIN_KEY}` },
+    });
     const body = (await res.json()) as {
       queues: Array<{ queue: string; outOfRange: number }>;
       recentRefusals: Array<{ boardId: string; code: string; playerId: string }>;
@@ -125,7 +159,12 @@ describe("records stay inside their board's bounds", () => {
   it("a new increment record made of several steps in one batch is ranked by its sum (sort_score), on either sort order", async () => {
     for (const sortOrder of ["desc", "asc"] as const) {
       const board = await createBoard({ operator: "increment", sortOrder, periods: ["all"] });
-      await deliver([scoreEvent(board, "b", 5), scoreEvent(board, "b", 7), scoreEvent(board, "b", 11), scoreEvent(board, "a", 20)]);
+      await deliver([
+        scoreEvent(board, "b", 5),
+        scoreEvent(board, "b", 7),
+        scoreEvent(board, "b", 11),
+        scoreEvent(board, "a", 20),
+      ]);
       const rows = await query<{ player_id: string; score: string; sort_score: string }>(
         sql`select player_id, score::text, sort_score::text from scores where board_id = ${board} order by player_id`,
       );
@@ -138,7 +177,12 @@ describe("records stay inside their board's bounds", () => {
   });
 
   it("a board's own bounds hold the record: a step below minScore is refused, the record keeps its value", async () => {
-    const board = await createBoard({ operator: "increment", periods: ["all"], minScore: 0, maxScore: 1000 });
+    const board = await createBoard({
+      operator: "increment",
+      periods: ["all"],
+      minScore: 0,
+      maxScore: 1000,
+    });
     await deliver([scoreEvent(board, "p", 10, 5)]);
     await deliver([scoreEvent(board, "p", -4, 4)]);
     const below = scoreEvent(board, "p", -7, 3);
@@ -146,11 +190,17 @@ describe("records stay inside their board's bounds", () => {
     const fresh = scoreEvent(board, "q", -1, 3);
     await deliver([fresh]);
     expect((await scoreRows(board)).map((r) => [r.player_id, r.score])).toEqual([["p", 6]]);
-    expect((await rejections(board)).map((r) => r.event_id).sort()).toEqual([below.id, fresh.id].sort());
+    expect((await rejections(board)).map((r) => r.event_id).sort()).toEqual(
+      [below.id, fresh.id].sort(),
+    );
   });
 
   it("bounds each record on its own: a step refused on the all-time record still counts in today's", async () => {
-    const board = await createBoard({ operator: "increment", periods: ["all", "daily"], maxScore: 100 });
+    const board = await createBoard({
+      operator: "increment",
+      periods: ["all", "daily"],
+      maxScore: 100,
+    });
     const yesterday = scoreEvent(board, "p", 90, 24 * 60 + 5);
     await deliver([yesterday]);
     const today = scoreEvent(board, "p", 20, 1);
@@ -167,7 +217,13 @@ describe("records stay inside their board's bounds", () => {
   });
 
   it("a clamp board stops the record at its bound and moves on from there", async () => {
-    const board = await createBoard({ operator: "increment", periods: ["all"], minScore: 0, maxScore: 1000, scoreOverflow: "clamp" });
+    const board = await createBoard({
+      operator: "increment",
+      periods: ["all"],
+      minScore: 0,
+      maxScore: 1000,
+      scoreOverflow: "clamp",
+    });
     await deliver([scoreEvent(board, "p", 600, 5), scoreEvent(board, "p", 600, 4)]);
     expect((await scoreRows(board)).map((r) => r.score)).toEqual([1000]);
     await deliver([scoreEvent(board, "p", 700, 3)]);
@@ -180,7 +236,13 @@ describe("records stay inside their board's bounds", () => {
   });
 
   it("an asc increment board is bounded on the score, not its sort key", async () => {
-    const board = await createBoard({ operator: "increment", sortOrder: "asc", periods: ["all"], maxScore: 100, scoreOverflow: "clamp" });
+    const board = await createBoard({
+      operator: "increment",
+      sortOrder: "asc",
+      periods: ["all"],
+      maxScore: 100,
+      scoreOverflow: "clamp",
+    });
     await deliver([scoreEvent(board, "a", 70)]);
     await deliver([scoreEvent(board, "a", 70), scoreEvent(board, "b", 5)]);
     const rows = await query<{ player_id: string; score: string; sort_score: string }>(
@@ -195,7 +257,9 @@ describe("records stay inside their board's bounds", () => {
   it("Postgres itself refuses a record outside the safe-integer range", async () => {
     const board = await createBoard({ operator: "increment", periods: ["all"] });
     await deliver([scoreEvent(board, "p", 1)]);
-    const error = (await query(sql`update scores set score = 9007199254740992 where board_id = ${board}`).catch((e) => e)) as {
+    const error = (await query(
+      sql`update scores set score = 9007199254740992 where board_id = ${board}`,
+    ).catch((e) => e)) as {
       cause?: { message?: string };
     };
     expect(error.cause?.message).toMatch(/scores_score_safe/);
@@ -212,7 +276,10 @@ describe("POST /v1/events judges an increment as a step", () => {
       { id: eventId(), type: "score", playerId: "p", occurredAt: at, boardId: board, score: 101 },
       { id: eventId(), type: "score", playerId: "p", occurredAt: at, boardId: board, score: -101 },
     ]);
-    const body = (await res.json()) as { accepted: number; rejected: Array<{ index: number; error: { code: string } }> };
+    const body = (await res.json()) as {
+      accepted: number;
+      rejected: Array<{ index: number; error: { code: string } }>;
+    };
     expect(res.status).toBe(202);
     expect(body.accepted).toBe(2);
     expect(body.rejected.map((r) => [r.index, r.error.code])).toEqual([
@@ -230,7 +297,10 @@ describe("POST /v1/events judges an increment as a step", () => {
       { id: eventId(), type: "score", playerId: "p", occurredAt: at, boardId: board, score: 9 },
       { id: eventId(), type: "score", playerId: "p", occurredAt: at, boardId: board, score: 101 },
     ]);
-    const body = (await res.json()) as { accepted: number; rejected: Array<{ index: number; error: { code: string; message: string } }> };
+    const body = (await res.json()) as {
+      accepted: number;
+      rejected: Array<{ index: number; error: { code: string; message: string } }>;
+    };
     expect(body.accepted).toBe(2);
     expect(body.rejected.map((r) => [r.index, r.error.code])).toEqual([
       [2, "SCORE_OUT_OF_RANGE"],
@@ -250,11 +320,21 @@ describe("POST /v1/events judges an increment as a step", () => {
       body: JSON.stringify({ id: uniqueId("b"), name: "x", scoreOverflow: "wrap" }),
     });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_FAILED");
-    for (const extra of [{ name: "x\u0000y" }, { name: "\ud800" }, { metadata: { a: "\u0000" } }, { metadata: { "\u0000": 1 } }]) {
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe(
+      "VALIDATION_FAILED",
+    );
+    for (const extra of [
+      { name: "x\u0000y" },
+      { name: "\ud800" },
+      { metadata: { a: "\u0000" } },
+      { metadata: { "\u0000": 1 } },
+    ]) {
       const res = await api("/v1/admin/boards", {
         method: "POST",
-        headers: { authorization: `Bearer ${testEnv.ADMIN_KEY}`, "content-type": "application/json" },
+        headers: {
+          authorization: `Bearer ${testEnv.ADMIN_KEY}`,
+          "content-type": "application/json",
+        },
         body: JSON.stringify({ id: uniqueId("b"), name: "x", ...extra }),
       });
       expect([extra, res.status]).toEqual([extra, 400]);
@@ -269,12 +349,14 @@ describe("POST /v1/events judges an increment as a step", () => {
 function failingObjectsOf(board: string): AppBindings {
   const real = testEnv.LEADERBOARD;
   const failing = {
-    applyChanges: () => Promise.reject(new Error("Durable Object is overloaded. Too many requests queued.")),
+    applyChanges: () =>
+      Promise.reject(new Error("Durable Object is overloaded. Too many requests queued.")),
   };
   const namespace = new Proxy(real, {
     get(target, property, receiver) {
       if (property === "getByName") {
-        return (name: string) => (name === leaderboardObjectName(board, "all") ? failing : target.getByName(name));
+        return (name: string) =>
+          name === leaderboardObjectName(board, "all") ? failing : target.getByName(name);
       }
       return Reflect.get(target, property, receiver);
     },
@@ -299,15 +381,25 @@ describe("a projection that keeps failing never holds the batch hostage", () => 
     const last = await deliver(bodies, { env, ids, attempts: PROJECTION_ATTEMPTS });
     expect(last.retryMessages).toEqual([]);
     expect(last.explicitAcks.sort()).toEqual([...ids].sort());
-    const queued = await query<{ error: string }>(sql`select error from object_repairs where board_id = ${sick}`);
+    const queued = await query<{ error: string }>(
+      sql`select error from object_repairs where board_id = ${sick}`,
+    );
     expect(queued).toHaveLength(1);
     expect(queued[0]?.error).toContain("overloaded");
 
     // The minute cron rebuilds the object from Postgres and clears the request.
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), testEnv, ctx);
+    await worker.scheduled(
+      createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }),
+      testEnv,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
-    await eventually(async () => ((await objectTop(sick)).length === 1 ? true : undefined), 10_000, "the rebuilt object");
+    await eventually(
+      async () => ((await objectTop(sick)).length === 1 ? true : undefined),
+      10_000,
+      "the rebuilt object",
+    );
     expect(await objectTop(sick)).toEqual([["s1", 50]]);
     expect(await query(sql`select 1 from object_repairs where board_id = ${sick}`)).toEqual([]);
   });

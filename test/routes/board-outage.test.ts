@@ -4,7 +4,16 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
 import { forgetBoards } from "../../src/stores/cache/boards";
-import { ADMIN, api, createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
+import {
+  ADMIN,
+  api,
+  createBoard,
+  eventId,
+  eventually,
+  query,
+  testEnv,
+  uniqueId,
+} from "../helpers/factories";
 
 /** The worker's environment during a Postgres outage: nothing listens where DATABASE_URL points. */
 const outage: AppBindings = { ...testEnv, DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" };
@@ -19,7 +28,14 @@ async function postDuringOutage(boardId: string, occurredAt: string) {
     {
       method: "POST",
       headers: ADMIN,
-      body: JSON.stringify({ id, type: "score", playerId: uniqueId("p"), occurredAt, boardId, score: 7 }),
+      body: JSON.stringify({
+        id,
+        type: "score",
+        playerId: uniqueId("p"),
+        occurredAt,
+        boardId,
+        score: 7,
+      }),
     },
     outage,
     ctx,
@@ -51,7 +67,9 @@ describe("POST /v1/events while Postgres is unreachable", () => {
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 1, rejected: [] });
     vi.useRealTimers();
-    await eventually(async () => ((await query(sql`select 1 from event_ids where event_id = ${id}`)).length ? true : undefined));
+    await eventually(async () =>
+      (await query(sql`select 1 from event_ids where event_id = ${id}`)).length ? true : undefined,
+    );
   });
 
   it("answers 202 from a cold isolate with the PoP's copy of the definition", async () => {
@@ -66,14 +84,18 @@ describe("POST /v1/events while Postgres is unreachable", () => {
     const { res } = await postDuringOutage(board, occurredAt);
     expect(res.status).toBe(503);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
-    const body = (await res.json()) as { error: { code: string; message: string; retryAfterSeconds: number } };
+    const body = (await res.json()) as {
+      error: { code: string; message: string; retryAfterSeconds: number };
+    };
     expect(body.error.code).toBe("DEPENDENCY_UNAVAILABLE");
     expect(body.error.retryAfterSeconds).toBe(Number(res.headers.get("retry-after")));
   });
 
   it("answers 503, not 404, for a board this PoP has never seen", async () => {
     const board = uniqueId("board");
-    await query(sql`insert into boards (id, name, sort_order, operator, periods) values (${board}, ${board}, 'desc', 'best', '{all}')`);
+    await query(
+      sql`insert into boards (id, name, sort_order, operator, periods) values (${board}, ${board}, 'desc', 'best', '{all}')`,
+    );
     const { res } = await postDuringOutage(board, new Date().toISOString());
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBeTruthy();

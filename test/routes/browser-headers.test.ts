@@ -8,20 +8,37 @@ const GAME = "https://game.example";
 function preflight(path: string, origin: string): Promise<Response> {
   return api(path, {
     method: "OPTIONS",
-    headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization" },
+    headers: {
+      origin,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type, authorization",
+    },
   });
 }
 
 describe("CORS (CORS_ORIGINS lists the allowed origins; the tests allow https://game.example)", () => {
   it("a preflight from an allowed origin on any /v1 path is granted with 204", async () => {
-    for (const path of ["/v1/events", "/v1/admin/boards", "/v1/leaderboards/some-board", "/v1/no-such-route"]) {
+    for (const path of [
+      "/v1/events",
+      "/v1/admin/boards",
+      "/v1/leaderboards/some-board",
+      "/v1/no-such-route",
+    ]) {
       const res = await preflight(path, GAME);
       expect([path, res.status]).toEqual([path, 204]);
       expect(res.headers.get("access-control-allow-origin")).toBe(GAME);
       expect(res.headers.get("access-control-max-age")).toBe("600");
       expect(res.headers.get("vary")).toMatch(/origin/i);
-      const allowed = (res.headers.get("access-control-allow-headers") ?? "").toLowerCase().split(",");
-      for (const header of ["content-type", "authorization", "if-none-match", "x-edgeboard-timestamp", "x-edgeboard-signature"]) {
+      const allowed = (res.headers.get("access-control-allow-headers") ?? "")
+        .toLowerCase()
+        .split(",");
+      for (const header of [
+        "content-type",
+        "authorization",
+        "if-none-match",
+        "x-edgeboard-timestamp",
+        "x-edgeboard-signature",
+      ]) {
         expect(allowed).toContain(header);
       }
       expect(res.headers.get("access-control-allow-methods")).toContain("POST");
@@ -29,7 +46,12 @@ describe("CORS (CORS_ORIGINS lists the allowed origins; the tests allow https://
   });
 
   it("a preflight from any other origin is not granted", async () => {
-    for (const origin of ["https://evil.example", "https://game.example.evil.example", "http://game.example", "null"]) {
+    for (const origin of [
+      "https://evil.example",
+      "https://game.example.evil.example",
+      "http://game.example",
+      "null",
+    ]) {
       const res = await preflight("/v1/events", origin);
       expect(res.status).toBeLessThan(300);
       expect([origin, res.headers.get("access-control-allow-origin")]).toEqual([origin, null]);
@@ -52,12 +74,16 @@ describe("CORS (CORS_ORIGINS lists the allowed origins; the tests allow https://
     const ok = await api("/v1/boards/no-such-board", { headers: { origin: GAME } });
     expect(ok.status).toBe(404);
     expect(ok.headers.get("access-control-allow-origin")).toBe(GAME);
-    const exposed = (ok.headers.get("access-control-expose-headers") ?? "").toLowerCase().split(",");
+    const exposed = (ok.headers.get("access-control-expose-headers") ?? "")
+      .toLowerCase()
+      .split(",");
     expect(exposed).toEqual(expect.arrayContaining(["etag", "retry-after", "x-request-id"]));
     const unauthorized = await api("/v1/admin/dlq", { headers: { origin: GAME } });
     expect(unauthorized.status).toBe(401);
     expect(unauthorized.headers.get("access-control-allow-origin")).toBe(GAME);
-    const other = await api("/v1/boards/no-such-board", { headers: { origin: "https://evil.example" } });
+    const other = await api("/v1/boards/no-such-board", {
+      headers: { origin: "https://evil.example" },
+    });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
@@ -65,7 +91,10 @@ describe("CORS (CORS_ORIGINS lists the allowed origins; the tests allow https://
 function expectSecurityHeaders(res: Response, what: string): void {
   const h = (name: string) => [what, res.headers.get(name)];
   expect(h("x-content-type-options")).toEqual([what, "nosniff"]);
-  expect(h("content-security-policy")).toEqual([what, "default-src 'none'; frame-ancestors 'none'"]);
+  expect(h("content-security-policy")).toEqual([
+    what,
+    "default-src 'none'; frame-ancestors 'none'",
+  ]);
   expect(h("referrer-policy")).toEqual([what, "no-referrer"]);
   expect(h("x-frame-options")).toEqual([what, "DENY"]);
   expect(res.headers.get("strict-transport-security"), what).toMatch(/^max-age=\d+/);
@@ -77,11 +106,22 @@ describe("security headers", () => {
     expectSecurityHeaders(await api("/v1/no-such-route"), "404");
     expectSecurityHeaders(await api("/v1/leaderboards/x?limit=0"), "400");
     expectSecurityHeaders(
-      await api("/v1/events", { method: "POST", headers: { "content-type": "application/json" }, body: "{" }),
+      await api("/v1/events", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{",
+      }),
       "400 body",
     );
     expectSecurityHeaders(await api("/v1/admin/dlq"), "401");
-    expectSecurityHeaders(await api("/v1/events", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }), "415");
+    expectSecurityHeaders(
+      await api("/v1/events", {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "{}",
+      }),
+      "415",
+    );
     expectSecurityHeaders(await preflight("/v1/events", GAME), "preflight");
   });
 
@@ -97,7 +137,9 @@ describe("security headers", () => {
     expect(again.headers.get("x-edge-cache")).toMatch(/HIT|STALE/);
     expect(again.headers.get("cache-control")).toMatch(/^public, max-age=/);
     expectSecurityHeaders(again, "hit");
-    const notModified = await api(`/v1/leaderboards/${board}`, { headers: { "if-none-match": etag ?? "" } });
+    const notModified = await api(`/v1/leaderboards/${board}`, {
+      headers: { "if-none-match": etag ?? "" },
+    });
     expect(notModified.status).toBe(304);
     expectSecurityHeaders(notModified, "304");
   });

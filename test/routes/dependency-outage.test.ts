@@ -5,8 +5,13 @@ import type { AppBindings } from "../../src/env";
 import { failedDependency } from "../../src/lib/dependency-errors";
 import { ADMIN, createBoard, eventId, testEnv, uniqueId } from "../helpers/factories";
 
-/** The worker's own view of the world with Postgres unreachable (the objects and Redis keep theirs). */
-const postgresDown: AppBindings = { ...testEnv, DATABASE_URL: "postgres://postgres@127.0.0.1:1/down" };
+/**
+ * The worker's own view of the world with Postgres unreachable (the objects and Redis keep theirs).
+ */
+const postgresDown: AppBindings = {
+  ...testEnv,
+  DATABASE_URL: "postgres://postgres@127.0.0.1:1/down",
+};
 const app = createApp();
 
 async function call(path: string, init: RequestInit = {}, env = postgresDown) {
@@ -19,16 +24,37 @@ async function call(path: string, init: RequestInit = {}, env = postgresDown) {
 
 describe("a dependency that is down answers 503 with Retry-After, never 500", () => {
   it("classifies what drivers and the runtime throw", () => {
-    const wrapped = (cause: unknown) => Object.assign(new Error("Failed query: select 1"), { cause });
-    expect(failedDependency(Object.assign(new Error("terminating connection"), { code: "57P01" }))).toBe("Postgres");
-    expect(failedDependency(wrapped(Object.assign(new Error("connection failure"), { code: "08006" })))).toBe("Postgres");
-    expect(failedDependency(Object.assign(new Error("Server error (HTTP status 502)"), { name: "NeonDbError" }))).toBe("Postgres");
-    expect(failedDependency(Object.assign(new Error("Durable Object is overloaded"), { overloaded: true }))).toBe("a Durable Object");
+    const wrapped = (cause: unknown) =>
+      Object.assign(new Error("Failed query: select 1"), { cause });
+    expect(
+      failedDependency(Object.assign(new Error("terminating connection"), { code: "57P01" })),
+    ).toBe("Postgres");
+    expect(
+      failedDependency(wrapped(Object.assign(new Error("connection failure"), { code: "08006" }))),
+    ).toBe("Postgres");
+    expect(
+      failedDependency(
+        Object.assign(new Error("Server error (HTTP status 502)"), { name: "NeonDbError" }),
+      ),
+    ).toBe("Postgres");
+    expect(
+      failedDependency(
+        Object.assign(new Error("Durable Object is overloaded"), { overloaded: true }),
+      ),
+    ).toBe("a Durable Object");
     expect(failedDependency(new TypeError("fetch failed"))).toBe("the network");
-    expect(failedDependency(Object.assign(new Error("x"), { name: "TimeoutError" }))).toBe("the network");
+    expect(failedDependency(Object.assign(new Error("x"), { name: "TimeoutError" }))).toBe(
+      "the network",
+    );
     // Our own faults stay 500s: a bad statement, a bug.
-    expect(failedDependency(wrapped(Object.assign(new Error("syntax error at or near"), { code: "42601" })))).toBeNull();
-    expect(failedDependency(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBeNull();
+    expect(
+      failedDependency(
+        wrapped(Object.assign(new Error("syntax error at or near"), { code: "42601" })),
+      ),
+    ).toBeNull();
+    expect(
+      failedDependency(new TypeError("Cannot read properties of undefined (reading 'id')")),
+    ).toBeNull();
   });
 
   it("GET /v1/players/:player/ranks, an unknown board's reads and events answer 503 while Postgres is down", async () => {

@@ -6,7 +6,10 @@ import type { AppBindings } from "../../src/env";
 import { describeError } from "../../src/lib/log";
 import { ADMIN, eventId, testEnv, uniqueId } from "../helpers/factories";
 
-/** What a body must never show a client: statements, driver wrappers, stack frames, connection details. */
+/**
+ * What a body must never show a client: statements, driver wrappers, stack frames, connection
+ * details.
+ */
 const LEAKS: Array<[string, RegExp]> = [
   ["SQL", /\b(select|insert|update|delete)\b/i],
   ["drizzle's wrapper", /failed query|params:/i],
@@ -17,7 +20,10 @@ const LEAKS: Array<[string, RegExp]> = [
 ];
 
 function expectNoLeak(text: string, what: string): void {
-  for (const [leak, pattern] of LEAKS) expect(`${what}: ${leak}: ${pattern.test(text) ? text : "none"}`).toBe(`${what}: ${leak}: none`);
+  for (const [leak, pattern] of LEAKS)
+    expect(`${what}: ${leak}: ${pattern.test(text) ? text : "none"}`).toBe(
+      `${what}: ${leak}: none`,
+    );
 }
 
 /** The test database's server with a database name that does not exist on it. */
@@ -27,7 +33,12 @@ function missingDatabaseUrl(): string {
   return url.toString();
 }
 
-async function call(app: ReturnType<typeof createApp>, path: string, init: RequestInit, env: AppBindings) {
+async function call(
+  app: ReturnType<typeof createApp>,
+  path: string,
+  init: RequestInit,
+  env: AppBindings,
+) {
   const ctx = createExecutionContext();
   const res = await app.request(path, init, env, ctx);
   await waitOnExecutionContext(ctx);
@@ -37,9 +48,13 @@ async function call(app: ReturnType<typeof createApp>, path: string, init: Reque
 describe("error bodies never carry SQL, driver text or stack traces", () => {
   it("a statement Postgres refuses answers a bare 500 or a 503, whatever the driver said", async () => {
     const app = createApp();
-    // Real statements through the request's database, as a route's bug or a missed migration would run them.
+    // Real statements through the request's database, as a route's bug or a missed migration would
+    // run them.
     app.get("/v1/fails/division", async (c) => {
-      await c.get("stores").db().execute(sql`select 1 / (select count(*) from boards where id = 'never')`);
+      await c
+        .get("stores")
+        .db()
+        .execute(sql`select 1 / (select count(*) from boards where id = 'never')`);
       return c.json({});
     });
     app.get("/v1/fails/missing-table", async (c) => {
@@ -81,15 +96,20 @@ describe("error bodies never carry SQL, driver text or stack traces", () => {
           }),
         },
       ],
-      ["/v1/admin/boards", { method: "POST", headers: ADMIN, body: JSON.stringify({ id: never, name: "x" }) }],
+      [
+        "/v1/admin/boards",
+        { method: "POST", headers: ADMIN, body: JSON.stringify({ id: never, name: "x" }) },
+      ],
     ];
     // The embedded test database (PGlite) has one database under every name: there only the
     // refused address fails, and a "missing" database answers like the real one.
-    const missingIsServed = (await call(app, `/v1/boards/${never}`, {}, broken[1]?.[1] ?? testEnv)).status === 404;
+    const missingIsServed =
+      (await call(app, `/v1/boards/${never}`, {}, broken[1]?.[1] ?? testEnv)).status === 404;
     for (const [how, env] of broken) {
       for (const [path, init] of requests) {
         const res = await call(app, path, init, env);
-        if (how === "refused" || !missingIsServed) expect([how, path, res.status >= 400]).toEqual([how, path, true]);
+        if (how === "refused" || !missingIsServed)
+          expect([how, path, res.status >= 400]).toEqual([how, path, true]);
         expectNoLeak(res.text, `${how} ${path}`);
       }
       const ready = await call(app, "/health/ready", {}, env);
@@ -99,8 +119,12 @@ describe("error bodies never carry SQL, driver text or stack traces", () => {
 
   it("log descriptions follow causes without the statement drizzle wraps around them", () => {
     const driver = Object.assign(new Error('relation "x" does not exist'), { code: "42P01" });
-    const drizzle = new Error("Failed query: select max(created_at) from x\nparams: ", { cause: driver });
+    const drizzle = new Error("Failed query: select max(created_at) from x\nparams: ", {
+      cause: driver,
+    });
     const described = describeError(new Error("no migration applied", { cause: drizzle }));
-    expect(described).toBe('no migration applied caused by: relation "x" does not exist (code 42P01)');
+    expect(described).toBe(
+      'no migration applied caused by: relation "x" does not exist (code 42P01)',
+    );
   });
 });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { api, createBoard, eventId, eventually, postEvents, uniqueId } from "../helpers/factories";
 
-type IngestReply = { accepted: number; rejected: Array<{ index: number; error: { code: string; message: string } }> };
+type IngestReply = {
+  accepted: number;
+  rejected: Array<{ index: number; error: { code: string; message: string } }>;
+};
 
 const utf8 = new TextEncoder();
 const bytes = (value: unknown) => utf8.encode(JSON.stringify(value)).byteLength;
@@ -13,13 +16,24 @@ function metadataOfBytes(size: number): Record<string, unknown> {
   return metadata;
 }
 
-/** Player ids of this file's events: display names are global per player, so no other test may share them. */
+/**
+ * Player ids of this file's events: display names are global per player, so no other test may share
+ * them.
+ */
 const players = Array.from({ length: 20 }, () => uniqueId("bounds"));
 
 async function judge(board: string, fields: Array<Record<string, unknown>>): Promise<IngestReply> {
   const at = new Date().toISOString();
   const res = await postEvents(
-    fields.map((f, i) => ({ id: eventId(), type: "score", playerId: players[i], occurredAt: at, boardId: board, score: i, ...f })),
+    fields.map((f, i) => ({
+      id: eventId(),
+      type: "score",
+      playerId: players[i],
+      occurredAt: at,
+      boardId: board,
+      score: i,
+      ...f,
+    })),
   );
   expect(res.status).toBe(202);
   return (await res.json()) as IngestReply;
@@ -87,7 +101,8 @@ describe("displayName: 1-32 characters after trimming, nothing that changes how 
 describe("metadata: at most 512 bytes of JSON, 16 keys and 3 levels", () => {
   it("accepts each bound exactly and refuses one over", async () => {
     const board = await createBoard();
-    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+    const keys = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
     const reply = await judge(board, [
       { metadata: metadataOfBytes(512) },
       { metadata: keys(16) },
@@ -120,12 +135,27 @@ describe("metadata: at most 512 bytes of JSON, 16 keys and 3 levels", () => {
     const at = new Date().toISOString();
     const payloadOf = (size: number) => ({ blob: "x".repeat(size - bytes({ blob: "" })) });
     const res = await postEvents([
-      { id: eventId(), type: "level_up", playerId: players[0], occurredAt: at, payload: payloadOf(8192), metadata: metadataOfBytes(512) },
-      { id: eventId(), type: "level_up", playerId: players[0], occurredAt: at, payload: payloadOf(8193) },
+      {
+        id: eventId(),
+        type: "level_up",
+        playerId: players[0],
+        occurredAt: at,
+        payload: payloadOf(8192),
+        metadata: metadataOfBytes(512),
+      },
+      {
+        id: eventId(),
+        type: "level_up",
+        playerId: players[0],
+        occurredAt: at,
+        payload: payloadOf(8193),
+      },
     ]);
     const reply = (await res.json()) as IngestReply;
     expect(reply.accepted).toBe(1);
     expect(codes(reply)).toEqual([[1, "PAYLOAD_TOO_LARGE"]]);
-    expect(reply.rejected[0]?.error.message).toBe("payload is 8193 bytes of JSON; the limit is 8192");
+    expect(reply.rejected[0]?.error.message).toBe(
+      "payload is 8193 bytes of JSON; the limit is 8192",
+    );
   });
 });

@@ -1,20 +1,41 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN, api, createBoard, eventId, eventually, postEvents, scoreRows, testEnv } from "../helpers/factories";
+import {
+  ADMIN,
+  api,
+  createBoard,
+  eventId,
+  eventually,
+  postEvents,
+  scoreRows,
+  testEnv,
+} from "../helpers/factories";
 
 const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString();
 
-type IngestReply = { accepted: number; rejected: Array<{ index: number; error: { code: string; message: string } }> };
+type IngestReply = {
+  accepted: number;
+  rejected: Array<{ index: number; error: { code: string; message: string } }>;
+};
 
 describe("POST /v1/events", () => {
   it("accepts one event and makes its score visible through the queue and the consumer", async () => {
     const board = await createBoard();
-    const res = await postEvents({ id: eventId(), type: "game_ended", playerId: "solo", occurredAt: iso(), boardId: board, score: 1234 });
+    const res = await postEvents({
+      id: eventId(),
+      type: "game_ended",
+      playerId: "solo",
+      occurredAt: iso(),
+      boardId: board,
+      score: 1234,
+    });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 1, rejected: [] });
     const standing = await eventually(
       async () => {
         const r = await api(`/v1/leaderboards/${board}/players/solo`);
-        return r.status === 200 ? ((await r.json()) as { score: number; rank: number; total: number }) : undefined;
+        return r.status === 200
+          ? ((await r.json()) as { score: number; rank: number; total: number })
+          : undefined;
       },
       15_000,
       "the score to land",
@@ -25,17 +46,85 @@ describe("POST /v1/events", () => {
   it("judges each item of a batch on its own: valid ones are accepted, bad ones rejected with a reason", async () => {
     const board = await createBoard({ maxScore: 1000 });
     const res = await postEvents([
-      { id: eventId(), type: "game_ended", playerId: "ok1", occurredAt: iso(), boardId: board, score: 10 },
-      { id: "not-an-id", type: "game_ended", playerId: "x", occurredAt: iso(), boardId: board, score: 10 },
-      { id: eventId(), type: "game_ended", playerId: "x", occurredAt: iso(), boardId: "no-such-board", score: 10 },
-      { id: eventId(), type: "game_ended", playerId: "x", occurredAt: iso(), boardId: board, score: 5000 },
-      { id: eventId(), type: "game_ended", playerId: "x", occurredAt: iso(), boardId: board, score: 1.5 },
-      { id: eventId(), type: "game_ended", playerId: "x", occurredAt: iso(8 * 86_400_000), boardId: board, score: 1 },
-      { id: eventId(), type: "game_ended", playerId: "x", occurredAt: iso(-3_600_000), boardId: board, score: 1 },
+      {
+        id: eventId(),
+        type: "game_ended",
+        playerId: "ok1",
+        occurredAt: iso(),
+        boardId: board,
+        score: 10,
+      },
+      {
+        id: "not-an-id",
+        type: "game_ended",
+        playerId: "x",
+        occurredAt: iso(),
+        boardId: board,
+        score: 10,
+      },
+      {
+        id: eventId(),
+        type: "game_ended",
+        playerId: "x",
+        occurredAt: iso(),
+        boardId: "no-such-board",
+        score: 10,
+      },
+      {
+        id: eventId(),
+        type: "game_ended",
+        playerId: "x",
+        occurredAt: iso(),
+        boardId: board,
+        score: 5000,
+      },
+      {
+        id: eventId(),
+        type: "game_ended",
+        playerId: "x",
+        occurredAt: iso(),
+        boardId: board,
+        score: 1.5,
+      },
+      {
+        id: eventId(),
+        type: "game_ended",
+        playerId: "x",
+        occurredAt: iso(8 * 86_400_000),
+        boardId: board,
+        score: 1,
+      },
+      {
+        id: eventId(),
+        type: "game_ended",
+        playerId: "x",
+        occurredAt: iso(-3_600_000),
+        boardId: board,
+        score: 1,
+      },
       { id: eventId(), type: "game_ended", playerId: "x", occurredAt: iso() },
-      { id: eventId(), type: "level_up", playerId: "ok2", occurredAt: iso(), payload: { level: 3 } },
-      { id: eventId(), type: "level_up", playerId: "x", occurredAt: iso(), payload: { blob: "x".repeat(9000) } },
-      { id: eventId(), type: "game_ended", playerId: "x", occurredAt: iso(), boardId: board, score: 1e300 },
+      {
+        id: eventId(),
+        type: "level_up",
+        playerId: "ok2",
+        occurredAt: iso(),
+        payload: { level: 3 },
+      },
+      {
+        id: eventId(),
+        type: "level_up",
+        playerId: "x",
+        occurredAt: iso(),
+        payload: { blob: "x".repeat(9000) },
+      },
+      {
+        id: eventId(),
+        type: "game_ended",
+        playerId: "x",
+        occurredAt: iso(),
+        boardId: board,
+        score: 1e300,
+      },
       "not an object",
     ]);
     expect(res.status).toBe(202);
@@ -83,10 +172,18 @@ describe("POST /v1/events", () => {
   });
 
   it("answers a malformed body with 400 and the error shape", async () => {
-    for (const body of ["{not json", "[]", "42", JSON.stringify({ events: [] }), JSON.stringify({ events: "x" })]) {
+    for (const body of [
+      "{not json",
+      "[]",
+      "42",
+      JSON.stringify({ events: [] }),
+      JSON.stringify({ events: "x" }),
+    ]) {
       const res = await api("/v1/events", { method: "POST", headers: ADMIN, body });
       expect(res.status, body).toBe(400);
-      const json = (await res.json()) as { error: { code: string; message: string; requestId: string } };
+      const json = (await res.json()) as {
+        error: { code: string; message: string; requestId: string };
+      };
       expect(json.error.code).toBe("BAD_REQUEST");
       expect(json.error.requestId).toBeTruthy();
     }
@@ -94,15 +191,28 @@ describe("POST /v1/events", () => {
 
   it("documents its request body (one event, or a batch) in the OpenAPI document, with its access", async () => {
     type Doc = {
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>>;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>
+      >;
       components: { schemas: Record<string, { anyOf?: unknown[]; required?: string[] }> };
     };
     const doc = (await (await api("/openapi.json")).json()) as Doc;
     const operation = doc.paths["/v1/events"]?.post;
-    expect(operation?.requestBody?.content["application/json"]?.schema.$ref).toBe("#/components/schemas/IngestRequest");
-    expect(operation).toHaveProperty("x-edgeboard-access", { credential: "event-write", rateLimit: "write" });
+    expect(operation?.requestBody?.content["application/json"]?.schema.$ref).toBe(
+      "#/components/schemas/IngestRequest",
+    );
+    expect(operation).toHaveProperty("x-edgeboard-access", {
+      credential: "event-write",
+      rateLimit: "write",
+    });
     expect(doc.components.schemas.IngestRequest?.anyOf).toHaveLength(2);
-    expect(doc.components.schemas.Event?.required).toEqual(["id", "type", "playerId", "occurredAt"]);
+    expect(doc.components.schemas.Event?.required).toEqual([
+      "id",
+      "type",
+      "playerId",
+      "occurredAt",
+    ]);
   });
 
   it("counts a client retry of the same events once", async () => {
@@ -138,7 +248,10 @@ describe("POST /v1/events", () => {
     const res = await postEvents(events);
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ accepted: 60, rejected: [] });
-    await eventually(async () => ((await scoreRows(board))[0]?.score === 60 ? true : undefined), 20_000);
+    await eventually(
+      async () => ((await scoreRows(board))[0]?.score === 60 ? true : undefined),
+      20_000,
+    );
   });
 });
 
@@ -158,15 +271,25 @@ describe("admin ingest routes", () => {
       { id, type: "score", playerId: "s1", occurredAt: iso(), boardId: board, score: 1 },
       { id: "bad", type: "score", playerId: "s1", occurredAt: iso(), boardId: board, score: 1 },
     ]);
-    await postEvents([{ id, type: "score", playerId: "s1", occurredAt: iso(), boardId: board, score: 1 }]);
+    await postEvents([
+      { id, type: "score", playerId: "s1", occurredAt: iso(), boardId: board, score: 1 },
+    ]);
     const stats = await eventually(async () => {
       const res = await api("/v1/admin/ingest/stats", { headers: ADMIN });
       const body = (await res.json()) as {
-        queues: Array<{ queue: string; persisted: number; duplicates: number; rejected: number; accepted: number }>;
+        queues: Array<{
+          queue: string;
+          persisted: number;
+          duplicates: number;
+          rejected: number;
+          accepted: number;
+        }>;
       };
       const scores = body.queues.find((q) => q.queue === "scores");
       const analytics = body.queues.find((q) => q.queue === "analytics");
-      return scores && scores.duplicates >= 1 && analytics && analytics.rejected >= 1 ? body : undefined;
+      return scores && scores.duplicates >= 1 && analytics && analytics.rejected >= 1
+        ? body
+        : undefined;
     });
     expect(stats.queues.find((q) => q.queue === "scores")?.accepted).toBeGreaterThanOrEqual(2);
   });
@@ -198,7 +321,11 @@ describe("admin ingest routes", () => {
       return body.deadLetters.find((d) => d.messageId === `lost-${event.id}`);
     });
     for (let i = 0; i < 2; i++) {
-      const replay = await api("/v1/admin/dlq/replay", { method: "POST", headers: ADMIN, body: JSON.stringify({ ids: [letter.id] }) });
+      const replay = await api("/v1/admin/dlq/replay", {
+        method: "POST",
+        headers: ADMIN,
+        body: JSON.stringify({ ids: [letter.id] }),
+      });
       expect(await replay.json()).toMatchObject({ replayed: i === 0 ? 1 : 0 });
     }
     await eventually(async () => ((await scoreRows(board))[0]?.score === 5 ? true : undefined));
@@ -206,20 +333,30 @@ describe("admin ingest routes", () => {
 
   it("list dead letters with their error and replay them", async () => {
     const { env } = await import("cloudflare:workers");
-    // A message that fails the schema, sent straight to the score queue (as a buggy producer would).
+    // A message that fails the schema, sent straight to the score queue (as a buggy producer
+    // would).
     await (env as typeof testEnv).SCORE_EVENTS.send({ kind: "event", id: eventId(), broken: true });
     const listed = await eventually(async () => {
       const res = await api("/v1/admin/dlq", { headers: ADMIN });
       const body = (await res.json()) as {
         total: number;
-        deadLetters: Array<{ id: number; error: string; queue: string; body: { broken?: boolean } }>;
+        deadLetters: Array<{
+          id: number;
+          error: string;
+          queue: string;
+          body: { broken?: boolean };
+        }>;
       };
       const letter = body.deadLetters.find((d) => d.body?.broken === true);
       return letter ? letter : undefined;
     });
     expect(listed.error).toMatch(/invalid message/);
     expect(listed.queue).toBe("edgeboard-score-events");
-    const replay = await api("/v1/admin/dlq/replay", { method: "POST", headers: ADMIN, body: JSON.stringify({ ids: [listed.id] }) });
+    const replay = await api("/v1/admin/dlq/replay", {
+      method: "POST",
+      headers: ADMIN,
+      body: JSON.stringify({ ids: [listed.id] }),
+    });
     expect(replay.status).toBe(200);
     expect(await replay.json()).toMatchObject({ replayed: 0, skipped: [{ id: listed.id }] });
   });

@@ -11,7 +11,12 @@ import { LATEST_MIGRATION } from "../../src/stores/postgres/schema-version";
 /** GET /health/ready on a fresh app with some bindings replaced, its background work awaited. */
 async function readyWith(overrides: Partial<AppBindings>): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await createApp().request("/health/ready", {}, { ...(env as AppBindings), ...overrides }, ctx);
+  const res = await createApp().request(
+    "/health/ready",
+    {},
+    { ...(env as AppBindings), ...overrides },
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -27,7 +32,10 @@ describe("GET /health", () => {
 describe("GET /health/ready", () => {
   it("reports the database ok with a latency, through the Neon driver", async () => {
     const res = await exports.default.fetch("http://edge.test/health/ready");
-    const body = (await res.json()) as { status: string; checks: Record<string, { status: string; latencyMs?: number }> };
+    const body = (await res.json()) as {
+      status: string;
+      checks: Record<string, { status: string; latencyMs?: number }>;
+    };
     expect(res.status).toBe(200);
     expect(body.checks.database?.status).toBe("ok");
     expect(body.checks.database?.latencyMs).toBeGreaterThanOrEqual(0);
@@ -44,11 +52,16 @@ describe("GET /health/ready", () => {
   it("answers 503 naming the database when DATABASE_URL is broken, without crashing", async () => {
     const res = await readyWith({ DATABASE_URL: "postgres://nobody@127.0.0.1:1/missing" });
     expect(res.status).toBe(503);
-    const body = (await res.json()) as { status: string; checks: { database: { status: string; error?: string } } };
+    const body = (await res.json()) as {
+      status: string;
+      checks: { database: { status: string; error?: string } };
+    };
     expect(body.status).toBe("unready");
     expect(body.checks.database.status).toBe("down");
     // Which of the two ways to Postgres failed first: HTTP queries (reads) or sessions (batches).
-    expect(body.checks.database.error).toMatch(/^(HTTP queries|WebSocket sessions) to 127\.0\.0\.1:1: /);
+    expect(body.checks.database.error).toMatch(
+      /^(HTTP queries|WebSocket sessions) to 127\.0\.0\.1:1: /,
+    );
   });
 
   it("checks the database is migrated for this code, and says to migrate when it is not", async () => {
@@ -57,7 +70,9 @@ describe("GET /health/ready", () => {
       await expect(checkSchema(handle.db)).resolves.toBeUndefined();
       // A release newer than what this database has seen: the same query, a later migration needed.
       const future = { tag: "9999_from_a_later_release", when: LATEST_MIGRATION.when + 1 };
-      await expect(checkSchema(handle.db, future)).rejects.toThrow(/9999_from_a_later_release.*npm run db:migrate/);
+      await expect(checkSchema(handle.db, future)).rejects.toThrow(
+        /9999_from_a_later_release.*npm run db:migrate/,
+      );
     } finally {
       await handle.close();
     }
@@ -72,29 +87,45 @@ describe("GET /health/ready", () => {
     };
     expect(body.status).toBe("unready");
     expect(body.checks.config.status).toBe("invalid");
-    expect(body.checks.config.error).toMatch(/EVENTS_MAX_BATCH must be an integer >= 1 \(got "0"\).*wrangler\.toml/);
-    expect(body.checks.config.error).toMatch(/OBJECT_PAST_PERIOD_DAYS must be a number of days >= 0 \(got "a week"\)/);
+    expect(body.checks.config.error).toMatch(
+      /EVENTS_MAX_BATCH must be an integer >= 1 \(got "0"\).*wrangler\.toml/,
+    );
+    expect(body.checks.config.error).toMatch(
+      /OBJECT_PAST_PERIOD_DAYS must be a number of days >= 0 \(got "a week"\)/,
+    );
     expect(body.checks.database.status).toBe("ok");
     // The shipped wrangler.toml passes.
-    const shipped = (await (await exports.default.fetch("http://edge.test/health/ready")).json()) as {
+    const shipped = (await (
+      await exports.default.fetch("http://edge.test/health/ready")
+    ).json()) as {
       checks: { config: { status: string } };
     };
     expect(shipped.checks.config.status).toBe("ok");
   });
 
   it("answers 503 for a CORS_ORIGINS entry no browser sends, and for the local Neon proxy outside development", async () => {
-    const res = await readyWith({ CORS_ORIGINS: "https://game.example,https://game.example/", ENVIRONMENT: "production" });
+    const res = await readyWith({
+      CORS_ORIGINS: "https://game.example,https://game.example/",
+      ENVIRONMENT: "production",
+    });
     expect(res.status).toBe(503);
     const body = (await res.json()) as { checks: { config: { status: string; error?: string } } };
     expect(body.checks.config.status).toBe("invalid");
-    expect(body.checks.config.error).toContain('CORS_ORIGINS entry "https://game.example/" is not an origin');
+    expect(body.checks.config.error).toContain(
+      'CORS_ORIGINS entry "https://game.example/" is not an origin',
+    );
     expect(body.checks.config.error).not.toContain('"https://game.example"');
     // The tests reach Postgres through the local proxy, as development does.
-    expect(body.checks.config.error).toMatch(/NEON_WS_PROXY is set in production; it is for local development only/);
+    expect(body.checks.config.error).toMatch(
+      /NEON_WS_PROXY is set in production; it is for local development only/,
+    );
   });
 
   it("reports redis down (but stays ready) when Upstash is unreachable", async () => {
-    const res = await readyWith({ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "x" });
+    const res = await readyWith({
+      UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1",
+      UPSTASH_REDIS_REST_TOKEN: "x",
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { status: string; checks: { redis: { status: string } } };
     expect(body.status).toBe("degraded");
@@ -106,7 +137,9 @@ describe("errors", () => {
   it("answers unknown routes with a JSON 404 in the error shape", async () => {
     const res = await exports.default.fetch("http://edge.test/v1/nope");
     expect(res.status).toBe(404);
-    const body = (await res.json()) as { error: { code: string; message: string; requestId: string } };
+    const body = (await res.json()) as {
+      error: { code: string; message: string; requestId: string };
+    };
     expect(body.error.code).toBe("NOT_FOUND");
     expect(body.error.requestId).toBeTruthy();
   });

@@ -9,7 +9,9 @@ type ErrorBody = { error: { code: string; message: string } };
 const DAY = 86_400_000;
 const dayKey = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().slice(0, 10);
 
-async function status(path: string): Promise<{ status: number; body: ErrorBody & Record<string, unknown> }> {
+async function status(
+  path: string,
+): Promise<{ status: number; body: ErrorBody & Record<string, unknown> }> {
   const res = await api(path);
   return { status: res.status, body: (await res.json()) as ErrorBody & Record<string, unknown> };
 }
@@ -25,7 +27,11 @@ describe("period keys are judged before any store is asked", () => {
     ];
     const before = { ...counters };
     for (const q of notFound) {
-      for (const path of [`/v1/leaderboards/${board}`, `/v1/leaderboards/${board}/players/p1`, `/v1/leaderboards/${board}/rank-of`]) {
+      for (const path of [
+        `/v1/leaderboards/${board}`,
+        `/v1/leaderboards/${board}/players/p1`,
+        `/v1/leaderboards/${board}/rank-of`,
+      ]) {
         const sep = path.endsWith("rank-of") ? `${q}&score=5` : q;
         const res = await status(`${path}${sep}`);
         expect([path, q, res.status, res.body.error?.code]).toEqual([path, q, 404, "NOT_FOUND"]);
@@ -33,9 +39,18 @@ describe("period keys are judged before any store is asked", () => {
       const around = await status(`/v1/leaderboards/${board}/players/p1/around${q}`);
       expect(around.status).toBe(404);
     }
-    for (const q of ["?period=daily&at=2026-13-45", "?period=weekly&at=2026-W99", "?period=daily&at=yesterday", "?period=hourly"]) {
+    for (const q of [
+      "?period=daily&at=2026-13-45",
+      "?period=weekly&at=2026-W99",
+      "?period=daily&at=yesterday",
+      "?period=hourly",
+    ]) {
       const res = await status(`/v1/leaderboards/${board}${q}`);
-      expect([q, res.status, res.body.error.code]).toEqual([q, 400, res.status === 400 ? res.body.error.code : "x"]);
+      expect([q, res.status, res.body.error.code]).toEqual([
+        q,
+        400,
+        res.status === 400 ? res.body.error.code : "x",
+      ]);
       expect(["BAD_REQUEST", "VALIDATION_FAILED"]).toContain(res.body.error.code);
     }
     // None of it reached an object or the database's rank paths.
@@ -45,12 +60,21 @@ describe("period keys are judged before any store is asked", () => {
 
   it("bounds how far back a board's past periods are served", async () => {
     const board = await createBoard({ periods: ["daily"] });
-    // A board that has existed for years: its periods within READABLE_PAST_DAYS are served, older ones are not.
+    // A board that has existed for years: its periods within READABLE_PAST_DAYS are served, older
+    // ones are not.
     await query(sql`update boards set created_at = now() - interval '5 years' where id = ${board}`);
     const { forgetBoards } = await import("../../src/stores/cache/boards");
     forgetBoards();
-    expect((await status(`/v1/leaderboards/${board}?period=daily&at=${dayKey((READABLE_PAST_DAYS - 2) * DAY)}`)).status).toBe(200);
-    const old = await status(`/v1/leaderboards/${board}?period=daily&at=${dayKey((READABLE_PAST_DAYS + 2) * DAY)}`);
+    expect(
+      (
+        await status(
+          `/v1/leaderboards/${board}?period=daily&at=${dayKey((READABLE_PAST_DAYS - 2) * DAY)}`,
+        )
+      ).status,
+    ).toBe(200);
+    const old = await status(
+      `/v1/leaderboards/${board}?period=daily&at=${dayKey((READABLE_PAST_DAYS + 2) * DAY)}`,
+    );
     expect(old.status).toBe(404);
     expect(old.body.error.message).toContain(`${READABLE_PAST_DAYS} days`);
   });
@@ -61,22 +85,43 @@ describe("period keys are judged before any store is asked", () => {
     const before = { ...counters };
     const empty = await status(`/v1/leaderboards/${board}?period=daily&at=previous`);
     expect(empty.status).toBe(200);
-    expect(empty.body).toMatchObject({ periodKey: yesterday, total: 0, entries: [], nextCursor: null });
-    expect((await status(`/v1/leaderboards/${board}/players/p1?period=daily&at=previous`)).status).toBe(404);
-    expect((await status(`/v1/leaderboards/${board}/rank-of?period=daily&at=previous&score=10`)).body).toMatchObject({ rank: 1, total: 0 });
+    expect(empty.body).toMatchObject({
+      periodKey: yesterday,
+      total: 0,
+      entries: [],
+      nextCursor: null,
+    });
+    expect(
+      (await status(`/v1/leaderboards/${board}/players/p1?period=daily&at=previous`)).status,
+    ).toBe(404);
+    expect(
+      (await status(`/v1/leaderboards/${board}/rank-of?period=daily&at=previous&score=10`)).body,
+    ).toMatchObject({ rank: 1, total: 0 });
     expect(counters.doReads - before.doReads).toBe(0);
 
-    // A late event lands in yesterday's period; once the isolate's short "empty" memory lapses, it is served.
+    // A late event lands in yesterday's period; once the isolate's short "empty" memory lapses, it
+    // is served.
     const occurredAt = new Date(Date.parse(`${yesterday}T12:00:00Z`)).toISOString();
-    const res = await postEvents({ id: eventId(), type: "score", playerId: "late", occurredAt, boardId: board, score: 42 });
+    const res = await postEvents({
+      id: eventId(),
+      type: "score",
+      playerId: "late",
+      occurredAt,
+      boardId: board,
+      score: 42,
+    });
     expect(res.status).toBe(202);
     await eventually(async () => {
-      const rows = await query<{ n: string }>(sql`select count(*) as n from scores where board_id = ${board}`);
+      const rows = await query<{ n: string }>(
+        sql`select count(*) as n from scores where board_id = ${board}`,
+      );
       return Number(rows[0]?.n) === 1 ? true : undefined;
     });
     const page = await eventually(
       async () => {
-        const body = (await (await api(`/v1/leaderboards/${board}?period=daily&at=${yesterday}`)).json()) as { entries: unknown[] };
+        const body = (await (
+          await api(`/v1/leaderboards/${board}?period=daily&at=${yesterday}`)
+        ).json()) as { entries: unknown[] };
         return body.entries.length === 1 ? body : undefined;
       },
       25_000,
@@ -87,7 +132,9 @@ describe("period keys are judged before any store is asked", () => {
 
   it("a live feed follows the current period only", async () => {
     const board = await createBoard({ periods: ["daily"] });
-    const res = await api(`/v1/leaderboards/${board}/live?period=daily&at=previous`, { headers: { upgrade: "websocket" } });
+    const res = await api(`/v1/leaderboards/${board}/live?period=daily&at=previous`, {
+      headers: { upgrade: "websocket" },
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as ErrorBody).error.message).toContain("current period");
   });
@@ -117,7 +164,12 @@ describe("cursors are range-checked before they reach a store", () => {
       const res = await status(`/v1/leaderboards/${board}?cursor=${forged(values)}`);
       expect([values, res.status, res.body.error.code]).toEqual([values, 400, "BAD_REQUEST"]);
     }
-    const real = encodeCursor({ period: "all", score: 10, reachedAt: 1_700_000_000_000, playerId: "p1" });
+    const real = encodeCursor({
+      period: "all",
+      score: 10,
+      reachedAt: 1_700_000_000_000,
+      playerId: "p1",
+    });
     expect((await status(`/v1/leaderboards/${board}?cursor=${real}`)).status).toBe(200);
   });
 });

@@ -5,7 +5,15 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { errorStatus } from "../../src/lib/errors";
 import { counters } from "../../src/lib/metrics";
-import { api, createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
+import {
+  api,
+  createBoard,
+  eventId,
+  eventually,
+  postEvents,
+  query,
+  testEnv,
+} from "../helpers/factories";
 
 const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString();
 
@@ -16,7 +24,11 @@ type Page = {
 };
 
 /** Posts scores for players and waits until the last one is visible on the board. */
-async function seed(board: string, scores: Array<[string, number]>, options: { names?: boolean } = {}) {
+async function seed(
+  board: string,
+  scores: Array<[string, number]>,
+  options: { names?: boolean } = {},
+) {
   for (let i = 0; i < scores.length; i += 100) {
     const chunk = scores.slice(i, i + 100).map(([playerId, score]) => ({
       id: eventId(),
@@ -31,7 +43,9 @@ async function seed(board: string, scores: Array<[string, number]>, options: { n
   }
   await eventually(
     async () => {
-      const rows = await query<{ n: string }>(sql`select count(*) as n from scores where board_id = ${board} and period_key = 'all'`);
+      const rows = await query<{ n: string }>(
+        sql`select count(*) as n from scores where board_id = ${board} and period_key = 'all'`,
+      );
       return Number(rows[0]?.n) >= new Set(scores.map(([p]) => p)).size ? true : undefined;
     },
     20_000,
@@ -52,7 +66,9 @@ describe("GET /v1/leaderboards/:board", () => {
       { names: true },
     );
     const page = await eventually(async () => {
-      const res = await api(`/v1/leaderboards/${board}?limit=10`, { headers: { "cache-control": "no-cache" } });
+      const res = await api(`/v1/leaderboards/${board}?limit=10`, {
+        headers: { "cache-control": "no-cache" },
+      });
       const body = (await res.json()) as Page;
       return body.entries.length === 3 ? body : undefined;
     });
@@ -70,7 +86,10 @@ describe("GET /v1/leaderboards/:board", () => {
     await query(sql`update boards set top_size = 5 where id = ${board}`);
     const { forgetBoards } = await import("../../src/stores/cache/boards");
     forgetBoards();
-    const players: Array<[string, number]> = Array.from({ length: 23 }, (_, i) => [`pl${String(i).padStart(2, "0")}`, 1000 - i * 7]);
+    const players: Array<[string, number]> = Array.from({ length: 23 }, (_, i) => [
+      `pl${String(i).padStart(2, "0")}`,
+      1000 - i * 7,
+    ]);
     await seed(board, players);
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -100,10 +119,14 @@ describe("GET /v1/leaderboards/:board", () => {
     expect(first.status).toBe(200);
     const etag = first.headers.get("etag");
     expect(etag).toMatch(/^W\/"/);
-    expect(first.headers.get("cache-control")).toMatch(/public, max-age=\d+, stale-while-revalidate=\d+/);
+    expect(first.headers.get("cache-control")).toMatch(
+      /public, max-age=\d+, stale-while-revalidate=\d+/,
+    );
     const second = await api(`/v1/leaderboards/${board}?limit=5`);
     expect(second.headers.get("x-edge-cache")).toBe("HIT");
-    const revalidated = await api(`/v1/leaderboards/${board}?limit=5`, { headers: { "if-none-match": etag ?? "" } });
+    const revalidated = await api(`/v1/leaderboards/${board}?limit=5`, {
+      headers: { "if-none-match": etag ?? "" },
+    });
     expect(revalidated.status).toBe(304);
     expect(await revalidated.text()).toBe("");
   });
@@ -124,10 +147,15 @@ describe("GET /v1/leaderboards/:board", () => {
     const before = { ...counters };
     const ctx = createExecutionContext();
     // miniflare simulates the Rate Limiting binding with a Durable Object call per request, which
-    // would spread the burst over seconds; the platform's answers locally. The burst must arrive at once.
+    // would spread the burst over seconds; the platform's answers locally. The burst must arrive at
+    // once.
     const allow = { limit: async () => ({ success: true }) };
     const env = { ...testEnv, RATE_LIMIT_READ_IP: allow };
-    const responses = await Promise.all(Array.from({ length: 1000 }, () => app.request(`/v1/leaderboards/${board}?limit=7`, {}, env, ctx)));
+    const responses = await Promise.all(
+      Array.from({ length: 1000 }, () =>
+        app.request(`/v1/leaderboards/${board}?limit=7`, {}, env, ctx),
+      ),
+    );
     await waitOnExecutionContext(ctx);
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect(counters.doReads - before.doReads).toBe(1);
@@ -150,7 +178,9 @@ describe("GET /v1/leaderboards/:board", () => {
     const app = createApp();
     const before = counters.doReads;
     const ctx = createExecutionContext();
-    const stale = await Promise.all(Array.from({ length: 20 }, () => app.request(url, {}, testEnv, ctx)));
+    const stale = await Promise.all(
+      Array.from({ length: 20 }, () => app.request(url, {}, testEnv, ctx)),
+    );
     expect(stale.every((r) => r.headers.get("x-edge-cache") === "STALE")).toBe(true);
     const first = stale[0];
     if (!first) throw new Error("no response");
@@ -166,11 +196,20 @@ describe("GET /v1/leaderboards/:board", () => {
     const yesterday = new Date(Date.now() - 86_400_000);
     const key = yesterday.toISOString().slice(0, 10);
     const res = await postEvents([
-      { id: eventId(), type: "score", playerId: "old", occurredAt: yesterday.toISOString(), boardId: board, score: 9 },
+      {
+        id: eventId(),
+        type: "score",
+        playerId: "old",
+        occurredAt: yesterday.toISOString(),
+        boardId: board,
+        score: 9,
+      },
     ]);
     expect(res.status).toBe(202);
     const page = await eventually(async () => {
-      const body = (await (await api(`/v1/leaderboards/${board}?period=daily&at=${key}`, {})).json()) as Page & { periodKey: string };
+      const body = (await (
+        await api(`/v1/leaderboards/${board}?period=daily&at=${key}`, {})
+      ).json()) as Page & { periodKey: string };
       return body.entries.length ? body : undefined;
     });
     expect(page.periodKey).toBe(key);
@@ -181,14 +220,25 @@ describe("GET /v1/leaderboards/:board", () => {
 describe("player reads", () => {
   it("rank, around (edges), friends and rank-of agree with the order of scores", async () => {
     const board = await createBoard();
-    const players: Array<[string, number]> = Array.from({ length: 12 }, (_, i) => [`f${i}`, 100 + i]);
+    const players: Array<[string, number]> = Array.from({ length: 12 }, (_, i) => [
+      `f${i}`,
+      100 + i,
+    ]);
     await seed(board, players);
-    const rank = (await (await api(`/v1/leaderboards/${board}/players/f0`)).json()) as { rank: number; total: number; percentile: number };
+    const rank = (await (await api(`/v1/leaderboards/${board}/players/f0`)).json()) as {
+      rank: number;
+      total: number;
+      percentile: number;
+    };
     expect(rank).toMatchObject({ rank: 12, total: 12 });
     expect(rank.percentile).toBeCloseTo((1 / 12) * 100);
-    const top = (await (await api(`/v1/leaderboards/${board}/players/f11/around?n=2`)).json()) as Page;
+    const top = (await (
+      await api(`/v1/leaderboards/${board}/players/f11/around?n=2`)
+    ).json()) as Page;
     expect(top.entries.map((e) => e.playerId)).toEqual(["f11", "f10", "f9"]);
-    const bottom = (await (await api(`/v1/leaderboards/${board}/players/f0/around?n=2`)).json()) as Page;
+    const bottom = (await (
+      await api(`/v1/leaderboards/${board}/players/f0/around?n=2`)
+    ).json()) as Page;
     expect(bottom.entries.map((e) => e.playerId)).toEqual(["f2", "f1", "f0"]);
     const friends = await api(`/v1/leaderboards/${board}/players`, {
       method: "POST",
@@ -199,7 +249,9 @@ describe("player reads", () => {
       ["f7", 5],
       ["f3", 9],
     ]);
-    const dry = (await (await api(`/v1/leaderboards/${board}/rank-of?score=105`)).json()) as { rank: number };
+    const dry = (await (await api(`/v1/leaderboards/${board}/rank-of?score=105`)).json()) as {
+      rank: number;
+    };
     // 6 better scores, and an equal 105 reached earlier: a new 105 would rank 8th.
     expect(dry.rank).toBe(8);
     expect((await api(`/v1/leaderboards/${board}/players/ghost`)).status).toBe(404);
@@ -229,7 +281,9 @@ describe("GET /v1/players/:player/ranks", () => {
       ["A", "daily", 2, 2],
       ["B", "all", 1, 2],
     ]);
-    expect(((await (await api("/v1/players/nobody-at-all/ranks")).json()) as { ranks: unknown[] }).ranks).toEqual([]);
+    expect(
+      ((await (await api("/v1/players/nobody-at-all/ranks")).json()) as { ranks: unknown[] }).ranks,
+    ).toEqual([]);
   });
 
   it("a long history of past periods does not crowd out the current ones", async () => {
@@ -241,8 +295,12 @@ describe("GET /v1/players/:player/ranks", () => {
       select ${board}, to_char(current_date - g, 'YYYY-MM-DD'), ${player}, 1, -1, now() - g * interval '1 day'
       from generate_series(1, 700) g`);
     // The current records written last (an update moves them after the history in the table).
-    await query(sql`update scores set version = version + 1 where board_id = ${board} and player_id = ${player} and score = 10`);
-    const body = (await (await api(`/v1/players/${player}/ranks`)).json()) as { ranks: Array<{ board: string; period: string }> };
+    await query(
+      sql`update scores set version = version + 1 where board_id = ${board} and player_id = ${player} and score = 10`,
+    );
+    const body = (await (await api(`/v1/players/${player}/ranks`)).json()) as {
+      ranks: Array<{ board: string; period: string }>;
+    };
     expect(body.ranks.map((r) => r.period).sort()).toEqual(["all", "daily"]);
   });
 });
@@ -251,7 +309,9 @@ describe("live updates", () => {
   it("a WebSocket receives the top-N after an ingested event", async () => {
     const board = await createBoard();
     const res = await exports.default.fetch(
-      new Request(`http://edge.test/v1/leaderboards/${board}/live?limit=5`, { headers: { upgrade: "websocket" } }),
+      new Request(`http://edge.test/v1/leaderboards/${board}/live?limit=5`, {
+        headers: { upgrade: "websocket" },
+      }),
     );
     expect(res.status).toBe(101);
     const socket = res.webSocket;
@@ -259,9 +319,21 @@ describe("live updates", () => {
     socket.accept();
     const messages: Array<{ type: string; entries?: Array<{ playerId: string }> }> = [];
     socket.addEventListener("message", (event) => messages.push(JSON.parse(String(event.data))));
-    await postEvents([{ id: eventId(), type: "score", playerId: "live-1", occurredAt: iso(), boardId: board, score: 77 }]);
+    await postEvents([
+      {
+        id: eventId(),
+        type: "score",
+        playerId: "live-1",
+        occurredAt: iso(),
+        boardId: board,
+        score: 77,
+      },
+    ]);
     const update = await eventually(
-      async () => messages.find((m) => m.type === "update" && m.entries?.some((e) => e.playerId === "live-1")),
+      async () =>
+        messages.find(
+          (m) => m.type === "update" && m.entries?.some((e) => e.playerId === "live-1"),
+        ),
       15_000,
       "a live update",
     );

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/lib/errors";
-import { type BoardLoader, forgetBoards, getBoards, STALE_IF_ERROR_MS } from "../../src/stores/cache/boards";
+import {
+  type BoardLoader,
+  forgetBoards,
+  getBoards,
+  STALE_IF_ERROR_MS,
+} from "../../src/stores/cache/boards";
 import type { Board } from "../../src/stores/postgres/schema";
 import { testEnv } from "../helpers/factories";
 import { ownerContext, within } from "../helpers/request-contexts";
@@ -93,7 +98,10 @@ describe("board cache across requests", () => {
   it("a waiter whose loading request is torn down loads the board itself instead of hanging", async () => {
     // Another request context starts the load (its own timer is Postgres) and is torn down first.
     const owner = await ownerContext(testEnv, () => {
-      void getBoards(["orphan"], () => new Promise((r) => setTimeout(() => r([board("orphan", "owner")]), 500))).catch(() => {});
+      void getBoards(
+        ["orphan"],
+        () => new Promise((r) => setTimeout(() => r([board("orphan", "owner")]), 500)),
+      ).catch(() => {});
     });
     const waiter = getBoards(["orphan"], async (ids) => ids.map((id) => board(id, "waiter")));
     await owner.tearDown();
@@ -133,7 +141,9 @@ describe("board cache when Postgres is unreachable (stale-if-error)", () => {
 
   it("answers 503 with Retry-After beyond the bound, and when nothing was ever loaded", async () => {
     await getBoards(["old"], async (ids) => ids.map((id) => board(id)));
-    const beyond = await failureOf(getBoards(["old"], unreachable().load, Date.now() + STALE_IF_ERROR_MS + 60_000));
+    const beyond = await failureOf(
+      getBoards(["old"], unreachable().load, Date.now() + STALE_IF_ERROR_MS + 60_000),
+    );
     expect(beyond.status).toBe(503);
     expect(beyond.code).toBe("DEPENDENCY_UNAVAILABLE");
     expect(beyond.headers?.["retry-after"]).toMatch(/^\d+$/);
@@ -154,7 +164,9 @@ describe("board cache when Postgres is unreachable (stale-if-error)", () => {
 
   it("fails a request with several boards whole when one has no usable copy (never half-judged)", async () => {
     await getBoards(["known"], async (ids) => ids.map((id) => board(id)));
-    const failure = await failureOf(getBoards(["known", "unseen"], unreachable().load, Date.now() + 60_000));
+    const failure = await failureOf(
+      getBoards(["known", "unseen"], unreachable().load, Date.now() + 60_000),
+    );
     expect(failure.message).toContain('"unseen"');
     expect(failure.message).not.toContain('"known"');
   });

@@ -5,7 +5,12 @@ import type { Board } from "../../src/stores/postgres/schema";
 import { uniqueId } from "../helpers/factories";
 
 const board = (id: string, name = id) =>
-  ({ id, name, createdAt: new Date("2026-01-01T00:00:00Z"), updatedAt: new Date("2026-01-01T00:00:00Z") }) as unknown as Board;
+  ({
+    id,
+    name,
+    createdAt: new Date("2026-01-01T00:00:00Z"),
+    updatedAt: new Date("2026-01-01T00:00:00Z"),
+  }) as unknown as Board;
 
 /** An origin (Postgres) that answers with `boards`, counting its calls. */
 function origin(boards: (ids: string[]) => Board[]) {
@@ -28,12 +33,16 @@ describe("board definitions in the PoP's Cache API", () => {
     const id = uniqueId("edge-board");
     const t0 = Date.now();
     const first = origin((ids) => ids.map((i) => board(i, "v1")));
-    expect((await loadThroughEdge([id], first.load, t0)).boards.map((b) => [b.board.name, b.producedAt])).toEqual([["v1", t0]]);
+    expect(
+      (await loadThroughEdge([id], first.load, t0)).boards.map((b) => [b.board.name, b.producedAt]),
+    ).toEqual([["v1", t0]]);
     expect(first.calls).toHaveLength(1);
 
     const fresh = origin(() => []);
     const hit = await loadThroughEdge([id], fresh.load, t0 + 59_000);
-    expect(hit.boards.map((b) => [b.board.name, b.producedAt, b.board.createdAt instanceof Date])).toEqual([["v1", t0, true]]);
+    expect(
+      hit.boards.map((b) => [b.board.name, b.producedAt, b.board.createdAt instanceof Date]),
+    ).toEqual([["v1", t0, true]]);
     expect(fresh.calls).toHaveLength(0);
 
     const second = origin((ids) => ids.map((i) => board(i, "v2")));

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { CircuitBreaker, CircuitOpenError } from "../../src/lib/circuit-breaker";
 
-const OPTIONS = { failures: 3, windowMs: 10_000, coolDownMs: 5_000, maxCoolDownMs: 20_000, probeTimeoutMs: 4_000 };
+const OPTIONS = {
+  failures: 3,
+  windowMs: 10_000,
+  coolDownMs: 5_000,
+  maxCoolDownMs: 20_000,
+  probeTimeoutMs: 4_000,
+};
 
 function clocked() {
   const clock = { now: 1_000_000 };
@@ -27,7 +33,12 @@ describe("CircuitBreaker", () => {
       .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(CircuitOpenError);
     expect(called).toBe(false);
-    expect(breaker.snapshot()).toMatchObject({ state: "open", opened: 1, skipped: 1, lastError: "down" });
+    expect(breaker.snapshot()).toMatchObject({
+      state: "open",
+      opened: 1,
+      skipped: 1,
+      lastError: "down",
+    });
   });
 
   it("forgets failures older than the window, and a success clears them", async () => {
@@ -51,7 +62,9 @@ describe("CircuitBreaker", () => {
     let release: (value: string) => void = () => {};
     const probe = breaker.run(() => new Promise<string>((resolve) => (release = resolve)));
     // While the probe is out, everyone else is still refused.
-    expect(await breaker.run(() => Promise.resolve("other")).catch((e: unknown) => e)).toBeInstanceOf(CircuitOpenError);
+    expect(
+      await breaker.run(() => Promise.resolve("other")).catch((e: unknown) => e),
+    ).toBeInstanceOf(CircuitOpenError);
     release("ok");
     expect(await probe).toBe("ok");
     expect(breaker.state()).toBe("closed");

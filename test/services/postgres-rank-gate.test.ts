@@ -67,13 +67,17 @@ describe("RankGate (the isolate's cap on Postgres rank fallbacks)", () => {
   it("a refusal reaches the client as a JSON 503 with Retry-After", async () => {
     const app = createApp();
     const full = new RankGate({ running: 0, waiting: 0, maxWaitMs: 0 });
-    app.get("/v1/needs-a-rank-count", async (c) => c.json(await full.run(async () => ({ rank: 1 }))));
+    app.get("/v1/needs-a-rank-count", async (c) =>
+      c.json(await full.run(async () => ({ rank: 1 }))),
+    );
     const ctx = createExecutionContext();
     const res = await app.request("/v1/needs-a-rank-count", {}, env as AppBindings, ctx);
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
-    const body = (await res.json()) as { error: { code: string; message: string; retryAfterSeconds: number } };
+    const body = (await res.json()) as {
+      error: { code: string; message: string; retryAfterSeconds: number };
+    };
     expect(body.error.code).toBe("DEPENDENCY_UNAVAILABLE");
     expect(body.error.message).toMatch(/retry in 5 s/);
     expect(body.error.retryAfterSeconds).toBe(5);

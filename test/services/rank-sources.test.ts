@@ -49,7 +49,10 @@ async function randomBoard(sortOrder: "desc" | "asc") {
   const board = await createBoard({ sortOrder });
   await query(sql`update boards set top_size = 8 where id = ${board}`);
   forgetBoards(); // the isolate cached the board with its default top size
-  const scores = Array.from({ length: 60 }, (_, i) => [`r${i}`, Math.floor(Math.random() * 15)] as const);
+  const scores = Array.from(
+    { length: 60 },
+    (_, i) => [`r${i}`, Math.floor(Math.random() * 15)] as const,
+  );
   const events = scores.map(([playerId, score]) => ({
     id: eventId(),
     type: "score",
@@ -60,13 +63,21 @@ async function randomBoard(sortOrder: "desc" | "asc") {
   }));
   expect((await postEvents(events)).status).toBe(202);
   await eventually(async () => {
-    const rows = await query<{ n: string }>(sql`select count(*) as n from scores where board_id = ${board}`);
+    const rows = await query<{ n: string }>(
+      sql`select count(*) as n from scores where board_id = ${board}`,
+    );
     return Number(rows[0]?.n) === 60 ? true : undefined;
   }, 20_000);
   // The consumer writes Redis in the background after its acks: wait until it holds every player.
   const redis = openRedis(testEnv);
   if (redis) {
-    await eventually(async () => ((await countFromRedis(redis, testEnv.REDIS_KEY_PREFIX, board, "all")) === 60 ? true : undefined), 20_000);
+    await eventually(
+      async () =>
+        (await countFromRedis(redis, testEnv.REDIS_KEY_PREFIX, board, "all")) === 60
+          ? true
+          : undefined,
+      20_000,
+    );
   }
   return { board: await loadBoard(board), players: scores.map(([p]) => p) };
 }
@@ -98,15 +109,21 @@ describe.each(["desc", "asc"] as const)("rank sources agree (%s)", (sortOrder) =
         if (hasRedis && best?.source !== "durable_object") expect(best?.source).toBe("redis");
       }
       // The top-N players were answered by the object, the rest by Redis (or Postgres).
-      const sources = await Promise.all(players.map(async (p) => (await readPlayerRank(viaRedis, board, "all", p))?.source));
+      const sources = await Promise.all(
+        players.map(async (p) => (await readPlayerRank(viaRedis, board, "all", p))?.source),
+      );
       expect(sources.filter((s) => s === "durable_object")).toHaveLength(8);
       // Whole pages and the window around the last player agree as well.
       const pagePg = await readPage(viaPostgres, board, "all", { limit: 60 });
       const pageBest = await readPage(viaRedis, board, "all", { limit: 60 });
-      expect(pageBest.entries.map((e) => [e.rank, e.playerId, e.score])).toEqual(pagePg.entries.map((e) => [e.rank, e.playerId, e.score]));
+      expect(pageBest.entries.map((e) => [e.rank, e.playerId, e.score])).toEqual(
+        pagePg.entries.map((e) => [e.rank, e.playerId, e.score]),
+      );
       const last = pagePg.entries.at(-1)?.playerId as string;
       const aroundLast = await readAround(viaRedis, board, "all", last, 3);
-      expect(aroundLast?.entries.map((e) => e.playerId)).toEqual(pagePg.entries.slice(-4).map((e) => e.playerId));
+      expect(aroundLast?.entries.map((e) => e.playerId)).toEqual(
+        pagePg.entries.slice(-4).map((e) => e.playerId),
+      );
       // A friends list across the top-N boundary (one object call, one Redis pipeline).
       const friends = [...players.slice(0, 30), "nobody"];
       const friendsPg = await readPlayers(viaPostgres, board, "all", friends);
@@ -144,9 +161,15 @@ describe("Redis first", () => {
         const far = page.entries.at(-1)?.playerId as string; // rank 60, top-N is 8
         const near = page.entries[9]?.playerId as string; // rank 10: within twice the top-N
         const before = snapshot();
-        expect(await readPlayerRank(viaRedis, board, "all", far)).toMatchObject({ rank: 60, source: "redis" });
+        expect(await readPlayerRank(viaRedis, board, "all", far)).toMatchObject({
+          rank: 60,
+          source: "redis",
+        });
         expect(snapshot().doReads - before.doReads).toBe(0);
-        expect(await readPlayerRank(viaRedis, board, "all", near)).toMatchObject({ rank: 10, source: "redis" });
+        expect(await readPlayerRank(viaRedis, board, "all", near)).toMatchObject({
+          rank: 10,
+          source: "redis",
+        });
         expect(snapshot().doReads - before.doReads).toBe(1);
       } finally {
         await viaPostgres.close();
@@ -157,44 +180,55 @@ describe("Redis first", () => {
 });
 
 describe("Redis without the whole board-period", () => {
-  it.skipIf(!hasRedis)("answers from Postgres, the same answer, until the board-period is loaded; then from Redis", async () => {
-    // The consumer wrote every record to Redis, but nothing marked the keys as a whole copy (as
-    // after Upstash is configured on a running deployment, or keys were lost and written again).
-    const { board } = await randomBoard("asc");
-    const viaRedis = context(openRedis(testEnv));
-    const viaPostgres = context(null);
-    try {
-      const page = await readPage(viaPostgres, board, "all", { limit: 60 });
-      const far = page.entries.slice(20).map((e) => e.playerId);
-      const before = snapshot();
-      for (const player of far) {
-        const answer = await readPlayerRank(viaRedis, board, "all", player);
-        expect(answer?.source, player).toBe("postgres");
-        expect(answer?.rank).toBe((await readPlayerRank(viaPostgres, board, "all", player))?.rank);
-      }
-      expect(snapshot().redisNotReady - before.redisNotReady).toBe(far.length);
-      expect(snapshot().redisFailures - before.redisFailures).toBe(0);
-      const pageBeyond = await readPage(viaRedis, board, "all", { limit: 60 });
-      expect(pageBeyond.source).toBe("postgres");
-      expect(pageBeyond.entries.map((e) => e.playerId)).toEqual(page.entries.map((e) => e.playerId));
+  it.skipIf(!hasRedis)(
+    "answers from Postgres, the same answer, until the board-period is loaded; then from Redis",
+    async () => {
+      // The consumer wrote every record to Redis, but nothing marked the keys as a whole copy (as
+      // after Upstash is configured on a running deployment, or keys were lost and written again).
+      const { board } = await randomBoard("asc");
+      const viaRedis = context(openRedis(testEnv));
+      const viaPostgres = context(null);
+      try {
+        const page = await readPage(viaPostgres, board, "all", { limit: 60 });
+        const far = page.entries.slice(20).map((e) => e.playerId);
+        const before = snapshot();
+        for (const player of far) {
+          const answer = await readPlayerRank(viaRedis, board, "all", player);
+          expect(answer?.source, player).toBe("postgres");
+          expect(answer?.rank).toBe(
+            (await readPlayerRank(viaPostgres, board, "all", player))?.rank,
+          );
+        }
+        expect(snapshot().redisNotReady - before.redisNotReady).toBe(far.length);
+        expect(snapshot().redisFailures - before.redisFailures).toBe(0);
+        const pageBeyond = await readPage(viaRedis, board, "all", { limit: 60 });
+        expect(pageBeyond.source).toBe("postgres");
+        expect(pageBeyond.entries.map((e) => e.playerId)).toEqual(
+          page.entries.map((e) => e.playerId),
+        );
 
-      await loadIntoRedis(board.id);
-      for (const player of far) {
-        const answer = await readPlayerRank(viaRedis, board, "all", player);
-        expect(answer?.source, player).toBe("redis");
-        expect(answer?.rank).toBe((await readPlayerRank(viaPostgres, board, "all", player))?.rank);
+        await loadIntoRedis(board.id);
+        for (const player of far) {
+          const answer = await readPlayerRank(viaRedis, board, "all", player);
+          expect(answer?.source, player).toBe("redis");
+          expect(answer?.rank).toBe(
+            (await readPlayerRank(viaPostgres, board, "all", player))?.rank,
+          );
+        }
+      } finally {
+        await viaPostgres.close();
+        await viaRedis.close();
       }
-    } finally {
-      await viaPostgres.close();
-      await viaRedis.close();
-    }
-  });
+    },
+  );
 });
 
 describe("Upstash down", () => {
   it("ranks beyond the top-N fall back to Postgres with the same answer", async () => {
     const { board, players } = await randomBoard("desc");
-    const down = context(new Redis({ url: "http://127.0.0.1:1", token: "x", retry: false, enableTelemetry: false }));
+    const down = context(
+      new Redis({ url: "http://127.0.0.1:1", token: "x", retry: false, enableTelemetry: false }),
+    );
     const viaPostgres = context(null);
     try {
       for (const player of players.slice(0, 20)) {

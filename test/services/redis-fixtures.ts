@@ -19,7 +19,10 @@ export function testRedis(): Redis {
 /** One row as the store ranks it. */
 export type Row = RedisRankRow;
 
-/** Reference order: (sortScore, reachedAt, playerId by UTF-16 code unit), written independently of the store. */
+/**
+ * Reference order: (sortScore, reachedAt, playerId by UTF-16 code unit), written independently of
+ * the store.
+ */
 export function compareRows(a: Row, b: Row): number {
   if (a.sortScore !== b.sortScore) return a.sortScore < b.sortScore ? -1 : 1;
   if (a.reachedAt !== b.reachedAt) return a.reachedAt < b.reachedAt ? -1 : 1;
@@ -52,7 +55,9 @@ export interface RandomBoard {
   stale: Row[];
 }
 
-/** A seeded board-period of n players, each with 1-4 versions, delivered out of order with repeats. */
+/**
+ * A seeded board-period of n players, each with 1-4 versions, delivered out of order with repeats.
+ */
 export function randomBoard(seed: number, n: number): RandomBoard {
   const rnd = makeRandom(seed);
   const ids = new Set<string>(["p1", "p10", "p1:0", "p1|x", "P1"]);
@@ -97,15 +102,25 @@ export function batches<T>(items: readonly T[], seed: number): T[][] {
 }
 
 /** Everything the store holds for a board-period, for before/after comparisons. */
-export async function snapshot(redis: Redis, keys: { z: string; m: string }): Promise<{ z: unknown[]; m: unknown }> {
-  return { z: await redis.zrange(keys.z, 0, -1, { withScores: true }), m: await redis.hgetall(keys.m) };
+export async function snapshot(
+  redis: Redis,
+  keys: { z: string; m: string },
+): Promise<{ z: unknown[]; m: unknown }> {
+  return {
+    z: await redis.zrange(keys.z, 0, -1, { withScores: true }),
+    m: await redis.hgetall(keys.m),
+  };
 }
 
 /**
  * Marks a board-period as loaded whole, as a reload from Postgres would, for tests that deliver
  * every record of it themselves and then exercise the reads (which refuse without the marker).
  */
-export async function markLoaded(redis: Redis, prefix: string, bp: { boardId: string; periodKey: string }): Promise<void> {
+export async function markLoaded(
+  redis: Redis,
+  prefix: string,
+  bp: { boardId: string; periodKey: string },
+): Promise<void> {
   await redis.set(rankKeys(prefix, bp.boardId, bp.periodKey).ready, String(Date.now()));
 }
 

@@ -2,11 +2,24 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
 import { TimeoutError } from "../../src/lib/timeout";
 import { rankKeys } from "../../src/stores/redis/keys";
-import { decodeMember, decodeMemberRecord, encodeMember, encodeMemberRecord } from "../../src/stores/redis/member";
-import { applyToRedis, pageAfter, pageFromRedis, rankFromRedis, redisChangeOf, replaceBoardPeriod } from "../../src/stores/redis/ranks";
+import {
+  decodeMember,
+  decodeMemberRecord,
+  encodeMember,
+  encodeMemberRecord,
+} from "../../src/stores/redis/member";
+import {
+  applyToRedis,
+  pageAfter,
+  pageFromRedis,
+  rankFromRedis,
+  redisChangeOf,
+  replaceBoardPeriod,
+} from "../../src/stores/redis/ranks";
 import { isNoScript } from "../../src/stores/redis/script";
 
-// No Redis needed: the codecs, input validation, and the time bound / reply checks run against stubs.
+// No Redis needed: the codecs, input validation, and the time bound / reply checks run against
+// stubs.
 
 /** A client whose every call fails the test, to prove validation happens before any I/O. */
 const untouchable = new Proxy(
@@ -35,10 +48,13 @@ describe("redis member codec", () => {
   });
 
   it("refuses what would break the order, and decodes nothing it did not produce", () => {
-    for (const bad of [-1, 1.5, 10 ** 13, Number.NaN]) expect(() => encodeMember(bad, "p")).toThrow(RangeError);
+    for (const bad of [-1, 1.5, 10 ** 13, Number.NaN])
+      expect(() => encodeMember(bad, "p")).toThrow(RangeError);
     expect(() => encodeMember(0, "")).toThrow(RangeError);
-    for (const bad of ["", "123:p", "0000000000000:", "000000000000x:p", "0000000000000-p"]) expect(decodeMember(bad)).toBeNull();
-    for (const bad of ["", "|0000000000000:p", "x|0000000000000:p", "1|junk"]) expect(decodeMemberRecord(bad)).toBeNull();
+    for (const bad of ["", "123:p", "0000000000000:", "000000000000x:p", "0000000000000-p"])
+      expect(decodeMember(bad)).toBeNull();
+    for (const bad of ["", "|0000000000000:p", "x|0000000000000:p", "1|junk"])
+      expect(decodeMemberRecord(bad)).toBeNull();
   });
 });
 
@@ -79,7 +95,14 @@ describe("redis rank store guards", () => {
   });
 
   it("validates every change before sending anything", async () => {
-    const base = { boardId: "b", periodKey: "all", playerId: "p", sortScore: 1, reachedAt: 0, version: 1 };
+    const base = {
+      boardId: "b",
+      periodKey: "all",
+      playerId: "p",
+      sortScore: 1,
+      reachedAt: 0,
+      version: 1,
+    };
     for (const bad of [
       { sortScore: 1.5 },
       { sortScore: 2 ** 53 },
@@ -89,30 +112,52 @@ describe("redis rank store guards", () => {
       { expiresAt: 0 },
       { expiresAt: 1.5 },
     ]) {
-      await expect(applyToRedis(untouchable, "eb:", [base, { ...base, ...bad }])).rejects.toThrow(RangeError);
+      await expect(applyToRedis(untouchable, "eb:", [base, { ...base, ...bad }])).rejects.toThrow(
+        RangeError,
+      );
     }
-    await expect(pageFromRedis(untouchable, "eb:", "b", "all", { offset: -1, limit: 5 })).rejects.toThrow(RangeError);
-    await expect(pageFromRedis(untouchable, "eb:", "b", "all", { offset: 0, limit: 0 })).rejects.toThrow(RangeError);
-    await expect(pageFromRedis(untouchable, "eb:", "b", "all", { offset: 0, limit: 1001 })).rejects.toThrow(RangeError);
-    await expect(pageAfter(untouchable, "eb:", "b", "all", { sortScore: 0.5, reachedAt: 0, playerId: "p" }, 5)).rejects.toThrow(RangeError);
-    await expect(replaceBoardPeriod(untouchable, "eb:", "b", "all", [{ ...base, version: 0.5 }], { reset: true })).rejects.toThrow(
-      RangeError,
-    );
+    await expect(
+      pageFromRedis(untouchable, "eb:", "b", "all", { offset: -1, limit: 5 }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      pageFromRedis(untouchable, "eb:", "b", "all", { offset: 0, limit: 0 }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      pageFromRedis(untouchable, "eb:", "b", "all", { offset: 0, limit: 1001 }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      pageAfter(untouchable, "eb:", "b", "all", { sortScore: 0.5, reachedAt: 0, playerId: "p" }, 5),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      replaceBoardPeriod(untouchable, "eb:", "b", "all", [{ ...base, version: 0.5 }], {
+        reset: true,
+      }),
+    ).rejects.toThrow(RangeError);
   });
 
   it("gives up after the time bound instead of waiting for a stalled Redis", async () => {
     const stalled = { evalshaRo: () => new Promise(() => {}) } as unknown as Redis;
-    await expect(rankFromRedis(stalled, "eb:", "b", "all", "p", { timeoutMs: 20 })).rejects.toThrow(TimeoutError);
+    await expect(rankFromRedis(stalled, "eb:", "b", "all", "p", { timeoutMs: 20 })).rejects.toThrow(
+      TimeoutError,
+    );
   });
 
   it("throws on a malformed reply rather than returning a wrong rank", async () => {
     const replying = (reply: unknown) => ({ evalshaRo: async () => reply }) as unknown as Redis;
-    await expect(rankFromRedis(replying(["x", "1", "0000000000000:p", 3]), "eb:", "b", "all", "p")).rejects.toThrow(/safe integer/);
-    await expect(rankFromRedis(replying([0, "1", "garbage", 3]), "eb:", "b", "all", "p")).rejects.toThrow(/malformed member/);
-    await expect(rankFromRedis(replying("OK"), "eb:", "b", "all", "p")).rejects.toThrow(/not an array/);
+    await expect(
+      rankFromRedis(replying(["x", "1", "0000000000000:p", 3]), "eb:", "b", "all", "p"),
+    ).rejects.toThrow(/safe integer/);
+    await expect(
+      rankFromRedis(replying([0, "1", "garbage", 3]), "eb:", "b", "all", "p"),
+    ).rejects.toThrow(/malformed member/);
+    await expect(rankFromRedis(replying("OK"), "eb:", "b", "all", "p")).rejects.toThrow(
+      /not an array/,
+    );
     expect(await rankFromRedis(replying(null), "eb:", "b", "all", "p")).toBeNull();
     // Numbers come back as JSON numbers or strings (also "1e+15"): both normalise.
-    expect(await rankFromRedis(replying([0, "1e+15", "0000000000007:p", "3"]), "eb:", "b", "all", "p")).toEqual({
+    expect(
+      await rankFromRedis(replying([0, "1e+15", "0000000000007:p", "3"]), "eb:", "b", "all", "p"),
+    ).toEqual({
       rank: 1,
       sortScore: 1e15,
       reachedAt: 7,
@@ -122,7 +167,9 @@ describe("redis rank store guards", () => {
 
   it("recognises NOSCRIPT however the SDK wraps it", () => {
     expect(isNoScript(new Error("NOSCRIPT No matching script. Please use EVAL."))).toBe(true);
-    expect(isNoScript(new Error("Command 1 [ evalsha ] failed: NOSCRIPT No matching script"))).toBe(true);
+    expect(isNoScript(new Error("Command 1 [ evalsha ] failed: NOSCRIPT No matching script"))).toBe(
+      true,
+    );
     expect(isNoScript("NOSCRIPT No matching script")).toBe(true);
     expect(isNoScript(new Error("WRONGTYPE Operation against a key"))).toBe(false);
   });

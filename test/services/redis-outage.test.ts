@@ -1,4 +1,8 @@
-import { createExecutionContext, createMessageBatch, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
@@ -33,7 +37,9 @@ async function deliver(env: AppBindings, boardId: string, playerId: string, scor
     occurredAt: Date.now() - 1000,
     receivedAt: Date.now(),
   };
-  const batch = createMessageBatch("edgeboard-score-events", [{ id: uniqueId("m"), timestamp: new Date(), attempts: 1, body }]);
+  const batch = createMessageBatch("edgeboard-score-events", [
+    { id: uniqueId("m"), timestamp: new Date(), attempts: 1, body },
+  ]);
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   await waitOnExecutionContext(ctx);
@@ -54,13 +60,18 @@ describe("Redis down: the circuit opens and reads stop waiting for it", () => {
 
     const ready = await call("/health/ready", redisDown);
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: "degraded", checks: { redis: { status: "down", circuit: { state: "open", opened: 1 } } } });
+    expect(ready.body).toMatchObject({
+      status: "degraded",
+      checks: { redis: { status: "down", circuit: { state: "open", opened: 1 } } },
+    });
 
     // Projections skip the open circuit and queue the board-period for the reconciliation cron.
     const skippedBefore = counters.redisSkipped;
     await deliver(redisDown, board, "p2", 20);
     expect(counters.redisSkipped - skippedBefore).toBe(1);
-    const queued = await query(sql`select 1 from rank_resync where board_id = ${board} and period_key = 'all'`);
+    const queued = await query(
+      sql`select 1 from rank_resync where board_id = ${board} and period_key = 'all'`,
+    );
     expect(queued).toHaveLength(1);
 
     // Once a write gets through again, the keys that missed the skipped one lose their marker
@@ -87,7 +98,8 @@ describe("Redis down: the circuit opens and reads stop waiting for it", () => {
 
     // The healthy Redis of the same isolate has a circuit of its own, still closed.
     const healthy = await call("/health/ready", testEnv);
-    const circuit = (healthy.body.checks as { redis: { circuit?: { state: string } } }).redis.circuit;
+    const circuit = (healthy.body.checks as { redis: { circuit?: { state: string } } }).redis
+      .circuit;
     if (testEnv.UPSTASH_REDIS_REST_URL) expect(circuit?.state).toBe("closed");
   });
 });

@@ -17,7 +17,12 @@ type Truth = { playerId: string; rank: number; sortScore: number; reachedAt: str
 
 /** Postgres' own ranking of a board-period, by brute force: what every count must agree with. */
 async function bruteForce(boardId: string, periodKey = "all"): Promise<Truth[]> {
-  const rows = await query<{ player_id: string; rank: string; sort_score: string; reached_at: string }>(sql`
+  const rows = await query<{
+    player_id: string;
+    rank: string;
+    sort_score: string;
+    reached_at: string;
+  }>(sql`
     select player_id, row_number() over (order by sort_score, reached_at, player_id) as rank, sort_score, reached_at
     from scores where board_id = ${boardId} and period_key = ${periodKey} order by rank`);
   return rows.map((r) => ({
@@ -28,7 +33,9 @@ async function bruteForce(boardId: string, periodKey = "all"): Promise<Truth[]> 
   }));
 }
 
-/** Band counts that differ from a recount of the board's records (none when the triggers kept up). */
+/**
+ * Band counts that differ from a recount of the board's records (none when the triggers kept up).
+ */
 async function driftedBands(boardId: string): Promise<unknown[]> {
   return query(sql`
     select coalesce(k.period_key, c.period_key) as period_key, coalesce(k.bucket, c.bucket) as bucket, k.records as kept, c.records as counted
@@ -49,13 +56,18 @@ function spreadScore(random: () => number): number {
   return 2 ** Math.floor(random() * 40) + Math.floor(random() * 3) - 1;
 }
 
-async function insertRecords(boardId: string, sortOrder: "desc" | "asc", records: Array<{ playerId: string; score: number; at: number }>) {
+async function insertRecords(
+  boardId: string,
+  sortOrder: "desc" | "asc",
+  records: Array<{ playerId: string; score: number; at: number }>,
+) {
   const sign = sortOrder === "desc" ? -1 : 1;
   await query(sql`
     insert into scores (board_id, period_key, player_id, score, sort_score, reached_at)
     values ${sql.join(
       records.map(
-        (r) => sql`(${boardId}, 'all', ${r.playerId}, ${r.score}, ${sign * r.score}, ${new Date(r.at).toISOString()}::timestamptz)`,
+        (r) =>
+          sql`(${boardId}, 'all', ${r.playerId}, ${r.score}, ${sign * r.score}, ${new Date(r.at).toISOString()}::timestamptz)`,
       ),
       sql`, `,
     )}`);
@@ -63,7 +75,12 @@ async function insertRecords(boardId: string, sortOrder: "desc" | "asc", records
 
 describe("score bands (migrations/0006_score_buckets.sql)", () => {
   it("ascend with sort scores, and each band's floor is its smallest score, across the whole bigint range", async () => {
-    const [result] = await query<{ non_monotone: string; floor_above: string; floor_not_smallest: string; floor_elsewhere: string }>(sql`
+    const [result] = await query<{
+      non_monotone: string;
+      floor_above: string;
+      floor_not_smallest: string;
+      floor_elsewhere: string;
+    }>(sql`
       with vals as (
         select v from (values (0::bigint), (1), (-1), (127), (-127), (128), (-128), (129), (-129), (255), (256), (-256), (-257),
                               (9223372036854775807), (-9223372036854775807), (-9223372036854775808)) t(v)
@@ -77,11 +94,20 @@ describe("score bands (migrations/0006_score_buckets.sql)", () => {
              (select count(*) from b where score_bucket_floor(band) > -9223372036854775808
                                        and score_bucket(score_bucket_floor(band) - 1) = band) as floor_not_smallest,
              (select count(*) from b where score_bucket(score_bucket_floor(band)) <> band) as floor_elsewhere`);
-    expect(result).toEqual({ non_monotone: "0", floor_above: "0", floor_not_smallest: "0", floor_elsewhere: "0" });
+    expect(result).toEqual({
+      non_monotone: "0",
+      floor_above: "0",
+      floor_not_smallest: "0",
+      floor_elsewhere: "0",
+    });
   });
 
   it("have not-inlined forms for queries (0007) that give the same band and band start everywhere", async () => {
-    const [result] = await query<{ checked: string; band_differs: string; start_differs: string }>(sql`
+    const [result] = await query<{
+      checked: string;
+      band_differs: string;
+      start_differs: string;
+    }>(sql`
       with vals as (
         select v from (values (0::bigint), (127), (-128), (9223372036854775807), (-9223372036854775807), (-9223372036854775808)) t(v)
         union select (2::numeric ^ g)::bigint + d from generate_series(7, 62) g, (values (-1), (0), (1)) t(d)
@@ -132,15 +158,21 @@ describe("score bands (migrations/0006_score_buckets.sql)", () => {
           expect(rank, t.playerId).toMatchObject({ rank: t.rank, total: truth.length });
           // The rank a score would get now: after every record at that score or better.
           const atOrBetter = truth.filter((u) => u.sortScore <= t.sortScore).length;
-          expect(await rankForScoreFromPostgres(db, boardId, "all", t.sortScore)).toBe(atOrBetter + 1);
+          expect(await rankForScoreFromPostgres(db, boardId, "all", t.sortScore)).toBe(
+            atOrBetter + 1,
+          );
         }
         // A cursor page's first rank, an around window and a friends list: the same counts.
         const cursorAt = truth[150] as Truth;
         const page = await pageFromPostgres(db, boardId, "all", { limit: 5, after: cursorAt });
-        expect(page.map((r) => [r.rank, r.playerId])).toEqual(truth.slice(151, 156).map((t) => [t.rank, t.playerId]));
+        expect(page.map((r) => [r.rank, r.playerId])).toEqual(
+          truth.slice(151, 156).map((t) => [t.rank, t.playerId]),
+        );
         const me = truth[200] as Truth;
         const around = await aroundFromPostgres(db, boardId, "all", me.playerId, 2);
-        expect(around?.map((r) => [r.rank, r.playerId])).toEqual(truth.slice(198, 203).map((t) => [t.rank, t.playerId]));
+        expect(around?.map((r) => [r.rank, r.playerId])).toEqual(
+          truth.slice(198, 203).map((t) => [t.rank, t.playerId]),
+        );
         const friends = [truth[3], truth[77], truth.at(-1)] as Truth[];
         const ranked = await playersFromPostgres(
           db,
@@ -148,7 +180,9 @@ describe("score bands (migrations/0006_score_buckets.sql)", () => {
           "all",
           friends.map((f) => f.playerId),
         );
-        expect(ranked.map((r) => [r.rank, r.playerId])).toEqual(friends.map((f) => [f.rank, f.playerId]));
+        expect(ranked.map((r) => [r.rank, r.playerId])).toEqual(
+          friends.map((f) => [f.rank, f.playerId]),
+        );
       } finally {
         await handle.close();
       }
@@ -177,7 +211,15 @@ describe("score bands (migrations/0006_score_buckets.sql)", () => {
       }),
     );
     expect(await driftedBands(boardId)).toEqual([]);
-    expect(Number((await query<{ n: string }>(sql`select count(*) as n from scores where board_id = ${boardId}`))[0]?.n)).toBe(120);
+    expect(
+      Number(
+        (
+          await query<{ n: string }>(
+            sql`select count(*) as n from scores where board_id = ${boardId}`,
+          )
+        )[0]?.n,
+      ),
+    ).toBe(120);
   });
 
   it("are kept by the consumer's batch statement, for every period it writes", async () => {
@@ -204,7 +246,9 @@ describe("score bands (migrations/0006_score_buckets.sql)", () => {
       return Number(rows[0]?.n) === events.length ? true : undefined;
     });
     expect(await driftedBands(boardId)).toEqual([]);
-    const total = await query<{ n: string }>(sql`select coalesce(sum(records), 0) as n from score_buckets where board_id = ${boardId}`);
+    const total = await query<{ n: string }>(
+      sql`select coalesce(sum(records), 0) as n from score_buckets where board_id = ${boardId}`,
+    );
     expect(Number(total[0]?.n)).toBe(90 * 3);
   });
 

@@ -4,25 +4,58 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
 import { counters } from "../../src/lib/metrics";
-import { ADMIN, createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
+import {
+  ADMIN,
+  createBoard,
+  eventId,
+  eventually,
+  query,
+  testEnv,
+  uniqueId,
+} from "../helpers/factories";
 import { testRedis } from "./redis-fixtures";
 
-type IngestReply = { accepted: number; rejected: Array<{ index: number; error: { code: string; message: string } }> };
-type ScoreEvent = { id: string; type: string; playerId: string; occurredAt: string; boardId: string; score: number };
+type IngestReply = {
+  accepted: number;
+  rejected: Array<{ index: number; error: { code: string; message: string } }>;
+};
+type ScoreEvent = {
+  id: string;
+  type: string;
+  playerId: string;
+  occurredAt: string;
+  boardId: string;
+  score: number;
+};
 
 const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
 const app = createApp();
 
 /** No Upstash configured: every isolate counts on its own. */
-const withoutRedis: AppBindings = { ...testEnv, UPSTASH_REDIS_REST_URL: undefined, UPSTASH_REDIS_REST_TOKEN: undefined };
+const withoutRedis: AppBindings = {
+  ...testEnv,
+  UPSTASH_REDIS_REST_URL: undefined,
+  UPSTASH_REDIS_REST_TOKEN: undefined,
+};
 
 /** Upstash configured but unreachable (a port nothing listens on; its own circuit breaker). */
 function redisDown(): AppBindings {
-  return { ...testEnv, UPSTASH_REDIS_REST_URL: `http://127.0.0.1:1/${uniqueId("dead")}`, UPSTASH_REDIS_REST_TOKEN: "token" };
+  return {
+    ...testEnv,
+    UPSTASH_REDIS_REST_URL: `http://127.0.0.1:1/${uniqueId("dead")}`,
+    UPSTASH_REDIS_REST_TOKEN: "token",
+  };
 }
 
 function scoreEvent(boardId: string, playerId: string, score = 1): ScoreEvent {
-  return { id: eventId(), type: "score", playerId, occurredAt: new Date(Date.now() - 1000).toISOString(), boardId, score };
+  return {
+    id: eventId(),
+    type: "score",
+    playerId,
+    occurredAt: new Date(Date.now() - 1000).toISOString(),
+    boardId,
+    score,
+  };
 }
 
 async function ingest(env: AppBindings, events: ScoreEvent[]): Promise<IngestReply> {
@@ -56,7 +89,9 @@ async function clearOfMinuteEdge(): Promise<void> {
 async function storedIds(board: string, expected: number): Promise<Set<string>> {
   const ids = await eventually(
     async () => {
-      const rows = await query<{ event_id: string }>(sql`select event_id from events where board_id = ${board}`);
+      const rows = await query<{ event_id: string }>(
+        sql`select event_id from events where board_id = ${board}`,
+      );
       return rows.length >= expected ? rows.map((r) => r.event_id) : undefined;
     },
     15_000,
@@ -82,7 +117,8 @@ describe.each(variants)("TOO_MANY_SCORE_EVENTS counted by %s", (_name, envOf, sk
       const open = await createBoard();
       const other = await createBoard({ maxScoreEventsPerMinute: 3 });
       const before = counters.rejectedTooManyScoreEvents;
-      // a's events are interleaved with b's and with other boards': only a's 4th and 5th on `board` go.
+      // a's events are interleaved with b's and with other boards': only a's 4th and 5th on `board`
+      // go.
       const events = [
         scoreEvent(board, "a", 1),
         scoreEvent(board, "b", 1),
@@ -105,8 +141,14 @@ describe.each(variants)("TOO_MANY_SCORE_EVENTS counted by %s", (_name, envOf, sk
       expect(reply.accepted).toBe(events.length - 2);
       expect(counters.rejectedTooManyScoreEvents - before).toBe(2);
 
-      // The next request of a on `board` is refused whole; b's remaining allowance is 0 too, c's intact.
-      const next = await ingest(env, [scoreEvent(board, "a"), scoreEvent(board, "b"), scoreEvent(board, "c"), scoreEvent(other, "a")]);
+      // The next request of a on `board` is refused whole; b's remaining allowance is 0 too, c's
+      // intact.
+      const next = await ingest(env, [
+        scoreEvent(board, "a"),
+        scoreEvent(board, "b"),
+        scoreEvent(board, "c"),
+        scoreEvent(other, "a"),
+      ]);
       expect(codes(next)).toEqual([
         [0, "TOO_MANY_SCORE_EVENTS"],
         [1, "TOO_MANY_SCORE_EVENTS"],
@@ -120,64 +162,91 @@ describe.each(variants)("TOO_MANY_SCORE_EVENTS counted by %s", (_name, envOf, sk
     },
   );
 
-  it.skipIf(skip)("across requests: exactly the limit is accepted, then each further event is rejected", async () => {
-    await clearOfMinuteEdge();
-    const env = envOf();
-    const board = await createBoard({ operator: "increment", maxScoreEventsPerMinute: 5 });
-    const replies: IngestReply[] = [];
-    for (const size of [2, 2, 2, 1])
-      replies.push(
-        await ingest(
-          env,
-          Array.from({ length: size }, () => scoreEvent(board, "p")),
+  it.skipIf(skip)(
+    "across requests: exactly the limit is accepted, then each further event is rejected",
+    async () => {
+      await clearOfMinuteEdge();
+      const env = envOf();
+      const board = await createBoard({ operator: "increment", maxScoreEventsPerMinute: 5 });
+      const replies: IngestReply[] = [];
+      for (const size of [2, 2, 2, 1])
+        replies.push(
+          await ingest(
+            env,
+            Array.from({ length: size }, () => scoreEvent(board, "p")),
+          ),
+        );
+      expect(replies.map((r) => r.accepted)).toEqual([2, 2, 1, 0]);
+      expect(replies.map(codes)).toEqual([
+        [],
+        [],
+        [[1, "TOO_MANY_SCORE_EVENTS"]],
+        [[0, "TOO_MANY_SCORE_EVENTS"]],
+      ]);
+    },
+  );
+
+  it.skipIf(skip)(
+    "concurrent requests share the allowance: never more than the limit in total",
+    async () => {
+      await clearOfMinuteEdge();
+      const env = envOf();
+      const board = await createBoard({ maxScoreEventsPerMinute: 7 });
+      const replies = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          ingest(env, [scoreEvent(board, "q"), scoreEvent(board, "q")]),
         ),
       );
-    expect(replies.map((r) => r.accepted)).toEqual([2, 2, 1, 0]);
-    expect(replies.map(codes)).toEqual([[], [], [[1, "TOO_MANY_SCORE_EVENTS"]], [[0, "TOO_MANY_SCORE_EVENTS"]]]);
-  });
-
-  it.skipIf(skip)("concurrent requests share the allowance: never more than the limit in total", async () => {
-    await clearOfMinuteEdge();
-    const env = envOf();
-    const board = await createBoard({ maxScoreEventsPerMinute: 7 });
-    const replies = await Promise.all(Array.from({ length: 6 }, () => ingest(env, [scoreEvent(board, "q"), scoreEvent(board, "q")])));
-    expect(replies.reduce((sum, r) => sum + r.accepted, 0)).toBe(7);
-  });
+      expect(replies.reduce((sum, r) => sum + r.accepted, 0)).toBe(7);
+    },
+  );
 });
 
 describe("TOO_MANY_SCORE_EVENTS: what it costs", () => {
-  it.skipIf(!hasRedis)("counts in Redis with one round trip per request, in keys under the run's prefix that expire", async () => {
-    await clearOfMinuteEdge();
-    const board = await createBoard({ maxScoreEventsPerMinute: 50 });
-    const calls = counters.scoreRateRedisCalls;
-    const local = counters.scoreRateLocal;
-    await ingest(testEnv, [scoreEvent(board, "x"), scoreEvent(board, "y:z|1"), scoreEvent(board, "x")]);
-    expect(counters.scoreRateRedisCalls - calls).toBe(1);
-    expect(counters.scoreRateLocal - local).toBe(0);
-    const redis = testRedis();
-    const keys = ((await redis.keys(`${testEnv.REDIS_KEY_PREFIX}rate:${board}:*`)) as string[]).sort();
-    expect(keys).toHaveLength(2);
-    const x = keys.find((k) => k.endsWith(":x"));
-    expect(Number(await redis.get(x ?? ""))).toBe(2);
-    const ttl = await redis.pttl(x ?? "");
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(70_000);
-  });
+  it.skipIf(!hasRedis)(
+    "counts in Redis with one round trip per request, in keys under the run's prefix that expire",
+    async () => {
+      await clearOfMinuteEdge();
+      const board = await createBoard({ maxScoreEventsPerMinute: 50 });
+      const calls = counters.scoreRateRedisCalls;
+      const local = counters.scoreRateLocal;
+      await ingest(testEnv, [
+        scoreEvent(board, "x"),
+        scoreEvent(board, "y:z|1"),
+        scoreEvent(board, "x"),
+      ]);
+      expect(counters.scoreRateRedisCalls - calls).toBe(1);
+      expect(counters.scoreRateLocal - local).toBe(0);
+      const redis = testRedis();
+      const keys = (
+        (await redis.keys(`${testEnv.REDIS_KEY_PREFIX}rate:${board}:*`)) as string[]
+      ).sort();
+      expect(keys).toHaveLength(2);
+      const x = keys.find((k) => k.endsWith(":x"));
+      expect(Number(await redis.get(x ?? ""))).toBe(2);
+      const ttl = await redis.pttl(x ?? "");
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(70_000);
+    },
+  );
 
-  it.skipIf(!hasRedis)("a request touching no limited board makes no Redis call and creates no key", async () => {
-    const board = await createBoard({ operator: "increment", maxIncrement: 10 });
-    const calls = counters.scoreRateRedisCalls;
-    const local = counters.scoreRateLocal;
-    const reply = await ingest(testEnv, [
-      scoreEvent(board, "free"),
-      scoreEvent(board, "free"),
-      { ...scoreEvent(board, "free"), type: "level_up" },
-    ]);
-    expect(reply.accepted).toBe(3);
-    expect(counters.scoreRateRedisCalls - calls).toBe(0);
-    expect(counters.scoreRateLocal - local).toBe(0);
-    expect(await testRedis().keys(`${testEnv.REDIS_KEY_PREFIX}rate:${board}:*`)).toEqual([]);
-  });
+  it.skipIf(!hasRedis)(
+    "a request touching no limited board makes no Redis call and creates no key",
+    async () => {
+      const board = await createBoard({ operator: "increment", maxIncrement: 10 });
+      const calls = counters.scoreRateRedisCalls;
+      const local = counters.scoreRateLocal;
+      const reply = await ingest(testEnv, [
+        scoreEvent(board, "free"),
+        scoreEvent(board, "free"),
+        { ...scoreEvent(board, "free"), type: "level_up" },
+      ]);
+      expect(reply.accepted).toBe(3);
+      expect(counters.scoreRateRedisCalls - calls).toBe(0);
+      expect(counters.scoreRateLocal - local).toBe(0);
+      expect(await testRedis().keys(`${testEnv.REDIS_KEY_PREFIX}rate:${board}:*`)).toEqual([]);
+    },
+  );
 
   it("while Redis fails, the limit still holds in the isolate, and the failure is counted", async () => {
     await clearOfMinuteEdge();

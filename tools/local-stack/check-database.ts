@@ -6,7 +6,11 @@ import { redactPgUrl } from "./pg-url.ts";
  * password) into instructions: a listening port is not enough, and these would otherwise surface
  * later as an opaque failure inside the worker.
  */
-export async function checkDatabase(databaseUrl: string, neonWsProxy: string, target: { host: string; port: number }): Promise<void> {
+export async function checkDatabase(
+  databaseUrl: string,
+  neonWsProxy: string,
+  target: { host: string; port: number },
+): Promise<void> {
   const where = `Postgres at ${target.host}:${target.port}`;
   try {
     await withDatabase(databaseUrl, neonWsProxy, (pool) => pool.query("select 1"));
@@ -21,7 +25,10 @@ export async function checkDatabase(databaseUrl: string, neonWsProxy: string, ta
       );
     }
     if (code === "28P01" || code === "28000") {
-      throw new Error(`${where} rejected the credentials in DATABASE_URL (${message}): fix the user/password`, { cause: err });
+      throw new Error(
+        `${where} rejected the credentials in DATABASE_URL (${message}): fix the user/password`,
+        { cause: err },
+      );
     }
     throw new Error(
       `${where} could not be used with ${redactPgUrl(databaseUrl)} (${message}): fix DATABASE_URL or unset it to use the embedded PGlite database`,

@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
 import { Pool } from "@neondatabase/serverless";
 import { Redis } from "@upstash/redis";
-import { configureNeonForNode, createTestDatabase, dropDatabase, type LocalStack, startLocalStack } from "./index.ts";
+import {
+  configureNeonForNode,
+  createTestDatabase,
+  dropDatabase,
+  type LocalStack,
+  startLocalStack,
+} from "./index.ts";
 
 // Self-test of the local stack through the production clients (Neon driver, @upstash/redis):
 //   node tools/local-stack/check.ts                      embedded PGlite (in memory)
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379 node tools/local-stack/check.ts
-// Run it after touching tools/local-stack/ or upgrading @upstash/redis, ioredis, PGlite or the Neon driver.
+// Run it after touching tools/local-stack/ or upgrading @upstash/redis, ioredis, PGlite or the Neon
+// driver.
 
 const say = (line: string): void => console.log(`[check] ${line}`);
 
@@ -29,7 +36,10 @@ async function checkPostgres(stack: LocalStack): Promise<void> {
     await Promise.all(
       Array.from({ length: 600 }, async (_, i) => {
         if (i % 5 === 0) {
-          await assert.rejects(pool.query("select 1 / ($1::int - $1::int)", [i]), /division by zero/);
+          await assert.rejects(
+            pool.query("select 1 / ($1::int - $1::int)", [i]),
+            /division by zero/,
+          );
           failures++;
           return;
         }
@@ -46,7 +56,10 @@ async function checkPostgres(stack: LocalStack): Promise<void> {
         try {
           await client.query("begin");
           await client.query("insert into t values ($1, $2)", [i, `v${i}`]);
-          assert.equal((await client.query("select v from t where id = $1", [i])).rows[0]?.v, `v${i}`);
+          assert.equal(
+            (await client.query("select v from t where id = $1", [i])).rows[0]?.v,
+            `v${i}`,
+          );
           await client.query(i % 2 ? "rollback" : "commit");
         } finally {
           client.release();
@@ -86,9 +99,20 @@ async function checkUpstash(upstash: { url: string; token: string }): Promise<vo
     assert.equal(await redis.get(`${k}s`), "héllo 🎉 ✓");
 
     await redis.zadd(`${k}z`, { score: 5, member: "alice" }, { score: 3, member: "bob" });
-    assert.equal(await redis.zadd(`${k}z`, { gt: true, ch: true }, { score: 1, member: "alice" }), 0);
-    assert.equal(await redis.zadd(`${k}z`, { gt: true, ch: true }, { score: 9, member: "alice" }), 1);
-    assert.deepEqual(await redis.zrange(`${k}z`, 0, -1, { rev: true, withScores: true }), ["alice", 9, "bob", 3]);
+    assert.equal(
+      await redis.zadd(`${k}z`, { gt: true, ch: true }, { score: 1, member: "alice" }),
+      0,
+    );
+    assert.equal(
+      await redis.zadd(`${k}z`, { gt: true, ch: true }, { score: 9, member: "alice" }),
+      1,
+    );
+    assert.deepEqual(await redis.zrange(`${k}z`, 0, -1, { rev: true, withScores: true }), [
+      "alice",
+      9,
+      "bob",
+      3,
+    ]);
     assert.equal(await redis.zrevrank(`${k}z`, "bob"), 1);
     assert.equal(await redis.zrevrank(`${k}z`, "nobody"), null);
     assert.equal(await redis.zscore(`${k}z`, "alice"), 9);
@@ -111,7 +135,10 @@ async function checkUpstash(upstash: { url: string; token: string }): Promise<vo
     assert.match(String(results[2]?.error), /WRONGTYPE/);
 
     await assert.rejects(redis.incr(`${k}h`), /WRONGTYPE/);
-    await assert.rejects(new Redis({ url: upstash.url, token: "wrong", retry: false }).get(`${k}s`), /Unauthorized/);
+    await assert.rejects(
+      new Redis({ url: upstash.url, token: "wrong", retry: false }).get(`${k}s`),
+      /Unauthorized/,
+    );
     say("upstash: strings, unicode, sorted sets, hashes, pipeline, multi, errors, auth: ok");
   } finally {
     await redis.del(`${k}s`, `${k}z`, `${k}h`, `${k}n`, `${k}m`);

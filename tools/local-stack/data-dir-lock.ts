@@ -2,7 +2,8 @@ import { open, readFile, rm } from "node:fs/promises";
 
 /**
  * One process per PGlite data folder: PGlite has no lock of its own, and two processes writing the
- * same folder (say `npm run dev` and `npm run db:migrate`) corrupt it. Returns the release function.
+ * same folder (say `npm run dev` and `npm run db:migrate`) corrupt it. Returns the release
+ * function.
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   // Beside the folder, not in it: the folder belongs to Postgres.

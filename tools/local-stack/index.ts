@@ -18,7 +18,10 @@ export interface LocalStackOptions {
   databaseUrl?: string;
   /** Default '.data/pglite' (git-ignored); 'memory://' for tests. */
   pgliteDataDir?: string;
-  /** A real Redis (redis://127.0.0.1:6379); absent → no Upstash bridge (the app falls back to Postgres). */
+  /**
+   * A real Redis (redis://127.0.0.1:6379); absent → no Upstash bridge (the app falls back to
+   * Postgres).
+   */
   redisUrl?: string;
   /** Default: random. */
   upstashToken?: string;
@@ -28,7 +31,9 @@ export interface LocalStackOptions {
 export interface LocalStack {
   /** What the worker should use as DATABASE_URL (reachable through the bridge). */
   databaseUrl: string;
-  /** "127.0.0.1:PORT/v1" for NEON_WS_PROXY; '' when DATABASE_URL is a real Neon host (no bridge). */
+  /**
+   * "127.0.0.1:PORT/v1" for NEON_WS_PROXY; '' when DATABASE_URL is a real Neon host (no bridge).
+   */
   neonWsProxy: string;
   upstash?: { url: string; token: string };
   /** True when PGlite is in use. */
@@ -82,19 +87,25 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         const inMemory = dataDir.startsWith("memory://");
         const firstRun = !inMemory && !existsSync(join(dataDir, "PG_VERSION"));
         const where = inMemory ? "in memory" : `at ${dataDir}`;
-        if (firstRun) log(`embedded Postgres (PGlite) ${where}: first run, creating the database (a few seconds)…`);
+        if (firstRun)
+          log(
+            `embedded Postgres (PGlite) ${where}: first run, creating the database (a few seconds)…`,
+          );
         const started = performance.now();
         const pglite = await startPglite({ dataDir, log });
         stops.push(pglite.stop);
         databaseUrl = pglite.databaseUrl;
         target = { host: "127.0.0.1", port: pglite.port };
         embedded = true;
-        log(`embedded Postgres (PGlite) ${where} … ready in ${seconds(started)} (127.0.0.1:${pglite.port})`);
+        log(
+          `embedded Postgres (PGlite) ${where} … ready in ${seconds(started)} (127.0.0.1:${pglite.port})`,
+        );
       }
 
       const bridge = await startPgWsBridge({
         // Loopback, plus the configured server when it lives elsewhere (a container, another host).
-        allowedTargets: (host, port) => isLoopbackHost(host) || (host === target.host && port === target.port),
+        allowedTargets: (host, port) =>
+          isLoopbackHost(host) || (host === target.host && port === target.port),
         log,
       });
       stops.push(bridge.stop);

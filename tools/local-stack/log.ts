@@ -1,6 +1,6 @@
 /**
- * The logging hook every local-stack piece accepts: one line per call, no trailing newline.
- * A plain function keeps the pieces usable from dev.ts (prints), vitest setup (quiet) and benchmarks.
+ * The logging hook every local-stack piece accepts: one line per call, no trailing newline. A plain
+ * function keeps the pieces usable from dev.ts (prints), vitest setup (quiet) and benchmarks.
  */
 export type Log = (line: string) => void;
 

@@ -36,7 +36,9 @@ interface QueryData {
 const POOL_SIZE = 8;
 const IDLE_MS = 10_000;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
-/** The error fields Neon copies from a Postgres error into its 400 reply (the driver reads these). */
+/**
+ * The error fields Neon copies from a Postgres error into its 400 reply (the driver reads these).
+ */
 const ERROR_FIELDS = [
   "severity",
   "code",
@@ -82,13 +84,22 @@ export function createNeonHttpEndpoint(opts: {
       try {
         target = pgHostPort(connectionString);
       } catch (error) {
-        throw new BadRequest(`Neon-Connection-String is not a Postgres URL (${(error as Error).message})`);
+        throw new BadRequest(
+          `Neon-Connection-String is not a Postgres URL (${(error as Error).message})`,
+        );
       }
       if (!opts.allowedTargets(target.host, target.port)) {
-        throw new BadRequest(`${target.host}:${target.port} is not allowed: the local bridge only dials loopback`);
+        throw new BadRequest(
+          `${target.host}:${target.port} is not allowed: the local bridge only dials loopback`,
+        );
       }
       configureNeonForNode(opts.wsProxy);
-      const pool = new Pool({ connectionString, max: POOL_SIZE, idleTimeoutMillis: IDLE_MS, connectionTimeoutMillis: 5_000 });
+      const pool = new Pool({
+        connectionString,
+        max: POOL_SIZE,
+        idleTimeoutMillis: IDLE_MS,
+        connectionTimeoutMillis: 5_000,
+      });
       // An idle connection closed under the pool (server restart, DROP DATABASE … FORCE) is not
       // a failure of any request; the pool replaces it on the next query.
       pool.on("error", () => {});
@@ -99,7 +110,12 @@ export function createNeonHttpEndpoint(opts: {
   }
 
   async function run(client: Pick<PoolClient, "query">, q: QueryData) {
-    const result = await client.query({ text: q.query, values: q.params, rowMode: "array", types: RAW_TEXT });
+    const result = await client.query({
+      text: q.query,
+      values: q.params,
+      rowMode: "array",
+      types: RAW_TEXT,
+    });
     return {
       command: result.command,
       rowCount: result.rowCount,
@@ -120,7 +136,9 @@ export function createNeonHttpEndpoint(opts: {
   async function runBatch(pool: Pool, queries: QueryData[], req: IncomingMessage) {
     const isolation = header(req, "neon-batch-isolation-level");
     if (isolation !== undefined && !ISOLATION[isolation]) {
-      throw new BadRequest(`Neon-Batch-Isolation-Level must be one of ${Object.keys(ISOLATION).join(", ")}`);
+      throw new BadRequest(
+        `Neon-Batch-Isolation-Level must be one of ${Object.keys(ISOLATION).join(", ")}`,
+      );
     }
     const begin = [
       "begin",
@@ -151,21 +169,32 @@ export function createNeonHttpEndpoint(opts: {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let target = "Postgres";
     try {
-      if (req.method !== "POST") throw new BadRequest("POST a JSON body {query, params} or {queries: [...]} to /sql");
+      if (req.method !== "POST")
+        throw new BadRequest("POST a JSON body {query, params} or {queries: [...]} to /sql");
       const connectionString = header(req, "neon-connection-string");
-      if (!connectionString) throw new BadRequest("missing Neon-Connection-String header: which database to query");
-      if (header(req, "neon-raw-text-output") !== "true" || header(req, "neon-array-mode") !== "true") {
+      if (!connectionString)
+        throw new BadRequest("missing Neon-Connection-String header: which database to query");
+      if (
+        header(req, "neon-raw-text-output") !== "true" ||
+        header(req, "neon-array-mode") !== "true"
+      ) {
         throw new BadRequest(
           "this local endpoint answers only Neon-Raw-Text-Output: true and Neon-Array-Mode: true (what the driver sends)",
         );
       }
-      const body = parseBody((await readBody(req, MAX_BODY_BYTES, "send fewer rows per statement (Neon's limit)")).toString("utf8"));
+      const body = parseBody(
+        (
+          await readBody(req, MAX_BODY_BYTES, "send fewer rows per statement (Neon's limit)")
+        ).toString("utf8"),
+      );
       const { pool, target: address } = poolFor(connectionString);
       target = `Postgres at ${address}`;
-      const reply = "queries" in body ? await runBatch(pool, body.queries, req) : await run(pool, body);
+      const reply =
+        "queries" in body ? await runBatch(pool, body.queries, req) : await run(pool, body);
       send(res, 200, reply);
     } catch (error) {
-      if (error instanceof BadRequest || error instanceof BodyTooLarge) return send(res, 400, { message: error.message });
+      if (error instanceof BadRequest || error instanceof BodyTooLarge)
+        return send(res, 400, { message: error.message });
       const code = (error as { code?: unknown }).code;
       if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
         // A Postgres error: its fields, as Neon's proxy sends them.
@@ -204,9 +233,14 @@ function parseBody(text: string): QueryData | { queries: QueryData[] } {
   } catch (error) {
     throw new BadRequest(`body is not JSON (${(error as Error).message})`);
   }
-  if (parsed && typeof parsed === "object" && Array.isArray((parsed as { queries?: unknown }).queries)) {
+  if (
+    parsed &&
+    typeof parsed === "object" &&
+    Array.isArray((parsed as { queries?: unknown }).queries)
+  ) {
     const queries = (parsed as { queries: unknown[] }).queries.map(queryData);
-    if (queries.length === 0) throw new BadRequest("queries is empty: send at least one {query, params}");
+    if (queries.length === 0)
+      throw new BadRequest("queries is empty: send at least one {query, params}");
     return { queries };
   }
   return queryData(parsed);
@@ -214,10 +248,13 @@ function parseBody(text: string): QueryData | { queries: QueryData[] } {
 
 function queryData(value: unknown): QueryData {
   const { query, params } = (value ?? {}) as { query?: unknown; params?: unknown };
-  if (typeof query !== "string") throw new BadRequest('each query must be {"query": "select …", "params": [...]}');
+  if (typeof query !== "string")
+    throw new BadRequest('each query must be {"query": "select …", "params": [...]}');
   const list = params ?? [];
   if (!Array.isArray(list) || list.some((p) => p !== null && typeof p !== "string")) {
-    throw new BadRequest("params must be an array of strings or nulls (the driver sends every value as Postgres text)");
+    throw new BadRequest(
+      "params must be an array of strings or nulls (the driver sends every value as Postgres text)",
+    );
   }
   return { query, params: list as Array<string | null> };
 }

@@ -10,7 +10,8 @@ import ws from "ws";
 export function configureNeonForNode(neonWsProxy?: string): void {
   neonConfig.webSocketConstructor = ws;
   if (neonWsProxy) {
-    neonConfig.wsProxy = (host: string, port: number | string) => `${neonWsProxy}?address=${host}:${port}`;
+    neonConfig.wsProxy = (host: string, port: number | string) =>
+      `${neonWsProxy}?address=${host}:${port}`;
     neonConfig.useSecureWebSocket = false;
     neonConfig.pipelineTLS = false;
     // Pipelining the startup assumes password auth; local servers use trust auth.
@@ -30,10 +31,14 @@ export function configureNeonForNode(neonWsProxy?: string): void {
 }
 
 /**
- * Runs `fn` with a short-lived Neon Pool and always ends it: one-off jobs (migrations, creating test
- * databases, seeding) otherwise leave sockets open and keep Node alive.
+ * Runs `fn` with a short-lived Neon Pool and always ends it: one-off jobs (migrations, creating
+ * test databases, seeding) otherwise leave sockets open and keep Node alive.
  */
-export async function withDatabase<T>(databaseUrl: string, neonWsProxy: string | undefined, fn: (pool: Pool) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  databaseUrl: string,
+  neonWsProxy: string | undefined,
+  fn: (pool: Pool) => Promise<T>,
+): Promise<T> {
   configureNeonForNode(neonWsProxy);
   const pool = new Pool({ connectionString: databaseUrl, max: 4 });
   // An idle client's socket error would otherwise be an unhandled 'error' event and crash the tool.

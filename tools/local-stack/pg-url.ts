@@ -6,7 +6,10 @@
 /** Host and port a Postgres URL points at (defaults as libpq: localhost:5432). */
 export function pgHostPort(databaseUrl: string): { host: string; port: number } {
   const url = parsePgUrl(databaseUrl);
-  return { host: stripBrackets(url.hostname) || "localhost", port: url.port ? Number(url.port) : 5432 };
+  return {
+    host: stripBrackets(url.hostname) || "localhost",
+    port: url.port ? Number(url.port) : 5432,
+  };
 }
 
 /** The URL without its password, safe to print in logs and error messages. */
@@ -16,7 +19,10 @@ export function redactPgUrl(databaseUrl: string): string {
   return url.toString();
 }
 
-/** Same server and credentials, another database name (test databases are siblings of the admin one). */
+/**
+ * Same server and credentials, another database name (test databases are siblings of the admin
+ * one).
+ */
 export function withDatabaseName(databaseUrl: string, name: string): string {
   const url = parsePgUrl(databaseUrl);
   url.pathname = `/${name}`;
@@ -32,7 +38,9 @@ export function isNeonHost(databaseUrl: string): boolean {
 /** True when the target is this machine: the only targets the local WebSocket bridge will dial. */
 export function isLoopbackHost(host: string): boolean {
   const h = stripBrackets(host).toLowerCase();
-  return h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1" || /^127(\.\d{1,3}){3}$/.test(h);
+  return (
+    h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1" || /^127(\.\d{1,3}){3}$/.test(h)
+  );
 }
 
 function parsePgUrl(databaseUrl: string): URL {
@@ -40,10 +48,14 @@ function parsePgUrl(databaseUrl: string): URL {
   try {
     url = new URL(databaseUrl);
   } catch {
-    throw new Error(`DATABASE_URL is not a valid URL: expected postgres://user[:password]@host[:port]/database`);
+    throw new Error(
+      `DATABASE_URL is not a valid URL: expected postgres://user[:password]@host[:port]/database`,
+    );
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-    throw new Error(`DATABASE_URL must start with postgres:// or postgresql:// (got ${url.protocol}//…): fix the URL`);
+    throw new Error(
+      `DATABASE_URL must start with postgres:// or postgresql:// (got ${url.protocol}//…): fix the URL`,
+    );
   }
   return url;
 }

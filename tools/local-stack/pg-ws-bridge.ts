@@ -45,7 +45,11 @@ export async function startPgWsBridge(opts: PgWsBridgeOptions = {}): Promise<PgW
   const listenHost = opts.host ?? "127.0.0.1";
   const tunnels = new Set<{ ws: WebSocket; tcp: Socket }>();
 
-  const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+  });
   // Created once the port is known: its pooled connections come back through this bridge.
   let http: NeonHttpEndpoint | undefined;
   const server = createServer((req, res) => {
@@ -54,7 +58,9 @@ export async function startPgWsBridge(opts: PgWsBridgeOptions = {}): Promise<PgW
       return;
     }
     res.writeHead(426, { "content-type": "text/plain" });
-    res.end("This is the local Neon proxy: connect with a WebSocket to /v1?address=host:port, or POST queries to /sql\n");
+    res.end(
+      "This is the local Neon proxy: connect with a WebSocket to /v1?address=host:port, or POST queries to /sql\n",
+    );
   });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -76,8 +82,14 @@ export async function startPgWsBridge(opts: PgWsBridgeOptions = {}): Promise<PgW
       return;
     }
     if (!allowed(target.host, target.port)) {
-      log(`neon-bridge: refused ${target.host}:${target.port}: not an allowed target (loopback only unless configured)`);
-      closeWith(ws, 1008, `${target.host}:${target.port} is not allowed: the local bridge only dials loopback`);
+      log(
+        `neon-bridge: refused ${target.host}:${target.port}: not an allowed target (loopback only unless configured)`,
+      );
+      closeWith(
+        ws,
+        1008,
+        `${target.host}:${target.port} is not allowed: the local bridge only dials loopback`,
+      );
       return;
     }
 
@@ -89,7 +101,9 @@ export async function startPgWsBridge(opts: PgWsBridgeOptions = {}): Promise<PgW
     // Client → Postgres. Writes before 'connect' are queued by net.Socket, so nothing is lost while
     // the TCP handshake completes.
     ws.on("message", (data: RawData) => {
-      const ok = Array.isArray(data) ? data.reduce((acc, part) => tcp.write(part) && acc, true) : tcp.write(data as Buffer);
+      const ok = Array.isArray(data)
+        ? data.reduce((acc, part) => tcp.write(part) && acc, true)
+        : tcp.write(data as Buffer);
       if (!ok) ws.pause();
     });
     tcp.on("drain", () => ws.resume());
@@ -152,7 +166,10 @@ export async function startPgWsBridge(opts: PgWsBridgeOptions = {}): Promise<PgW
     stop() {
       // The HTTP endpoint's pooled connections end politely first (bounded: a hung one must not
       // keep the bridge up); then every tunnel still open is cut.
-      const ended = Promise.race([endpoint.close(), new Promise<void>((r) => setTimeout(r, 2_000).unref())]);
+      const ended = Promise.race([
+        endpoint.close(),
+        new Promise<void>((r) => setTimeout(r, 2_000).unref()),
+      ]);
       stopped ??= ended.then(
         () =>
           new Promise<void>((resolve) => {

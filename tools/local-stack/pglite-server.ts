@@ -26,8 +26,8 @@ const MAX_CONNECTIONS = 100;
 
 /**
  * The embedded default database: a real Postgres (compiled to WASM) listening on a TCP port, so
- * `npm run dev` and the tests work with no Postgres installed. PGlite is single-threaded; the socket
- * server in pglite-tcp-server.ts lets many clients take turns on it.
+ * `npm run dev` and the tests work with no Postgres installed. PGlite is single-threaded; the
+ * socket server in pglite-tcp-server.ts lets many clients take turns on it.
  */
 export async function startPglite(opts: PgliteOptions): Promise<PgliteServer> {
   const log = opts.log ?? silent;
@@ -51,7 +51,12 @@ export async function startPglite(opts: PgliteOptions): Promise<PgliteServer> {
 
   let server: PgliteTcpServer;
   try {
-    server = await servePgliteOverTcp(db, { host: "127.0.0.1", port: opts.port ?? 0, maxConnections: MAX_CONNECTIONS, log });
+    server = await servePgliteOverTcp(db, {
+      host: "127.0.0.1",
+      port: opts.port ?? 0,
+      maxConnections: MAX_CONNECTIONS,
+      log,
+    });
   } catch (err) {
     await db.close();
     await unlock();

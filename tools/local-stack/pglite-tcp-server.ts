@@ -39,7 +39,9 @@ interface Connection {
   /** Whole frontend messages waiting for the backend, in order. */
   ready: Buffer[];
   startupDone: boolean;
-  /** The backend's last word to this connection was ReadyForQuery 'I': safe to hand it to others. */
+  /**
+   * The backend's last word to this connection was ReadyForQuery 'I': safe to hand it to others.
+   */
   atBoundary: boolean;
   queued: boolean;
   closed: boolean;
@@ -54,7 +56,10 @@ interface Connection {
  * that close connections (it forwards Terminate to PGlite, which ignores it, and never closes the
  * socket) and only serialises explicit transactions.
  */
-export async function servePgliteOverTcp(db: PGlite, opts: PgliteTcpServerOptions): Promise<PgliteTcpServer> {
+export async function servePgliteOverTcp(
+  db: PGlite,
+  opts: PgliteTcpServerOptions,
+): Promise<PgliteTcpServer> {
   const log = opts.log ?? silent;
   const connections = new Set<Connection>();
   const waiting: Connection[] = [];
@@ -149,7 +154,9 @@ export async function servePgliteOverTcp(db: PGlite, opts: PgliteTcpServerOption
   }
 
   function protocolViolation(conn: Connection, what: string): void {
-    conn.socket.end(errorResponse("08P01", `${what}: connect with a Postgres client (protocol 3.0)`));
+    conn.socket.end(
+      errorResponse("08P01", `${what}: connect with a Postgres client (protocol 3.0)`),
+    );
     conn.closed = true;
     conn.ready = [];
   }
@@ -186,7 +193,8 @@ export async function servePgliteOverTcp(db: PGlite, opts: PgliteTcpServerOption
           continue;
         }
         // Mid-transaction or mid-sequence: wait for this client's next message.
-        if (waiting.length > 0 && !holdTimer) holdTimer = setTimeout(() => warnLongHold(conn), LONG_HOLD_WARNING_MS);
+        if (waiting.length > 0 && !holdTimer)
+          holdTimer = setTimeout(() => warnLongHold(conn), LONG_HOLD_WARNING_MS);
         return;
       }
       const first = conn.ready[0] as Buffer;

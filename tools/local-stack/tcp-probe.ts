@@ -10,7 +10,9 @@ export async function assertTcpReachable(opts: {
   port: number;
   /** e.g. "Postgres at 127.0.0.1:5432" */
   what: string;
-  /** What the user should do, e.g. "start it (pg_ctlcluster 15 main start) or unset DATABASE_URL". */
+  /**
+   * What the user should do, e.g. "start it (pg_ctlcluster 15 main start) or unset DATABASE_URL".
+   */
   fix: string;
   timeoutMs?: number;
 }): Promise<void> {

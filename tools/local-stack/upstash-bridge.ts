@@ -90,9 +90,9 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
 
   // protocol 2: plain RESP2 replies, i.e. exactly the shapes Upstash returns (RESP3 would turn
   // HGETALL into maps and scores into doubles). Upper-case command names bypass ioredis' reply
-  // transformers, which are registered under lower-case names. No enableAutoPipelining: in
-  // ioredis 6.0.0 it drops the command name of callBuffer() calls (only call() is handled); the
-  // client already batches through /pipeline, and ioredis writes concurrent commands together anyway.
+  // transformers, which are registered under lower-case names. No enableAutoPipelining: in ioredis
+  // 6.0.0 it drops the command name of callBuffer() calls (only call() is handled); the client
+  // already batches through /pipeline, and ioredis writes concurrent commands together anyway.
   const redis = new Redis(opts.redisUrl, {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
@@ -109,7 +109,9 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     // ioredis reconnects on its own; say it once per outage, not once per command.
     if (!up) return;
     up = false;
-    log(`upstash-bridge: lost Redis at ${target.host}:${target.port} (${err.message}), retrying: is redis-server still running?`);
+    log(
+      `upstash-bridge: lost Redis at ${target.host}:${target.port} (${err.message}), retrying: is redis-server still running?`,
+    );
   });
   try {
     await redis.connect();
@@ -150,7 +152,9 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
       sent.push(i);
     });
     if (sent.length > 0) {
-      const results = await pipeline.exec().catch((err: unknown) => sent.map(() => [err, null] as const));
+      const results = await pipeline
+        .exec()
+        .catch((err: unknown) => sent.map(() => [err, null] as const));
       sent.forEach((index, k) => {
         const [err, value] = results?.[k] ?? [new Error("no reply"), null];
         replies[index] = err ? { error: redisErrorText(err) } : { result: value };
@@ -160,7 +164,9 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   }
 
   /** undefined replies = the transaction was discarded; the error says why. */
-  async function runMultiExec(commands: string[][]): Promise<{ replies?: Reply[]; error?: string }> {
+  async function runMultiExec(
+    commands: string[][],
+  ): Promise<{ replies?: Reply[]; error?: string }> {
     const multi = redis.multi();
     for (const original of commands) {
       const command = withLocalScripts(original);
@@ -171,7 +177,11 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     try {
       const results = await multi.exec();
       if (!results) return { error: "EXECABORT Transaction discarded" };
-      return { replies: results.map(([err, value]) => (err ? { error: redisErrorText(err) } : { result: value })) };
+      return {
+        replies: results.map(([err, value]) =>
+          err ? { error: redisErrorText(err) } : { result: value },
+        ),
+      };
     } catch (err) {
       const previous = (err as { previousErrors?: Error[] }).previousErrors ?? [];
       const detail = previous.map((e) => e.message).join("; ");
@@ -183,27 +193,40 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     const url = new URL(req.url ?? "/", "http://bridge");
     if (!authorized(req, url, opts.token)) return send(res, 401, { error: "Unauthorized" });
     const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
-    const body = req.method === "POST" ? await readBody(req, MAX_BODY_BYTES, "send smaller batches") : Buffer.alloc(0);
+    const body =
+      req.method === "POST"
+        ? await readBody(req, MAX_BODY_BYTES, "send smaller batches")
+        : Buffer.alloc(0);
     const path = url.pathname.replace(/\/+$/, "");
 
     if (path === "" || path === "/pipeline" || path === "/multi-exec") {
       if (req.method !== "POST") {
-        return send(res, 405, { error: 'ERR use POST with a JSON body, e.g. ["SET","key","value"]' });
+        return send(res, 405, {
+          error: 'ERR use POST with a JSON body, e.g. ["SET","key","value"]',
+        });
       }
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString("utf8"));
       } catch (err) {
-        return send(res, 400, { error: `ERR failed to parse JSON body (${(err as Error).message}): send a JSON array` });
+        return send(res, 400, {
+          error: `ERR failed to parse JSON body (${(err as Error).message}): send a JSON array`,
+        });
       }
       if (path === "") {
         const command = toCommand(parsed);
-        if (!command) return send(res, 400, { error: 'ERR body must be a command array of strings/numbers, e.g. ["GET","key"]' });
+        if (!command)
+          return send(res, 400, {
+            error: 'ERR body must be a command array of strings/numbers, e.g. ["GET","key"]',
+          });
         return sendReply(res, await runOne(command), base64);
       }
       const commands = Array.isArray(parsed) ? parsed.map(toCommand) : [];
       if (commands.length === 0 || commands.some((c) => !c)) {
-        return send(res, 400, { error: 'ERR body must be a non-empty array of command arrays, e.g. [["INCR","a"],["GET","a"]]' });
+        return send(res, 400, {
+          error:
+            'ERR body must be a non-empty array of command arrays, e.g. [["INCR","a"],["GET","a"]]',
+        });
       }
       if (path === "/pipeline") {
         const replies = await runPipeline(commands as string[][]);
@@ -230,7 +253,8 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: `ERR local Upstash bridge failed: ${(err as Error).message}` });
+      if (!res.headersSent)
+        send(res, 500, { error: `ERR local Upstash bridge failed: ${(err as Error).message}` });
       else res.destroy();
     });
   });
@@ -279,7 +303,8 @@ function refused(name: string): Reply {
 }
 
 function redisErrorText(err: unknown): string {
-  // Error replies from Redis (ioredis names them ReplyError); anything else is a connection problem.
+  // Error replies from Redis (ioredis names them ReplyError); anything else is a connection
+  // problem.
   if ((err as Error)?.name === "ReplyError") return (err as Error).message;
   return `ERR local Upstash bridge cannot reach Redis (${(err as Error)?.message ?? String(err)}): is redis-server running?`;
 }
@@ -299,10 +324,14 @@ export function redisHostPort(redisUrl: string): { host: string; port: number } 
   try {
     url = new URL(redisUrl);
   } catch {
-    throw new Error(`REDIS_URL is not a valid URL: expected redis://host:port (e.g. redis://127.0.0.1:6379)`);
+    throw new Error(
+      `REDIS_URL is not a valid URL: expected redis://host:port (e.g. redis://127.0.0.1:6379)`,
+    );
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new Error(`REDIS_URL must start with redis:// or rediss:// (got ${url.protocol}//…): fix the URL`);
+    throw new Error(
+      `REDIS_URL must start with redis:// or rediss:// (got ${url.protocol}//…): fix the URL`,
+    );
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
   return { host, port: url.port ? Number(url.port) : 6379 };
@@ -320,11 +349,18 @@ const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 
 function withLocalScripts(command: string[]): string[] {
   const name = String(command[0]).toUpperCase();
-  const scriptAt = name === "EVAL" || name === "EVAL_RO" ? 1 : name === "SCRIPT" && String(command[1]).toUpperCase() === "LOAD" ? 2 : -1;
+  const scriptAt =
+    name === "EVAL" || name === "EVAL_RO"
+      ? 1
+      : name === "SCRIPT" && String(command[1]).toUpperCase() === "LOAD"
+        ? 2
+        : -1;
   if (scriptAt > 0) {
     const script = String(command[scriptAt]);
     const local = script.replace(/^#!lua flags=([^\n]*)/, (_, flags: string) => {
-      const kept = flags.split(",").filter((f) => f.trim() !== "" && !UPSTASH_ONLY_FLAGS.has(f.trim()));
+      const kept = flags
+        .split(",")
+        .filter((f) => f.trim() !== "" && !UPSTASH_ONLY_FLAGS.has(f.trim()));
       return kept.length > 0 ? `#!lua flags=${kept.join(",")}` : "#!lua";
     });
     if (local === script) return command;

@@ -8,7 +8,8 @@ export function encodeReply(reply: unknown, base64: boolean): unknown {
   if (reply === null || reply === undefined) return null;
   if (typeof reply === "number") return reply;
   if (Buffer.isBuffer(reply)) return base64 ? reply.toString("base64") : reply.toString("utf8");
-  if (typeof reply === "string") return base64 ? Buffer.from(reply, "utf8").toString("base64") : reply;
+  if (typeof reply === "string")
+    return base64 ? Buffer.from(reply, "utf8").toString("base64") : reply;
   if (Array.isArray(reply)) return reply.map((item) => encodeReply(item, base64));
   // Errors nested in array replies (EXEC in RESP2) have no Upstash representation: keep the text.
   if (reply instanceof Error) return encodeReply(reply.message, base64);

@@ -33,7 +33,14 @@ const MAX_STANDINGS = 1_000;
 const PAGE_JSON_SLOTS = 64;
 
 import { apiEntry } from "../../domain/leaderboard";
-import { checkBoard, checkChanges, checkCount, checkCountedTotal, checkPageOptions, checkScore } from "./validate";
+import {
+  checkBoard,
+  checkChanges,
+  checkCount,
+  checkCountedTotal,
+  checkPageOptions,
+  checkScore,
+} from "./validate";
 import { toView, viewsOf } from "./views";
 
 /** Delay before a rebuild once the set is known to be incomplete (lets a burst settle). */
@@ -152,7 +159,12 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     if (wasComplete && !this.#top.complete) await this.#scheduleRebuild();
     if (archiveMoved) await this.#armArchive();
     this.#live.notify(firstChanged);
-    return { applied, topChanged: Number.isFinite(firstChanged), total: this.#reportedTotal(), previousWrittenAt };
+    return {
+      applied,
+      topChanged: Number.isFinite(firstChanged),
+      total: this.#reportedTotal(),
+      previousWrittenAt,
+    };
   }
 
   /** The board-period's watermark: the newest batch applied (Postgres time, epoch ms; 0: none). */
@@ -234,7 +246,11 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    */
   pageJson(options: PageOptions): PageJsonResult {
     const { start, end, total, hasMore } = this.#sliceOf(options);
-    if (this.#pageJsonOwner !== this.#top || this.#pageJsonRevision !== this.#top.revision || this.#pageJson.size >= PAGE_JSON_SLOTS) {
+    if (
+      this.#pageJsonOwner !== this.#top ||
+      this.#pageJsonRevision !== this.#top.revision ||
+      this.#pageJson.size >= PAGE_JSON_SLOTS
+    ) {
       this.#pageJson.clear();
       this.#pageJsonOwner = this.#top;
       this.#pageJsonRevision = this.#top.revision;
@@ -249,7 +265,14 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     return {
       entriesJson,
       count: end - start,
-      last: lastEntry ? { rank: end, score: lastEntry.score, reachedAt: lastEntry.reachedAt, playerId: lastEntry.playerId } : null,
+      last: lastEntry
+        ? {
+            rank: end,
+            score: lastEntry.score,
+            reachedAt: lastEntry.reachedAt,
+            playerId: lastEntry.playerId,
+          }
+        : null,
       total,
       hasMore,
       initialized: this.#board !== null,
@@ -264,7 +287,11 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     let start = 0;
     if (options.cursor !== undefined) {
       const { score, reachedAt, playerId } = options.cursor;
-      start = upperBound(entries, { sortScore: toSortScore(this.#top.sortOrder, score), reachedAt, playerId });
+      start = upperBound(entries, {
+        sortScore: toSortScore(this.#top.sortOrder, score),
+        reachedAt,
+        playerId,
+      });
     }
     start += options.offset ?? 0;
     const end = start + options.limit;
@@ -290,15 +317,27 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * way, so a caller falling back to Redis or Postgres need not count the board itself.
    */
   standing(playerId: string): { entry: RankedEntryView | null; total: number; writtenAt: number } {
-    return { entry: this.rankOf(playerId)?.entry ?? null, total: this.#reportedTotal(), writtenAt: this.#writtenAt };
+    return {
+      entry: this.rankOf(playerId)?.entry ?? null,
+      total: this.#reportedTotal(),
+      writtenAt: this.#writtenAt,
+    };
   }
 
   /**
    * The held entries of several players at once (a friends list) in one call, and the ids the
    * object does not hold, for the caller to look up beyond the top-N.
    */
-  standingsOf(playerIds: string[]): { entries: RankedEntryView[]; notHeld: string[]; total: number } {
-    if (!Array.isArray(playerIds) || playerIds.length > MAX_STANDINGS || playerIds.some((id) => typeof id !== "string")) {
+  standingsOf(playerIds: string[]): {
+    entries: RankedEntryView[];
+    notHeld: string[];
+    total: number;
+  } {
+    if (
+      !Array.isArray(playerIds) ||
+      playerIds.length > MAX_STANDINGS ||
+      playerIds.some((id) => typeof id !== "string")
+    ) {
       throw new RangeError(`standingsOf: playerIds must be at most ${MAX_STANDINGS} strings`);
     }
     const entries: RankedEntryView[] = [];
@@ -320,7 +359,10 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     const span = Math.min(n, MAX_AROUND);
     const index = this.#top.indexOf(playerId);
     if (index < 0) return null;
-    return { entries: viewsOf(this.#top.entries, index - span, index + span + 1), total: this.#reportedTotal() };
+    return {
+      entries: viewsOf(this.#top.entries, index - span, index + span + 1),
+      total: this.#reportedTotal(),
+    };
   }
 
   /**
@@ -331,7 +373,11 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   rankForScore(score: number): ScoreRankResult {
     checkScore(score);
     const ahead = countAtOrAhead(this.#top.entries, toSortScore(this.#top.sortOrder, score));
-    return { rank: ahead + 1, withinTop: this.#top.allHeld || ahead < this.#top.size, total: this.#reportedTotal() };
+    return {
+      rank: ahead + 1,
+      withinTop: this.#top.allHeld || ahead < this.#top.size,
+      total: this.#reportedTotal(),
+    };
   }
 
   /** Diagnostics for reconciliation and tests. */
@@ -363,7 +409,10 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   /** WebSocket upgrade (`?limit=` 1..100, default 10): snapshot now, updates as the top moves. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
+      return new Response("expected a WebSocket upgrade", {
+        status: 426,
+        headers: { Upgrade: "websocket" },
+      });
     }
     const limit = parseLiveLimit(new URL(request.url));
     if (limit === null) return new Response("limit must be an integer in 1..100", { status: 400 });
@@ -440,8 +489,13 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   /** A call for another board-period is a routing bug: refuse it before anything changes. */
   #checkIdentity(board: BoardPeriod): void {
     const current = this.#board;
-    if (current !== null && (current.boardId !== board.boardId || current.periodKey !== board.periodKey)) {
-      throw new Error(`LeaderboardDO: this object serves ${current.boardId}/${current.periodKey}, not ${board.boardId}/${board.periodKey}`);
+    if (
+      current !== null &&
+      (current.boardId !== board.boardId || current.periodKey !== board.periodKey)
+    ) {
+      throw new Error(
+        `LeaderboardDO: this object serves ${current.boardId}/${current.periodKey}, not ${board.boardId}/${board.periodKey}`,
+      );
     }
   }
 
@@ -451,8 +505,17 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    */
   #configure(board: BoardPeriod): TopSetDiff {
     const current = this.#board;
-    const none: TopSetDiff = { upserts: new Map(), removals: new Set(), firstChangedIndex: Number.POSITIVE_INFINITY };
-    if (current !== null && current.sortOrder === board.sortOrder && current.topSize === board.topSize) return none;
+    const none: TopSetDiff = {
+      upserts: new Map(),
+      removals: new Set(),
+      firstChangedIndex: Number.POSITIVE_INFINITY,
+    };
+    if (
+      current !== null &&
+      current.sortOrder === board.sortOrder &&
+      current.topSize === board.topSize
+    )
+      return none;
     let diff = none;
     if (current === null) {
       // Nothing was ever stored, so the held set is empty: start it with the right config.
@@ -462,7 +525,12 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     } else {
       diff = this.#top.resize(board.topSize);
     }
-    this.#board = { boardId: board.boardId, periodKey: board.periodKey, sortOrder: board.sortOrder, topSize: board.topSize };
+    this.#board = {
+      boardId: board.boardId,
+      periodKey: board.periodKey,
+      sortOrder: board.sortOrder,
+      topSize: board.topSize,
+    };
     this.#store.writeBoard(this.#board);
     return diff;
   }
@@ -528,7 +596,10 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     this.#store.writeTotal(total.count, total.at);
   }
 
-  /** Keeps the newest batch time (a rebuild keeps it too: it is a lower bound of the truth). Inside #commit. */
+  /**
+   * Keeps the newest batch time (a rebuild keeps it too: it is a lower bound of the truth). Inside
+   * #commit.
+   */
   #adoptWrittenAt(at: number | undefined): void {
     if (at === undefined || at <= this.#writtenAt) return;
     this.#writtenAt = at;
@@ -548,7 +619,8 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   async #armArchive(): Promise<void> {
     if (this.#archiveAt === null) return;
     const pending = await this.ctx.storage.getAlarm();
-    if (pending === null || pending > this.#archiveAt) await this.ctx.storage.setAlarm(this.#archiveAt);
+    if (pending === null || pending > this.#archiveAt)
+      await this.ctx.storage.setAlarm(this.#archiveAt);
   }
 
   /**
@@ -556,12 +628,18 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * send). The object is then as new; the next read of the period rebuilds it from Postgres.
    */
   async #archive(board: BoardPeriod): Promise<void> {
-    this.#live.closeAll(1001, "this period is archived; read it with GET /v1/leaderboards/:board?at=");
+    this.#live.closeAll(
+      1001,
+      "this period is archived; read it with GET /v1/leaderboards/:board?at=",
+    );
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#pageJson.clear();
     this.#load();
-    log.info("leaderboard-do: past period archived (Postgres keeps its records)", { board: board.boardId, period: board.periodKey });
+    log.info("leaderboard-do: past period archived (Postgres keeps its records)", {
+      board: board.boardId,
+      period: board.periodKey,
+    });
   }
 
   /** The total never undercounts what is held (percentiles need rank <= total). */
@@ -569,7 +647,15 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     return Math.max(this.#total, this.#top.size);
   }
 
-  #window(limit: number): { entries: ReturnType<typeof viewsOf>; total: number; complete: boolean } {
-    return { entries: viewsOf(this.#top.entries, 0, limit), total: this.#reportedTotal(), complete: this.#top.complete };
+  #window(limit: number): {
+    entries: ReturnType<typeof viewsOf>;
+    total: number;
+    complete: boolean;
+  } {
+    return {
+      entries: viewsOf(this.#top.entries, 0, limit),
+      total: this.#reportedTotal(),
+      complete: this.#top.complete,
+    };
   }
 }

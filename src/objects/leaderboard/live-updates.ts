@@ -25,7 +25,11 @@ interface SocketAttachment {
 }
 
 /** The current top window, as the object sees it. */
-export type WindowReader = (limit: number) => { entries: RankedEntryView[]; total: number; complete: boolean };
+export type WindowReader = (limit: number) => {
+  entries: RankedEntryView[];
+  total: number;
+  complete: boolean;
+};
 
 /** `?limit=` of a live request: DEFAULT_LIVE_LIMIT when absent, null when invalid. */
 export function parseLiveLimit(url: URL): number | null {

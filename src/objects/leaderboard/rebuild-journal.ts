@@ -21,7 +21,8 @@ export class RebuildJournal {
   /** Call BEFORE applying `changes` to the live set. */
   record(top: TopSet, changes: readonly EntryState[]): void {
     for (const change of changes) {
-      if (!this.#knownBefore.has(change.playerId)) this.#knownBefore.set(change.playerId, top.knownVersion(change.playerId));
+      if (!this.#knownBefore.has(change.playerId))
+        this.#knownBefore.set(change.playerId, top.knownVersion(change.playerId));
       this.#changes.push(change);
     }
   }

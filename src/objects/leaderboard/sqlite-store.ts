@@ -42,7 +42,9 @@ function parseMetadata(text: string | null): Metadata | null {
   if (text === null) return null;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Metadata) : null;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Metadata)
+      : null;
   } catch {
     return null;
   }
@@ -93,7 +95,11 @@ export class SqliteStore {
 
   /** All held entries, unsorted (the caller sorts with the board comparator). */
   readEntries(sortOrder: SortOrder): HeldEntry[] {
-    const rows = this.sql.exec<EntryRow>("select player_id, score, reached_at, version, display_name, metadata from entries").toArray();
+    const rows = this.sql
+      .exec<EntryRow>(
+        "select player_id, score, reached_at, version, display_name, metadata from entries",
+      )
+      .toArray();
     return rows.map((row) => ({
       playerId: row.player_id,
       score: row.score,
@@ -134,7 +140,8 @@ export class SqliteStore {
 
   /** Applies a row-level difference: upserts the given entries, deletes the removed players. */
   writeEntries(upserts: Iterable<HeldEntry>, removals: Iterable<string>): void {
-    for (const playerId of removals) this.sql.exec("delete from entries where player_id = ?", playerId);
+    for (const playerId of removals)
+      this.sql.exec("delete from entries where player_id = ?", playerId);
     for (const e of upserts) {
       this.sql.exec(
         `insert into entries (player_id, score, reached_at, version, display_name, metadata) values (?, ?, ?, ?, ?, ?)
@@ -151,11 +158,17 @@ export class SqliteStore {
   }
 
   #getMeta(key: string): string | null {
-    const rows = this.sql.exec<{ value: string }>("select value from meta where key = ?", key).toArray();
+    const rows = this.sql
+      .exec<{ value: string }>("select value from meta where key = ?", key)
+      .toArray();
     return rows[0]?.value ?? null;
   }
 
   #setMeta(key: string, value: string): void {
-    this.sql.exec("insert into meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value", key, value);
+    this.sql.exec(
+      "insert into meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value",
+      key,
+      value,
+    );
   }
 }

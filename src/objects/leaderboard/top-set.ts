@@ -16,7 +16,14 @@
 import type { SortOrder } from "../../domain";
 import type { EntryState, Metadata } from "../../domain/leaderboard";
 import { RecentVersions } from "./recent-versions";
-import { compareKeys, type HeldEntry, indexOfKey, insertSorted, removeSorted, toSortScore } from "./sorted-entries";
+import {
+  compareKeys,
+  type HeldEntry,
+  indexOfKey,
+  insertSorted,
+  removeSorted,
+  toSortScore,
+} from "./sorted-entries";
 
 /** What one call changed, for persistence and live updates. */
 export interface TopSetDiff {
@@ -45,7 +52,12 @@ function sameMetadata(a: Metadata | null, b: Metadata | null): boolean {
 
 /** True when a reader would see a difference between the two states of one player. */
 function visiblyDiffers(a: HeldEntry, b: HeldEntry): boolean {
-  return a.score !== b.score || a.reachedAt !== b.reachedAt || a.displayName !== b.displayName || !sameMetadata(a.metadata, b.metadata);
+  return (
+    a.score !== b.score ||
+    a.reachedAt !== b.reachedAt ||
+    a.displayName !== b.displayName ||
+    !sameMetadata(a.metadata, b.metadata)
+  );
 }
 
 /** Builds the held form of a state; undefined name/metadata keep what `previous` had. */
@@ -56,7 +68,8 @@ function toHeldEntry(sortOrder: SortOrder, state: EntryState, previous?: HeldEnt
     sortScore: toSortScore(sortOrder, state.score),
     reachedAt: state.reachedAt,
     version: state.version,
-    displayName: state.displayName === undefined ? (previous?.displayName ?? null) : state.displayName,
+    displayName:
+      state.displayName === undefined ? (previous?.displayName ?? null) : state.displayName,
     metadata: state.metadata === undefined ? (previous?.metadata ?? null) : state.metadata,
   };
 }
@@ -175,7 +188,10 @@ export class TopSet {
     const last = this.#entries[this.#entries.length - 1];
     // A held player that did not get worse keeps an exact place; anyone else needs a place
     // strictly ahead of the last held entry, unless every player is held.
-    const admit = allHeld || (held !== undefined && compareKeys(next, held) <= 0) || (last !== undefined && compareKeys(next, last) < 0);
+    const admit =
+      allHeld ||
+      (held !== undefined && compareKeys(next, held) <= 0) ||
+      (last !== undefined && compareKeys(next, last) < 0);
     if (!admit) {
       // Past the last held entry with players possibly in between: it cannot be placed.
       this.recent.remember(next.playerId, next.version);
@@ -242,14 +258,20 @@ export class TopSet {
     for (let i = 0; i < length; i += 1) {
       const before = this.#entries[i];
       const after = next[i];
-      if (before === undefined || after === undefined || before.playerId !== after.playerId || visiblyDiffers(before, after)) {
+      if (
+        before === undefined ||
+        after === undefined ||
+        before.playerId !== after.playerId ||
+        visiblyDiffers(before, after)
+      ) {
         this.#markChanged(diff, i);
         break;
       }
     }
     for (const entry of next) {
       const old = this.#byPlayer.get(entry.playerId);
-      if (old === undefined || old.version !== entry.version || visiblyDiffers(old, entry)) diff.upserts.set(entry.playerId, entry);
+      if (old === undefined || old.version !== entry.version || visiblyDiffers(old, entry))
+        diff.upserts.set(entry.playerId, entry);
       this.recent.forget(entry.playerId);
     }
     this.#entries = next;

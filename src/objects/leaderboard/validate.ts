@@ -28,13 +28,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Throws unless `board` is a usable board-period config. */
 export function checkBoard(board: BoardPeriod): void {
   if (!isPlainObject(board)) fail("board must be an object");
-  if (typeof board.boardId !== "string" || board.boardId.length === 0) fail("board.boardId must be a non-empty string");
-  if (typeof board.periodKey !== "string" || board.periodKey.length === 0) fail("board.periodKey must be a non-empty string");
+  if (typeof board.boardId !== "string" || board.boardId.length === 0)
+    fail("board.boardId must be a non-empty string");
+  if (typeof board.periodKey !== "string" || board.periodKey.length === 0)
+    fail("board.periodKey must be a non-empty string");
   if (!SORT_ORDERS.includes(board.sortOrder)) fail("board.sortOrder must be 'desc' or 'asc'");
   if (!isSafeInt(board.topSize) || board.topSize < 1 || board.topSize > MAX_TOP_SIZE) {
     fail(`board.topSize must be an integer in 1..${MAX_TOP_SIZE}`);
   }
-  if (board.archiveAt !== undefined && board.archiveAt !== null && (!isSafeInt(board.archiveAt) || board.archiveAt < 0)) {
+  if (
+    board.archiveAt !== undefined &&
+    board.archiveAt !== null &&
+    (!isSafeInt(board.archiveAt) || board.archiveAt < 0)
+  ) {
     fail("board.archiveAt must be epoch milliseconds, null or absent");
   }
 }
@@ -46,7 +52,11 @@ export function checkChanges(changes: readonly EntryState[]): void {
     if (!isPlainObject(c)) fail(`changes[${i}] must be an object`);
     const problem = projectionProblem(c);
     if (problem) fail(`changes[${i}]: ${problem}`);
-    if (c.displayName !== undefined && c.displayName !== null && typeof c.displayName !== "string") {
+    if (
+      c.displayName !== undefined &&
+      c.displayName !== null &&
+      typeof c.displayName !== "string"
+    ) {
       fail(`changes[${i}].displayName must be a string or null`);
     }
     if (c.metadata !== undefined && c.metadata !== null && !isPlainObject(c.metadata))
@@ -76,7 +86,11 @@ export function checkPageOptions(options: PageOptions): void {
   const cursor = options.cursor;
   if (cursor !== undefined) {
     if (!isPlainObject(cursor)) fail("cursor must be an object");
-    if (!isSafeInt(cursor.score) || !isSafeInt(cursor.reachedAt) || typeof cursor.playerId !== "string") {
+    if (
+      !isSafeInt(cursor.score) ||
+      !isSafeInt(cursor.reachedAt) ||
+      typeof cursor.playerId !== "string"
+    ) {
       fail("cursor needs integer score and reachedAt and a string playerId");
     }
   }

@@ -19,7 +19,11 @@ export function toView(entry: HeldEntry, index: number): RankedEntryView {
 }
 
 /** Views of entries[start, end), ranked by position. */
-export function viewsOf(entries: readonly HeldEntry[], start: number, end: number): RankedEntryView[] {
+export function viewsOf(
+  entries: readonly HeldEntry[],
+  start: number,
+  end: number,
+): RankedEntryView[] {
   const views: RankedEntryView[] = [];
   const stop = Math.min(end, entries.length);
   for (let i = Math.max(0, start); i < stop; i += 1) {

@@ -16,7 +16,10 @@ const route = guardedRoute({
   description: `A revoked key stops working everywhere within ${KEY_CACHE_MS / 1000} s (each isolate keeps a key that long).`,
   request: { params: KeyParamsSchema },
   responses: {
-    200: { description: "Revoked (revoking again changes nothing)", content: { "application/json": { schema: KeySchema } } },
+    200: {
+      description: "Revoked (revoking again changes nothing)",
+      content: { "application/json": { schema: KeySchema } },
+    },
     ...errorResponses(400, 404),
   },
 });
@@ -25,7 +28,8 @@ export function registerDeleteKey(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const revoked = await revokeKey(c.get("stores").db(), id);
-    if (!revoked) throw new ApiError("NOT_FOUND", `No key with id "${id}"; GET /v1/admin/keys lists them`);
+    if (!revoked)
+      throw new ApiError("NOT_FOUND", `No key with id "${id}"; GET /v1/admin/keys lists them`);
     return c.json(revoked, 200);
   });
 }

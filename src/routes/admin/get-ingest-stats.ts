@@ -21,9 +21,14 @@ const route = guardedRoute({
         .default(24),
     }),
   },
-  responses: { 200: { description: "Stats", content: { "application/json": { schema: IngestStatsSchema } } }, ...errorResponses(400, 401) },
+  responses: {
+    200: { description: "Stats", content: { "application/json": { schema: IngestStatsSchema } } },
+    ...errorResponses(400, 401),
+  },
 });
 
 export function registerGetIngestStats(app: OpenAPIHono<AppContext>): void {
-  app.openapi(route, async (c) => c.json(await readIngestStats(c.get("stores").db(), c.req.valid("query").hours), 200));
+  app.openapi(route, async (c) =>
+    c.json(await readIngestStats(c.get("stores").db(), c.req.valid("query").hours), 200),
+  );
 }

@@ -11,7 +11,9 @@ const route = guardedRoute({
   path: "/v1/admin/keys",
   tags: ["admin", "keys"],
   summary: "Create a server key; the answer is the only time its secret is shown",
-  request: { body: { required: true, content: { "application/json": { schema: CreateKeySchema } } } },
+  request: {
+    body: { required: true, content: { "application/json": { schema: CreateKeySchema } } },
+  },
   responses: {
     201: { description: "Created", content: { "application/json": { schema: CreatedKeySchema } } },
     ...errorResponses(400),

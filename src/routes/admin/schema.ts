@@ -12,7 +12,9 @@ const DeadLetterSchema = z
   })
   .openapi("DeadLetter");
 
-export const DeadLetterListSchema = z.object({ total: z.number().int(), deadLetters: z.array(DeadLetterSchema) }).openapi("DeadLetterList");
+export const DeadLetterListSchema = z
+  .object({ total: z.number().int(), deadLetters: z.array(DeadLetterSchema) })
+  .openapi("DeadLetterList");
 
 export const ReplayRequestSchema = z
   .object({
@@ -26,7 +28,10 @@ export const ReplayRequestSchema = z
   .openapi("ReplayRequest");
 
 export const ReplayResponseSchema = z
-  .object({ replayed: z.number().int(), skipped: z.array(z.object({ id: z.number().int(), reason: z.string() })) })
+  .object({
+    replayed: z.number().int(),
+    skipped: z.array(z.object({ id: z.number().int(), reason: z.string() })),
+  })
   .openapi("ReplayResponse");
 
 const QueueStatsSchema = z.object({
@@ -35,9 +40,13 @@ const QueueStatsSchema = z.object({
   duplicates: z.number().int(),
   rejected: z.number().int(),
   outOfRange: z.number().int().openapi({
-    description: "Accepted events the batch refused because they would take a record out of its board's bounds (listed in recentRefusals)",
+    description:
+      "Accepted events the batch refused because they would take a record out of its board's bounds (listed in recentRefusals)",
   }),
-  accepted: z.number().int().openapi({ description: "persisted + duplicates: every accepted event reaches the consumer" }),
+  accepted: z
+    .number()
+    .int()
+    .openapi({ description: "persisted + duplicates: every accepted event reaches the consumer" }),
   batches: z.number().int(),
   avgBatchSize: z.number(),
   lagMsAvg: z.number().openapi({ description: "Mean time from acceptance to commit" }),
@@ -61,7 +70,12 @@ export const IngestStatsSchema = z
           at: z.string(),
         }),
       )
-      .openapi({ description: "The newest accepted events refused by their board's bounds (at most 20)" }),
-    consumerLagMs: z.number().nullable().openapi({ description: "Time since the last committed batch (null: none yet)" }),
+      .openapi({
+        description: "The newest accepted events refused by their board's bounds (at most 20)",
+      }),
+    consumerLagMs: z
+      .number()
+      .nullable()
+      .openapi({ description: "Time since the last committed batch (null: none yet)" }),
   })
   .openapi("IngestStats");

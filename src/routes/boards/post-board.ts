@@ -11,7 +11,9 @@ const route = guardedRoute({
   path: "/v1/admin/boards",
   tags: ["admin", "boards"],
   summary: "Create a board",
-  request: { body: { required: true, content: { "application/json": { schema: CreateBoardSchema } } } },
+  request: {
+    body: { required: true, content: { "application/json": { schema: CreateBoardSchema } } },
+  },
   responses: {
     201: { description: "Created", content: { "application/json": { schema: BoardSchema } } },
     ...errorResponses(400, 401, 409, 415),

@@ -15,7 +15,9 @@ const route = guardedRoute({
   description:
     "Each item is validated on its own: valid items are accepted even when others in the batch are rejected. " +
     "Event ids make retries safe: an id already accepted (within the idempotency window of 8 days) counts once.",
-  request: { body: { required: true, content: { "application/json": { schema: IngestRequestSchema } } } },
+  request: {
+    body: { required: true, content: { "application/json": { schema: IngestRequestSchema } } },
+  },
   responses: {
     202: {
       description: "Queued; `rejected` lists refused items by index",
@@ -39,14 +41,21 @@ export function registerPostEvents(app: OpenAPIHono<AppContext>): void {
     try {
       body = await c.req.json();
     } catch {
-      throw new ApiError("BAD_REQUEST", 'The body must be JSON: one event object, or {"events": [...]}');
+      throw new ApiError(
+        "BAD_REQUEST",
+        'The body must be JSON: one event object, or {"events": [...]}',
+      );
     }
     const items = extractItems(body);
     const max = Number(c.env.EVENTS_MAX_BATCH);
     if (items.length > max) {
-      throw new ApiError("PAYLOAD_TOO_LARGE", `A request may carry at most ${max} events (got ${items.length}); split the batch`, {
-        limit: max,
-      });
+      throw new ApiError(
+        "PAYLOAD_TOO_LARGE",
+        `A request may carry at most ${max} events (got ${items.length}); split the batch`,
+        {
+          limit: max,
+        },
+      );
     }
     const result = await ingestEvents(c.env, c.get("stores").db, items, c.get("caller"));
     return c.json(result, 202);
@@ -59,8 +68,10 @@ function extractItems(body: unknown): unknown[] {
   }
   if ("events" in body) {
     const events = (body as { events: unknown }).events;
-    if (!Array.isArray(events)) throw new ApiError("BAD_REQUEST", '"events" must be an array of events');
-    if (events.length === 0) throw new ApiError("BAD_REQUEST", '"events" is empty; send at least one event');
+    if (!Array.isArray(events))
+      throw new ApiError("BAD_REQUEST", '"events" must be an array of events');
+    if (events.length === 0)
+      throw new ApiError("BAD_REQUEST", '"events" is empty; send at least one event');
     return events;
   }
   return [body];

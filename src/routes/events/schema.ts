@@ -4,7 +4,9 @@ import { EventInputSchema } from "../../services/ingest/event-input";
 
 export const IngestRequestSchema = z
   .union([z.object({ events: z.array(z.unknown()) }), EventInputSchema])
-  .openapi("IngestRequest", { description: "One event, or {events: [...]} (at most EVENTS_MAX_BATCH)" });
+  .openapi("IngestRequest", {
+    description: "One event, or {events: [...]} (at most EVENTS_MAX_BATCH)",
+  });
 
 export const IngestResponseSchema = z
   .object({

@@ -9,7 +9,9 @@ const route = guardedRoute({
   path: "/health",
   tags: ["health"],
   summary: "Liveness: the worker runs (touches no dependency)",
-  responses: { 200: { description: "Alive", content: { "application/json": { schema: LivenessSchema } } } },
+  responses: {
+    200: { description: "Alive", content: { "application/json": { schema: LivenessSchema } } },
+  },
 });
 
 export function registerGetHealthLive(app: OpenAPIHono<AppContext>): void {

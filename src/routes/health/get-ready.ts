@@ -27,7 +27,9 @@ export function registerGetReady(app: OpenAPIHono<AppContext>): void {
     const { ready, checks } = await checkReadiness(c.env, (p) => c.executionCtx.waitUntil(p));
     c.header("Cache-Control", "no-store");
     if (!ready) return c.json({ status: "unready" as const, checks }, 503);
-    const degraded = Object.values(checks).some((check) => check.status === "down") || checks.redis.circuit?.state === "open";
+    const degraded =
+      Object.values(checks).some((check) => check.status === "down") ||
+      checks.redis.circuit?.state === "open";
     return c.json({ status: degraded ? ("degraded" as const) : ("ready" as const), checks }, 200);
   });
 }

@@ -1,12 +1,18 @@
 import { z } from "@hono/zod-openapi";
 
-export const LivenessSchema = z.object({ status: z.literal("ok"), environment: z.string() }).openapi("Liveness");
+export const LivenessSchema = z
+  .object({ status: z.literal("ok"), environment: z.string() })
+  .openapi("Liveness");
 
 const DependencySchema = z
   .object({
     status: z.enum(["ok", "down", "not_configured", "invalid"]),
     required: z.boolean(),
-    latencyMs: z.number().int().optional().openapi({ description: "Round trip of the check, in milliseconds" }),
+    latencyMs: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Round trip of the check, in milliseconds" }),
     error: z.string().optional(),
   })
   .openapi("DependencyStatus");
@@ -15,7 +21,9 @@ export const ReadinessSchema = z
   .object({
     status: z.enum(["ready", "degraded", "unready"]),
     checks: z.object({
-      config: DependencySchema.openapi({ description: "The numeric [vars] of wrangler.toml; invalid names each bad one" }),
+      config: DependencySchema.openapi({
+        description: "The numeric [vars] of wrangler.toml; invalid names each bad one",
+      }),
       database: DependencySchema,
       redis: DependencySchema.extend({
         circuit: z
@@ -28,7 +36,10 @@ export const ReadinessSchema = z
             lastError: z.string().nullable(),
           })
           .optional()
-          .openapi({ description: "This isolate's Redis circuit breaker: open while reads and projections skip Redis" }),
+          .openapi({
+            description:
+              "This isolate's Redis circuit breaker: open while reads and projections skip Redis",
+          }),
       }),
     }),
   })

@@ -17,6 +17,11 @@ export async function boardPeriodOf(
 ): Promise<{ board: Board; period: PeriodKind; periodKey: string; reads: ReadContext }> {
   const reads = c.get("stores");
   const board = await readableBoard(c, boardId);
-  const { period, periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
+  const { period, periodKey } = selectPeriod(
+    board,
+    query.period,
+    query.at,
+    acceptanceWindow(c.env),
+  );
   return { board, period, periodKey, reads };
 }

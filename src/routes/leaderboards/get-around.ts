@@ -13,9 +13,15 @@ const route = guardedRoute({
   path: "/v1/leaderboards/{board}/players/{player}/around",
   tags: ["leaderboards"],
   summary: "The n players above and n below a player (fewer at the edges), the player among them",
-  request: { params: PlayerParamsSchema, query: PeriodQuerySchema.extend({ n: z.coerce.number().int().min(0).max(50).default(5) }) },
+  request: {
+    params: PlayerParamsSchema,
+    query: PeriodQuerySchema.extend({ n: z.coerce.number().int().min(0).max(50).default(5) }),
+  },
   responses: {
-    200: { description: "The neighbourhood", content: { "application/json": { schema: EntriesSchema } } },
+    200: {
+      description: "The neighbourhood",
+      content: { "application/json": { schema: EntriesSchema } },
+    },
     ...errorResponses(400, 404, 503),
   },
 });
@@ -26,9 +32,16 @@ export function registerGetAround(app: OpenAPIHono<AppContext>): void {
     const query = c.req.valid("query");
     const { board, period, periodKey, reads } = await boardPeriodOf(c, boardId, query);
     const around = await readAround(reads, board, periodKey, player, query.n);
-    if (!around) throw new ApiError("NOT_FOUND", `Player "${player}" has no score on "${board.id}" for ${period} ${periodKey}`);
+    if (!around)
+      throw new ApiError(
+        "NOT_FOUND",
+        `Player "${player}" has no score on "${board.id}" for ${period} ${periodKey}`,
+      );
     c.header("x-rank-source", around.source);
     c.header("cache-control", "no-store");
-    return c.json({ board: board.id, period, periodKey, total: around.total, entries: around.entries }, 200);
+    return c.json(
+      { board: board.id, period, periodKey, total: around.total, entries: around.entries },
+      200,
+    );
   });
 }

@@ -20,13 +20,18 @@ const route = guardedRoute({
     "then served stale for a while as one background refresh runs. Send If-None-Match with the ETag for a 304.",
   request: { params: BoardParamsSchema, query: PageQuerySchema },
   responses: {
-    200: { description: "The page", content: { "application/json": { schema: LeaderboardPageSchema } } },
+    200: {
+      description: "The page",
+      content: { "application/json": { schema: LeaderboardPageSchema } },
+    },
     304: { description: "Not modified (If-None-Match matched the ETag)" },
     ...errorResponses(400, 404, 503),
   },
 });
 
-/** How long after expiry a page may still be served while it refreshes: a few TTLs, at least 30 s. */
+/**
+ * How long after expiry a page may still be served while it refreshes: a few TTLs, at least 30 s.
+ */
 const staleSecondsFor = (ttl: number) => Math.max(30, ttl * 6);
 
 export function registerGetPage(app: OpenAPIHono<AppContext>): void {
@@ -34,10 +39,18 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     const { board: boardId } = c.req.valid("param");
     const query = c.req.valid("query");
     const board = await readableBoard(c, boardId);
-    const { period, periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
+    const { period, periodKey } = selectPeriod(
+      board,
+      query.period,
+      query.at,
+      acceptanceWindow(c.env),
+    );
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
     if (query.cursor && (!cursor || cursor.period !== periodKey)) {
-      throw new ApiError("BAD_REQUEST", "cursor is not a nextCursor of this board period; start again without it");
+      throw new ApiError(
+        "BAD_REQUEST",
+        "cursor is not a nextCursor of this board period; start again without it",
+      );
     }
 
     // The key names the resource, not the request: the same page for every client in this PoP.
@@ -46,18 +59,29 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     const stale = staleSecondsFor(ttl);
     // Development only: `x-edgeboard-cache: bypass` skips the edge cache (bench:read measures the
     // Durable Object path with it). Never in staging/production, where it would invite stampedes.
-    const bypass = c.env.ENVIRONMENT === "development" && c.req.header("x-edgeboard-cache") === "bypass";
+    const bypass =
+      c.env.ENVIRONMENT === "development" && c.req.header("x-edgeboard-cache") === "bypass";
     const reads = c.get("stores");
     const cached = await cachedJson(
       cacheKey,
       async () => {
         const options = {
           limit: query.limit,
-          after: cursor ? { score: cursor.score, reachedAt: cursor.reachedAt, playerId: cursor.playerId } : undefined,
+          after: cursor
+            ? { score: cursor.score, reachedAt: cursor.reachedAt, playerId: cursor.playerId }
+            : undefined,
         };
-        const cursorAfter = (last: { score: number; reachedAt: number; playerId: string } | undefined, hasMore: boolean) =>
+        const cursorAfter = (
+          last: { score: number; reachedAt: number; playerId: string } | undefined,
+          hasMore: boolean,
+        ) =>
           hasMore && last
-            ? encodeCursor({ period: periodKey, score: last.score, reachedAt: last.reachedAt, playerId: last.playerId })
+            ? encodeCursor({
+                period: periodKey,
+                score: last.score,
+                reachedAt: last.reachedAt,
+                playerId: last.playerId,
+              })
             : null;
         // Inside the top-N the object's serialized entries are spliced in as they are; the
         // key order is the one JSON.stringify gives the slow path below.
@@ -65,15 +89,33 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
         if (fast) {
           const head = JSON.stringify({ board: board.id, period, periodKey, total: fast.total });
           const nextCursor = JSON.stringify(cursorAfter(fast.last ?? undefined, fast.hasMore));
-          return { status: 200, body: `${head.slice(0, -1)},"entries":${fast.entriesJson},"nextCursor":${nextCursor}}` };
+          return {
+            status: 200,
+            body: `${head.slice(0, -1)},"entries":${fast.entriesJson},"nextCursor":${nextCursor}}`,
+          };
         }
         const page = await readPage(reads, board, periodKey, options);
         const last = page.entries.at(-1);
-        const nextCursor = cursorAfter(last && { ...last, reachedAt: Date.parse(last.reachedAt) }, page.hasMore);
-        const body = { board: board.id, period, periodKey, total: page.total, entries: page.entries, nextCursor };
+        const nextCursor = cursorAfter(
+          last && { ...last, reachedAt: Date.parse(last.reachedAt) },
+          page.hasMore,
+        );
+        const body = {
+          board: board.id,
+          period,
+          periodKey,
+          total: page.total,
+          entries: page.entries,
+          nextCursor,
+        };
         return { status: 200, body: JSON.stringify(body) };
       },
-      { freshSeconds: ttl, staleSeconds: stale, waitUntil: (p) => c.executionCtx.waitUntil(p), bypass },
+      {
+        freshSeconds: ttl,
+        staleSeconds: stale,
+        waitUntil: (p) => c.executionCtx.waitUntil(p),
+        bypass,
+      },
     );
 
     const headers = {
@@ -85,6 +127,9 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     if (matchesEtag(c.req.header("if-none-match"), cached.etag)) {
       return c.body(null, 304, headers);
     }
-    return c.body(cached.body, 200, { ...headers, "content-type": "application/json; charset=utf-8" });
+    return c.body(cached.body, 200, {
+      ...headers,
+      "content-type": "application/json; charset=utf-8",
+    });
   });
 }

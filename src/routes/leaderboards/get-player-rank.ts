@@ -13,10 +13,14 @@ const route = guardedRoute({
   path: "/v1/leaderboards/{board}/players/{player}",
   tags: ["leaderboards"],
   summary: "A player's score, rank, the board's total and the player's percentile",
-  description: "From the board's Durable Object inside the top-N, from Redis beyond it (O(log N)), from Postgres without Redis.",
+  description:
+    "From the board's Durable Object inside the top-N, from Redis beyond it (O(log N)), from Postgres without Redis.",
   request: { params: PlayerParamsSchema, query: PeriodQuerySchema },
   responses: {
-    200: { description: "The player's standing", content: { "application/json": { schema: PlayerRankSchema } } },
+    200: {
+      description: "The player's standing",
+      content: { "application/json": { schema: PlayerRankSchema } },
+    },
     ...errorResponses(400, 404, 503),
   },
 });
@@ -27,7 +31,11 @@ export function registerGetPlayerRank(app: OpenAPIHono<AppContext>): void {
     const query = c.req.valid("query");
     const { board, period, periodKey, reads } = await boardPeriodOf(c, boardId, query);
     const standing = await readPlayerRank(reads, board, periodKey, player);
-    if (!standing) throw new ApiError("NOT_FOUND", `Player "${player}" has no score on "${board.id}" for ${period} ${periodKey}`);
+    if (!standing)
+      throw new ApiError(
+        "NOT_FOUND",
+        `Player "${player}" has no score on "${board.id}" for ${period} ${periodKey}`,
+      );
     const { source, ...rest } = standing;
     c.header("x-rank-source", source);
     c.header("cache-control", "no-store");

@@ -15,7 +15,11 @@ const route = guardedRoute({
   request: {
     params: BoardParamsSchema,
     query: PeriodQuerySchema.extend({
-      score: z.coerce.number().int("must be an integer").min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+      score: z.coerce
+        .number()
+        .int("must be an integer")
+        .min(Number.MIN_SAFE_INTEGER)
+        .max(Number.MAX_SAFE_INTEGER),
     }),
   },
   responses: {
@@ -31,6 +35,16 @@ export function registerGetRankOf(app: OpenAPIHono<AppContext>): void {
     const { board, period, periodKey, reads } = await boardPeriodOf(c, boardId, query);
     const result = await readRankForScore(reads, board, periodKey, query.score);
     c.header("x-rank-source", result.source);
-    return c.json({ board: board.id, period, periodKey, score: query.score, rank: result.rank, total: result.total }, 200);
+    return c.json(
+      {
+        board: board.id,
+        period,
+        periodKey,
+        score: query.score,
+        rank: result.rank,
+        total: result.total,
+      },
+      200,
+    );
   });
 }

@@ -18,7 +18,10 @@ const route = guardedRoute({
     body: { required: true, content: { "application/json": { schema: PlayersBodySchema } } },
   },
   responses: {
-    200: { description: "Their records, best first", content: { "application/json": { schema: EntriesSchema } } },
+    200: {
+      description: "Their records, best first",
+      content: { "application/json": { schema: EntriesSchema } },
+    },
     ...errorResponses(400, 404, 415, 503),
   },
 });
@@ -31,6 +34,9 @@ export function registerPostPlayers(app: OpenAPIHono<AppContext>): void {
     const ids = [...new Set(c.req.valid("json").playerIds)];
     const result = await readPlayers(reads, board, periodKey, ids);
     c.header("cache-control", "no-store");
-    return c.json({ board: board.id, period, periodKey, total: result.total, entries: result.entries }, 200);
+    return c.json(
+      { board: board.id, period, periodKey, total: result.total, entries: result.entries },
+      200,
+    );
   });
 }

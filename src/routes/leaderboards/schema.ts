@@ -1,19 +1,32 @@
 import { z } from "@hono/zod-openapi";
 import { BoardIdSchema } from "../boards/schema";
 
-export const PlayerIdSchema = z.string().regex(/^[A-Za-z0-9_.:@|-]{1,128}$/, "1-128 characters: letters, digits and _ . : @ | -");
+export const PlayerIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:@|-]{1,128}$/, "1-128 characters: letters, digits and _ . : @ | -");
 
 export const BoardParamsSchema = z.object({ board: BoardIdSchema });
 export const PlayerParamsSchema = z.object({ board: BoardIdSchema, player: PlayerIdSchema });
 
 export const PeriodQuerySchema = z.object({
-  period: z.enum(["all", "daily", "weekly", "monthly"]).optional().openapi({ description: "Default: all (or the board's first period)" }),
-  at: z.string().max(16).optional().openapi({ description: "A past period: `previous`, or a key such as 2026-W47" }),
+  period: z
+    .enum(["all", "daily", "weekly", "monthly"])
+    .optional()
+    .openapi({ description: "Default: all (or the board's first period)" }),
+  at: z
+    .string()
+    .max(16)
+    .optional()
+    .openapi({ description: "A past period: `previous`, or a key such as 2026-W47" }),
 });
 
 export const PageQuerySchema = PeriodQuerySchema.extend({
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(1024).optional().openapi({ description: "`nextCursor` of the previous page" }),
+  cursor: z
+    .string()
+    .max(1024)
+    .optional()
+    .openapi({ description: "`nextCursor` of the previous page" }),
 });
 
 const EntrySchema = z
@@ -54,11 +67,23 @@ export const PlayerRankSchema = z
   .openapi("PlayerRank");
 
 export const EntriesSchema = z
-  .object({ board: z.string(), period: z.string(), periodKey: z.string(), total: z.number().int(), entries: z.array(EntrySchema) })
+  .object({
+    board: z.string(),
+    period: z.string(),
+    periodKey: z.string(),
+    total: z.number().int(),
+    entries: z.array(EntrySchema),
+  })
   .openapi("Entries");
 
 export const PlayersBodySchema = z
-  .object({ playerIds: z.array(PlayerIdSchema).min(1).max(100).openapi({ description: "Up to 100 player ids (friends)" }) })
+  .object({
+    playerIds: z
+      .array(PlayerIdSchema)
+      .min(1)
+      .max(100)
+      .openapi({ description: "Up to 100 player ids (friends)" }),
+  })
   .openapi("PlayersRequest");
 
 export const RankOfSchema = z

@@ -7,10 +7,18 @@ import { parseCorsOrigins } from "../../domain";
  * Access-Control-Allow-Origin, so the browser refuses the request for every other one.
  */
 export const corsPolicy = cors({
-  origin: (origin, c) => (origin !== "" && parseCorsOrigins(c.env.CORS_ORIGINS).includes(origin) ? origin : null),
+  origin: (origin, c) =>
+    origin !== "" && parseCorsOrigins(c.env.CORS_ORIGINS).includes(origin) ? origin : null,
   allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-  allowHeaders: ["Content-Type", "Authorization", "If-None-Match", "X-Edgeboard-Timestamp", "X-Edgeboard-Signature"],
+  allowHeaders: [
+    "Content-Type",
+    "Authorization",
+    "If-None-Match",
+    "X-Edgeboard-Timestamp",
+    "X-Edgeboard-Signature",
+  ],
   exposeHeaders: ["ETag", "Retry-After", "X-Request-Id"],
-  // Browsers cap this themselves (Chrome at 2 h); 10 min lets a changed allow-list take effect soon.
+  // Browsers cap this themselves (Chrome at 2 h); 10 min lets a changed allow-list take effect
+  // soon.
   maxAge: 600,
 });

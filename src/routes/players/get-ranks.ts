@@ -20,7 +20,10 @@ const route = guardedRoute({
   summary: "The player's score and rank on every board and current period they appear on",
   request: { params: z.object({ player: PlayerIdSchema }) },
   responses: {
-    200: { description: "Their ranks (empty when they have none)", content: { "application/json": { schema: PlayerRanksSchema } } },
+    200: {
+      description: "Their ranks (empty when they have none)",
+      content: { "application/json": { schema: PlayerRanksSchema } },
+    },
     ...errorResponses(400, 503),
   },
 });
@@ -28,7 +31,11 @@ const route = guardedRoute({
 export function registerGetPlayerRanks(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { player } = c.req.valid("param");
-    const ranks = await readPlayerRanks(c.get("stores"), player, readsPrivateBoards(c.get("caller")));
+    const ranks = await readPlayerRanks(
+      c.get("stores"),
+      player,
+      readsPrivateBoards(c.get("caller")),
+    );
     c.header("cache-control", "no-store");
     return c.json({ playerId: player, ranks }, 200);
   });

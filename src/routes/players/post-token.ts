@@ -20,14 +20,22 @@ const route = guardedRoute({
     body: {
       required: false,
       content: {
-        "application/json": { schema: z.object({ ttlSeconds: z.number().int().min(60).max(86_400).optional() }).openapi("MintToken") },
+        "application/json": {
+          schema: z
+            .object({ ttlSeconds: z.number().int().min(60).max(86_400).optional() })
+            .openapi("MintToken"),
+        },
       },
     },
   },
   responses: {
     201: {
       description: "Minted",
-      content: { "application/json": { schema: z.object({ token: z.string(), expiresAt: z.string() }).openapi("PlayerToken") } },
+      content: {
+        "application/json": {
+          schema: z.object({ token: z.string(), expiresAt: z.string() }).openapi("PlayerToken"),
+        },
+      },
     },
     ...errorResponses(400, 503),
   },
@@ -39,7 +47,10 @@ export function registerPostToken(app: OpenAPIHono<AppContext>): void {
     const body = c.req.valid("json") as { ttlSeconds?: number } | undefined;
     const minted = await mintPlayerToken(c.env, player, body?.ttlSeconds ?? tokenTtlSeconds(c.env));
     if (!minted) {
-      throw new ApiError("DEPENDENCY_UNAVAILABLE", "This deployment mints no player tokens: set the PLAYER_TOKEN_SECRET secret");
+      throw new ApiError(
+        "DEPENDENCY_UNAVAILABLE",
+        "This deployment mints no player tokens: set the PLAYER_TOKEN_SECRET secret",
+      );
     }
     c.header("cache-control", "no-store");
     return c.json({ token: minted.token, expiresAt: minted.expiresAt.toISOString() }, 201);

@@ -33,7 +33,11 @@ export async function authenticate(
   // a key or token costs no admin-key digest on the hot path.
   if (keyPrefixOf(credential)) {
     const key = await verifyServerKey(db, credential);
-    if (key) return { caller: { kind: "key", keyId: key.id, prefix: key.prefix, scopes: key.scopes }, key };
+    if (key)
+      return {
+        caller: { kind: "key", keyId: key.id, prefix: key.prefix, scopes: key.scopes },
+        key,
+      };
     if (await isAdminKey(config, credential)) return { caller: { kind: "admin" } };
     refuse("This server key is unknown or revoked; create one with POST /v1/admin/keys");
   }

@@ -18,7 +18,10 @@ function keyView(row: ApiKey) {
 }
 
 /** Creates a key; the returned `key` is the only copy of the secret there will ever be. */
-export async function createKey(db: Database, input: { name: string; scopes: Scope[]; requireSignature: boolean }) {
+export async function createKey(
+  db: Database,
+  input: { name: string; scopes: Scope[]; requireSignature: boolean },
+) {
   const issued = await issueKey();
   const [row] = await db
     .insert(apiKeys)
@@ -38,7 +41,11 @@ export async function createKey(db: Database, input: { name: string; scopes: Sco
 
 /** Every key, newest first (revoked ones too, marked), at most `limit`. */
 export async function listKeys(db: Database, limit: number) {
-  const rows = await db.select().from(apiKeys).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id)).limit(limit);
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(limit);
   return rows.map(keyView);
 }
 

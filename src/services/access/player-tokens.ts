@@ -41,7 +41,13 @@ const jwkSets = new Map<string, JWTVerifyGetKey>();
 async function hmacKey(secret: string): Promise<CryptoKey> {
   let key = hmacKeys.get(secret);
   if (!key) {
-    key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    key = await crypto.subtle.importKey(
+      "raw",
+      encoder.encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
     hmacKeys.set(secret, key);
   }
   return key;
@@ -61,7 +67,9 @@ export function tokenTtlSeconds(config: TokenConfig): number {
   return Number.isInteger(ttl) && ttl > 0 ? ttl : DEFAULT_TOKEN_TTL_SECONDS;
 }
 
-/** A token for `playerId`, valid `ttlSeconds`; null when this deployment has no PLAYER_TOKEN_SECRET. */
+/**
+ * A token for `playerId`, valid `ttlSeconds`; null when this deployment has no PLAYER_TOKEN_SECRET.
+ */
 export async function mintPlayerToken(
   config: TokenConfig,
   playerId: string,
@@ -92,7 +100,11 @@ export function looksLikeJwt(token: string): boolean {
  * verified here are remembered until they expire (the credential cache namespace): a game client
  * sends the same token with every request, and a lookup costs far less than a signature check.
  */
-export async function verifyPlayerToken(config: TokenConfig, token: string, now = Date.now()): Promise<string> {
+export async function verifyPlayerToken(
+  config: TokenConfig,
+  token: string,
+  now = Date.now(),
+): Promise<string> {
   const known = verifiedPlayerToken(token, now);
   if (known) return known.playerId;
   const checked = await verifyAfresh(config, token, new Date(now));
@@ -100,7 +112,11 @@ export async function verifyPlayerToken(config: TokenConfig, token: string, now 
   return checked.playerId;
 }
 
-async function verifyAfresh(config: TokenConfig, token: string, currentDate: Date): Promise<{ playerId: string; expiresAt: number }> {
+async function verifyAfresh(
+  config: TokenConfig,
+  token: string,
+  currentDate: Date,
+): Promise<{ playerId: string; expiresAt: number }> {
   let issuer: unknown;
   try {
     issuer = decodeJwt(token).iss;
@@ -133,7 +149,10 @@ async function verifyAfresh(config: TokenConfig, token: string, currentDate: Dat
       return { playerId: playerOf(payload[claim]), expiresAt: expiryOf(payload.exp) };
     }
     if (config.IDP_JWT_SECRET) {
-      const { payload } = await jwtVerify(token, await hmacKey(config.IDP_JWT_SECRET), { ...options, algorithms: ["HS256"] });
+      const { payload } = await jwtVerify(token, await hmacKey(config.IDP_JWT_SECRET), {
+        ...options,
+        algorithms: ["HS256"],
+      });
       return { playerId: playerOf(payload[claim]), expiresAt: expiryOf(payload.exp) };
     }
   } catch (error) {
@@ -142,7 +161,9 @@ async function verifyAfresh(config: TokenConfig, token: string, currentDate: Dat
     if (code === "ERR_JWT_EXPIRED") throw new TokenError("the token has expired; get a new one");
     throw new TokenError(`the token is not valid here (${code ?? "unverifiable"})`);
   }
-  throw new TokenError("no verifier matches this token's issuer (configure IDP_JWT_SECRET or IDP_JWKS_URL for your identity provider)");
+  throw new TokenError(
+    "no verifier matches this token's issuer (configure IDP_JWT_SECRET or IDP_JWKS_URL for your identity provider)",
+  );
 }
 
 /** `exp` (required by every verifier above) in epoch ms. */
@@ -152,7 +173,9 @@ function expiryOf(exp: number | undefined): number {
 
 function playerOf(value: unknown): string {
   if (typeof value !== "string" || !PLAYER_ID.test(value)) {
-    throw new TokenError("the token's player claim is missing or not a valid player id (1-128 of letters, digits, _ . : @ | -)");
+    throw new TokenError(
+      "the token's player claim is missing or not a valid player id (1-128 of letters, digits, _ . : @ | -)",
+    );
   }
   return value;
 }

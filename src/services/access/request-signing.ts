@@ -32,13 +32,18 @@ export const SIGNATURE_HEADER = "x-edgeboard-signature";
  */
 const CLOCK_MARGIN_MS = 60_000;
 const TIMESTAMP_PATTERN = /^\d{1,16}$/;
-/** Upper-case hex is accepted (some platforms print it) and lowered, so one signature has one replay id. */
+/**
+ * Upper-case hex is accepted (some platforms print it) and lowered, so one signature has one replay
+ * id.
+ */
 const SIGNATURE_PATTERN = /^v1=([0-9a-fA-F]{64})$/;
 const DOCS = "see docs/operations.md, Signed requests";
 
 export type SignedRequest = {
   method: string;
-  /** The request target after the host, as sent: path and query, no fragment (see pathWithQueryOf). */
+  /**
+   * The request target after the host, as sent: path and query, no fragment (see pathWithQueryOf).
+   */
   pathWithQuery: string;
   timestamp: string | undefined;
   signature: string | undefined;
@@ -47,7 +52,10 @@ export type SignedRequest = {
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 
-/** What a signature covers, read from a request (its body read whole; Hono keeps it for later readers). */
+/**
+ * What a signature covers, read from a request (its body read whole; Hono keeps it for later
+ * readers).
+ */
 export async function signedRequestOf(req: {
   method: string;
   url: string;
@@ -76,17 +84,25 @@ export async function verifyRequestSignature(
 ): Promise<SignatureCheck> {
   const { timestamp, signature } = input;
   if (timestamp === undefined || timestamp === "") {
-    return refuse(`This key requires signed requests: send X-Edgeboard-Timestamp, the Unix time of signing in milliseconds (${DOCS})`);
+    return refuse(
+      `This key requires signed requests: send X-Edgeboard-Timestamp, the Unix time of signing in milliseconds (${DOCS})`,
+    );
   }
   if (!TIMESTAMP_PATTERN.test(timestamp)) {
-    return refuse(`X-Edgeboard-Timestamp must be the Unix time of signing in milliseconds, as decimal digits (e.g. ${now})`);
+    return refuse(
+      `X-Edgeboard-Timestamp must be the Unix time of signing in milliseconds, as decimal digits (e.g. ${now})`,
+    );
   }
   if (signature === undefined || signature === "") {
-    return refuse(`This key requires signed requests: send X-Edgeboard-Signature: v1=<hex HMAC-SHA256 of the signed string> (${DOCS})`);
+    return refuse(
+      `This key requires signed requests: send X-Edgeboard-Signature: v1=<hex HMAC-SHA256 of the signed string> (${DOCS})`,
+    );
   }
   const given = SIGNATURE_PATTERN.exec(signature)?.[1]?.toLowerCase();
   if (given === undefined) {
-    return refuse(`X-Edgeboard-Signature must be "v1=" followed by the 64 hex digits of an HMAC-SHA256 (${DOCS})`);
+    return refuse(
+      `X-Edgeboard-Signature must be "v1=" followed by the 64 hex digits of an HMAC-SHA256 (${DOCS})`,
+    );
   }
   const signedAt = Number(timestamp);
   const skew = signedAt - now;
@@ -97,14 +113,24 @@ export async function verifyRequestSignature(
       `X-Edgeboard-Timestamp is ${seconds} s ${side} the server clock (${now}); at most ${SIGNATURE_WINDOW_MS / 1000} s are accepted: sign each request when sending it and check the client's clock`,
     );
   }
-  const expected = await hmac(signingKey, await signedString(input.method, input.pathWithQuery, timestamp, input.body));
+  const expected = await hmac(
+    signingKey,
+    await signedString(input.method, input.pathWithQuery, timestamp, input.body),
+  );
   if (!crypto.subtle.timingSafeEqual(expected, hexBytes(given))) {
     return refuse(
       `X-Edgeboard-Signature does not match this request: sign "v1", the method, the path with its query as sent, the timestamp and the body's hex SHA-256, one per line, with this key's signing key (${DOCS})`,
     );
   }
-  if (!(await replays.firstSeen(given, Math.ceil(signedAt + SIGNATURE_WINDOW_MS - now + CLOCK_MARGIN_MS)))) {
-    return refuse("This signed request was already received: sign every request, a retry included, again with a new timestamp");
+  if (
+    !(await replays.firstSeen(
+      given,
+      Math.ceil(signedAt + SIGNATURE_WINDOW_MS - now + CLOCK_MARGIN_MS),
+    ))
+  ) {
+    return refuse(
+      "This signed request was already received: sign every request, a retry included, again with a new timestamp",
+    );
   }
   return { ok: true };
 }
@@ -136,13 +162,24 @@ export function pathWithQueryOf(url: string): string {
 
 const encoder = new TextEncoder();
 
-async function signedString(method: string, pathWithQuery: string, timestamp: string, body: ArrayBuffer | Uint8Array): Promise<string> {
+async function signedString(
+  method: string,
+  pathWithQuery: string,
+  timestamp: string,
+  body: ArrayBuffer | Uint8Array,
+): Promise<string> {
   const bodyHash = hex(await crypto.subtle.digest("SHA-256", body));
   return ["v1", method.toUpperCase(), pathWithQuery, timestamp, bodyHash].join("\n");
 }
 
 async function hmac(signingKey: string, text: string): Promise<ArrayBuffer> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(signingKey),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   return crypto.subtle.sign("HMAC", key, encoder.encode(text));
 }
 
@@ -157,6 +194,7 @@ function hex(buffer: ArrayBuffer): string {
 /** Bytes of an even-length hex string already checked by SIGNATURE_PATTERN. */
 function hexBytes(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length / 2);
-  for (let i = 0; i < bytes.length; i += 1) bytes[i] = Number.parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  for (let i = 0; i < bytes.length; i += 1)
+    bytes[i] = Number.parseInt(text.slice(i * 2, i * 2 + 2), 16);
   return bytes;
 }

@@ -31,7 +31,9 @@ export interface IssuedKey {
   signingKey: string;
 }
 
-/** A new key and what is stored of it; the key itself is returned to the caller once, never stored. */
+/**
+ * A new key and what is stored of it; the key itself is returned to the caller once, never stored.
+ */
 export async function issueKey(): Promise<IssuedKey> {
   const prefixBytes = crypto.getRandomValues(new Uint8Array(8));
   const prefix = `eb_${[...prefixBytes].map((b) => PREFIX_ALPHABET[b % PREFIX_ALPHABET.length]).join("")}`;

@@ -21,18 +21,27 @@ export const EventInputSchema = z
   .object({
     id: z
       .string()
-      .refine((id) => UUID.test(id) || ULID.test(id), "must be a UUID or a ULID chosen by the client (it makes retries safe)")
+      .refine(
+        (id) => UUID.test(id) || ULID.test(id),
+        "must be a UUID or a ULID chosen by the client (it makes retries safe)",
+      )
       .openapi({ example: "01JD3M8Y7W2Q5V0R9S4T6X8Z1A" }),
     type: z
       .string()
-      .regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/, "1-64 characters: a letter, then letters, digits, '_', '.', ':', '-'")
+      .regex(
+        /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/,
+        "1-64 characters: a letter, then letters, digits, '_', '.', ':', '-'",
+      )
       .openapi({ example: "game_ended" }),
     playerId: z
       .string()
       .regex(/^[A-Za-z0-9_.:@|-]{1,128}$/, "1-128 characters: letters, digits and _ . : @ | -")
       .openapi({ example: "player-42" }),
     occurredAt: z.iso
-      .datetime({ offset: true, message: "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-22T10:00:00Z" })
+      .datetime({
+        offset: true,
+        message: "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-22T10:00:00Z",
+      })
       .openapi({
         description:
           "When it happened on the device: places the event in its daily/weekly/monthly period. Ties on a board are " +
@@ -40,7 +49,10 @@ export const EventInputSchema = z
       }),
     boardId: z.string().min(1).max(64).optional(),
     tournamentId: z.string().min(1).max(64).optional(),
-    score: z.number().optional().openapi({ description: "Integer; required when boardId is given" }),
+    score: z
+      .number()
+      .optional()
+      .openapi({ description: "Integer; required when boardId is given" }),
     displayName: z
       .string()
       .trim()
@@ -57,7 +69,10 @@ export const EventInputSchema = z
       .openapi({
         description: `Stored on the score record it sets and shown on every page: at most ${METADATA_MAX_BYTES} bytes of JSON, ${METADATA_MAX_KEYS} keys (nested ones included) and ${METADATA_MAX_DEPTH} levels`,
       }),
-    payload: z.record(z.string(), z.unknown()).optional().openapi({ description: "Free-form analytics data" }),
+    payload: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "Free-form analytics data" }),
   })
   .openapi("Event");
 export type EventInput = z.infer<typeof EventInputSchema>;

@@ -10,7 +10,10 @@ export interface Rejection {
   error: { code: RejectionCode; message: string };
 }
 
-/** The codes of the board's own sanity rules, counted for /v1/admin/metrics (the rest only in the ingest stats' total). */
+/**
+ * The codes of the board's own sanity rules, counted for /v1/admin/metrics (the rest only in the
+ * ingest stats' total).
+ */
 const REJECTION_COUNTERS: Partial<Record<RejectionCode, Counter>> = {
   INCREMENT_TOO_LARGE: "rejectedIncrementTooLarge",
   TOO_MANY_SCORE_EVENTS: "rejectedTooManyScoreEvents",
@@ -37,17 +40,29 @@ export interface IngestLimits {
 /** Event types that carry a score by definition; any event naming a board carries one too. */
 const SCORE_TYPES = new Set(["game_ended", "score"]);
 
-export type ParsedItem = { ok: true; index: number; event: EventInput } | { ok: false; rejection: Rejection };
+export type ParsedItem =
+  | { ok: true; index: number; event: EventInput }
+  | { ok: false; rejection: Rejection };
 
 /** Schema check of one raw item; the message names the first bad field. */
 export function parseItem(raw: unknown, index: number): ParsedItem {
   const unstorable = unstorableJson(raw);
-  if (unstorable) return { ok: false, rejection: { index, error: { code: "UNSTORABLE_TEXT", message: unstorable } } };
+  if (unstorable)
+    return {
+      ok: false,
+      rejection: { index, error: { code: "UNSTORABLE_TEXT", message: unstorable } },
+    };
   const parsed = EventInputSchema.safeParse(raw);
   if (parsed.success) return { ok: true, index, event: parsed.data };
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-  return { ok: false, rejection: { index, error: { code: "INVALID_EVENT", message: `${where}${issue?.message ?? "invalid event"}` } } };
+  return {
+    ok: false,
+    rejection: {
+      index,
+      error: { code: "INVALID_EVENT", message: `${where}${issue?.message ?? "invalid event"}` },
+    },
+  };
 }
 
 const utf8 = new TextEncoder();
@@ -64,7 +79,10 @@ export function toEventMessage(
   now: number,
   limits: IngestLimits,
 ): { ok: true; message: EventBody } | { ok: false; rejection: Rejection } {
-  const reject = (code: RejectionCode, message: string) => ({ ok: false as const, rejection: { index, error: { code, message } } });
+  const reject = (code: RejectionCode, message: string) => ({
+    ok: false as const,
+    rejection: { index, error: { code, message } },
+  });
 
   const occurredAt = Date.parse(event.occurredAt);
   if (occurredAt < now - limits.maxAgeMs) {
@@ -82,12 +100,21 @@ export function toEventMessage(
 
   const scoreBearing = SCORE_TYPES.has(event.type) || event.boardId !== undefined;
   if (scoreBearing) {
-    if (event.boardId === undefined) return reject("BOARD_REQUIRED", `a "${event.type}" event must name its boardId`);
-    if (event.score === undefined) return reject("SCORE_REQUIRED", "an event with a boardId must carry a score");
-    if (!Number.isFinite(event.score)) return reject("INVALID_SCORE", "score must be a finite number");
-    if (!Number.isInteger(event.score)) return reject("INVALID_SCORE", "score must be an integer (send times in milliseconds)");
-    if (!Number.isSafeInteger(event.score)) return reject("SCORE_OUT_OF_RANGE", "score must be within ±9007199254740991");
-    if (!board) return reject("UNKNOWN_BOARD", `board "${event.boardId}" does not exist; create it with POST /v1/admin/boards`);
+    if (event.boardId === undefined)
+      return reject("BOARD_REQUIRED", `a "${event.type}" event must name its boardId`);
+    if (event.score === undefined)
+      return reject("SCORE_REQUIRED", "an event with a boardId must carry a score");
+    if (!Number.isFinite(event.score))
+      return reject("INVALID_SCORE", "score must be a finite number");
+    if (!Number.isInteger(event.score))
+      return reject("INVALID_SCORE", "score must be an integer (send times in milliseconds)");
+    if (!Number.isSafeInteger(event.score))
+      return reject("SCORE_OUT_OF_RANGE", "score must be within ±9007199254740991");
+    if (!board)
+      return reject(
+        "UNKNOWN_BOARD",
+        `board "${event.boardId}" does not exist; create it with POST /v1/admin/boards`,
+      );
     const tooLarge = incrementTooLarge(board, event.score);
     if (tooLarge) return reject("INCREMENT_TOO_LARGE", tooLarge);
     const outOfRange = scoreOutOfRange(board, event.score);
@@ -96,9 +123,13 @@ export function toEventMessage(
     return reject("INVALID_SCORE", "score must be an integer within ±9007199254740991");
   }
 
-  const payloadBytes = event.payload === undefined ? 0 : utf8.encode(JSON.stringify(event.payload)).byteLength;
+  const payloadBytes =
+    event.payload === undefined ? 0 : utf8.encode(JSON.stringify(event.payload)).byteLength;
   if (payloadBytes > limits.maxPayloadBytes) {
-    return reject("PAYLOAD_TOO_LARGE", `payload is ${payloadBytes} bytes of JSON; the limit is ${limits.maxPayloadBytes}`);
+    return reject(
+      "PAYLOAD_TOO_LARGE",
+      `payload is ${payloadBytes} bytes of JSON; the limit is ${limits.maxPayloadBytes}`,
+    );
   }
 
   return {
@@ -140,7 +171,9 @@ function scoreOutOfRange(board: Board, score: number): string | null {
   const hi = board.maxScore ?? Number.MAX_SAFE_INTEGER;
   if (board.operator === "increment") {
     const span = hi - lo;
-    return Math.abs(score) > span ? `an increment of ${score} is larger than this board's whole score range (${lo}..${hi})` : null;
+    return Math.abs(score) > span
+      ? `an increment of ${score} is larger than this board's whole score range (${lo}..${hi})`
+      : null;
   }
   if (score > hi) return `score ${score} is above this board's maxScore ${hi}`;
   if (score < lo) return `score ${score} is below this board's minScore ${lo}`;

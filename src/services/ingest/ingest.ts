@@ -8,7 +8,14 @@ import type { Database } from "../../stores/postgres/client";
 import type { Board } from "../../stores/postgres/schema";
 import { boardLoader } from "../boards";
 import { acceptanceWindow } from "../leaderboards/period-selection";
-import { countRejections, type IngestLimits, isScoreEvent, parseItem, type Rejection, toEventMessage } from "./event-validation";
+import {
+  countRejections,
+  type IngestLimits,
+  isScoreEvent,
+  parseItem,
+  type Rejection,
+  toEventMessage,
+} from "./event-validation";
 import { limitScoreEvents, type ValidEvent } from "./score-event-rate";
 
 export interface IngestResult {
@@ -29,7 +36,10 @@ export async function ingestEvents(
   env: AppBindings,
   db: () => Database,
   items: unknown[],
-  /** Who sends them: a player token sends its own player's events only, and none to server-authoritative boards. */
+  /**
+   * Who sends them: a player token sends its own player's events only, and none to
+   * server-authoritative boards.
+   */
   caller: Caller,
   now = Date.now(),
 ): Promise<IngestResult> {
@@ -68,13 +78,23 @@ export async function ingestEvents(
     // The refused count rides along for the ingest stats, on a message of its own if need be.
     const carrier = analytics[0] ?? scores[0];
     if (carrier) carrier.body.rejected = rejected.length;
-    else analytics.push({ body: { kind: "events", events: [], rejected: rejected.length }, bytes: 40 });
+    else
+      analytics.push({
+        body: { kind: "events", events: [], rejected: rejected.length },
+        bytes: 40,
+      });
   }
 
   try {
-    await Promise.all([sendAll(env.SCORE_EVENTS, scores), sendAll(env.ANALYTICS_EVENTS, analytics)]);
+    await Promise.all([
+      sendAll(env.SCORE_EVENTS, scores),
+      sendAll(env.ANALYTICS_EVENTS, analytics),
+    ]);
   } catch (error) {
-    log.error("ingest: queue send failed", { error: describeError(error), events: messages.length });
+    log.error("ingest: queue send failed", {
+      error: describeError(error),
+      events: messages.length,
+    });
     throw new ApiError(
       "DEPENDENCY_UNAVAILABLE",
       "The event queue is unavailable; retry the whole request with backoff (events are idempotent by id, so a retry never double-counts)",
@@ -117,7 +137,10 @@ function pack(events: EventBody[]): PackedMessage[] {
   let bytes = 0;
   for (const event of events) {
     const size = utf8.encode(JSON.stringify(event)).byteLength + 1;
-    if (current.length === PACK_MAX_EVENTS || (current.length > 0 && bytes + size > PACK_MAX_BYTES)) {
+    if (
+      current.length === PACK_MAX_EVENTS ||
+      (current.length > 0 && bytes + size > PACK_MAX_BYTES)
+    ) {
       packed.push({ body: { kind: "events", events: current }, bytes });
       current = [];
       bytes = 0;

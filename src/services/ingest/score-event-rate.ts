@@ -103,8 +103,16 @@ function counterKey(group: Group, window: number): string {
   return `rate:${group.boardId}:${window}:${group.playerId}`;
 }
 
-/** Each group's counter after adding its events, from Redis (INCRBY + PEXPIRE in one pipeline); null when Redis is absent or fails. */
-async function countInRedis(env: RedisEnv, groups: Group[], window: number, now: number): Promise<number[] | null> {
+/**
+ * Each group's counter after adding its events, from Redis (INCRBY + PEXPIRE in one pipeline); null
+ * when Redis is absent or fails.
+ */
+async function countInRedis(
+  env: RedisEnv,
+  groups: Group[],
+  window: number,
+  now: number,
+): Promise<number[] | null> {
   const redis = openRedis(env);
   if (!redis) return null;
   const ttlMs = (window + 1) * WINDOW_MS + KEY_SLACK_MS - now;
@@ -116,14 +124,20 @@ async function countInRedis(env: RedisEnv, groups: Group[], window: number, now:
         const key = env.REDIS_KEY_PREFIX + counterKey(group, window);
         pipeline.incrby(key, group.indexes.length).pexpire(key, ttlMs);
       }
-      const replies = await withTimeout(pipeline.exec(), REDIS_TIMEOUT_MS, "Redis score-event count");
+      const replies = await withTimeout(
+        pipeline.exec(),
+        REDIS_TIMEOUT_MS,
+        "Redis score-event count",
+      );
       return groups.map((_, i) => replyInt(replies[i * 2], "score-event count"));
     });
   } catch (error) {
     if (error instanceof CircuitOpenError) count("redisSkipped");
     else {
       count("redisFailures");
-      log.warn("ingest: Redis unavailable, counting score events per isolate", { error: describeError(error) });
+      log.warn("ingest: Redis unavailable, counting score events per isolate", {
+        error: describeError(error),
+      });
     }
     return null;
   }

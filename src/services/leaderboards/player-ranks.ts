@@ -38,7 +38,12 @@ export async function readPlayerRanks(
   now = new Date(),
 ): Promise<BoardRank[]> {
   const boardRows = await withTimeout(
-    ctx.db().selectDistinct({ boardId: scores.boardId }).from(scores).where(eq(scores.playerId, playerId)).limit(MAX_BOARDS),
+    ctx
+      .db()
+      .selectDistinct({ boardId: scores.boardId })
+      .from(scores)
+      .where(eq(scores.playerId, playerId))
+      .limit(MAX_BOARDS),
     LOOKUP_TIMEOUT_MS,
     "Postgres lookup of a player's boards",
   );
@@ -48,7 +53,14 @@ export async function readPlayerRanks(
   );
   const readable = [...boards.values()].filter((board) => board.public || includePrivate);
   const wanted = readable.flatMap((board) =>
-    periodKeysFor({ periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart }, now).map((p) => ({
+    periodKeysFor(
+      {
+        periods: board.periods as PeriodKind[],
+        timeZone: board.timeZone,
+        weekStart: board.weekStart,
+      },
+      now,
+    ).map((p) => ({
       board,
       period: p.period,
       periodKey: p.key,
@@ -91,5 +103,7 @@ export async function readPlayerRanks(
         : [];
     }),
   );
-  return ranks.flat().sort((a, b) => a.board.localeCompare(b.board) || a.period.localeCompare(b.period));
+  return ranks
+    .flat()
+    .sort((a, b) => a.board.localeCompare(b.board) || a.period.localeCompare(b.period));
 }

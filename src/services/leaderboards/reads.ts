@@ -49,15 +49,19 @@ export type Source = "durable_object" | "redis" | "postgres";
 /** The stores a read uses: a request's own (routes), or ones a test or cron run builds. */
 export type ReadContext = Pick<Stores, "env" | "db" | "redis">;
 
-/** A position in board order, in the terms every store understands (smaller sortScore is better). */
+/**
+ * A position in board order, in the terms every store understands (smaller sortScore is better).
+ */
 interface Position {
   sortScore: number;
   reachedAt: number;
   playerId: string;
 }
 
-const toSortScore = (board: Board, score: number) => (board.sortOrder === "desc" ? 0 - score : score);
-const fromSortScore = (board: Board, sortScore: number) => (board.sortOrder === "desc" ? 0 - sortScore : sortScore);
+const toSortScore = (board: Board, score: number) =>
+  board.sortOrder === "desc" ? 0 - score : score;
+const fromSortScore = (board: Board, sortScore: number) =>
+  board.sortOrder === "desc" ? 0 - sortScore : sortScore;
 
 type LeaderboardStub = ReturnType<typeof leaderboardStub>;
 
@@ -82,8 +86,13 @@ async function fromInitializedObject<T extends { initialized: boolean; writtenAt
   return read(stub);
 }
 
-/** Redis reads of a board-period accept no keys older than what this isolate knows its object applied. */
-const heldTo = (board: Board, periodKey: string) => ({ minWatermark: minimumRedisWatermark(board.id, periodKey) });
+/**
+ * Redis reads of a board-period accept no keys older than what this isolate knows its object
+ * applied.
+ */
+const heldTo = (board: Board, periodKey: string) => ({
+  minWatermark: minimumRedisWatermark(board.id, periodKey),
+});
 
 function fromPostgres(row: RankedRow): EntryView {
   return {
@@ -97,7 +106,11 @@ function fromPostgres(row: RankedRow): EntryView {
 }
 
 /** Display names for rows Redis returned (Redis keeps ranks only); a failure just omits them. */
-async function withNames(ctx: ReadContext, board: Board, rows: RedisRankEntry[]): Promise<EntryView[]> {
+async function withNames(
+  ctx: ReadContext,
+  board: Board,
+  rows: RedisRankEntry[],
+): Promise<EntryView[]> {
   let names = new Map<string, string>();
   if (rows.length > 0) {
     try {
@@ -107,7 +120,9 @@ async function withNames(ctx: ReadContext, board: Board, rows: RedisRankEntry[])
         .select({ id: players.id, displayName: players.displayName })
         .from(players)
         .where(inArray(players.id, [...new Set(rows.map((r) => r.playerId))]));
-      names = new Map(found.flatMap((p) => (p.displayName ? [[p.id, p.displayName] as const] : [])));
+      names = new Map(
+        found.flatMap((p) => (p.displayName ? [[p.id, p.displayName] as const] : [])),
+      );
     } catch (error) {
       log.warn("reads: display names unavailable", { error: describeError(error) });
     }
@@ -158,7 +173,10 @@ async function redisOrPostgres<T>(
     try {
       count("redisReads");
       const redis = ctx.redis;
-      return { value: await redisBreakerFor(ctx.env).run(() => viaRedis(redis), countsAgainstRedis), source: "redis" };
+      return {
+        value: await redisBreakerFor(ctx.env).run(() => viaRedis(redis), countsAgainstRedis),
+        source: "redis",
+      };
     } catch (error) {
       noteRedisMiss(error, "answering from Postgres");
     }
@@ -176,9 +194,13 @@ export async function readPage(
   ctx: ReadContext,
   board: Board,
   periodKey: string,
-  options: { limit: number; after?: { score: number; reachedAt: number; playerId: string } | undefined },
+  options: {
+    limit: number;
+    after?: { score: number; reachedAt: number; playerId: string } | undefined;
+  },
 ): Promise<{ entries: EntryView[]; total: number; hasMore: boolean; source: Source }> {
-  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entries: [], total: 0, hasMore: false, source: "postgres" };
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey)))
+    return { entries: [], total: 0, hasMore: false, source: "postgres" };
   const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
   const page = await fromInitializedObject(ctx, board, periodKey, (stub) => stub.page(request));
   const entries = page.entries.map(apiEntry);
@@ -188,16 +210,32 @@ export async function readPage(
   if (heldExhausted) {
     const last = page.entries.at(-1);
     const after: Position | null = last
-      ? { sortScore: toSortScore(board, last.score), reachedAt: last.reachedAt, playerId: last.playerId }
+      ? {
+          sortScore: toSortScore(board, last.score),
+          reachedAt: last.reachedAt,
+          playerId: last.playerId,
+        }
       : options.after
-        ? { sortScore: toSortScore(board, options.after.score), reachedAt: options.after.reachedAt, playerId: options.after.playerId }
+        ? {
+            sortScore: toSortScore(board, options.after.score),
+            reachedAt: options.after.reachedAt,
+            playerId: options.after.playerId,
+          }
         : null;
     const remaining = options.limit - entries.length;
     const more = await redisOrPostgres(
       ctx,
       async (redis) => {
         const slice = after
-          ? await pageAfter(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, after, remaining, heldTo(board, periodKey))
+          ? await pageAfter(
+              redis,
+              ctx.env.REDIS_KEY_PREFIX,
+              board.id,
+              periodKey,
+              after,
+              remaining,
+              heldTo(board, periodKey),
+            )
           : await pageFromRedis(
               redis,
               ctx.env.REDIS_KEY_PREFIX,
@@ -213,7 +251,11 @@ export async function readPage(
         const rows = await pageFromPostgres(ctx.db(), board.id, periodKey, {
           limit: remaining,
           after: after
-            ? { sortScore: after.sortScore, reachedAt: new Date(after.reachedAt).toISOString(), playerId: after.playerId }
+            ? {
+                sortScore: after.sortScore,
+                reachedAt: new Date(after.reachedAt).toISOString(),
+                playerId: after.playerId,
+              }
             : undefined,
         });
         return { entries: rows.map(fromPostgres), total: page.total };
@@ -236,14 +278,18 @@ export async function readPageJson(
   ctx: ReadContext,
   board: Board,
   periodKey: string,
-  options: { limit: number; after?: { score: number; reachedAt: number; playerId: string } | undefined },
+  options: {
+    limit: number;
+    after?: { score: number; reachedAt: number; playerId: string } | undefined;
+  },
 ): Promise<{
   entriesJson: string;
   last: { score: number; reachedAt: number; playerId: string } | null;
   total: number;
   hasMore: boolean;
 } | null> {
-  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entriesJson: "[]", last: null, total: 0, hasMore: false };
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey)))
+    return { entriesJson: "[]", last: null, total: 0, hasMore: false };
   const request = { limit: options.limit, ...(options.after ? { cursor: options.after } : {}) };
   const page = await fromInitializedObject(ctx, board, periodKey, (stub) => stub.pageJson(request));
   if (page.count < options.limit && page.hasMore) return null;
@@ -274,7 +320,12 @@ const OBJECT_CHECK_FACTOR = 2;
  * change or a reconciliation, and a player who climbed from beyond twice the top-N into it while
  * Redis was failing is answered from that stale record, like every player beyond the top-N.
  */
-export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: string, playerId: string): Promise<PlayerStanding | null> {
+export async function readPlayerRank(
+  ctx: ReadContext,
+  board: Board,
+  periodKey: string,
+  playerId: string,
+): Promise<PlayerStanding | null> {
   if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return null;
   let viaRedis: PlayerStanding | null = null;
   let redisAnswered = false;
@@ -283,7 +334,15 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
       count("redisReads");
       const redis = ctx.redis;
       const r = await redisBreakerFor(ctx.env).run(
-        () => rankFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId, heldTo(board, periodKey)),
+        () =>
+          rankFromRedis(
+            redis,
+            ctx.env.REDIS_KEY_PREFIX,
+            board.id,
+            periodKey,
+            playerId,
+            heldTo(board, periodKey),
+          ),
         countsAgainstRedis,
       );
       redisAnswered = true;
@@ -323,7 +382,13 @@ export async function readPlayerRank(ctx: ReadContext, board: Board, periodKey: 
   count("postgresReads");
   // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
   const viaPostgres = await postgresRanks.run(() =>
-    playerRankFromPostgres(ctx.db(), board.id, periodKey, playerId, held.total > 0 ? held.total : undefined),
+    playerRankFromPostgres(
+      ctx.db(),
+      board.id,
+      periodKey,
+      playerId,
+      held.total > 0 ? held.total : undefined,
+    ),
   );
   return viaPostgres ? { ...viaPostgres, source: "postgres" } : null;
 }
@@ -346,13 +411,25 @@ export async function readAround(
     const lastHeldRank = held.entries.at(-1)?.rank ?? 0;
     // Complete when the window below is full, or the board ends inside the held rows.
     if (below >= n || lastHeldRank >= held.total) {
-      return { entries: held.entries.map(apiEntry), total: Math.max(held.total, lastHeldRank), source: "durable_object" };
+      return {
+        entries: held.entries.map(apiEntry),
+        total: Math.max(held.total, lastHeldRank),
+        source: "durable_object",
+      };
     }
   }
   const { value, source } = await redisOrPostgres(
     ctx,
     async (redis) => {
-      const r = await aroundFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, playerId, n, heldTo(board, periodKey));
+      const r = await aroundFromRedis(
+        redis,
+        ctx.env.REDIS_KEY_PREFIX,
+        board.id,
+        periodKey,
+        playerId,
+        n,
+        heldTo(board, periodKey),
+      );
       return r ? { entries: await withNames(ctx, board, r.entries), total: r.total } : null;
     },
     async () => {
@@ -361,13 +438,19 @@ export async function readAround(
       if (!rows) return null;
       // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
       const objectTotal = held?.total ?? (await stub.standing(playerId)).total;
-      return { entries: rows.map(fromPostgres), total: objectTotal > 0 ? objectTotal : await countFromPostgres(db, board.id, periodKey) };
+      return {
+        entries: rows.map(fromPostgres),
+        total: objectTotal > 0 ? objectTotal : await countFromPostgres(db, board.id, periodKey),
+      };
     },
   );
   return value ? { ...value, source } : null;
 }
 
-/** The records of several players (friends) on one board-period, ranked; absent players are left out. */
+/**
+ * The records of several players (friends) on one board-period, ranked; absent players are left
+ * out.
+ */
 export async function readPlayers(
   ctx: ReadContext,
   board: Board,
@@ -384,13 +467,25 @@ export async function readPlayers(
     const { value } = await redisOrPostgres(
       ctx,
       async (redis) => {
-        const ranks = await ranksFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, missing, heldTo(board, periodKey));
+        const ranks = await ranksFromRedis(
+          redis,
+          ctx.env.REDIS_KEY_PREFIX,
+          board.id,
+          periodKey,
+          missing,
+          heldTo(board, periodKey),
+        );
         const rows: RedisRankEntry[] = [];
         let redisTotal = 0;
         ranks.forEach((r, i) => {
           if (!r) return;
           redisTotal = Math.max(redisTotal, r.total);
-          rows.push({ rank: r.rank, playerId: missing[i] as string, sortScore: r.sortScore, reachedAt: r.reachedAt });
+          rows.push({
+            rank: r.rank,
+            playerId: missing[i] as string,
+            sortScore: r.sortScore,
+            reachedAt: r.reachedAt,
+          });
         });
         return { entries: await withNames(ctx, board, rows), total: redisTotal };
       },
@@ -398,7 +493,12 @@ export async function readPlayers(
         const db = ctx.db();
         const rows = await playersFromPostgres(db, board.id, periodKey, missing);
         // The object's total spares counting the whole board.
-        const boardTotal = rows.length === 0 ? 0 : held.total > 0 ? held.total : await countFromPostgres(db, board.id, periodKey);
+        const boardTotal =
+          rows.length === 0
+            ? 0
+            : held.total > 0
+              ? held.total
+              : await countFromPostgres(db, board.id, periodKey);
         return { entries: rows.map(fromPostgres), total: boardTotal };
       },
     );
@@ -416,14 +516,23 @@ export async function readRankForScore(
   periodKey: string,
   score: number,
 ): Promise<{ rank: number; total: number; source: Source }> {
-  if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { rank: 1, total: 0, source: "postgres" };
+  if (!(await periodMayHoldRecords(ctx.db, board, periodKey)))
+    return { rank: 1, total: 0, source: "postgres" };
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).rankForScore(score);
   if (held.withinTop) return { rank: held.rank, total: held.total, source: "durable_object" };
   const sortScore = toSortScore(board, score);
   const { value, source } = await redisOrPostgres(
     ctx,
-    (redis) => rankForScoreFromRedis(redis, ctx.env.REDIS_KEY_PREFIX, board.id, periodKey, sortScore, heldTo(board, periodKey)),
+    (redis) =>
+      rankForScoreFromRedis(
+        redis,
+        ctx.env.REDIS_KEY_PREFIX,
+        board.id,
+        periodKey,
+        sortScore,
+        heldTo(board, periodKey),
+      ),
     async () => {
       const db = ctx.db();
       const [rank, total] = await Promise.all([

@@ -3,11 +3,25 @@ import type { AppBindings } from "../../env";
 
 type NumericVar = "EVENTS_MAX_BATCH" | "EVENTS_MAX_AGE_SECONDS" | "EVENTS_MAX_FUTURE_SECONDS";
 
-/** What each numeric var must be, as the code that reads it assumes (it reads them with Number()). */
+/**
+ * What each numeric var must be, as the code that reads it assumes (it reads them with Number()).
+ */
 const NUMERIC_VARS: Array<{ name: NumericVar; valid: (n: number) => boolean; expected: string }> = [
-  { name: "EVENTS_MAX_BATCH", valid: (n) => Number.isSafeInteger(n) && n >= 1, expected: "an integer >= 1" },
-  { name: "EVENTS_MAX_AGE_SECONDS", valid: (n) => Number.isFinite(n) && n > 0, expected: "a number of seconds > 0" },
-  { name: "EVENTS_MAX_FUTURE_SECONDS", valid: (n) => Number.isFinite(n) && n >= 0, expected: "a number of seconds >= 0" },
+  {
+    name: "EVENTS_MAX_BATCH",
+    valid: (n) => Number.isSafeInteger(n) && n >= 1,
+    expected: "an integer >= 1",
+  },
+  {
+    name: "EVENTS_MAX_AGE_SECONDS",
+    valid: (n) => Number.isFinite(n) && n > 0,
+    expected: "a number of seconds > 0",
+  },
+  {
+    name: "EVENTS_MAX_FUTURE_SECONDS",
+    valid: (n) => Number.isFinite(n) && n >= 0,
+    expected: "a number of seconds >= 0",
+  },
 ];
 
 /**
@@ -21,7 +35,9 @@ export function configProblems(env: AppBindings): string[] {
   for (const { name, valid, expected } of NUMERIC_VARS) {
     const raw = env[name];
     if (raw === undefined || raw.trim() === "" || !valid(Number(raw))) {
-      problems.push(`${name} must be ${expected} (got "${raw ?? ""}"): fix it in wrangler.toml [vars]`);
+      problems.push(
+        `${name} must be ${expected} (got "${raw ?? ""}"): fix it in wrangler.toml [vars]`,
+      );
     }
   }
   for (const name of ["REDIS_PAST_PERIOD_DAYS", "OBJECT_PAST_PERIOD_DAYS"] as const) {
@@ -34,7 +50,9 @@ export function configProblems(env: AppBindings): string[] {
   problems.push(...corsOriginProblems(env.CORS_ORIGINS));
   // The local Neon proxy speaks plain WebSockets and HTTP: a deployment must reach Neon directly.
   if (env.NEON_WS_PROXY && env.ENVIRONMENT !== "development") {
-    problems.push(`NEON_WS_PROXY is set in ${env.ENVIRONMENT}; it is for local development only: remove it`);
+    problems.push(
+      `NEON_WS_PROXY is set in ${env.ENVIRONMENT}; it is for local development only: remove it`,
+    );
   }
   return problems;
 }

@@ -14,7 +14,10 @@ export interface DeadLetterView {
 }
 
 /** Dead letters not replayed yet, oldest first, with why each died. */
-export async function listDeadLetters(db: Database, limit: number): Promise<{ total: number; deadLetters: DeadLetterView[] }> {
+export async function listDeadLetters(
+  db: Database,
+  limit: number,
+): Promise<{ total: number; deadLetters: DeadLetterView[] }> {
   const rows = await db.execute<{
     id: number;
     queue: string;
@@ -62,11 +65,16 @@ export async function replayDeadLetters(
     const id = Number(row.id);
     const parsed = IngestMessageSchema.safeParse(row.body);
     if (!parsed.success) {
-      skipped.push({ id, reason: "the body does not match the message schema; fix the producer, then delete or ignore it" });
+      skipped.push({
+        id,
+        reason:
+          "the body does not match the message schema; fix the producer, then delete or ignore it",
+      });
       continue;
     }
     const role = queueRole(row.queue);
-    const target = role === "scores" ? env.SCORE_EVENTS : role === "analytics" ? env.ANALYTICS_EVENTS : null;
+    const target =
+      role === "scores" ? env.SCORE_EVENTS : role === "analytics" ? env.ANALYTICS_EVENTS : null;
     if (!target) {
       skipped.push({ id, reason: `unknown source queue "${row.queue}"` });
       continue;
@@ -81,7 +89,9 @@ export async function replayDeadLetters(
       const chunk = letters.slice(i, i + 100);
       await queue.sendBatch(chunk.map((l) => ({ body: l.body, contentType: "json" as const })));
       const ids = chunk.map((l) => l.id);
-      await db.execute(sql`update dead_letters set replayed_at = now() where id = any(${pgBigintArray(ids)}::bigint[])`);
+      await db.execute(
+        sql`update dead_letters set replayed_at = now() where id = any(${pgBigintArray(ids)}::bigint[])`,
+      );
       replayed += chunk.length;
     }
   }

@@ -20,8 +20,17 @@ export async function readIngestStats(db: Database, hours: number) {
              max(last_batch_at) as last_batch_at
       from ingest_stats where hour >= date_trunc('hour', now()) - make_interval(hours => ${hours - 1})
       group by queue order by queue`),
-    db.execute<{ n: string }>(sql`select count(*) as n from dead_letters where replayed_at is null`),
-    db.execute<{ event_id: string; board_id: string; player_id: string; code: string; score: string | null; rejected_at: string }>(
+    db.execute<{ n: string }>(
+      sql`select count(*) as n from dead_letters where replayed_at is null`,
+    ),
+    db.execute<{
+      event_id: string;
+      board_id: string;
+      player_id: string;
+      code: string;
+      score: string | null;
+      rejected_at: string;
+    }>(
       sql`select event_id, board_id, player_id, code, score, rejected_at from score_rejections order by rejected_at desc limit 20`,
     ),
   ]);
@@ -43,7 +52,9 @@ export async function readIngestStats(db: Database, hours: number) {
       lastBatchAt: r.last_batch_at ? new Date(r.last_batch_at).toISOString() : null,
     };
   });
-  const last = queues.map((q) => (q.lastBatchAt ? Date.parse(q.lastBatchAt) : 0)).reduce((a, b) => Math.max(a, b), 0);
+  const last = queues
+    .map((q) => (q.lastBatchAt ? Date.parse(q.lastBatchAt) : 0))
+    .reduce((a, b) => Math.max(a, b), 0);
   return {
     windowHours: hours,
     queues,

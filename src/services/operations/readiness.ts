@@ -18,7 +18,11 @@ type DependencyStatus =
 
 export interface Readiness {
   ready: boolean;
-  checks: { config: DependencyStatus; database: DependencyStatus; redis: DependencyStatus & { circuit?: BreakerSnapshot } };
+  checks: {
+    config: DependencyStatus;
+    database: DependencyStatus;
+    redis: DependencyStatus & { circuit?: BreakerSnapshot };
+  };
 }
 
 /** Readiness must answer quickly even when a dependency hangs (a load balancer is waiting). */
@@ -27,14 +31,23 @@ const CHECK_TIMEOUT_MS = 3_000;
 /** A check's public status, and for the log the full error it failed with. */
 type Checked = { check: DependencyStatus; detail?: string };
 
-async function timed(run: () => Promise<unknown>, required: boolean, what: string): Promise<Checked> {
+async function timed(
+  run: () => Promise<unknown>,
+  required: boolean,
+  what: string,
+): Promise<Checked> {
   const started = performance.now();
   try {
     await withTimeout(run(), CHECK_TIMEOUT_MS, what);
-    return { check: { status: "ok", required, latencyMs: Math.round(performance.now() - started) } };
+    return {
+      check: { status: "ok", required, latencyMs: Math.round(performance.now() - started) },
+    };
   } catch (error) {
     const latencyMs = Math.round(performance.now() - started);
-    return { check: { status: "down", required, latencyMs, error: publicReason(error) }, detail: describeError(error) };
+    return {
+      check: { status: "down", required, latencyMs, error: publicReason(error) },
+      detail: describeError(error),
+    };
   }
 }
 
@@ -54,8 +67,14 @@ class PathFailed extends Error {
  */
 function publicReason(error: unknown): string {
   if (error instanceof PathFailed) return `${error.path}: ${publicReason(error.cause)}`;
-  if (error instanceof TimeoutError || (error instanceof Error && error.message.includes(MIGRATE_HINT))) return error.message;
-  return failedDependency(error) ? "unreachable or unavailable" : "failed (the worker's log has the error)";
+  if (
+    error instanceof TimeoutError ||
+    (error instanceof Error && error.message.includes(MIGRATE_HINT))
+  )
+    return error.message;
+  return failedDependency(error)
+    ? "unreachable or unavailable"
+    : "failed (the worker's log has the error)";
 }
 
 /**
@@ -66,13 +85,16 @@ function publicReason(error: unknown): string {
 export async function checkSchema(db: Database, needed = LATEST_MIGRATION): Promise<void> {
   let newest: number;
   try {
-    const result = await db.execute<{ newest: string | null }>(sql.raw(`select max(created_at)::text as newest from ${MIGRATIONS_TABLE}`));
+    const result = await db.execute<{ newest: string | null }>(
+      sql.raw(`select max(created_at)::text as newest from ${MIGRATIONS_TABLE}`),
+    );
     newest = Number(result.rows[0]?.newest ?? Number.NEGATIVE_INFINITY);
   } catch (error) {
     if (!isSchemaMissing(error)) throw error;
     throw new Error(`no migration applied (${MIGRATE_HINT})`, { cause: error });
   }
-  if (!(newest >= needed.when)) throw new Error(`migrations behind this code, which needs ${needed.tag} (${MIGRATE_HINT})`);
+  if (!(newest >= needed.when))
+    throw new Error(`migrations behind this code, which needs ${needed.tag} (${MIGRATE_HINT})`);
 }
 
 /**
@@ -82,13 +104,17 @@ export async function checkSchema(db: Database, needed = LATEST_MIGRATION): Prom
  * required (system of record); Redis is optional because ranks fall back to Postgres, so a Redis
  * outage reports "down" without making the worker unready. A mistyped [var] makes it unready too.
  */
-export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<unknown>) => void): Promise<Readiness> {
+export async function checkReadiness(
+  env: AppBindings,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<Readiness> {
   const problems = configProblems(env);
   const config: DependencyStatus =
     problems.length === 0
       ? { status: "ok", required: true, latencyMs: 0 }
       : { status: "invalid", required: true, error: problems.join("; ") };
-  if (config.status === "invalid") log.error("readiness: configuration invalid", { error: config.error });
+  if (config.status === "invalid")
+    log.error("readiness: configuration invalid", { error: config.error });
   const database = await timed(
     async () => {
       const handle = openDatabase(env, { maxConnections: 1 });
@@ -111,10 +137,17 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
   );
   if (database.check.status === "down") {
     const behind = database.check.error.includes(MIGRATE_HINT);
-    log.error(behind ? "readiness: database schema not migrated" : "readiness: database unreachable", {
-      error: database.detail,
-      ...(behind ? {} : { hint: "check DATABASE_URL (and, locally, that `npm run dev` started the database bridge)" }),
-    });
+    log.error(
+      behind ? "readiness: database schema not migrated" : "readiness: database unreachable",
+      {
+        error: database.detail,
+        ...(behind
+          ? {}
+          : {
+              hint: "check DATABASE_URL (and, locally, that `npm run dev` started the database bridge)",
+            }),
+      },
+    );
   }
 
   const redisClient = openRedis(env);
@@ -128,13 +161,24 @@ export async function checkReadiness(env: AppBindings, waitUntil: (p: Promise<un
     });
   }
 
-  const ready = [config, database.check, redis.check].every((check) => !(check.required && check.status !== "ok"));
+  const ready = [config, database.check, redis.check].every(
+    (check) => !(check.required && check.status !== "ok"),
+  );
   // This isolate's circuit: open means its reads skip Redis right now, whatever the PING says.
   const snapshot = redisClient ? redisBreakerFor(env).snapshot() : undefined;
   const circuit = snapshot
-    ? { circuit: { ...snapshot, lastError: snapshot.lastError === null ? null : publicReason(new Error(snapshot.lastError)) } }
+    ? {
+        circuit: {
+          ...snapshot,
+          lastError:
+            snapshot.lastError === null ? null : publicReason(new Error(snapshot.lastError)),
+        },
+      }
     : {};
-  return { ready, checks: { config, database: database.check, redis: { ...redis.check, ...circuit } } };
+  return {
+    ready,
+    checks: { config, database: database.check, redis: { ...redis.check, ...circuit } },
+  };
 }
 
 /** host:port of a connection string, never its credentials: what an operator checks first. */

@@ -6,7 +6,10 @@ import { leaderboardStub, objectConfig } from "../../stores/objects/leaderboard"
 import type { Database } from "../../stores/postgres/client";
 import { boards, objectRepairs } from "../../stores/postgres/schema";
 
-/** Queues board-periods whose object missed a projection for a rebuild (one row each, the latest error). */
+/**
+ * Queues board-periods whose object missed a projection for a rebuild (one row each, the latest
+ * error).
+ */
 export async function requestObjectRepairs(
   db: Database,
   repairs: ReadonlyArray<{ boardId: string; periodKey: string; error: string }>,
@@ -14,7 +17,13 @@ export async function requestObjectRepairs(
   const unique = new Map(repairs.map((r) => [boardPeriodKey(r.boardId, r.periodKey), r]));
   await db
     .insert(objectRepairs)
-    .values([...unique.values()].map((r) => ({ boardId: r.boardId, periodKey: r.periodKey, error: r.error.slice(0, 1000) })))
+    .values(
+      [...unique.values()].map((r) => ({
+        boardId: r.boardId,
+        periodKey: r.periodKey,
+        error: r.error.slice(0, 1000),
+      })),
+    )
     .onConflictDoUpdate({
       target: [objectRepairs.boardId, objectRepairs.periodKey],
       set: { requestedAt: sql`now()`, error: sql`excluded.error` },
@@ -36,7 +45,11 @@ export interface RepairResult {
  * again; a board deleted since is dropped; a rebuild that fails stays queued for the next run.
  */
 export async function repairObjects(db: Database, env: AppBindings): Promise<RepairResult> {
-  const rows = await db.select().from(objectRepairs).orderBy(objectRepairs.requestedAt).limit(MAX_REPAIRS);
+  const rows = await db
+    .select()
+    .from(objectRepairs)
+    .orderBy(objectRepairs.requestedAt)
+    .limit(MAX_REPAIRS);
   const result: RepairResult = { repaired: 0, failed: 0, dropped: 0 };
   if (rows.length === 0) return result;
   const found = await db
@@ -50,7 +63,11 @@ export async function repairObjects(db: Database, env: AppBindings): Promise<Rep
       db
         .delete(objectRepairs)
         .where(
-          and(eq(objectRepairs.boardId, row.boardId), eq(objectRepairs.periodKey, row.periodKey), lte(objectRepairs.requestedAt, started)),
+          and(
+            eq(objectRepairs.boardId, row.boardId),
+            eq(objectRepairs.periodKey, row.periodKey),
+            lte(objectRepairs.requestedAt, started),
+          ),
         );
     const board = byId.get(row.boardId);
     if (!board) {
@@ -59,7 +76,9 @@ export async function repairObjects(db: Database, env: AppBindings): Promise<Rep
       continue;
     }
     try {
-      await leaderboardStub(env, board.id, row.periodKey).rebuild(objectConfig(env, board, row.periodKey));
+      await leaderboardStub(env, board.id, row.periodKey).rebuild(
+        objectConfig(env, board, row.periodKey),
+      );
       await clear();
       result.repaired += 1;
     } catch (error) {

@@ -2,7 +2,11 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { withTimeout } from "../../lib/timeout";
 import type { Database } from "../../stores/postgres/client";
-import { type RedisRankRow, replaceBoardPeriod, startBoardPeriodLoad } from "../../stores/redis/ranks";
+import {
+  type RedisRankRow,
+  replaceBoardPeriod,
+  startBoardPeriodLoad,
+} from "../../stores/redis/ranks";
 
 /** Rows per Postgres read: one keyset range of scores_rank_idx, about 150 KB of reply. */
 const RELOAD_READ_CHUNK = 5_000;
@@ -14,7 +18,12 @@ const RELOAD_READ_CHUNK = 5_000;
 const MOVED_MARGIN_MS = 60_000;
 const READ_TIMEOUT_MS = 20_000;
 
-type ScoreRow = { player_id: string; sort_score: string | number; reached_at_ms: string | number; version: string | number };
+type ScoreRow = {
+  player_id: string;
+  sort_score: string | number;
+  reached_at_ms: string | number;
+  version: string | number;
+};
 
 /** What the rank store needs of a scores row (reached_at as exact epoch ms), as ScoreRow. */
 const SCORE_COLUMNS = sql`player_id, sort_score, (extract(epoch from reached_at) * 1000)::bigint as reached_at_ms, version`;
@@ -92,7 +101,11 @@ export async function reloadBoardPeriod(
     );
     // With them, the keys hold every write committed before the moved rows were read.
     if (moved.rows.length > 0)
-      await replaceBoardPeriod(redis, prefix, boardId, periodKey, moved.rows.map(toRow), { reset: false, expiresAt, watermark: movedAt });
+      await replaceBoardPeriod(redis, prefix, boardId, periodKey, moved.rows.map(toRow), {
+        reset: false,
+        expiresAt,
+        watermark: movedAt,
+      });
     return { rows, moved: moved.rows.length, total, startedAt };
   } catch (error) {
     await load.abandon();
@@ -102,7 +115,9 @@ export async function reloadBoardPeriod(
 
 /** Postgres' clock (epoch ms): watermarks compare times of one clock only. */
 async function postgresNow(db: Database): Promise<number> {
-  const result = await bounded(db.execute<{ ms: string }>(sql`select (extract(epoch from now()) * 1000)::bigint::text as ms`));
+  const result = await bounded(
+    db.execute<{ ms: string }>(sql`select (extract(epoch from now()) * 1000)::bigint::text as ms`),
+  );
   return Number(result.rows[0]?.ms);
 }
 

@@ -1,6 +1,11 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
-import { boardPeriodKey, parsePastPeriodDays, pastPeriodExpiryMs, projectionProblem } from "../../domain";
+import {
+  boardPeriodKey,
+  parsePastPeriodDays,
+  pastPeriodExpiryMs,
+  projectionProblem,
+} from "../../domain";
 import type { CountedTotal, Metadata } from "../../domain/leaderboard";
 import type { ScoreChange } from "../../domain/records";
 import type { AppBindings } from "../../env";
@@ -20,19 +25,28 @@ import { noteRedisProjection, noteWatermark } from "../../stores/redis/watermark
  * each, the latest failure's time). If Postgres fails too, the records stay stale in Redis until
  * they change again; that is logged as an error.
  */
-async function requestResync(env: AppBindings, boardPeriods: Array<{ boardId: string; periodKey: string }>): Promise<void> {
+async function requestResync(
+  env: AppBindings,
+  boardPeriods: Array<{ boardId: string; periodKey: string }>,
+): Promise<void> {
   if (boardPeriods.length === 0) return;
   const handle = openDatabase(env, { maxConnections: 1 });
   try {
     await handle.db
       .insert(rankResync)
       .values(boardPeriods)
-      .onConflictDoUpdate({ target: [rankResync.boardId, rankResync.periodKey], set: { requestedAt: sql`now()` } });
+      .onConflictDoUpdate({
+        target: [rankResync.boardId, rankResync.periodKey],
+        set: { requestedAt: sql`now()` },
+      });
   } catch (error) {
-    log.error("projection: could not record a Redis resync request; those ranks stay stale until they change", {
-      error: describeError(error),
-      boardPeriods,
-    });
+    log.error(
+      "projection: could not record a Redis resync request; those ranks stay stale until they change",
+      {
+        error: describeError(error),
+        boardPeriods,
+      },
+    );
   } finally {
     await handle.close();
   }
@@ -47,9 +61,15 @@ export interface MissedObject {
 
 /** What a projection left undone: records no store could hold, and objects that failed. */
 export interface ProjectionOutcome {
-  /** Records set aside before any store saw them (see projectionProblem); their board-periods need a repair. */
+  /**
+   * Records set aside before any store saw them (see projectionProblem); their board-periods need a
+   * repair.
+   */
   unprojectable: Array<MissedObject & { playerId: string }>;
-  /** Board-periods whose Durable Object call failed; every other board-period of the batch was projected. */
+  /**
+   * Board-periods whose Durable Object call failed; every other board-period of the batch was
+   * projected.
+   */
   failed: MissedObject[];
 }
 
@@ -69,11 +89,19 @@ export async function projectScoreChanges(
   env: AppBindings,
   changes: ScoreChange[],
   boards: Map<string, Board>,
-  /** Where the Redis write goes: it is not awaited, so its latency stays off the consumer's path. */
+  /**
+   * Where the Redis write goes: it is not awaited, so its latency stays off the consumer's path.
+   */
   waitUntil: (promise: Promise<unknown>) => void,
-  /** Exact counts after the batch (countsOf); a board-period missing here gets its new players added. */
+  /**
+   * Exact counts after the batch (countsOf); a board-period missing here gets its new players
+   * added.
+   */
   totals: ReadonlyMap<string, CountedTotal> = new Map(),
-  /** The batch's Postgres time (PersistResult.writtenAt): the board-periods' new watermark; 0: unknown. */
+  /**
+   * The batch's Postgres time (PersistResult.writtenAt): the board-periods' new watermark; 0:
+   * unknown.
+   */
   writtenAt = 0,
 ): Promise<ProjectionOutcome> {
   const outcome: ProjectionOutcome = { unprojectable: [], failed: [] };
@@ -83,7 +111,12 @@ export async function projectScoreChanges(
     if (!board) continue;
     const problem = projectionProblem(change);
     if (problem) {
-      outcome.unprojectable.push({ boardId: change.boardId, periodKey: change.periodKey, playerId: change.playerId, error: problem });
+      outcome.unprojectable.push({
+        boardId: change.boardId,
+        periodKey: change.periodKey,
+        playerId: change.playerId,
+        error: problem,
+      });
       continue;
     }
     const key = boardPeriodKey(change.boardId, change.periodKey);
@@ -117,9 +150,16 @@ export async function projectScoreChanges(
     const group = groupList[i];
     if (!group) return;
     if (result.status === "rejected") {
-      outcome.failed.push({ boardId: group.board.id, periodKey: group.periodKey, error: describeError(result.reason) });
+      outcome.failed.push({
+        boardId: group.board.id,
+        periodKey: group.periodKey,
+        error: describeError(result.reason),
+      });
     } else {
-      watermarks.set(boardPeriodKey(group.board.id, group.periodKey), { writtenAt, expectedAt: result.value.previousWrittenAt });
+      watermarks.set(boardPeriodKey(group.board.id, group.periodKey), {
+        writtenAt,
+        expectedAt: result.value.previousWrittenAt,
+      });
       noteWatermark(group.board.id, group.periodKey, writtenAt);
     }
   });
@@ -129,7 +169,8 @@ export async function projectScoreChanges(
   // (Redis is optional and reconciled from Postgres), so holding the batch's acks for it would
   // only add latency.
   const redis = openRedis(env);
-  if (redis) waitUntil(projectToRedis(env, redis, groupList, watermarks, changes.length, writtenAt));
+  if (redis)
+    waitUntil(projectToRedis(env, redis, groupList, watermarks, changes.length, writtenAt));
   return outcome;
 }
 
@@ -155,35 +196,44 @@ async function projectToRedis(
       return group.map((c) => redisChangeOf(c, board.sortOrder, expiresAt));
     });
     const result = await redisBreakerFor(env).run(async () => {
-      // Keys that missed this isolate's earlier writes lose their marker before anything else lands.
+      // Keys that missed this isolate's earlier writes lose their marker before anything else
+      // lands.
       const missed = [...unsynced.values()];
       await dropReadyMarkers(redis, env.REDIS_KEY_PREFIX, missed);
       for (const bp of missed) unsynced.delete(boardPeriodKey(bp.boardId, bp.periodKey));
       return applyToRedis(redis, env.REDIS_KEY_PREFIX, writes, { watermarks });
     });
-    // Applied: the keys now hold this batch's marker (those found behind lost theirs until a reload).
+    // Applied: the keys now hold this batch's marker (those found behind lost theirs until a
+    // reload).
     for (const { board, periodKey } of groups) {
       const mark = watermarks.get(boardPeriodKey(board.id, periodKey));
       if (mark) noteRedisProjection(board.id, periodKey, mark.writtenAt);
     }
     if (result.behind.length > 0) {
       count("redisBehind", result.behind.length);
-      log.warn("projection: Redis trails Postgres (restored or lost writes); those board-periods are reloaded", {
-        boardPeriods: result.behind.slice(0, 20),
-      });
+      log.warn(
+        "projection: Redis trails Postgres (restored or lost writes); those board-periods are reloaded",
+        {
+          boardPeriods: result.behind.slice(0, 20),
+        },
+      );
       await requestResync(env, result.behind);
     }
   } catch (error) {
     if (error instanceof CircuitOpenError) count("redisSkipped");
     else
-      log.warn("projection: Redis write failed; the reconciliation cron reloads the board-periods it missed", {
-        error: describeError(error),
-        records,
-      });
+      log.warn(
+        "projection: Redis write failed; the reconciliation cron reloads the board-periods it missed",
+        {
+          error: describeError(error),
+          records,
+        },
+      );
     const missed = groups.map((g) => ({ boardId: g.board.id, periodKey: g.periodKey }));
     for (const bp of missed) {
       unsynced.set(boardPeriodKey(bp.boardId, bp.periodKey), bp);
-      // Until a reload (whose marker is later than this batch), this isolate's reads refuse the keys.
+      // Until a reload (whose marker is later than this batch), this isolate's reads refuse the
+      // keys.
       noteRedisProjection(bp.boardId, bp.periodKey, batchWrittenAt);
     }
     await requestResync(env, missed);

@@ -17,7 +17,10 @@ export function replayShardOf(id: string): string {
   return id.slice(0, 2);
 }
 
-/** Replay store on the ReplayGuard Durable Objects: global and consistent, a round trip to the object's location. */
+/**
+ * Replay store on the ReplayGuard Durable Objects: global and consistent, a round trip to the
+ * object's location.
+ */
 export class DurableReplayStore implements ReplayStore {
   constructor(private readonly namespace: AppBindings["REPLAY_GUARD"]) {}
 

@@ -45,12 +45,16 @@ function requireUrl(env: DatabaseEnv): string {
   return env.DATABASE_URL;
 }
 
-/** Neon's HTTP query endpoint on the local proxy: "127.0.0.1:PORT/v1" → "http://127.0.0.1:PORT/sql". */
+/**
+ * Neon's HTTP query endpoint on the local proxy: "127.0.0.1:PORT/v1" → "http://127.0.0.1:PORT/sql".
+ */
 export function localQueryEndpoint(proxy: string): string {
   return `http://${proxy.replace(/\/v\d$/, "")}/sql`;
 }
 
-/** The NEON_WS_PROXY neonConfig was last set for (null: not yet), so a request pays nothing for it. */
+/**
+ * The NEON_WS_PROXY neonConfig was last set for (null: not yet), so a request pays nothing for it.
+ */
 let configuredFor: string | undefined | null = null;
 
 /**
@@ -75,7 +79,10 @@ function configureNeon(proxy: string | undefined): void {
 function countedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   count("postgresQueries");
   const timeout = AbortSignal.timeout(QUERY_TIMEOUT_MS);
-  return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+  return fetch(input, {
+    ...init,
+    signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
+  });
 }
 
 /**
@@ -107,7 +114,10 @@ export function queryDatabase(env: DatabaseEnv): Database {
  * in a session: queue batches (parallel upserts) and cron jobs. Created per batch or run; it must
  * never be held in module scope: a Worker's sockets cannot outlive the request that opened them.
  */
-export function openDatabase(env: DatabaseEnv, options: { maxConnections?: number } = {}): DatabaseHandle {
+export function openDatabase(
+  env: DatabaseEnv,
+  options: { maxConnections?: number } = {},
+): DatabaseHandle {
   const connectionString = requireUrl(env);
   configureNeon(env.NEON_WS_PROXY);
   count("postgresConnections");

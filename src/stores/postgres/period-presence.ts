@@ -16,7 +16,8 @@ const HELD_MS = 600_000;
 const EMPTY_MS = 10_000;
 const known = new BoundedMap<string, { has: boolean; until: number }>(2_000);
 
-const remember = (key: string, has: boolean, now: number) => known.set(key, { has, until: now + (has ? HELD_MS : EMPTY_MS) });
+const remember = (key: string, has: boolean, now: number) =>
+  known.set(key, { has, until: now + (has ? HELD_MS : EMPTY_MS) });
 
 /**
  * False only when Postgres says the board-period holds no record. The board's current periods
@@ -24,12 +25,21 @@ const remember = (key: string, has: boolean, now: number) => known.set(key, { ha
  * Postgres cannot be asked, the read goes ahead to the object: this check only saves work, so
  * its failure must not fail the read.
  */
-export async function periodMayHoldRecords(db: () => Database, board: Board, periodKey: string, now = Date.now()): Promise<boolean> {
+export async function periodMayHoldRecords(
+  db: () => Database,
+  board: Board,
+  periodKey: string,
+  now = Date.now(),
+): Promise<boolean> {
   // Most reads are of the current period: one map lookup, the calendar worked out once a while.
   const key = boardPeriodKey(board.id, periodKey);
   const cached = known.get(key);
   if (cached && cached.until > now) return cached.has;
-  const config = { periods: board.periods as PeriodKind[], timeZone: board.timeZone, weekStart: board.weekStart };
+  const config = {
+    periods: board.periods as PeriodKind[],
+    timeZone: board.timeZone,
+    weekStart: board.weekStart,
+  };
   if (periodKeysFor(config, new Date(now)).some((p) => p.key === periodKey)) {
     remember(key, true, now);
     return true;
@@ -42,7 +52,9 @@ export async function periodMayHoldRecords(db: () => Database, board: Board, per
     remember(key, has, now);
     return has;
   } catch (error) {
-    log.warn("reads: could not tell whether a past period has records; asking its object", { error: describeError(error) });
+    log.warn("reads: could not tell whether a past period has records; asking its object", {
+      error: describeError(error),
+    });
     return true;
   }
 }

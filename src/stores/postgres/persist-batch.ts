@@ -3,8 +3,9 @@ import type { NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { ScoreChange } from "../../domain/records.ts";
 
 /**
- * Any drizzle Neon client (whatever its schema): this module imports no project code (types only), so
- * the ingest benchmark can run the very same statement from Node to measure the database's ceiling.
+ * Any drizzle Neon client (whatever its schema): this module imports no project code (types only),
+ * so the ingest benchmark can run the very same statement from Node to measure the database's
+ * ceiling.
  */
 type Database = NeonDatabase<Record<string, unknown>>;
 
@@ -94,7 +95,9 @@ export async function persistBatch(
   events: EventRow[],
   contributions: ContributionRow[],
   counts: {
-    /** Copies of an id already in this batch, dropped before the statement; counted as duplicates. */
+    /**
+     * Copies of an id already in this batch, dropped before the statement; counted as duplicates.
+     */
     inBatchDuplicates?: number;
     /** Items POST /v1/events refused, carried by these messages; added to the hour's counters. */
     rejected?: number;
@@ -248,8 +251,8 @@ export async function persistBatch(
     )}),
     upserted_increment as (${upsertFrom(
       "increment",
-      // Against the locked row: the sum, kept at the bound on a "clamp" board; on a "reject" board a
-      // sum outside the bounds leaves the row as it is (and is reported as refused below).
+      // Against the locked row: the sum, kept at the bound on a "clamp" board; on a "reject" board
+      // a sum outside the bounds leaves the row as it is (and is reported as refused below).
       sql`(select n.score, case when b.sort_order = 'desc' then -n.score else n.score end,
                   greatest(s.reached_at, excluded.reached_at),
                   case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end,

@@ -9,7 +9,10 @@ export interface RankGateLimits {
   waiting: number;
   /** Longest wait for a turn before refusing. */
   maxWaitMs: number;
-  /** A place held longer than this was abandoned (default 30 s: no rank count of ours takes that long). */
+  /**
+   * A place held longer than this was abandoned (default 30 s: no rank count of ours takes that
+   * long).
+   */
   staleAfterMs?: number;
 }
 
@@ -51,7 +54,11 @@ export class RankGate {
     count("postgresRankWaits");
     try {
       const deadline = Date.now() + this.limits.maxWaitMs;
-      for (let pause = 5; this.#running.size() >= this.limits.running; pause = Math.min(pause * 2, 50)) {
+      for (
+        let pause = 5;
+        this.#running.size() >= this.limits.running;
+        pause = Math.min(pause * 2, 50)
+      ) {
         if (Date.now() >= deadline) refuse();
         await new Promise((resolve) => setTimeout(resolve, pause));
       }

@@ -51,11 +51,21 @@ export async function playerRankFromPostgres(
   boardId: string,
   periodKey: string,
   playerId: string,
-  /** The board-period's size when the caller knows it (from its Durable Object): saves a full count. */
+  /**
+   * The board-period's size when the caller knows it (from its Durable Object): saves a full count.
+   */
   knownTotal?: number,
 ): Promise<PlayerRank | null> {
-  const totalSql = knownTotal === undefined ? recordsOf(sql`s.board_id`, sql`s.period_key`) : sql`${knownTotal}::bigint`;
-  const result = await db.execute<{ score: string; reached_at: string; rank: string; total: string }>(sql`
+  const totalSql =
+    knownTotal === undefined
+      ? recordsOf(sql`s.board_id`, sql`s.period_key`)
+      : sql`${knownTotal}::bigint`;
+  const result = await db.execute<{
+    score: string;
+    reached_at: string;
+    rank: string;
+    total: string;
+  }>(sql`
     select s.score, s.reached_at, 1 + ${beforeRowS} as rank, ${totalSql} as total
     from scores s
     where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = ${playerId}`);
@@ -115,14 +125,26 @@ async function countBefore(
   at: { sortScore: number; reachedAt: string; playerId: string },
   inclusive = false,
 ) {
-  const position = { sortScore: sql`${at.sortScore}::bigint`, reachedAt: sql`${at.reachedAt}::timestamptz`, playerId: sql`${at.playerId}` };
-  const result = await db.execute<{ n: string }>(sql`select ${rowsBefore(sql`${boardId}`, sql`${periodKey}`, position, inclusive)} as n`);
+  const position = {
+    sortScore: sql`${at.sortScore}::bigint`,
+    reachedAt: sql`${at.reachedAt}::timestamptz`,
+    playerId: sql`${at.playerId}`,
+  };
+  const result = await db.execute<{ n: string }>(
+    sql`select ${rowsBefore(sql`${boardId}`, sql`${periodKey}`, position, inclusive)} as n`,
+  );
   return Number(result.rows[0]?.n ?? 0);
 }
 
 /** Total records of a board-period (its band counts: no scan of its records). */
-export async function countFromPostgres(db: Database, boardId: string, periodKey: string): Promise<number> {
-  const result = await db.execute<{ n: string }>(sql`select ${recordsOf(sql`${boardId}`, sql`${periodKey}`)} as n`);
+export async function countFromPostgres(
+  db: Database,
+  boardId: string,
+  periodKey: string,
+): Promise<number> {
+  const result = await db.execute<{ n: string }>(
+    sql`select ${recordsOf(sql`${boardId}`, sql`${periodKey}`)} as n`,
+  );
   return Number(result.rows[0]?.n ?? 0);
 }
 
@@ -134,7 +156,10 @@ export async function pageFromPostgres(
   db: Database,
   boardId: string,
   periodKey: string,
-  options: { limit: number; after?: { sortScore: number; reachedAt: string; playerId: string } | undefined },
+  options: {
+    limit: number;
+    after?: { sortScore: number; reachedAt: string; playerId: string } | undefined;
+  },
 ): Promise<RankedRow[]> {
   const after = options.after;
   const rows = await db.execute<Row>(sql`
@@ -148,7 +173,9 @@ export async function pageFromPostgres(
   return toRanked(rows.rows, firstRank);
 }
 
-/** n records above and n below a player (fewer at the edges), the player among them; null if absent. */
+/**
+ * n records above and n below a player (fewer at the edges), the player among them; null if absent.
+ */
 export async function aroundFromPostgres(
   db: Database,
   boardId: string,
@@ -162,7 +189,11 @@ export async function aroundFromPostgres(
     where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = ${playerId}`);
   const self = me.rows[0];
   if (!self) return null;
-  const at = { sortScore: Number(self.sort_score), reachedAt: new Date(self.reached_at).toISOString(), playerId };
+  const at = {
+    sortScore: Number(self.sort_score),
+    reachedAt: new Date(self.reached_at).toISOString(),
+    playerId,
+  };
   const [above, below, before] = await Promise.all([
     db.execute<Row>(sql`
       select * from (
@@ -187,7 +218,12 @@ export async function aroundFromPostgres(
 }
 
 /** The rank a score would get now (after existing equal scores: it would reach them later). */
-export async function rankForScoreFromPostgres(db: Database, boardId: string, periodKey: string, sortScore: number): Promise<number> {
+export async function rankForScoreFromPostgres(
+  db: Database,
+  boardId: string,
+  periodKey: string,
+  sortScore: number,
+): Promise<number> {
   // Every record with sort_score <= the score: the bands before its band, then the range inside it.
   const score = sql`${sortScore}::bigint`;
   const result = await db.execute<{ n: string }>(sql`
@@ -197,7 +233,12 @@ export async function rankForScoreFromPostgres(db: Database, boardId: string, pe
 }
 
 /** The records of the given players on one board-period, ranked (friends boards). */
-export async function playersFromPostgres(db: Database, boardId: string, periodKey: string, playerIds: string[]): Promise<RankedRow[]> {
+export async function playersFromPostgres(
+  db: Database,
+  boardId: string,
+  periodKey: string,
+  playerIds: string[],
+): Promise<RankedRow[]> {
   if (playerIds.length === 0) return [];
   const ids = `{${playerIds.map((id) => `"${id}"`).join(",")}}`;
   const rows = await db.execute<Row & { rank: string }>(sql`
@@ -220,13 +261,24 @@ export async function countsOf(
 ): Promise<Map<string, CountedTotal>> {
   const counts = new Map<string, CountedTotal>();
   if (boardPeriods.length === 0) return counts;
-  const wanted = JSON.stringify(boardPeriods.map((bp) => ({ board_id: bp.boardId, period_key: bp.periodKey })));
-  const result = await db.execute<{ board_id: string; period_key: string; n: string; at: string }>(sql`
+  const wanted = JSON.stringify(
+    boardPeriods.map((bp) => ({ board_id: bp.boardId, period_key: bp.periodKey })),
+  );
+  const result = await db.execute<{
+    board_id: string;
+    period_key: string;
+    n: string;
+    at: string;
+  }>(sql`
     select b.board_id, b.period_key, sum(b.records)::text as n, ${COUNTED_AT}::text as at
     from score_buckets b
     join (select distinct * from jsonb_to_recordset(${wanted}::jsonb) as w(board_id text, period_key text)) w
       on w.board_id = b.board_id and w.period_key = b.period_key
     group by b.board_id, b.period_key`);
-  for (const row of result.rows) counts.set(boardPeriodKey(row.board_id, row.period_key), { count: Number(row.n), at: Number(row.at) });
+  for (const row of result.rows)
+    counts.set(boardPeriodKey(row.board_id, row.period_key), {
+      count: Number(row.n),
+      at: Number(row.at),
+    });
   return counts;
 }

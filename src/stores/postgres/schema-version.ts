@@ -7,7 +7,8 @@ import journal from "../../../migrations/meta/_journal.json";
  */
 export const LATEST_MIGRATION: { tag: string; when: number } = (() => {
   const last = journal.entries.at(-1);
-  if (!last) throw new Error("migrations/meta/_journal.json lists no migration: run npm run db:generate");
+  if (!last)
+    throw new Error("migrations/meta/_journal.json lists no migration: run npm run db:generate");
   return { tag: last.tag, when: last.when };
 })();
 

@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 
-// SQL fragments over score_buckets (src/stores/postgres/schema/score-buckets.ts), shared by every query that
-// counts records of a board-period without reading them: ranks, totals, rebuilds.
+// SQL fragments over score_buckets (src/stores/postgres/schema/score-buckets.ts), shared by every
+// query that counts records of a board-period without reading them: ranks, totals, rebuilds.
 
 /** Records of a board-period: the sum of its band counts. */
 export function recordsOf(boardId: SQL, periodKey: SQL): SQL {
@@ -18,7 +18,9 @@ export function bandsBefore(boardId: SQL, periodKey: SQL, sortScore: SQL): SQL {
     where b.board_id = ${boardId} and b.period_key = ${periodKey} and b.bucket < score_bucket_of(${sortScore}))`;
 }
 
-/** The condition on `scores` alias `x` that keeps the rows of `sortScore`'s band up to `sortScore`. */
+/**
+ * The condition on `scores` alias `x` that keeps the rows of `sortScore`'s band up to `sortScore`.
+ */
 export function inBandUpTo(sortScore: SQL): SQL {
   return sql`x.sort_score >= score_bucket_start_of(${sortScore}) and x.sort_score <= ${sortScore}`;
 }

@@ -27,7 +27,9 @@ type TopRow = {
 function toMetadata(value: TopRow["metadata"]): Metadata | null {
   if (value === null) return null;
   const parsed: unknown = typeof value === "string" ? JSON.parse(value) : value;
-  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Metadata) : null;
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Metadata)
+    : null;
 }
 
 /**
@@ -66,5 +68,9 @@ export async function loadTopFromPostgres(
   }));
   // No rows means no records: the count is 0 without a second query.
   const first = rows[0];
-  return { states, total: first === undefined ? 0 : Number(first.total), totalAt: first === undefined ? 0 : Number(first.counted_at) };
+  return {
+    states,
+    total: first === undefined ? 0 : Number(first.total),
+    totalAt: first === undefined ? 0 : Number(first.counted_at),
+  };
 }

@@ -2,7 +2,8 @@ import { encodeMember } from "./member";
 
 /** Sort scores are exact in a Redis double only up to 2^53: refuse anything that would round. */
 export function scoreArg(sortScore: number): string {
-  if (!Number.isSafeInteger(sortScore)) throw new RangeError(`redis rank store: sortScore must be a safe integer, got ${sortScore}`);
+  if (!Number.isSafeInteger(sortScore))
+    throw new RangeError(`redis rank store: sortScore must be a safe integer, got ${sortScore}`);
   return String(sortScore);
 }
 
@@ -13,8 +14,15 @@ function versionArg(version: number): string {
   return String(version);
 }
 
-/** The ARGV quadruple the apply/build scripts read per record; validates before anything is sent. */
-export function recordArgs(playerId: string, version: number, sortScore: number, reachedAt: number): string[] {
+/**
+ * The ARGV quadruple the apply/build scripts read per record; validates before anything is sent.
+ */
+export function recordArgs(
+  playerId: string,
+  version: number,
+  sortScore: number,
+  reachedAt: number,
+): string[] {
   return [playerId, versionArg(version), scoreArg(sortScore), encodeMember(reachedAt, playerId)];
 }
 
@@ -25,7 +33,9 @@ export function recordArgs(playerId: string, version: number, sortScore: number,
 export function expiryArg(expiresAt: number | null | undefined): string {
   if (expiresAt === null || expiresAt === undefined) return "0";
   if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
-    throw new RangeError(`redis rank store: expiresAt must be epoch ms > 0 or null, got ${expiresAt}`);
+    throw new RangeError(
+      `redis rank store: expiresAt must be epoch ms > 0 or null, got ${expiresAt}`,
+    );
   }
   return String(expiresAt);
 }

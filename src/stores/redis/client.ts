@@ -1,7 +1,11 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import { CircuitBreaker } from "../../lib/circuit-breaker";
 
-export type RedisEnv = { UPSTASH_REDIS_REST_URL?: string; UPSTASH_REDIS_REST_TOKEN?: string; REDIS_KEY_PREFIX: string };
+export type RedisEnv = {
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  REDIS_KEY_PREFIX: string;
+};
 
 /** One client per (URL, token) per isolate: building one allocates every command method anew. */
 const clients = new Map<string, Redis>();
@@ -36,7 +40,13 @@ export function openRedis(env: RedisEnv): Redis | null {
   return client;
 }
 
-const BREAKER_OPTIONS = { failures: 3, windowMs: 10_000, coolDownMs: 5_000, maxCoolDownMs: 60_000, probeTimeoutMs: 5_000 };
+const BREAKER_OPTIONS = {
+  failures: 3,
+  windowMs: 10_000,
+  coolDownMs: 5_000,
+  maxCoolDownMs: 60_000,
+  probeTimeoutMs: 5_000,
+};
 const breakers = new Map<string, CircuitBreaker>();
 
 /**

@@ -143,7 +143,9 @@ return applied
 `,
 };
 
-/** KEYS: z, m, ready. ARGV: playerId, min watermark. Returns nil, or {rank0, score, member, total}. */
+/**
+ * KEYS: z, m, ready. ARGV: playerId, min watermark. Returns nil, or {rank0, score, member, total}.
+ */
 export const RANK_SCRIPT: LuaScript = {
   name: "rank",
   readonly: true,
@@ -158,7 +160,10 @@ return {rank, redis.call('ZSCORE', KEYS[1], member), member, redis.call('ZCARD',
 `,
 };
 
-/** KEYS: z, m, ready. ARGV: offset, limit (>= 1), min watermark. Returns {total, start, member1, score1, ...}. */
+/**
+ * KEYS: z, m, ready. ARGV: offset, limit (>= 1), min watermark. Returns {total, start, member1,
+ * score1, ...}.
+ */
 export const PAGE_SCRIPT: LuaScript = {
   name: "page",
   readonly: true,
@@ -206,7 +211,10 @@ return out
 `,
 };
 
-/** KEYS: z, m, ready. ARGV: playerId, n, min watermark. Returns nil, or {total, start, rank0, member1, score1, ...}. */
+/**
+ * KEYS: z, m, ready. ARGV: playerId, n, min watermark. Returns nil, or {total, start, rank0,
+ * member1, score1, ...}.
+ */
 export const AROUND_SCRIPT: LuaScript = {
   name: "around",
   readonly: true,
@@ -225,7 +233,10 @@ return out
 `,
 };
 
-/** KEYS: z, m, ready. ARGV: sortScore, min watermark. Returns {entries with score <= sortScore, total}. */
+/**
+ * KEYS: z, m, ready. ARGV: sortScore, min watermark. Returns {entries with score <= sortScore,
+ * total}.
+ */
 export const FOR_SCORE_SCRIPT: LuaScript = {
   name: "for-score",
   readonly: true,

@@ -21,26 +21,41 @@ export interface RedisMember {
  */
 export function encodeMember(reachedAt: number, playerId: string): string {
   if (!Number.isSafeInteger(reachedAt) || reachedAt < 0 || reachedAt > MAX_REACHED_AT) {
-    throw new RangeError(`redis member: reachedAt must be an integer in [0, ${MAX_REACHED_AT}], got ${reachedAt}`);
+    throw new RangeError(
+      `redis member: reachedAt must be an integer in [0, ${MAX_REACHED_AT}], got ${reachedAt}`,
+    );
   }
-  if (typeof playerId !== "string" || playerId.length === 0) throw new RangeError("redis member: playerId must be a non-empty string");
+  if (typeof playerId !== "string" || playerId.length === 0)
+    throw new RangeError("redis member: playerId must be a non-empty string");
   return `${String(reachedAt).padStart(REACHED_AT_DIGITS, "0")}:${playerId}`;
 }
 
-/** Inverse of encodeMember; null for anything it did not produce (the player id may contain ':'). */
+/**
+ * Inverse of encodeMember; null for anything it did not produce (the player id may contain ':').
+ */
 export function decodeMember(member: string): RedisMember | null {
-  if (typeof member !== "string" || member.length < REACHED_AT_DIGITS + 2 || member[REACHED_AT_DIGITS] !== ":") return null;
+  if (
+    typeof member !== "string" ||
+    member.length < REACHED_AT_DIGITS + 2 ||
+    member[REACHED_AT_DIGITS] !== ":"
+  )
+    return null;
   const digits = member.slice(0, REACHED_AT_DIGITS);
   if (!/^\d+$/.test(digits)) return null;
   return { reachedAt: Number(digits), playerId: member.slice(REACHED_AT_DIGITS + 1) };
 }
 
-/** The hash value per player: `${version}|${member}`, so one HGET yields both the guard and the member. */
+/**
+ * The hash value per player: `${version}|${member}`, so one HGET yields both the guard and the
+ * member.
+ */
 export function encodeMemberRecord(version: number, member: string): string {
   return `${version}|${member}`;
 }
 
-/** Inverse of encodeMemberRecord; null when malformed (split at the first '|': ids may contain '|'). */
+/**
+ * Inverse of encodeMemberRecord; null when malformed (split at the first '|': ids may contain '|').
+ */
 export function decodeMemberRecord(value: string): { version: number; member: string } | null {
   if (typeof value !== "string") return null;
   const sep = value.indexOf("|");

@@ -4,7 +4,15 @@ import type { ScoreChange } from "../../domain/records";
 import { withTimeout } from "../../lib/timeout";
 import { expiryArg, recordArgs, scoreArg } from "./args";
 import { rankKeys } from "./keys";
-import { AFTER_SCRIPT, APPLY_SCRIPT, AROUND_SCRIPT, FOR_SCORE_SCRIPT, NOT_READY_REPLY, PAGE_SCRIPT, RANK_SCRIPT } from "./lua";
+import {
+  AFTER_SCRIPT,
+  APPLY_SCRIPT,
+  AROUND_SCRIPT,
+  FOR_SCORE_SCRIPT,
+  NOT_READY_REPLY,
+  PAGE_SCRIPT,
+  RANK_SCRIPT,
+} from "./lua";
 import { encodeMember } from "./member";
 import { type RedisRankEntry, replyArray, replyEntries, replyInt, replyMember } from "./reply";
 import { pipelineScript, runScript } from "./script";
@@ -32,7 +40,9 @@ export type { RedisRankEntry } from "./reply";
  */
 export class RedisNotReadyError extends Error {
   constructor() {
-    super("redis rank store: this board-period is not loaded in Redis yet (the reconciliation cron loads it)");
+    super(
+      "redis rank store: this board-period is not loaded in Redis yet (the reconciliation cron loads it)",
+    );
     this.name = "RedisNotReadyError";
   }
 }
@@ -55,7 +65,8 @@ export interface RedisCallOptions {
 }
 
 /** The reads' last ARGV: the oldest watermark accepted. */
-const floorArg = (options: RedisCallOptions) => String(Math.max(0, Math.floor(options.minWatermark ?? 0)));
+const floorArg = (options: RedisCallOptions) =>
+  String(Math.max(0, Math.floor(options.minWatermark ?? 0)));
 
 /** The state of one (board, period, player) record, as the projection mirrors it. */
 export interface RedisRankChange {
@@ -68,7 +79,10 @@ export interface RedisRankChange {
   reachedAt: number;
   /** scores.version: only a newer version replaces what Redis holds. */
   version: number;
-  /** When the board-period's keys expire (epoch ms, pastPeriodExpiryMs); null or absent: never (all-time). */
+  /**
+   * When the board-period's keys expire (epoch ms, pastPeriodExpiryMs); null or absent: never
+   * (all-time).
+   */
   expiresAt?: number | null;
 }
 
@@ -103,7 +117,11 @@ export interface RedisAround extends RedisRankPage {
  * A persisted ScoreChange in the store's terms. The store only knows "smaller is better", so the
  * board's sort order decides the sign, exactly as scores.sort_score is computed.
  */
-export function redisChangeOf(change: ScoreChange, sortOrder: SortOrder, expiresAt: number | null): RedisRankChange {
+export function redisChangeOf(
+  change: ScoreChange,
+  sortOrder: SortOrder,
+  expiresAt: number | null,
+): RedisRankChange {
   return {
     boardId: change.boardId,
     periodKey: change.periodKey,
@@ -116,7 +134,10 @@ export function redisChangeOf(change: ScoreChange, sortOrder: SortOrder, expires
   };
 }
 
-/** What a projection into Redis did: changes applied, and board-periods found behind (marker dropped). */
+/**
+ * What a projection into Redis did: changes applied, and board-periods found behind (marker
+ * dropped).
+ */
 export interface RedisApplyResult {
   applied: number;
   behind: Array<{ boardId: string; periodKey: string }>;
@@ -135,9 +156,14 @@ export async function applyToRedis(
   redis: Redis,
   prefix: string,
   changes: readonly RedisRankChange[],
-  options: RedisCallOptions & { watermarks?: ReadonlyMap<string, { writtenAt: number; expectedAt: number }> } = {},
+  options: RedisCallOptions & {
+    watermarks?: ReadonlyMap<string, { writtenAt: number; expectedAt: number }>;
+  } = {},
 ): Promise<RedisApplyResult> {
-  const groups = new Map<string, { keys: string[]; args: string[]; boardId: string; periodKey: string }>();
+  const groups = new Map<
+    string,
+    { keys: string[]; args: string[]; boardId: string; periodKey: string }
+  >();
   for (const change of changes) {
     const args = recordArgs(change.playerId, change.version, change.sortScore, change.reachedAt);
     const keys = rankKeys(prefix, change.boardId, change.periodKey);
@@ -145,7 +171,8 @@ export async function applyToRedis(
     let group = groups.get(keys.z);
     if (!group) {
       const mark = options.watermarks?.get(boardPeriodKey(change.boardId, change.periodKey));
-      const at = (n: number | undefined) => String(Number.isSafeInteger(n) && (n as number) > 0 ? n : 0);
+      const at = (n: number | undefined) =>
+        String(Number.isSafeInteger(n) && (n as number) > 0 ? n : 0);
       group = {
         keys: [keys.z, keys.m, keys.ready],
         args: [expiry, at(mark?.writtenAt), at(mark?.expectedAt)],
@@ -154,7 +181,9 @@ export async function applyToRedis(
       };
       groups.set(keys.z, group);
     } else if (group.args[0] !== expiry) {
-      throw new RangeError(`redis rank store: changes to ${change.boardId}/${change.periodKey} disagree on expiresAt`);
+      throw new RangeError(
+        `redis rank store: changes to ${change.boardId}/${change.periodKey} disagree on expiresAt`,
+      );
     }
     group.args.push(...args);
   }
@@ -170,7 +199,8 @@ export async function applyToRedis(
     const [applied, behind] = replyArray(reply, "apply");
     result.applied += replyInt(applied, "applied count");
     const group = list[i];
-    if (replyInt(behind, "behind flag") === 1 && group) result.behind.push({ boardId: group.boardId, periodKey: group.periodKey });
+    if (replyInt(behind, "behind flag") === 1 && group)
+      result.behind.push({ boardId: group.boardId, periodKey: group.periodKey });
   });
   return result;
 }
@@ -187,7 +217,14 @@ export async function dropReadyMarkers(
 ): Promise<number> {
   if (boardPeriods.length === 0) return 0;
   const keys = boardPeriods.map((bp) => rankKeys(prefix, bp.boardId, bp.periodKey).ready);
-  return replyInt(await withTimeout(redis.del(...keys), options.timeoutMs ?? REDIS_WRITE_TIMEOUT_MS, "Redis marker drop"), "deleted");
+  return replyInt(
+    await withTimeout(
+      redis.del(...keys),
+      options.timeoutMs ?? REDIS_WRITE_TIMEOUT_MS,
+      "Redis marker drop",
+    ),
+    "deleted",
+  );
 }
 
 /** A player's 1-based rank in O(log N) (HGET → ZRANK → ZCARD in one script); null if absent. */
@@ -200,7 +237,12 @@ export async function rankFromRedis(
   options: RedisCallOptions = {},
 ): Promise<RedisPlayerRank | null> {
   const keys = rankKeys(prefix, boardId, periodKey);
-  return rankOfReply(await read(runScript(redis, RANK_SCRIPT, [keys.z, keys.m, keys.ready], [playerId, floorArg(options)]), options));
+  return rankOfReply(
+    await read(
+      runScript(redis, RANK_SCRIPT, [keys.z, keys.m, keys.ready], [playerId, floorArg(options)]),
+      options,
+    ),
+  );
 }
 
 /** The rank script's reply `{rank0, score, member, total}` (nil: not on the board). */
@@ -229,7 +271,10 @@ export async function ranksFromRedis(
     pipelineScript(
       redis,
       RANK_SCRIPT,
-      playerIds.map((id) => ({ keys: [keys.z, keys.m, keys.ready], args: [id, floorArg(options)] })),
+      playerIds.map((id) => ({
+        keys: [keys.z, keys.m, keys.ready],
+        args: [id, floorArg(options)],
+      })),
     ),
     options,
   );
@@ -245,12 +290,18 @@ export async function pageFromRedis(
   page: { offset: number; limit: number },
   options: RedisCallOptions = {},
 ): Promise<RedisRankPage> {
-  if (!Number.isSafeInteger(page.offset) || page.offset < 0) throw new RangeError("pageFromRedis: offset must be an integer >= 0");
+  if (!Number.isSafeInteger(page.offset) || page.offset < 0)
+    throw new RangeError("pageFromRedis: offset must be an integer >= 0");
   checkLimit(page.limit);
   const keys = rankKeys(prefix, boardId, periodKey);
   const reply = replyArray(
     await read(
-      runScript(redis, PAGE_SCRIPT, [keys.z, keys.m, keys.ready], [String(page.offset), String(page.limit), floorArg(options)]),
+      runScript(
+        redis,
+        PAGE_SCRIPT,
+        [keys.z, keys.m, keys.ready],
+        [String(page.offset), String(page.limit), floorArg(options)],
+      ),
       options,
     ),
     "page",
@@ -274,12 +325,22 @@ export async function pageAfter(
 ): Promise<RedisRankPage> {
   checkLimit(limit);
   const keys = rankKeys(prefix, boardId, periodKey);
-  const args = [scoreArg(cursor.sortScore), encodeMember(cursor.reachedAt, cursor.playerId), String(limit), floorArg(options)];
-  const reply = replyArray(await read(runScript(redis, AFTER_SCRIPT, [keys.z, keys.m, keys.ready], args), options), "page after");
+  const args = [
+    scoreArg(cursor.sortScore),
+    encodeMember(cursor.reachedAt, cursor.playerId),
+    String(limit),
+    floorArg(options),
+  ];
+  const reply = replyArray(
+    await read(runScript(redis, AFTER_SCRIPT, [keys.z, keys.m, keys.ready], args), options),
+    "page after",
+  );
   return windowOf(reply, 2);
 }
 
-/** Up to n entries above and n below the player (clipped at the ends); null if the player is absent. */
+/**
+ * Up to n entries above and n below the player (clipped at the ends); null if the player is absent.
+ */
 export async function aroundFromRedis(
   redis: Redis,
   prefix: string,
@@ -290,11 +351,18 @@ export async function aroundFromRedis(
   options: RedisCallOptions = {},
 ): Promise<RedisAround | null> {
   if (!Number.isSafeInteger(n) || n < 0 || 2 * n + 1 > REDIS_MAX_PAGE) {
-    throw new RangeError(`aroundFromRedis: n must be an integer in [0, ${Math.floor((REDIS_MAX_PAGE - 1) / 2)}]`);
+    throw new RangeError(
+      `aroundFromRedis: n must be an integer in [0, ${Math.floor((REDIS_MAX_PAGE - 1) / 2)}]`,
+    );
   }
   const keys = rankKeys(prefix, boardId, periodKey);
   const reply = await read(
-    runScript(redis, AROUND_SCRIPT, [keys.z, keys.m, keys.ready], [playerId, String(n), floorArg(options)]),
+    runScript(
+      redis,
+      AROUND_SCRIPT,
+      [keys.z, keys.m, keys.ready],
+      [playerId, String(n), floorArg(options)],
+    ),
     options,
   );
   if (reply === null || reply === undefined) return null;
@@ -318,7 +386,15 @@ export async function rankForScoreFromRedis(
 ): Promise<{ rank: number; total: number }> {
   const keys = rankKeys(prefix, boardId, periodKey);
   const reply = replyArray(
-    await read(runScript(redis, FOR_SCORE_SCRIPT, [keys.z, keys.m, keys.ready], [scoreArg(sortScore), floorArg(options)]), options),
+    await read(
+      runScript(
+        redis,
+        FOR_SCORE_SCRIPT,
+        [keys.z, keys.m, keys.ready],
+        [scoreArg(sortScore), floorArg(options)],
+      ),
+      options,
+    ),
     "rank for score",
   );
   return { rank: replyInt(reply[0], "count") + 1, total: replyInt(reply[1], "total") };
@@ -338,9 +414,14 @@ export async function countFromRedis(
 
 async function read<T>(promise: Promise<T>, options: RedisCallOptions): Promise<T> {
   try {
-    return await withTimeout(promise, options.timeoutMs ?? REDIS_READ_TIMEOUT_MS, "Redis rank read");
+    return await withTimeout(
+      promise,
+      options.timeoutMs ?? REDIS_READ_TIMEOUT_MS,
+      "Redis rank read",
+    );
   } catch (error) {
-    if (error instanceof Error && error.message.includes(NOT_READY_REPLY)) throw new RedisNotReadyError();
+    if (error instanceof Error && error.message.includes(NOT_READY_REPLY))
+      throw new RedisNotReadyError();
     throw error;
   }
 }

@@ -25,11 +25,16 @@ export interface ReplaceOptions {
   timeoutMs?: number;
   /** When the board-period's keys expire (epoch ms, pastPeriodExpiryMs); null or absent: never. */
   expiresAt?: number | null;
-  /** A merge only: the Postgres time (epoch ms) the rows are current as of, raising a ready marker to it. */
+  /**
+   * A merge only: the Postgres time (epoch ms) the rows are current as of, raising a ready marker
+   * to it.
+   */
   watermark?: number;
 }
 
-/** Members per script call and round trip: bounds request size and how long one script blocks Redis. */
+/**
+ * Members per script call and round trip: bounds request size and how long one script blocks Redis.
+ */
 const REPLACE_CHUNK = 1_000;
 /** Life of an unfinished rebuild's keys; every chunk re-arms it, the swap removes it. */
 const BUILD_TTL_MS = 120_000;
@@ -42,7 +47,9 @@ const BUILD_TTL_MS = 120_000;
  * half-built one. The rows added must be the whole board-period: the marker says so to readers.
  */
 export interface BoardPeriodLoad {
-  /** Adds rows (any order, any count; validated before anything is sent). Returns how many applied. */
+  /**
+   * Adds rows (any order, any count; validated before anything is sent). Returns how many applied.
+   */
   add(rows: readonly RedisRankRow[]): Promise<number>;
   /**
    * Swaps the loaded set in and marks it ready; returns its size. With no rows, empties the
@@ -75,7 +82,9 @@ export function startBoardPeriodLoad(
       for (const args of chunkArgs(rows)) {
         written = true;
         applied += replyInt(
-          await bounded(runScript(redis, BUILD_SCRIPT, [build.z, build.m], [String(BUILD_TTL_MS), ...args])),
+          await bounded(
+            runScript(redis, BUILD_SCRIPT, [build.z, build.m], [String(BUILD_TTL_MS), ...args]),
+          ),
           "built count",
         );
       }
@@ -85,11 +94,20 @@ export function startBoardPeriodLoad(
     async commit(at = Date.now()) {
       const loadedAt = String(at);
       if (added === 0) {
-        await bounded(runScript(redis, CLEAR_SCRIPT, [keys.z, keys.m, keys.ready], [loadedAt, expiresAt]));
+        await bounded(
+          runScript(redis, CLEAR_SCRIPT, [keys.z, keys.m, keys.ready], [loadedAt, expiresAt]),
+        );
         return 0;
       }
       return replyInt(
-        await bounded(runScript(redis, SWAP_SCRIPT, [keys.z, keys.m, build.z, build.m, keys.ready], [loadedAt, expiresAt])),
+        await bounded(
+          runScript(
+            redis,
+            SWAP_SCRIPT,
+            [keys.z, keys.m, build.z, build.m, keys.ready],
+            [loadedAt, expiresAt],
+          ),
+        ),
         "total",
       );
     },
@@ -130,7 +148,14 @@ export async function replaceBoardPeriod(
     let applied = 0;
     for (const args of chunks) {
       const watermark = String(options.watermark ?? 0);
-      const reply = await bounded(runScript(redis, APPLY_SCRIPT, [keys.z, keys.m, keys.ready], [expiresAt, watermark, "0", ...args]));
+      const reply = await bounded(
+        runScript(
+          redis,
+          APPLY_SCRIPT,
+          [keys.z, keys.m, keys.ready],
+          [expiresAt, watermark, "0", ...args],
+        ),
+      );
       const [count] = replyArray(reply, "apply");
       applied += replyInt(count, "applied count");
     }
@@ -146,11 +171,18 @@ export async function replaceBoardPeriod(
   }
 }
 
-/** The apply/build scripts' ARGV for rows, REPLACE_CHUNK records per call; throws on a bad row first. */
+/**
+ * The apply/build scripts' ARGV for rows, REPLACE_CHUNK records per call; throws on a bad row
+ * first.
+ */
 function chunkArgs(rows: readonly RedisRankRow[]): string[][] {
   const chunks: string[][] = [];
   for (let i = 0; i < rows.length; i += REPLACE_CHUNK) {
-    chunks.push(rows.slice(i, i + REPLACE_CHUNK).flatMap((r) => recordArgs(r.playerId, r.version, r.sortScore, r.reachedAt)));
+    chunks.push(
+      rows
+        .slice(i, i + REPLACE_CHUNK)
+        .flatMap((r) => recordArgs(r.playerId, r.version, r.sortScore, r.reachedAt)),
+    );
   }
   return chunks;
 }

@@ -15,14 +15,21 @@ export interface RedisRankEntry {
  * SDK's automatic deserialisation; all become the same safe integer, anything else throws.
  */
 export function replyInt(value: unknown, what: string): number {
-  const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw new Error(`redis rank store: ${what} is not a safe integer: ${JSON.stringify(value)}`);
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "string" && value.trim() !== ""
+        ? Number(value)
+        : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw new Error(`redis rank store: ${what} is not a safe integer: ${JSON.stringify(value)}`);
   return n;
 }
 
 /** A reply array, or a clear error (instead of a TypeError deep in a caller). */
 export function replyArray(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`redis rank store: ${what} reply is not an array: ${JSON.stringify(value)}`);
+  if (!Array.isArray(value))
+    throw new Error(`redis rank store: ${what} reply is not an array: ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -36,12 +43,24 @@ export function replyMember(value: unknown): { reachedAt: number; playerId: stri
   return decoded;
 }
 
-/** Decodes flat `member, score, member, score…` (from index `from`) into entries ranked from `firstRank`. */
-export function replyEntries(flat: readonly unknown[], from: number, firstRank: number): RedisRankEntry[] {
+/**
+ * Decodes flat `member, score, member, score…` (from index `from`) into entries ranked from
+ * `firstRank`.
+ */
+export function replyEntries(
+  flat: readonly unknown[],
+  from: number,
+  firstRank: number,
+): RedisRankEntry[] {
   const entries: RedisRankEntry[] = [];
   for (let i = from; i + 1 < flat.length; i += 2) {
     const { reachedAt, playerId } = replyMember(flat[i]);
-    entries.push({ rank: firstRank + entries.length, playerId, sortScore: replyInt(flat[i + 1], "score"), reachedAt });
+    entries.push({
+      rank: firstRank + entries.length,
+      playerId,
+      sortScore: replyInt(flat[i + 1], "score"),
+      reachedAt,
+    });
   }
   return entries;
 }

@@ -28,13 +28,22 @@ export function isNoScript(error: unknown): boolean {
  * Runs a script by SHA and falls back to sending the source (EVAL loads it into the cache) when
  * Redis does not know it. Read-only scripts use the _RO variants so replicas may serve them.
  */
-export async function runScript(redis: Redis, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+export async function runScript(
+  redis: Redis,
+  script: LuaScript,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
   const sha = await scriptSha(script);
   try {
-    return script.readonly ? await redis.evalshaRo(sha, keys, args) : await redis.evalsha(sha, keys, args);
+    return script.readonly
+      ? await redis.evalshaRo(sha, keys, args)
+      : await redis.evalsha(sha, keys, args);
   } catch (error) {
     if (!isNoScript(error)) throw error;
-    return script.readonly ? await redis.evalRo(script.source, keys, args) : await redis.eval(script.source, keys, args);
+    return script.readonly
+      ? await redis.evalRo(script.source, keys, args)
+      : await redis.eval(script.source, keys, args);
   }
 }
 
@@ -50,7 +59,11 @@ export interface ScriptCall {
  * run again (the apply script is version-guarded), since a pipeline is not a transaction. Returns
  * each call's reply in order; throws on any other error.
  */
-export async function pipelineScript(redis: Redis, script: LuaScript, calls: readonly ScriptCall[]): Promise<unknown[]> {
+export async function pipelineScript(
+  redis: Redis,
+  script: LuaScript,
+  calls: readonly ScriptCall[],
+): Promise<unknown[]> {
   if (calls.length === 0) return [];
   const sha = await scriptSha(script);
   const first = redis.pipeline();
@@ -72,7 +85,8 @@ export async function pipelineScript(redis: Redis, script: LuaScript, calls: rea
     const retried = await second.exec({ keepErrors: true });
     missing.forEach((index, k) => {
       const reply = retried[k];
-      if (!reply || reply.error) throw new Error(`redis ${script.name} script failed: ${reply?.error ?? "no reply"}`);
+      if (!reply || reply.error)
+        throw new Error(`redis ${script.name} script failed: ${reply?.error ?? "no reply"}`);
       results[index] = reply.result;
     });
   }

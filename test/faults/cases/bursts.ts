@@ -13,7 +13,10 @@ import {
 } from "../lib/events.ts";
 import { call, fmt, Traffic } from "../lib/http.ts";
 
-/** Rounds of bursts, back to back, started while the consumer still works through the heavy run's backlog. */
+/**
+ * Rounds of bursts, back to back, started while the consumer still works through the heavy run's
+ * backlog.
+ */
 const ROUNDS = 4;
 const SIMULTANEOUS = 100;
 /** The heavy run before the bursts: this many writers of 100-event requests, back to back. */
@@ -58,7 +61,11 @@ export const burstsCase: FaultCase = {
           await heavySender.send(
             Array.from({ length: 100 }, () => {
               const board = factory.random.pick(boards);
-              return factory.event(board, `heavy-${runId}-p${factory.random.int(0, 4_999)}`, factory.score(board));
+              return factory.event(
+                board,
+                `heavy-${runId}-p${factory.random.int(0, 4_999)}`,
+                factory.score(board),
+              );
             }),
           );
         }
@@ -77,9 +84,13 @@ export const burstsCase: FaultCase = {
       burstBoards.push(board);
       await insertBoards(stack, [board]);
       const player = (i: number) => `burst-${runId}-p${i % 500}`;
-      const singles: GameEvent[] = Array.from({ length: SIMULTANEOUS }, (_, i) => factory.event(board, player(i), factory.score(board)));
+      const singles: GameEvent[] = Array.from({ length: SIMULTANEOUS }, (_, i) =>
+        factory.event(board, player(i), factory.score(board)),
+      );
       const batches: GameEvent[][] = Array.from({ length: SIMULTANEOUS }, (_, r) =>
-        Array.from({ length: 100 }, (_, i) => factory.event(board, player(r * 100 + i), factory.score(board))),
+        Array.from({ length: 100 }, (_, i) =>
+          factory.event(board, player(r * 100 + i), factory.score(board)),
+        ),
       );
       const answers = await Promise.all([
         ...singles.map((event) => sender.send([event], { single: true })),
@@ -88,7 +99,10 @@ export const burstsCase: FaultCase = {
       for (const answer of answers) if (answer.status !== 202) notAccepted.push(`${answer.status}`);
       await Promise.all(
         Array.from({ length: SIMULTANEOUS }, () =>
-          call(stack.worker.base, "GET", `/v1/leaderboards/${board.id}?period=all&limit=25`, { traffic, route: "GET page (cold)" }),
+          call(stack.worker.base, "GET", `/v1/leaderboards/${board.id}?period=all&limit=25`, {
+            traffic,
+            route: "GET page (cold)",
+          }),
         ),
       );
     }
@@ -97,7 +111,10 @@ export const burstsCase: FaultCase = {
     const landing = await waitForPersisted(stack, ids, 180_000);
     const ledger = await checkLedger(stack, burstBoards, sender);
     const heavyLedger = await checkLedger(stack, boards.slice(0, 4), heavySender);
-    const failures = [...ledgerFailures(heavyLedger, stack.worker.logFile), ...ledgerFailures(ledger, stack.worker.logFile)];
+    const failures = [
+      ...ledgerFailures(heavyLedger, stack.worker.logFile),
+      ...ledgerFailures(ledger, stack.worker.logFile),
+    ];
     const runtime = readFileSync(stack.worker.logFile, "utf8")
       .slice(logStart)
       .split("\n")
@@ -112,11 +129,18 @@ export const burstsCase: FaultCase = {
         `only ${fmt(landing.persisted)} of ${fmt(ids.length)} accepted events reached Postgres within 120 s; see ${stack.worker.logFile}`,
       );
     }
-    for (const line of heavy.problemLines(stack.worker.logFile)) failures.push(`heavy run: ${line}`);
+    for (const line of heavy.problemLines(stack.worker.logFile))
+      failures.push(`heavy run: ${line}`);
     for (const line of traffic.problemLines(stack.worker.logFile)) failures.push(`bursts: ${line}`);
     const other = notAccepted.filter((s) => Number(s) < 500 && s !== "0");
-    if (other.length > 0) failures.push(`${other.length} burst POSTs were refused with a 4xx (${[...new Set(other)].join(", ")})`);
-    const jsonAnswers = [...traffic.byRoute.values()].reduce((n, m) => n + [...m.values()].reduce((a, b) => a + b, 0), 0);
+    if (other.length > 0)
+      failures.push(
+        `${other.length} burst POSTs were refused with a 4xx (${[...new Set(other)].join(", ")})`,
+      );
+    const jsonAnswers = [...traffic.byRoute.values()].reduce(
+      (n, m) => n + [...m.values()].reduce((a, b) => a + b, 0),
+      0,
+    );
     return {
       lines: [
         `heavy run: ${HEAVY_WRITERS} writers for ${HEAVY_MS / 1000} s, ${fmt(heavySender.requests)} requests (${heavy.summary()}); ${ledgerLine(heavyLedger)}`,

@@ -20,7 +20,10 @@ import type { Stack } from "../lib/stack.ts";
 const BATCHES = 20;
 const SINGLES = 200;
 const PLAYERS = 100;
-/** How long Postgres holds the batch statement of some events: past the consumer's 20 s statement timeout. */
+/**
+ * How long Postgres holds the batch statement of some events: past the consumer's 20 s statement
+ * timeout.
+ */
 const STALL_MS = 24_000;
 
 /**
@@ -38,7 +41,12 @@ export const duplicatesCase: FaultCase = {
   title: "Duplicate events and redelivered batches",
   async run(stack, runId) {
     const boards: BoardSpec[] = [
-      { id: `dup-incr-${runId}`, operator: "increment", sortOrder: "desc", periods: ["all", "daily"] },
+      {
+        id: `dup-incr-${runId}`,
+        operator: "increment",
+        sortOrder: "desc",
+        periods: ["all", "daily"],
+      },
       { id: `dup-best-${runId}`, operator: "best", sortOrder: "desc", periods: ["all"] },
     ];
     await createBoards(stack, boards);
@@ -60,12 +68,19 @@ export const duplicatesCase: FaultCase = {
       unique.push(...events);
       await sender.send(events, { retryForMs: 30_000 });
       const upper = events.map((e) => ({ ...e, id: e.id.toUpperCase() }));
-      await Promise.all([sender.send(events, { retryForMs: 30_000 }), sender.send(upper, { retryForMs: 30_000 })]);
+      await Promise.all([
+        sender.send(events, { retryForMs: 30_000 }),
+        sender.send(upper, { retryForMs: 30_000 }),
+      ]);
       copies += 300;
     }
     const singles = Array.from({ length: SINGLES }, nextEvent);
     unique.push(...singles);
-    await Promise.all(singles.flatMap((e) => [0, 1, 2].map(() => sender.send([e], { single: true, retryForMs: 30_000 }))));
+    await Promise.all(
+      singles.flatMap((e) =>
+        [0, 1, 2].map(() => sender.send([e], { single: true, retryForMs: 30_000 })),
+      ),
+    );
     copies += SINGLES * 3;
     const twice = nextEvent();
     unique.push(twice);
@@ -73,8 +88,8 @@ export const duplicatesCase: FaultCase = {
     copies += 3;
 
     // A stalled database: the batch statement of the next events waits on a lock past the
-    // consumer's 20 s statement timeout, so the consumer gives up and retries its messages, and then
-    // the statement commits: the retry is a redelivery of events that already landed.
+    // consumer's 20 s statement timeout, so the consumer gives up and retries its messages, and
+    // then the statement commits: the retry is a redelivery of events that already landed.
     await waitForPersisted(
       stack,
       unique.map((e) => e.id),
@@ -98,7 +113,8 @@ export const duplicatesCase: FaultCase = {
 
     // Upper-cased ids were recorded under their own spelling by the sender; the server normalises
     // them (normaliseEventId), so the ledger is checked on the unique lower-case events.
-    for (const id of [...sender.accepted.keys()]) if (id !== id.toLowerCase()) sender.accepted.delete(id);
+    for (const id of [...sender.accepted.keys()])
+      if (id !== id.toLowerCase()) sender.accepted.delete(id);
     const ids = unique.map((e) => e.id);
     const landing = await waitForPersisted(stack, ids, 90_000);
     // The stalled batch comes back after its backoff (2 s) as a redelivery; let it be consumed.
@@ -115,7 +131,9 @@ export const duplicatesCase: FaultCase = {
     const persistedDelta = (await counters(stack)).persisted - persistedBefore.persisted;
     const failures = ledgerFailures(ledger, stack.worker.logFile);
     if (landing.persisted < ids.length)
-      failures.push(`only ${fmt(landing.persisted)} of ${fmt(ids.length)} unique events reached Postgres within 90 s`);
+      failures.push(
+        `only ${fmt(landing.persisted)} of ${fmt(ids.length)} unique events reached Postgres within 90 s`,
+      );
     if (persistedDelta !== unique.length) {
       failures.push(
         `the ingest counters (GET /v1/admin/ingest/stats) say ${fmt(persistedDelta)} events were persisted, for ${fmt(unique.length)} unique ` +
@@ -126,15 +144,23 @@ export const duplicatesCase: FaultCase = {
     const objectNames = boards.flatMap((b) => b.periods.map((period) => ({ board: b, period })));
     for (const { board, period } of objectNames) {
       const object = await objectTop(stack, board.id, period, 100);
-      const difference = topDifference(object, await postgresTop(stack, board.id, object.periodKey, 100));
+      const difference = topDifference(
+        object,
+        await postgresTop(stack, board.id, object.periodKey, 100),
+      );
       if (difference) tops.push(`${board.id} ${period}: ${difference}`);
     }
-    for (const top of tops) failures.push(`after the redeliveries the Durable Object's top-100 differs from Postgres: ${top}`);
+    for (const top of tops)
+      failures.push(
+        `after the redeliveries the Durable Object's top-100 differs from Postgres: ${top}`,
+      );
     for (const line of traffic.problemLines(stack.worker.logFile)) failures.push(line);
     const log = readFileSync(stack.worker.logFile, "utf8").slice(logStart);
     const timeouts = log
       .split("\n")
-      .filter((l) => l.includes("consumer: transient database failure") && l.includes("did not answer")).length;
+      .filter(
+        (l) => l.includes("consumer: transient database failure") && l.includes("did not answer"),
+      ).length;
     if (redelivered < stalled.length) {
       failures.push(
         `the stalled batch was not seen again as duplicates (ingest counters: ${redelivered} duplicates after the stall, ` +

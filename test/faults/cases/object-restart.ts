@@ -45,12 +45,32 @@ export const objectRestartCase: FaultCase = {
   async run(stack, runId) {
     const boards: BoardSpec[] = [
       // latest: players fall out of the top, so objects rebuild from Postgres now and then.
-      { id: `do-latest-${runId}`, operator: "latest", sortOrder: "desc", periods: ["all", "daily"], topSize: 100 },
-      { id: `do-incr-${runId}`, operator: "increment", sortOrder: "desc", periods: ["all"], topSize: 100 },
-      { id: `do-best-${runId}`, operator: "best", sortOrder: "asc", periods: ["all"], topSize: 100 },
+      {
+        id: `do-latest-${runId}`,
+        operator: "latest",
+        sortOrder: "desc",
+        periods: ["all", "daily"],
+        topSize: 100,
+      },
+      {
+        id: `do-incr-${runId}`,
+        operator: "increment",
+        sortOrder: "desc",
+        periods: ["all"],
+        topSize: 100,
+      },
+      {
+        id: `do-best-${runId}`,
+        operator: "best",
+        sortOrder: "asc",
+        periods: ["all"],
+        topSize: 100,
+      },
     ];
     await createBoards(stack, boards);
-    const slots = boards.flatMap((b) => b.periods.map((period) => ({ board: b, period: period as PeriodKind })));
+    const slots = boards.flatMap((b) =>
+      b.periods.map((period) => ({ board: b, period: period as PeriodKind })),
+    );
     const factory = new EventFactory(1305);
     const players = Array.from({ length: PLAYERS }, (_, i) => `do-${runId}-p${i}`);
     const nextEvent = (): GameEvent => {
@@ -64,7 +84,10 @@ export const objectRestartCase: FaultCase = {
       const differences: string[] = [];
       for (const { board, period } of slots) {
         const object = await objectTop(stack, board.id, period, 100);
-        const difference = topDifference(object, await postgresTop(stack, board.id, object.periodKey, 100));
+        const difference = topDifference(
+          object,
+          await postgresTop(stack, board.id, object.periodKey, 100),
+        );
         if (difference) differences.push(`${board.id} ${period}: ${difference}`);
       }
       return { when, differences };
@@ -79,7 +102,10 @@ export const objectRestartCase: FaultCase = {
     // 1. Resets while events stream in.
     await sender.send(Array.from({ length: 100 }, nextEvent), { retryForMs: 20_000 });
     const names = await Promise.all(
-      slots.map(async ({ board, period }) => `${board.id}/${(await objectTop(stack, board.id, period, 1)).periodKey}`),
+      slots.map(
+        async ({ board, period }) =>
+          `${board.id}/${(await objectTop(stack, board.id, period, 1)).periodKey}`,
+      ),
     );
     let resets = 0;
     const resetUntil = Date.now() + RESET_PHASE_MS;
@@ -88,7 +114,11 @@ export const objectRestartCase: FaultCase = {
       (async () => {
         while (Date.now() < resetUntil) {
           for (const name of names) {
-            const answer = await call(stack.worker.base, "POST", `/__faults/reset-object?name=${encodeURIComponent(name)}`);
+            const answer = await call(
+              stack.worker.base,
+              "POST",
+              `/__faults/reset-object?name=${encodeURIComponent(name)}`,
+            );
             if ((answer.json as { reset?: boolean } | undefined)?.reset) resets += 1;
           }
           await sleep(RESET_EVERY_MS);
@@ -98,7 +128,8 @@ export const objectRestartCase: FaultCase = {
     const afterResets = await settle(stack, sender);
     const resetTops = await compareTops("after the resets");
 
-    // 2. A crash of the whole worker in the middle of the stream, and a restart on the same storage.
+    // 2. A crash of the whole worker in the middle of the stream, and a restart on the same
+    //    storage.
     const acceptedBefore = sender.accepted.size;
     let killed = false;
     const crashStream = stream(() => killed);
@@ -109,24 +140,35 @@ export const objectRestartCase: FaultCase = {
     await stack.worker.restart();
     const survived = describeState(stack);
     const beforeRedelivery = await compareTops("right after the restart");
-    const missingAtRestart = sender.accepted.size - (await waitForPersisted(stack, [...sender.accepted.keys()], 0)).persisted;
+    const missingAtRestart =
+      sender.accepted.size -
+      (await waitForPersisted(stack, [...sender.accepted.keys()], 0)).persisted;
     // The redelivery Cloudflare Queues would do, and the clients' retries of unanswered requests.
     const redeliver = [...sender.accepted.values(), ...sender.unknown.values()];
-    for (let i = 0; i < redeliver.length; i += 100) await sender.send(redeliver.slice(i, i + 100), { retryForMs: 30_000 });
+    for (let i = 0; i < redeliver.length; i += 100)
+      await sender.send(redeliver.slice(i, i + 100), { retryForMs: 30_000 });
     await sender.send(Array.from({ length: 100 }, nextEvent), { retryForMs: 20_000 });
     await settle(stack, sender);
     const crashTops = await compareTops("after the restart and redelivery");
 
     const ledger = await checkLedger(stack, boards, sender);
     failures.push(...ledgerFailures(ledger, stack.worker.logFile));
-    if (resets === 0) failures.push("no reset took effect: the fault shim (test/faults/lib/worker.ts) did not abort the objects");
-    if (afterResets < 0) failures.push("events accepted during the resets did not all reach Postgres within 90 s");
+    if (resets === 0)
+      failures.push(
+        "no reset took effect: the fault shim (test/faults/lib/worker.ts) did not abort the objects",
+      );
+    if (afterResets < 0)
+      failures.push("events accepted during the resets did not all reach Postgres within 90 s");
     for (const tops of [resetTops, crashTops]) {
-      for (const d of tops.differences) failures.push(`${tops.when}: the Durable Object's top-100 differs from Postgres: ${d}`);
+      for (const d of tops.differences)
+        failures.push(`${tops.when}: the Durable Object's top-100 differs from Postgres: ${d}`);
     }
     // The requests in flight when the worker was killed get no answer (their events are sent again
     // above); any other unanswered request is a problem.
-    const unanswered = [...traffic.byRoute.values()].reduce((n, statuses) => n + (statuses.get(0) ?? 0), 0);
+    const unanswered = [...traffic.byRoute.values()].reduce(
+      (n, statuses) => n + (statuses.get(0) ?? 0),
+      0,
+    );
     for (const line of traffic.problemLines(stack.worker.logFile)) {
       if (!line.includes("no answer") || unanswered > WRITERS) failures.push(line);
     }

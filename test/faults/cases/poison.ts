@@ -17,7 +17,10 @@ import { callOk, fmt, sleep, Traffic } from "../lib/http.ts";
 import type { Stack } from "../lib/stack.ts";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-/** How long a poison event may take to show up in GET /v1/admin/dlq (the DLQ consumer batches for up to 5 s). */
+/**
+ * How long a poison event may take to show up in GET /v1/admin/dlq (the DLQ consumer batches for up
+ * to 5 s).
+ */
 const DLQ_WAIT_MS = 45_000;
 
 /**
@@ -32,8 +35,18 @@ export const poisonCase: FaultCase = {
   id: "poison",
   title: "Poison events",
   async run(stack, runId) {
-    const incr: BoardSpec = { id: `poison-incr-${runId}`, operator: "increment", sortOrder: "desc", periods: ["all"] };
-    const best: BoardSpec = { id: `poison-best-${runId}`, operator: "best", sortOrder: "desc", periods: ["all"] };
+    const incr: BoardSpec = {
+      id: `poison-incr-${runId}`,
+      operator: "increment",
+      sortOrder: "desc",
+      periods: ["all"],
+    };
+    const best: BoardSpec = {
+      id: `poison-best-${runId}`,
+      operator: "best",
+      sortOrder: "desc",
+      periods: ["all"],
+    };
     await createBoards(stack, [incr, best]);
     const factory = new EventFactory(1304);
     const traffic = new Traffic();
@@ -58,11 +71,18 @@ export const poisonCase: FaultCase = {
     await sender.send([huge[1] as GameEvent], { retryForMs: 20_000 });
     await sleep(1_500);
     // NUL in metadata (a score event) and in payload (an analytics event), among ordinary events.
-    const nulScore = factory.event(best, player(1), 777_777, { metadata: { note: "before\u0000after" } });
+    const nulScore = factory.event(best, player(1), 777_777, {
+      metadata: { note: "before\u0000after" },
+    });
     const nulAnalytics = factory.analytics(player(2), "level_up", { note: "x\u0000y" });
-    const neighbours = Array.from({ length: 20 }, () => factory.event(incr, player(factory.random.int(0, 19)), factory.score(incr)));
+    const neighbours = Array.from({ length: 20 }, () =>
+      factory.event(incr, player(factory.random.int(0, 19)), factory.score(incr)),
+    );
     normal.push(...neighbours);
-    await sender.send([...neighbours.slice(0, 10), nulScore, nulAnalytics, ...neighbours.slice(10)], { retryForMs: 20_000 });
+    await sender.send(
+      [...neighbours.slice(0, 10), nulScore, nulAnalytics, ...neighbours.slice(10)],
+      { retryForMs: 20_000 },
+    );
     // The board must keep updating for the others after all of that.
     await sendNormal(100);
 
@@ -132,7 +152,10 @@ export const poisonCase: FaultCase = {
     }
     for (const e of poison) {
       const n = tableCounts.get(e.id) ?? 0;
-      if (n > 1) failures.push(`poison event ${e.id} was dead-lettered ${n} times (dead_letters rows naming it); once is the most`);
+      if (n > 1)
+        failures.push(
+          `poison event ${e.id} was dead-lettered ${n} times (dead_letters rows naming it); once is the most`,
+        );
     }
 
     // The increment board: the whale's record, safe-integer bounds, the others' records, the page.
@@ -141,7 +164,9 @@ export const poisonCase: FaultCase = {
       [incr.id],
     );
     const whaleRow = rows.find((r) => r.player_id === whale);
-    const unsafe = rows.filter((r) => Math.abs(Number(r.score)) > MAX_SAFE || !Number.isSafeInteger(Number(r.score)));
+    const unsafe = rows.filter(
+      (r) => Math.abs(Number(r.score)) > MAX_SAFE || !Number.isSafeInteger(Number(r.score)),
+    );
     for (const r of unsafe) {
       failures.push(
         `Postgres holds ${r.player_id} = ${r.score} on ${incr.id}, outside ±(2^53-1): the scores the API serves as JSON numbers ` +
@@ -157,15 +182,24 @@ export const poisonCase: FaultCase = {
         landed.map((e) => e.id),
       ),
     );
-    const wrong = (await compareRecords(stack, [incr, best], others)).filter((w) => !w.includes(whale));
+    const wrong = (await compareRecords(stack, [incr, best], others)).filter(
+      (w) => !w.includes(whale),
+    );
     if (wrong.length > 0)
-      failures.push(`${wrong.length} ordinary records differ from the fold after the poison: ${wrong.slice(0, 3).join("; ")}`);
+      failures.push(
+        `${wrong.length} ordinary records differ from the fold after the poison: ${wrong.slice(0, 3).join("; ")}`,
+      );
     const page = await objectTop(stack, incr.id, "all", 10);
     const difference = topDifference(page, await postgresTop(stack, incr.id, "all", 10));
-    if (difference) failures.push(`the page of ${incr.id} (Durable Object) differs from Postgres after the poison: ${difference}`);
+    if (difference)
+      failures.push(
+        `the page of ${incr.id} (Durable Object) differs from Postgres after the poison: ${difference}`,
+      );
     const unsafeOnPage = page.top.filter((e) => !Number.isSafeInteger(Number(e.score)));
     if (unsafeOnPage.length > 0) {
-      failures.push(`the page shows ${unsafeOnPage.map((e) => `${e.playerId}=${e.score}`).join(", ")}: not a safe integer`);
+      failures.push(
+        `the page shows ${unsafeOnPage.map((e) => `${e.playerId}=${e.score}`).join(", ")}: not a safe integer`,
+      );
     }
     for (const line of traffic.problemLines(stack.worker.logFile)) failures.push(line);
 
@@ -187,17 +221,28 @@ export const poisonCase: FaultCase = {
 type DlqRow = { id: number; messageId: string; error: string; body: unknown };
 
 async function readDlq(stack: Stack): Promise<DlqRow[]> {
-  const list = await callOk<{ deadLetters: DlqRow[] }>(stack.worker.base, "GET", "/v1/admin/dlq?limit=1000", { headers: stack.admin });
+  const list = await callOk<{ deadLetters: DlqRow[] }>(
+    stack.worker.base,
+    "GET",
+    "/v1/admin/dlq?limit=1000",
+    { headers: stack.admin },
+  );
   return list.deadLetters;
 }
 
 async function refusedIds(stack: Stack, ids: string[]): Promise<Set<string>> {
-  const rows = await stack.query<{ event_id: string }>("select event_id from score_rejections where event_id = any($1::text[])", [ids]);
+  const rows = await stack.query<{ event_id: string }>(
+    "select event_id from score_rejections where event_id = any($1::text[])",
+    [ids],
+  );
   return new Set(rows.map((r) => r.event_id));
 }
 
 async function storedIds(stack: Stack, ids: string[]): Promise<Set<string>> {
-  const rows = await stack.query<{ event_id: string }>("select event_id from events where event_id = any($1::text[])", [ids]);
+  const rows = await stack.query<{ event_id: string }>(
+    "select event_id from events where event_id = any($1::text[])",
+    [ids],
+  );
   return new Set(rows.map((r) => r.event_id));
 }
 

@@ -20,7 +20,10 @@ import { READ_ROUTES, readLoop } from "../lib/reads.ts";
 
 /** Postgres is down this long: past the 30 s a board definition used to stay fresh. */
 const OUTAGE_MS = 32_000;
-/** Events: BATCHES requests of 100 and SINGLES single-event requests, sent at an even pace over SEND_MS. */
+/**
+ * Events: BATCHES requests of 100 and SINGLES single-event requests, sent at an even pace over
+ * SEND_MS.
+ */
 const BATCHES = 100;
 const SINGLES = 400;
 const SEND_MS = 50_000;
@@ -46,7 +49,12 @@ export const postgresOutageCase: FaultCase = {
   async run(stack, runId) {
     const boards: BoardSpec[] = [
       { id: `pg-best-${runId}`, operator: "best", sortOrder: "desc", periods: ["all", "daily"] },
-      { id: `pg-incr-${runId}`, operator: "increment", sortOrder: "desc", periods: ["all", "weekly"] },
+      {
+        id: `pg-incr-${runId}`,
+        operator: "increment",
+        sortOrder: "desc",
+        periods: ["all", "weekly"],
+      },
       { id: `pg-latest-${runId}`, operator: "latest", sortOrder: "asc", periods: ["all"] },
     ];
     await createBoards(stack, boards);
@@ -94,7 +102,9 @@ export const postgresOutageCase: FaultCase = {
         }
       })();
     const writers = Promise.all([
-      schedule(BATCHES, () => sender.send(Array.from({ length: 100 }, nextEvent), { retryForMs: 120_000 })),
+      schedule(BATCHES, () =>
+        sender.send(Array.from({ length: 100 }, nextEvent), { retryForMs: 120_000 }),
+      ),
       schedule(SINGLES, () => sender.send([nextEvent()], { single: true, retryForMs: 120_000 })),
     ]);
 
@@ -123,7 +133,10 @@ export const postgresOutageCase: FaultCase = {
     for (const board of boards) {
       for (const period of board.periods as PeriodKind[]) {
         const object = await objectTop(stack, board.id, period, 100);
-        const difference = topDifference(object, await postgresTop(stack, board.id, object.periodKey, 100));
+        const difference = topDifference(
+          object,
+          await postgresTop(stack, board.id, object.periodKey, 100),
+        );
         if (difference) tops.push(`${board.id} ${period}: ${difference}`);
       }
     }
@@ -140,12 +153,22 @@ export const postgresOutageCase: FaultCase = {
         `${fmt(sender.unknown.size)} events never got a 202 despite retries for 120 s (${fmt(ledger.landedUnknown)} of them landed anyway)`,
       );
     }
-    for (const top of tops) failures.push(`top-100 of the Durable Object differs from Postgres after the outage: ${top}`);
-    const traffics = { writes, "reads before": readsBefore, "reads during the outage": readsDuring, "reads after": readsAfter };
+    for (const top of tops)
+      failures.push(`top-100 of the Durable Object differs from Postgres after the outage: ${top}`);
+    const traffics = {
+      writes,
+      "reads before": readsBefore,
+      "reads during the outage": readsDuring,
+      "reads after": readsAfter,
+    };
     for (const [what, traffic] of Object.entries(traffics)) {
-      for (const line of traffic.problemLines(stack.worker.logFile)) failures.push(`${what}: ${line}`);
+      for (const line of traffic.problemLines(stack.worker.logFile))
+        failures.push(`${what}: ${line}`);
     }
-    const fiveHundreds = [writes, readsBefore, readsDuring, readsAfter].reduce((n, t) => n + t.problemCount(), 0);
+    const fiveHundreds = [writes, readsBefore, readsDuring, readsAfter].reduce(
+      (n, t) => n + t.problemCount(),
+      0,
+    );
     if (fiveHundreds > 0) {
       failures.push(
         "during an outage every answer must be JSON and a failure a 503 with Retry-After (src/app.ts onError maps " +

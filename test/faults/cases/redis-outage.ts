@@ -1,5 +1,12 @@
 import type { FaultCase } from "../lib/case.ts";
-import { type BoardSpec, createBoards, EventFactory, type GameEvent, Sender, waitForPersisted } from "../lib/events.ts";
+import {
+  type BoardSpec,
+  createBoards,
+  EventFactory,
+  type GameEvent,
+  Sender,
+  waitForPersisted,
+} from "../lib/events.ts";
 import { call, fmt, percentile, sleep, Traffic } from "../lib/http.ts";
 import type { Stack } from "../lib/stack.ts";
 
@@ -35,7 +42,13 @@ export const redisOutageCase: FaultCase = {
   id: "redis-outage",
   title: "Redis killed, restarted empty and with an old dataset",
   async run(stack, runId) {
-    const board: BoardSpec = { id: `redis-${runId}`, operator: "best", sortOrder: "desc", periods: ["all"], topSize: TOP_SIZE };
+    const board: BoardSpec = {
+      id: `redis-${runId}`,
+      operator: "best",
+      sortOrder: "desc",
+      periods: ["all"],
+      topSize: TOP_SIZE,
+    };
     await createBoards(stack, [board]);
     const factory = new EventFactory(1302);
     const players = Array.from({ length: PLAYERS }, (_, i) => `redis-${runId}-p${i}`);
@@ -43,12 +56,19 @@ export const redisOutageCase: FaultCase = {
     const sender = new Sender(stack, traffic);
     const write = async (count: number) => {
       const events: GameEvent[] = Array.from({ length: count }, (_, i) =>
-        factory.event(board, count === PLAYERS ? (players[i] as string) : factory.random.pick(players), factory.score(board)),
+        factory.event(
+          board,
+          count === PLAYERS ? (players[i] as string) : factory.random.pick(players),
+          factory.score(board),
+        ),
       );
-      for (let i = 0; i < events.length; i += 100) await sender.send(events.slice(i, i + 100), { retryForMs: 20_000 });
+      for (let i = 0; i < events.length; i += 100)
+        await sender.send(events.slice(i, i + 100), { retryForMs: 20_000 });
       const landing = await waitForPersisted(stack, [...sender.accepted.keys()], 60_000);
       if (landing.persisted < sender.accepted.size)
-        throw new Error(`only ${landing.persisted} of ${sender.accepted.size} events reached Postgres`);
+        throw new Error(
+          `only ${landing.persisted} of ${sender.accepted.size} events reached Postgres`,
+        );
       // The projection runs right after each commit; let the last one finish.
       await sleep(1_500);
     };
@@ -84,7 +104,12 @@ export const redisOutageCase: FaultCase = {
         }
       }),
     );
-    phases.push({ name: "Redis dead, reads only", reads: dead.ms.length, ms: dead.ms, mismatches: dead.mismatches });
+    phases.push({
+      name: "Redis dead, reads only",
+      reads: dead.ms.length,
+      ms: dead.ms,
+      mismatches: dead.mismatches,
+    });
     await write(100);
     await check("Redis dead, after 100 new scores", DEAD_SAMPLE);
     await stack.redis.restart();
@@ -123,11 +148,18 @@ export const redisOutageCase: FaultCase = {
           `${LATENCY_FLOOR_MS} ms): each read waits for Redis to fail (stores/redis/ranks.ts REDIS_READ_TIMEOUT_MS) instead of a circuit breaker skipping it`,
       );
     }
-    for (const line of [...traffic.problemLines(stack.worker.logFile), ...dead.statuses.problemLines(stack.worker.logFile)])
+    for (const line of [
+      ...traffic.problemLines(stack.worker.logFile),
+      ...dead.statuses.problemLines(stack.worker.logFile),
+    ])
       failures.push(line);
-    if (loaded === 0) failures.push("the every-minute cron loaded nothing into Redis: the case never read ranks from Redis");
+    if (loaded === 0)
+      failures.push(
+        "the every-minute cron loaded nothing into Redis: the case never read ranks from Redis",
+      );
 
-    const latency = (ms: number[]) => `p50 ${fmt(percentile(ms, 50), 1)} / p99 ${fmt(percentile(ms, 99), 1)} ms`;
+    const latency = (ms: number[]) =>
+      `p50 ${fmt(percentile(ms, 50), 1)} / p99 ${fmt(percentile(ms, 99), 1)} ms`;
     return {
       lines: [
         `${PLAYERS} players, top-N ${TOP_SIZE} (ranks beyond ${2 * TOP_SIZE} answered by Redis); Redis held ${loaded} keys after the cron; ` +
@@ -158,18 +190,35 @@ async function postgresRanks(stack: Stack, board: BoardSpec): Promise<Truth> {
 
 type Read = { ms: number; status: number; rank?: number; score?: number; total?: number };
 
-async function readRank(stack: Stack, board: BoardSpec, player: string, traffic: Traffic): Promise<Read> {
-  const answer = await call(stack.worker.base, "GET", `/v1/leaderboards/${board.id}/players/${player}`, {
-    traffic,
-    route: "GET player rank",
-  });
+async function readRank(
+  stack: Stack,
+  board: BoardSpec,
+  player: string,
+  traffic: Traffic,
+): Promise<Read> {
+  const answer = await call(
+    stack.worker.base,
+    "GET",
+    `/v1/leaderboards/${board.id}/players/${player}`,
+    {
+      traffic,
+      route: "GET player rank",
+    },
+  );
   const body = answer.json as { rank?: number; score?: number; total?: number } | undefined;
-  return { ms: answer.ms, status: answer.status, rank: body?.rank, score: body?.score, total: body?.total } as Read;
+  return {
+    ms: answer.ms,
+    status: answer.status,
+    rank: body?.rank,
+    score: body?.score,
+    total: body?.total,
+  } as Read;
 }
 
 function differs(player: string, got: Read, truth: Truth): string | undefined {
   const want = truth.get(player);
-  if (!want) return got.status === 404 ? undefined : `${player}: HTTP ${got.status}, Postgres has no record`;
+  if (!want)
+    return got.status === 404 ? undefined : `${player}: HTTP ${got.status}, Postgres has no record`;
   if (got.status !== 200) return `${player}: HTTP ${got.status}, Postgres rank ${want.rank}`;
   if (got.rank !== want.rank || String(got.score) !== want.score || got.total !== want.total) {
     return `${player}: HTTP rank ${got.rank} score ${got.score} of ${got.total}, Postgres rank ${want.rank} score ${want.score} of ${want.total}`;
@@ -182,7 +231,12 @@ function differs(player: string, got: Read, truth: Truth): string | undefined {
  * 100) against Postgres read just before; Postgres is read again after, and a change there (a
  * write still landing) is reported rather than blamed on the reads.
  */
-async function compareAll(stack: Stack, board: BoardSpec, players: string[], traffic: Traffic): Promise<Omit<Phase, "name">> {
+async function compareAll(
+  stack: Stack,
+  board: BoardSpec,
+  players: string[],
+  traffic: Traffic,
+): Promise<Omit<Phase, "name">> {
   const truth = await postgresRanks(stack, board);
   const ms: number[] = [];
   const mismatches: string[] = [];
@@ -204,20 +258,30 @@ async function compareAll(stack: Stack, board: BoardSpec, players: string[], tra
       traffic,
       route: "POST friends",
     });
-    const entries = (answer.json as { entries?: Array<{ playerId: string; rank: number; score: number }>; total?: number } | undefined)
-      ?.entries;
+    const entries = (
+      answer.json as
+        | { entries?: Array<{ playerId: string; rank: number; score: number }>; total?: number }
+        | undefined
+    )?.entries;
     if (answer.status !== 200 || !entries) {
       mismatches.push(`friends route: HTTP ${answer.status}`);
       continue;
     }
     const total = (answer.json as { total: number }).total;
     for (const e of entries) {
-      const diff = differs(e.playerId, { ms: 0, status: 200, rank: e.rank, score: e.score, total }, truth);
+      const diff = differs(
+        e.playerId,
+        { ms: 0, status: 200, rank: e.rank, score: e.score, total },
+        truth,
+      );
       if (diff) mismatches.push(`friends ${diff}`);
     }
   }
   const after = await postgresRanks(stack, board);
   const moved = [...after].filter(([p, t]) => truth.get(p)?.rank !== t.rank).length;
-  if (moved > 0) mismatches.push(`(Postgres itself changed during the comparison: ${moved} ranks moved; a write was still landing)`);
+  if (moved > 0)
+    mismatches.push(
+      `(Postgres itself changed during the comparison: ${moved} ranks moved; a write was still landing)`,
+    );
   return { reads: players.length * 2, ms, mismatches };
 }

@@ -1,6 +1,8 @@
 import type { Stack } from "./stack.ts";
 
-/** What a case prints: one or a few lines of what it compared, and what went wrong (empty: passed). */
+/**
+ * What a case prints: one or a few lines of what it compared, and what went wrong (empty: passed).
+ */
 export interface CaseReport {
   lines: string[];
   failures: string[];

@@ -1,4 +1,9 @@
-import { applyOperator, type ScoreOperator, type ScoreRecord, type SortOrder } from "../../../src/domain/operators.ts";
+import {
+  applyOperator,
+  type ScoreOperator,
+  type ScoreRecord,
+  type SortOrder,
+} from "../../../src/domain/operators.ts";
 import { type PeriodKind, periodKeysFor } from "../../../src/domain/periods.ts";
 import { makeRandom } from "../../domain/prng.ts";
 import { type Answer, call, callOk, fmt, sleep, type Traffic } from "./http.ts";
@@ -32,7 +37,14 @@ export async function createBoards(stack: Stack, boards: BoardSpec[]): Promise<v
   for (const b of boards) {
     await callOk(stack.worker.base, "POST", "/v1/admin/boards", {
       headers: stack.admin,
-      body: { id: b.id, name: b.id, operator: b.operator, sortOrder: b.sortOrder, periods: b.periods, topSize: b.topSize ?? 1000 },
+      body: {
+        id: b.id,
+        name: b.id,
+        operator: b.operator,
+        sortOrder: b.sortOrder,
+        periods: b.periods,
+        topSize: b.topSize ?? 1000,
+      },
     });
   }
 }
@@ -43,13 +55,10 @@ export async function createBoards(stack: Stack, boards: BoardSpec[]): Promise<v
  */
 export async function insertBoards(stack: Stack, boards: BoardSpec[]): Promise<void> {
   for (const b of boards) {
-    await stack.query("insert into boards (id, name, sort_order, operator, periods, top_size) values ($1, $1, $2, $3, $4, $5)", [
-      b.id,
-      b.sortOrder,
-      b.operator,
-      b.periods,
-      b.topSize ?? 1000,
-    ]);
+    await stack.query(
+      "insert into boards (id, name, sort_order, operator, periods, top_size) values ($1, $1, $2, $3, $4, $5)",
+      [b.id, b.sortOrder, b.operator, b.periods, b.topSize ?? 1000],
+    );
   }
 }
 
@@ -79,10 +88,21 @@ export class EventFactory {
   /** An analytics event (no board, no score) carrying `payload`. */
   analytics(playerId: string, type: string, payload: Record<string, unknown>): GameEvent {
     this.#clock += 1;
-    return { id: this.uuid(), type, playerId, occurredAt: new Date(this.#clock).toISOString(), payload };
+    return {
+      id: this.uuid(),
+      type,
+      playerId,
+      occurredAt: new Date(this.#clock).toISOString(),
+      payload,
+    };
   }
 
-  event(board: BoardSpec, playerId: string, score: number, extra: Partial<GameEvent> = {}): GameEvent {
+  event(
+    board: BoardSpec,
+    playerId: string,
+    score: number,
+    extra: Partial<GameEvent> = {},
+  ): GameEvent {
     this.#clock += 1;
     return {
       id: this.uuid(),
@@ -124,9 +144,14 @@ export class Sender {
   }
 
   /** One request; `single` sends the bare event object rather than {events: [...]}. */
-  async send(events: GameEvent[], options: { single?: boolean; retryForMs?: number } = {}): Promise<Answer> {
+  async send(
+    events: GameEvent[],
+    options: { single?: boolean; retryForMs?: number } = {},
+  ): Promise<Answer> {
     const body = options.single && events.length === 1 ? events[0] : { events };
-    const route = options.single ? "POST /v1/events (1)" : `POST /v1/events (${events.length > 1 ? "batch" : "1 in a batch"})`;
+    const route = options.single
+      ? "POST /v1/events (1)"
+      : `POST /v1/events (${events.length > 1 ? "batch" : "1 in a batch"})`;
     const giveUpAt = Date.now() + (options.retryForMs ?? 0);
     this.sentEvents += events.length;
     let delay = 250;
@@ -140,7 +165,9 @@ export class Sender {
       });
       if (answer.status === 202 && answer.json) {
         const refused = new Map(
-          (answer.json as { rejected: Array<{ index: number; error: { code: string } }> }).rejected.map((r) => [r.index, r]),
+          (
+            answer.json as { rejected: Array<{ index: number; error: { code: string } }> }
+          ).rejected.map((r) => [r.index, r]),
         );
         events.forEach((event, index) => {
           this.unknown.delete(event.id);
@@ -169,27 +196,40 @@ export type Fold = Map<string, ScoreRecord>;
  * (`received`: events.received_at, which the client cannot choose), events of one request sharing
  * it and ordered among themselves by occurredAt.
  */
-export function referenceFold(boards: BoardSpec[], events: Iterable<GameEvent>, received: ReadonlyMap<string, number>): Fold {
+export function referenceFold(
+  boards: BoardSpec[],
+  events: Iterable<GameEvent>,
+  received: ReadonlyMap<string, number>,
+): Fold {
   const fold: Fold = new Map();
   const byId = new Map(boards.map((b) => [b.id, b]));
   const acceptedAt = (e: GameEvent) => {
     const at = received.get(e.id);
-    if (at === undefined) throw new Error(`no received_at for event ${e.id}: it never reached Postgres`);
+    if (at === undefined)
+      throw new Error(`no received_at for event ${e.id}: it never reached Postgres`);
     return at;
   };
-  const sorted = [...events].sort((a, b) => acceptedAt(a) - acceptedAt(b) || a.occurredAt.localeCompare(b.occurredAt));
+  const sorted = [...events].sort(
+    (a, b) => acceptedAt(a) - acceptedAt(b) || a.occurredAt.localeCompare(b.occurredAt),
+  );
   for (const e of sorted) {
     const board = e.boardId === undefined ? undefined : byId.get(e.boardId);
     if (!board || e.score === undefined) continue;
     const at = acceptedAt(e);
-    for (const { key } of periodKeysFor({ periods: board.periods, timeZone: "UTC", weekStart: "monday" }, new Date(e.occurredAt))) {
+    for (const { key } of periodKeysFor(
+      { periods: board.periods, timeZone: "UTC", weekStart: "monday" },
+      new Date(e.occurredAt),
+    )) {
       const slot = `${board.id}|${key}|${e.playerId}`;
       const current = fold.get(slot);
       // One request's events share their acceptance time: the later one in it is the latest.
       const next =
         board.operator === "latest" && current?.reachedAt === at
           ? { score: e.score, reachedAt: at }
-          : applyOperator(board.operator, board.sortOrder, current, { score: e.score, occurredAt: at });
+          : applyOperator(board.operator, board.sortOrder, current, {
+              score: e.score,
+              occurredAt: at,
+            });
       fold.set(slot, next);
     }
   }
@@ -222,7 +262,11 @@ export interface LedgerCheck {
  * (`events`, whose key includes received_at, so a second copy would be a second row), and every
  * score record equal to the reference fold of the events that landed.
  */
-export async function checkLedger(stack: Stack, boards: BoardSpec[], sender: Sender): Promise<LedgerCheck> {
+export async function checkLedger(
+  stack: Stack,
+  boards: BoardSpec[],
+  sender: Sender,
+): Promise<LedgerCheck> {
   const ids = [...sender.accepted.keys(), ...sender.unknown.keys()];
   const rows = await stack.query<{ event_id: string; copies: number }>(
     "select event_id, count(*)::int as copies from events where event_id = any($1::text[]) group by event_id",
@@ -232,7 +276,10 @@ export async function checkLedger(stack: Stack, boards: BoardSpec[], sender: Sen
   const lost = [...sender.accepted.keys()].filter((id) => !copies.has(id));
   const doubled = [...copies].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
   const landedUnknown = [...sender.unknown.keys()].filter((id) => copies.has(id));
-  const landed = [...sender.accepted.values(), ...landedUnknown.map((id) => sender.unknown.get(id) as GameEvent)];
+  const landed = [
+    ...sender.accepted.values(),
+    ...landedUnknown.map((id) => sender.unknown.get(id) as GameEvent),
+  ];
   const fold = referenceFold(
     boards,
     landed,
@@ -254,8 +301,18 @@ export async function checkLedger(stack: Stack, boards: BoardSpec[], sender: Sen
 }
 
 /** Every Postgres score record of the boards against the fold; returns the differences. */
-export async function compareRecords(stack: Stack, boards: BoardSpec[], fold: Fold): Promise<string[]> {
-  const rows = await stack.query<{ board_id: string; period_key: string; player_id: string; score: string; reached_ms: string }>(
+export async function compareRecords(
+  stack: Stack,
+  boards: BoardSpec[],
+  fold: Fold,
+): Promise<string[]> {
+  const rows = await stack.query<{
+    board_id: string;
+    period_key: string;
+    player_id: string;
+    score: string;
+    reached_ms: string;
+  }>(
     `select board_id, period_key, player_id, score::text as score, (extract(epoch from reached_at) * 1000)::bigint::text as reached_ms
      from scores where board_id = any($1::text[])`,
     [boards.map((b) => b.id)],
@@ -268,10 +325,13 @@ export async function compareRecords(stack: Stack, boards: BoardSpec[], fold: Fo
     const want = fold.get(slot);
     if (!want) wrong.push(`${slot}: Postgres ${row.score}, the fold has no such record`);
     else if (String(want.score) !== row.score || String(want.reachedAt) !== row.reached_ms) {
-      wrong.push(`${slot}: Postgres ${row.score} at ${row.reached_ms}, fold ${want.score} at ${want.reachedAt}`);
+      wrong.push(
+        `${slot}: Postgres ${row.score} at ${row.reached_ms}, fold ${want.score} at ${want.reachedAt}`,
+      );
     }
   }
-  for (const [slot, want] of fold) if (!seen.has(slot)) wrong.push(`${slot}: missing in Postgres, fold ${want.score}`);
+  for (const [slot, want] of fold)
+    if (!seen.has(slot)) wrong.push(`${slot}: missing in Postgres, fold ${want.score}`);
   return wrong;
 }
 
@@ -305,15 +365,23 @@ export function ledgerFailures(check: LedgerCheck, where: string): string[] {
 }
 
 /** Waits until every accepted event is in Postgres (or the deadline); returns how many are. */
-export async function waitForPersisted(stack: Stack, ids: string[], timeoutMs: number): Promise<{ persisted: number; seconds: number }> {
+export async function waitForPersisted(
+  stack: Stack,
+  ids: string[],
+  timeoutMs: number,
+): Promise<{ persisted: number; seconds: number }> {
   const started = Date.now();
   let persisted = 0;
   for (;;) {
     persisted = await stack
-      .query<{ n: number }>("select count(distinct event_id)::int as n from events where event_id = any($1::text[])", [ids])
+      .query<{ n: number }>(
+        "select count(distinct event_id)::int as n from events where event_id = any($1::text[])",
+        [ids],
+      )
       .then((r) => r[0]?.n ?? 0)
       .catch(() => persisted);
-    if (persisted >= ids.length || Date.now() - started > timeoutMs) return { persisted, seconds: (Date.now() - started) / 1000 };
+    if (persisted >= ids.length || Date.now() - started > timeoutMs)
+      return { persisted, seconds: (Date.now() - started) / 1000 };
     await sleep(500);
   }
 }
@@ -323,7 +391,10 @@ export interface TopEntry {
   score: string;
 }
 
-/** The top `limit` of a board-period in Postgres, in the API's order (sort_score, reached_at, player_id). */
+/**
+ * The top `limit` of a board-period in Postgres, in the API's order (sort_score, reached_at,
+ * player_id).
+ */
 export async function postgresTop(
   stack: Stack,
   boardId: string,
@@ -335,7 +406,10 @@ export async function postgresTop(
      where board_id = $1 and period_key = $2 order by sort_score, reached_at, player_id`,
     [boardId, periodKey],
   );
-  return { top: rows.slice(0, limit).map((r) => ({ playerId: r.player_id, score: r.score })), total: rows[0]?.total ?? 0 };
+  return {
+    top: rows.slice(0, limit).map((r) => ({ playerId: r.player_id, score: r.score })),
+    total: rows[0]?.total ?? 0,
+  };
 }
 
 /**
@@ -349,12 +423,24 @@ export async function objectTop(
   limit: number,
   traffic?: Traffic,
 ): Promise<{ top: TopEntry[]; total: number; periodKey: string }> {
-  const answer = await call(stack.worker.base, "GET", `/v1/leaderboards/${boardId}?period=${period}&limit=${limit}`, {
-    headers: { "x-edgeboard-cache": "bypass" },
-    ...(traffic ? { traffic, route: "GET page (cache bypassed)" } : {}),
-  });
-  if (answer.status !== 200) throw new Error(`the page of ${boardId} (${period}) answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-  const page = answer.json as { total: number; periodKey: string; entries: Array<{ playerId: string }> };
+  const answer = await call(
+    stack.worker.base,
+    "GET",
+    `/v1/leaderboards/${boardId}?period=${period}&limit=${limit}`,
+    {
+      headers: { "x-edgeboard-cache": "bypass" },
+      ...(traffic ? { traffic, route: "GET page (cache bypassed)" } : {}),
+    },
+  );
+  if (answer.status !== 200)
+    throw new Error(
+      `the page of ${boardId} (${period}) answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+    );
+  const page = answer.json as {
+    total: number;
+    periodKey: string;
+    entries: Array<{ playerId: string }>;
+  };
   const scores = [...answer.text.matchAll(/"score":(-?[0-9.eE+]+)/g)].map((m) => m[1] as string);
   return {
     top: page.entries.map((e, i) => ({ playerId: e.playerId, score: scores[i] ?? "?" })),
@@ -364,7 +450,10 @@ export async function objectTop(
 }
 
 /** "" when equal, else where the two tops first differ. */
-export function topDifference(object: { top: TopEntry[]; total: number }, postgres: { top: TopEntry[]; total: number }): string {
+export function topDifference(
+  object: { top: TopEntry[]; total: number },
+  postgres: { top: TopEntry[]; total: number },
+): string {
   const length = Math.max(object.top.length, postgres.top.length);
   for (let i = 0; i < length; i++) {
     const a = object.top[i];
@@ -373,6 +462,7 @@ export function topDifference(object: { top: TopEntry[]; total: number }, postgr
       return `rank ${i + 1}: the object has ${a ? `${a.playerId}=${a.score}` : "nothing"}, Postgres ${b ? `${b.playerId}=${b.score}` : "nothing"}`;
     }
   }
-  if (object.total !== postgres.total) return `total: the object says ${object.total}, Postgres counts ${postgres.total}`;
+  if (object.total !== postgres.total)
+    return `total: the object says ${object.total}, Postgres counts ${postgres.total}`;
   return "";
 }

@@ -61,8 +61,12 @@ export class Traffic {
   summary(routes?: string[]): string {
     return (routes ?? [...this.byRoute.keys()])
       .map((route) => {
-        const statuses = [...(this.byRoute.get(route) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]);
-        const parts = statuses.map(([status, n]) => `${fmt(n)} ${status === 0 ? "no answer" : status}`);
+        const statuses = [...(this.byRoute.get(route) ?? new Map<number, number>())].sort(
+          (a, b) => a[0] - b[0],
+        );
+        const parts = statuses.map(
+          ([status, n]) => `${fmt(n)} ${status === 0 ? "no answer" : status}`,
+        );
         return `${route} ${fmt(this.count(route))}${parts.length ? `: ${parts.join(", ")}` : ""}`;
       })
       .join("; ");
@@ -83,8 +87,10 @@ export class Traffic {
 
 /** A short description of a bad answer; "{requestId}" marks where the worker's log line goes. */
 function example(answer: Answer): string {
-  const error = (answer.json as { error?: { code?: string; requestId?: string } } | undefined)?.error;
-  if (error?.code) return `${answer.status} ${error.code}${error.requestId ? ` {${error.requestId}}` : ""}`;
+  const error = (answer.json as { error?: { code?: string; requestId?: string } } | undefined)
+    ?.error;
+  if (error?.code)
+    return `${answer.status} ${error.code}${error.requestId ? ` {${error.requestId}}` : ""}`;
   return `${answer.status} ${answer.headers.get("content-type") ?? "(no content-type)"} "${answer.text.slice(0, 120).replace(/\s+/g, " ")}"`;
 }
 
@@ -96,7 +102,11 @@ function explain(text: string, log: string): string {
     const end = log.indexOf("\n", at);
     const line = log.slice(log.lastIndexOf("\n", at) + 1, end < 0 ? undefined : end);
     try {
-      const entry = JSON.parse(line.slice(line.indexOf("{"))) as { message?: string; path?: string; error?: string };
+      const entry = JSON.parse(line.slice(line.indexOf("{"))) as {
+        message?: string;
+        path?: string;
+        error?: string;
+      };
       return ` (worker log: ${entry.message} on ${entry.path}: ${String(entry.error).slice(0, 160)})`;
     } catch {
       return ` (worker log: ${line.slice(0, 200)})`;
@@ -111,7 +121,8 @@ function judge(answer: Answer): string | undefined {
   if (answer.status >= 500 && answer.status !== 503) return `${answer.status}`;
   if (answer.status === 503) {
     const error = (answer.json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    if (!error || typeof error.code !== "string" || typeof error.message !== "string") return "503 without the JSON error body";
+    if (!error || typeof error.code !== "string" || typeof error.message !== "string")
+      return "503 without the JSON error body";
     if (!answer.headers.get("retry-after")) return "503 without Retry-After";
   }
   return undefined;
@@ -126,13 +137,21 @@ export interface CallOptions {
 }
 
 /** One request; never throws (a failed request is status 0 with the error as text). */
-export async function call(base: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Answer> {
   const started = performance.now();
   let answer: Answer;
   try {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { ...(options.body !== undefined ? { "content-type": "application/json" } : {}), ...options.headers },
+      headers: {
+        ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
+        ...options.headers,
+      },
       body: options.body === undefined ? null : JSON.stringify(options.body),
       signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
     });
@@ -143,20 +162,45 @@ export async function call(base: string, method: string, path: string, options: 
     } catch {
       json = undefined;
     }
-    answer = { status: res.status, json, text, headers: res.headers, ms: performance.now() - started };
+    answer = {
+      status: res.status,
+      json,
+      text,
+      headers: res.headers,
+      ms: performance.now() - started,
+    };
   } catch (error) {
     const reason =
-      (error as Error).name === "TimeoutError" ? `hung > ${CLIENT_TIMEOUT_MS / 1000} s` : String((error as Error).cause ?? error);
-    answer = { status: 0, json: undefined, text: reason, headers: new Headers(), ms: performance.now() - started };
+      (error as Error).name === "TimeoutError"
+        ? `hung > ${CLIENT_TIMEOUT_MS / 1000} s`
+        : String((error as Error).cause ?? error);
+    answer = {
+      status: 0,
+      json: undefined,
+      text: reason,
+      headers: new Headers(),
+      ms: performance.now() - started,
+    };
   }
   if (options.traffic) options.traffic.record(options.route ?? `${method} ${path}`, answer);
   return answer;
 }
 
-/** Like `call`, but the answer must be `expect` (default 2xx) with a JSON body, or it throws saying what came. */
-export async function callOk<T>(base: string, method: string, path: string, options: CallOptions & { expect?: number } = {}): Promise<T> {
+/**
+ * Like `call`, but the answer must be `expect` (default 2xx) with a JSON body, or it throws saying
+ * what came.
+ */
+export async function callOk<T>(
+  base: string,
+  method: string,
+  path: string,
+  options: CallOptions & { expect?: number } = {},
+): Promise<T> {
   const answer = await call(base, method, path, options);
-  const ok = options.expect !== undefined ? answer.status === options.expect : answer.status >= 200 && answer.status < 300;
+  const ok =
+    options.expect !== undefined
+      ? answer.status === options.expect
+      : answer.status >= 200 && answer.status < 300;
   if (!ok || answer.json === undefined) {
     throw new Error(`${method} ${path} answered ${answer.status}: ${answer.text.slice(0, 400)}`);
   }

@@ -31,7 +31,10 @@ function startPostgresServer(port: number): PostgresServer {
   chownSync(root, uid, gid);
 
   const asPostgres = (command: string, what: string) => {
-    const result = spawnSync("su", ["postgres", "-s", "/bin/sh", "-c", command], { encoding: "utf8", timeout: 120_000 });
+    const result = spawnSync("su", ["postgres", "-s", "/bin/sh", "-c", command], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     if (result.status !== 0) {
       throw new Error(
         `${what} failed (exit ${result.status}): ${(result.stderr || result.stdout).trim().slice(-800)}; see ${logFile} if it exists`,
@@ -41,15 +44,26 @@ function startPostgresServer(port: number): PostgresServer {
   };
   const pgCtl = (args: string) => `${BIN}/pg_ctl -D ${data} ${args}`;
 
-  asPostgres(`${BIN}/initdb -D ${data} -A trust -U postgres -E UTF8 --no-sync >/dev/null`, "initdb of the suite's private Postgres");
+  asPostgres(
+    `${BIN}/initdb -D ${data} -A trust -U postgres -E UTF8 --no-sync >/dev/null`,
+    "initdb of the suite's private Postgres",
+  );
   // fsync off: the outages here kill processes, never the machine, so the OS still holds every
   // write; it keeps initdb, migrations and the runs fast on a shared 2-core machine.
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${root} -c fsync=off -c max_connections=200`;
   const start = () =>
-    asPostgres(`${pgCtl(`-o '${options}' -l ${logFile} -w -t 60 start`)} >/dev/null`, `starting Postgres on port ${port}`);
-  const running = () => spawnSync("su", ["postgres", "-s", "/bin/sh", "-c", pgCtl("status")], { encoding: "utf8" }).status === 0;
+    asPostgres(
+      `${pgCtl(`-o '${options}' -l ${logFile} -w -t 60 start`)} >/dev/null`,
+      `starting Postgres on port ${port}`,
+    );
+  const running = () =>
+    spawnSync("su", ["postgres", "-s", "/bin/sh", "-c", pgCtl("status")], { encoding: "utf8" })
+      .status === 0;
   const kill = () => {
-    if (running()) spawnSync("su", ["postgres", "-s", "/bin/sh", "-c", pgCtl("-m immediate -w stop")], { encoding: "utf8" });
+    if (running())
+      spawnSync("su", ["postgres", "-s", "/bin/sh", "-c", pgCtl("-m immediate -w stop")], {
+        encoding: "utf8",
+      });
   };
   const destroy = () => {
     kill();
@@ -66,7 +80,11 @@ function startPostgresServer(port: number): PostgresServer {
   return {
     port,
     adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: (mode) => asPostgres(`${pgCtl(`-m ${mode} -w -t 60 stop`)} >/dev/null`, `stopping Postgres (-m ${mode})`),
+    stop: (mode) =>
+      asPostgres(
+        `${pgCtl(`-m ${mode} -w -t 60 stop`)} >/dev/null`,
+        `stopping Postgres (-m ${mode})`,
+      ),
     start,
     isRunning: running,
     destroy: () => {
@@ -84,7 +102,9 @@ function postgresUser(): { uid: number; gid: number } {
   const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
   const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
   if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid <= 0) {
-    throw new Error("no `postgres` OS user: the fault suite runs its private Postgres as that user (install postgresql-15)");
+    throw new Error(
+      "no `postgres` OS user: the fault suite runs its private Postgres as that user (install postgresql-15)",
+    );
   }
   return { uid, gid };
 }

@@ -3,7 +3,14 @@ import { call, sleep, type Traffic } from "./http.ts";
 import type { Stack } from "./stack.ts";
 
 /** The read routes a player's client calls, by the label their answers are counted under. */
-export const READ_ROUTES = ["GET page", "GET player rank", "GET around", "POST friends", "GET player ranks", "GET rank-of"] as const;
+export const READ_ROUTES = [
+  "GET page",
+  "GET player rank",
+  "GET around",
+  "POST friends",
+  "GET player ranks",
+  "GET rank-of",
+] as const;
 
 /**
  * One client reading in a loop until `stop()` says so: a random read route, board and player
@@ -27,13 +34,23 @@ export async function readLoop(
     const options = { traffic: traffic(), route };
     switch (route) {
       case "GET page":
-        await call(base, "GET", `/v1/leaderboards/${board.id}?period=${random.pick(board.periods)}&limit=25`, options);
+        await call(
+          base,
+          "GET",
+          `/v1/leaderboards/${board.id}?period=${random.pick(board.periods)}&limit=25`,
+          options,
+        );
         break;
       case "GET player rank":
         await call(base, "GET", `/v1/leaderboards/${board.id}/players/${player}`, options);
         break;
       case "GET around":
-        await call(base, "GET", `/v1/leaderboards/${board.id}/players/${player}/around?n=3`, options);
+        await call(
+          base,
+          "GET",
+          `/v1/leaderboards/${board.id}/players/${player}/around?n=3`,
+          options,
+        );
         break;
       case "POST friends":
         await call(base, "POST", `/v1/leaderboards/${board.id}/players`, {
@@ -45,7 +62,12 @@ export async function readLoop(
         await call(base, "GET", `/v1/players/${player}/ranks`, options);
         break;
       case "GET rank-of":
-        await call(base, "GET", `/v1/leaderboards/${board.id}/rank-of?score=${random.int(0, 1_000_000)}`, options);
+        await call(
+          base,
+          "GET",
+          `/v1/leaderboards/${board.id}/rank-of?score=${random.int(0, 1_000_000)}`,
+          options,
+        );
         break;
     }
     if (pauseMs > 0) await sleep(pauseMs);

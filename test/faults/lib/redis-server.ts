@@ -13,7 +13,8 @@ const Redis = createRequire(import.meta.url)("ioredis") as typeof RedisClient;
 /**
  * A redis-server of the suite's own (private port, temp dir; no automatic snapshots, no AOF), that
  * a case can kill with SIGKILL and start again on the same port: empty, or from an RDB snapshot
- * taken earlier (`snapshot`), i.e. with an old dataset. The machine's Redis on 6379 is never touched.
+ * taken earlier (`snapshot`), i.e. with an old dataset. The machine's Redis on 6379 is never
+ * touched.
  */
 export interface RedisServer {
   port: number;
@@ -61,11 +62,15 @@ export async function startRedisServer(): Promise<RedisServer> {
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (proc.exitCode !== null)
-        throw new Error(`redis-server on port ${port} exited (${proc.exitCode}) at start; see ${join(dir, "redis.log")}`);
+        throw new Error(
+          `redis-server on port ${port} exited (${proc.exitCode}) at start; see ${join(dir, "redis.log")}`,
+        );
       const pong = await command("PING").catch(() => null);
       if (pong === "PONG") return;
       if (Date.now() > deadline)
-        throw new Error(`redis-server on port ${port} did not answer PING within 15 s; see ${join(dir, "redis.log")}`);
+        throw new Error(
+          `redis-server on port ${port} did not answer PING within 15 s; see ${join(dir, "redis.log")}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   };
@@ -84,7 +89,12 @@ export async function startRedisServer(): Promise<RedisServer> {
     await gone;
   };
   async function command(...args: string[]): Promise<unknown> {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
+    const client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 2_000,
+    });
     client.on("error", () => {});
     try {
       await client.connect();
@@ -115,7 +125,8 @@ export async function startRedisServer(): Promise<RedisServer> {
       const dump = join(dir, "dump.rdb");
       rmSync(dump, { force: true });
       if (fromRdb) {
-        if (!existsSync(fromRdb) || statSync(fromRdb).size === 0) throw new Error(`no RDB snapshot at ${fromRdb}`);
+        if (!existsSync(fromRdb) || statSync(fromRdb).size === 0)
+          throw new Error(`no RDB snapshot at ${fromRdb}`);
         copyFileSync(fromRdb, dump);
       }
       await launch();

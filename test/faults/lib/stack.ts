@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTestDatabase, type LocalStack, startLocalStack, withDatabase } from "../../../tools/local-stack/index.ts";
+import {
+  createTestDatabase,
+  type LocalStack,
+  startLocalStack,
+  withDatabase,
+} from "../../../tools/local-stack/index.ts";
 import { runMigrations } from "../../../tools/migrate.ts";
 import { onCleanup } from "./cleanup.ts";
 import { type PostgresServer, startPrivatePostgres } from "./postgres-server.ts";
@@ -24,7 +29,10 @@ export interface Stack {
   worker: Worker;
   /** The worker's database on the private Postgres. */
   databaseUrl: string;
-  /** Rows from the worker's database (a short-lived pool per call, so a Postgres restart costs nothing). */
+  /**
+   * Rows from the worker's database (a short-lived pool per call, so a Postgres restart costs
+   * nothing).
+   */
   query<T>(text: string, params?: unknown[]): Promise<T[]>;
   /**
    * Runs `statement` in a transaction of its own (e.g. a LOCK TABLE), keeps it open for `ms`,
@@ -35,7 +43,9 @@ export interface Stack {
   admin: Record<string, string>;
   /** Header of a game server: a server key with events:write and scores:write-any. */
   writer: Record<string, string>;
-  /** The every-minute cron, fired now (the suite also fires it once a minute, as production would). */
+  /**
+   * The every-minute cron, fired now (the suite also fires it once a minute, as production would).
+   */
   reconcile(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -53,14 +63,25 @@ export async function startStack(logFile: string, say: (line: string) => void): 
   const own: LocalStack = await startLocalStack({ databaseUrl: pg.adminUrl });
   const databaseUrl = await createTestDatabase(pg.adminUrl, own.neonWsProxy, DATABASE);
   await runMigrations({ databaseUrl, neonWsProxy: own.neonWsProxy, log: () => {} });
-  const worker = await startWorker({ databaseUrl, redisUrl: redis.url, adminKey: ADMIN_KEY, dir, logFile, say });
+  const worker = await startWorker({
+    databaseUrl,
+    redisUrl: redis.url,
+    adminKey: ADMIN_KEY,
+    dir,
+    logFile,
+    say,
+  });
 
   const created = await fetch(`${worker.base}/v1/admin/keys`, {
     method: "POST",
     headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "faults game server", scopes: ["events:write", "scores:write-any"] }),
+    body: JSON.stringify({
+      name: "faults game server",
+      scopes: ["events:write", "scores:write-any"],
+    }),
   });
-  if (created.status !== 201) throw new Error(`POST /v1/admin/keys answered ${created.status}: ${await created.text()}`);
+  if (created.status !== 201)
+    throw new Error(`POST /v1/admin/keys answered ${created.status}: ${await created.text()}`);
   const serverKey = ((await created.json()) as { key: string }).key;
 
   let cronFailures = 0;
@@ -79,7 +100,11 @@ export async function startStack(logFile: string, say: (line: string) => void): 
     admin: { authorization: `Bearer ${ADMIN_KEY}` },
     writer: { authorization: `Bearer ${serverKey}` },
     query: async <T>(text: string, params: unknown[] = []) =>
-      withDatabase(databaseUrl, own.neonWsProxy, async (pool) => (await pool.query(text, params)).rows as T[]),
+      withDatabase(
+        databaseUrl,
+        own.neonWsProxy,
+        async (pool) => (await pool.query(text, params)).rows as T[],
+      ),
     holdTransaction: (statement: string, ms: number) =>
       withDatabase(databaseUrl, own.neonWsProxy, async (pool) => {
         const client = await pool.connect();
@@ -95,7 +120,10 @@ export async function startStack(logFile: string, say: (line: string) => void): 
     reconcile: () => worker.fireCron("* * * * *"),
     stop: async () => {
       clearInterval(cron);
-      if (cronFailures > 0) say(`(the background every-minute cron failed ${cronFailures} times; see ${worker.logFile})`);
+      if (cronFailures > 0)
+        say(
+          `(the background every-minute cron failed ${cronFailures} times; see ${worker.logFile})`,
+        );
       await worker.stop();
       await own.stop();
       redis.destroy();

@@ -84,7 +84,11 @@ export async function startWorker(config: WorkerConfig): Promise<Worker> {
     starts += 1;
     appendFileSync(logFile, `\n===== worker start #${starts} at ${new Date().toISOString()}\n`);
     const started = await startWorkerdServer(
-      { BENCH_DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl, ADMIN_KEY: config.adminKey },
+      {
+        BENCH_DATABASE_URL: config.databaseUrl,
+        REDIS_URL: config.redisUrl,
+        ADMIN_KEY: config.adminKey,
+      },
       (line) => appendFileSync(logFile, `${line}\n`),
       { persistDir, bundleDir, entryModule: FAULT_SHIM_MODULE, wranglerLog: "log" },
     );
@@ -132,9 +136,14 @@ export async function startWorker(config: WorkerConfig): Promise<Worker> {
       await launch();
     },
     fireCron: async (cron: string) => {
-      const res = await fetch(`${worker.entryBase}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(cron)}`);
+      const res = await fetch(
+        `${worker.entryBase}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(cron)}`,
+      );
       const text = await res.text();
-      if (!res.ok) throw new Error(`firing cron "${cron}" answered ${res.status}: ${text.slice(0, 300)}; see ${logFile}`);
+      if (!res.ok)
+        throw new Error(
+          `firing cron "${cron}" answered ${res.status}: ${text.slice(0, 300)}; see ${logFile}`,
+        );
     },
   };
   await launch();

@@ -1,5 +1,14 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, check, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  check,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
 
 /**
  * A leaderboard definition. Sort order and operator are fixed at creation (as in Nakama): changing
@@ -28,13 +37,18 @@ export const boards = pgTable(
      */
     minScore: bigint("min_score", { mode: "number" }),
     maxScore: bigint("max_score", { mode: "number" }),
-    /** What an out-of-range increment does: "reject" (the event moves nothing) or "clamp" (the record stops at the bound). */
+    /**
+     * What an out-of-range increment does: "reject" (the event moves nothing) or "clamp" (the
+     * record stops at the bound).
+     */
     scoreOverflow: text("score_overflow", { enum: ["reject", "clamp"] })
       .notNull()
       .default("reject"),
     /** Largest step one event may add to an increment board (null: any step within the range). */
     maxIncrement: bigint("max_increment", { mode: "number" }),
-    /** Most score events one player may send to this board per minute (null: no limit of its own). */
+    /**
+     * Most score events one player may send to this board per minute (null: no limit of its own).
+     */
     maxScoreEventsPerMinute: integer("max_score_events_per_minute"),
     /**
      * Whether player tokens may move scores here. false: server-authoritative (only a server key
@@ -56,11 +70,17 @@ export const boards = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
   (t) => [
-    check("boards_periods_valid", sql`${t.periods} <@ array['all','daily','weekly','monthly']::text[] and cardinality(${t.periods}) > 0`),
+    check(
+      "boards_periods_valid",
+      sql`${t.periods} <@ array['all','daily','weekly','monthly']::text[] and cardinality(${t.periods}) > 0`,
+    ),
     check("boards_top_size_range", sql`${t.topSize} between 1 and 10000`),
     check("boards_score_overflow_valid", sql`${t.scoreOverflow} in ('reject', 'clamp')`),
     check("boards_max_increment_positive", sql`${t.maxIncrement} is null or ${t.maxIncrement} > 0`),
-    check("boards_max_score_events_positive", sql`${t.maxScoreEventsPerMinute} is null or ${t.maxScoreEventsPerMinute} > 0`),
+    check(
+      "boards_max_score_events_positive",
+      sql`${t.maxScoreEventsPerMinute} is null or ${t.maxScoreEventsPerMinute} > 0`,
+    ),
   ],
 );
 

@@ -1,5 +1,15 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 
 /**
  * Every accepted event, partitioned by month on received_at (see the migration: drizzle-kit does
@@ -11,8 +21,16 @@ export const events = pgTable(
   "events",
   {
     eventId: text("event_id").notNull(),
-    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
-    occurredAt: timestamp("occurred_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    receivedAt: timestamp("received_at", {
+      withTimezone: true,
+      mode: "date",
+      precision: 3,
+    }).notNull(),
+    occurredAt: timestamp("occurred_at", {
+      withTimezone: true,
+      mode: "date",
+      precision: 3,
+    }).notNull(),
     type: text("type").notNull(),
     playerId: text("player_id").notNull(),
     boardId: text("board_id"),
@@ -42,7 +60,11 @@ export const eventIds = pgTable(
   "event_ids",
   {
     eventId: text("event_id").primaryKey(),
-    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    receivedAt: timestamp("received_at", {
+      withTimezone: true,
+      mode: "date",
+      precision: 3,
+    }).notNull(),
   },
   (t) => [index("event_ids_received_idx").on(t.receivedAt)],
 );
@@ -58,7 +80,9 @@ export const deadLetters = pgTable(
     body: jsonb("body").notNull(),
     error: text("error").notNull(),
     attempts: bigint("attempts", { mode: "number" }).notNull(),
-    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" })
+      .notNull()
+      .defaultNow(),
     replayedAt: timestamp("replayed_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
@@ -66,7 +90,9 @@ export const deadLetters = pgTable(
     index("dead_letters_pending_idx").on(t.receivedAt).where(sql`${t.replayedAt} is null`),
     // One pending letter per message: a message dead-lettered again before a replay (a retried
     // batch that isolates the same poison event) is recorded once.
-    uniqueIndex("dead_letters_pending_message_idx").on(t.queue, t.messageId).where(sql`${t.replayedAt} is null`),
+    uniqueIndex("dead_letters_pending_message_idx")
+      .on(t.queue, t.messageId)
+      .where(sql`${t.replayedAt} is null`),
     index("dead_letters_message_idx").on(t.queue, t.messageId),
   ],
 );
@@ -89,7 +115,10 @@ export const ingestStats = pgTable(
     duplicates: bigint("duplicates", { mode: "number" }).notNull().default(0),
     /** Items refused by POST /v1/events validation (reported through the analytics queue). */
     rejected: bigint("rejected", { mode: "number" }).notNull().default(0),
-    /** Accepted events the batch statement refused because they would take a record out of its board's bounds. */
+    /**
+     * Accepted events the batch statement refused because they would take a record out of its
+     * board's bounds.
+     */
     outOfRange: bigint("out_of_range", { mode: "number" }).notNull().default(0),
     batches: bigint("batches", { mode: "number" }).notNull().default(0),
     lagMsTotal: bigint("lag_ms_total", { mode: "number" }).notNull().default(0),

@@ -11,7 +11,9 @@ export const objectRepairs = pgTable(
     boardId: text("board_id").notNull(),
     periodKey: text("period_key").notNull(),
     /** The latest failure: a rebuild that started before it must not clear the row. */
-    requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" })
+      .notNull()
+      .defaultNow(),
     error: text("error").notNull(),
   },
   (t) => [primaryKey({ name: "object_repairs_pkey", columns: [t.boardId, t.periodKey] })],

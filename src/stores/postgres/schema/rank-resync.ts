@@ -2,8 +2,8 @@ import { pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * Board-periods whose Redis rank keys missed a projection (Upstash was down or slow when the
- * consumer wrote): the reconciliation cron reloads each from `scores` and deletes its row. One
- * row per board-period however many writes failed, so an outage costs a few rows, not one per event.
+ * consumer wrote): the reconciliation cron reloads each from `scores` and deletes its row. One row
+ * per board-period however many writes failed, so an outage costs a few rows, not one per event.
  */
 export const rankResync = pgTable(
   "rank_resync",
@@ -11,7 +11,9 @@ export const rankResync = pgTable(
     boardId: text("board_id").notNull(),
     periodKey: text("period_key").notNull(),
     /** The latest failed write: a reload that started before it must not clear the row. */
-    requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" })
+      .notNull()
+      .defaultNow(),
   },
   (t) => [primaryKey({ name: "rank_resync_pkey", columns: [t.boardId, t.periodKey] })],
 );

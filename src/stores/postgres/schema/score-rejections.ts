@@ -15,7 +15,9 @@ export const scoreRejections = pgTable(
     /** The per-item code a synchronous check would have answered (SCORE_OUT_OF_RANGE). */
     code: text("code").notNull(),
     score: bigint("score", { mode: "number" }),
-    rejectedAt: timestamp("rejected_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    rejectedAt: timestamp("rejected_at", { withTimezone: true, mode: "date" })
+      .notNull()
+      .defaultNow(),
   },
   (t) => [index("score_rejections_rejected_idx").on(t.rejectedAt)],
 );

@@ -1,5 +1,14 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  check,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
 
 /**
  * One record per (board, period, player): the system of record for every leaderboard. The
@@ -23,7 +32,11 @@ export const scores = pgTable(
      */
     sortScore: bigint("sort_score", { mode: "number" }).notNull(),
     /** When the player first reached this score: the tie-break (earlier ranks higher). */
-    reachedAt: timestamp("reached_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    reachedAt: timestamp("reached_at", {
+      withTimezone: true,
+      mode: "date",
+      precision: 3,
+    }).notNull(),
     metadata: jsonb("metadata").$type<Record<string, unknown>>(),
     /**
      * Bumped by every update under the row lock, so it follows commit order: projections (the
