@@ -16,7 +16,7 @@ import { playerRankFromPostgres } from "../../src/stores/postgres/ranks";
 import { rankKeys } from "../../src/stores/redis/keys";
 import { countFromRedis, RedisNotReadyError, rankFromRedis } from "../../src/stores/redis/ranks";
 import { createBoard, eventId, eventually, query, testEnv } from "../helpers/factories";
-import { keyTracker, testRedis } from "../services/redis-fixtures";
+import { keyTracker, testRedis } from "../stores/redis/fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);

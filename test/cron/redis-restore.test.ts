@@ -20,7 +20,7 @@ import { encodeMember } from "../../src/stores/redis/member";
 import { countFromRedis, rankFromRedis } from "../../src/stores/redis/ranks";
 import { minimumRedisWatermark } from "../../src/stores/redis/watermarks";
 import { createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
-import { keyTracker, testRedis } from "../services/redis-fixtures";
+import { keyTracker, testRedis } from "../stores/redis/fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);

@@ -13,7 +13,7 @@ import {
   testEnv,
   uniqueId,
 } from "../helpers/factories";
-import { testRedis } from "./redis-fixtures";
+import { testRedis } from "../stores/redis/fixtures";
 
 type IngestReply = {
   accepted: number;

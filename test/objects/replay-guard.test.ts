@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ReplayGuard } from "../../src/objects/replay-guard";
 import { testEnv, uniqueId } from "../helpers/factories";
-import { failure } from "./helpers";
+import { failure } from "./leaderboard/helpers";
 
 /** A guard of its own per test (production names them by shard; see replayShardOf). */
 function freshGuard() {

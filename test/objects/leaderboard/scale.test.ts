@@ -1,7 +1,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { EntryState } from "../../src/domain/leaderboard";
-import { makeRandom } from "../domain/prng";
+import type { EntryState } from "../../../src/domain/leaderboard";
+import { makeRandom } from "../../domain/prng";
 import { boardPeriod, stubFor } from "./helpers";
 
 describe("LeaderboardDO at the maximum topSize", () => {

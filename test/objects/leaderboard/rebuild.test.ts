@@ -1,10 +1,10 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { SortOrder } from "../../src/domain";
-import type { BoardPeriod, EntryState } from "../../src/domain/leaderboard";
-import type { LeaderboardDO } from "../../src/objects/leaderboard/leaderboard-do";
-import { createBoard, query } from "../helpers/factories";
+import type { SortOrder } from "../../../src/domain";
+import type { BoardPeriod, EntryState } from "../../../src/domain/leaderboard";
+import type { LeaderboardDO } from "../../../src/objects/leaderboard/leaderboard-do";
+import { createBoard, query } from "../../helpers/factories";
 import { boardPeriod, stubFor } from "./helpers";
 
 type Row = {

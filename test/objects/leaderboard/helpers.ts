@@ -3,10 +3,10 @@
  * state is shared between tests or runs.
  */
 import { env } from "cloudflare:workers";
-import type { SortOrder } from "../../src/domain";
-import { leaderboardObjectName } from "../../src/domain/board-period-key";
-import type { BoardPeriod } from "../../src/domain/leaderboard";
-import { uniqueId } from "../helpers/factories";
+import type { SortOrder } from "../../../src/domain";
+import { leaderboardObjectName } from "../../../src/domain/board-period-key";
+import type { BoardPeriod } from "../../../src/domain/leaderboard";
+import { uniqueId } from "../../helpers/factories";
 
 /** A board-period config with a fresh id (or `boardId`, for boards that exist in Postgres). */
 export function boardPeriod(

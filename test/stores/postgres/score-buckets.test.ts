@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { leaderboardObjectName } from "../../src/domain/board-period-key";
-import { openDatabase } from "../../src/stores/postgres/client";
+import { leaderboardObjectName } from "../../../src/domain/board-period-key";
+import { openDatabase } from "../../../src/stores/postgres/client";
 import {
   aroundFromPostgres,
   countFromPostgres,
@@ -9,9 +9,16 @@ import {
   playerRankFromPostgres,
   playersFromPostgres,
   rankForScoreFromPostgres,
-} from "../../src/stores/postgres/ranks";
-import { makeRandom } from "../domain/prng";
-import { createBoard, eventId, eventually, postEvents, query, testEnv } from "../helpers/factories";
+} from "../../../src/stores/postgres/ranks";
+import { makeRandom } from "../../domain/prng";
+import {
+  createBoard,
+  eventId,
+  eventually,
+  postEvents,
+  query,
+  testEnv,
+} from "../../helpers/factories";
 
 type Truth = { playerId: string; rank: number; sortScore: number; reachedAt: string };
 

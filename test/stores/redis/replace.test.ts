@@ -1,14 +1,14 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, describe, expect, it } from "vitest";
-import { rankKeys } from "../../src/stores/redis/keys";
+import { rankKeys } from "../../../src/stores/redis/keys";
 import {
   applyToRedis,
   pageFromRedis,
   RedisNotReadyError,
   rankFromRedis,
   replaceBoardPeriod,
-} from "../../src/stores/redis/ranks";
-import { testEnv, uniqueId } from "../helpers/factories";
+} from "../../../src/stores/redis/ranks";
+import { testEnv, uniqueId } from "../../helpers/factories";
 import {
   keyTracker,
   markLoaded,
@@ -17,7 +17,7 @@ import {
   snapshot,
   sortRows,
   testRedis,
-} from "./redis-fixtures";
+} from "./fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);

@@ -1,6 +1,6 @@
 import { evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import type { EntryState, LiveMessage } from "../../src/domain/leaderboard";
+import type { EntryState, LiveMessage } from "../../../src/domain/leaderboard";
 import { boardPeriod, stubFor } from "./helpers";
 
 type Stub = ReturnType<typeof stubFor>;

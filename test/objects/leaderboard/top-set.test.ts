@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { SORT_ORDERS } from "../../src/domain";
-import type { EntryState, RankedEntryView } from "../../src/domain/leaderboard";
-import { RebuildJournal } from "../../src/objects/leaderboard/rebuild-journal";
-import { RecentVersions } from "../../src/objects/leaderboard/recent-versions";
-import { TopSet } from "../../src/objects/leaderboard/top-set";
-import { viewsOf } from "../../src/objects/leaderboard/views";
-import { makeRandom } from "../domain/prng";
+import { SORT_ORDERS } from "../../../src/domain";
+import type { EntryState, RankedEntryView } from "../../../src/domain/leaderboard";
+import { RebuildJournal } from "../../../src/objects/leaderboard/rebuild-journal";
+import { RecentVersions } from "../../../src/objects/leaderboard/recent-versions";
+import { TopSet } from "../../../src/objects/leaderboard/top-set";
+import { viewsOf } from "../../../src/objects/leaderboard/views";
+import { makeRandom } from "../../domain/prng";
 import { arbitraryHistory, batches, improvingHistory, ReferenceBoard } from "./reference";
 
 function held(top: TopSet): RankedEntryView[] {

@@ -1,13 +1,13 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
-import { TimeoutError } from "../../src/lib/timeout";
-import { rankKeys } from "../../src/stores/redis/keys";
+import { TimeoutError } from "../../../src/lib/timeout";
+import { rankKeys } from "../../../src/stores/redis/keys";
 import {
   decodeMember,
   decodeMemberRecord,
   encodeMember,
   encodeMemberRecord,
-} from "../../src/stores/redis/member";
+} from "../../../src/stores/redis/member";
 import {
   applyToRedis,
   pageAfter,
@@ -15,8 +15,8 @@ import {
   rankFromRedis,
   redisChangeOf,
   replaceBoardPeriod,
-} from "../../src/stores/redis/ranks";
-import { isNoScript } from "../../src/stores/redis/script";
+} from "../../../src/stores/redis/ranks";
+import { isNoScript } from "../../../src/stores/redis/script";
 
 // No Redis needed: the codecs, input validation, and the time bound / reply checks run against
 // stubs.

@@ -1,15 +1,15 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { afterAll, describe, expect, it } from "vitest";
-import { rankKeys } from "../../src/stores/redis/keys";
+import { rankKeys } from "../../../src/stores/redis/keys";
 import {
   applyToRedis,
   RedisNotReadyError,
   rankFromRedis,
   replaceBoardPeriod,
   startBoardPeriodLoad,
-} from "../../src/stores/redis/ranks";
-import { testEnv, uniqueId } from "../helpers/factories";
-import { keyTracker, markLoaded, type Row, testRedis } from "./redis-fixtures";
+} from "../../../src/stores/redis/ranks";
+import { testEnv, uniqueId } from "../../helpers/factories";
+import { keyTracker, markLoaded, type Row, testRedis } from "./fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);

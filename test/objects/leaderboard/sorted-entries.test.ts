@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareEntries, SORT_ORDERS } from "../../src/domain";
+import { compareEntries, SORT_ORDERS } from "../../../src/domain";
 import {
   compareKeys,
   countAtOrAhead,
@@ -11,8 +11,8 @@ import {
   type SortKey,
   toSortScore,
   upperBound,
-} from "../../src/objects/leaderboard/sorted-entries";
-import { makeRandom } from "../domain/prng";
+} from "../../../src/objects/leaderboard/sorted-entries";
+import { makeRandom } from "../../domain/prng";
 
 function entry(
   sortOrder: "desc" | "asc",

@@ -5,11 +5,11 @@ import {
 } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import type { AppBindings } from "../../src/env";
-import worker from "../../src/index";
-import { counters } from "../../src/lib/metrics";
-import { createBoard, eventId, query, testEnv, uniqueId } from "../helpers/factories";
+import { createApp } from "../../../src/app";
+import type { AppBindings } from "../../../src/env";
+import worker from "../../../src/index";
+import { counters } from "../../../src/lib/metrics";
+import { createBoard, eventId, query, testEnv, uniqueId } from "../../helpers/factories";
 
 /** Redis configured but unreachable: a port nothing listens on. */
 const redisDown: AppBindings = {
@@ -77,10 +77,10 @@ describe("Redis down: the circuit opens and reads stop waiting for it", () => {
     // Once a write gets through again, the keys that missed the skipped one lose their marker
     // (here: the healthy Redis, where the cron had made the board ready).
     if (testEnv.UPSTASH_REDIS_REST_URL) {
-      const { reconcileRanks } = await import("../../src/cron/reconcile-ranks");
-      const { openDatabase } = await import("../../src/stores/postgres/client");
-      const { rankKeys } = await import("../../src/stores/redis/keys");
-      const { openRedis } = await import("../../src/stores/redis/client");
+      const { reconcileRanks } = await import("../../../src/cron/reconcile-ranks");
+      const { openDatabase } = await import("../../../src/stores/postgres/client");
+      const { rankKeys } = await import("../../../src/stores/redis/keys");
+      const { openRedis } = await import("../../../src/stores/redis/client");
       const redis = openRedis(testEnv);
       if (!redis) throw new Error("no Redis client");
       const handle = openDatabase(testEnv, { maxConnections: 1 });

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ApiError } from "../../src/lib/errors";
+import { ApiError } from "../../../src/lib/errors";
 import {
   type BoardLoader,
   forgetBoards,
   getBoards,
   STALE_IF_ERROR_MS,
-} from "../../src/stores/cache/boards";
-import type { Board } from "../../src/stores/postgres/schema";
-import { testEnv } from "../helpers/factories";
-import { ownerContext, within } from "../helpers/request-contexts";
+} from "../../../src/stores/cache/boards";
+import type { Board } from "../../../src/stores/postgres/schema";
+import { testEnv } from "../../helpers/factories";
+import { ownerContext, within } from "../../helpers/request-contexts";
 
 const board = (id: string, name = id) => ({ id, name }) as unknown as Board;
 

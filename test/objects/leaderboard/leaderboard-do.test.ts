@@ -1,10 +1,10 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SORT_ORDERS } from "../../src/domain";
-import type { BoardPeriod, EntryState } from "../../src/domain/leaderboard";
-import { apiEntry } from "../../src/domain/leaderboard";
-import type { LeaderboardDO } from "../../src/objects/leaderboard/leaderboard-do";
-import { makeRandom } from "../domain/prng";
+import { SORT_ORDERS } from "../../../src/domain";
+import type { BoardPeriod, EntryState } from "../../../src/domain/leaderboard";
+import { apiEntry } from "../../../src/domain/leaderboard";
+import type { LeaderboardDO } from "../../../src/objects/leaderboard/leaderboard-do";
+import { makeRandom } from "../../domain/prng";
 import { boardPeriod, failure, stubFor } from "./helpers";
 import { arbitraryHistory, batches, improvingHistory, ReferenceBoard } from "./reference";
 

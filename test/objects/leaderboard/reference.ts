@@ -4,9 +4,9 @@
  * is checked against an independent definition of the order.
  */
 
-import { compareEntries, type SortOrder } from "../../src/domain";
-import type { EntryState, RankedEntryView } from "../../src/domain/leaderboard";
-import { makeRandom } from "../domain/prng";
+import { compareEntries, type SortOrder } from "../../../src/domain";
+import type { EntryState, RankedEntryView } from "../../../src/domain/leaderboard";
+import { makeRandom } from "../../domain/prng";
 
 export class ReferenceBoard {
   readonly latest = new Map<string, EntryState>();

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { STALE_IF_ERROR_MS } from "../../src/stores/cache/boards";
-import { loadThroughEdge } from "../../src/stores/cache/boards-edge";
-import type { Board } from "../../src/stores/postgres/schema";
-import { uniqueId } from "../helpers/factories";
+import { STALE_IF_ERROR_MS } from "../../../src/stores/cache/boards";
+import { loadThroughEdge } from "../../../src/stores/cache/boards-edge";
+import type { Board } from "../../../src/stores/postgres/schema";
+import { uniqueId } from "../../helpers/factories";
 
 const board = (id: string, name = id) =>
   ({

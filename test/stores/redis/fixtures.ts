@@ -3,11 +3,11 @@
  * a messy delivery of every version), the brute-force reference order, and raw key snapshots.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
-import { openRedis } from "../../src/stores/redis/client";
-import { rankKeys } from "../../src/stores/redis/keys";
-import type { RedisRankRow } from "../../src/stores/redis/ranks";
-import { makeRandom } from "../domain/prng";
-import { testEnv } from "../helpers/factories";
+import { openRedis } from "../../../src/stores/redis/client";
+import { rankKeys } from "../../../src/stores/redis/keys";
+import type { RedisRankRow } from "../../../src/stores/redis/ranks";
+import { makeRandom } from "../../domain/prng";
+import { testEnv } from "../../helpers/factories";
 
 /** The worker's Upstash client on the test Redis (the files using it skip without REDIS_URL). */
 export function testRedis(): Redis {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { EntryState, PageCursorKey } from "../../src/domain/leaderboard";
-import { makeRandom } from "../domain/prng";
+import type { EntryState, PageCursorKey } from "../../../src/domain/leaderboard";
+import { makeRandom } from "../../domain/prng";
 import { boardPeriod, stubFor } from "./helpers";
 
 describe("LeaderboardDO keyset pagination", () => {

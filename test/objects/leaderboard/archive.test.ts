@@ -1,15 +1,15 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { parsePastPeriodDays, pastPeriodExpiryMs, periodKey } from "../../src/domain";
-import type { BoardPeriod, EntryState } from "../../src/domain/leaderboard";
+import { parsePastPeriodDays, pastPeriodExpiryMs, periodKey } from "../../../src/domain";
+import type { BoardPeriod, EntryState } from "../../../src/domain/leaderboard";
 import {
   effectiveArchiveAt,
   isArchiveDue,
   REBUILT_KEEP_MS,
-} from "../../src/objects/leaderboard/archive-schedule";
-import type { LeaderboardDO } from "../../src/objects/leaderboard/leaderboard-do";
-import { forgetBoards } from "../../src/stores/cache/boards";
+} from "../../../src/objects/leaderboard/archive-schedule";
+import type { LeaderboardDO } from "../../../src/objects/leaderboard/leaderboard-do";
+import { forgetBoards } from "../../../src/stores/cache/boards";
 import {
   api,
   createBoard,
@@ -18,7 +18,7 @@ import {
   postEvents,
   query,
   testEnv,
-} from "../helpers/factories";
+} from "../../helpers/factories";
 import { boardPeriod, failure, stubFor } from "./helpers";
 
 type Stub = ReturnType<typeof stubFor>;

@@ -1,15 +1,15 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../src/stores/postgres/client";
+import { openDatabase } from "../../../src/stores/postgres/client";
 import {
   aroundFromPostgres,
   countFromPostgres,
   pageFromPostgres,
   playerRankFromPostgres,
   rankForScoreFromPostgres,
-} from "../../src/stores/postgres/ranks";
-import { rankKeys } from "../../src/stores/redis/keys";
+} from "../../../src/stores/postgres/ranks";
+import { rankKeys } from "../../../src/stores/redis/keys";
 import {
   applyToRedis,
   aroundFromRedis,
@@ -24,9 +24,9 @@ import {
   rankFromRedis,
   ranksFromRedis,
   replaceBoardPeriod,
-} from "../../src/stores/redis/ranks";
-import { makeRandom } from "../domain/prng";
-import { createBoard, query, testEnv, uniqueId } from "../helpers/factories";
+} from "../../../src/stores/redis/ranks";
+import { makeRandom } from "../../domain/prng";
+import { createBoard, query, testEnv, uniqueId } from "../../helpers/factories";
 import {
   batches,
   compareRows,
@@ -37,7 +37,7 @@ import {
   snapshot,
   sortRows,
   testRedis,
-} from "./redis-fixtures";
+} from "./fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { cachedJson } from "../../src/stores/cache/pages";
-import { testEnv, uniqueId } from "../helpers/factories";
-import { ownerContext, within } from "../helpers/request-contexts";
+import { cachedJson } from "../../../src/stores/cache/pages";
+import { testEnv, uniqueId } from "../../helpers/factories";
+import { ownerContext, within } from "../../helpers/request-contexts";
 
 const options = { freshSeconds: 5, staleSeconds: 30, waitUntil: () => {} };
 const keyFor = () => `https://edge-cache.internal/test/${uniqueId("page")}`;

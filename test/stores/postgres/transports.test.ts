@@ -1,11 +1,15 @@
 import { neon } from "@neondatabase/serverless";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { counters } from "../../src/lib/metrics";
-import { localQueryEndpoint, openDatabase, queryDatabase } from "../../src/stores/postgres/client";
-import { isSchemaMissing, sqlState } from "../../src/stores/postgres/errors";
-import { boards } from "../../src/stores/postgres/schema";
-import { ADMIN, api, createBoard, query, testEnv, uniqueId } from "../helpers/factories";
+import { counters } from "../../../src/lib/metrics";
+import {
+  localQueryEndpoint,
+  openDatabase,
+  queryDatabase,
+} from "../../../src/stores/postgres/client";
+import { isSchemaMissing, sqlState } from "../../../src/stores/postgres/errors";
+import { boards } from "../../../src/stores/postgres/schema";
+import { ADMIN, api, createBoard, query, testEnv, uniqueId } from "../../helpers/factories";
 
 /**
  * Request paths query over Neon's HTTP endpoint (queryDatabase); queue batches and cron jobs over

@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import type { AppBindings } from "../../src/env";
-import { ApiError } from "../../src/lib/errors";
-import { RankGate } from "../../src/stores/postgres/rank-gate";
+import { createApp } from "../../../src/app";
+import type { AppBindings } from "../../../src/env";
+import { ApiError } from "../../../src/lib/errors";
+import { RankGate } from "../../../src/stores/postgres/rank-gate";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
