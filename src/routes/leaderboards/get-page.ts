@@ -1,12 +1,12 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { decodeCursor, encodeCursor } from "../../domain";
 import { ApiError } from "../../lib/errors";
-import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
 import { readPage, readPageJson } from "../../services/leaderboards/reads";
 import { cachedJson, matchesEtag } from "../../stores/cache/pages";
-import { guardedRoute, readableBoard } from "../access";
+import { guardedRoute } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
+import { boardPeriodOf } from "./board-period";
 import { BoardParamsSchema, LeaderboardPageSchema, PageQuerySchema } from "./schema";
 
 const route = guardedRoute({
@@ -38,13 +38,7 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { board: boardId } = c.req.valid("param");
     const query = c.req.valid("query");
-    const board = await readableBoard(c, boardId);
-    const { period, periodKey } = selectPeriod(
-      board,
-      query.period,
-      query.at,
-      acceptanceWindow(c.env),
-    );
+    const { board, period, periodKey, reads } = await boardPeriodOf(c, boardId, query);
     const cursor = query.cursor ? decodeCursor(query.cursor) : null;
     if (query.cursor && (!cursor || cursor.period !== periodKey)) {
       throw new ApiError(
@@ -61,7 +55,6 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     // Durable Object path with it). Never in staging/production, where it would invite stampedes.
     const bypass =
       c.env.ENVIRONMENT === "development" && c.req.header("x-edgeboard-cache") === "bypass";
-    const reads = c.get("stores");
     const cached = await cachedJson(
       cacheKey,
       async () => {
