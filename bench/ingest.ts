@@ -107,7 +107,7 @@ type Expected = Map<
 >;
 
 /** A sent event with the time the edge accepted it: a record's time, its tie-break and order. */
-type AcceptedEvent = ClientEvent & { acceptedAt: number };
+type AcceptedEvent = ClientEvent & { acceptedAt: number; request: number };
 
 /** Records of a `latest` board whose newest events share one acceptance time: scores either may hold. */
 type Ties = Map<string, Set<number>>;
@@ -118,12 +118,14 @@ type Ties = Map<string, Set<number>>;
  * acceptance). Events of one request share their acceptance time, and the batch statement then
  * takes the newest occurrence, so within one time the newest occurrence goes first (the domain
  * keeps the first of equal times). Two requests accepted in the same millisecond can make a
- * `latest` record either event's: those records are returned in `ties`, to be resolved against
- * Postgres.
+ * `latest` record either request's event: those records are returned in `ties`, to be resolved
+ * against Postgres.
  */
 function referenceFold(events: AcceptedEvent[]): { expected: Expected; ties: Ties } {
   const expected: Expected = new Map();
   const ties: Ties = new Map();
+  /** The request whose event a record holds now. */
+  const holder = new Map<string, number>();
   const sorted = [...events].sort(
     (a, b) =>
       a.acceptedAt - b.acceptedAt ||
@@ -151,16 +153,23 @@ function referenceFold(events: AcceptedEvent[]): { expected: Expected; ties: Tie
       entry.records.set(e.playerId, next);
       const record = `${slot}|${e.playerId}`;
       if (board.operator !== "latest") continue;
-      if (current && current.reachedAt === e.acceptedAt && current.score !== e.score) {
+      const tie = current?.reachedAt === e.acceptedAt && current.score !== e.score;
+      if (tie && holder.get(record) !== e.request) {
         ties.set(record, (ties.get(record) ?? new Set([current.score])).add(e.score));
-      } else if (next !== current) ties.delete(record);
+      } else if (next !== current) {
+        ties.delete(record);
+        holder.set(record, e.request);
+      }
     }
   }
   return { expected, ties };
 }
 
 /** The acceptance time of every sent event, as Postgres stored it (`events.received_at`). */
-async function acceptedEvents(pool: Pool, events: ClientEvent[]): Promise<AcceptedEvent[]> {
+async function acceptedEvents(
+  pool: Pool,
+  events: Array<ClientEvent & { request: number }>,
+): Promise<AcceptedEvent[]> {
   const { rows } = await pool.query<{ event_id: string; received_at: Date }>(
     "select event_id, received_at from events where board_id is not null",
   );
@@ -201,7 +210,11 @@ function orderFreeFold(events: ClientEvent[]): Expected {
   const increments = events.filter(
     (e) => BOARDS.find((b) => b.id === e.boardId)?.operator === "increment",
   );
-  const byOccurrence = increments.map((e) => ({ ...e, acceptedAt: Date.parse(e.occurredAt) }));
+  const byOccurrence = increments.map((e) => ({
+    ...e,
+    acceptedAt: Date.parse(e.occurredAt),
+    request: 0,
+  }));
   return referenceFold(byOccurrence).expected;
 }
 
@@ -495,7 +508,11 @@ async function main() {
       );
       // The check's own work (reading acceptance times, folding) is not the system's: excluded.
       const foldStarted = performance.now();
-      const sentEvents = [...warm, ...events];
+      // The request each event went in: -1 the warm-up, then PER_REQUEST events each.
+      const sentEvents = [
+        ...warm.map((e) => ({ ...e, request: -1 })),
+        ...events.map((e, i) => ({ ...e, request: Math.floor(i / PER_REQUEST) })),
+      ];
       let expected: Expected;
       let tied = 0;
       if (xactPool) {
