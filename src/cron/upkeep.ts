@@ -60,12 +60,14 @@ export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepR
       select event_id from score_rejections
       where rejected_at < now() - make_interval(days => ${REFUSAL_RETENTION_DAYS})
       limit ${PRUNE_BATCH * PRUNE_ROUNDS}
-    ), gone as (delete from score_rejections r using old where r.event_id = old.event_id returning 1)
+    ), gone as (delete from score_rejections r using old
+      where r.event_id = old.event_id returning 1)
     select count(*) as n from gone`);
   // A band's row is left at zero when its last record moves away; the triggers recreate it when
   // one comes back. Under READ COMMITTED a row a writer just counted up again is skipped.
   const swept = await db.execute<{ n: string }>(sql`
-    with gone as (delete from score_buckets where records = 0 returning 1) select count(*) as n from gone`);
+    with gone as (delete from score_buckets where records = 0 returning 1)
+    select count(*) as n from gone`);
   return {
     partitionsCreated: Number(created.rows[0]?.n ?? 0),
     partitionsDropped: dropped.rows.map((r) => r.name).filter(Boolean),

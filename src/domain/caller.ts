@@ -28,6 +28,10 @@ export function hasScope(caller: Caller, scope: Scope): boolean {
   return caller.kind === "key" && caller.scopes.includes(scope);
 }
 
+const SERVER_AUTHORITATIVE =
+  "this board is server-authoritative: " +
+  "only a server key with scores:write-any moves its scores";
+
 /**
  * Why this caller may not move `playerId`'s score on a board, or null. A player token writes for
  * its own player only, and never on a server-authoritative board; a server key needs
@@ -41,12 +45,11 @@ export function scoreWriteRefusal(
   if (caller.kind === "player") {
     if (caller.playerId !== playerId)
       return `a player token for "${caller.playerId}" cannot send events for "${playerId}"`;
-    if (!clientWrites)
-      return "this board is server-authoritative: only a server key with scores:write-any moves its scores";
+    if (!clientWrites) return SERVER_AUTHORITATIVE;
     return null;
   }
   if (!clientWrites && !hasScope(caller, "scores:write-any")) {
-    return "this board is server-authoritative: only a server key with scores:write-any moves its scores";
+    return SERVER_AUTHORITATIVE;
   }
   return null;
 }

@@ -23,7 +23,8 @@ export function corsOriginProblems(raw: string | undefined): string[] {
     return origin === entry
       ? []
       : [
-          `CORS_ORIGINS entry "${entry}" is not an origin (scheme://host[:port], no path or trailing slash): fix it in wrangler.toml [vars]`,
+          `CORS_ORIGINS entry "${entry}" is not an origin ` +
+            "(scheme://host[:port], no path or trailing slash): fix it in wrangler.toml [vars]",
         ];
   });
 }

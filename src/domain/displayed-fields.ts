@@ -21,7 +21,10 @@ export function displayNameProblem(name: string): string | null {
     return `must be 1-${DISPLAY_NAME_MAX_CHARS} characters after trimming (got ${length})`;
   if (CONTROL.test(name)) return "must not contain control characters";
   if (BIDI.test(name))
-    return "must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)";
+    return (
+      "must not contain bidirectional override or isolate characters " +
+      "(U+202A-U+202E, U+2066-U+2069)"
+    );
   if (MARKUP.test(name)) return "must not contain '<' or '>'";
   return null;
 }

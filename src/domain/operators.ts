@@ -9,7 +9,8 @@
  *
  *   best:      score      = GREATEST(t.score, excluded.score)
  *              reached_at = CASE WHEN excluded.score > t.score THEN excluded.reached_at
- *                                WHEN excluded.score = t.score THEN LEAST(t.reached_at, excluded.reached_at)
+ *                                WHEN excluded.score = t.score
+ *                                  THEN LEAST(t.reached_at, excluded.reached_at)
  *                                ELSE t.reached_at END
  *   latest:    DO UPDATE SET score = excluded.score, reached_at = excluded.reached_at
  *              WHERE excluded.reached_at > t.reached_at

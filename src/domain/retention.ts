@@ -96,7 +96,10 @@ export function unreadablePeriod(
   if (range.end.getTime() <= board.createdAt.getTime() - window.maxAgeMs)
     return `${kind} period ${key} ended before the board existed`;
   if (range.end.getTime() < now.getTime() - READABLE_PAST_DAYS * DAY_MS) {
-    return `${kind} period ${key} ended more than ${READABLE_PAST_DAYS} days ago; older periods are not served`;
+    return (
+      `${kind} period ${key} ended more than ${READABLE_PAST_DAYS} days ago; ` +
+      "older periods are not served"
+    );
   }
   return null;
 }

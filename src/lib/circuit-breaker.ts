@@ -21,7 +21,8 @@ export type BreakerState = "closed" | "open" | "half_open";
 export class CircuitOpenError extends Error {
   constructor(what: string, retryInMs: number) {
     super(
-      `${what} is skipped for ${Math.ceil(retryInMs / 1000)} s after repeated failures (circuit open)`,
+      `${what} is skipped for ${Math.ceil(retryInMs / 1000)} s ` +
+        "after repeated failures (circuit open)",
     );
     this.name = "CircuitOpenError";
   }

@@ -30,7 +30,8 @@ export class ReplayGuard extends DurableObject<AppBindings> {
     // WITHOUT ROWID and no index on expires_at: each id is one written row (writes are what is
     // billed), and the sweep's scan reads only rows (far cheaper) about once a minute.
     ctx.storage.sql.exec(
-      "create table if not exists seen (id text primary key, expires_at integer not null) without rowid",
+      "create table if not exists seen " +
+        "(id text primary key, expires_at integer not null) without rowid",
     );
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();

@@ -72,7 +72,8 @@ async function record(db: SessionDatabase, rows: LetterRow[]): Promise<void> {
     db.execute(sql`
       insert into dead_letters (queue, message_id, body, error, attempts)
       select distinct on (r.queue, r.message_id) r.queue, r.message_id, r.body, r.error, r.attempts
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(queue text, message_id text, body jsonb, error text, attempts int)
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as r(queue text, message_id text, body jsonb, error text, attempts int)
       order by r.queue, r.message_id
       on conflict (queue, message_id) where replayed_at is null do nothing`),
     15_000,

@@ -149,7 +149,9 @@ export async function readableBoard(c: Context<AppContext>, boardId: string): Pr
   if (board.public) return board;
   const caller = c.get("caller");
   if (readsPrivateBoards(caller)) return board;
-  const message = `Board "${boardId}" is private: reads need a player token or a server key with the read scope`;
+  const message =
+    `Board "${boardId}" is private: ` +
+    "reads need a player token or a server key with the read scope";
   if (caller.kind === "anonymous") throw new ApiError("UNAUTHORIZED", message);
   count("accessDenied");
   throw new ApiError("FORBIDDEN", message);

@@ -21,10 +21,15 @@ const descriptions: Record<number, string> = {
   404: "Not found",
   409: "Conflict",
   413: "Too large",
-  415: "The body is not JSON: send it with `Content-Type: application/json` (UNSUPPORTED_MEDIA_TYPE)",
+  415:
+    "The body is not JSON: send it with `Content-Type: application/json` " +
+    "(UNSUPPORTED_MEDIA_TYPE)",
   426: "Not a WebSocket upgrade (UPGRADE_REQUIRED): open the URL as a WebSocket",
   429: "Rate limited (RATE_LIMITED): retry after Retry-After seconds",
-  503: "A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff",
+  503:
+    "A required dependency is unavailable, " +
+    "or (rank reads without Redis) Postgres is at capacity; " +
+    "retry after Retry-After or with backoff",
 };
 
 export function errorResponses<S extends keyof typeof descriptions>(...statuses: S[]) {

@@ -16,14 +16,16 @@ export function registerOpenApiDocument(app: OpenAPIHono<AppContext>): void {
     type: "http",
     scheme: "bearer",
     description:
-      "A server key from POST /v1/admin/keys (eb_…); the required scope is named in the requirement",
+      "A server key from POST /v1/admin/keys (eb_…); " +
+      "the required scope is named in the requirement",
   });
   schemes.registerComponent("securitySchemes", "playerToken", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
     description:
-      "A player token: minted by POST /v1/players/{player}/tokens, or issued by the studio's identity provider",
+      "A player token: minted by POST /v1/players/{player}/tokens, " +
+      "or issued by the studio's identity provider",
   });
   const info = { title: "Edgeboard API", version: "0.1.0" };
   app.doc31("/openapi.json", { openapi: "3.1.0", info });

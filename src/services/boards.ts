@@ -53,7 +53,8 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
   if (!row) {
     throw new ApiError(
       "CONFLICT",
-      `Board "${input.id}" already exists; choose another id (sort order and operator cannot change)`,
+      `Board "${input.id}" already exists; ` +
+        "choose another id (sort order and operator cannot change)",
     );
   }
   rememberBoard(row);

@@ -494,7 +494,8 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       (current.boardId !== board.boardId || current.periodKey !== board.periodKey)
     ) {
       throw new Error(
-        `LeaderboardDO: this object serves ${current.boardId}/${current.periodKey}, not ${board.boardId}/${board.periodKey}`,
+        `LeaderboardDO: this object serves ${current.boardId}/${current.periodKey}, ` +
+          `not ${board.boardId}/${board.periodKey}`,
       );
     }
   }

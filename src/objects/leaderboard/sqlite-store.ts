@@ -144,9 +144,11 @@ export class SqliteStore {
       this.sql.exec("delete from entries where player_id = ?", playerId);
     for (const e of upserts) {
       this.sql.exec(
-        `insert into entries (player_id, score, reached_at, version, display_name, metadata) values (?, ?, ?, ?, ?, ?)
-         on conflict (player_id) do update set score = excluded.score, reached_at = excluded.reached_at,
-           version = excluded.version, display_name = excluded.display_name, metadata = excluded.metadata`,
+        `insert into entries (player_id, score, reached_at, version, display_name, metadata)
+         values (?, ?, ?, ?, ?, ?)
+         on conflict (player_id) do update set score = excluded.score,
+           reached_at = excluded.reached_at, version = excluded.version,
+           display_name = excluded.display_name, metadata = excluded.metadata`,
         e.playerId,
         e.score,
         e.reachedAt,
@@ -166,7 +168,8 @@ export class SqliteStore {
 
   #setMeta(key: string, value: string): void {
     this.sql.exec(
-      "insert into meta (key, value) values (?, ?) on conflict (key) do update set value = excluded.value",
+      "insert into meta (key, value) values (?, ?) " +
+        "on conflict (key) do update set value = excluded.value",
       key,
       value,
     );

@@ -13,7 +13,9 @@ const route = guardedRoute({
   path: "/v1/admin/keys/{id}",
   tags: ["admin", "keys"],
   summary: "Revoke a server key",
-  description: `A revoked key stops working everywhere within ${KEY_CACHE_MS / 1000} s (each isolate keeps a key that long).`,
+  description:
+    `A revoked key stops working everywhere within ${KEY_CACHE_MS / 1000} s ` +
+    "(each isolate keeps a key that long).",
   request: { params: KeyParamsSchema },
   responses: {
     200: {

@@ -10,7 +10,8 @@ const route = guardedRoute({
   path: "/v1/admin/metrics",
   tags: ["admin"],
   summary:
-    "This isolate's counters: cache outcomes, Durable Object reads, Redis and Postgres reads and failures",
+    "This isolate's counters: cache outcomes, Durable Object reads, " +
+    "Redis and Postgres reads and failures",
   description:
     "Counters are per isolate and reset when it restarts; a deployment sees one set per isolate.",
   responses: {

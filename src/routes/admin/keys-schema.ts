@@ -3,9 +3,12 @@ import { SCOPES } from "../../domain";
 
 const ScopeSchema = z.enum(SCOPES).openapi({
   description:
-    "events:write: send events (any player) to boards open to client writes; scores:write-any: also move scores on " +
-    "server-authoritative boards (clientWrites false); tokens:mint: mint player tokens; boards:admin: create boards, " +
-    "read the DLQ, ingest stats and metrics; tournaments:admin: manage tournaments; read: read private boards",
+    "events:write: send events (any player) to boards open to client writes; " +
+    "scores:write-any: also move scores on server-authoritative boards (clientWrites false); " +
+    "tokens:mint: mint player tokens; " +
+    "boards:admin: create boards, read the DLQ, ingest stats and metrics; " +
+    "tournaments:admin: manage tournaments; " +
+    "read: read private boards",
 });
 
 export const CreateKeySchema = z

@@ -39,10 +39,14 @@ const QueueStatsSchema = z.object({
   persisted: z.number().int(),
   duplicates: z.number().int(),
   rejected: z.number().int(),
-  outOfRange: z.number().int().openapi({
-    description:
-      "Accepted events the batch refused because they would take a record out of its board's bounds (listed in recentRefusals)",
-  }),
+  outOfRange: z
+    .number()
+    .int()
+    .openapi({
+      description:
+        "Accepted events the batch refused because they would take a record out of its board's " +
+        "bounds (listed in recentRefusals)",
+    }),
   accepted: z
     .number()
     .int()

@@ -41,8 +41,10 @@ export const CreateBoardSchema = z
       .default("reject")
       .openapi({
         description:
-          "What an increment that would take a record outside minScore..maxScore (or the safe-integer range) does: " +
-          "reject (the record is left as it is and the events are listed in the ingest stats) or clamp (the record stops at the bound)",
+          "What an increment that would take a record outside minScore..maxScore " +
+          "(or the safe-integer range) does: " +
+          "reject (the record is left as it is and the events are listed in the ingest stats) " +
+          "or clamp (the record stops at the bound)",
       }),
     maxIncrement: z
       .number()
@@ -52,8 +54,9 @@ export const CreateBoardSchema = z
       .optional()
       .openapi({
         description:
-          "increment boards only: the largest step (in absolute value) one event may add; a larger one is rejected per item " +
-          "with INCREMENT_TOO_LARGE, never clipped. Absent: any step within the score range",
+          "increment boards only: the largest step (in absolute value) one event may add; " +
+          "a larger one is rejected per item with INCREMENT_TOO_LARGE, never clipped. " +
+          "Absent: any step within the score range",
         example: 1000,
       }),
     maxScoreEventsPerMinute: z
@@ -64,9 +67,12 @@ export const CreateBoardSchema = z
       .optional()
       .openapi({
         description:
-          "Most score events one player may send to this board per minute (fixed windows of the server clock); the excess " +
-          "is rejected per item with TOO_MANY_SCORE_EVENTS. Counted across the deployment in Redis; without Redis (or while " +
-          "it fails) each server instance counts on its own, so the limit is weaker. Absent: no limit",
+          "Most score events one player may send to this board per minute " +
+          "(fixed windows of the server clock); " +
+          "the excess is rejected per item with TOO_MANY_SCORE_EVENTS. " +
+          "Counted across the deployment in Redis; without Redis (or while it fails) " +
+          "each server instance counts on its own, so the limit is weaker. " +
+          "Absent: no limit",
         example: 60,
       }),
     topSize: z
@@ -84,10 +90,14 @@ export const CreateBoardSchema = z
       .default(2)
       .openapi({ description: "Edge cache freshness of this board's pages" }),
     metadata: z.record(z.string(), z.unknown()).optional(),
-    clientWrites: z.boolean().default(true).openapi({
-      description:
-        "false: server-authoritative, player tokens cannot move scores here (only a server key with scores:write-any)",
-    }),
+    clientWrites: z
+      .boolean()
+      .default(true)
+      .openapi({
+        description:
+          "false: server-authoritative, player tokens cannot move scores here " +
+          "(only a server key with scores:write-any)",
+      }),
     public: z.boolean().default(true).openapi({
       description: "false: reads need a player token or a server key with the read scope",
     }),

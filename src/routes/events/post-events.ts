@@ -13,8 +13,10 @@ const route = guardedRoute({
   tags: ["events"],
   summary: "Send one event or a batch; 202 once they are queued",
   description:
-    "Each item is validated on its own: valid items are accepted even when others in the batch are rejected. " +
-    "Event ids make retries safe: an id already accepted (within the idempotency window of 8 days) counts once.",
+    "Each item is validated on its own: " +
+    "valid items are accepted even when others in the batch are rejected. " +
+    "Event ids make retries safe: " +
+    "an id already accepted (within the idempotency window of 8 days) counts once.",
   request: {
     body: { required: true, content: { "application/json": { schema: IngestRequestSchema } } },
   },

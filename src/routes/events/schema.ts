@@ -18,8 +18,9 @@ export const IngestResponseSchema = z
           code: z.enum(REJECTION_CODES).openapi({
             example: "UNKNOWN_BOARD",
             description:
-              "FORBIDDEN: the credential may not write this player's score or this board; INCREMENT_TOO_LARGE: a step beyond " +
-              "the board's maxIncrement; TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player " +
+              "FORBIDDEN: the credential may not write this player's score or this board; " +
+              "INCREMENT_TOO_LARGE: a step beyond the board's maxIncrement; " +
+              "TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player " +
               "(retry after the minute); the others name the field or rule the event broke",
           }),
           message: z.string(),

@@ -38,7 +38,8 @@ export function registerGetLeaderboardLive(app: OpenAPIHono<AppContext>): void {
     if (query.at !== undefined && query.at !== "current") {
       throw new ApiError(
         "BAD_REQUEST",
-        "A live feed follows the current period; read past periods with GET /v1/leaderboards/{board}?at=",
+        "A live feed follows the current period; " +
+          "read past periods with GET /v1/leaderboards/{board}?at=",
       );
     }
     const board = await readableBoard(c, boardId);

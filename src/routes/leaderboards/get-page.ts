@@ -16,8 +16,10 @@ const route = guardedRoute({
   tags: ["leaderboards"],
   summary: "A page of a leaderboard, best first; edge-cached per PoP",
   description:
-    "Pages come from the board's Durable Object (no database query) and are cached per PoP for the board's cacheTtlSeconds, " +
-    "then served stale for a while as one background refresh runs. Send If-None-Match with the ETag for a 304.",
+    "Pages come from the board's Durable Object (no database query) " +
+    "and are cached per PoP for the board's cacheTtlSeconds, " +
+    "then served stale for a while as one background refresh runs. " +
+    "Send If-None-Match with the ETag for a 304.",
   request: { params: BoardParamsSchema, query: PageQuerySchema },
   responses: {
     200: {
@@ -48,7 +50,9 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     }
 
     // The key names the resource, not the request: the same page for every client in this PoP.
-    const cacheKey = `https://edge-cache.internal/v1/leaderboards/${encodeURIComponent(board.id)}/${periodKey}?limit=${query.limit}&cursor=${query.cursor ?? ""}`;
+    const cacheKey =
+      `https://edge-cache.internal/v1/leaderboards/${encodeURIComponent(board.id)}/${periodKey}` +
+      `?limit=${query.limit}&cursor=${query.cursor ?? ""}`;
     const ttl = board.cacheTtlSeconds;
     const stale = staleSecondsFor(ttl);
     // Development only: `x-edgeboard-cache: bypass` skips the edge cache (bench:read measures the
@@ -112,7 +116,9 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
     );
 
     const headers = {
-      "cache-control": `${board.public ? "public" : "private"}, max-age=${ttl}, stale-while-revalidate=${stale}`,
+      "cache-control":
+        `${board.public ? "public" : "private"}, ` +
+        `max-age=${ttl}, stale-while-revalidate=${stale}`,
       etag: cached.etag,
       "x-edge-cache": cached.outcome.toUpperCase(),
       age: String(Math.floor(cached.ageSeconds)),

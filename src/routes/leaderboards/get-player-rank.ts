@@ -14,7 +14,8 @@ const route = guardedRoute({
   tags: ["leaderboards"],
   summary: "A player's score, rank, the board's total and the player's percentile",
   description:
-    "From the board's Durable Object inside the top-N, from Redis beyond it (O(log N)), from Postgres without Redis.",
+    "From the board's Durable Object inside the top-N, " +
+    "from Redis beyond it (O(log N)), from Postgres without Redis.",
   request: { params: PlayerParamsSchema, query: PeriodQuerySchema },
   responses: {
     200: {

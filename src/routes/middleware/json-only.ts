@@ -17,9 +17,10 @@ export const jsonOnly: MiddlewareHandler<AppContext> = async (c, next) => {
     const type = c.req.header("content-type");
     const hasBody = c.req.raw.body !== null && c.req.header("content-length") !== "0";
     if (type === undefined ? hasBody : !JSON_MEDIA_TYPE.test(type.trim())) {
+      const got = type === undefined ? "no Content-Type" : `"${type.slice(0, 100)}"`;
       throw new ApiError(
         "UNSUPPORTED_MEDIA_TYPE",
-        `Send the body as JSON with \`Content-Type: application/json\` (got ${type === undefined ? "no Content-Type" : `"${type.slice(0, 100)}"`})`,
+        `Send the body as JSON with \`Content-Type: application/json\` (got ${got})`,
       );
     }
   }

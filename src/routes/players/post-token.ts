@@ -13,8 +13,8 @@ const route = guardedRoute({
   tags: ["players"],
   summary: "Mint a player token for a game client (a game server calls this after its own login)",
   description:
-    "The token (a JWT, HS256) lets a game client send its own player's events and read private boards. Lifetime: " +
-    "ttlSeconds, default PLAYER_TOKEN_TTL_SECONDS (1 h).",
+    "The token (a JWT, HS256) lets a game client send its own player's events " +
+    "and read private boards. Lifetime: ttlSeconds, default PLAYER_TOKEN_TTL_SECONDS (1 h).",
   request: {
     params: z.object({ player: PlayerIdSchema }),
     body: {

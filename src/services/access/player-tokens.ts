@@ -162,7 +162,8 @@ async function verifyAfresh(
     throw new TokenError(`the token is not valid here (${code ?? "unverifiable"})`);
   }
   throw new TokenError(
-    "no verifier matches this token's issuer (configure IDP_JWT_SECRET or IDP_JWKS_URL for your identity provider)",
+    "no verifier matches this token's issuer " +
+      "(configure IDP_JWT_SECRET or IDP_JWKS_URL for your identity provider)",
   );
 }
 
@@ -174,7 +175,8 @@ function expiryOf(exp: number | undefined): number {
 function playerOf(value: unknown): string {
   if (typeof value !== "string" || !PLAYER_ID.test(value)) {
     throw new TokenError(
-      "the token's player claim is missing or not a valid player id (1-128 of letters, digits, _ . : @ | -)",
+      "the token's player claim is missing or not a valid player id " +
+        "(1-128 of letters, digits, _ . : @ | -)",
     );
   }
   return value;

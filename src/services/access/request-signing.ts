@@ -85,23 +85,27 @@ export async function verifyRequestSignature(
   const { timestamp, signature } = input;
   if (timestamp === undefined || timestamp === "") {
     return refuse(
-      `This key requires signed requests: send X-Edgeboard-Timestamp, the Unix time of signing in milliseconds (${DOCS})`,
+      "This key requires signed requests: " +
+        `send X-Edgeboard-Timestamp, the Unix time of signing in milliseconds (${DOCS})`,
     );
   }
   if (!TIMESTAMP_PATTERN.test(timestamp)) {
     return refuse(
-      `X-Edgeboard-Timestamp must be the Unix time of signing in milliseconds, as decimal digits (e.g. ${now})`,
+      "X-Edgeboard-Timestamp must be the Unix time of signing in milliseconds, " +
+        `as decimal digits (e.g. ${now})`,
     );
   }
   if (signature === undefined || signature === "") {
     return refuse(
-      `This key requires signed requests: send X-Edgeboard-Signature: v1=<hex HMAC-SHA256 of the signed string> (${DOCS})`,
+      "This key requires signed requests: " +
+        `send X-Edgeboard-Signature: v1=<hex HMAC-SHA256 of the signed string> (${DOCS})`,
     );
   }
   const given = SIGNATURE_PATTERN.exec(signature)?.[1]?.toLowerCase();
   if (given === undefined) {
     return refuse(
-      `X-Edgeboard-Signature must be "v1=" followed by the 64 hex digits of an HMAC-SHA256 (${DOCS})`,
+      'X-Edgeboard-Signature must be "v1=" ' +
+        `followed by the 64 hex digits of an HMAC-SHA256 (${DOCS})`,
     );
   }
   const signedAt = Number(timestamp);
@@ -110,7 +114,9 @@ export async function verifyRequestSignature(
     const seconds = Math.round(Math.abs(skew) / 1000);
     const side = skew < 0 ? "behind" : "ahead of";
     return refuse(
-      `X-Edgeboard-Timestamp is ${seconds} s ${side} the server clock (${now}); at most ${SIGNATURE_WINDOW_MS / 1000} s are accepted: sign each request when sending it and check the client's clock`,
+      `X-Edgeboard-Timestamp is ${seconds} s ${side} the server clock (${now}); ` +
+        `at most ${SIGNATURE_WINDOW_MS / 1000} s are accepted: ` +
+        "sign each request when sending it and check the client's clock",
     );
   }
   const expected = await hmac(
@@ -119,7 +125,10 @@ export async function verifyRequestSignature(
   );
   if (!crypto.subtle.timingSafeEqual(expected, hexBytes(given))) {
     return refuse(
-      `X-Edgeboard-Signature does not match this request: sign "v1", the method, the path with its query as sent, the timestamp and the body's hex SHA-256, one per line, with this key's signing key (${DOCS})`,
+      "X-Edgeboard-Signature does not match this request: " +
+        'sign "v1", the method, the path with its query as sent, the timestamp ' +
+        "and the body's hex SHA-256, one per line, " +
+        `with this key's signing key (${DOCS})`,
     );
   }
   if (
@@ -129,7 +138,8 @@ export async function verifyRequestSignature(
     ))
   ) {
     return refuse(
-      "This signed request was already received: sign every request, a retry included, again with a new timestamp",
+      "This signed request was already received: " +
+        "sign every request, a retry included, again with a new timestamp",
     );
   }
   return { ok: true };

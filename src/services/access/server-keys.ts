@@ -36,7 +36,8 @@ export interface IssuedKey {
  */
 export async function issueKey(): Promise<IssuedKey> {
   const prefixBytes = crypto.getRandomValues(new Uint8Array(8));
-  const prefix = `eb_${[...prefixBytes].map((b) => PREFIX_ALPHABET[b % PREFIX_ALPHABET.length]).join("")}`;
+  const chars = [...prefixBytes].map((b) => PREFIX_ALPHABET[b % PREFIX_ALPHABET.length]);
+  const prefix = `eb_${chars.join("")}`;
   const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
   const key = `${prefix}_${secret}`;
   return {

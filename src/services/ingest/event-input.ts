@@ -44,8 +44,9 @@ export const EventInputSchema = z
       })
       .openapi({
         description:
-          "When it happened on the device: places the event in its daily/weekly/monthly period. Ties on a board are " +
-          "broken by when the server accepted the event (reachedAt), never by this, so backdating wins nothing.",
+          "When it happened on the device: places the event in its daily/weekly/monthly period. " +
+          "Ties on a board are broken by when the server accepted the event (reachedAt), " +
+          "never by this, so backdating wins nothing.",
       }),
     boardId: z.string().min(1).max(64).optional(),
     tournamentId: z.string().min(1).max(64).optional(),
@@ -59,7 +60,9 @@ export const EventInputSchema = z
       .superRefine((name, ctx) => refuse(ctx, displayNameProblem(name)))
       .optional()
       .openapi({
-        description: `Shown on every page: 1-${DISPLAY_NAME_MAX_CHARS} characters after trimming, no control or bidi override characters, no < or >`,
+        description:
+          `Shown on every page: 1-${DISPLAY_NAME_MAX_CHARS} characters after trimming, ` +
+          "no control or bidi override characters, no < or >",
         example: "Alice",
       }),
     metadata: z
@@ -67,7 +70,10 @@ export const EventInputSchema = z
       .superRefine((metadata, ctx) => refuse(ctx, metadataProblem(metadata)))
       .optional()
       .openapi({
-        description: `Stored on the score record it sets and shown on every page: at most ${METADATA_MAX_BYTES} bytes of JSON, ${METADATA_MAX_KEYS} keys (nested ones included) and ${METADATA_MAX_DEPTH} levels`,
+        description:
+          "Stored on the score record it sets and shown on every page: " +
+          `at most ${METADATA_MAX_BYTES} bytes of JSON, ` +
+          `${METADATA_MAX_KEYS} keys (nested ones included) and ${METADATA_MAX_DEPTH} levels`,
       }),
     payload: z
       .record(z.string(), z.unknown())

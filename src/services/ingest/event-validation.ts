@@ -88,13 +88,15 @@ export function toEventMessage(
   if (occurredAt < now - limits.maxAgeMs) {
     return reject(
       "TOO_OLD",
-      `occurredAt is more than ${Math.round(limits.maxAgeMs / 3_600_000)} h in the past; such events are not accepted`,
+      `occurredAt is more than ${Math.round(limits.maxAgeMs / 3_600_000)} h in the past; ` +
+        "such events are not accepted",
     );
   }
   if (occurredAt > now + limits.maxFutureMs) {
     return reject(
       "TOO_FAR_IN_FUTURE",
-      `occurredAt is more than ${Math.round(limits.maxFutureMs / 1000)} s ahead of the server clock; check the device clock`,
+      `occurredAt is more than ${Math.round(limits.maxFutureMs / 1000)} s ` +
+        "ahead of the server clock; check the device clock",
     );
   }
 

@@ -97,7 +97,8 @@ export async function ingestEvents(
     });
     throw new ApiError(
       "DEPENDENCY_UNAVAILABLE",
-      "The event queue is unavailable; retry the whole request with backoff (events are idempotent by id, so a retry never double-counts)",
+      "The event queue is unavailable; retry the whole request with backoff " +
+        "(events are idempotent by id, so a retry never double-counts)",
     );
   }
   return { accepted: messages.length, rejected };

@@ -63,7 +63,9 @@ export async function limitScoreEvents(
     // The counter after this request added its events: those past the limit are the excess.
     const before = (totals[i] ?? 0) - group.indexes.length;
     const allowed = Math.max(0, group.limit - before);
-    const message = `player "${group.playerId}" sent more than ${group.limit} score events to board "${group.boardId}" this minute; retry in ${retryIn} s`;
+    const message =
+      `player "${group.playerId}" sent more than ${group.limit} score events ` +
+      `to board "${group.boardId}" this minute; retry in ${retryIn} s`;
     for (const index of group.indexes.slice(allowed)) over.set(index, message);
   });
 

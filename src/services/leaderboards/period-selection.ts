@@ -44,7 +44,8 @@ export function selectPeriod(
   if (key === null) {
     throw new ApiError(
       "BAD_REQUEST",
-      `at="${at}" is not a ${chosen} period key (examples: all, 2026-11-22, 2026-W47, 2026-11, previous)`,
+      `at="${at}" is not a ${chosen} period key ` +
+        "(examples: all, 2026-11-22, 2026-W47, 2026-11, previous)",
     );
   }
   const unreadable = unreadablePeriod(chosen, key, board, now, window);

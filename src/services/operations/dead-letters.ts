@@ -56,8 +56,11 @@ export async function replayDeadLetters(
 ): Promise<{ replayed: number; skipped: Array<{ id: number; reason: string }> }> {
   const rows = await db.execute<{ id: number; queue: string; body: unknown }>(
     selection.ids
-      ? sql`select id, queue, body from dead_letters where replayed_at is null and id = any(${pgBigintArray(selection.ids)}::bigint[]) order by id`
-      : sql`select id, queue, body from dead_letters where replayed_at is null order by received_at, id limit ${selection.limit}`,
+      ? sql`select id, queue, body from dead_letters
+          where replayed_at is null and id = any(${pgBigintArray(selection.ids)}::bigint[])
+          order by id`
+      : sql`select id, queue, body from dead_letters
+          where replayed_at is null order by received_at, id limit ${selection.limit}`,
   );
   const skipped: Array<{ id: number; reason: string }> = [];
   const byQueue = new Map<Queue, Array<{ id: number; body: unknown }>>();
@@ -90,7 +93,8 @@ export async function replayDeadLetters(
       await queue.sendBatch(chunk.map((l) => ({ body: l.body, contentType: "json" as const })));
       const ids = chunk.map((l) => l.id);
       await db.execute(
-        sql`update dead_letters set replayed_at = now() where id = any(${pgBigintArray(ids)}::bigint[])`,
+        sql`update dead_letters set replayed_at = now()
+          where id = any(${pgBigintArray(ids)}::bigint[])`,
       );
       replayed += chunk.length;
     }

@@ -15,10 +15,12 @@ export async function readIngestStats(db: Database, hours: number) {
       lag_ms_max: string;
       last_batch_at: string | null;
     }>(sql`
-      select queue, sum(persisted) as persisted, sum(duplicates) as duplicates, sum(rejected) as rejected,
-             sum(out_of_range) as out_of_range, sum(batches) as batches, sum(lag_ms_total) as lag_ms_total, max(lag_ms_max) as lag_ms_max,
+      select queue, sum(persisted) as persisted, sum(duplicates) as duplicates,
+             sum(rejected) as rejected, sum(out_of_range) as out_of_range, sum(batches) as batches,
+             sum(lag_ms_total) as lag_ms_total, max(lag_ms_max) as lag_ms_max,
              max(last_batch_at) as last_batch_at
-      from ingest_stats where hour >= date_trunc('hour', now()) - make_interval(hours => ${hours - 1})
+      from ingest_stats
+      where hour >= date_trunc('hour', now()) - make_interval(hours => ${hours - 1})
       group by queue order by queue`),
     db.execute<{ n: string }>(
       sql`select count(*) as n from dead_letters where replayed_at is null`,
@@ -31,7 +33,8 @@ export async function readIngestStats(db: Database, hours: number) {
       score: string | null;
       rejected_at: string;
     }>(
-      sql`select event_id, board_id, player_id, code, score, rejected_at from score_rejections order by rejected_at desc limit 20`,
+      sql`select event_id, board_id, player_id, code, score, rejected_at from score_rejections
+        order by rejected_at desc limit 20`,
     ),
   ]);
   const queues = perQueue.rows.map((r) => {

@@ -144,7 +144,9 @@ export async function checkReadiness(
         ...(behind
           ? {}
           : {
-              hint: "check DATABASE_URL (and, locally, that `npm run dev` started the database bridge)",
+              hint:
+                "check DATABASE_URL " +
+                "(and, locally, that `npm run dev` started the database bridge)",
             }),
       },
     );

@@ -26,7 +26,8 @@ type ScoreRow = {
 };
 
 /** What the rank store needs of a scores row (reached_at as exact epoch ms), as ScoreRow. */
-const SCORE_COLUMNS = sql`player_id, sort_score, (extract(epoch from reached_at) * 1000)::bigint as reached_at_ms, version`;
+const SCORE_COLUMNS = sql`player_id, sort_score,
+  (extract(epoch from reached_at) * 1000)::bigint as reached_at_ms, version`;
 
 const toRow = (r: ScoreRow): RedisRankRow => ({
   playerId: r.player_id,
@@ -77,7 +78,9 @@ export async function reloadBoardPeriod(
           where board_id = ${boardId} and period_key = ${periodKey}
             ${
               after
-                ? sql`and (sort_score, reached_at, player_id) > (${after.sort_score}::bigint, timestamptz 'epoch' + ${after.reached_at_ms}::bigint * interval '1 millisecond', ${after.player_id})`
+                ? sql`and (sort_score, reached_at, player_id) > (${after.sort_score}::bigint,
+                    timestamptz 'epoch' + ${after.reached_at_ms}::bigint * interval '1 millisecond',
+                    ${after.player_id})`
                 : sql``
             }
           order by sort_score, reached_at, player_id
@@ -97,7 +100,8 @@ export async function reloadBoardPeriod(
         select ${SCORE_COLUMNS}
         from scores
         where board_id = ${boardId} and period_key = ${periodKey}
-          and updated_at >= timestamptz 'epoch' + ${startedAt - MOVED_MARGIN_MS}::bigint * interval '1 millisecond'`),
+          and updated_at >= timestamptz 'epoch'
+            + ${startedAt - MOVED_MARGIN_MS}::bigint * interval '1 millisecond'`),
     );
     // With them, the keys hold every write committed before the moved rows were read.
     if (moved.rows.length > 0)

@@ -41,7 +41,8 @@ async function requestResync(
       });
   } catch (error) {
     log.error(
-      "projection: could not record a Redis resync request; those ranks stay stale until they change",
+      "projection: could not record a Redis resync request; " +
+        "those ranks stay stale until they change",
       {
         error: describeError(error),
         boardPeriods,
@@ -212,7 +213,8 @@ async function projectToRedis(
     if (result.behind.length > 0) {
       count("redisBehind", result.behind.length);
       log.warn(
-        "projection: Redis trails Postgres (restored or lost writes); those board-periods are reloaded",
+        "projection: Redis trails Postgres (restored or lost writes); " +
+          "those board-periods are reloaded",
         {
           boardPeriods: result.behind.slice(0, 20),
         },
@@ -223,7 +225,8 @@ async function projectToRedis(
     if (error instanceof CircuitOpenError) count("redisSkipped");
     else
       log.warn(
-        "projection: Redis write failed; the reconciliation cron reloads the board-periods it missed",
+        "projection: Redis write failed; " +
+          "the reconciliation cron reloads the board-periods it missed",
         {
           error: describeError(error),
           records,

@@ -39,7 +39,8 @@ const QUERY_TIMEOUT_MS = 20_000;
 function requireUrl(env: DatabaseEnv): string {
   if (!env.DATABASE_URL) {
     throw new Error(
-      "DATABASE_URL is not set: add it to .dev.vars (or run `npm run dev`, which sets it), or `wrangler secret put DATABASE_URL` when deployed",
+      "DATABASE_URL is not set: add it to .dev.vars (or run `npm run dev`, which sets it), " +
+        "or `wrangler secret put DATABASE_URL` when deployed",
     );
   }
   return env.DATABASE_URL;

@@ -24,4 +24,5 @@ export function isSchemaMissing(error: unknown): boolean {
 
 /** What an operator does about it, for log lines and error bodies. */
 export const MIGRATE_HINT =
-  "the database schema is missing or older than this code: run `npm run db:migrate` with this deployment's DATABASE_URL";
+  "the database schema is missing or older than this code: " +
+  "run `npm run db:migrate` with this deployment's DATABASE_URL";

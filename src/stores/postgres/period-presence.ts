@@ -46,7 +46,8 @@ export async function periodMayHoldRecords(
   }
   try {
     const result = await db().execute<{ has: boolean }>(
-      sql`select exists (select 1 from score_buckets where board_id = ${board.id} and period_key = ${periodKey} and records > 0) as has`,
+      sql`select exists (select 1 from score_buckets
+        where board_id = ${board.id} and period_key = ${periodKey} and records > 0) as has`,
     );
     const has = result.rows[0]?.has === true;
     remember(key, has, now);

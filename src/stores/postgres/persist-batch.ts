@@ -50,7 +50,8 @@ const MIN_SAFE = sql.raw(String(Number.MIN_SAFE_INTEGER));
 const MAX_SAFE = sql.raw(String(Number.MAX_SAFE_INTEGER));
 
 /** The new state of a row whose record the batch replaces: the batch's values, one version on. */
-const TAKE_EXCLUDED = sql`(excluded.score, excluded.sort_score, excluded.reached_at, excluded.metadata, s.version + 1, now())`;
+const TAKE_EXCLUDED = sql`(excluded.score, excluded.sort_score, excluded.reached_at,
+  excluded.metadata, s.version + 1, now())`;
 
 /**
  * The upsert of one operator's records from the batch's `agg`: `newState` is the ON CONFLICT
@@ -59,7 +60,8 @@ const TAKE_EXCLUDED = sql`(excluded.score, excluded.sort_score, excluded.reached
  */
 function upsertFrom(operator: "best" | "latest" | "increment", newState: SQL, onlyIf: SQL): SQL {
   return sql`
-      insert into scores as s (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
+      insert into scores as s
+        (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
       select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
       from agg where operator = ${sql.raw(`'${operator}'`)}
       order by board_id, period_key, player_id
@@ -120,9 +122,11 @@ export async function persistBatch(
   }>(sql`
     with input as (
       -- distinct: a client may repeat an id inside one request; it counts once.
-      select distinct on (event_id) * from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(
+      select distinct on (event_id) *
+      from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(
         event_id text, received_at timestamptz, occurred_at timestamptz, type text, player_id text,
-        board_id text, tournament_id text, score bigint, display_name text, metadata jsonb, payload jsonb)
+        board_id text, tournament_id text, score bigint, display_name text, metadata jsonb,
+        payload jsonb)
     ),
     fresh as (
       insert into event_ids (event_id, received_at)
@@ -134,8 +138,10 @@ export async function persistBatch(
       select i.* from input i join fresh f on f.event_id = i.event_id
     ),
     stored as (
-      insert into events (event_id, received_at, occurred_at, type, player_id, board_id, tournament_id, score, metadata, payload)
-      select event_id, received_at, occurred_at, type, player_id, board_id, tournament_id, score, metadata, payload
+      insert into events (event_id, received_at, occurred_at, type, player_id, board_id,
+                          tournament_id, score, metadata, payload)
+      select event_id, received_at, occurred_at, type, player_id, board_id,
+             tournament_id, score, metadata, payload
       from fresh_input
       returning 1
     ),
@@ -147,17 +153,21 @@ export async function persistBatch(
       where display_name is not null
       order by player_id, occurred_at desc
       on conflict (id) do update set display_name = excluded.display_name, updated_at = now()
-        where excluded.display_name is not null and players.display_name is distinct from excluded.display_name
+        where excluded.display_name is not null
+          and players.display_name is distinct from excluded.display_name
       returning 1
     ),
     contributions as (
-      select c.board_id, c.period_key, i.player_id, i.score, i.received_at as reached_at, i.occurred_at, i.metadata, i.event_id,
+      select c.board_id, c.period_key, i.player_id, i.score, i.received_at as reached_at,
+             i.occurred_at, i.metadata, i.event_id,
              b.operator, b.sort_order, b.score_overflow,
-             coalesce(b.min_score, ${MIN_SAFE}::bigint) as lo, coalesce(b.max_score, ${MAX_SAFE}::bigint) as hi,
+             coalesce(b.min_score, ${MIN_SAFE}::bigint) as lo,
+             coalesce(b.max_score, ${MAX_SAFE}::bigint) as hi,
              (i.event_id in (select event_id from fresh)) as is_fresh
       from (
         select distinct event_id, board_id, period_key
-        from jsonb_to_recordset(${JSON.stringify(contributions)}::jsonb) as x(event_id text, board_id text, period_key text)
+        from jsonb_to_recordset(${JSON.stringify(contributions)}::jsonb)
+          as x(event_id text, board_id text, period_key text)
       ) c
       join input i on i.event_id = c.event_id
       join boards b on b.id = c.board_id
@@ -166,21 +176,25 @@ export async function persistBatch(
     -- A best/latest score outside its board's bounds (a board whose bounds changed after the event
     -- was accepted): refused on a "reject" board, kept at the nearest bound on a "clamp" board.
     judged as (
-      select *, operator <> 'increment' and score_overflow = 'reject' and (score < lo or score > hi) as out_of_range
+      select *, operator <> 'increment' and score_overflow = 'reject'
+                and (score < lo or score > hi) as out_of_range
       from contributions where is_fresh
     ),
     ranked as (
-      select board_id, period_key, player_id, operator, sort_order, score_overflow, lo, hi, reached_at, occurred_at, metadata, event_id, s.score,
+      select board_id, period_key, player_id, operator, sort_order, score_overflow, lo, hi,
+             reached_at, occurred_at, metadata, event_id, s.score,
              case when sort_order = 'desc' then -s.score else s.score end as sort_score
       from judged
-      cross join lateral (select case when operator = 'increment' then score else least(greatest(score, lo), hi) end as score) s
+      cross join lateral (select case when operator = 'increment' then score
+                                      else least(greatest(score, lo), hi) end as score) s
       where not out_of_range
     ),
     -- One row per (board, period, player) from ONE sort of the batch (DISTINCT ON), not ordered
     -- aggregates, which Postgres < 16 sorts group by group. The first row of a group is the one
     -- that decides: for best, the better score, then the earlier acceptance (then occurrence, then
-    -- id: events of one request share their acceptance time); for latest and increment, the newest event (its score, time and metadata). Increment adds the
-    -- group's scores (a window over the same ordering, so the sort is shared).
+    -- id: events of one request share their acceptance time); for latest and increment, the
+    -- newest event (its score, time and metadata). Increment adds the group's scores (a window
+    -- over the same ordering, so the sort is shared).
     folded as (
       select distinct on (board_id, period_key, player_id)
         board_id, period_key, player_id, operator, sort_order, score_overflow, lo, hi,
@@ -191,14 +205,18 @@ export async function persistBatch(
       from ranked
       window w as (
         partition by board_id, period_key, player_id
-        order by case when operator = 'best' then sort_score end, case when operator = 'best' then reached_at end,
-                 case when operator = 'best' then occurred_at end, case when operator = 'best' then event_id end,
+        order by case when operator = 'best' then sort_score end,
+                 case when operator = 'best' then reached_at end,
+                 case when operator = 'best' then occurred_at end,
+                 case when operator = 'best' then event_id end,
                  reached_at desc, occurred_at desc, event_id desc
         rows between unbounded preceding and unbounded following
       )
       order by board_id, period_key, player_id,
-               case when operator = 'best' then sort_score end, case when operator = 'best' then reached_at end,
-               case when operator = 'best' then occurred_at end, case when operator = 'best' then event_id end,
+               case when operator = 'best' then sort_score end,
+               case when operator = 'best' then reached_at end,
+               case when operator = 'best' then occurred_at end,
+               case when operator = 'best' then event_id end,
                reached_at desc, occurred_at desc, event_id desc
     ),
     -- Whether an increment keeps its record inside the bounds depends on the record, so the upsert
@@ -211,37 +229,46 @@ export async function persistBatch(
     ),
     wide_held as (
       select s.board_id, s.period_key, s.player_id, s.score from scores s
-      join wide w on s.board_id = w.board_id and s.period_key = w.period_key and s.player_id = w.player_id
+      join wide w
+        on s.board_id = w.board_id and s.period_key = w.period_key and s.player_id = w.player_id
       order by 1, 2, 3
       for update of s
     ),
     agg as (
       -- An increment's sort_score is that of its sum, not of the row that decided the fold.
-      select f.board_id, f.period_key, f.player_id, f.operator, f.reached_at, f.metadata, f.score::bigint as score,
-             case when f.operator <> 'increment' then f.sort_score when f.sort_order = 'desc' then -f.score::bigint else f.score::bigint end
+      select f.board_id, f.period_key, f.player_id, f.operator, f.reached_at, f.metadata,
+             f.score::bigint as score,
+             case when f.operator <> 'increment' then f.sort_score
+                  when f.sort_order = 'desc' then -f.score::bigint
+                  else f.score::bigint end
                as sort_score
       from folded f where not (f.operator = 'increment' and (f.score < f.lo or f.score > f.hi))
       union all
-      select w.board_id, w.period_key, w.player_id, w.operator, w.reached_at, w.metadata, n.added::bigint,
+      select w.board_id, w.period_key, w.player_id, w.operator, w.reached_at, w.metadata,
+             n.added::bigint,
              case when w.sort_order = 'desc' then -n.added::bigint else n.added::bigint end
       from wide w
-      left join wide_held h on h.board_id = w.board_id and h.period_key = w.period_key and h.player_id = w.player_id
+      left join wide_held h
+        on h.board_id = w.board_id and h.period_key = w.period_key and h.player_id = w.player_id
       cross join lateral (
-        select coalesce(h.score, 0) as held, least(greatest(coalesce(h.score, 0) + w.score, w.lo), w.hi) - coalesce(h.score, 0) as added
+        select coalesce(h.score, 0) as held,
+               least(greatest(coalesce(h.score, 0) + w.score, w.lo), w.hi) - coalesce(h.score, 0)
+                 as added
       ) n
       where w.score_overflow = 'clamp' or (n.held + w.score between w.lo and w.hi)
     ),
     -- One upsert per operator, so each ON CONFLICT arm is a plain expression over the locked row
-    -- (only increment's looks up its board's bounds) and can skip rows the batch does not move: a score that does not
-    -- beat a best, or an event older than the latest, writes nothing (no new row version, no
-    -- index entries) and is not returned, so it is not projected either. Each upsert locks its
-    -- rows in one order (board, period, player), the same in every consumer, so concurrent
-    -- batches wait for each other instead of deadlocking.
+    -- (only increment's looks up its board's bounds) and can skip rows the batch does not move: a
+    -- score that does not beat a best, or an event older than the latest, writes nothing (no new
+    -- row version, no index entries) and is not returned, so it is not projected either. Each
+    -- upsert locks its rows in one order (board, period, player), the same in every consumer, so
+    -- concurrent batches wait for each other instead of deadlocking.
     upserted_best as (${upsertFrom(
       "best",
       TAKE_EXCLUDED,
       // Better, or as good and reached earlier (the tie-break).
-      sql`where excluded.sort_score < s.sort_score or (excluded.sort_score = s.sort_score and excluded.reached_at < s.reached_at)`,
+      sql`where excluded.sort_score < s.sort_score
+        or (excluded.sort_score = s.sort_score and excluded.reached_at < s.reached_at)`,
     )}),
     upserted_latest as (${upsertFrom(
       "latest",
@@ -255,21 +282,26 @@ export async function persistBatch(
       // a sum outside the bounds leaves the row as it is (and is reported as refused below).
       sql`(select n.score, case when b.sort_order = 'desc' then -n.score else n.score end,
                   greatest(s.reached_at, excluded.reached_at),
-                  case when excluded.reached_at >= s.reached_at then coalesce(excluded.metadata, s.metadata) else s.metadata end,
+                  case when excluded.reached_at >= s.reached_at
+                       then coalesce(excluded.metadata, s.metadata) else s.metadata end,
                   s.version + 1, now()
            from boards b
            cross join lateral (
-             select least(greatest(s.score::numeric + excluded.score, coalesce(b.min_score, ${MIN_SAFE}::bigint)),
+             select least(greatest(s.score::numeric + excluded.score,
+                                   coalesce(b.min_score, ${MIN_SAFE}::bigint)),
                           coalesce(b.max_score, ${MAX_SAFE}::bigint))::bigint as score
            ) n
            where b.id = s.board_id)`,
       sql`where (select b.score_overflow = 'clamp'
-                        or s.score::numeric + excluded.score between coalesce(b.min_score, ${MIN_SAFE}::bigint)
-                                                                 and coalesce(b.max_score, ${MAX_SAFE}::bigint)
+                        or s.score::numeric + excluded.score
+                             between coalesce(b.min_score, ${MIN_SAFE}::bigint)
+                                 and coalesce(b.max_score, ${MAX_SAFE}::bigint)
                  from boards b where b.id = s.board_id)`,
     )}),
     upserted as (
-      select * from upserted_best union all select * from upserted_latest union all select * from upserted_increment
+      select * from upserted_best
+      union all select * from upserted_latest
+      union all select * from upserted_increment
     ),
     -- Events a "reject" board refused: a best/latest score outside the bounds, and the events of
     -- every increment record whose sum would have left them (the arm left it untouched, or a sum
@@ -284,7 +316,8 @@ export async function persistBatch(
         select event_id, board_id, player_id, score from judged where out_of_range
         union all
         select r.event_id, r.board_id, r.player_id, r.score from ranked r
-        join refused_records x on x.board_id = r.board_id and x.period_key = r.period_key and x.player_id = r.player_id
+        join refused_records x
+          on x.board_id = r.board_id and x.period_key = r.period_key and x.player_id = r.player_id
         where r.operator = 'increment'
       ) e
       order by event_id
@@ -304,11 +337,14 @@ export async function persistBatch(
       select board_id, period_key, player_id from upserted
     ),
     moved_or_named as (
-      select board_id, period_key, player_id, score, reached_at, version, metadata, true as changed from upserted
+      select board_id, period_key, player_id, score, reached_at, version, metadata, true as changed
+      from upserted
       union all
-      select cur.board_id, cur.period_key, cur.player_id, cur.score, cur.reached_at, cur.version, cur.metadata, false
+      select cur.board_id, cur.period_key, cur.player_id, cur.score, cur.reached_at, cur.version,
+             cur.metadata, false
       from unmoved_keys k
-      join scores cur on cur.board_id = k.board_id and cur.period_key = k.period_key and cur.player_id = k.player_id
+      join scores cur on cur.board_id = k.board_id and cur.period_key = k.period_key
+                     and cur.player_id = k.player_id
     ),
     -- Display names for the projections: this batch's (not yet visible in players) or stored ones.
     batch_names as (
@@ -322,15 +358,20 @@ export async function persistBatch(
       left join players p on p.id = m.player_id
     ),
     counted as (
-      insert into ingest_stats as st (hour, queue, shard, persisted, duplicates, rejected, out_of_range, batches, lag_ms_total, lag_ms_max, last_batch_at)
+      insert into ingest_stats as st (hour, queue, shard, persisted, duplicates, rejected,
+                                      out_of_range, batches, lag_ms_total, lag_ms_max,
+                                      last_batch_at)
       select date_trunc('hour', now()), ${queue}, ${shard}::smallint,
              (select count(*) from fresh),
-             (select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int,
+             (select count(*) from input) - (select count(*) from fresh)
+               + ${inBatchDuplicates}::int,
              ${rejected}::int,
              (select count(*) from noted),
              ${batches}::int,
-             coalesce((select sum(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
-             coalesce((select max(extract(epoch from now() - received_at) * 1000)::bigint from fresh_input), 0),
+             coalesce((select sum(extract(epoch from now() - received_at) * 1000)::bigint
+                       from fresh_input), 0),
+             coalesce((select max(extract(epoch from now() - received_at) * 1000)::bigint
+                       from fresh_input), 0),
              now()
       on conflict (hour, queue, shard) do update set
         persisted = st.persisted + excluded.persisted,
@@ -345,7 +386,8 @@ export async function persistBatch(
     )
     select
       (select count(*) from fresh)::int as persisted,
-      ((select count(*) from input) - (select count(*) from fresh) + ${inBatchDuplicates}::int)::int as duplicates,
+      ((select count(*) from input) - (select count(*) from fresh)
+        + ${inBatchDuplicates}::int)::int as duplicates,
       (select json_agg(distinct event_id) from refused) as refused,
       (extract(epoch from now()) * 1000)::bigint as written_at,
       (select json_agg(json_build_object(
@@ -353,7 +395,8 @@ export async function persistBatch(
          'score', score, 'reachedAt', reached_at, 'version', version, 'changed', changed,
          'displayName', display_name, 'metadata', metadata))
        from final where score is not null) as changes,
-      (select count(*) from stored) + (select count(*) from named) + (select count(*) from counted) as _touched
+      (select count(*) from stored) + (select count(*) from named) + (select count(*) from counted)
+        as _touched
   `);
   const row = result.rows[0];
   if (!row) throw new Error("persistBatch: the statement returned no row");

@@ -99,7 +99,8 @@ function refuse(): never {
   count("postgresRankRefused");
   throw new ApiError(
     "DEPENDENCY_UNAVAILABLE",
-    `Ranks beyond the top-N come from Postgres while Redis cannot answer, and it is at capacity; retry in ${RETRY_AFTER_SECONDS} s`,
+    "Ranks beyond the top-N come from Postgres while Redis cannot answer, and it is at capacity; " +
+      `retry in ${RETRY_AFTER_SECONDS} s`,
     { retryAfterSeconds: RETRY_AFTER_SECONDS },
     { "retry-after": String(RETRY_AFTER_SECONDS) },
   );

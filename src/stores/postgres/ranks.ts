@@ -31,7 +31,8 @@ function rowsBefore(boardId: SQL, periodKey: SQL, at: SqlPosition, inclusive = f
   return sql`(${bandsBefore(boardId, periodKey, at.sortScore)}
     + (select count(*) from scores x
        where x.board_id = ${boardId} and x.period_key = ${periodKey} and ${inBandUpTo(at.sortScore)}
-         and (x.sort_score, x.reached_at, x.player_id) ${inclusive ? sql`<=` : sql`<`} (${at.sortScore}, ${at.reachedAt}, ${at.playerId})))`;
+         and (x.sort_score, x.reached_at, x.player_id) ${inclusive ? sql`<=` : sql`<`}
+             (${at.sortScore}, ${at.reachedAt}, ${at.playerId})))`;
 }
 
 /** `rowsBefore` for the outer query's row `s`. */
@@ -162,11 +163,15 @@ export async function pageFromPostgres(
   },
 ): Promise<RankedRow[]> {
   const after = options.after;
+  const afterCursor = after
+    ? sql`and (s.sort_score, s.reached_at, s.player_id)
+        > (${after.sortScore}, ${after.reachedAt}::timestamptz, ${after.playerId})`
+    : sql``;
   const rows = await db.execute<Row>(sql`
     select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata
     from scores s left join players p on p.id = s.player_id
     where s.board_id = ${boardId} and s.period_key = ${periodKey}
-      ${after ? sql`and (s.sort_score, s.reached_at, s.player_id) > (${after.sortScore}, ${after.reachedAt}::timestamptz, ${after.playerId})` : sql``}
+      ${afterCursor}
     order by s.sort_score, s.reached_at, s.player_id
     limit ${options.limit}`);
   const firstRank = after ? (await countBefore(db, boardId, periodKey, after, true)) + 1 : 1;
@@ -200,7 +205,8 @@ export async function aroundFromPostgres(
         select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata
         from scores s left join players p on p.id = s.player_id
         where s.board_id = ${boardId} and s.period_key = ${periodKey}
-          and (s.sort_score, s.reached_at, s.player_id) < (${at.sortScore}, ${at.reachedAt}::timestamptz, ${playerId})
+          and (s.sort_score, s.reached_at, s.player_id)
+            < (${at.sortScore}, ${at.reachedAt}::timestamptz, ${playerId})
         order by s.sort_score desc, s.reached_at desc, s.player_id desc
         limit ${n}) x
       order by sort_score, reached_at, player_id`),
@@ -208,7 +214,8 @@ export async function aroundFromPostgres(
       select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata
       from scores s left join players p on p.id = s.player_id
       where s.board_id = ${boardId} and s.period_key = ${periodKey}
-        and (s.sort_score, s.reached_at, s.player_id) > (${at.sortScore}, ${at.reachedAt}::timestamptz, ${playerId})
+        and (s.sort_score, s.reached_at, s.player_id)
+          > (${at.sortScore}, ${at.reachedAt}::timestamptz, ${playerId})
       order by s.sort_score, s.reached_at, s.player_id
       limit ${n}`),
     countBefore(db, boardId, periodKey, at),
@@ -228,7 +235,9 @@ export async function rankForScoreFromPostgres(
   const score = sql`${sortScore}::bigint`;
   const result = await db.execute<{ n: string }>(sql`
     select ${bandsBefore(sql`${boardId}`, sql`${periodKey}`, score)}
-         + (select count(*) from scores x where x.board_id = ${boardId} and x.period_key = ${periodKey} and ${inBandUpTo(score)}) as n`);
+         + (select count(*) from scores x
+            where x.board_id = ${boardId} and x.period_key = ${periodKey} and ${inBandUpTo(score)})
+           as n`);
   return Number(result.rows[0]?.n ?? 0) + 1;
 }
 
@@ -242,9 +251,11 @@ export async function playersFromPostgres(
   if (playerIds.length === 0) return [];
   const ids = `{${playerIds.map((id) => `"${id}"`).join(",")}}`;
   const rows = await db.execute<Row & { rank: string }>(sql`
-    select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata, 1 + ${beforeRowS} as rank
+    select s.player_id, s.score, s.sort_score, s.reached_at, p.display_name, s.metadata,
+           1 + ${beforeRowS} as rank
     from scores s left join players p on p.id = s.player_id
-    where s.board_id = ${boardId} and s.period_key = ${periodKey} and s.player_id = any(${ids}::text[])
+    where s.board_id = ${boardId} and s.period_key = ${periodKey}
+      and s.player_id = any(${ids}::text[])
     order by s.sort_score, s.reached_at, s.player_id`);
   return rows.rows.map((r) => ({ ...toRanked([r], Number(r.rank))[0] })) as RankedRow[];
 }
@@ -272,7 +283,8 @@ export async function countsOf(
   }>(sql`
     select b.board_id, b.period_key, sum(b.records)::text as n, ${COUNTED_AT}::text as at
     from score_buckets b
-    join (select distinct * from jsonb_to_recordset(${wanted}::jsonb) as w(board_id text, period_key text)) w
+    join (select distinct * from jsonb_to_recordset(${wanted}::jsonb)
+          as w(board_id text, period_key text)) w
       on w.board_id = b.board_id and w.period_key = b.period_key
     group by b.board_id, b.period_key`);
   for (const row of result.rows)

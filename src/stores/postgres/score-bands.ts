@@ -5,7 +5,8 @@ import { type SQL, sql } from "drizzle-orm";
 
 /** Records of a board-period: the sum of its band counts. */
 export function recordsOf(boardId: SQL, periodKey: SQL): SQL {
-  return sql`(select coalesce(sum(b.records), 0) from score_buckets b where b.board_id = ${boardId} and b.period_key = ${periodKey})`;
+  return sql`(select coalesce(sum(b.records), 0) from score_buckets b
+    where b.board_id = ${boardId} and b.period_key = ${periodKey})`;
 }
 
 // Queries call score_bucket_of / score_bucket_start_of, the not-inlined forms of the band
@@ -15,7 +16,8 @@ export function recordsOf(boardId: SQL, periodKey: SQL): SQL {
 /** Records of a board-period in the bands before the band of `sortScore` (all of them better). */
 export function bandsBefore(boardId: SQL, periodKey: SQL, sortScore: SQL): SQL {
   return sql`(select coalesce(sum(b.records), 0) from score_buckets b
-    where b.board_id = ${boardId} and b.period_key = ${periodKey} and b.bucket < score_bucket_of(${sortScore}))`;
+    where b.board_id = ${boardId} and b.period_key = ${periodKey}
+      and b.bucket < score_bucket_of(${sortScore}))`;
 }
 
 /**

@@ -44,9 +44,11 @@ export async function loadTopFromPostgres(
   // driver parses timestamps.
   const result = await withTimeout(
     queryDatabase(env).execute<TopRow>(sql`
-        select s.player_id, s.score, (extract(epoch from s.reached_at) * 1000)::bigint as reached_at_ms,
+        select s.player_id, s.score,
+               (extract(epoch from s.reached_at) * 1000)::bigint as reached_at_ms,
                s.version, s.metadata, p.display_name,
-               -- The band counts (score_buckets), exact like count(*) but without reading every record.
+               -- The band counts (score_buckets), exact like count(*) but without reading
+               -- every record.
                ${recordsOf(sql`${board.boardId}`, sql`${board.periodKey}`)} as total,
                ${COUNTED_AT} as counted_at
         from scores s

@@ -41,7 +41,8 @@ export type { RedisRankEntry } from "./reply";
 export class RedisNotReadyError extends Error {
   constructor() {
     super(
-      "redis rank store: this board-period is not loaded in Redis yet (the reconciliation cron loads it)",
+      "redis rank store: this board-period is not loaded in Redis yet " +
+        "(the reconciliation cron loads it)",
     );
     this.name = "RedisNotReadyError";
   }
