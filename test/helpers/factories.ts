@@ -37,6 +37,7 @@ export type BoardOptions = {
   public?: boolean;
   maxIncrement?: number;
   maxScoreEventsPerMinute?: number;
+  cacheTtlSeconds?: number;
 };
 
 /** Creates a board through the admin API (the same path a studio uses) and returns its id. */
