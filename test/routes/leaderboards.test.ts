@@ -176,6 +176,17 @@ describe("GET /v1/leaderboards/:board", () => {
     const url = `/v1/leaderboards/${board}?limit=3`;
     await api(url);
     await seed(board, [["s2", 20]]);
+    // seed() waits for Postgres; the refresh reads the Durable Object, which the consumer updates
+    // just after its commit, so wait for the object too (cache bypassed) before the page expires.
+    await eventually(
+      async () => {
+        const res = await api(url, { headers: { "x-edgeboard-cache": "bypass" } });
+        const page = (await res.json()) as Page;
+        return page.entries.length === 2 ? true : undefined;
+      },
+      20_000,
+      "s2 on the Durable Object",
+    );
     await new Promise((r) => setTimeout(r, 1_200));
     const app = createApp();
     const before = counters.doReads;
