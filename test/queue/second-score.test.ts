@@ -152,7 +152,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("a player's second score", () =
     async ({ operator, first, second, after }) => {
       const board = await createBoard({ operator, sortOrder: "desc", periods: ["all"] });
 
-      // First score, next to a rival ahead of it.
+      // The first score, next to a rival the second one moves the player across.
       await post(board, [
         ["rival", RIVAL],
         ["p1", first],
