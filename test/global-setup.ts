@@ -46,6 +46,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("databaseUrl", databaseUrl);
   project.provide("neonWsProxy", stack.neonWsProxy);
   project.provide("upstashUrl", stack.upstash?.url ?? "");
+  // What the run was asked for, independent of what reached the worker's bindings: tests that
+  // check Redis is wired compare against this.
+  project.provide("redisRequested", redisUrl !== undefined);
   project.provide("upstashToken", stack.upstash?.token ?? "");
   const redisKeyPrefix = `eb:test:${runId}:`;
   project.provide("redisKeyPrefix", redisKeyPrefix);

@@ -6,6 +6,8 @@ declare module "vitest" {
     /** Empty when no Redis is reachable (REDIS_URL unset): Redis-backed tests are then skipped. */
     upstashUrl: string;
     upstashToken: string;
+    /** REDIS_URL was set for this run (REQUIRE_REDIS makes it mandatory): Redis must be wired. */
+    redisRequested: boolean;
     redisKeyPrefix: string;
     /**
      * A stand-in identity provider (test/idp-server.ts): its JWKS URL and the private key tokens

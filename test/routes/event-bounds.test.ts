@@ -1,5 +1,15 @@
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { api, createBoard, eventId, eventually, postEvents, uniqueId } from "../helpers/factories";
+import {
+  api,
+  createBoard,
+  eventId,
+  eventually,
+  postEvents,
+  query,
+  scoreRows,
+  uniqueId,
+} from "../helpers/factories";
 
 type IngestReply = {
   accepted: number;
@@ -157,5 +167,100 @@ describe("metadata: at most 512 bytes of JSON, 16 keys and 3 levels", () => {
     expect(reply.rejected[0]?.error.message).toBe(
       "payload is 8193 bytes of JSON; the limit is 8192",
     );
+  });
+});
+
+/** Events the batch statement refused (a record out of the board's bounds), by player. */
+async function refusedPlayers(board: string): Promise<string[]> {
+  const rows = await query<{ player_id: string }>(
+    sql`select player_id from score_rejections where board_id = ${board} order by player_id`,
+  );
+  return rows.map((r) => r.player_id);
+}
+
+describe("score: a board's minScore and maxScore are inclusive", () => {
+  it("a best score exactly at minScore and at maxScore is accepted and lands; one past either is refused at the edge", async () => {
+    const board = await createBoard({ operator: "best", minScore: -50, maxScore: 1000 });
+    const [atMin, atMax, below, above] = players;
+    const reply = await judge(board, [
+      { playerId: atMin, score: -50 },
+      { playerId: atMax, score: 1000 },
+      { playerId: below, score: -51 },
+      { playerId: above, score: 1001 },
+    ]);
+    expect(reply.accepted).toBe(2);
+    expect(reply.rejected).toEqual([
+      {
+        index: 2,
+        error: {
+          code: "SCORE_OUT_OF_RANGE",
+          message: "score -51 is below this board's minScore -50",
+        },
+      },
+      {
+        index: 3,
+        error: {
+          code: "SCORE_OUT_OF_RANGE",
+          message: "score 1001 is above this board's maxScore 1000",
+        },
+      },
+    ]);
+    // Both accepted events ride one queue message, so one batch statement writes both or neither:
+    // the first row seen means the statement has run.
+    const rows = await eventually(
+      async () => {
+        const r = await scoreRows(board);
+        return r.length > 0 ? r : undefined;
+      },
+      15_000,
+      "the batch to land",
+    );
+    expect(rows.map((r) => [r.player_id, r.score]).sort()).toEqual(
+      [
+        [atMin, -50],
+        [atMax, 1000],
+      ].sort(),
+    );
+    expect(await refusedPlayers(board)).toEqual([]);
+  });
+
+  it("an increment record may reach minScore and maxScore exactly, new or held", async () => {
+    const board = await createBoard({
+      operator: "increment",
+      periods: ["all"],
+      minScore: 0,
+      maxScore: 100,
+    });
+    const [up, down] = players;
+    const scores = async () =>
+      Object.fromEntries((await scoreRows(board)).map((r) => [r.player_id, r.score]));
+    // New records: steps of one batch summed to exactly the bounds.
+    const first = await judge(board, [
+      { playerId: up, score: 60 },
+      { playerId: up, score: 40 },
+      { playerId: down, score: 5 },
+      { playerId: down, score: -5 },
+    ]);
+    expect(first).toEqual({ accepted: 4, rejected: [] });
+    await eventually(async () => ((await scoreRows(board)).length > 0 ? true : undefined));
+    expect(await scores()).toEqual({ [up as string]: 100, [down as string]: 0 });
+    expect(await refusedPlayers(board)).toEqual([]);
+    // Held records: one step each, from one bound exactly to the other.
+    const second = await judge(board, [
+      { playerId: up, score: -100 },
+      { playerId: down, score: 100 },
+    ]);
+    expect(second).toEqual({ accepted: 2, rejected: [] });
+    await eventually(
+      async () => {
+        const now = await scores();
+        const refused = await refusedPlayers(board);
+        return refused.length > 0 || now[up as string] !== 100 ? true : undefined;
+      },
+      15_000,
+      "the second batch to land",
+    );
+    expect(await scores()).toEqual({ [up as string]: 0, [down as string]: 100 });
+    expect(await refusedPlayers(board)).toEqual([]);
   });
 });

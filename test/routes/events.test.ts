@@ -150,6 +150,31 @@ describe("POST /v1/events", () => {
     expect(rows.map((r) => r.player_id)).toEqual(["ok1"]);
   });
 
+  it("accepts a batch of exactly the limit in full, and every event lands", async () => {
+    const board = await createBoard();
+    const max = Number(testEnv.EVENTS_MAX_BATCH);
+    const events = Array.from({ length: max }, (_, i) => ({
+      id: eventId(),
+      type: "score",
+      playerId: `full${i}`,
+      occurredAt: iso(),
+      boardId: board,
+      score: i,
+    }));
+    const res = await postEvents(events);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: max, rejected: [] });
+    const rows = await eventually(
+      async () => {
+        const r = await scoreRows(board);
+        return r.length === max ? r : undefined;
+      },
+      20_000,
+      `all ${max} scores to land`,
+    );
+    expect(rows.map((r) => r.score).sort((a, b) => a - b)).toEqual(events.map((e) => e.score));
+  });
+
   it("refuses a batch over the limit with 413 naming the limit, and enqueues nothing", async () => {
     const board = await createBoard();
     const max = Number(testEnv.EVENTS_MAX_BATCH);

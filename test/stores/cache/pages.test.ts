@@ -76,3 +76,54 @@ describe("edge cache single flight", () => {
     expect(calls).toBe(1);
   });
 });
+
+describe("the page's stale window", () => {
+  // Lifetimes of a fraction of a second, so real time places each call: fresh for 200 ms, then
+  // served stale for 300 ms more, then gone. The margins (200 ms either side) keep it deterministic.
+  const short = { freshSeconds: 0.2, staleSeconds: 0.3, waitUntil: () => {} };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const origin = (body: string) => {
+    const calls: string[] = [];
+    const load = async () => {
+      calls.push(body);
+      return { status: 200, body };
+    };
+    return { load, calls };
+  };
+
+  it("within fresh + stale, a page is served stale at once while it refreshes", async () => {
+    const key = keyFor();
+    expect(await cachedJson(key, origin('"v1"').load, short)).toMatchObject({
+      body: '"v1"',
+      outcome: "miss",
+    });
+    await sleep(300);
+    const refresh = origin('"v2"');
+    const background: Promise<unknown>[] = [];
+    const answer = await cachedJson(key, refresh.load, {
+      ...short,
+      waitUntil: (p) => background.push(p),
+    });
+    expect(answer).toMatchObject({ body: '"v1"', outcome: "stale" });
+    await Promise.all(background);
+    expect(refresh.calls).toEqual(['"v2"']);
+  });
+
+  it("past fresh + stale, a page is not served: it is a miss that loads anew", async () => {
+    const key = keyFor();
+    expect(await cachedJson(key, origin('"v1"').load, short)).toMatchObject({
+      body: '"v1"',
+      outcome: "miss",
+    });
+    await sleep(700);
+    const reload = origin('"v2"');
+    const background: Promise<unknown>[] = [];
+    const answer = await cachedJson(key, reload.load, {
+      ...short,
+      waitUntil: (p) => background.push(p),
+    });
+    expect(answer).toMatchObject({ body: '"v2"', outcome: "miss", ageSeconds: 0 });
+    expect(background).toEqual([]);
+    expect(reload.calls).toEqual(['"v2"']);
+  });
+});
