@@ -5,7 +5,8 @@ import {
   getQueueResult,
   waitOnExecutionContext,
 } from "cloudflare:test";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { reconcileRanks } from "../../src/cron/reconcile-ranks";
 import { DEFAULT_PAST_PERIOD_DAYS, pastPeriodExpiryMs, periodKey } from "../../src/domain";
@@ -174,6 +175,64 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
     );
     expect((await rankFromRedis(testRedis(), prefix, board, "all", "c3"))?.rank).toBe(1);
     await agreesWithPostgres(board, ["c3", "late", "c0", "c19"]);
+  });
+
+  it("a resync request recorded while its board-period reloads outlives that reload", async () => {
+    const board = await boardWithPlayers(3);
+    await query(sql`insert into rank_resync (board_id, period_key, requested_at)
+                    values (${board}, 'all', now() - interval '1 minute')`);
+    const requestedAt = async () =>
+      (
+        await query<{ at: string }>(
+          sql`select (extract(epoch from requested_at) * 1000)::bigint::text as at
+              from rank_resync where board_id = ${board} and period_key = 'all'`,
+        )
+      ).map((r) => Number(r.at));
+    const [before] = await requestedAt();
+    const dialect = new PgDialect();
+    const handle = openDatabase(testEnv, { maxConnections: 1 });
+    let newer: number | undefined;
+    // The reload's first read of the board's scores (after it took its start time) is preceded by
+    // what a consumer does when its Redis write fails: the request is recorded again, later.
+    const db = new Proxy(handle.db, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (prop !== "execute") return typeof value === "function" ? value.bind(target) : value;
+        return async (statement: SQL) => {
+          const q = dialect.sqlToQuery(statement);
+          if (newer === undefined && /from scores/.test(q.sql) && q.params.includes(board)) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            const rows = await target.execute<{ at: string }>(sql`
+              insert into rank_resync (board_id, period_key) values (${board}, 'all')
+              on conflict (board_id, period_key) do update set requested_at = excluded.requested_at
+              returning (extract(epoch from requested_at) * 1000)::bigint::text as at`);
+            newer = Number(rows.rows[0]?.at);
+          }
+          return target.execute(statement);
+        };
+      },
+    });
+    try {
+      const result = await reconcileRanks(db, testRedis(), prefix, new Date());
+      expect(result.reloaded.filter((r) => r.boardId === board)).toEqual([
+        { boardId: board, periodKey: "all", reason: "resync", rows: 3, moved: 3 },
+      ]);
+    } finally {
+      await handle.close();
+    }
+    expect(newer).toBeGreaterThan(before ?? Number.POSITIVE_INFINITY);
+    // The reload answered the request made before it, not the one made during it.
+    expect(await requestedAt()).toEqual([newer]);
+    expect(await isReady(board)).toBe(true);
+
+    // The next run reloads again and clears it.
+    const again = openDatabase(testEnv, { maxConnections: 1 });
+    try {
+      await reconcileRanks(again.db, testRedis(), prefix, new Date());
+    } finally {
+      await again.close();
+    }
+    expect(await requestedAt()).toEqual([]);
   });
 
   it("a daily period's keys expire REDIS_PAST_PERIOD_DAYS after the day ends, when projected and when loaded; all-time keys never", async () => {

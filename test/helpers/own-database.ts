@@ -1,0 +1,78 @@
+import { sql } from "drizzle-orm";
+import { openDatabase } from "../../src/stores/postgres/client";
+import { testEnv } from "./factories";
+
+declare global {
+  interface ImportMeta {
+    /** Vite's build-time file import (the tests are bundled by Vite); only the form used here. */
+    glob<T>(
+      pattern: string,
+      options: { query: "?raw"; import: "default"; eager: true },
+    ): Record<string, T>;
+  }
+}
+
+// Every migration's SQL, bundled at build time (workerd has no file system).
+const MIGRATIONS = import.meta.glob<string>("../../migrations/*.sql", {
+  query: "?raw",
+  import: "default",
+  eager: true,
+});
+
+export interface OwnDatabase {
+  /** testEnv with DATABASE_URL pointing at this database. */
+  env: typeof testEnv;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database with every migration applied, for tests whose effects are global (dropping
+ * event partitions, per-hour counters) and would otherwise meet other files' rows. Created on the
+ * run database's server; dropped by drop(). Null on embedded PGlite (DATABASE_URL unset), which
+ * serves a single database.
+ */
+export async function ownDatabase(tag: string): Promise<OwnDatabase | null> {
+  const name = `${tag}_${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 8)}`;
+  if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`bad database name ${name}`);
+  const url = new URL(testEnv.DATABASE_URL);
+  url.pathname = `/${name}`;
+  const env = { ...testEnv, DATABASE_URL: url.toString() };
+  const admin = openDatabase(testEnv, { maxConnections: 1 });
+  try {
+    await admin.db.execute(sql.raw(`create database "${name}"`));
+  } finally {
+    await admin.close();
+  }
+  const drop = async () => {
+    const admin = openDatabase(testEnv, { maxConnections: 1 });
+    try {
+      await admin.db.execute(sql.raw(`drop database if exists "${name}" with (force)`));
+    } finally {
+      await admin.close();
+    }
+  };
+  const own = openDatabase(env, { maxConnections: 1 });
+  try {
+    // Embedded PGlite (DATABASE_URL unset) serves one database whatever the name: none of its own.
+    const current = await own.db.execute<{ name: string }>(sql`select current_database() as name`);
+    if (current.rows[0]?.name !== name) {
+      await own.close();
+      await drop();
+      return null;
+    }
+    // One transaction, as drizzle's migrator applies them (some statements need one).
+    await own.db.transaction(async (tx) => {
+      for (const path of Object.keys(MIGRATIONS).sort()) {
+        for (const statement of (MIGRATIONS[path] ?? "").split("--> statement-breakpoint")) {
+          if (statement.trim()) await tx.execute(sql.raw(statement));
+        }
+      }
+    });
+  } catch (error) {
+    await own.close();
+    await drop();
+    throw error;
+  }
+  await own.close();
+  return { env, drop };
+}
