@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { MUTANTS, type Mutant } from "./mutants.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -31,7 +32,11 @@ const BACKUP = join(
 
 const say = (line: string) => console.log(`[mutation] ${line}`);
 
-type Verdict = "killed" | "survived" | "timeout";
+/**
+ * killed: a related test failed; timeout: the run hung and was stopped (killed too); error: vitest
+ * failed without a failing test (the stack did not start): not counted as killed.
+ */
+type Verdict = "killed" | "survived" | "timeout" | "error";
 
 interface Options {
   only: string[] | undefined;
@@ -129,13 +134,14 @@ function onSignal(signal: NodeJS.Signals): void {
   process.exit(130);
 }
 
-/** Runs the related test files; resolves with vitest's exit code (null: stopped on timeout). */
-function runTests(tests: string[], logFile: string): Promise<number | null> {
+/** Runs the related test files; resolves with the verdict, and writes vitest's output to logFile. */
+function runTests(tests: string[], logFile: string): Promise<Verdict> {
   return new Promise((resolvePromise, reject) => {
     const out: Buffer[] = [];
-    child = spawn(join(ROOT, "node_modules/.bin/vitest"), ["run", ...tests], {
+    // --bail: the first failing test kills the mutant; the rest need not run.
+    child = spawn(join(ROOT, "node_modules/.bin/vitest"), ["run", "--bail=1", ...tests], {
       cwd: ROOT,
-      env: { ...process.env, FORCE_COLOR: "0" },
+      env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
       // Its own process group, so a timeout or Ctrl-C stops workerd and the bridges with it.
       detached: true,
@@ -151,8 +157,13 @@ function runTests(tests: string[], logFile: string): Promise<number | null> {
     child.on("close", (code) => {
       clearTimeout(timer);
       child = undefined;
-      writeFileSync(logFile, Buffer.concat(out));
-      resolvePromise(timedOut ? null : (code ?? 1));
+      const output = stripVTControlCharacters(Buffer.concat(out).toString("utf8"));
+      writeFileSync(logFile, output);
+      if (timedOut) resolvePromise("timeout");
+      else if (code === 0) resolvePromise("survived");
+      // vitest's summary: "Test Files  1 failed | 1 passed (2)"; "Tests  2 failed | ..."
+      else if (/^\s*Test(?: Files|s)\s+\d+ failed/m.test(output)) resolvePromise("killed");
+      else resolvePromise("error");
     });
   });
 }
@@ -166,9 +177,7 @@ async function runMutant(mutant: Mutant, logFile: string): Promise<Verdict> {
   applied = { path, original };
   try {
     writeFileSync(path, result.text);
-    const code = await runTests(mutant.tests, logFile);
-    if (code === null) return "timeout";
-    return code === 0 ? "survived" : "killed";
+    return await runTests(mutant.tests, logFile);
   } finally {
     restore();
   }
@@ -204,6 +213,7 @@ async function main(): Promise<number> {
   const keepLogs = Boolean(process.env.MUTATION_KEEP_LOGS);
   const started = performance.now();
   const survivors: Mutant[] = [];
+  const errors: Mutant[] = [];
   let killed = 0;
   try {
     for (const [index, mutant] of selected.entries()) {
@@ -211,6 +221,7 @@ async function main(): Promise<number> {
       const logFile = join(logDir, `${mutant.id}.log`);
       const verdict = await runMutant(mutant, logFile);
       if (verdict === "survived") survivors.push(mutant);
+      else if (verdict === "error") errors.push(mutant);
       else killed += 1;
       const seconds = ((performance.now() - mutantStarted) / 1000).toFixed(0);
       const where = keepLogs ? `  ${logFile}` : "";
@@ -229,6 +240,9 @@ async function main(): Promise<number> {
     `killed ${killed} of ${selected.length} (${ratio.toFixed(1)}%), threshold ${options.threshold}%, ${minutes} min`,
   );
   for (const m of survivors) say(`  survived ${m.id} (${m.file}): ${m.why}`);
+  for (const m of errors) {
+    say(`  error    ${m.id}: its tests could not run (MUTATION_KEEP_LOGS=1 keeps the output)`);
+  }
   if (ratio < options.threshold) {
     say(
       "under the threshold: write the test that fails on each survivor's bug (its related test files are in tools/mutation/mutants.ts)",
