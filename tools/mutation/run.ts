@@ -113,6 +113,8 @@ function restoreLeftover(): void {
 
 let applied: { path: string; original: string } | undefined;
 let child: ReturnType<typeof spawn> | undefined;
+/** Where each run's vitest output goes (removed at the end unless MUTATION_KEEP_LOGS is set). */
+let logDir: string | undefined;
 
 function restore(): void {
   if (!applied) return;
@@ -130,6 +132,7 @@ function onSignal(signal: NodeJS.Signals): void {
       // already gone
     }
   }
+  if (logDir && !process.env.MUTATION_KEEP_LOGS) rmSync(logDir, { recursive: true, force: true });
   say(`stopped by ${signal}; the source is restored`);
   process.exit(130);
 }
@@ -209,7 +212,8 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGHUP", onSignal);
-  const logDir = mkdtempSync(join(tmpdir(), "edgeboard-mutation-"));
+  const logs = mkdtempSync(join(tmpdir(), "edgeboard-mutation-"));
+  logDir = logs;
   const keepLogs = Boolean(process.env.MUTATION_KEEP_LOGS);
   const started = performance.now();
   const survivors: Mutant[] = [];
@@ -218,7 +222,7 @@ async function main(): Promise<number> {
   try {
     for (const [index, mutant] of selected.entries()) {
       const mutantStarted = performance.now();
-      const logFile = join(logDir, `${mutant.id}.log`);
+      const logFile = join(logs, `${mutant.id}.log`);
       const verdict = await runMutant(mutant, logFile);
       if (verdict === "survived") survivors.push(mutant);
       else if (verdict === "error") errors.push(mutant);
@@ -231,7 +235,7 @@ async function main(): Promise<number> {
     }
   } finally {
     restore();
-    if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
+    if (!keepLogs) rmSync(logs, { recursive: true, force: true });
   }
 
   const ratio = (100 * killed) / selected.length;
