@@ -39,7 +39,7 @@ export const MUTANTS: Mutant[] = [
     find: "excluded.metadata, s.version + 1, now())`;",
     replace: "excluded.metadata, s.version, now())`;",
     why: "a replaced best/latest record keeps its version: the DO and Redis version guards drop the new score",
-    tests: [CONSUMER, TOP_SET],
+    tests: ["test/queue/second-score.test.ts", CONSUMER, TOP_SET],
   },
   {
     id: "persist.best-tie-break-flipped",
@@ -327,7 +327,7 @@ export const MUTANTS: Mutant[] = [
     find: "const stale = entry?.value != null && at - entry.fetchedAt < freshMs + staleMs;",
     replace: "const stale = entry?.value != null && at - entry.fetchedAt <= freshMs + staleMs;",
     why: "an entry at the very end of its stale window is still served stale",
-    tests: ["test/stores/cache/swr.test.ts"],
+    tests: ["test/stores/cache/pages.test.ts", "test/stores/cache/swr.test.ts"],
   },
   {
     id: "swr.stale-if-error-unbounded",
@@ -345,7 +345,7 @@ export const MUTANTS: Mutant[] = [
     find: "now.getUTCMonth() - (EVENT_RETENTION_MONTHS - 1), 1)",
     replace: "now.getUTCMonth() - (EVENT_RETENTION_MONTHS - 2), 1)",
     why: "upkeep drops the event partition of a month still inside retention",
-    tests: ["test/cron/upkeep.test.ts"],
+    tests: ["test/cron/upkeep-retention.test.ts", "test/cron/upkeep.test.ts"],
   },
   {
     id: "upkeep.prunes-one-round",
@@ -353,7 +353,7 @@ export const MUTANTS: Mutant[] = [
     find: "if (n < PRUNE_BATCH) break;",
     replace: "break;",
     why: "idempotency keys past the window are pruned one batch a day: the table grows",
-    tests: ["test/cron/upkeep.test.ts"],
+    tests: ["test/cron/upkeep-retention.test.ts", "test/cron/upkeep.test.ts"],
   },
   {
     id: "resync.cleared-during-reload",
@@ -369,7 +369,7 @@ export const MUTANTS: Mutant[] = [
     find: "      accepted: persisted + duplicates,\n",
     replace: "      accepted: persisted,\n",
     why: "the admin ingest stats report fewer accepted events than the edge accepted",
-    tests: [EVENTS],
+    tests: ["test/routes/ingest-stats.test.ts", EVENTS],
   },
 
   // -- HTTP edges: boards, event bounds, read parameters ---------------------------------------
@@ -380,7 +380,7 @@ export const MUTANTS: Mutant[] = [
     replace:
       ".onConflictDoNothing({ target: boards.id })\n    .returning();\n  if (row === null) {",
     why: "creating a board that exists no longer answers 409 Conflict",
-    tests: [BOARD_SANITY, LEADERBOARDS],
+    tests: ["test/routes/boards.test.ts", BOARD_SANITY, LEADERBOARDS],
   },
   {
     id: "boards.view-field-swapped",
@@ -389,7 +389,7 @@ export const MUTANTS: Mutant[] = [
     replace:
       "    minScore: board.minScore ?? undefined,\n    maxScore: board.minScore ?? undefined,\n",
     why: "GET /v1/boards/:id shows minScore as maxScore",
-    tests: [BOARD_SANITY, LEADERBOARDS],
+    tests: ["test/routes/boards.test.ts", BOARD_SANITY, LEADERBOARDS],
   },
   {
     id: "events.batch-limit-off-by-one",
@@ -421,7 +421,7 @@ export const MUTANTS: Mutant[] = [
     find: "  if (!periods.includes(chosen)) {\n",
     replace: "  if (chosen === undefined) {\n",
     why: "a period the board does not keep is read instead of refused with 400",
-    tests: [LEADERBOARDS, HOSTILE_READS],
+    tests: ["test/routes/leaderboard-params.test.ts", LEADERBOARDS, HOSTILE_READS],
   },
   {
     id: "reads.malformed-at-accepted",
@@ -430,7 +430,7 @@ export const MUTANTS: Mutant[] = [
     replace:
       "const key = resolvePeriodKey(chosen, at, board.timeZone, board.weekStart, now) ?? resolvePeriodKey(chosen, undefined, board.timeZone, board.weekStart, now);",
     why: "a malformed ?at= reads the current period instead of answering 400",
-    tests: [LEADERBOARDS, HOSTILE_READS],
+    tests: ["test/routes/leaderboard-params.test.ts", LEADERBOARDS, HOSTILE_READS],
   },
   {
     id: "reads.page-limit-unbounded",
@@ -438,6 +438,6 @@ export const MUTANTS: Mutant[] = [
     find: "limit: z.coerce.number().int().min(1).max(100).default(25),",
     replace: "limit: z.coerce.number().int().min(1).default(25),",
     why: "?limit= above 100 is accepted instead of answering 400",
-    tests: [LEADERBOARDS, HOSTILE_READS],
+    tests: ["test/routes/leaderboard-params.test.ts", LEADERBOARDS, HOSTILE_READS],
   },
 ];
