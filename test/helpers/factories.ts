@@ -40,6 +40,12 @@ export type BoardOptions = {
   cacheTtlSeconds?: number;
 };
 
+/** The body of a 202 from POST /v1/events. */
+export type IngestReply = {
+  accepted: number;
+  rejected: Array<{ index: number; error: { code: string; message: string } }>;
+};
+
 /** Creates a board through the admin API (the same path a studio uses) and returns its id. */
 export async function createBoard(options: BoardOptions = {}): Promise<string> {
   const id = uniqueId("board");

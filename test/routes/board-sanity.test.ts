@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { counters } from "../../src/lib/metrics";
+import type { IngestReply } from "../helpers/factories";
 import {
   ADMIN,
   api,
@@ -12,11 +13,6 @@ import {
   scoreRows,
   uniqueId,
 } from "../helpers/factories";
-
-type IngestReply = {
-  accepted: number;
-  rejected: Array<{ index: number; error: { code: string; message: string } }>;
-};
 
 const iso = () => new Date(Date.now() - 1000).toISOString();
 

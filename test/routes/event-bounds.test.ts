@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import type { IngestReply } from "../helpers/factories";
 import {
   api,
   createBoard,
@@ -10,11 +11,6 @@ import {
   scoreRows,
   uniqueId,
 } from "../helpers/factories";
-
-type IngestReply = {
-  accepted: number;
-  rejected: Array<{ index: number; error: { code: string; message: string } }>;
-};
 
 const utf8 = new TextEncoder();
 const bytes = (value: unknown) => utf8.encode(JSON.stringify(value)).byteLength;

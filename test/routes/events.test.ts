@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { IngestReply } from "../helpers/factories";
 import {
   ADMIN,
   api,
@@ -11,11 +12,6 @@ import {
 } from "../helpers/factories";
 
 const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString();
-
-type IngestReply = {
-  accepted: number;
-  rejected: Array<{ index: number; error: { code: string; message: string } }>;
-};
 
 describe("POST /v1/events", () => {
   it("accepts one event and makes its score visible through the queue and the consumer", async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppBindings } from "../../src/env";
 import { counters } from "../../src/lib/metrics";
+import type { IngestReply } from "../helpers/factories";
 import {
   ADMIN,
   createBoard,
@@ -15,10 +16,6 @@ import {
 } from "../helpers/factories";
 import { testRedis } from "../stores/redis/fixtures";
 
-type IngestReply = {
-  accepted: number;
-  rejected: Array<{ index: number; error: { code: string; message: string } }>;
-};
 type ScoreEvent = {
   id: string;
   type: string;

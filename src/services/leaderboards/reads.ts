@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { inArray } from "drizzle-orm";
 import { percentile } from "../../domain";
-import { apiEntry } from "../../domain/leaderboard";
+import { apiEntry, type PageCursorKey } from "../../domain/leaderboard";
 import { CircuitOpenError } from "../../lib/circuit-breaker";
 import { describeError, log } from "../../lib/log";
 import { count } from "../../lib/metrics";
@@ -185,6 +185,12 @@ async function redisOrPostgres<T>(
   return { value: await postgresRanks.run(viaPostgres), source: "postgres" };
 }
 
+/** A page's size and, for a later page, the last row of the one before. */
+interface ReadPageOptions {
+  limit: number;
+  after?: PageCursorKey | undefined;
+}
+
 /**
  * A page of a board-period in rank order. The top-N comes from the board's Durable Object with no
  * database query; a page reaching past it continues from Redis (or Postgres) after the last row,
@@ -194,10 +200,7 @@ export async function readPage(
   ctx: ReadContext,
   board: Board,
   periodKey: string,
-  options: {
-    limit: number;
-    after?: { score: number; reachedAt: number; playerId: string } | undefined;
-  },
+  options: ReadPageOptions,
 ): Promise<{ entries: EntryView[]; total: number; hasMore: boolean; source: Source }> {
   if (!(await periodMayHoldRecords(ctx.db, board, periodKey)))
     return { entries: [], total: 0, hasMore: false, source: "postgres" };
@@ -278,10 +281,7 @@ export async function readPageJson(
   ctx: ReadContext,
   board: Board,
   periodKey: string,
-  options: {
-    limit: number;
-    after?: { score: number; reachedAt: number; playerId: string } | undefined;
-  },
+  options: ReadPageOptions,
 ): Promise<{
   entriesJson: string;
   last: { score: number; reachedAt: number; playerId: string } | null;
