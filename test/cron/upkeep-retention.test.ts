@@ -150,4 +150,24 @@ describe("daily upkeep retention (a database of its own; real Postgres only)", (
     );
     expect(left.map((r) => r.event_id)).toEqual(["inside-window"]);
   });
+
+  it("works off a backlog larger than one delete batch in a single run", async ({ skip }) => {
+    if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
+    // 25,000 expired ids: two full batches of 10,000 and a partial one.
+    await withDb((db) =>
+      db.execute(sql`insert into event_ids (event_id, received_at)
+        select 'backlog-' || g, now() - interval '9 days' from generate_series(1, 25000) g`),
+    );
+    const result = await withDb((db) => runUpkeep(db, new Date()));
+    expect(result.eventIdsPruned).toBe(25_000);
+    const left = await withDb(
+      async (db) =>
+        (
+          await db.execute<{ n: string }>(
+            sql`select count(*) as n from event_ids where event_id like 'backlog-%'`,
+          )
+        ).rows[0]?.n,
+    );
+    expect(Number(left)).toBe(0);
+  });
 });

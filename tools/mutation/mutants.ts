@@ -17,6 +17,9 @@ export interface Mutant {
   tests: string[];
 }
 
+import { READ_MUTANTS } from "./mutants-reads.ts";
+import { WRITE_MUTANTS } from "./mutants-writes.ts";
+
 const CONSUMER = "test/queue/event-consumer.test.ts";
 const SCORE_BOUNDS = "test/queue/score-bounds.test.ts";
 const TOP_SET = "test/objects/leaderboard/top-set.test.ts";
@@ -131,7 +134,7 @@ export const MUTANTS: Mutant[] = [
     find: "group.filter((c) => c.changed && c.version === 1).length,",
     replace: "group.filter((c) => c.changed).length,",
     why: "when Postgres' exact count cannot be read, every changed record counts as a new player",
-    tests: [CONSUMER, DO],
+    tests: ["test/services/projection/score-projection.test.ts", CONSUMER, DO],
   },
 
   // -- Durable Object (objects/leaderboard/) ---------------------------------------------------
@@ -440,4 +443,6 @@ export const MUTANTS: Mutant[] = [
     why: "?limit= above 100 is accepted instead of answering 400",
     tests: ["test/routes/leaderboard-params.test.ts", LEADERBOARDS, HOSTILE_READS],
   },
+  ...READ_MUTANTS,
+  ...WRITE_MUTANTS,
 ];

@@ -98,6 +98,26 @@ describe("the cache core", () => {
     expect(cache.peek("k")?.value).toBe("v2");
   });
 
+  it("is fresh for exactly freshMs, then stale for exactly staleMs, then loads before answering", async () => {
+    // Inside workerd the clock stands still while code runs, so `now` is the entries' exact time.
+    const t0 = Date.UTC(2026, 11, 1);
+    const at = async (offset: number) => {
+      const cache = new SwrCache<string>(policy);
+      cache.set("k", "v1", t0);
+      const background: Promise<unknown>[] = [];
+      const reload = origin(() => "v2");
+      const waitUntil = (p: Promise<unknown>) => background.push(p);
+      const answer = await one(cache, "k", reload.load, { now: t0 + offset, waitUntil });
+      await Promise.all(background);
+      return { value: answer?.value, how: answer?.how, loads: reload.calls.length };
+    };
+    const { freshMs, staleMs } = policy;
+    expect(await at(freshMs - 1)).toEqual({ value: "v1", how: "fresh", loads: 0 });
+    expect(await at(freshMs)).toEqual({ value: "v1", how: "stale", loads: 1 });
+    expect(await at(freshMs + staleMs - 1)).toEqual({ value: "v1", how: "stale", loads: 1 });
+    expect(await at(freshMs + staleMs)).toEqual({ value: "v2", how: "loaded", loads: 1 });
+  });
+
   it("fails only the callers that ran or waited for a failed load", async () => {
     const cache = new SwrCache<string>({ ...policy, staleIfErrorMs: 0, retryAfterMs: 0 });
     const t0 = Date.now();

@@ -259,6 +259,49 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)(
       expect((await applyToRedis(redis, prefix, [])).applied).toBe(0);
     });
 
+    it("refuses ready keys whose marker trails the reader's watermark, or whose ZSET and HASH disagree", async () => {
+      const redis = testRedis();
+      const bp = boardPeriod();
+      const { boardId, periodKey } = bp;
+      const t = Date.UTC(2026, 10, 22);
+      const rows = [
+        { playerId: "p1", version: 1, sortScore: -9, reachedAt: t },
+        { playerId: "p2", version: 1, sortScore: -5, reachedAt: t + 1 },
+      ];
+      await replaceBoardPeriod(redis, prefix, boardId, periodKey, rows, { reset: true });
+      const keys = rankKeys(prefix, boardId, periodKey);
+      const marker = 1_700_000_000_000;
+      await redis.set(keys.ready, String(marker));
+      const reads = (minWatermark: number): Array<() => Promise<unknown>> => [
+        () => rankFromRedis(redis, prefix, boardId, periodKey, "p1", { minWatermark }),
+        () => ranksFromRedis(redis, prefix, boardId, periodKey, ["p1"], { minWatermark }),
+        () => aroundFromRedis(redis, prefix, boardId, periodKey, "p1", 1, { minWatermark }),
+        () =>
+          pageFromRedis(redis, prefix, boardId, periodKey, { offset: 0, limit: 5 }, { minWatermark }),
+        () => rankForScoreFromRedis(redis, prefix, boardId, periodKey, 5, { minWatermark }),
+      ];
+      // A marker at the reader's watermark is enough; one millisecond short is not.
+      const atMarker = { rank: 1, sortScore: -9, reachedAt: t, total: 2 };
+      expect(
+        await rankFromRedis(redis, prefix, boardId, periodKey, "p1", { minWatermark: marker }),
+      ).toEqual(atMarker);
+      for (const read of reads(marker + 1)) await expect(read()).rejects.toThrow(RedisNotReadyError);
+      for (const read of reads(marker)) await expect(read()).resolves.toBeDefined();
+
+      // One entry of the HASH lost (evicted): the counts differ, so every read refuses.
+      await redis.hdel(keys.m, "p2");
+      for (const read of reads(0)) await expect(read()).rejects.toThrow(RedisNotReadyError);
+      // The same when the ZSET is the one that lost it.
+      await replaceBoardPeriod(redis, prefix, boardId, periodKey, rows, { reset: true });
+      expect(await rankFromRedis(redis, prefix, boardId, periodKey, "p2")).toMatchObject({
+        rank: 2,
+        total: 2,
+      });
+      const member = await redis.zrange<string[]>(keys.z, 1, 1);
+      await redis.zrem(keys.z, member[0] ?? "");
+      for (const read of reads(0)) await expect(read()).rejects.toThrow(RedisNotReadyError);
+    });
+
     /**
      * The same final rows in Postgres `scores` (a real board) and, through messy deliveries, in
      * Redis.
