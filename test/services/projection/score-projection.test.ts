@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ScoreChange } from "../../../src/domain/records";
-import { ALL_TIME_KEY } from "../../../src/domain/periods";
 import { boardPeriodKey } from "../../../src/domain/board-period-key";
+import { ALL_TIME_KEY } from "../../../src/domain/periods";
+import type { ScoreChange } from "../../../src/domain/records";
 import { requireBoard } from "../../../src/services/boards";
 import { projectScoreChanges } from "../../../src/services/projection/score-projection";
 import { leaderboardStub } from "../../../src/stores/objects/leaderboard";
@@ -31,7 +31,13 @@ describe("projecting a batch's changes to the Durable Object", () => {
       const key = boardPeriodKey(boardId, ALL_TIME_KEY);
       // A first batch with Postgres' exact count: 40 players, two of them held here.
       const exact = new Map([[key, { count: 40, at: Date.now() }]]);
-      await projectScoreChanges(testEnv, [change("a", 1), change("b", 1)], boards, waitUntil, exact);
+      await projectScoreChanges(
+        testEnv,
+        [change("a", 1), change("b", 1)],
+        boards,
+        waitUntil,
+        exact,
+      );
       const stub = leaderboardStub(testEnv, boardId, ALL_TIME_KEY);
       expect((await stub.stats()).total).toBe(40);
 

@@ -277,7 +277,14 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)(
         () => ranksFromRedis(redis, prefix, boardId, periodKey, ["p1"], { minWatermark }),
         () => aroundFromRedis(redis, prefix, boardId, periodKey, "p1", 1, { minWatermark }),
         () =>
-          pageFromRedis(redis, prefix, boardId, periodKey, { offset: 0, limit: 5 }, { minWatermark }),
+          pageFromRedis(
+            redis,
+            prefix,
+            boardId,
+            periodKey,
+            { offset: 0, limit: 5 },
+            { minWatermark },
+          ),
         () => rankForScoreFromRedis(redis, prefix, boardId, periodKey, 5, { minWatermark }),
       ];
       // A marker at the reader's watermark is enough; one millisecond short is not.
@@ -285,7 +292,8 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)(
       expect(
         await rankFromRedis(redis, prefix, boardId, periodKey, "p1", { minWatermark: marker }),
       ).toEqual(atMarker);
-      for (const read of reads(marker + 1)) await expect(read()).rejects.toThrow(RedisNotReadyError);
+      for (const read of reads(marker + 1))
+        await expect(read()).rejects.toThrow(RedisNotReadyError);
       for (const read of reads(marker)) await expect(read()).resolves.toBeDefined();
 
       // One entry of the HASH lost (evicted): the counts differ, so every read refuses.
