@@ -1,9 +1,10 @@
 // `npm run test:mutation`: the curated mutation check. Each mutant of mutants.ts is a small,
 // realistic bug in a module where a silent bug costs most; the runner applies it in place, runs
-// only the mutant's related test files (`vitest run <files>`, the project's config, so inside
-// workerd against the Postgres and Redis of DATABASE_URL and REDIS_URL) and restores the file.
-// A mutant is killed when that run fails, survives when it passes. One line per mutant, then the
-// killed ratio and the survivors with the bug each stands for; exits 1 under the threshold.
+// the mutant's related test files one by one (`vitest run <file>`, the project's config, so inside
+// workerd against the Postgres and Redis of DATABASE_URL and REDIS_URL) until one fails, and
+// restores the file. A mutant is killed when a file fails, survives when all of them pass. One
+// line per mutant, then the killed ratio and the survivors with the bug each stands for; exits 1
+// under the threshold.
 //
 //   npm run test:mutation                          every mutant
 //   npm run test:mutation -- --only id,id          only these mutants
@@ -22,7 +23,7 @@ import { stripVTControlCharacters } from "node:util";
 import { MUTANTS, type Mutant } from "./mutants.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-/** A run that takes this long is stopped and counts as killed (the mutant hung the tests). */
+/** A test file's run that takes this long is stopped; the mutant counts as killed (it hung them). */
 const TIMEOUT_MS = 6 * 60_000;
 /** Where the original of the file under mutation waits while a mutant is applied. */
 const BACKUP = join(
@@ -137,12 +138,30 @@ function onSignal(signal: NodeJS.Signals): void {
   process.exit(130);
 }
 
-/** Runs the related test files; resolves with the verdict, and writes vitest's output to logFile. */
-function runTests(tests: string[], logFile: string): Promise<Verdict> {
+/**
+ * Runs the related test files one at a time, in the list's order, and stops at the first that
+ * fails: most mutants die in their first file, and a lone file starts faster than all of them at
+ * once. Resolves with the verdict and writes vitest's output to logFile.
+ */
+async function runTests(tests: string[], logFile: string): Promise<Verdict> {
+  const outputs: string[] = [];
+  try {
+    for (const test of tests) {
+      const { verdict, output } = await runTestFile(test);
+      outputs.push(`== ${test}\n${output}`);
+      if (verdict !== "survived") return verdict;
+    }
+    return "survived";
+  } finally {
+    writeFileSync(logFile, outputs.join("\n"));
+  }
+}
+
+function runTestFile(test: string): Promise<{ verdict: Verdict; output: string }> {
   return new Promise((resolvePromise, reject) => {
     const out: Buffer[] = [];
     // --bail: the first failing test kills the mutant; the rest need not run.
-    child = spawn(join(ROOT, "node_modules/.bin/vitest"), ["run", "--bail=1", ...tests], {
+    child = spawn(join(ROOT, "node_modules/.bin/vitest"), ["run", "--bail=1", test], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -161,12 +180,13 @@ function runTests(tests: string[], logFile: string): Promise<Verdict> {
       clearTimeout(timer);
       child = undefined;
       const output = stripVTControlCharacters(Buffer.concat(out).toString("utf8"));
-      writeFileSync(logFile, output);
-      if (timedOut) resolvePromise("timeout");
-      else if (code === 0) resolvePromise("survived");
+      let verdict: Verdict;
+      if (timedOut) verdict = "timeout";
+      else if (code === 0) verdict = "survived";
       // vitest's summary: "Test Files  1 failed | 1 passed (2)"; "Tests  2 failed | ..."
-      else if (/^\s*Test(?: Files|s)\s+\d+ failed/m.test(output)) resolvePromise("killed");
-      else resolvePromise("error");
+      else if (/^\s*Test(?: Files|s)\s+\d+ failed/m.test(output)) verdict = "killed";
+      else verdict = "error";
+      resolvePromise({ verdict, output });
     });
   });
 }
