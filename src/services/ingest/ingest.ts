@@ -3,6 +3,7 @@ import type { EventBody, EventsMessage } from "../../domain/messages";
 import type { AppBindings } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/log";
+import { jsonBytes, sendBatches } from "../../lib/send-batches";
 import { getBoards } from "../../stores/cache/boards";
 import type { Database } from "../../stores/postgres/client";
 import type { Board } from "../../stores/postgres/schema";
@@ -116,11 +117,6 @@ function writeRefusal(caller: Caller, playerId: string, board: Board | undefined
 /** A queue message holds at most 100 events and must stay under 128 KB (with headroom). */
 const PACK_MAX_EVENTS = 100;
 const PACK_MAX_BYTES = 120_000;
-/** sendBatch takes at most 100 messages and 256 KB. */
-const SEND_MAX_MESSAGES = 100;
-const SEND_MAX_BYTES = 240_000;
-
-const utf8 = new TextEncoder();
 
 /** A queue message and its size in bytes as JSON (what the queue's limits count). */
 interface PackedMessage {
@@ -137,7 +133,7 @@ function pack(events: EventBody[]): PackedMessage[] {
   let current: EventBody[] = [];
   let bytes = 0;
   for (const event of events) {
-    const size = utf8.encode(JSON.stringify(event)).byteLength + 1;
+    const size = jsonBytes(event) + 1;
     if (
       current.length === PACK_MAX_EVENTS ||
       (current.length > 0 && bytes + size > PACK_MAX_BYTES)
@@ -154,20 +150,10 @@ function pack(events: EventBody[]): PackedMessage[] {
 }
 
 async function sendAll(queue: Queue, messages: PackedMessage[]): Promise<void> {
-  if (messages.length === 0) return;
-  const chunks: MessageSendRequest<EventsMessage>[][] = [];
-  let chunk: MessageSendRequest<EventsMessage>[] = [];
-  let bytes = 0;
-  for (const message of messages) {
-    const size = message.bytes + 100; // ~100 B of envelope per message counts too
-    if (chunk.length === SEND_MAX_MESSAGES || (chunk.length > 0 && bytes + size > SEND_MAX_BYTES)) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push({ body: message.body, contentType: "json" });
-    bytes += size;
-  }
-  chunks.push(chunk);
-  await Promise.all(chunks.map((c) => queue.sendBatch(c)));
+  const batches = sendBatches(messages, (message) => message.bytes);
+  await Promise.all(
+    batches.map((batch) =>
+      queue.sendBatch(batch.map((m) => ({ body: m.body, contentType: "json" as const }))),
+    ),
+  );
 }

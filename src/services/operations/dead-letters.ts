@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { IngestMessageSchema, queueRole } from "../../domain/messages";
 import type { AppBindings } from "../../env";
+import { jsonBytes, sendBatches } from "../../lib/send-batches";
 import type { Database } from "../../stores/postgres/client";
 
 export interface DeadLetterView {
@@ -88,8 +89,8 @@ export async function replayDeadLetters(
   }
   let replayed = 0;
   for (const [queue, letters] of byQueue) {
-    for (let i = 0; i < letters.length; i += 100) {
-      const chunk = letters.slice(i, i + 100);
+    // Chunked by count and bytes: letters from full 100-event messages reach ~100 KB each.
+    for (const chunk of sendBatches(letters, (letter) => jsonBytes(letter.body))) {
       await queue.sendBatch(chunk.map((l) => ({ body: l.body, contentType: "json" as const })));
       const ids = chunk.map((l) => l.id);
       await db.execute(
