@@ -198,6 +198,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
         ? await readBody(req, MAX_BODY_BYTES, "send smaller batches")
         : Buffer.alloc(0);
     const path = url.pathname.replace(/\/+$/, "");
+    if (path.startsWith(WATCH_PATH)) return watches.serve(req, res, path);
 
     if (path === "" || path === "/pipeline" || path === "/multi-exec") {
       if (req.method !== "POST") {
@@ -215,6 +216,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
       }
       if (path === "") {
         const command = toCommand(parsed);
+        if (command) watches.count(body, [command]);
         if (!command)
           return send(res, 400, {
             error: 'ERR body must be a command array of strings/numbers, e.g. ["GET","key"]',
@@ -222,6 +224,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
         return sendReply(res, await runOne(command), base64);
       }
       const commands = Array.isArray(parsed) ? parsed.map(toCommand) : [];
+      watches.count(body, commands.filter((c): c is string[] => c !== null));
       if (commands.length === 0 || commands.some((c) => !c)) {
         return send(res, 400, {
           error:
@@ -248,6 +251,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     // Path form: /SET/key/value; a POST body becomes the last argument (Upstash's REST convention).
     const command = path.slice(1).split("/").map(decodeURIComponent);
     if (body.length > 0) command.push(body.toString("utf8"));
+    watches.count(Buffer.from(JSON.stringify(command)), [command]);
     return sendReply(res, await runOne(command), base64);
   }
 
@@ -291,6 +295,83 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
     },
   };
 }
+
+/**
+ * Counting for tests (not part of Upstash's API): `PUT /__bridge/watches/<text>` starts counting
+ * the requests whose body contains <text> (a board id, say), `GET` returns the counts, `DELETE`
+ * stops. Tests use it to hold the number of Upstash round trips and commands per request type,
+ * the largest pipeline, and scripts sent without `allow-key-locking` (which would take Upstash's
+ * database-wide lock).
+ */
+const WATCH_PATH = "/__bridge/watches/";
+
+interface WatchCounts {
+  requests: number;
+  commands: number;
+  scripts: number;
+  scriptsWithoutKeyLocking: number;
+  maxCommandsPerRequest: number;
+  maxRequestBytes: number;
+}
+
+const watches = {
+  counts: new Map<string, WatchCounts>(),
+  /** SHA-1s of script texts that came without `allow-key-locking`. */
+  unflagged: new Set<string>(),
+
+  count(body: Buffer, commands: string[][]): void {
+    for (const command of commands) {
+      const name = String(command[0]).toUpperCase();
+      if ((name === "EVAL" || name === "EVAL_RO") && !keyLocking(String(command[1]))) {
+        watches.unflagged.add(sha1(String(command[1])));
+      }
+    }
+    if (watches.counts.size === 0) return;
+    const text = body.toString("utf8");
+    for (const [needle, counts] of watches.counts) {
+      if (!text.includes(needle)) continue;
+      counts.requests += 1;
+      counts.commands += commands.length;
+      counts.maxCommandsPerRequest = Math.max(counts.maxCommandsPerRequest, commands.length);
+      counts.maxRequestBytes = Math.max(counts.maxRequestBytes, body.length);
+      for (const command of commands) {
+        const name = String(command[0]).toUpperCase();
+        if (!name.startsWith("EVAL")) continue;
+        counts.scripts += 1;
+        const unflagged = name.startsWith("EVALSHA")
+          ? watches.unflagged.has(String(command[1]).toLowerCase())
+          : !keyLocking(String(command[1]));
+        if (unflagged) counts.scriptsWithoutKeyLocking += 1;
+      }
+    }
+  },
+
+  serve(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const needle = decodeURIComponent(path.slice(WATCH_PATH.length));
+    if (needle === "") return send(res, 400, { error: "name the text to watch in the path" });
+    if (req.method === "PUT") {
+      watches.counts.set(needle, {
+        requests: 0,
+        commands: 0,
+        scripts: 0,
+        scriptsWithoutKeyLocking: 0,
+        maxCommandsPerRequest: 0,
+        maxRequestBytes: 0,
+      });
+      return send(res, 200, { result: "OK" });
+    }
+    if (req.method === "DELETE") {
+      watches.counts.delete(needle);
+      return send(res, 200, { result: "OK" });
+    }
+    const counts = watches.counts.get(needle);
+    if (!counts) return send(res, 404, { error: "no such watch: PUT it first" });
+    return send(res, 200, counts);
+  },
+};
+
+const keyLocking = (script: string) =>
+  /^#!lua flags=[^\n]*\ballow-key-locking\b/.test(script);
 
 function authorized(req: IncomingMessage, url: URL, token: string): boolean {
   const header = req.headers.authorization;

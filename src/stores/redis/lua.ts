@@ -144,19 +144,26 @@ return applied
 };
 
 /**
- * KEYS: z, m, ready. ARGV: playerId, min watermark. Returns nil, or {rank0, score, member, total}.
+ * KEYS: z, m, ready. ARGV: playerIds..., min watermark. Returns {total, r1, r2, ...}: per player
+ * nil (not on the board) or {rank0, score, member}. One call for any number of players (friends),
+ * so Upstash runs one script, not one per player.
  */
 export const RANK_SCRIPT: LuaScript = {
   name: "rank",
   readonly: true,
   source: `${MEMBER_OF}${READY_GUARD}
-local record = redis.call('HGET', KEYS[2], ARGV[1])
-if not record then return false end
-local member = member_of(record)
-if not member then return false end
-local rank = redis.call('ZRANK', KEYS[1], member)
-if not rank then return false end
-return {rank, redis.call('ZSCORE', KEYS[1], member), member, redis.call('ZCARD', KEYS[1])}
+local out = {redis.call('ZCARD', KEYS[1])}
+for i = 1, #ARGV - 1 do
+  local found = false
+  local record = redis.call('HGET', KEYS[2], ARGV[i])
+  local member = record and member_of(record)
+  if member then
+    local rank = redis.call('ZRANK', KEYS[1], member)
+    if rank then found = {rank, redis.call('ZSCORE', KEYS[1], member), member} end
+  end
+  out[i + 1] = found
+end
+return out
 `,
 };
 

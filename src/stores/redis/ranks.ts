@@ -237,28 +237,14 @@ export async function rankFromRedis(
   playerId: string,
   options: RedisCallOptions = {},
 ): Promise<RedisPlayerRank | null> {
-  const keys = rankKeys(prefix, boardId, periodKey);
-  return rankOfReply(
-    await read(
-      runScript(redis, RANK_SCRIPT, [keys.z, keys.m, keys.ready], [playerId, floorArg(options)]),
-      options,
-    ),
-  );
+  const [rank] = await ranksFromRedis(redis, prefix, boardId, periodKey, [playerId], options);
+  return rank ?? null;
 }
 
-/** The rank script's reply `{rank0, score, member, total}` (nil: not on the board). */
-function rankOfReply(reply: unknown): RedisPlayerRank | null {
-  if (reply === null || reply === undefined) return null;
-  const [rank0, score, member, total] = replyArray(reply, "rank");
-  return {
-    rank: replyInt(rank0, "rank") + 1,
-    sortScore: replyInt(score, "score"),
-    reachedAt: replyMember(member).reachedAt,
-    total: replyInt(total, "total"),
-  };
-}
+/** Most players one rank script call takes (its run time, and so its key lock, stays short). */
+const RANKS_MAX_PLAYERS = 1_000;
 
-/** Ranks of several players in ONE request (a pipeline of the rank script); null where absent. */
+/** Ranks of several players in ONE script call; null where absent. */
 export async function ranksFromRedis(
   redis: Redis,
   prefix: string,
@@ -267,19 +253,35 @@ export async function ranksFromRedis(
   playerIds: readonly string[],
   options: RedisCallOptions = {},
 ): Promise<Array<RedisPlayerRank | null>> {
+  if (playerIds.length === 0) return [];
+  if (playerIds.length > RANKS_MAX_PLAYERS) {
+    throw new RangeError(`ranksFromRedis: at most ${RANKS_MAX_PLAYERS} players per call`);
+  }
   const keys = rankKeys(prefix, boardId, periodKey);
-  const replies = await read(
-    pipelineScript(
-      redis,
-      RANK_SCRIPT,
-      playerIds.map((id) => ({
-        keys: [keys.z, keys.m, keys.ready],
-        args: [id, floorArg(options)],
-      })),
+  const reply = replyArray(
+    await read(
+      runScript(
+        redis,
+        RANK_SCRIPT,
+        [keys.z, keys.m, keys.ready],
+        [...playerIds, floorArg(options)],
+      ),
+      options,
     ),
-    options,
+    "ranks",
   );
-  return replies.map(rankOfReply);
+  const total = replyInt(reply[0], "total");
+  return playerIds.map((_, i) => {
+    const found = reply[i + 1];
+    if (found === null || found === undefined) return null;
+    const [rank0, score, member] = replyArray(found, "rank");
+    return {
+      rank: replyInt(rank0, "rank") + 1,
+      sortScore: replyInt(score, "score"),
+      reachedAt: replyMember(member).reachedAt,
+      total,
+    };
+  });
 }
 
 /** Entries [offset, offset + limit) in ranking order, and the board-period's size. */

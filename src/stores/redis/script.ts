@@ -2,19 +2,32 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { LuaScript } from "./lua";
 
 /**
- * Script SHAs by source, computed once per isolate. Plain strings, not promises: a promise made in
+ * The text sent for a script: its source under a shebang declaring its flags. Upstash runs a script
+ * under a database-wide lock (no other command meanwhile, read-only scripts included) unless it
+ * declares `allow-key-locking`, which locks only the KEYS it is given; every script of ours touches
+ * only its KEYS. `no-writes` marks the read scripts (EVALSHA_RO), which Redis then also runs when
+ * memory is full. Redis itself does not know `allow-key-locking`; the local bridge drops it.
+ */
+export function scriptText(script: LuaScript): string {
+  const flags = script.readonly ? "allow-key-locking,no-writes" : "allow-key-locking";
+  return `#!lua flags=${flags}\n${script.source}`;
+}
+
+/**
+ * Script SHAs by text, computed once per isolate. Plain strings, not promises: a promise made in
  * one request must not be awaited by another (in Workers it belongs to the request that made it).
  * Two requests may both compute a SHA the first time; it is one digest of a few hundred bytes.
  */
 const shas = new Map<string, string>();
 
-/** SHA-1 of a script's source (what EVALSHA names it by). */
+/** SHA-1 of a script's text (what EVALSHA names it by). */
 async function scriptSha(script: LuaScript): Promise<string> {
-  const known = shas.get(script.source);
+  const text = scriptText(script);
+  const known = shas.get(text);
   if (known !== undefined) return known;
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.source));
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
   const sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  shas.set(script.source, sha);
+  shas.set(text, sha);
   return sha;
 }
 
@@ -42,8 +55,8 @@ export async function runScript(
   } catch (error) {
     if (!isNoScript(error)) throw error;
     return script.readonly
-      ? await redis.evalRo(script.source, keys, args)
-      : await redis.eval(script.source, keys, args);
+      ? await redis.evalRo(scriptText(script), keys, args)
+      : await redis.eval(scriptText(script), keys, args);
   }
 }
 
@@ -80,7 +93,7 @@ export async function pipelineScript(
     const second = redis.pipeline();
     for (const i of missing) {
       const call = calls[i];
-      if (call) second.eval(script.source, call.keys, call.args);
+      if (call) second.eval(scriptText(script), call.keys, call.args);
     }
     const retried = await second.exec({ keepErrors: true });
     missing.forEach((index, k) => {

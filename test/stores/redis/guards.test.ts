@@ -13,6 +13,7 @@ import {
   pageAfter,
   pageFromRedis,
   rankFromRedis,
+  ranksFromRedis,
   redisChangeOf,
   replaceBoardPeriod,
 } from "../../../src/stores/redis/ranks";
@@ -144,25 +145,35 @@ describe("redis rank store guards", () => {
 
   it("throws on a malformed reply rather than returning a wrong rank", async () => {
     const replying = (reply: unknown) => ({ evalshaRo: async () => reply }) as unknown as Redis;
+    // The rank script's reply: {total, per player nil or {rank0, score, member}}.
     await expect(
-      rankFromRedis(replying(["x", "1", "0000000000000:p", 3]), "eb:", "b", "all", "p"),
+      rankFromRedis(replying([3, ["x", "1", "0000000000000:p"]]), "eb:", "b", "all", "p"),
     ).rejects.toThrow(/safe integer/);
     await expect(
-      rankFromRedis(replying([0, "1", "garbage", 3]), "eb:", "b", "all", "p"),
+      rankFromRedis(replying([3, [0, "1", "garbage"]]), "eb:", "b", "all", "p"),
     ).rejects.toThrow(/malformed member/);
     await expect(rankFromRedis(replying("OK"), "eb:", "b", "all", "p")).rejects.toThrow(
       /not an array/,
     );
-    expect(await rankFromRedis(replying(null), "eb:", "b", "all", "p")).toBeNull();
+    await expect(rankFromRedis(replying([3, "OK"]), "eb:", "b", "all", "p")).rejects.toThrow(
+      /not an array/,
+    );
+    expect(await rankFromRedis(replying([3, null]), "eb:", "b", "all", "p")).toBeNull();
     // Numbers come back as JSON numbers or strings (also "1e+15"): both normalise.
     expect(
-      await rankFromRedis(replying([0, "1e+15", "0000000000007:p", "3"]), "eb:", "b", "all", "p"),
+      await rankFromRedis(replying(["3", [0, "1e+15", "0000000000007:p"]]), "eb:", "b", "all", "p"),
     ).toEqual({
       rank: 1,
       sortScore: 1e15,
       reachedAt: 7,
       total: 3,
     });
+    expect(
+      await ranksFromRedis(replying([5, null, [4, "9", "0000000000002:q"]]), "eb:", "b", "all", [
+        "p",
+        "q",
+      ]),
+    ).toEqual([null, { rank: 5, sortScore: 9, reachedAt: 2, total: 5 }]);
   });
 
   it("recognises NOSCRIPT however the SDK wraps it", () => {
