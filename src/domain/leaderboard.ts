@@ -203,6 +203,8 @@ export interface LeaderboardStats {
   lastRebuildAt: number | null;
   /** The newest batch applied (Postgres time, epoch ms; 0: none). */
   writtenAt: number;
+  /** Read calls (pages, ranks, windows) since this instance started: tests count them. */
+  reads: number;
 }
 
 /** Messages sent on a live-update WebSocket. */

@@ -198,7 +198,10 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
         ? await readBody(req, MAX_BODY_BYTES, "send smaller batches")
         : Buffer.alloc(0);
     const path = url.pathname.replace(/\/+$/, "");
-    if (path.startsWith(WATCH_PATH)) return watches.serve(req, res, path);
+    if (path.startsWith(WATCH_PATH)) {
+      watches.serve(req, res, path);
+      return;
+    }
 
     if (path === "" || path === "/pipeline" || path === "/multi-exec") {
       if (req.method !== "POST") {
@@ -224,7 +227,10 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
         return sendReply(res, await runOne(command), base64);
       }
       const commands = Array.isArray(parsed) ? parsed.map(toCommand) : [];
-      watches.count(body, commands.filter((c): c is string[] => c !== null));
+      watches.count(
+        body,
+        commands.filter((c): c is string[] => c !== null),
+      );
       if (commands.length === 0 || commands.some((c) => !c)) {
         return send(res, 400, {
           error:
@@ -348,7 +354,10 @@ const watches = {
 
   serve(req: IncomingMessage, res: ServerResponse, path: string): void {
     const needle = decodeURIComponent(path.slice(WATCH_PATH.length));
-    if (needle === "") return send(res, 400, { error: "name the text to watch in the path" });
+    if (needle === "") {
+      send(res, 400, { error: "name the text to watch in the path" });
+      return;
+    }
     if (req.method === "PUT") {
       watches.counts.set(needle, {
         requests: 0,
@@ -358,20 +367,21 @@ const watches = {
         maxCommandsPerRequest: 0,
         maxRequestBytes: 0,
       });
-      return send(res, 200, { result: "OK" });
+      send(res, 200, { result: "OK" });
+      return;
     }
     if (req.method === "DELETE") {
       watches.counts.delete(needle);
-      return send(res, 200, { result: "OK" });
+      send(res, 200, { result: "OK" });
+      return;
     }
     const counts = watches.counts.get(needle);
-    if (!counts) return send(res, 404, { error: "no such watch: PUT it first" });
-    return send(res, 200, counts);
+    if (counts) send(res, 200, counts);
+    else send(res, 404, { error: "no such watch: PUT it first" });
   },
 };
 
-const keyLocking = (script: string) =>
-  /^#!lua flags=[^\n]*\ballow-key-locking\b/.test(script);
+const keyLocking = (script: string) => /^#!lua flags=[^\n]*\ballow-key-locking\b/.test(script);
 
 function authorized(req: IncomingMessage, url: URL, token: string): boolean {
   const header = req.headers.authorization;

@@ -74,6 +74,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    */
   #writtenAt = 0;
   #lastRebuildAt: number | null = null;
+  #reads = 0;
   /** When this object drops its storage (see archive-schedule.ts); null: never. */
   #archiveAt: number | null = null;
   /** Set while a rebuild waits for Postgres; see rebuild-journal.ts. */
@@ -227,6 +228,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * neither repeat nor skip rows while scores move), after skipping `offset`, at most `limit`.
    */
   page(options: PageOptions): PageResult {
+    this.#reads += 1;
     const slice = this.#sliceOf(options);
     return {
       entries: viewsOf(this.#top.entries, slice.start, slice.end),
@@ -245,6 +247,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * the cached string, without building the entries again.
    */
   pageJson(options: PageOptions): PageJsonResult {
+    this.#reads += 1;
     const { start, end, total, hasMore } = this.#sliceOf(options);
     if (
       this.#pageJsonOwner !== this.#top ||
@@ -306,6 +309,11 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
 
   /** The player's held entry and rank, or null when not in the held top-N. */
   rankOf(playerId: string): RankResult | null {
+    this.#reads += 1;
+    return this.#heldRank(playerId);
+  }
+
+  #heldRank(playerId: string): RankResult | null {
     const index = this.#top.indexOf(playerId);
     const entry = this.#top.entries[index];
     if (index < 0 || entry === undefined) return null;
@@ -317,8 +325,9 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * way, so a caller falling back to Redis or Postgres need not count the board itself.
    */
   standing(playerId: string): { entry: RankedEntryView | null; total: number; writtenAt: number } {
+    this.#reads += 1;
     return {
-      entry: this.rankOf(playerId)?.entry ?? null,
+      entry: this.#heldRank(playerId)?.entry ?? null,
       total: this.#reportedTotal(),
       writtenAt: this.#writtenAt,
     };
@@ -340,10 +349,11 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     ) {
       throw new RangeError(`standingsOf: playerIds must be at most ${MAX_STANDINGS} strings`);
     }
+    this.#reads += 1;
     const entries: RankedEntryView[] = [];
     const notHeld: string[] = [];
     for (const playerId of playerIds) {
-      const held = this.rankOf(playerId);
+      const held = this.#heldRank(playerId);
       if (held) entries.push(held.entry);
       else notHeld.push(playerId);
     }
@@ -355,6 +365,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * of what is held. Null when the player is not in the held top-N.
    */
   around(playerId: string, n: number): AroundResult | null {
+    this.#reads += 1;
     checkCount("n", n);
     const span = Math.min(n, MAX_AROUND);
     const index = this.#top.indexOf(playerId);
@@ -371,6 +382,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * while players may exist beyond it (rank is then a lower bound).
    */
   rankForScore(score: number): ScoreRankResult {
+    this.#reads += 1;
     checkScore(score);
     const ahead = countAtOrAhead(this.#top.entries, toSortScore(this.#top.sortOrder, score));
     return {
@@ -399,6 +411,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       sockets: this.#live.count,
       lastRebuildAt: this.#lastRebuildAt,
       writtenAt: this.#writtenAt,
+      reads: this.#reads,
     };
   }
 

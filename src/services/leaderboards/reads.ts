@@ -25,6 +25,7 @@ import {
   aroundFromRedis,
   pageAfter,
   pageFromRedis,
+  type RedisAround,
   RedisNotReadyError,
   type RedisRankEntry,
   rankForScoreFromRedis,
@@ -158,6 +159,32 @@ function noteRedisMiss(error: unknown, fallback: string): void {
 
 /** A board-period Redis has not loaded is an answer, not a failure of Redis. */
 const countsAgainstRedis = (error: unknown) => !(error instanceof RedisNotReadyError);
+
+/** Redis' answer, or `undefined` when Upstash is not configured or could not answer. */
+async function fromRedis<T>(
+  ctx: ReadContext,
+  viaRedis: (redis: Redis) => Promise<T>,
+  fallback: string,
+): Promise<{ value: T } | undefined> {
+  if (!ctx.redis) return undefined;
+  const redis = ctx.redis;
+  try {
+    count("redisReads");
+    return { value: await redisBreakerFor(ctx.env).run(() => viaRedis(redis), countsAgainstRedis) };
+  } catch (error) {
+    noteRedisMiss(error, fallback);
+    return undefined;
+  }
+}
+
+/**
+ * Ranks past this many times the top-N are answered by Redis alone, never by the board's Durable
+ * Object: the object holds the top-N only, and it is the one hot spot every PoP shares (about
+ * 1,000 requests/s per object; docs/capacity.md). Within it the object is asked, since it applies
+ * a batch before Redis does.
+ */
+const OBJECT_CHECK_FACTOR = 2;
+const beyondObject = (board: Board, rank: number) => rank > board.topSize * OBJECT_CHECK_FACTOR;
 
 /**
  * Runs the Redis variant of a read when Upstash is configured and answers, else the Postgres one:
@@ -305,13 +332,6 @@ export async function readPageJson(
 export type PlayerStanding = PlayerRank & { displayName?: string; source: Source };
 
 /**
- * Redis ranks within this multiple of the board's top-N are checked against the Durable Object.
- * Redis is written just after the object (off the consumer's ack path), so it may lag it by a
- * batch: a player who just climbed into the top-N from nearby is still answered by the object.
- */
-const OBJECT_CHECK_FACTOR = 2;
-
-/**
  * A player's standing: the Durable Object if they are in the top-N, else Redis, else Postgres.
  * With Redis, Redis is asked first: on a large board almost every player ranks far beyond the
  * top-N, and one Redis script answers them without a Durable Object call. Players Redis places
@@ -327,41 +347,32 @@ export async function readPlayerRank(
   playerId: string,
 ): Promise<PlayerStanding | null> {
   if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return null;
-  let viaRedis: PlayerStanding | null = null;
-  let redisAnswered = false;
-  if (ctx.redis) {
-    try {
-      count("redisReads");
-      const redis = ctx.redis;
-      const r = await redisBreakerFor(ctx.env).run(
-        () =>
-          rankFromRedis(
-            redis,
-            ctx.env.REDIS_KEY_PREFIX,
-            board.id,
-            periodKey,
-            playerId,
-            heldTo(board, periodKey),
-          ),
-        countsAgainstRedis,
-      );
-      redisAnswered = true;
-      if (r) {
-        viaRedis = {
-          playerId,
-          score: fromSortScore(board, r.sortScore),
-          rank: r.rank,
-          total: r.total,
-          percentile: percentile(r.rank, Math.max(r.total, r.rank)),
-          reachedAt: new Date(r.reachedAt).toISOString(),
-          source: "redis",
-        };
-        if (r.rank > board.topSize * OBJECT_CHECK_FACTOR) return viaRedis;
+  const redis = await fromRedis(
+    ctx,
+    (redis) =>
+      rankFromRedis(
+        redis,
+        ctx.env.REDIS_KEY_PREFIX,
+        board.id,
+        periodKey,
+        playerId,
+        heldTo(board, periodKey),
+      ),
+    "answering from the Durable Object or Postgres",
+  );
+  const r = redis?.value;
+  const viaRedis: PlayerStanding | null = r
+    ? {
+        playerId,
+        score: fromSortScore(board, r.sortScore),
+        rank: r.rank,
+        total: r.total,
+        percentile: percentile(r.rank, Math.max(r.total, r.rank)),
+        reachedAt: new Date(r.reachedAt).toISOString(),
+        source: "redis",
       }
-    } catch (error) {
-      noteRedisMiss(error, "answering from the Durable Object or Postgres");
-    }
-  }
+    : null;
+  if (viaRedis && beyondObject(board, viaRedis.rank)) return viaRedis;
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).standing(playerId);
   noteWatermark(board.id, periodKey, held.writtenAt);
@@ -378,7 +389,7 @@ export async function readPlayerRank(
       source: "durable_object",
     };
   }
-  if (redisAnswered) return viaRedis;
+  if (redis) return viaRedis;
   count("postgresReads");
   // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
   const viaPostgres = await postgresRanks.run(() =>
@@ -393,7 +404,10 @@ export async function readPlayerRank(
   return viaPostgres ? { ...viaPostgres, source: "postgres" } : null;
 }
 
-/** n rows above and n below a player (fewer at the edges), the player among them. */
+/**
+ * n rows above and n below a player (fewer at the edges), the player among them. Redis first, as
+ * for a rank: the object only for players Redis places near the top or does not know.
+ */
 export async function readAround(
   ctx: ReadContext,
   board: Board,
@@ -402,6 +416,26 @@ export async function readAround(
   n: number,
 ): Promise<{ entries: EntryView[]; total: number; source: Source } | null> {
   if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return null;
+  const redis = await fromRedis(
+    ctx,
+    (redis) =>
+      aroundFromRedis(
+        redis,
+        ctx.env.REDIS_KEY_PREFIX,
+        board.id,
+        periodKey,
+        playerId,
+        n,
+        heldTo(board, periodKey),
+      ),
+    "answering from the Durable Object or Postgres",
+  );
+  const viaRedis = async (r: RedisAround) => ({
+    entries: await withNames(ctx, board, r.entries),
+    total: r.total,
+    source: "redis" as const,
+  });
+  if (redis?.value && beyondObject(board, redis.value.rank)) return viaRedis(redis.value);
   count("doReads");
   const stub = leaderboardStub(ctx.env, board.id, periodKey);
   const held = await stub.around(playerId, n);
@@ -418,38 +452,26 @@ export async function readAround(
       };
     }
   }
-  const { value, source } = await redisOrPostgres(
-    ctx,
-    async (redis) => {
-      const r = await aroundFromRedis(
-        redis,
-        ctx.env.REDIS_KEY_PREFIX,
-        board.id,
-        periodKey,
-        playerId,
-        n,
-        heldTo(board, periodKey),
-      );
-      return r ? { entries: await withNames(ctx, board, r.entries), total: r.total } : null;
-    },
-    async () => {
-      const db = ctx.db();
-      const rows = await aroundFromPostgres(db, board.id, periodKey, playerId, n);
-      if (!rows) return null;
-      // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
-      const objectTotal = held?.total ?? (await stub.standing(playerId)).total;
-      return {
-        entries: rows.map(fromPostgres),
-        total: objectTotal > 0 ? objectTotal : await countFromPostgres(db, board.id, periodKey),
-      };
-    },
+  if (redis) return redis.value ? viaRedis(redis.value) : null;
+  count("postgresReads");
+  const db = ctx.db();
+  const rows = await postgresRanks.run(() =>
+    aroundFromPostgres(db, board.id, periodKey, playerId, n),
   );
-  return value ? { ...value, source } : null;
+  if (!rows) return null;
+  // The object's total (kept per batch, reconciled on rebuild) spares counting the whole board.
+  const objectTotal = held?.total ?? (await stub.standing(playerId)).total;
+  return {
+    entries: rows.map(fromPostgres),
+    total: objectTotal > 0 ? objectTotal : await countFromPostgres(db, board.id, periodKey),
+    source: "postgres",
+  };
 }
 
 /**
  * The records of several players (friends) on one board-period, ranked; absent players are left
- * out.
+ * out. Redis first, in one script call; the object only for the players Redis places near the
+ * top.
  */
 export async function readPlayers(
   ctx: ReadContext,
@@ -458,58 +480,77 @@ export async function readPlayers(
   playerIds: string[],
 ): Promise<{ entries: EntryView[]; total: number }> {
   if (!(await periodMayHoldRecords(ctx.db, board, periodKey))) return { entries: [], total: 0 };
-  count("doReads");
-  const held = await leaderboardStub(ctx.env, board.id, periodKey).standingsOf(playerIds);
-  const found: EntryView[] = held.entries.map(apiEntry);
-  let total = held.total;
-  const missing = held.notHeld;
-  if (missing.length > 0) {
-    const { value } = await redisOrPostgres(
-      ctx,
-      async (redis) => {
-        const ranks = await ranksFromRedis(
-          redis,
-          ctx.env.REDIS_KEY_PREFIX,
-          board.id,
-          periodKey,
-          missing,
-          heldTo(board, periodKey),
-        );
-        const rows: RedisRankEntry[] = [];
-        let redisTotal = 0;
-        ranks.forEach((r, i) => {
-          if (!r) return;
-          redisTotal = Math.max(redisTotal, r.total);
-          rows.push({
-            rank: r.rank,
-            playerId: missing[i] as string,
-            sortScore: r.sortScore,
-            reachedAt: r.reachedAt,
-          });
-        });
-        return { entries: await withNames(ctx, board, rows), total: redisTotal };
-      },
-      async () => {
-        const db = ctx.db();
-        const rows = await playersFromPostgres(db, board.id, periodKey, missing);
-        // The object's total spares counting the whole board.
-        const boardTotal =
-          rows.length === 0
-            ? 0
-            : held.total > 0
-              ? held.total
-              : await countFromPostgres(db, board.id, periodKey);
-        return { entries: rows.map(fromPostgres), total: boardTotal };
-      },
-    );
-    found.push(...value.entries);
-    total = Math.max(total, value.total);
+  const redis = await fromRedis(
+    ctx,
+    (redis) =>
+      ranksFromRedis(
+        redis,
+        ctx.env.REDIS_KEY_PREFIX,
+        board.id,
+        periodKey,
+        playerIds,
+        heldTo(board, periodKey),
+      ),
+    "answering from the Durable Object or Postgres",
+  );
+  const farRows: RedisRankEntry[] = [];
+  const nearIds: string[] = [];
+  let total = 0;
+  if (redis) {
+    redis.value.forEach((r, i) => {
+      const playerId = playerIds[i] as string;
+      if (r) total = Math.max(total, r.total);
+      // Unknown to Redis: no record yet (or one a moment old, not yet projected there: a friends
+      // list may trail by that moment rather than send every list with a newcomer to the object).
+      if (!r) return;
+      if (beyondObject(board, r.rank)) {
+        farRows.push({ rank: r.rank, playerId, sortScore: r.sortScore, reachedAt: r.reachedAt });
+      } else nearIds.push(playerId);
+    });
+  }
+  const found: EntryView[] = await withNames(ctx, board, farRows);
+  const askObject = redis ? nearIds : playerIds;
+  if (askObject.length > 0) {
+    count("doReads");
+    const held = await leaderboardStub(ctx.env, board.id, periodKey).standingsOf(askObject);
+    found.push(...held.entries.map(apiEntry));
+    total = Math.max(total, held.total);
+    if (redis) {
+      // Near the top and not held: Redis' rank stands (just past the object's top-N).
+      const notHeld = new Set(held.notHeld);
+      const rest: RedisRankEntry[] = [];
+      redis.value.forEach((r, i) => {
+        const playerId = playerIds[i] as string;
+        if (r && notHeld.has(playerId) && !beyondObject(board, r.rank)) {
+          rest.push({ rank: r.rank, playerId, sortScore: r.sortScore, reachedAt: r.reachedAt });
+        }
+      });
+      found.push(...(await withNames(ctx, board, rest)));
+    } else if (held.notHeld.length > 0) {
+      count("postgresReads");
+      const db = ctx.db();
+      const rows = await postgresRanks.run(() =>
+        playersFromPostgres(db, board.id, periodKey, held.notHeld),
+      );
+      // The object's total spares counting the whole board.
+      const boardTotal =
+        rows.length === 0
+          ? 0
+          : held.total > 0
+            ? held.total
+            : await countFromPostgres(db, board.id, periodKey);
+      found.push(...rows.map(fromPostgres));
+      total = Math.max(total, boardTotal);
+    }
   }
   found.sort((a, b) => a.rank - b.rank);
   return { entries: found, total: Math.max(total, found.at(-1)?.rank ?? 0) };
 }
 
-/** The rank a score would get now (dry run: nothing is written). */
+/**
+ * The rank a score would get now (dry run: nothing is written). Redis first; the object when the
+ * rank falls near the top, where it is authoritative.
+ */
 export async function readRankForScore(
   ctx: ReadContext,
   board: Board,
@@ -518,11 +559,8 @@ export async function readRankForScore(
 ): Promise<{ rank: number; total: number; source: Source }> {
   if (!(await periodMayHoldRecords(ctx.db, board, periodKey)))
     return { rank: 1, total: 0, source: "postgres" };
-  count("doReads");
-  const held = await leaderboardStub(ctx.env, board.id, periodKey).rankForScore(score);
-  if (held.withinTop) return { rank: held.rank, total: held.total, source: "durable_object" };
   const sortScore = toSortScore(board, score);
-  const { value, source } = await redisOrPostgres(
+  const redis = await fromRedis(
     ctx,
     (redis) =>
       rankForScoreFromRedis(
@@ -533,15 +571,21 @@ export async function readRankForScore(
         sortScore,
         heldTo(board, periodKey),
       ),
-    async () => {
-      const db = ctx.db();
-      const [rank, total] = await Promise.all([
-        rankForScoreFromPostgres(db, board.id, periodKey, sortScore),
-        // The object's total spares counting the whole board.
-        held.total > 0 ? held.total : countFromPostgres(db, board.id, periodKey),
-      ]);
-      return { rank, total: Math.max(total, rank - 1) };
-    },
+    "answering from the Durable Object or Postgres",
   );
-  return { ...value, source };
+  if (redis && beyondObject(board, redis.value.rank)) return { ...redis.value, source: "redis" };
+  count("doReads");
+  const held = await leaderboardStub(ctx.env, board.id, periodKey).rankForScore(score);
+  if (held.withinTop) return { rank: held.rank, total: held.total, source: "durable_object" };
+  if (redis) return { ...redis.value, source: "redis" };
+  count("postgresReads");
+  const db = ctx.db();
+  const [rank, total] = await postgresRanks.run(() =>
+    Promise.all([
+      rankForScoreFromPostgres(db, board.id, periodKey, sortScore),
+      // The object's total spares counting the whole board.
+      held.total > 0 ? held.total : countFromPostgres(db, board.id, periodKey),
+    ]),
+  );
+  return { rank, total: Math.max(total, rank - 1), source: "postgres" };
 }
