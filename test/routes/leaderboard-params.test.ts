@@ -91,6 +91,25 @@ describe("leaderboard read parameters are checked on every route that takes them
     }
   });
 
+  it("no `period`: all wherever the board lists it, else its first period", async () => {
+    const cases = [
+      { periods: ["daily", "all"], period: "all" },
+      { periods: ["weekly", "daily"], period: "weekly" },
+    ] as const;
+    for (const { periods, period } of cases) {
+      const board = await createBoard({ periods: [...periods] });
+      const page = await api(`/v1/leaderboards/${board}`);
+      const rankOf = await api(`/v1/leaderboards/${board}/rank-of?score=5`);
+      for (const res of [page, rankOf]) {
+        expect([periods, res.status]).toEqual([periods, 200]);
+        const body = (await res.json()) as { period: string; periodKey: string };
+        expect([periods, body.period]).toEqual([periods, period]);
+        if (period === "all") expect(body.periodKey).toBe("all");
+        else expect(body.periodKey).toMatch(/^\d{4}-W\d{2}$/);
+      }
+    }
+  });
+
   it("a malformed `at` is a 400 naming `at`: too long for the schema, or not a key of the period", async () => {
     const board = await createBoard({ periods: ["all", "daily", "weekly"] });
     for (const { name, path, extra } of routes(board)) {

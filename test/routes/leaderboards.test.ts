@@ -53,6 +53,23 @@ async function seed(
   );
 }
 
+/**
+ * Waits until the board's Durable Object serves `count` rows (seed() waits for Postgres; the
+ * object is updated just after the commit), reading around the edge cache so nothing is cached.
+ */
+async function objectHolds(board: string, count: number) {
+  await eventually(
+    async () => {
+      const res = await api(`/v1/leaderboards/${board}?limit=100`, {
+        headers: { "x-edgeboard-cache": "bypass" },
+      });
+      return ((await res.json()) as Page).entries.length === count ? true : undefined;
+    },
+    20_000,
+    `${count} rows on the Durable Object`,
+  );
+}
+
 describe("GET /v1/leaderboards/:board", () => {
   it("serves the top-N from the Durable Object with ranks, names and total; unknown board is 404", async () => {
     const board = await createBoard();
@@ -129,6 +146,58 @@ describe("GET /v1/leaderboards/:board", () => {
     });
     expect(revalidated.status).toBe(304);
     expect(await revalidated.text()).toBe("");
+  });
+
+  it("caches each ?limit= apart: a cached ?limit=2 is not served for ?limit=3", async () => {
+    const board = await createBoard({ cacheTtlSeconds: 60 });
+    await seed(board, [
+      ["k1", 40],
+      ["k2", 30],
+      ["k3", 20],
+    ]);
+    await objectHolds(board, 3);
+    const two = await api(`/v1/leaderboards/${board}?limit=2`);
+    expect(two.headers.get("x-edge-cache")).toBe("MISS");
+    expect(((await two.json()) as Page).entries.map((e) => e.playerId)).toEqual(["k1", "k2"]);
+    const three = await api(`/v1/leaderboards/${board}?limit=3`);
+    expect(three.headers.get("x-edge-cache")).toBe("MISS");
+    const page = (await three.json()) as Page;
+    expect(page.entries.map((e) => [e.rank, e.playerId])).toEqual([
+      [1, "k1"],
+      [2, "k2"],
+      [3, "k3"],
+    ]);
+    expect(page.nextCursor).toBeNull();
+    // Each cached on its own: the second read of either is a hit with its own rows.
+    const again = await api(`/v1/leaderboards/${board}?limit=2`);
+    expect(again.headers.get("x-edge-cache")).toBe("HIT");
+    expect(((await again.json()) as Page).entries).toHaveLength(2);
+  });
+
+  it("a page that ends the board exactly has no nextCursor", async () => {
+    const board = await createBoard();
+    await seed(board, [
+      ["e1", 9],
+      ["e2", 8],
+      ["e3", 7],
+      ["e4", 6],
+    ]);
+    await objectHolds(board, 4);
+    const whole = (await (await api(`/v1/leaderboards/${board}?limit=4`)).json()) as Page;
+    expect(whole.entries.map((e) => e.rank)).toEqual([1, 2, 3, 4]);
+    expect([whole.total, whole.nextCursor]).toEqual([4, null]);
+    // Two pages of two: the first points to the second, the second ends the walk.
+    const first = (await (await api(`/v1/leaderboards/${board}?limit=2`)).json()) as Page;
+    expect(first.entries.map((e) => e.playerId)).toEqual(["e1", "e2"]);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = (await (
+      await api(`/v1/leaderboards/${board}?limit=2&cursor=${first.nextCursor}`)
+    ).json()) as Page;
+    expect(second.entries.map((e) => [e.rank, e.playerId])).toEqual([
+      [3, "e3"],
+      [4, "e4"],
+    ]);
+    expect([second.total, second.nextCursor]).toEqual([4, null]);
   });
 
   it("a burst of 1,000 concurrent cold requests makes one Durable Object read and no database query", async () => {

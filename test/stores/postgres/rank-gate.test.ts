@@ -55,6 +55,24 @@ describe("RankGate (the isolate's cap on Postgres rank fallbacks)", () => {
     expect(await gate.run(async () => "next")).toBe("next");
   });
 
+  it("takes `waiting` waiters: the next is refused at once, not made to wait", async () => {
+    // A long maxWaitMs: a refusal inside the race below can only be the immediate one.
+    const gate = new RankGate({ running: 1, waiting: 2, maxWaitMs: 10_000 });
+    const slow = held();
+    const first = gate.run(async () => {
+      await slow.done;
+      return "first";
+    });
+    const waiters = [gate.run(async () => "second"), gate.run(async () => "third")];
+    const fourth = gate.run(async () => "fourth").catch((error: unknown) => error);
+    const outcome = await Promise.race([fourth, sleep(300).then(() => "still waiting")]);
+    expect(outcome).toBeInstanceOf(ApiError);
+    expect((outcome as ApiError).code).toBe("DEPENDENCY_UNAVAILABLE");
+    // Both waiters keep their places and run once the count ahead of them ends.
+    slow.release();
+    expect(await Promise.all([first, ...waiters])).toEqual(["first", "second", "third"]);
+  });
+
   it("lets go of a place whose request was abandoned mid-count (its finally never ran)", async () => {
     const gate = new RankGate({ running: 1, waiting: 4, maxWaitMs: 2_000, staleAfterMs: 80 });
     // Never settles: what a request cancelled by its client leaves behind.
