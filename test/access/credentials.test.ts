@@ -182,11 +182,11 @@ describe("player tokens", () => {
       IDP_PLAYER_CLAIM: "uid",
     };
     const secret = new TextEncoder().encode(env.IDP_JWT_SECRET);
-    const sign = (claims: Record<string, unknown>, issuer = env.IDP_ISSUER) =>
+    const sign = (claims: Record<string, unknown>, issuer = env.IDP_ISSUER, audience = "game") =>
       new SignJWT(claims)
         .setProtectedHeader({ alg: "HS256" })
         .setIssuer(issuer)
-        .setAudience("game")
+        .setAudience(audience)
         .setExpirationTime("10m")
         .sign(secret);
     const board = await createBoard();
@@ -203,6 +203,16 @@ describe("player tokens", () => {
     expect((await post(await sign({ uid: "idp-7" }))).status).toBe(202);
     expect((await post(await sign({ uid: "idp-7" }, "https://evil.example"))).status).toBe(401);
     expect((await post(await sign({ sub: "idp-7" }))).status).toBe(401);
+    // A token the same provider issued for another of the studio's games.
+    const elsewhere = await post(await sign({ uid: "idp-7" }, env.IDP_ISSUER, "other-game"));
+    expect(elsewhere.status).toBe(401);
+    expect(await elsewhere.json()).toMatchObject({
+      error: {
+        code: "UNAUTHORIZED",
+        message:
+          "Player token refused: the token is not valid here (ERR_JWT_CLAIM_VALIDATION_FAILED)",
+      },
+    });
   });
 
   it("from the studio's identity provider: ES256 against its JWKS, fetched and cached", async () => {

@@ -94,6 +94,46 @@ describe("rate limits", () => {
     expect((await post(await playerToken(other), other)).status).toBe(202);
   });
 
+  it("per address, writes have their own budget: the 6th write is a 429 naming it", async () => {
+    const board = await createBoard();
+    const write = (env: AppBindings, address: string) =>
+      call(
+        "/v1/events",
+        {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${testEnv.ADMIN_KEY}`,
+            "content-type": "application/json",
+            "cf-connecting-ip": address,
+          },
+          body: scoreBody(board, "rl-writer"),
+        },
+        env,
+      );
+    const read = (env: AppBindings, address: string) =>
+      call(`/v1/leaderboards/${board}`, { headers: { "cf-connecting-ip": address } }, env);
+
+    const writes = { ...testEnv, RATE_LIMIT_WRITE_IP: small };
+    const writer = uniqueId("ip-w");
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await write(writes, writer)).status);
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
+    const refused = await write(writes, writer);
+    expect(await refused.json()).toMatchObject({
+      error: {
+        code: "RATE_LIMITED",
+        message: "Too many requests: this address's write budget is spent; retry after 60 s",
+      },
+    });
+    expect((await read(writes, writer)).status).toBe(200);
+
+    const reads = { ...testEnv, RATE_LIMIT_READ_IP: small };
+    const reader = uniqueId("ip-r");
+    for (let i = 0; i < 5; i++) expect((await read(reads, reader)).status).toBe(200);
+    expect((await read(reads, reader)).status).toBe(429);
+    expect((await write(reads, reader)).status).toBe(202);
+  });
+
   it.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)(
     "across PoPs with Upstash: a player's writes beyond the global budget are refused",
     async () => {

@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
+import { boardPeriodKey } from "../../../src/domain/board-period-key";
 import { openDatabase } from "../../../src/stores/postgres/client";
 import {
   aroundFromPostgres,
@@ -308,6 +309,45 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)(
       const member = await redis.zrange<string[]>(keys.z, 1, 1);
       await redis.zrem(keys.z, member[0] ?? "");
       for (const read of reads(0)) await expect(read()).rejects.toThrow(RedisNotReadyError);
+    });
+
+    it("moves the ready marker up to a batch's time, never back for an older batch", async () => {
+      const redis = testRedis();
+      const bp = boardPeriod();
+      const t = Date.UTC(2026, 10, 22);
+      await replaceBoardPeriod(
+        redis,
+        prefix,
+        bp.boardId,
+        bp.periodKey,
+        [{ playerId: "w1", version: 1, sortScore: -9, reachedAt: t }],
+        { reset: true },
+      );
+      const keys = rankKeys(prefix, bp.boardId, bp.periodKey);
+      const marker = 1_700_000_000_000;
+      await redis.set(keys.ready, String(marker));
+      const apply = (playerId: string, writtenAt: number) =>
+        applyToRedis(
+          redis,
+          prefix,
+          [{ ...bp, playerId, sortScore: -1, reachedAt: t, version: 1, expiresAt: null }],
+          {
+            watermarks: new Map([
+              [boardPeriodKey(bp.boardId, bp.periodKey), { writtenAt, expectedAt: 0 }],
+            ]),
+          },
+        );
+      // An older batch's projection lands after the marker moved on: it applies, the marker holds.
+      expect(await apply("w2", marker - 5_000)).toEqual({ applied: 1, behind: [] });
+      expect(Number(await redis.get(keys.ready))).toBe(marker);
+      expect(
+        await rankFromRedis(redis, prefix, bp.boardId, bp.periodKey, "w1", {
+          minWatermark: marker,
+        }),
+      ).toMatchObject({ rank: 1, total: 2 });
+      // A newer one moves it up.
+      expect(await apply("w3", marker + 5_000)).toEqual({ applied: 1, behind: [] });
+      expect(Number(await redis.get(keys.ready))).toBe(marker + 5_000);
     });
 
     /**
