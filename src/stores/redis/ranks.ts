@@ -15,7 +15,7 @@ import {
 } from "./lua";
 import { encodeMember } from "./member";
 import { type RedisRankEntry, replyArray, replyEntries, replyInt, replyMember } from "./reply";
-import { pipelineScript, runScript } from "./script";
+import { pipelineScriptCapped, runScript, type ScriptCall } from "./script";
 
 /*
  * The Redis rank store: per board-period a ZSET (score = sortScore, member = reachedAt:playerId,
@@ -54,6 +54,8 @@ const REDIS_READ_TIMEOUT_MS = 1_500;
 const REDIS_WRITE_TIMEOUT_MS = 3_000;
 /** Largest page / window a single read returns, so one script's run time stays bounded. */
 const REDIS_MAX_PAGE = 1_000;
+/** Most records one apply script call takes (about 35 KB of arguments). */
+export const APPLY_MAX_RECORDS = 500;
 
 /** Per-call override of the time bound, and (reads) the oldest watermark accepted. */
 export interface RedisCallOptions {
@@ -161,10 +163,7 @@ export async function applyToRedis(
     watermarks?: ReadonlyMap<string, { writtenAt: number; expectedAt: number }>;
   } = {},
 ): Promise<RedisApplyResult> {
-  const groups = new Map<
-    string,
-    { keys: string[]; args: string[]; boardId: string; periodKey: string }
-  >();
+  const groups = new Map<string, ApplyGroup>();
   for (const change of changes) {
     const args = recordArgs(change.playerId, change.version, change.sortScore, change.reachedAt);
     const keys = rankKeys(prefix, change.boardId, change.periodKey);
@@ -176,34 +175,67 @@ export async function applyToRedis(
         String(Number.isSafeInteger(n) && (n as number) > 0 ? n : 0);
       group = {
         keys: [keys.z, keys.m, keys.ready],
-        args: [expiry, at(mark?.writtenAt), at(mark?.expectedAt)],
+        expiry,
+        marks: [at(mark?.writtenAt), at(mark?.expectedAt)],
+        records: [],
         boardId: change.boardId,
         periodKey: change.periodKey,
       };
       groups.set(keys.z, group);
-    } else if (group.args[0] !== expiry) {
+    } else if (group.expiry !== expiry) {
       throw new RangeError(
         `redis rank store: changes to ${change.boardId}/${change.periodKey} disagree on expiresAt`,
       );
     }
-    group.args.push(...args);
+    group.records.push(args);
   }
   if (groups.size === 0) return { applied: 0, behind: [] };
-  const list = [...groups.values()];
+  // A board-period's records go in calls of at most APPLY_MAX_RECORDS (one script's run, and so
+  // its key lock, stays short); only its last call moves or checks the ready marker, after every
+  // record of the batch is in.
+  const calls: Array<ScriptCall & { group: ApplyGroup }> = [];
+  for (const group of groups.values()) {
+    for (let i = 0; i < group.records.length; i += APPLY_MAX_RECORDS) {
+      const last = i + APPLY_MAX_RECORDS >= group.records.length;
+      calls.push({
+        keys: group.keys,
+        args: [
+          group.expiry,
+          ...(last ? group.marks : ["0", "0"]),
+          ...group.records.slice(i, i + APPLY_MAX_RECORDS).flat(),
+        ],
+        group,
+      });
+    }
+  }
   const replies = await withTimeout(
-    pipelineScript(redis, APPLY_SCRIPT, list),
+    pipelineScriptCapped(redis, APPLY_SCRIPT, calls),
     options.timeoutMs ?? REDIS_WRITE_TIMEOUT_MS,
     "Redis rank projection",
   );
   const result: RedisApplyResult = { applied: 0, behind: [] };
+  const behindGroups = new Set<ApplyGroup>();
   replies.forEach((reply, i) => {
     const [applied, behind] = replyArray(reply, "apply");
     result.applied += replyInt(applied, "applied count");
-    const group = list[i];
-    if (replyInt(behind, "behind flag") === 1 && group)
+    const group = calls[i]?.group;
+    if (replyInt(behind, "behind flag") === 1 && group && !behindGroups.has(group)) {
+      behindGroups.add(group);
       result.behind.push({ boardId: group.boardId, periodKey: group.periodKey });
+    }
   });
   return result;
+}
+
+/** One board-period's records of a projection, and the arguments every call of it carries. */
+interface ApplyGroup {
+  keys: string[];
+  expiry: string;
+  /** writtenAt, expectedAt: sent with the board-period's last call only. */
+  marks: [string, string];
+  records: string[][];
+  boardId: string;
+  periodKey: string;
 }
 
 /**

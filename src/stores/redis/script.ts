@@ -67,6 +67,47 @@ export interface ScriptCall {
 }
 
 /**
+ * Upstash's per-request limits (docs/capacity.md): a request body of 1 MB on the free and
+ * pay-as-you-go plans, and ~10,000 commands/s per database. A pipeline is held to half the body
+ * limit and 100 commands, so a backlog batch never becomes one multi-megabyte request.
+ */
+export const PIPELINE_MAX_COMMANDS = 100;
+export const PIPELINE_MAX_BYTES = 512 * 1024;
+
+/** A call's size on the wire, about: its keys and arguments, quoted, plus the SHA. */
+const callBytes = (call: ScriptCall) =>
+  60 + [...call.keys, ...call.args].reduce((sum, part) => sum + part.length + 3, 0);
+
+/**
+ * Runs the calls in as many pipelines as the caps above need, one after another (sequential, so a
+ * backlog does not open many requests at once). Each call must fit a pipeline on its own.
+ */
+export async function pipelineScriptCapped(
+  redis: Redis,
+  script: LuaScript,
+  calls: readonly ScriptCall[],
+): Promise<unknown[]> {
+  const results: unknown[] = [];
+  let batch: ScriptCall[] = [];
+  let bytes = 0;
+  for (const call of calls) {
+    const size = callBytes(call);
+    if (size > PIPELINE_MAX_BYTES) {
+      throw new RangeError(`redis ${script.name}: one call of ${size} B exceeds a pipeline's cap`);
+    }
+    if (batch.length === PIPELINE_MAX_COMMANDS || bytes + size > PIPELINE_MAX_BYTES) {
+      results.push(...(await pipelineScript(redis, script, batch)));
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(call);
+    bytes += size;
+  }
+  results.push(...(await pipelineScript(redis, script, batch)));
+  return results;
+}
+
+/**
  * Runs many invocations of one write script in ONE pipeline of EVALSHAs; the calls Redis answers
  * with NOSCRIPT are re-sent as EVALs in a second pipeline. Only valid for scripts that are safe to
  * run again (the apply script is version-guarded), since a pipeline is not a transaction. Returns

@@ -26,8 +26,10 @@ import {
   ranksFromRedis,
   replaceBoardPeriod,
 } from "../../../src/stores/redis/ranks";
+import { PIPELINE_MAX_BYTES, PIPELINE_MAX_COMMANDS } from "../../../src/stores/redis/script";
 import { makeRandom } from "../../domain/prng";
 import { createBoard, query, testEnv, uniqueId } from "../../helpers/factories";
+import { watchUpstash } from "../../helpers/upstash-watch";
 import {
   batches,
   compareRows,
@@ -464,6 +466,57 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)(
         }
       },
     );
+
+    it("splits a large projection into capped calls and pipelines, moving the marker only after the last", async () => {
+      const redis = testRedis();
+      const tag = uniqueId("cap");
+      // One board-period of 1,300 records (3 calls of at most APPLY_MAX_RECORDS) and 150 of one
+      // record each: 153 calls, so two pipelines of at most 100.
+      const big = { boardId: `${tag}-big`, periodKey: "2026-11-22" };
+      written.track(big.boardId, big.periodKey);
+      const small = Array.from({ length: 150 }, (_, i) => {
+        const bp = { boardId: `${tag}-s${i}`, periodKey: "2026-11-22" };
+        written.track(bp.boardId, bp.periodKey);
+        return bp;
+      });
+      const t = Date.UTC(2026, 10, 22);
+      const rows = Array.from({ length: 1_300 }, (_, i) => ({
+        playerId: `p${i}`,
+        version: 1,
+        sortScore: -i,
+        reachedAt: t + i,
+      }));
+      await replaceBoardPeriod(redis, prefix, big.boardId, big.periodKey, [], { reset: true });
+      await markLoaded(redis, prefix, big);
+      const marker = await redis.get<string>(rankKeys(prefix, big.boardId, big.periodKey).ready);
+      const writtenAt = Number(marker) + 5_000;
+      const all = [...changes(big, rows), ...small.flatMap((bp) => changes(bp, [rows[0] as Row]))];
+      // Warm the script cache: the local bridge answers a script's first EVALSHA with NOSCRIPT.
+      await applyToRedis(redis, prefix, changes(small[0] as typeof big, [rows[0] as Row]));
+      const watch = await watchUpstash(tag);
+      try {
+        const result = await applyToRedis(redis, prefix, all, {
+          watermarks: new Map([
+            [boardPeriodKey(big.boardId, big.periodKey), { writtenAt, expectedAt: 0 }],
+          ]),
+        });
+        expect(result).toEqual({ applied: 1_300 + 149, behind: [] });
+        const counts = await watch.read();
+        expect(counts.requests).toBe(2);
+        expect(counts.commands).toBe(3 + 150);
+        expect(counts.maxCommandsPerRequest).toBe(PIPELINE_MAX_COMMANDS);
+        expect(counts.maxRequestBytes).toBeLessThanOrEqual(PIPELINE_MAX_BYTES);
+        expect(counts.scriptsWithoutKeyLocking).toBe(0);
+      } finally {
+        await watch.stop();
+      }
+      expect(await countFromRedis(redis, prefix, big.boardId, big.periodKey)).toBe(1_300);
+      expect(
+        await rankFromRedis(redis, prefix, big.boardId, big.periodKey, "p0", {
+          minWatermark: writtenAt,
+        }),
+      ).toMatchObject({ rank: 1300, total: 1300 });
+    });
 
     it("is idempotent: repeats, whole-batch replays and stale versions change nothing", async () => {
       const redis = testRedis();
