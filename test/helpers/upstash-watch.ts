@@ -1,7 +1,7 @@
 import { testEnv } from "./factories";
 
 /** What the local Upstash bridge counted for the requests naming the watched text. */
-export interface UpstashCounts {
+interface UpstashCounts {
   requests: number;
   commands: number;
   scripts: number;

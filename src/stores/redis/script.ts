@@ -113,7 +113,7 @@ export async function pipelineScriptCapped(
  * run again (the apply script is version-guarded), since a pipeline is not a transaction. Returns
  * each call's reply in order; throws on any other error.
  */
-export async function pipelineScript(
+async function pipelineScript(
   redis: Redis,
   script: LuaScript,
   calls: readonly ScriptCall[],

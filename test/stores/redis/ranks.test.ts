@@ -12,6 +12,7 @@ import {
 } from "../../../src/stores/postgres/ranks";
 import { rankKeys } from "../../../src/stores/redis/keys";
 import {
+  APPLY_MAX_RECORDS,
   applyToRedis,
   aroundFromRedis,
   countFromRedis,
@@ -503,7 +504,7 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)(
         expect(result).toEqual({ applied: 1_300 + 149, behind: [] });
         const counts = await watch.read();
         expect(counts.requests).toBe(2);
-        expect(counts.commands).toBe(3 + 150);
+        expect(counts.commands).toBe(Math.ceil(1_300 / APPLY_MAX_RECORDS) + 150);
         expect(counts.maxCommandsPerRequest).toBe(PIPELINE_MAX_COMMANDS);
         expect(counts.maxRequestBytes).toBeLessThanOrEqual(PIPELINE_MAX_BYTES);
         expect(counts.scriptsWithoutKeyLocking).toBe(0);
