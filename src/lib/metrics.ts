@@ -56,6 +56,7 @@ export const counters = {
    * failed).
    */
   scoreRateLocal: 0,
+  pagePurges: 0,
 };
 
 export type Counter = keyof typeof counters;

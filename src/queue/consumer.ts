@@ -13,7 +13,7 @@ export async function handleQueue(
   const role = queueRole(batch.queue);
   if (role === "dead_letters") return consumeDeadLetters(batch, env);
   if (role === "scores" || role === "analytics")
-    return consumeEventBatch(batch, env, role, (p) => ctx.waitUntil(p));
+    return consumeEventBatch(batch, env, role, (p) => ctx.waitUntil(p), ctx.cache);
   log.error("queue: batch from an unknown queue, retrying", {
     queue: batch.queue,
     hint: "queue names must end in -score-events, -analytics-events or -dead-letters",

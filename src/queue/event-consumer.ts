@@ -66,6 +66,8 @@ export async function consumeEventBatch(
   env: AppBindings,
   role: QueueRole,
   waitUntil: (promise: Promise<unknown>) => void = () => {},
+  /** Workers Cache (ctx.cache), when the Worker runs behind it. */
+  cache?: CacheContext,
 ): Promise<void> {
   const started = performance.now();
   const items: Item[] = [];
@@ -126,14 +128,12 @@ export async function consumeEventBatch(
     if (outcome.changes.length > 0) {
       outcome.statements += 1;
       const totals = await exactTotals(db, outcome.changes);
-      const projection = await projectScoreChanges(
-        env,
-        outcome.changes,
-        boards,
+      const projection = await projectScoreChanges(env, outcome.changes, boards, {
         waitUntil,
         totals,
-        outcome.writtenAt,
-      );
+        writtenAt: outcome.writtenAt,
+        cache,
+      });
       unprojected = await settleProjection(db, batch.queue, landed, projection, outcome);
     }
     const projectedAt = performance.now();

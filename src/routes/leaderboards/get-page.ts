@@ -2,7 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { decodeCursor, encodeCursor } from "../../domain";
 import { ApiError } from "../../lib/errors";
 import { readPage, readPageJson } from "../../services/leaderboards/reads";
-import { cachedJson, matchesEtag } from "../../stores/cache/pages";
+import { cachedJson, matchesEtag, pageCacheMode, pageTags } from "../../stores/cache/pages";
 import { guardedRoute } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
@@ -14,10 +14,11 @@ const route = guardedRoute({
   method: "get",
   path: "/v1/leaderboards/{board}",
   tags: ["leaderboards"],
-  summary: "A page of a leaderboard, best first; edge-cached per PoP",
+  summary: "A page of a leaderboard, best first; cached at the edge",
   description:
     "Pages come from the board's Durable Object (no database query) " +
-    "and are cached per PoP for the board's cacheTtlSeconds, " +
+    "and are cached at the edge (Cache-Tag per board and board-period) until a score changes " +
+    "the board-period, for at most the board's cacheTtlSeconds at the edge, " +
     "then served stale for a while as one background refresh runs. " +
     "Send If-None-Match with the ETag for a 304.",
   request: { params: BoardParamsSchema, query: PageQuerySchema },
@@ -55,6 +56,8 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
       `?limit=${query.limit}&cursor=${query.cursor ?? ""}`;
     const ttl = board.cacheTtlSeconds;
     const stale = staleSecondsFor(ttl);
+    const mode = pageCacheMode(c.env);
+    const tags = pageTags(board.id, periodKey);
     // Development only: `x-edgeboard-cache: bypass` skips the edge cache (bench:read measures the
     // Durable Object path with it). Never in staging/production, where it would invite stampedes.
     const bypass =
@@ -108,6 +111,8 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
         return { status: 200, body: JSON.stringify(body) };
       },
       {
+        mode,
+        tags,
         freshSeconds: ttl,
         staleSeconds: stale,
         waitUntil: (p) => c.executionCtx.waitUntil(p),
@@ -115,10 +120,13 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
       },
     );
 
+    // Workers Cache stores what Cache-Control allows and purges by Cache-Tag; a private board's
+    // page is never stored at the edge, only in the reader's own cache.
     const headers = {
       "cache-control":
         `${board.public ? "public" : "private"}, ` +
         `max-age=${ttl}, stale-while-revalidate=${stale}`,
+      ...(board.public ? { "cache-tag": tags.join(",") } : {}),
       etag: cached.etag,
       "x-edge-cache": cached.outcome.toUpperCase(),
       age: String(Math.floor(cached.ageSeconds)),

@@ -13,6 +13,7 @@ import { BoundedMap } from "../../lib/bounded-map";
 import { CircuitOpenError } from "../../lib/circuit-breaker";
 import { describeError, log } from "../../lib/log";
 import { count } from "../../lib/metrics";
+import { purgePages } from "../../stores/cache/pages";
 import { leaderboardStub, objectConfig } from "../../stores/objects/leaderboard";
 import { openDatabase } from "../../stores/postgres/client";
 import { type Board, rankResync } from "../../stores/postgres/schema";
@@ -74,6 +75,20 @@ export interface ProjectionOutcome {
   failed: MissedObject[];
 }
 
+export interface ProjectionOptions {
+  /** Where the Redis write and the page purge go: not awaited, off the consumer's path. */
+  waitUntil: (promise: Promise<unknown>) => void;
+  /**
+   * Exact counts after the batch (countsOf); a board-period missing here gets its new players
+   * added.
+   */
+  totals?: ReadonlyMap<string, CountedTotal>;
+  /** The batch's Postgres time (PersistResult.writtenAt): the new watermark; 0 or unset: unknown. */
+  writtenAt?: number;
+  /** Workers Cache (the handler's ctx.cache), which the pages of changed board-periods leave. */
+  cache?: CacheContext;
+}
+
 /**
  * The seam between the system of record and its projections, called by the consumer after the
  * batch committed with the final state of every record the batch named:
@@ -90,21 +105,9 @@ export async function projectScoreChanges(
   env: AppBindings,
   changes: ScoreChange[],
   boards: Map<string, Board>,
-  /**
-   * Where the Redis write goes: it is not awaited, so its latency stays off the consumer's path.
-   */
-  waitUntil: (promise: Promise<unknown>) => void,
-  /**
-   * Exact counts after the batch (countsOf); a board-period missing here gets its new players
-   * added.
-   */
-  totals: ReadonlyMap<string, CountedTotal> = new Map(),
-  /**
-   * The batch's Postgres time (PersistResult.writtenAt): the board-periods' new watermark; 0:
-   * unknown.
-   */
-  writtenAt = 0,
+  options: ProjectionOptions,
 ): Promise<ProjectionOutcome> {
+  const { waitUntil, totals = new Map(), writtenAt = 0 } = options;
   const outcome: ProjectionOutcome = { unprojectable: [], failed: [] };
   const groups = new Map<string, { board: Board; periodKey: string; changes: ScoreChange[] }>();
   for (const change of changes) {
@@ -169,9 +172,24 @@ export async function projectScoreChanges(
   // watermark before this batch), and in the background: a failure is only logged either way
   // (Redis is optional and reconciled from Postgres), so holding the batch's acks for it would
   // only add latency.
+  // The pages of every board-period the objects took are purged once Redis has the batch too
+  // (pages past the top-N come from Redis): a page loaded after the purge has both.
+  const projected = groupList
+    .filter((_, i) => settled[i]?.status === "fulfilled")
+    .map((group) => ({ boardId: group.board.id, periodKey: group.periodKey }));
+  const purge = () =>
+    purgePages(env, options.cache, projected).catch((error: unknown) => {
+      log.warn("projection: page purge failed; pages refresh at their TTL", {
+        error: describeError(error),
+      });
+    });
   const redis = openRedis(env);
-  if (redis)
-    waitUntil(projectToRedis(env, redis, groupList, watermarks, changes.length, writtenAt));
+  waitUntil(
+    (redis
+      ? projectToRedis(env, redis, groupList, watermarks, changes.length, writtenAt)
+      : Promise.resolve()
+    ).then(purge),
+  );
   return outcome;
 }
 

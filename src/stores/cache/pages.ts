@@ -1,15 +1,29 @@
+import { BoundedMap } from "../../lib/bounded-map";
 import { count } from "../../lib/metrics";
 import { EdgeTier } from "./edge";
 import { type Resolved, SwrCache } from "./swr";
 
 /**
- * The page namespace: leaderboard responses cached per PoP in the Cache API, the hottest also in
- * isolate memory, stored as the response text with its ETag so a hit is served without a JSON
- * parse. Stale-while-revalidate is done here because the Cache API ignores SWR directives: a
- * copy older than `freshSeconds` but within `staleSeconds` more is served at once while one
- * background refresh runs, and concurrent misses in an isolate share one origin load (a burst of
- * cold requests becomes one Durable Object read), through the core's polled flights.
+ * The page cache, one interface over two implementations (docs/architecture.md, "Caching"):
+ *  - "workers-cache" (staging, production): Workers Cache sits in front of the Worker, stores the
+ *    page by its Cache-Control, Cache-Tag and ETag headers and serves hits without running the
+ *    Worker; the consumer purges a board-period's tag when its records change. The Worker only
+ *    sees misses, and concurrent misses in an isolate share one origin load.
+ *  - "stand-in" (development, tests: neither workerd nor Miniflare has Workers Cache): the same
+ *    behaviour built on the per-PoP Cache API plus isolate memory, stored as the response text
+ *    with its ETag so a hit is served without a JSON parse. It does stale-while-revalidate itself
+ *    (the Cache API ignores SWR directives) and honours purges made in this isolate.
  */
+export type PageCacheMode = "workers-cache" | "stand-in";
+
+export const pageCacheMode = (env: { PAGE_CACHE?: string }): PageCacheMode =>
+  env.PAGE_CACHE === "workers-cache" ? "workers-cache" : "stand-in";
+
+/** A page's tags: every page of the board, and every page of the board-period. */
+export const pageTags = (boardId: string, periodKey: string): string[] => [
+  `lb:${boardId}`,
+  `lb:${boardId}:${periodKey}`,
+];
 export interface CachedBody {
   status: number;
   body: string;
@@ -17,6 +31,9 @@ export interface CachedBody {
 }
 
 export interface CacheOptions {
+  mode: PageCacheMode;
+  /** The page's tags (pageTags): a purge of any of them makes the next read load it again. */
+  tags: string[];
   freshSeconds: number;
   staleSeconds: number;
   waitUntil: (promise: Promise<unknown>) => void;
@@ -27,6 +44,38 @@ export interface CacheOptions {
 export type CacheOutcome = "hit" | "stale" | "miss" | "bypass";
 
 const edge = new EdgeTier("leaderboards", "x-edge-cached-at");
+
+/** The stand-in's purges: when each tag was last purged in this isolate (epoch ms). */
+const purgedAt = new BoundedMap<string, number>(10_000);
+const purgedSince = (tags: readonly string[], producedAt: number) =>
+  tags.some((tag) => (purgedAt.get(tag) ?? Number.NEGATIVE_INFINITY) >= producedAt);
+
+/**
+ * Purges the pages of these board-periods: one call for all of them (a consumer batch makes at
+ * most one purge, whatever its size). With Workers Cache, every PoP's next read of them runs the
+ * Worker; in the stand-in, this isolate's next read loads them again.
+ */
+export async function purgePages(
+  env: { PAGE_CACHE?: string },
+  cache: CacheContext | undefined,
+  boardPeriods: ReadonlyArray<{ boardId: string; periodKey: string }>,
+): Promise<number> {
+  const tags = [...new Set(boardPeriods.map((bp) => pageTags(bp.boardId, bp.periodKey)[1]))];
+  if (tags.length === 0) return 0;
+  if (pageCacheMode(env) === "workers-cache" && cache) {
+    for (let i = 0; i < tags.length; i += PURGE_MAX_TAGS) {
+      await cache.purge({ tags: tags.slice(i, i + PURGE_MAX_TAGS) as string[] });
+    }
+  } else {
+    const now = Date.now();
+    for (const tag of tags) if (tag) purgedAt.set(tag, now);
+  }
+  count("pagePurges");
+  return tags.length;
+}
+
+/** Tags per purge call: the zone purge API's 100 operations per request, as the safe bound. */
+const PURGE_MAX_TAGS = 100;
 
 /**
  * Loads are not retried after a failure on a timer: the next request asks the origin again,
@@ -60,7 +109,7 @@ function loaderOf(key: string, load: Origin, options: CacheOptions) {
     const loaded = await load();
     const etag = await etagOf(loaded.body);
     const producedAt = Date.now();
-    if (loaded.status === 200) {
+    if (loaded.status === 200 && options.mode === "stand-in") {
       await edge.write(key, loaded.body, {
         producedAt,
         keepSeconds: options.freshSeconds + options.staleSeconds,
@@ -92,14 +141,28 @@ export async function cachedJson(
   }
   const since = Date.now();
   const key = new Request(cacheKey, { method: "GET" }).url;
+  if (options.mode === "workers-cache") {
+    // Workers Cache answered hits before the Worker ran: this is a miss. Concurrent misses in
+    // the isolate still share one load (nothing is kept after it: a purge elsewhere could not
+    // reach this isolate's memory).
+    const loader = loaderOf(key, load, options);
+    const resolved = (
+      await pages.resolve([key], loader, { since, freshMs: 0, staleMs: 0, unavailable: failWith })
+    ).get(key);
+    if (!resolved) throw new Error(`the page cache resolved nothing for ${key}`);
+    count("cacheMiss");
+    return { ...resolved.value, outcome: "miss", ageSeconds: 0 };
+  }
   const freshMs = options.freshSeconds * 1000;
+  const held = pages.peek(key, since, Number.POSITIVE_INFINITY);
+  if (held && purgedSince(options.tags, held.producedAt)) pages.delete(key);
   const hot = pages.peek(key, since, freshMs);
   if (hot?.value) {
     count("cacheHit");
     return { ...hot.value, outcome: "hit", ageSeconds: (Date.now() - hot.producedAt) / 1000 };
   }
   const copy = await edge.read(key);
-  if (copy) {
+  if (copy && !purgedSince(options.tags, copy.producedAt)) {
     const etag = copy.headers.get("etag") ?? (await etagOf(copy.body));
     pages.offer(key, { status: 200, body: copy.body, etag }, copy.producedAt);
   }

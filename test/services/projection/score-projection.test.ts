@@ -31,13 +31,10 @@ describe("projecting a batch's changes to the Durable Object", () => {
       const key = boardPeriodKey(boardId, ALL_TIME_KEY);
       // A first batch with Postgres' exact count: 40 players, two of them held here.
       const exact = new Map([[key, { count: 40, at: Date.now() }]]);
-      await projectScoreChanges(
-        testEnv,
-        [change("a", 1), change("b", 1)],
-        boards,
+      await projectScoreChanges(testEnv, [change("a", 1), change("b", 1)], boards, {
         waitUntil,
-        exact,
-      );
+        totals: exact,
+      });
       const stub = leaderboardStub(testEnv, boardId, ALL_TIME_KEY);
       expect((await stub.stats()).total).toBe(40);
 
@@ -47,7 +44,7 @@ describe("projecting a batch's changes to the Durable Object", () => {
         testEnv,
         [change("c", 1), change("a", 2), change("b", 1, false)],
         boards,
-        waitUntil,
+        { waitUntil },
       );
       expect(outcome).toEqual({ unprojectable: [], failed: [] });
       expect((await stub.stats()).total).toBe(41);

@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { cachedJson } from "../../../src/stores/cache/pages";
+import { cachedJson, purgePages } from "../../../src/stores/cache/pages";
 import { testEnv, uniqueId } from "../../helpers/factories";
 import { ownerContext, within } from "../../helpers/request-contexts";
 
-const options = { freshSeconds: 5, staleSeconds: 30, waitUntil: () => {} };
+const options = {
+  mode: "stand-in" as const,
+  tags: [],
+  freshSeconds: 5,
+  staleSeconds: 30,
+  waitUntil: () => {},
+};
 const keyFor = () => `https://edge-cache.internal/test/${uniqueId("page")}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("edge cache single flight", () => {
   it("a waiter whose load's owner request is torn down loads the page itself, and later requests are not stuck", async () => {
@@ -80,8 +87,7 @@ describe("edge cache single flight", () => {
 describe("the page's stale window", () => {
   // Lifetimes of a fraction of a second, so real time places each call: fresh for 200 ms, then
   // served stale for 300 ms more, then gone. The margins (200 ms either side) keep it deterministic.
-  const short = { freshSeconds: 0.2, staleSeconds: 0.3, waitUntil: () => {} };
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const short = { ...options, freshSeconds: 0.2, staleSeconds: 0.3 };
   const origin = (body: string) => {
     const calls: string[] = [];
     const load = async () => {
@@ -125,5 +131,46 @@ describe("the page's stale window", () => {
     expect(answer).toMatchObject({ body: '"v2"', outcome: "miss", ageSeconds: 0 });
     expect(background).toEqual([]);
     expect(reload.calls).toEqual(['"v2"']);
+  });
+});
+
+describe("the page cache behind Workers Cache (PAGE_CACHE=workers-cache)", () => {
+  const env = { PAGE_CACHE: "workers-cache" };
+
+  it("purges the tags of the changed board-periods in calls of at most 100 tags", async () => {
+    // Workers Cache is the platform's (neither workerd nor Miniflare has it): a recording stand-in
+    // for ctx.cache checks what the consumer asks of it.
+    const calls: string[][] = [];
+    const cache = {
+      purge: async (options: CachePurgeOptions) => {
+        calls.push([...(options.tags ?? [])]);
+        return { success: true } as unknown as CachePurgeResult;
+      },
+      invalidate: async () => ({ success: true }) as unknown as CachePurgeResult,
+    };
+    const boardPeriods = Array.from({ length: 150 }, (_, i) => ({
+      boardId: `b${i % 120}`,
+      periodKey: "all",
+    }));
+    expect(await purgePages(env, cache, boardPeriods)).toBe(120);
+    expect(calls.map((c) => c.length)).toEqual([100, 20]);
+    expect(calls[0]?.[0]).toBe("lb:b0:all");
+    expect(await purgePages(env, cache, [])).toBe(0);
+    expect(calls).toHaveLength(2);
+  });
+
+  it("is only asked on misses: concurrent misses share one load, and nothing is kept after it", async () => {
+    const key = keyFor();
+    let loads = 0;
+    const load = async () => {
+      loads += 1;
+      await sleep(50);
+      return { status: 200, body: `"v${loads}"` };
+    };
+    const mode = { ...options, mode: "workers-cache" as const };
+    const burst = await Promise.all(Array.from({ length: 50 }, () => cachedJson(key, load, mode)));
+    expect(loads).toBe(1);
+    expect(new Set(burst.map((r) => `${r.body} ${r.outcome}`))).toEqual(new Set(['"v1" miss']));
+    expect(await cachedJson(key, load, mode)).toMatchObject({ body: '"v2"', outcome: "miss" });
   });
 });
