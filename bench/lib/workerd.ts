@@ -74,6 +74,8 @@ export interface WorkerdServer {
   helloBase: string;
   /** wrangler's proxy in front of the same worker (not used for measurements). */
   proxyBase: string;
+  /** The local Upstash bridge the worker uses (with REDIS_URL): its watch counts commands. */
+  upstash?: { url: string; token: string };
   pid: number;
   /** Every line the server printed. */
   lines: string[];
@@ -154,42 +156,49 @@ export async function startWorkerdServer(
     } catch {}
   };
   try {
-    const addresses = await new Promise<{ base: string; proxyBase: string; helloBase: string }>(
-      (resolveReady, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `workerd did not start within ${START_TIMEOUT_MS / 1000} s; see the [workerd] lines above`,
-              ),
-            ),
-          START_TIMEOUT_MS,
-        );
-        const onLine = (line: string) => {
-          lines.push(line);
-          if (line.startsWith("[workerd]")) say(`  ${line}`);
-          if (line.startsWith(READY_PREFIX)) {
-            const [base, proxyBase, helloBase] = line
-              .slice(READY_PREFIX.length)
-              .trim()
-              .split(/\s+/) as [string, string, string];
-            clearTimeout(timer);
-            resolveReady({ base, proxyBase, helloBase });
-          }
-        };
-        if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
-        if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine);
-        child.once("exit", (code) => {
-          clearTimeout(timer);
-          const tail = lines.slice(-15).join("\n    ");
+    const addresses = await new Promise<{
+      base: string;
+      proxyBase: string;
+      helloBase: string;
+      upstash?: { url: string; token: string };
+    }>((resolveReady, reject) => {
+      const timer = setTimeout(
+        () =>
           reject(
             new Error(
-              `the workerd server exited (code ${code}) before it was ready; its last lines:\n    ${tail}`,
+              `workerd did not start within ${START_TIMEOUT_MS / 1000} s; see the [workerd] lines above`,
             ),
-          );
-        });
-      },
-    );
+          ),
+        START_TIMEOUT_MS,
+      );
+      const onLine = (line: string) => {
+        lines.push(line);
+        if (line.startsWith("[workerd]")) say(`  ${line}`);
+        if (line.startsWith(READY_PREFIX)) {
+          const [base, proxyBase, helloBase, upstashUrl, upstashToken] = line
+            .slice(READY_PREFIX.length)
+            .trim()
+            .split(/\s+/) as [string, string, string, string?, string?];
+          clearTimeout(timer);
+          const upstash =
+            upstashUrl && upstashUrl !== "-" && upstashToken
+              ? { url: upstashUrl, token: upstashToken }
+              : undefined;
+          resolveReady({ base, proxyBase, helloBase, ...(upstash ? { upstash } : {}) });
+        }
+      };
+      if (child.stdout) createInterface({ input: child.stdout }).on("line", onLine);
+      if (child.stderr) createInterface({ input: child.stderr }).on("line", onLine);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        const tail = lines.slice(-15).join("\n    ");
+        reject(
+          new Error(
+            `the workerd server exited (code ${code}) before it was ready; its last lines:\n    ${tail}`,
+          ),
+        );
+      });
+    });
     const kill = async () => {
       if (exited || !child.pid) return;
       const gone = new Promise<void>((r) => child.once("exit", () => r()));
@@ -362,8 +371,9 @@ async function serve(): Promise<void> {
       } as Parameters<typeof convertV4MiniflareOptions>[0]),
     );
     const entry = (await mf.ready).origin;
+    const upstash = stack.upstash ? `${stack.upstash.url} ${stack.upstash.token}` : "- -";
     log(
-      `${READY_PREFIX.slice("[workerd] ".length)} http://127.0.0.1:${directPort} ${entry} http://127.0.0.1:${helloPort}`,
+      `${READY_PREFIX.slice("[workerd] ".length)} http://127.0.0.1:${directPort} ${entry} http://127.0.0.1:${helloPort} ${upstash}`,
     );
   } catch (error) {
     log(`could not start the worker: ${(error as Error).message}`);

@@ -57,6 +57,7 @@ export const counters = {
    */
   scoreRateLocal: 0,
   pagePurges: 0,
+  doApplies: 0,
 };
 
 export type Counter = keyof typeof counters;

@@ -131,8 +131,9 @@ export async function projectScoreChanges(
 
   const groupList = [...groups.values()];
   const settled = await Promise.allSettled(
-    groupList.map(({ board, periodKey, changes: group }) =>
-      leaderboardStub(env, board.id, periodKey).applyChanges(
+    groupList.map(({ board, periodKey, changes: group }) => {
+      count("doApplies");
+      return leaderboardStub(env, board.id, periodKey).applyChanges(
         objectConfig(env, board, periodKey),
         group.map((c) => ({
           playerId: c.playerId,
@@ -146,8 +147,8 @@ export async function projectScoreChanges(
         group.filter((c) => c.changed && c.version === 1).length,
         totals.get(boardPeriodKey(board.id, periodKey)),
         writtenAt > 0 ? writtenAt : undefined,
-      ),
-    ),
+      );
+    }),
   );
   const watermarks = new Map<string, { writtenAt: number; expectedAt: number }>();
   settled.forEach((result, i) => {
