@@ -73,8 +73,8 @@ function upsertFrom(operator: "best" | "latest" | "increment", newState: SQL, on
 
 /**
  * Writes a whole batch in ONE statement (one round trip, atomic):
- *  1. `fresh`: insert the ids into event_ids, ON CONFLICT DO NOTHING, so only ids never seen
- *     before come back. Everything below uses `fresh`, which is what makes redelivery and client
+ *  1. `fresh`: insert the ids into event_ids (by their occurred day), ON CONFLICT DO NOTHING, so
+ *     only ids never seen before come back. Everything below uses `fresh`, which is what makes redelivery and client
  *     retries safe even for increment boards: a replayed event cannot move a score.
  *  2. insert the fresh events into the partitioned events table, and new players.
  *  3. `agg`: fold the fresh contributions per (board, period, player) with the board's operator,
@@ -129,9 +129,11 @@ export async function persistBatch(
         payload jsonb)
     ),
     fresh as (
-      insert into event_ids (event_id, received_at)
-      select event_id, received_at from input order by event_id
-      on conflict (event_id) do nothing
+      -- Keyed by the UTC day of occurredAt, the partition key: a retry carries the same body, so
+      -- the same day, and meets its first delivery in the same partition (migration 0012).
+      insert into event_ids (event_id, occurred_day)
+      select event_id, (occurred_at at time zone 'UTC')::date from input order by event_id
+      on conflict (event_id, occurred_day) do nothing
       returning event_id
     ),
     fresh_input as (
