@@ -305,6 +305,18 @@ export async function persistBatch(
       union all select * from upserted_latest
       union all select * from upserted_increment
     ),
+    -- The band-count lock of every board-period the upserts moved, in lock-key order, taken after
+    -- the upserts' row locks (reading "upserted" runs them) and before the statement's band
+    -- triggers fire, which then hold them already: whatever order the triggers fire in, this
+    -- statement never takes a band lock out of order, so concurrent batches cannot deadlock, and
+    -- batches of other board-periods do not wait (migration 0013).
+    band_locks as (
+      select count(*) as n from (
+        select pg_advisory_xact_lock(k) from (
+          select distinct score_band_lock_key(board_id, period_key) as k from upserted order by 1
+        ) keys
+      ) locked
+    ),
     -- Events a "reject" board refused: a best/latest score outside the bounds, and the events of
     -- every increment record whose sum would have left them (the arm left it untouched, or a sum
     -- wider than the range was dropped). Usually none, so the joins below scan nothing.
@@ -397,6 +409,7 @@ export async function persistBatch(
          'score', score, 'reachedAt', reached_at, 'version', version, 'changed', changed,
          'displayName', display_name, 'metadata', metadata))
        from final where score is not null) as changes,
+      (select n from band_locks) as _band_locks,
       (select count(*) from stored) + (select count(*) from named) + (select count(*) from counted)
         as _touched
   `);
