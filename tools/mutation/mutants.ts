@@ -359,14 +359,6 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/cron/upkeep-retention.test.ts"],
   },
   {
-    id: "persist.band-locks-not-taken-first",
-    file: "src/stores/postgres/persist-batch.ts",
-    find: "(select n from band_locks) as _band_locks,",
-    replace: "0 as _band_locks,",
-    why: "the batch leaves its band locks to its triggers, which take them out of order: batches deadlock",
-    tests: ["test/stores/postgres/score-buckets.test.ts"],
-  },
-  {
     id: "persist.dedupe-by-received-day",
     file: "src/stores/postgres/persist-batch.ts",
     find: "select event_id, (occurred_at at time zone 'UTC')::date from input order by event_id",
