@@ -1,12 +1,7 @@
 import { sql } from "drizzle-orm";
+import { IDEMPOTENCY_DAYS_AHEAD, IDEMPOTENCY_WINDOW_DAYS, utcDayFrom } from "../domain";
 import type { Database } from "../stores/postgres/client";
 
-/**
- * How long an event id is remembered for deduplication. It must exceed the oldest occurredAt
- * accepted (EVENTS_MAX_AGE_SECONDS, 7 days): a retry of an event that could still be accepted is
- * then always recognised; anything older is refused by age before dedupe matters.
- */
-const IDEMPOTENCY_WINDOW_DAYS = 8;
 /** Monthly event partitions kept (the current month and the previous ones). */
 const EVENT_RETENTION_MONTHS = 3;
 /** Days a refused event stays listed in score_rejections (the ingest stats show the newest). */
@@ -20,7 +15,10 @@ const PRUNE_ROUNDS = 20;
 export interface UpkeepResult {
   partitionsCreated: number;
   partitionsDropped: string[];
-  eventIdsPruned: number;
+  /** Daily event_ids partitions created ahead (the window and IDEMPOTENCY_DAYS_AHEAD days). */
+  eventIdDaysCreated: number;
+  /** Daily event_ids partitions past IDEMPOTENCY_WINDOW_DAYS dropped whole. */
+  eventIdDaysDropped: string[];
   /** Band counts at zero (every record of that band moved or was deleted) removed. */
   emptyBandsSwept: number;
   /** score_rejections rows older than REFUSAL_RETENTION_DAYS removed. */
@@ -29,8 +27,8 @@ export interface UpkeepResult {
 
 /**
  * Daily upkeep, bounded: monthly partitions created three months ahead (inserts never wait for
- * DDL), partitions past retention dropped whole (cheap, unlike DELETE), idempotency keys older
- * than the window pruned in batches, score_buckets rows left at zero swept, and refused events
+ * DDL), partitions past retention dropped whole (cheap, unlike DELETE), the daily partitions of
+ * idempotency keys created a week ahead and dropped whole past the window, score_buckets rows left at zero swept, and refused events
  * older than REFUSAL_RETENTION_DAYS dropped. Safe to run twice or concurrently: each step is
  * idempotent.
  */
@@ -42,19 +40,15 @@ export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepR
   const dropped = await db.execute<{ name: string }>(
     sql`select drop_event_partitions_before(${cutoff.toISOString()}::timestamptz) as name`,
   );
-  let pruned = 0;
-  for (let round = 0; round < PRUNE_ROUNDS; round++) {
-    const result = await db.execute<{ n: string }>(sql`
-      with old as (
-        select event_id from event_ids
-        where received_at < now() - make_interval(days => ${IDEMPOTENCY_WINDOW_DAYS})
-        limit ${PRUNE_BATCH}
-      ), gone as (delete from event_ids e using old where e.event_id = old.event_id returning 1)
-      select count(*) as n from gone`);
-    const n = Number(result.rows[0]?.n ?? 0);
-    pruned += n;
-    if (n < PRUNE_BATCH) break;
-  }
+  // Every day of the window exists (a fresh database, a missed run), and a week ahead.
+  const days = await db.execute<{ n: number }>(
+    sql`select ensure_event_id_partitions(${utcDayFrom(now, -IDEMPOTENCY_WINDOW_DAYS)}::date,
+      ${utcDayFrom(now, IDEMPOTENCY_DAYS_AHEAD)}::date) as n`,
+  );
+  const daysDropped = await db.execute<{ name: string }>(
+    sql`select drop_event_id_partitions_before(
+      ${utcDayFrom(now, -IDEMPOTENCY_WINDOW_DAYS)}::date) as name`,
+  );
   const refusals = await db.execute<{ n: string }>(sql`
     with old as (
       select event_id from score_rejections
@@ -71,7 +65,8 @@ export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepR
   return {
     partitionsCreated: Number(created.rows[0]?.n ?? 0),
     partitionsDropped: dropped.rows.map((r) => r.name).filter(Boolean),
-    eventIdsPruned: pruned,
+    eventIdDaysCreated: Number(days.rows[0]?.n ?? 0),
+    eventIdDaysDropped: daysDropped.rows.map((r) => r.name).filter(Boolean),
     emptyBandsSwept: Number(swept.rows[0]?.n ?? 0),
     refusalsPruned: Number(refusals.rows[0]?.n ?? 0),
   };

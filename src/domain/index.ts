@@ -53,10 +53,14 @@ export { projectionProblem } from "./records";
 export type { AcceptanceWindow } from "./retention";
 export {
   DEFAULT_PAST_PERIOD_DAYS,
+  dedupeHorizonMs,
+  IDEMPOTENCY_DAYS_AHEAD,
+  IDEMPOTENCY_WINDOW_DAYS,
   parsePastPeriodDays,
   pastPeriodExpiryMs,
   periodKindOfKey,
   READABLE_PAST_DAYS,
   unreadablePeriod,
+  utcDayFrom,
 } from "./retention";
 export { unstorableJson } from "./storable-json";

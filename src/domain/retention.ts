@@ -103,3 +103,30 @@ export function unreadablePeriod(
   }
   return null;
 }
+
+/**
+ * Whole UTC days of event ids remembered for deduplication, by the day of the event's occurredAt:
+ * the daily upkeep drops the partition of day D once D is before today minus this. An event is
+ * accepted up to EVENTS_MAX_AGE_SECONDS (7 days) after it occurred, and its retries (queue
+ * redeliveries with backoff, a backlog, a DLQ replay) may come later still: the 3 days beyond the
+ * age limit are for them, and the consumer refuses what is older (dedupeHorizonMs).
+ */
+export const IDEMPOTENCY_WINDOW_DAYS = 10;
+
+/** Days ahead of today the upkeep keeps event-id partitions created (a week without upkeep). */
+export const IDEMPOTENCY_DAYS_AHEAD = 7;
+
+/**
+ * The oldest occurredAt the consumer writes (epoch ms): one day inside the window, so clock skew
+ * between the Worker and Postgres, or an upkeep run just after midnight, can never drop the
+ * partition of an event still being written. An older event could not be deduplicated: refused.
+ */
+export function dedupeHorizonMs(now: number): number {
+  return now - (IDEMPOTENCY_WINDOW_DAYS - 1) * DAY_MS;
+}
+
+/** The UTC date (YYYY-MM-DD) `days` after the day of `now` (negative: before). */
+export function utcDayFrom(now: Date, days: number): string {
+  const day = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + days);
+  return new Date(day).toISOString().slice(0, 10);
+}

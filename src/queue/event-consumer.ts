@@ -1,5 +1,5 @@
 import type { PeriodKind } from "../domain";
-import { boardPeriodKey, periodKeysFor } from "../domain";
+import { boardPeriodKey, dedupeHorizonMs, IDEMPOTENCY_WINDOW_DAYS, periodKeysFor } from "../domain";
 import { type EventBody, IngestMessageSchema, type QueueRole } from "../domain/messages";
 import type { ScoreChange } from "../domain/records";
 import type { AppBindings } from "../env";
@@ -70,7 +70,7 @@ export async function consumeEventBatch(
   cache?: CacheContext,
 ): Promise<void> {
   const started = performance.now();
-  const items: Item[] = [];
+  let items: Item[] = [];
   const accepted: Message<unknown>[] = [];
   let rejected = 0;
   for (const message of batch.messages) {
@@ -96,6 +96,12 @@ export async function consumeEventBatch(
     }
   }
   if (accepted.length === 0) return;
+  // An event that occurred before the dedupe horizon may have lost its event_ids day partition:
+  // it could be counted twice, so it is dead-lettered instead (only a backlog or a replay days
+  // after its acceptance gets here).
+  const horizon = dedupeHorizonMs(Date.now());
+  const stale = items.filter((i) => i.event.occurredAt < horizon);
+  if (stale.length > 0) items = items.filter((i) => i.event.occurredAt >= horizon);
 
   const groups = splitByPlayer(
     items,
@@ -111,6 +117,12 @@ export async function consumeEventBatch(
       refused: 0,
       writtenAt: 0,
     };
+    for (const { message, event } of stale) {
+      const reason =
+        `occurredAt is more than ${IDEMPOTENCY_WINDOW_DAYS - 1} days ago: its idempotency ` +
+        "partition may be gone, so it could be counted twice";
+      await buryEvent(env, batch.queue, message, event, reason, outcome);
+    }
     const parsedAt = performance.now();
     const boards = await loadBoards(db, items, outcome);
     const writes: BatchWrites = { db, env, queue: batch.queue, role, boards, outcome };

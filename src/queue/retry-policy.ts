@@ -1,4 +1,4 @@
-import { isSchemaMissing, sqlState } from "../stores/postgres/errors";
+import { isPartitionMissing, isSchemaMissing, sqlState } from "../stores/postgres/errors";
 
 /**
  * Retry policy of the consumers. The Neon driver never retries, so the consumer owns it:
@@ -24,8 +24,14 @@ export function exhausted(attempts: number): boolean {
  * message that causes them is dead-lettered. Anything else (connection refused, timeouts, restarts,
  * serialization failures) is transient and retried, and so is a missing table or column: that is
  * a migration not yet run, and every event would otherwise be dead-lettered one by one until it is.
+ * A missing event_ids day partition is the same kind of thing (an upkeep not run): retried.
  */
 export function isPermanentDatabaseError(error: unknown): boolean {
   const code = sqlState(error);
-  return code !== undefined && /^(22|23|42)/.test(code) && !isSchemaMissing(error);
+  return (
+    code !== undefined &&
+    /^(22|23|42)/.test(code) &&
+    !isSchemaMissing(error) &&
+    !isPartitionMissing(error)
+  );
 }

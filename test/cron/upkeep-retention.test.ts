@@ -132,42 +132,52 @@ describe("daily upkeep retention (a database of its own; real Postgres only)", (
     expect(ids).not.toContain("nov-2020-last-ms");
   });
 
-  it("prunes idempotency keys just past the 8-day window and keeps those just inside it", async ({
+  const dayPartitions = () =>
+    withDb(async (db) =>
+      (
+        await db.execute<{ name: string }>(sql`
+          select c.relname as name from pg_inherits i
+          join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent
+          where p.relname = 'event_ids' order by 1`)
+      ).rows.map((r) => r.name),
+    );
+
+  it("drops the idempotency day just past the 10-day window whole, keeps the one just inside, idempotently", async ({
     skip,
   }) => {
     if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
+    // 2022-06-15: the window keeps 2022-06-05 (today - 10) and drops 2022-06-04 and older.
+    const now = new Date(Date.UTC(2022, 5, 15, 3, 15));
     await withDb((db) =>
-      db.execute(sql`insert into event_ids (event_id, received_at) values
-        ('past-window', now() - interval '8 days 1 minute'),
-        ('inside-window', now() - interval '7 days 23 hours 59 minutes')`),
+      db.execute(sql`select ensure_event_id_partitions('2022-06-03'::date, '2022-06-05'::date)`),
     );
-    const result = await withDb((db) => runUpkeep(db, new Date()));
-    expect(result.eventIdsPruned).toBe(1);
-    const left = await withDb(
-      async (db) =>
-        (await db.execute<{ event_id: string }>(sql`select event_id from event_ids order by 1`))
-          .rows,
-    );
-    expect(left.map((r) => r.event_id)).toEqual(["inside-window"]);
-  });
-
-  it("works off a backlog larger than one delete batch in a single run", async ({ skip }) => {
-    if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
-    // 25,000 expired ids: two full batches of 10,000 and a partial one.
     await withDb((db) =>
-      db.execute(sql`insert into event_ids (event_id, received_at)
-        select 'backlog-' || g, now() - interval '9 days' from generate_series(1, 25000) g`),
+      db.execute(sql`insert into event_ids (event_id, occurred_day) values
+        ('day-past-window', '2022-06-04'), ('day-inside-window', '2022-06-05')`),
     );
-    const result = await withDb((db) => runUpkeep(db, new Date()));
-    expect(result.eventIdsPruned).toBe(25_000);
+    const result = await withDb((db) => runUpkeep(db, now));
+    expect(result.eventIdDaysDropped).toContain("event_ids_20220604");
+    expect(result.eventIdDaysDropped).toContain("event_ids_20220603");
+    expect(result.eventIdDaysDropped).not.toContain("event_ids_20220605");
+    const days = await dayPartitions();
+    expect(days).toContain("event_ids_20220605");
+    expect(days).not.toContain("event_ids_20220604");
+    // The window and a week ahead exist, so no insert of that day waits for DDL.
+    for (const day of ["20220606", "20220615", "20220622"])
+      expect(days).toContain(`event_ids_${day}`);
     const left = await withDb(
       async (db) =>
         (
-          await db.execute<{ n: string }>(
-            sql`select count(*) as n from event_ids where event_id like 'backlog-%'`,
+          await db.execute<{ event_id: string }>(
+            sql`select event_id from event_ids where event_id like 'day-%' order by 1`,
           )
-        ).rows[0]?.n,
+        ).rows,
     );
-    expect(Number(left)).toBe(0);
+    expect(left.map((r) => r.event_id)).toEqual(["day-inside-window"]);
+    // Twice is once: nothing more to create or drop.
+    const again = await withDb((db) => runUpkeep(db, now));
+    expect(again.eventIdDaysCreated).toBe(0);
+    expect(again.eventIdDaysDropped).toEqual([]);
+    expect(await dayPartitions()).toEqual(days);
   });
 });

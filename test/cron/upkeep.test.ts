@@ -5,15 +5,16 @@ import {
 } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { IDEMPOTENCY_WINDOW_DAYS, utcDayFrom } from "../../src/domain";
 import worker from "../../src/index";
 import { query, testEnv, uniqueId } from "../helpers/factories";
 
 describe("daily upkeep cron", () => {
-  it("keeps partitions ahead and prunes idempotency keys past the window, idempotently", async () => {
-    const old = uniqueId("old-id");
-    const fresh = uniqueId("fresh-id");
+  it("keeps partitions ahead and the idempotency days over the window and a week ahead, idempotently", async () => {
+    const kept = uniqueId("kept-id");
+    const day = (offset: number) => utcDayFrom(new Date(), offset);
     await query(
-      sql`insert into event_ids (event_id, received_at) values (${old}, now() - interval '9 days'), (${fresh}, now() - interval '7 days')`,
+      sql`insert into event_ids (event_id, occurred_day) values (${kept}, ${day(-IDEMPOTENCY_WINDOW_DAYS + 1)}::date)`,
     );
     for (let run = 0; run < 2; run++) {
       const ctx = createExecutionContext();
@@ -25,9 +26,13 @@ describe("daily upkeep cron", () => {
       await waitOnExecutionContext(ctx);
     }
     const left = await query<{ event_id: string }>(
-      sql`select event_id from event_ids where event_id in (${old}, ${fresh})`,
+      sql`select event_id from event_ids where event_id = ${kept}`,
     );
-    expect(left.map((r) => r.event_id)).toEqual([fresh]);
+    expect(left.map((r) => r.event_id)).toEqual([kept]);
+    const dayParts = await query<{ name: string }>(
+      sql`select relname as name from pg_class where relname = ${`event_ids_${day(7).replaceAll("-", "")}`}`,
+    );
+    expect(dayParts).toHaveLength(1);
     const ahead = new Date();
     ahead.setUTCMonth(ahead.getUTCMonth() + 3, 1);
     const name = `events_${ahead.getUTCFullYear()}_${String(ahead.getUTCMonth() + 1).padStart(2, "0")}`;
@@ -80,20 +85,24 @@ describe("daily upkeep cron", () => {
   });
 
   it("runs no upkeep on triggers that have no job yet", async () => {
-    const old = uniqueId("kept-id");
-    await query(
-      sql`insert into event_ids (event_id, received_at) values (${old}, now() - interval '9 days')`,
-    );
-    const ctx = createExecutionContext();
-    await worker.scheduled(
-      createScheduledController({ cron: "5 * * * *", scheduledTime: Date.now() }),
-      testEnv,
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
-    const left = await query<{ event_id: string }>(
-      sql`select event_id from event_ids where event_id = ${old}`,
-    );
-    expect(left).toHaveLength(1);
+    // A day partition long past the window, which the daily upkeep would drop.
+    const day = utcDayFrom(new Date(), -40);
+    const name = `event_ids_${day.replaceAll("-", "")}`;
+    await query(sql`select ensure_event_id_partitions(${day}::date, ${day}::date)`);
+    try {
+      const ctx = createExecutionContext();
+      await worker.scheduled(
+        createScheduledController({ cron: "5 * * * *", scheduledTime: Date.now() }),
+        testEnv,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      const left = await query(sql`select 1 from pg_class where relname = ${name}`);
+      expect(left).toHaveLength(1);
+    } finally {
+      await query(
+        sql`select drop_event_id_partitions_before(${utcDayFrom(new Date(), -39)}::date)`,
+      );
+    }
   });
 });

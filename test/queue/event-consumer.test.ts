@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { EventMessage } from "../../src/domain/messages";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
@@ -174,6 +174,17 @@ describe("operators", () => {
 });
 
 describe("periods", () => {
+  // Fixed calendar dates, delivered as if shortly after they occurred: the consumer refuses events
+  // past the dedupe horizon (9 days), and their event_ids days must exist.
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(new Date("2026-11-25T00:00:00Z"));
+    await query(sql`select ensure_event_id_partitions('2026-10-30'::date, '2026-11-24'::date)`);
+  });
+  afterAll(() => {
+    vi.useRealTimers();
+  });
+
   it("writes every period of the board with keys in its time zone and week start", async () => {
     // 2026-11-22 is a Sunday. In America/New_York (UTC-5 in November) 2026-11-23T04:59:59Z is
     // still Sunday 23:59:59 local; 05:00:00Z is Monday 00:00:00 local.
@@ -212,6 +223,7 @@ describe("periods", () => {
   });
 
   it("a month end in a non-UTC zone: 23:59:59 local stays in the old month, 00:00:00 starts the new one", async () => {
+    vi.setSystemTime(new Date("2026-11-02T00:00:00Z"));
     // Asia/Tokyo is UTC+9: 2026-10-31T14:59:59Z = Oct 31 23:59:59 local.
     const board = await createBoard({ periods: ["daily", "monthly"], timeZone: "Asia/Tokyo" });
     await deliver([

@@ -26,3 +26,18 @@ export function isSchemaMissing(error: unknown): boolean {
 export const MIGRATE_HINT =
   "the database schema is missing or older than this code: " +
   "run `npm run db:migrate` with this deployment's DATABASE_URL";
+
+/**
+ * True when a row has no partition to go to (check_violation "no partition of relation ... found
+ * for row"): for event_ids, a day more than IDEMPOTENCY_DAYS_AHEAD ahead, so the daily upkeep has
+ * not run for a week. Not the event's fault: retried until an upkeep run creates the day.
+ */
+export function isPartitionMissing(error: unknown): boolean {
+  if (sqlState(error) !== "23514") return false;
+  for (let e: unknown = error, depth = 0; e && depth < 3; depth += 1) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === "string" && message.includes("no partition of relation")) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -73,8 +73,8 @@ function upsertFrom(operator: "best" | "latest" | "increment", newState: SQL, on
 
 /**
  * Writes a whole batch in ONE statement (one round trip, atomic):
- *  1. `fresh`: insert the ids into event_ids, ON CONFLICT DO NOTHING, so only ids never seen
- *     before come back. Everything below uses `fresh`, which is what makes redelivery and client
+ *  1. `fresh`: insert the ids into event_ids (by their occurred day), ON CONFLICT DO NOTHING, so
+ *     only ids never seen before come back. Everything below uses `fresh`, which is what makes redelivery and client
  *     retries safe even for increment boards: a replayed event cannot move a score.
  *  2. insert the fresh events into the partitioned events table, and new players.
  *  3. `agg`: fold the fresh contributions per (board, period, player) with the board's operator,
@@ -129,9 +129,11 @@ export async function persistBatch(
         payload jsonb)
     ),
     fresh as (
-      insert into event_ids (event_id, received_at)
-      select event_id, received_at from input order by event_id
-      on conflict (event_id) do nothing
+      -- Keyed by the UTC day of occurredAt, the partition key: a retry carries the same body, so
+      -- the same day, and meets its first delivery in the same partition (migration 0012).
+      insert into event_ids (event_id, occurred_day)
+      select event_id, (occurred_at at time zone 'UTC')::date from input order by event_id
+      on conflict (event_id, occurred_day) do nothing
       returning event_id
     ),
     fresh_input as (
@@ -303,6 +305,18 @@ export async function persistBatch(
       union all select * from upserted_latest
       union all select * from upserted_increment
     ),
+    -- The band-count lock of every board-period the upserts moved, in lock-key order, taken after
+    -- the upserts' row locks (reading "upserted" runs them) and before the statement's band
+    -- triggers fire, which then hold them already: whatever order the triggers fire in, this
+    -- statement never takes a band lock out of order, so concurrent batches cannot deadlock, and
+    -- batches of other board-periods do not wait (migration 0013).
+    band_locks as (
+      select count(*) as n from (
+        select pg_advisory_xact_lock(k) from (
+          select distinct score_band_lock_key(board_id, period_key) as k from upserted order by 1
+        ) keys
+      ) locked
+    ),
     -- Events a "reject" board refused: a best/latest score outside the bounds, and the events of
     -- every increment record whose sum would have left them (the arm left it untouched, or a sum
     -- wider than the range was dropped). Usually none, so the joins below scan nothing.
@@ -395,6 +409,7 @@ export async function persistBatch(
          'score', score, 'reachedAt', reached_at, 'version', version, 'changed', changed,
          'displayName', display_name, 'metadata', metadata))
        from final where score is not null) as changes,
+      (select n from band_locks) as _band_locks,
       (select count(*) from stored) + (select count(*) from named) + (select count(*) from counted)
         as _touched
   `);

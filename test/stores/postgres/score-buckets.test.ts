@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { leaderboardObjectName } from "../../../src/domain/board-period-key";
 import { openDatabase } from "../../../src/stores/postgres/client";
+import { type EventRow, persistBatch } from "../../../src/stores/postgres/persist-batch";
 import {
   aroundFromPostgres,
   countFromPostgres,
@@ -227,6 +228,54 @@ describe("score bands (migrations/0006_score_buckets.sql)", () => {
         )[0]?.n,
       ),
     ).toBe(120);
+  });
+
+  it("stay exact when concurrent batches write overlapping and disjoint board-periods (no deadlock)", async () => {
+    // Three boards, two periods each; each writer's batches touch two of the boards (overlapping
+    // pairs) or one alone (disjoint), with players both new (insert trigger) and known (update
+    // trigger, bands crossing), so each statement fires band triggers over several board-periods
+    // in orders that differ between writers: with the per-board-period locks taken out of order
+    // they would deadlock.
+    const boards = await Promise.all([0, 1, 2].map(() => createBoard({ periods: ["all"] })));
+    const [a, b, c] = boards as [string, string, string];
+    const plans = [[a, b], [b, c], [c, a], [a], [b], [c]];
+    const random = makeRandom(7).next;
+    const writers = plans.map(async (targets, w) => {
+      const handle = openDatabase(testEnv, { maxConnections: 1 });
+      try {
+        for (let round = 0; round < 6; round++) {
+          const events: EventRow[] = [];
+          const contributions: { event_id: string; board_id: string; period_key: string }[] = [];
+          for (let i = 0; i < 30; i++) {
+            const board = targets[(i + round) % targets.length] as string;
+            const id = eventId();
+            const now = new Date().toISOString();
+            events.push({
+              event_id: id,
+              received_at: now,
+              occurred_at: now,
+              type: "score",
+              player_id: `q${(i * 11 + w * 5 + round * 3) % 60}`,
+              board_id: board,
+              tournament_id: null,
+              score: spreadScore(random),
+              display_name: null,
+              metadata: null,
+              payload: null,
+            });
+            for (const period of ["all", "2026-12-04"])
+              contributions.push({ event_id: id, board_id: board, period_key: period });
+          }
+          await persistBatch(handle.db, "scores", events, contributions, { shard: w });
+        }
+      } finally {
+        await handle.close();
+      }
+    });
+    // Every writer succeeds: no deadlock_detected (40P01) or serialization failure surfaces.
+    const settled = await Promise.allSettled(writers);
+    expect(settled.filter((s) => s.status === "rejected")).toEqual([]);
+    for (const board of boards) expect(await driftedBands(board)).toEqual([]);
   });
 
   it("are kept by the consumer's batch statement, for every period it writes", async () => {

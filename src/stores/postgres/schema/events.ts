@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  date,
   index,
   jsonb,
   pgTable,
@@ -51,22 +52,21 @@ export const events = pgTable(
 );
 
 /**
- * Idempotency keys of accepted events, unpartitioned so the id alone is unique. The consumer
- * inserts here with ON CONFLICT DO NOTHING and lets only the ids that were new move a score, in
- * the same statement. Kept for the idempotency window (longer than the oldest accepted event age),
- * then pruned by cron via the received_at index.
+ * Idempotency keys of accepted events, partitioned by the UTC day of the event's occurredAt (see
+ * migration 0012: drizzle-kit does not model partitioning). A unique key on a partitioned table
+ * must include the partition key, so the key is (event_id, occurred_day): a retry carries the same
+ * body, hence the same occurredAt and day, and meets its first delivery in the same partition. The
+ * consumer inserts here with ON CONFLICT DO NOTHING and lets only the ids that were new move a
+ * score, in the same statement. The daily upkeep creates the days ahead and drops whole days past
+ * IDEMPOTENCY_WINDOW_DAYS (src/domain/retention.ts), which the consumer never writes to.
  */
 export const eventIds = pgTable(
   "event_ids",
   {
-    eventId: text("event_id").primaryKey(),
-    receivedAt: timestamp("received_at", {
-      withTimezone: true,
-      mode: "date",
-      precision: 3,
-    }).notNull(),
+    eventId: text("event_id").notNull(),
+    occurredDay: date("occurred_day", { mode: "string" }).notNull(),
   },
-  (t) => [index("event_ids_received_idx").on(t.receivedAt)],
+  (t) => [primaryKey({ name: "event_ids_pkey", columns: [t.eventId, t.occurredDay] })],
 );
 
 /** Messages that exhausted their retries, with the last error, for GET /v1/admin/dlq and replay. */
