@@ -4,13 +4,40 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDEMPOTENCY_WINDOW_DAYS, utcDayFrom } from "../../src/domain";
 import worker from "../../src/index";
-import { query, testEnv, uniqueId } from "../helpers/factories";
+import { openDatabase } from "../../src/stores/postgres/client";
+import { uniqueId } from "../helpers/factories";
+import { type OwnDatabase, ownDatabase } from "../helpers/own-database";
 
-describe("daily upkeep cron", () => {
-  it("keeps partitions ahead and the idempotency days over the window and a week ahead, idempotently", async () => {
+// The daily upkeep drops idempotency days and event months past retention in the whole database:
+// it runs in a database of its own, so it never drops what other files' tests just created.
+describe("daily upkeep cron (a database of its own; real Postgres only)", () => {
+  let own: OwnDatabase | null = null;
+  beforeAll(async () => {
+    own = await ownDatabase("upkeep_cron");
+  });
+  afterAll(async () => {
+    await own?.drop();
+  });
+  const ownEnv = () => {
+    if (!own) throw new Error("no database of its own");
+    return own.env;
+  };
+  async function query<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
+    const handle = openDatabase(ownEnv(), { maxConnections: 1 });
+    try {
+      return (await handle.db.execute(statement)).rows as T[];
+    } finally {
+      await handle.close();
+    }
+  }
+
+  it("keeps partitions ahead and the idempotency days over the window and a week ahead, idempotently", async ({
+    skip,
+  }) => {
+    if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
     const kept = uniqueId("kept-id");
     const day = (offset: number) => utcDayFrom(new Date(), offset);
     await query(
@@ -20,7 +47,7 @@ describe("daily upkeep cron", () => {
       const ctx = createExecutionContext();
       await worker.scheduled(
         createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }),
-        testEnv,
+        ownEnv(),
         ctx,
       );
       await waitOnExecutionContext(ctx);
@@ -42,7 +69,8 @@ describe("daily upkeep cron", () => {
     expect(Number(parts[0]?.n)).toBe(1);
   });
 
-  it("drops refused events older than the retention, keeps newer ones", async () => {
+  it("drops refused events older than the retention, keeps newer ones", async ({ skip }) => {
+    if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
     const old = uniqueId("refused-old");
     const recent = uniqueId("refused-new");
     await query(sql`insert into score_rejections (event_id, board_id, player_id, code, score, rejected_at)
@@ -51,7 +79,7 @@ describe("daily upkeep cron", () => {
     const ctx = createExecutionContext();
     await worker.scheduled(
       createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }),
-      testEnv,
+      ownEnv(),
       ctx,
     );
     await waitOnExecutionContext(ctx);
@@ -61,7 +89,10 @@ describe("daily upkeep cron", () => {
     expect(left.map((r) => r.event_id)).toEqual([recent]);
   });
 
-  it("sweeps band counts left at zero, and keeps the bands that still count records", async () => {
+  it("sweeps band counts left at zero, and keeps the bands that still count records", async ({
+    skip,
+  }) => {
+    if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
     const board = uniqueId("swept");
     await query(sql`insert into scores (board_id, period_key, player_id, score, sort_score, reached_at)
                     values (${board}, 'all', 'a', 5, -5, now()), (${board}, 'all', 'b', 9000, -9000, now())`);
@@ -77,14 +108,15 @@ describe("daily upkeep cron", () => {
     const ctx = createExecutionContext();
     await worker.scheduled(
       createScheduledController({ cron: "15 3 * * *", scheduledTime: Date.now() }),
-      testEnv,
+      ownEnv(),
       ctx,
     );
     await waitOnExecutionContext(ctx);
     expect((await bands()).map((b) => Number(b.records))).toEqual([2]);
   });
 
-  it("runs no upkeep on triggers that have no job yet", async () => {
+  it("runs no upkeep on triggers that have no job yet", async ({ skip }) => {
+    if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
     // A day partition long past the window, which the daily upkeep would drop.
     const day = utcDayFrom(new Date(), -40);
     const name = `event_ids_${day.replaceAll("-", "")}`;
@@ -93,7 +125,7 @@ describe("daily upkeep cron", () => {
       const ctx = createExecutionContext();
       await worker.scheduled(
         createScheduledController({ cron: "5 * * * *", scheduledTime: Date.now() }),
-        testEnv,
+        ownEnv(),
         ctx,
       );
       await waitOnExecutionContext(ctx);
