@@ -306,7 +306,7 @@ export const MUTANTS: Mutant[] = [
     find: 'return ifNoneMatch.split(",").some(',
     replace: 'return ifNoneMatch.split(",").slice(0, 1).some(',
     why: "If-None-Match with several tags only compares the first: no 304 for the others",
-    tests: [LEADERBOARDS, "test/routes/browser-headers.test.ts"],
+    tests: ["test/routes/page-etags.test.ts", LEADERBOARDS],
   },
   {
     id: "cache.etag-weak-strict",
@@ -314,7 +314,7 @@ export const MUTANTS: Mutant[] = [
     find: 'const bare = (tag: string) => tag.trim().replace(/^W\\//, "");',
     replace: "const bare = (tag: string) => tag.trim();",
     why: 'a weak validator W/"x" no longer matches "x" (RFC 9110 weak comparison)',
-    tests: [LEADERBOARDS, "test/routes/browser-headers.test.ts"],
+    tests: ["test/routes/page-etags.test.ts", LEADERBOARDS],
   },
   {
     id: "swr.fresh-inclusive",
