@@ -16,7 +16,7 @@ import type { Database } from "../stores/postgres/client";
 import { type Board, boards, rankResync } from "../stores/postgres/schema";
 import { rankKeys } from "../stores/redis/keys";
 import { WATERMARK_TOLERANCE_MS } from "../stores/redis/lua";
-import { prepareEmpty, readyMarker } from "../stores/redis/ranks";
+import { prepareEmpty } from "../stores/redis/ranks";
 
 /**
  * No reload or repair starts after this much of a run has passed (wall time). Most are small (a
@@ -300,7 +300,8 @@ export async function reconcileRanks(
 
 /**
  * Whether a reload this run found due still is, now that it holds the lease: an overlapping run
- * may have finished one meanwhile. Not ready: still no marker. Behind: the marker has not moved.
+ * may have finished one meanwhile. Not ready: still no (whole) marker. Behind: the marker has not
+ * moved.
  * Resync: the request is still there (a reload that covered it cleared it).
  */
 async function stillDue(db: Database, redis: Redis, prefix: string, bp: Due): Promise<boolean> {
@@ -311,8 +312,9 @@ async function stillDue(db: Database, redis: Redis, prefix: string, bp: Due): Pr
       .where(and(eq(rankResync.boardId, bp.boardId), eq(rankResync.periodKey, bp.periodKey)));
     return rows.length > 0;
   }
-  const marker = await readyMarker(redis, prefix, bp.boardId, bp.periodKey);
-  return marker === null || (bp.marker !== null && marker <= bp.marker);
+  // Read as the run read it: a marker whose ZSET and HASH disagree counts as none.
+  const [marker] = await readMarkers(redis, prefix, [bp]);
+  return !marker || (bp.marker !== null && marker.at <= bp.marker);
 }
 
 /**
