@@ -3,6 +3,7 @@ import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { repairObjects } from "../services/projection/object-repairs";
 import { storesFor } from "../stores";
+import { objectConfig } from "../stores/objects/leaderboard";
 import { openDatabase } from "../stores/postgres/client";
 import { reconcileRanks } from "./reconcile-ranks";
 import { runUpkeep } from "./upkeep";
@@ -37,6 +38,9 @@ export async function handleScheduled(
       reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime), {
         pastDays: parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS),
         watermarkOf: (boardId, periodKey) => leaderboard(boardId, periodKey).watermark(),
+        prepareObject: async (board, periodKey) => {
+          await leaderboard(board.id, periodKey).rebuild(objectConfig(env, board, periodKey));
+        },
       }),
     );
     const [repaired, reconciled] = await Promise.allSettled([repairs, reconcile]);

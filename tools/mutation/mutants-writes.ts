@@ -21,6 +21,7 @@ const REDIS_RANKS = "test/stores/redis/ranks.test.ts";
 const OBJECT_REPAIRS = "test/services/projection/object-repairs.test.ts";
 const RANK_RELOAD = "test/services/projection/rank-reload.test.ts";
 const SCORE_BOUNDS = "test/queue/score-bounds.test.ts";
+const RELOAD_STEPS = "test/cron/reload-steps.test.ts";
 
 export const WRITE_MUTANTS: Mutant[] = [
   // -- ingest (services/ingest/) ---------------------------------------------------------------
@@ -103,10 +104,34 @@ export const WRITE_MUTANTS: Mutant[] = [
   {
     id: "reload.moved-rows-reset",
     file: "src/services/projection/rank-reload.ts",
-    find: "        reset: false,\n        expiresAt,\n        watermark: movedAt,",
-    replace: "        reset: true,\n        expiresAt,\n        watermark: movedAt,",
+    find: "      reset: false,\n      expiresAt,\n      watermark: movedAt,",
+    replace: "      reset: true,\n      expiresAt,\n      watermark: movedAt,",
     why: "the rows moved during a reload replace the whole board-period: older players vanish",
     tests: [RANK_RELOAD, RECONCILE],
+  },
+  {
+    id: "reload.lease-ignored",
+    file: "src/services/projection/rank-reload.ts",
+    find: "where rank_reloads.lease_until < now() or rank_reloads.holder = excluded.holder",
+    replace: "where true",
+    why: "overlapping cron runs reload the same board-period at once: twice the Upstash work",
+    tests: [RELOAD_STEPS],
+  },
+  {
+    id: "reload.cursor-not-resumed",
+    file: "src/services/projection/rank-reload.ts",
+    find: "let after = row.after_player_id === null ? undefined : row;",
+    replace: "let after: ReloadRow | undefined;",
+    why: "every run restarts a big reload from its first row: a board of millions never finishes",
+    tests: [RELOAD_STEPS],
+  },
+  {
+    id: "resync.records-reload-whole",
+    file: "src/cron/reconcile-ranks.ts",
+    find: "const since = r.since === null || !marker ? null : Math.min(r.since.getTime(), marker.at);",
+    replace: "const since = null;",
+    why: "a failed projection of a few records reloads the whole board-period from Postgres",
+    tests: [RELOAD_STEPS],
   },
   {
     id: "reconcile.empty-keys-not-behind",

@@ -369,7 +369,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: "resync.cleared-during-reload",
     file: "src/cron/reconcile-ranks.ts",
-    find: "await clearRequest(bp, new Date(reload.startedAt));",
+    find: "await clearRequest(bp, new Date(step.startedAt));",
     replace: "await clearRequest(bp, new Date());",
     why: "a resync requested while the reload ran is cleared though the reload may have missed it",
     tests: ["test/cron/reconcile-ranks.test.ts"],

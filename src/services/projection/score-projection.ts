@@ -9,7 +9,6 @@ import {
 import type { CountedTotal, Metadata } from "../../domain/leaderboard";
 import type { ScoreChange } from "../../domain/records";
 import type { AppBindings } from "../../env";
-import { BoundedMap } from "../../lib/bounded-map";
 import { CircuitOpenError } from "../../lib/circuit-breaker";
 import { describeError, log } from "../../lib/log";
 import { count } from "../../lib/metrics";
@@ -18,27 +17,36 @@ import { leaderboardStub, objectConfig } from "../../stores/objects/leaderboard"
 import { openDatabase } from "../../stores/postgres/client";
 import { type Board, rankResync } from "../../stores/postgres/schema";
 import { openRedis, redisBreakerFor } from "../../stores/redis/client";
-import { applyToRedis, dropReadyMarkers, redisChangeOf } from "../../stores/redis/ranks";
+import { applyToRedis, redisChangeOf } from "../../stores/redis/ranks";
 import { noteRedisProjection, noteWatermark } from "../../stores/redis/watermarks";
 
 /**
  * Records the board-periods a failed Redis write missed, for the reconciliation cron (one row
- * each, the latest failure's time). If Postgres fails too, the records stay stale in Redis until
- * they change again; that is logged as an error.
+ * each, the latest failure's time). `records`: the write failed now, so re-applying the records
+ * updated since shortly before now repairs it (the earliest such time is kept); otherwise (keys
+ * found behind) the whole board-period is reloaded, which wins over any record repair. If
+ * Postgres fails too, the records stay stale in Redis until they change again; that is logged as
+ * an error.
  */
 async function requestResync(
   env: AppBindings,
   boardPeriods: Array<{ boardId: string; periodKey: string }>,
+  repair: "records" | "reload",
 ): Promise<void> {
   if (boardPeriods.length === 0) return;
   const handle = openDatabase(env, { maxConnections: 1 });
+  const since = repair === "records" ? sql`now()` : sql`null`;
   try {
     await handle.db
       .insert(rankResync)
-      .values(boardPeriods)
+      .values(boardPeriods.map((bp) => ({ ...bp, since })))
       .onConflictDoUpdate({
         target: [rankResync.boardId, rankResync.periodKey],
-        set: { requestedAt: sql`now()` },
+        set: {
+          requestedAt: sql`now()`,
+          since: sql`case when ${rankResync.since} is null or excluded.since is null then null
+            else least(${rankResync.since}, excluded.since) end`,
+        },
       });
   } catch (error) {
     log.error(
@@ -198,7 +206,10 @@ export async function projectScoreChanges(
  * One pipeline for the batch's Redis writes, through the isolate's breaker. Board-periods whose
  * keys turn out to trail their object's watermark (a Redis restored from an older copy, writes
  * lost while it was away) lose their ready marker in the same script, so readers stop trusting
- * them at once, and are queued for the cron to reload, as are all of them when the write fails.
+ * them at once, and are queued for the cron to reload. When the write fails, the cron re-applies
+ * the records updated since (rank_resync.since) instead: other isolates may read those few
+ * records a minute stale meanwhile, where dropping the marker would send every read of the board
+ * to Postgres and cost a reload of millions of rows.
  */
 async function projectToRedis(
   env: AppBindings,
@@ -215,14 +226,9 @@ async function projectToRedis(
       const expiresAt = pastPeriodExpiryMs(board, periodKey, pastDays);
       return group.map((c) => redisChangeOf(c, board.sortOrder, expiresAt));
     });
-    const result = await redisBreakerFor(env).run(async () => {
-      // Keys that missed this isolate's earlier writes lose their marker before anything else
-      // lands.
-      const missed = [...unsynced.values()];
-      await dropReadyMarkers(redis, env.REDIS_KEY_PREFIX, missed);
-      for (const bp of missed) unsynced.delete(boardPeriodKey(bp.boardId, bp.periodKey));
-      return applyToRedis(redis, env.REDIS_KEY_PREFIX, writes, { watermarks });
-    });
+    const result = await redisBreakerFor(env).run(() =>
+      applyToRedis(redis, env.REDIS_KEY_PREFIX, writes, { watermarks }),
+    );
     // Applied: the keys now hold this batch's marker (those found behind lost theirs until a
     // reload).
     for (const { board, periodKey } of groups) {
@@ -238,7 +244,7 @@ async function projectToRedis(
           boardPeriods: result.behind.slice(0, 20),
         },
       );
-      await requestResync(env, result.behind);
+      await requestResync(env, result.behind, "reload");
     }
   } catch (error) {
     if (error instanceof CircuitOpenError) count("redisSkipped");
@@ -253,19 +259,10 @@ async function projectToRedis(
       );
     const missed = groups.map((g) => ({ boardId: g.board.id, periodKey: g.periodKey }));
     for (const bp of missed) {
-      unsynced.set(boardPeriodKey(bp.boardId, bp.periodKey), bp);
-      // Until a reload (whose marker is later than this batch), this isolate's reads refuse the
+      // Until a repair (whose marker is later than this batch), this isolate's reads refuse the
       // keys.
       noteRedisProjection(bp.boardId, bp.periodKey, batchWrittenAt);
     }
-    await requestResync(env, missed);
+    await requestResync(env, missed, "records");
   }
 }
-
-/**
- * Board-periods whose Redis write this isolate skipped (circuit open) or lost: their markers go at
- * the next write that gets through, so once Redis answers again no reader trusts keys that missed
- * these writes while the cron has yet to reload them. Plain data, bounded (rank_resync has them
- * all anyway; this only closes the window until the cron).
- */
-const unsynced = new BoundedMap<string, { boardId: string; periodKey: string }>(1_000);

@@ -13,7 +13,10 @@ export function leaderboardStub(env: AppBindings, boardId: string, periodKey: st
  * What the object of a board-period is told with every write and rebuild: how it ranks, how many
  * it holds, and when it may drop its storage (OBJECT_PAST_PERIOD_DAYS after the period ends).
  */
-export function objectConfig(env: AppBindings, board: Board, periodKey: string): BoardPeriod {
+/** What objectConfig needs of a board. */
+export type ObjectBoard = Pick<Board, "id" | "sortOrder" | "topSize" | "timeZone" | "weekStart">;
+
+export function objectConfig(env: AppBindings, board: ObjectBoard, periodKey: string): BoardPeriod {
   const pastDays = parsePastPeriodDays(env.OBJECT_PAST_PERIOD_DAYS, "OBJECT_PAST_PERIOD_DAYS");
   return {
     boardId: board.id,

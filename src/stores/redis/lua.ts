@@ -128,15 +128,24 @@ return {applied, behind}
 `,
 };
 
+/** The error a build chunk gets when its build keys are gone (expired, or swapped in already). */
+export const BUILD_GONE_REPLY = "BUILDGONE";
+
 /**
- * KEYS: build z, build m. ARGV: ttl ms, then quadruples as APPLY_SCRIPT. Fills the keys of a
- * rebuild and (re)arms their TTL, so an abandoned rebuild cleans itself up.
+ * KEYS: build z, build m. ARGV: ttl ms, resumed ('1': the build must exist already, '0': it may
+ * start here), then quadruples as APPLY_SCRIPT. Fills the keys of a rebuild and (re)arms their
+ * TTL, so an abandoned rebuild cleans itself up. A resumed build whose keys are gone (their TTL
+ * ran out while it stalled, or another run swapped them in) refuses, writing nothing: the rows
+ * would otherwise start a partial build that a later swap would publish as whole.
  */
 export const BUILD_SCRIPT: LuaScript = {
   name: "build",
   readonly: false,
   source: `${APPLY_FN}
-local applied = apply(KEYS[1], KEYS[2], 2)
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
+  return redis.error_reply('${BUILD_GONE_REPLY} rank rebuild keys are gone')
+end
+local applied = apply(KEYS[1], KEYS[2], 3)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return applied
@@ -256,15 +265,15 @@ return {redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), redis.call('ZCARD', KEYS
  * KEYS: z, m, built z, built m, ready. ARGV: loaded-at (epoch ms), expire-at ms ('0' = never).
  * Renames both built keys over the live ones in one atomic step (a reader sees the old set or the
  * new one, never a mix), replaces the build TTL by the board-period's expiry and sets the ready
- * marker. Errors when a built key is gone (it expired: the rebuild was too slow), leaving the live
- * keys and the marker untouched.
+ * marker. Errors (BUILDGONE) when a built key is gone (it expired: the rebuild stalled too long;
+ * or another run swapped it in already), leaving the live keys and the marker untouched.
  */
 export const SWAP_SCRIPT: LuaScript = {
   name: "swap",
   readonly: false,
   source: `${EXPIRE_FN}
 if redis.call('EXISTS', KEYS[3]) == 0 or redis.call('EXISTS', KEYS[4]) == 0 then
-  return redis.error_reply('ERR rank rebuild keys are gone (expired before the swap)')
+  return redis.error_reply('${BUILD_GONE_REPLY} rank rebuild keys are gone (expired or swapped)')
 end
 redis.call('RENAME', KEYS[3], KEYS[1])
 redis.call('RENAME', KEYS[4], KEYS[2])
@@ -286,5 +295,23 @@ redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SET', KEYS[3], ARGV[1])
 expire_at(ARGV[2], {KEYS[3]})
 return 0
+`,
+};
+
+/**
+ * KEYS: z, m, ready. ARGV: loaded-at (epoch ms), expire-at ms ('0' = never). Marks a board-period
+ * that Postgres holds no record of (a period about to start) loaded and empty, only if it has no
+ * marker and no member yet: a projection that landed first means the keys need a load instead.
+ * Projections write to ready keys like any other, so the period stays whole as it fills. Returns
+ * 1 when marked, 0 when left alone.
+ */
+export const PREPARE_SCRIPT: LuaScript = {
+  name: "prepare",
+  readonly: false,
+  source: `${EXPIRE_FN}
+if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) > 0 then return 0 end
+redis.call('SET', KEYS[3], ARGV[1])
+expire_at(ARGV[2], {KEYS[3]})
+return 1
 `,
 };

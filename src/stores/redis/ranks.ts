@@ -27,7 +27,10 @@ import { pipelineScriptCapped, runScript, type ScriptCall } from "./script";
  */
 
 export {
+  isBuildGone,
+  prepareEmpty,
   type RedisRankRow,
+  readyMarker,
   replaceBoardPeriod,
   startBoardPeriodLoad,
 } from "./replace";
@@ -236,28 +239,6 @@ interface ApplyGroup {
   records: string[][];
   boardId: string;
   periodKey: string;
-}
-
-/**
- * Drops the ready markers of board-periods whose keys missed writes (one DEL): readers refuse them
- * until the cron reloads them. Returns how many markers existed.
- */
-export async function dropReadyMarkers(
-  redis: Redis,
-  prefix: string,
-  boardPeriods: ReadonlyArray<{ boardId: string; periodKey: string }>,
-  options: RedisCallOptions = {},
-): Promise<number> {
-  if (boardPeriods.length === 0) return 0;
-  const keys = boardPeriods.map((bp) => rankKeys(prefix, bp.boardId, bp.periodKey).ready);
-  return replyInt(
-    await withTimeout(
-      redis.del(...keys),
-      options.timeoutMs ?? REDIS_WRITE_TIMEOUT_MS,
-      "Redis marker drop",
-    ),
-    "deleted",
-  );
 }
 
 /** A player's 1-based rank in O(log N) (HGET → ZRANK → ZCARD in one script); null if absent. */

@@ -10,7 +10,18 @@ describe("Redis scripts as sent to Upstash", () => {
 
   it("every script locks only its keys (allow-key-locking); read scripts also say no-writes", () => {
     expect(scripts.map((s) => s.name).sort()).toEqual(
-      ["after", "apply", "around", "build", "clear", "for-score", "page", "rank", "swap"].sort(),
+      [
+        "after",
+        "apply",
+        "around",
+        "build",
+        "clear",
+        "for-score",
+        "page",
+        "prepare",
+        "rank",
+        "swap",
+      ].sort(),
     );
     for (const script of scripts) {
       const shebang = scriptText(script).split("\n")[0];

@@ -4,6 +4,7 @@ export * from "./boards";
 export * from "./events";
 export * from "./object-repairs";
 export * from "./players";
+export * from "./rank-reloads";
 export * from "./rank-resync";
 export * from "./score-buckets";
 export * from "./score-rejections";
