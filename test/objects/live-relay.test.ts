@@ -6,6 +6,8 @@ import {
   RECONNECT_MIN_MS,
   relayParent,
 } from "../../src/domain/live-protocol";
+import type { AppBindings } from "../../src/env";
+import { objectPlacement } from "../../src/stores/objects/leaderboard";
 import { makeRandom } from "../domain/prng";
 import { eventually } from "../helpers/factories";
 import { connectLive, type Inbox, LiveView, relayStub } from "../helpers/live-clients";
@@ -144,5 +146,15 @@ describe("live relays", () => {
     }
     expect((await stubFor(board).stats()).relays).toBe(1);
     expect((await relayStub(board, 0).stats()).subscribed).toBe(false);
+  });
+
+  it("board objects take OBJECT_LOCATION_HINT (empty or unknown: none)", () => {
+    const placement = (hint: string | undefined) =>
+      objectPlacement({ OBJECT_LOCATION_HINT: hint } as unknown as AppBindings);
+    expect(placement("enam")).toEqual({ locationHint: "enam" });
+    expect(placement(" weur ")).toEqual({ locationHint: "weur" });
+    expect(placement("")).toEqual({});
+    expect(placement("mars")).toEqual({});
+    expect(placement(undefined)).toEqual({});
   });
 });

@@ -22,7 +22,7 @@ const LOCATION_HINTS = new Set<string>([
  * OBJECT_LOCATION_HINT as get options: where a board's object is created, near the database it
  * rebuilds from (an empty or unknown value: none, the object starts near its first caller).
  */
-function objectPlacement(env: AppBindings): DurableObjectNamespaceGetDurableObjectOptions {
+export function objectPlacement(env: AppBindings): DurableObjectNamespaceGetDurableObjectOptions {
   const hint = env.OBJECT_LOCATION_HINT?.trim() ?? "";
   return LOCATION_HINTS.has(hint) ? { locationHint: hint as DurableObjectLocationHint } : {};
 }
