@@ -2,6 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EntryState } from "../../../src/domain/leaderboard";
 import { type LiveMessage, relayObjectName } from "../../../src/domain/live-protocol";
+import { makeRandom } from "../../domain/prng";
 import { connectLive, LiveView, relayStub } from "../../helpers/live-clients";
 import { boardPeriod, stubFor } from "./helpers";
 
@@ -117,5 +118,50 @@ describe("LeaderboardDO live updates (through relays)", () => {
       expect(res.status).toBe(400);
     }
     expect(relayObjectName(board.boardId, "all", 0)).toBe(`${board.boardId}/all/relay-0`);
+  });
+
+  it("deltas over seeded random changes rebuild the window a fresh snapshot shows", async () => {
+    const board = boardPeriod({ topSize: 50 });
+    const stub = stubFor(board);
+    const random = makeRandom(2026);
+    const versions = new Map<string, number>();
+    const inbox = await connectLive(board, { limit: 8 });
+    const view = new LiveView();
+    expect(view.apply(await inbox.nextLive())).toBe(true);
+    let deltas = 0;
+    for (let batch = 0; batch < 25; batch += 1) {
+      const changes: EntryState[] = [];
+      for (let i = random.int(1, 4); i > 0; i -= 1) {
+        const playerId = `p${random.int(0, 15)}`;
+        if (changes.some((c) => c.playerId === playerId)) continue;
+        const version = (versions.get(playerId) ?? 0) + 1;
+        versions.set(playerId, version);
+        changes.push({ playerId, score: random.int(0, 100), reachedAt: batch, version });
+      }
+      await stub.applyChanges(board, changes, 0);
+      // Drain what arrived so far (the object coalesces bursts), in order.
+      while (!(await inbox.quietFor(30))) {
+        for (;;) {
+          const message = await inbox.nextLive(50).catch(() => null);
+          if (message === null) break;
+          if (message.type === "delta") deltas += 1;
+          expect(view.apply(message)).toBe(true);
+        }
+      }
+    }
+    for (;;) {
+      const message = await inbox.nextLive(600).catch(() => null);
+      if (message === null) break;
+      if (message.type === "delta") deltas += 1;
+      expect(view.apply(message)).toBe(true);
+    }
+    expect(deltas).toBeGreaterThan(3);
+    inbox.ws.send("snapshot");
+    const snapshot = await inbox.nextLive();
+    expect(snapshot.type).toBe("snapshot");
+    if (snapshot.type !== "snapshot") throw new Error("expected a snapshot");
+    expect(view.entries).toEqual(snapshot.entries);
+    expect(snapshot.seq).toBe(view.seq);
+    expect(view.entries).toEqual((await stub.page({ limit: 8 })).entries);
   });
 });
