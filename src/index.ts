@@ -4,6 +4,7 @@ import type { AppBindings } from "./env";
 import { handleQueue } from "./queue/consumer";
 
 export { LeaderboardDO } from "./objects/leaderboard/leaderboard-do";
+export { LiveRelay } from "./objects/live-relay";
 export { ReplayGuard } from "./objects/replay-guard";
 
 const app = createApp();

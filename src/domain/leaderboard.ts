@@ -197,8 +197,12 @@ export interface LeaderboardStats {
   maxVersion: number;
   /** Players not held whose latest seen version is remembered (guards against stale replays). */
   rememberedVersions: number;
-  /** Live-update sockets connected to this object. */
+  /** WebSockets on this object: always 0, live sockets sit on LiveRelay objects. */
   sockets: number;
+  /** Relays subscribed to this object's live windows (its direct children in the relay tree). */
+  relays: number;
+  /** Live windows pushed to relays since this instance started: one RPC per relay per update. */
+  relayPushes: number;
   /** epoch ms of the last completed rebuild, or null. */
   lastRebuildAt: number | null;
   /** The newest batch applied (Postgres time, epoch ms; 0: none). */
@@ -206,11 +210,6 @@ export interface LeaderboardStats {
   /** Read calls (pages, ranks, windows) since this instance started: tests count them. */
   reads: number;
 }
-
-/** Messages sent on a live-update WebSocket. */
-export type LiveMessage =
-  | { type: "snapshot"; entries: RankedEntryView[]; total: number; complete: boolean }
-  | { type: "update"; entries: RankedEntryView[]; total: number; complete: boolean };
 
 /** An entry as the API serves it; the one mapping for Durable Object, Redis and Postgres reads. */
 export function apiEntry(view: RankedEntryView): ApiEntry {

@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { AppBindings } from "../env";
 import type { CircuitBreaker } from "../lib/circuit-breaker";
 import { leaderboardStub } from "./objects/leaderboard";
+import { liveRelayStub } from "./objects/live-relay";
 import { type ReplayStore, replayStoreFor } from "./objects/replay-guard";
 import { type Database, queryDatabase } from "./postgres/client";
 import { openRedis, redisBreakerFor } from "./redis/client";
@@ -22,6 +23,12 @@ export interface Stores {
   redisBreaker: CircuitBreaker;
   /** The LeaderboardDO of one board-period. */
   leaderboard: (boardId: string, periodKey: string) => ReturnType<typeof leaderboardStub>;
+  /** The LiveRelay `index` of one board-period (live-feed sockets). */
+  liveRelay: (
+    boardId: string,
+    periodKey: string,
+    index: number,
+  ) => ReturnType<typeof liveRelayStub>;
   /** Request-signature ids seen recently (the ReplayGuard objects). */
   replays: ReplayStore;
 }
@@ -33,6 +40,7 @@ export function storesFor(env: AppBindings): Stores {
     redis: openRedis(env),
     redisBreaker: redisBreakerFor(env),
     leaderboard: (boardId, periodKey) => leaderboardStub(env, boardId, periodKey),
+    liveRelay: (boardId, periodKey, index) => liveRelayStub(env, boardId, periodKey, index),
     replays: replayStoreFor(env),
   };
 }

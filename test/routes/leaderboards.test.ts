@@ -3,6 +3,7 @@ import { exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
+import type { LiveMessage } from "../../src/domain/live-protocol";
 import { errorStatus } from "../../src/lib/errors";
 import { counters } from "../../src/lib/metrics";
 import {
@@ -14,6 +15,7 @@ import {
   query,
   testEnv,
 } from "../helpers/factories";
+import { LiveView } from "../helpers/live-clients";
 
 const iso = (msAgo = 0) => new Date(Date.now() - msAgo).toISOString();
 
@@ -399,7 +401,7 @@ describe("live updates", () => {
     const socket = res.webSocket;
     if (!socket) throw new Error("no WebSocket in the response");
     socket.accept();
-    const messages: Array<{ type: string; entries?: Array<{ playerId: string }> }> = [];
+    const messages: LiveMessage[] = [];
     socket.addEventListener("message", (event) => messages.push(JSON.parse(String(event.data))));
     await postEvents([
       {
@@ -411,15 +413,22 @@ describe("live updates", () => {
         score: 77,
       },
     ]);
+    // The snapshot, then a delta naming the changed row (the client applies it to its window).
+    const view = new LiveView();
     const update = await eventually(
-      async () =>
-        messages.find(
-          (m) => m.type === "update" && m.entries?.some((e) => e.playerId === "live-1"),
-        ),
+      async () => {
+        while (messages.length > 0) {
+          const message = messages.shift() as LiveMessage;
+          expect(view.apply(message)).toBe(true);
+          if (message.type === "delta") return message;
+        }
+        return undefined;
+      },
       15_000,
       "a live update",
     );
-    expect(update.entries?.[0]?.playerId).toBe("live-1");
+    expect(update.rows.map((e) => e.playerId)).toEqual(["live-1"]);
+    expect(view.entries.map((e) => [e.rank, e.playerId])).toEqual([[1, "live-1"]]);
     socket.close();
   });
 

@@ -15,11 +15,12 @@ import type {
   ScoreRankResult,
 } from "../../domain/leaderboard";
 import { DEFAULT_TOP_SIZE, MAX_AROUND } from "../../domain/leaderboard";
+import type { LiveWindow } from "../../domain/live-protocol";
 import type { AppBindings } from "../../env";
 import { describeError, log } from "../../lib/log";
 import { loadTopFromPostgres } from "../../stores/postgres/top-entries";
 import { effectiveArchiveAt, isArchiveDue } from "./archive-schedule";
-import { LiveUpdates, parseLiveLimit } from "./live-updates";
+import { LiveUpdates } from "./live-updates";
 import { RebuildJournal } from "./rebuild-journal";
 import { RecentVersions } from "./recent-versions";
 import { countAtOrAhead, toSortScore, upperBound } from "./sorted-entries";
@@ -43,6 +44,12 @@ import {
 } from "./validate";
 import { toView, viewsOf } from "./views";
 
+function checkRelayName(name: unknown): void {
+  if (typeof name !== "string" || name.length === 0 || name.length > 512) {
+    throw new RangeError("relay name must be a string of 1..512 characters");
+  }
+}
+
 /** Delay before a rebuild once the set is known to be incomplete (lets a burst settle). */
 const REBUILD_DELAY_MS = 1000;
 /** After this many platform retries of a failing rebuild alarm, retry on our own slower clock. */
@@ -53,10 +60,11 @@ const ALARM_SLOW_RETRY_MS = 60_000;
  * One object per (board, period key), named `leaderboardObjectName(boardId, periodKey)`: the
  * single writer of that board-period's hot top-N. It keeps the best topSize entries sorted in
  * memory (mirrored in its SQLite storage, so eviction costs no Postgres query), serves top-N
- * pages, ranks and around-me windows with zero database queries, and pushes live updates over
- * hibernatable WebSockets. Postgres stays the system of record: the queue consumer projects
- * committed record states here (`applyChanges`), and a rebuild reloads from Postgres whenever
- * the object can no longer vouch for its top-N (see top-set.ts) or when told to.
+ * pages, ranks and around-me windows with zero database queries, and pushes live updates to the
+ * LiveRelay objects that hold the sockets (one RPC per subscribed relay per update). Postgres
+ * stays the system of record: the queue consumer projects committed record states here
+ * (`applyChanges`), and a rebuild reloads from Postgres whenever the object can no longer vouch
+ * for its top-N (see top-set.ts) or when told to.
  */
 export class LeaderboardDO extends DurableObject<AppBindings> {
   readonly #store: SqliteStore;
@@ -90,9 +98,7 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
     super(ctx, env);
     this.#store = new SqliteStore(ctx.storage.sql);
     this.#top = new TopSet("desc", DEFAULT_TOP_SIZE, this.#recent);
-    this.#live = new LiveUpdates(ctx, (limit) => this.#window(limit));
-    // Answered by the runtime without waking a hibernated object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.#live = new LiveUpdates(ctx, env, (limit) => this.#window(limit));
     void ctx.blockConcurrencyWhile(async () => {
       this.#load();
       // Safety net: an incomplete set always has a rebuild on the way, even if one was lost.
@@ -408,7 +414,9 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       versionSum,
       maxVersion,
       rememberedVersions: this.#recent.size,
-      sockets: this.#live.count,
+      sockets: this.ctx.getWebSockets().length,
+      relays: this.#live.relayCount,
+      relayPushes: this.#live.pushCount,
       lastRebuildAt: this.#lastRebuildAt,
       writtenAt: this.#writtenAt,
       reads: this.#reads,
@@ -419,34 +427,19 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
   // Live updates
   // ---------------------------------------------------------------------------------------------
 
-  /** WebSocket upgrade (`?limit=` 1..100, default 10): snapshot now, updates as the top moves. */
-  override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", {
-        status: 426,
-        headers: { Upgrade: "websocket" },
-      });
-    }
-    const limit = parseLiveLimit(new URL(request.url));
-    if (limit === null) return new Response("limit must be an integer in 1..100", { status: 400 });
-    return this.#live.accept(limit);
+  /**
+   * A relay subscribes (idempotent): it gets the current window, then every throttled update
+   * until it detaches or answers a push with false. Sockets never connect here.
+   */
+  attachRelay(name: string): LiveWindow {
+    checkRelayName(name);
+    return this.#live.attach(name);
   }
 
-  /** Clients may send "snapshot" to get their window again; anything else is ignored. */
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (message === "snapshot") this.#live.sendSnapshot(ws);
-  }
-
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    try {
-      ws.close(code, reason);
-    } catch {
-      // Already closed, or a code (1005/1006) that cannot be sent back.
-    }
-  }
-
-  override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
-    log.warn("leaderboard-do: websocket error", { error: describeError(error) });
+  /** A relay with no sockets and no child relays left unsubscribes. */
+  detachRelay(name: string): void {
+    checkRelayName(name);
+    this.#live.detach(name);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -642,14 +635,12 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
    * send). The object is then as new; the next read of the period rebuilds it from Postgres.
    */
   async #archive(board: BoardPeriod): Promise<void> {
-    this.#live.closeAll(
-      1001,
-      "this period is archived; read it with GET /v1/leaderboards/:board?at=",
-    );
+    await this.#live.closeAll();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#pageJson.clear();
     this.#load();
+    this.#live.load();
     log.info("leaderboard-do: past period archived (Postgres keeps its records)", {
       board: board.boardId,
       period: board.periodKey,

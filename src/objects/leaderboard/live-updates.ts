@@ -1,28 +1,24 @@
 /**
- * Live top-N over hibernatable WebSockets. A client connects, gets a snapshot of the top `limit`
- * (default 10, at most 100), then an `update` whenever its window of the top changes.
+ * The board object's side of the live feed: it holds no sockets. Relays (objects/live-relay.ts)
+ * subscribe, and each throttled update of the top MAX_LIVE_LIMIT rows goes to each subscribed
+ * relay as one RPC, whatever the number of sockets behind it (docs/design.md, "Live feed").
  *
- * Throttling: at most one broadcast per BROADCAST_INTERVAL_MS per object. A change inside the
- * quiet period arms one short timer that sends the latest state when the period ends, so bursts
- * coalesce and the last state of a burst is always sent. Messages carry the whole window, never
- * deltas, so a skipped or coalesced message loses nothing. The timer and the last-sent time are
- * memory only: if the object hibernates or is evicted, the next change simply broadcasts at once
- * (a coalesced message pending at that moment is lost, and the next change carries its state).
- * Each socket's limit is in its serialized attachment, so it survives hibernation.
+ * Throttling: at most one push per BROADCAST_INTERVAL_MS per object. A change inside the quiet
+ * period arms one short timer that pushes the latest state when the period ends, so bursts
+ * coalesce and the last state of a burst is always pushed. The timer and the last-sent time are
+ * memory only: if the object hibernates or is evicted, the next change simply pushes at once.
+ * The set of relays is in SQLite (`live_relays`), so it survives eviction; a relay left with
+ * nothing to serve answers a push with false and is dropped, so a relay reset by a deploy does
+ * not stay subscribed.
  */
-import type { LiveMessage, RankedEntryView } from "../../domain/leaderboard";
+import type { RankedEntryView } from "../../domain/leaderboard";
+import { type LiveWindow, MAX_LIVE_LIMIT } from "../../domain/live-protocol";
+import type { AppBindings } from "../../env";
+import { describeError, log } from "../../lib/log";
+import { liveRelayByName } from "../../stores/objects/live-relay";
 
-/** Rows in a live window when the client does not ask (`?limit=`). */
-const DEFAULT_LIVE_LIMIT = 10;
-/** Largest live window: updates are whole windows, so this bounds every message. */
-const MAX_LIVE_LIMIT = 100;
-/** At most one broadcast per object per this many ms. */
+/** At most one push per object per this many ms. */
 const BROADCAST_INTERVAL_MS = 250;
-
-/** What the object stores on each socket. */
-interface SocketAttachment {
-  limit: number;
-}
 
 /** The current top window, as the object sees it. */
 export type WindowReader = (limit: number) => {
@@ -31,70 +27,68 @@ export type WindowReader = (limit: number) => {
   complete: boolean;
 };
 
-/** `?limit=` of a live request: DEFAULT_LIVE_LIMIT when absent, null when invalid. */
-export function parseLiveLimit(url: URL): number | null {
-  const raw = url.searchParams.get("limit");
-  if (raw === null || raw === "") return DEFAULT_LIVE_LIMIT;
-  if (!/^\d{1,3}$/.test(raw)) return null;
-  const limit = Number(raw);
-  return limit >= 1 && limit <= MAX_LIVE_LIMIT ? limit : null;
-}
-
-function limitOf(ws: WebSocket): number {
-  const attachment = ws.deserializeAttachment() as SocketAttachment | null;
-  return attachment?.limit ?? DEFAULT_LIVE_LIMIT;
-}
-
-function trySend(ws: WebSocket, payload: string): void {
-  try {
-    ws.send(payload);
-  } catch {
-    // Closing or closed: its close handler cleans up, and the platform drops it.
-  }
-}
-
-/** The object's sockets and the broadcast throttle; state is memory-only by design (see above). */
+/** Subscribed relays and the push throttle. */
 export class LiveUpdates {
   #lastSentAt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Lowest changed index not broadcast yet; Infinity when nothing is pending. */
+  /** Lowest changed index not pushed yet; Infinity when nothing is pending. */
   #pendingFrom = Number.POSITIVE_INFINITY;
+  /** The last seq issued (see LiveWindow.seq). */
+  #seq = 0;
+  #relays = new Set<string>();
+  #pushes = 0;
 
   constructor(
     private readonly ctx: DurableObjectState,
+    private readonly env: AppBindings,
     private readonly readWindow: WindowReader,
-  ) {}
-
-  /** Connected sockets (hibernated ones included). */
-  get count(): number {
-    return this.ctx.getWebSockets().length;
+  ) {
+    this.load();
   }
 
-  /** Accepts an upgrade request: hibernatable server socket, limit attached, snapshot sent. */
-  accept(limit: number): Response {
-    const pair = new WebSocketPair();
-    const client = pair[0];
-    const server = pair[1];
-    this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ limit } satisfies SocketAttachment);
-    this.sendSnapshot(server);
-    return new Response(null, { status: 101, webSocket: client });
+  /** (Re)creates the table and reads the relays back (on start and after the storage is wiped). */
+  load(): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec("create table if not exists live_relays (name text primary key)");
+    this.#relays = new Set(
+      sql
+        .exec<{ name: string }>("select name from live_relays")
+        .toArray()
+        .map((r) => r.name),
+    );
   }
 
-  /** Sends the socket's current window (on connect, and when a client asks again). */
-  sendSnapshot(ws: WebSocket): void {
-    const message: LiveMessage = { type: "snapshot", ...this.readWindow(limitOf(ws)) };
-    trySend(ws, JSON.stringify(message));
+  /** Subscribed relays. */
+  get relayCount(): number {
+    return this.#relays.size;
+  }
+
+  /** Windows pushed to relays since this instance started (one per relay per update). */
+  get pushCount(): number {
+    return this.#pushes;
+  }
+
+  /** Adds a relay (idempotent) and returns the current window under a fresh seq. */
+  attach(name: string): LiveWindow {
+    if (!this.#relays.has(name)) {
+      this.ctx.storage.sql.exec("insert or ignore into live_relays (name) values (?)", name);
+      this.#relays.add(name);
+    }
+    return { seq: this.#nextSeq(), ...this.readWindow(MAX_LIVE_LIMIT) };
+  }
+
+  detach(name: string): void {
+    if (!this.#relays.delete(name)) return;
+    this.ctx.storage.sql.exec("delete from live_relays where name = ?", name);
   }
 
   /**
-   * Records that rows from `firstChangedIndex` on changed; broadcasts now or at the end of the
-   * quiet period. Cheap when nobody listens or the change is below every socket's window.
+   * Records that rows from `firstChangedIndex` on changed; pushes now or at the end of the quiet
+   * period. Cheap when no relay listens or the change is below the largest window.
    */
   notify(firstChangedIndex: number): void {
-    if (!Number.isFinite(firstChangedIndex)) return;
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return;
+    if (!Number.isFinite(firstChangedIndex) || firstChangedIndex >= MAX_LIVE_LIMIT) return;
+    if (this.#relays.size === 0) return;
     this.#pendingFrom = Math.min(this.#pendingFrom, firstChangedIndex);
     if (this.#timer !== undefined) return;
     const wait = this.#lastSentAt + BROADCAST_INTERVAL_MS - Date.now();
@@ -108,36 +102,48 @@ export class LiveUpdates {
     }, wait);
   }
 
-  /** Closes every client (the object is being archived); nothing pending is sent. */
-  closeAll(code: number, reason: string): void {
+  /**
+   * Tells every relay the period is archived (they send their clients a `bye` with a jittered
+   * reconnect delay and close) and forgets them; nothing pending is sent.
+   */
+  async closeAll(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#pendingFrom = Number.POSITIVE_INFINITY;
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.close(code, reason);
-      } catch {
-        // Already closing.
-      }
-    }
+    const names = [...this.#relays];
+    await Promise.allSettled(
+      names.map((name) => liveRelayByName(this.env, name).close("archived")),
+    );
+    for (const name of names) this.detach(name);
+  }
+
+  /** Strictly increasing, and at least the wall clock, so a restarted object never reuses one. */
+  #nextSeq(): number {
+    this.#seq = Math.max(this.#seq + 1, Date.now());
+    return this.#seq;
   }
 
   #flush(): void {
     const from = this.#pendingFrom;
     this.#pendingFrom = Number.POSITIVE_INFINITY;
-    if (!Number.isFinite(from)) return;
+    if (!Number.isFinite(from) || this.#relays.size === 0) return;
     this.#lastSentAt = Date.now();
-    const payloads = new Map<number, string>();
-    for (const ws of this.ctx.getWebSockets()) {
-      const limit = limitOf(ws);
-      if (from >= limit) continue;
-      let payload = payloads.get(limit);
-      if (payload === undefined) {
-        const message: LiveMessage = { type: "update", ...this.readWindow(limit) };
-        payload = JSON.stringify(message);
-        payloads.set(limit, payload);
-      }
-      trySend(ws, payload);
+    const window: LiveWindow = { seq: this.#nextSeq(), ...this.readWindow(MAX_LIVE_LIMIT) };
+    for (const name of this.#relays) {
+      this.#pushes += 1;
+      liveRelayByName(this.env, name)
+        .push(window)
+        .then(
+          (keep) => {
+            if (!keep) this.detach(name);
+          },
+          (error: unknown) => {
+            log.warn("leaderboard-do: live push failed", {
+              relay: name,
+              error: describeError(error),
+            });
+          },
+        );
     }
   }
 }

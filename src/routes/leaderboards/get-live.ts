@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
+import { connectLiveFeed } from "../../services/leaderboards/live-feed";
 import { acceptanceWindow, selectPeriod } from "../../services/leaderboards/period-selection";
 import { guardedRoute, readableBoard } from "../access";
 import type { AppContext } from "../context";
@@ -12,16 +13,18 @@ const route = guardedRoute({
   path: "/v1/leaderboards/{board}/live",
   tags: ["leaderboards"],
   summary:
-    "WebSocket: the top `limit` on connect, then again whenever it changes (at most 4 messages/s)",
+    "WebSocket: the top `limit` on connect, then its changes (at most 4 messages/s); " +
+    "protocol in docs/design.md, Live feed",
   request: {
     params: BoardParamsSchema,
     query: PeriodQuerySchema.extend({ limit: z.coerce.number().int().min(1).max(100).default(10) }),
   },
-  responses: { 101: { description: "Switching protocols" }, ...errorResponses(400, 404, 426) },
+  responses: { 101: { description: "Switching protocols" }, ...errorResponses(400, 404, 426, 503) },
 });
 
 /**
- * Hands the upgrade to the board-period's Durable Object, which keeps the socket (hibernatable).
+ * Hands the upgrade to one of the board-period's LiveRelay objects, which keeps the socket
+ * (hibernatable); the board's LeaderboardDO holds none.
  */
 export function registerGetLeaderboardLive(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
@@ -44,17 +47,6 @@ export function registerGetLeaderboardLive(app: OpenAPIHono<AppContext>): void {
     }
     const board = await readableBoard(c, boardId);
     const { periodKey } = selectPeriod(board, query.period, query.at, acceptanceWindow(c.env));
-    const url = new URL(c.req.url);
-    url.search = `?limit=${query.limit}`;
-    const response = await c
-      .get("stores")
-      .leaderboard(board.id, periodKey)
-      .fetch(new Request(url, c.req.raw));
-    if (response.status !== 101)
-      throw new ApiError(
-        "BAD_REQUEST",
-        `The live feed refused the connection (${response.status})`,
-      );
-    return response;
+    return connectLiveFeed(c.get("stores"), board.id, periodKey, query.limit, c.req.raw);
   });
 }

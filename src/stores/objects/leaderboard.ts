@@ -4,9 +4,35 @@ import type { BoardPeriod } from "../../domain/leaderboard";
 import type { AppBindings } from "../../env";
 import type { Board } from "../postgres/schema";
 
-/** The LeaderboardDO of one board-period (creating a stub is free; it does not wake the object). */
+const LOCATION_HINTS = new Set<string>([
+  "wnam",
+  "enam",
+  "sam",
+  "weur",
+  "eeur",
+  "apac",
+  "apac-ne",
+  "apac-se",
+  "oc",
+  "afr",
+  "me",
+]);
+
+/**
+ * OBJECT_LOCATION_HINT as get options: where a board's object is created, near the database it
+ * rebuilds from (an empty or unknown value: none, the object starts near its first caller).
+ */
+export function objectPlacement(env: AppBindings): DurableObjectNamespaceGetDurableObjectOptions {
+  const hint = env.OBJECT_LOCATION_HINT?.trim() ?? "";
+  return LOCATION_HINTS.has(hint) ? { locationHint: hint as DurableObjectLocationHint } : {};
+}
+
+/**
+ * The LeaderboardDO of one board-period (creating a stub is free; it does not wake the object).
+ * The hint only matters when the object is first created; one that exists stays where it is.
+ */
 export function leaderboardStub(env: AppBindings, boardId: string, periodKey: string) {
-  return env.LEADERBOARD.getByName(leaderboardObjectName(boardId, periodKey));
+  return env.LEADERBOARD.getByName(leaderboardObjectName(boardId, periodKey), objectPlacement(env));
 }
 
 /**

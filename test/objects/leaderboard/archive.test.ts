@@ -19,6 +19,7 @@ import {
   query,
   testEnv,
 } from "../../helpers/factories";
+import { connectLive } from "../../helpers/live-clients";
 import { boardPeriod, failure, stubFor } from "./helpers";
 
 type Stub = ReturnType<typeof stubFor>;
@@ -139,16 +140,17 @@ describe("LeaderboardDO archiving of past periods", () => {
     const stub = stubFor(board);
     await stub.applyChanges(board, states([10, 20, 30]), 3);
     expect((await storedRows(stub)).entries).toBe(3);
-    const res = await stub.fetch("http://do/ws", { headers: { Upgrade: "websocket" } });
-    const ws = res.webSocket;
-    if (!ws) throw new Error("no websocket");
-    const closed = new Promise<number>((resolve) =>
-      ws.addEventListener("close", (event) => resolve(event.code)),
-    );
-    ws.accept();
+    const inbox = await connectLive(board);
+    await inbox.nextLive();
 
-    // The platform fires the alarm itself.
-    expect(await closed).toBe(1001);
+    // The platform fires the alarm itself; the object tells its relays, which say bye.
+    const bye = await inbox.nextLive(5_000);
+    expect(bye).toMatchObject({ type: "bye", reason: "archived" });
+    const closed = await inbox.closedEvent();
+    expect(closed.code).toBe(1001);
+    const { reconnectAfterMs } = JSON.parse(closed.reason) as { reconnectAfterMs: number };
+    expect(reconnectAfterMs).toBeGreaterThanOrEqual(1_000);
+    expect(reconnectAfterMs).toBeLessThanOrEqual(10_000);
     await eventually(
       async () => ((await stub.stats()).board === null ? true : undefined),
       5_000,
@@ -157,7 +159,7 @@ describe("LeaderboardDO archiving of past periods", () => {
     expect(await storedRows(stub)).toEqual({ entries: 0, meta: 0 });
     expect(await alarmOf(stub)).toBeNull();
     const stats = await stub.stats();
-    expect(stats).toMatchObject({ board: null, held: 0, total: 0 });
+    expect(stats).toMatchObject({ board: null, held: 0, total: 0, relays: 0 });
     const page = await stub.page({ limit: 10 });
     // Not initialized: the read path rebuilds it from Postgres before answering.
     expect(page).toMatchObject({ initialized: false, entries: [] });

@@ -1,129 +1,71 @@
 import { evictDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
-import type { EntryState, LiveMessage } from "../../../src/domain/leaderboard";
+import { describe, expect, it } from "vitest";
+import type { EntryState } from "../../../src/domain/leaderboard";
+import { type LiveMessage, relayObjectName } from "../../../src/domain/live-protocol";
+import { makeRandom } from "../../domain/prng";
+import { connectLive, LiveView, relayStub } from "../../helpers/live-clients";
 import { boardPeriod, stubFor } from "./helpers";
-
-type Stub = ReturnType<typeof stubFor>;
-
-/** Collects what a client socket receives and lets a test wait for the next message. */
-class Inbox {
-  readonly received: Array<LiveMessage | string> = [];
-  #waiters: Array<() => void> = [];
-  #read = 0;
-
-  constructor(ws: WebSocket) {
-    ws.addEventListener("message", (event) => {
-      const text = typeof event.data === "string" ? event.data : "";
-      let message: LiveMessage | string = text;
-      try {
-        message = JSON.parse(text) as LiveMessage;
-      } catch {
-        // Plain text (the ping auto-response).
-      }
-      this.received.push(message);
-      for (const wake of this.#waiters.splice(0)) wake();
-    });
-  }
-
-  /** The next unread message, or an error after `timeoutMs`. */
-  async next(timeoutMs = 2000): Promise<LiveMessage | string> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.#read >= this.received.length) {
-      if (Date.now() > deadline) throw new Error("no message");
-      await Promise.race([
-        new Promise<void>((resolve) => this.#waiters.push(resolve)),
-        new Promise((resolve) => setTimeout(resolve, 50)),
-      ]);
-    }
-    const message = this.received[this.#read];
-    this.#read += 1;
-    if (message === undefined) throw new Error("unreachable");
-    return message;
-  }
-
-  /** Resolves true if nothing new arrives within `ms`. */
-  async quietFor(ms: number): Promise<boolean> {
-    const count = this.received.length;
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return this.received.length === count && this.#read === count;
-  }
-}
-
-const sockets: WebSocket[] = [];
-afterEach(() => {
-  for (const ws of sockets.splice(0)) {
-    try {
-      ws.close(1000, "test done");
-    } catch {
-      // already closed
-    }
-  }
-});
-
-async function connect(stub: Stub, query = ""): Promise<Inbox> {
-  const res = await stub.fetch(`http://do/ws${query}`, { headers: { Upgrade: "websocket" } });
-  expect(res.status).toBe(101);
-  const ws = res.webSocket;
-  if (ws === null) throw new Error("no websocket in the response");
-  const inbox = new Inbox(ws);
-  ws.accept();
-  sockets.push(ws);
-  return inbox;
-}
 
 function players(scores: number[], version = 1): EntryState[] {
   return scores.map((score) => ({ playerId: `s${score}`, score, reachedAt: 1, version }));
 }
 
-async function nextLive(inbox: Inbox): Promise<LiveMessage> {
-  const message = await inbox.next();
-  if (typeof message === "string") throw new Error(`unexpected text ${message}`);
-  return message;
+/** Applies each message to a client view and returns its player ids. */
+function ids(view: LiveView, message: LiveMessage): string[] {
+  expect(view.apply(message)).toBe(true);
+  return view.entries.map((e) => e.playerId);
 }
 
-describe("LeaderboardDO live updates", () => {
-  it("sends a snapshot on connect and an update when the top changes", async () => {
+describe("LeaderboardDO live updates (through relays)", () => {
+  it("sends a snapshot on connect and a delta when the top changes", async () => {
     const board = boardPeriod({ topSize: 50 });
     const stub = stubFor(board);
     await stub.applyChanges(board, players([10, 20, 30, 40]), 4);
-    const inbox = await connect(stub, "?limit=3");
-    const snapshot = await nextLive(inbox);
+    const inbox = await connectLive(board, { limit: 3 });
+    const view = new LiveView();
+    const snapshot = await inbox.nextLive();
     expect(snapshot).toMatchObject({ type: "snapshot", total: 4, complete: true });
-    expect(snapshot.entries.map((e) => e.playerId)).toEqual(["s40", "s30", "s20"]);
+    expect(ids(view, snapshot)).toEqual(["s40", "s30", "s20"]);
 
     await stub.applyChanges(board, players([35]), 1);
-    const update = await nextLive(inbox);
-    expect(update.type).toBe("update");
-    expect(update.entries.map((e) => [e.rank, e.playerId])).toEqual([
-      [1, "s40"],
+    const update = await inbox.nextLive();
+    expect(update).toMatchObject({
+      type: "delta",
+      baseSeq: snapshot.type === "snapshot" && snapshot.seq,
+    });
+    // Ranks 2 and 3 changed; rank 1 did not.
+    if (update.type !== "delta") throw new Error("expected a delta");
+    expect(update.rows.map((e) => [e.rank, e.playerId])).toEqual([
       [2, "s35"],
       [3, "s30"],
     ]);
-    expect(update.total).toBe(5);
-    expect((await stub.stats()).sockets).toBe(1);
+    expect(ids(view, update)).toEqual(["s40", "s35", "s30"]);
+    expect(view.total).toBe(5);
+    const stats = await stub.stats();
+    expect(stats).toMatchObject({ sockets: 0, relays: 1, relayPushes: 1 });
   });
 
-  it("throttles: a burst gives one immediate update and one coalesced update with the final state", async () => {
+  it("throttles: a burst gives one immediate update and one coalesced final one", async () => {
     const board = boardPeriod({ topSize: 50 });
     const stub = stubFor(board);
-    const inbox = await connect(stub);
-    expect(await nextLive(inbox)).toMatchObject({ type: "snapshot", entries: [] });
+    const inbox = await connectLive(board);
+    const view = new LiveView();
+    expect(ids(view, await inbox.nextLive())).toEqual([]);
     await stub.applyChanges(board, players([1]), 1);
     await stub.applyChanges(board, players([2]), 1);
     await stub.applyChanges(board, players([3]), 1);
-    const first = await nextLive(inbox);
-    expect(first.entries.map((e) => e.playerId)).toEqual(["s1"]);
-    const second = await nextLive(inbox);
-    expect(second.entries.map((e) => e.playerId)).toEqual(["s3", "s2", "s1"]);
+    expect(ids(view, await inbox.nextLive())).toEqual(["s1"]);
+    expect(ids(view, await inbox.nextLive())).toEqual(["s3", "s2", "s1"]);
     expect(await inbox.quietFor(600)).toBe(true);
+    expect((await stub.stats()).relayPushes).toBe(2);
   });
 
   it("stays silent when a change is below every socket's window", async () => {
     const board = boardPeriod({ topSize: 50 });
     const stub = stubFor(board);
     await stub.applyChanges(board, players([10, 20, 30]), 3);
-    const inbox = await connect(stub, "?limit=2");
-    await nextLive(inbox);
+    const inbox = await connectLive(board, { limit: 2 });
+    await inbox.nextLive();
     await stub.applyChanges(board, players([5]), 1);
     expect(await inbox.quietFor(500)).toBe(true);
   });
@@ -132,42 +74,94 @@ describe("LeaderboardDO live updates", () => {
     const board = boardPeriod();
     const stub = stubFor(board);
     await stub.applyChanges(board, players([7]), 1);
-    const res = await stub.fetch("http://do/ws", { headers: { Upgrade: "websocket" } });
-    const ws = res.webSocket;
-    if (ws === null) throw new Error("no websocket");
-    const inbox = new Inbox(ws);
-    ws.accept();
-    sockets.push(ws);
-    await nextLive(inbox);
-    ws.send("ping");
+    const inbox = await connectLive(board);
+    await inbox.nextLive();
+    inbox.ws.send("ping");
     expect(await inbox.next()).toBe("pong");
-    ws.send("snapshot");
-    expect(await nextLive(inbox)).toMatchObject({
+    inbox.ws.send("snapshot");
+    expect(await inbox.nextLive()).toMatchObject({
       type: "snapshot",
       entries: [{ playerId: "s7", rank: 1 }],
     });
   });
 
-  it("keeps serving a socket after the object hibernates (limit survives in the attachment)", async () => {
+  it("keeps serving after object and relay eviction (whole window, then deltas)", async () => {
     const board = boardPeriod({ topSize: 50 });
     const stub = stubFor(board);
     await stub.applyChanges(board, players([10, 20, 30]), 3);
-    const inbox = await connect(stub, "?limit=2");
-    await nextLive(inbox);
+    const inbox = await connectLive(board, { limit: 2, random: () => 0 });
+    const view = new LiveView();
+    ids(view, await inbox.nextLive());
+    // The subscription is in the object's SQLite; the relay's last window is memory only.
     await evictDurableObject(stub);
+    await evictDurableObject(relayStub(board, 0));
     await stub.applyChanges(board, players([25]), 1);
-    const update = await nextLive(inbox);
-    expect(update.entries.map((e) => e.playerId)).toEqual(["s30", "s25"]);
+    const whole = await inbox.nextLive();
+    expect(whole.type).toBe("update");
+    expect(ids(view, whole)).toEqual(["s30", "s25"]);
+    await stub.applyChanges(board, players([40]), 1);
+    const delta = await inbox.nextLive();
+    expect(delta.type).toBe("delta");
+    expect(ids(view, delta)).toEqual(["s40", "s30"]);
+    expect((await stub.stats()).relays).toBe(1);
   });
 
-  it("refuses plain requests and bad limits", async () => {
-    const stub = stubFor(boardPeriod());
-    expect((await stub.fetch("http://do/ws")).status).toBe(426);
-    expect(
-      (await stub.fetch("http://do/ws?limit=101", { headers: { Upgrade: "websocket" } })).status,
-    ).toBe(400);
-    expect(
-      (await stub.fetch("http://do/ws?limit=abc", { headers: { Upgrade: "websocket" } })).status,
-    ).toBe(400);
+  it("the relay refuses plain requests and bad limits", async () => {
+    const board = boardPeriod();
+    const relay = relayStub(board, 0);
+    const base = `http://relay/live?board=${board.boardId}&period=all&index=0&fanout=4&capacity=5`;
+    expect((await relay.fetch(base)).status).toBe(426);
+    for (const limit of ["101", "abc"]) {
+      const res = await relay.fetch(`${base}&limit=${limit}`, {
+        headers: { Upgrade: "websocket" },
+      });
+      expect(res.status).toBe(400);
+    }
+    expect(relayObjectName(board.boardId, "all", 0)).toBe(`${board.boardId}/all/relay-0`);
+  });
+
+  it("deltas over seeded random changes rebuild the window a fresh snapshot shows", async () => {
+    const board = boardPeriod({ topSize: 50 });
+    const stub = stubFor(board);
+    const random = makeRandom(2026);
+    const versions = new Map<string, number>();
+    const inbox = await connectLive(board, { limit: 8 });
+    const view = new LiveView();
+    expect(view.apply(await inbox.nextLive())).toBe(true);
+    let deltas = 0;
+    for (let batch = 0; batch < 25; batch += 1) {
+      const changes: EntryState[] = [];
+      for (let i = random.int(1, 4); i > 0; i -= 1) {
+        const playerId = `p${random.int(0, 15)}`;
+        if (changes.some((c) => c.playerId === playerId)) continue;
+        const version = (versions.get(playerId) ?? 0) + 1;
+        versions.set(playerId, version);
+        changes.push({ playerId, score: random.int(0, 100), reachedAt: batch, version });
+      }
+      await stub.applyChanges(board, changes, 0);
+      // Drain what arrived so far (the object coalesces bursts), in order.
+      while (!(await inbox.quietFor(30))) {
+        for (;;) {
+          const message = await inbox.nextLive(50).catch(() => null);
+          if (message === null) break;
+          if (message.type === "delta") deltas += 1;
+          expect(view.apply(message)).toBe(true);
+        }
+      }
+    }
+    for (;;) {
+      const message = await inbox.nextLive(600).catch(() => null);
+      if (message === null) break;
+      if (message.type === "delta") deltas += 1;
+      expect(view.apply(message)).toBe(true);
+    }
+    expect(deltas).toBeGreaterThan(3);
+    inbox.ws.send("snapshot");
+    const snapshot = await inbox.nextLive();
+    expect(snapshot.type).toBe("snapshot");
+    if (snapshot.type !== "snapshot") throw new Error("expected a snapshot");
+    expect(view.entries).toEqual(snapshot.entries);
+    expect(snapshot.seq).toBe(view.seq);
+    expect(view.entries).toEqual((await stub.page({ limit: 8 })).entries);
   });
 });
