@@ -7,7 +7,8 @@
 // and 10M daily players, printed next to its documented limit.
 //   DATABASE_URL (required: a real Postgres)   REDIS_URL (required)
 //   SIM_PLAYERS (default 50000)   SIM_REQUESTS (per read type, default 300)
-//   SIM_EVENTS (single-score writes, default 400)
+//   SIM_EVENTS (single-score writes, default 400)   SIM_SOCKETS (live sockets, default 40; relays
+//   of SIM_RELAY_CAPACITY, default 10, stand for production's 2,000)
 import type { Pool } from "@neondatabase/serverless";
 import type { Redis as RedisClient } from "ioredis";
 import {
@@ -32,6 +33,10 @@ import { startWorkerdServer, type WorkerdServer } from "./lib/workerd.ts";
 const PLAYERS = Number(process.env.SIM_PLAYERS ?? 50_000);
 const REQUESTS = Number(process.env.SIM_REQUESTS ?? 300);
 const EVENTS = Number(process.env.SIM_EVENTS ?? 400);
+const SOCKETS = Number(process.env.SIM_SOCKETS ?? 40);
+const RELAY_CAPACITY = Number(process.env.SIM_RELAY_CAPACITY ?? 10);
+/** wrangler.toml's relay capacity and fan-out in staging and production. */
+const PRODUCTION_RELAY = { capacity: 2_000, fanout: 32, pushesPerSecond: 4 };
 const TOP_SIZE = 1_000;
 const ADMIN_KEY = "sim-admin-key";
 const runId = `${Date.now().toString(36)}_${process.pid}`;
@@ -172,6 +177,7 @@ async function main(): Promise<void> {
 
     say("starting the worker on workerd …");
     process.env.WRANGLER_LOG = "log";
+    process.env.WORKERD_VARS = JSON.stringify({ LIVE_RELAY_CAPACITY: String(RELAY_CAPACITY) });
     const server = await startWorkerdServer(
       { BENCH_DATABASE_URL: dbUrl, REDIS_URL: redisUrl, ADMIN_KEY },
       say,
@@ -262,13 +268,89 @@ async function main(): Promise<void> {
         upstashRequests: upstash.requests,
         upstashCommands: upstash.commands,
       };
-      return { costs, writes };
+      const live = await measureLive(server, player);
+      return { costs, writes, live };
     })();
 
-    report(results.costs, results.writes);
+    report(results.costs, results.writes, results.live);
   } finally {
     await cleanup();
   }
+}
+
+interface LiveCounts {
+  sockets: number;
+  relays: number;
+  objectSockets: number;
+  /** Pushes the board's object made for one update: one per subscribed relay. */
+  pushesPerUpdate: number;
+}
+
+/** Opens SOCKETS live sockets, sends one top score, and reads the board object's own counts. */
+async function measureLive(
+  server: WorkerdServer,
+  player: (i: number) => string,
+): Promise<LiveCounts> {
+  say(`opening ${SOCKETS} live sockets (relays of ${RELAY_CAPACITY}) …`);
+  const url = `${server.base.replace(/^http/, "ws")}/v1/leaderboards/${BOARD}/live?limit=10`;
+  const sockets: WebSocket[] = [];
+  const updated = new Set<number>();
+  await Promise.all(
+    Array.from(
+      { length: SOCKETS },
+      (_, i) =>
+        new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(url);
+          sockets.push(ws);
+          ws.onmessage = (message) => {
+            const type = (JSON.parse(String(message.data)) as { type: string }).type;
+            if (type === "snapshot") resolve();
+            else if (type === "delta" || type === "update") updated.add(i);
+          };
+          ws.onerror = () => reject(new Error(`live socket ${i} failed`));
+        }),
+    ),
+  );
+  const objectStats = async () => {
+    const res = await fetch(`${server.base}/v1/admin/leaderboards/${BOARD}/object`, {
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    if (!res.ok) throw new Error(`the object's stats answered ${res.status}`);
+    return (await res.json()) as { relays: number; relayPushes: number; sockets: number };
+  };
+  const before = await objectStats();
+  await expectOk(
+    await fetch(`${server.base}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_KEY}` },
+      body: JSON.stringify({
+        events: [
+          {
+            id: crypto.randomUUID(),
+            type: "score",
+            playerId: player(3),
+            occurredAt: new Date().toISOString(),
+            boardId: BOARD,
+            score: 2_000_000_000,
+          },
+        ],
+      }),
+    }),
+    "POST /v1/events",
+  );
+  const deadline = Date.now() + 20_000;
+  while (updated.size < SOCKETS && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (updated.size < SOCKETS) say(`  only ${updated.size} of ${SOCKETS} sockets got the update`);
+  const after = await objectStats();
+  for (const ws of sockets) ws.close(1000);
+  return {
+    sockets: SOCKETS,
+    relays: after.relays,
+    objectSockets: after.sockets,
+    pushesPerUpdate: after.relayPushes - before.relayPushes,
+  };
 }
 
 function report(
@@ -282,6 +364,7 @@ function report(
     upstashRequests: number;
     upstashCommands: number;
   },
+  live: LiveCounts,
 ): void {
   console.log("");
   say("measured per request (local stack)");
@@ -297,6 +380,11 @@ function report(
       `${fmt(writes.statements / e, 3)} Postgres statements/event, ${fmt(writes.objectApplies / e, 3)} object applies/event, ` +
       `${fmt(writes.upstashRequests / e, 3)} Upstash round trips and ${fmt(writes.upstashCommands / e, 3)} commands/event, ` +
       `${fmt(writes.purges / Math.max(1, writes.batches), 2)} page purges/batch`,
+  );
+
+  say(
+    `  live: ${live.sockets} sockets over ${live.relays} relays (at most ${RELAY_CAPACITY} each), ` +
+      `${live.objectSockets} on the board's object; ${live.pushesPerUpdate} pushes by the object per update`,
   );
 
   // Production: page reads are Workers Cache hits (no Worker run); the Worker sees a page miss
@@ -346,6 +434,22 @@ function report(
     "/s",
   );
   row("Upstash commands/s", one.upstash, ten.upstash, LIMITS.upstashCommandsPerSecond, "/s");
+  // Live viewers: 10,000-30,000 sockets at 1M (docs/capacity.md); relays of 2,000, the object
+  // feeding at most `fanout` of them, each update pushed at most ~4 times a second.
+  const relaysFor = (sockets: number) =>
+    2 ** Math.ceil(Math.log2(Math.max(1, sockets / PRODUCTION_RELAY.capacity)));
+  const objectPushes = (sockets: number) =>
+    Math.min(relaysFor(sockets), PRODUCTION_RELAY.fanout) * PRODUCTION_RELAY.pushesPerSecond;
+  row(
+    "live: object pushes/s (30k / 300k sockets)",
+    objectPushes(30_000),
+    objectPushes(300_000),
+    LIMITS.objectRequestsPerSecond,
+    "/s",
+  );
+  say(
+    `  live: sockets per object (30k / 300k)     ${fmt(PRODUCTION_RELAY.capacity).padStart(9)}   ${fmt(PRODUCTION_RELAY.capacity).padStart(10)}    ("thousands of clients per instance"; ${fmt(relaysFor(30_000))} / ${fmt(relaysFor(300_000))} relays)`,
+  );
   row(
     "queue messages/s (one event each)",
     one.queue,

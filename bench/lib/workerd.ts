@@ -338,7 +338,12 @@ async function serve(): Promise<void> {
             name: "edgeboard",
             modules,
             modulesRoot: outDir,
-            bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...secrets },
+            // WORKERD_VARS (JSON): vars a run sets over wrangler.toml's (npm run sim: small relays).
+            bindings: {
+              ...(workerOptions.bindings as Record<string, unknown>),
+              ...(JSON.parse(process.env.WORKERD_VARS ?? "{}") as Record<string, string>),
+              ...secrets,
+            },
             // The benchmarks and the fault suite drive thousands of requests a second from one
             // address: wrangler.toml's per-PoP budgets would turn them into 429s. They are lifted:
             // each Rate Limiting binding is an RPC to a worker that always allows, because

@@ -4,6 +4,7 @@ import { registerGetDlq } from "./admin/get-dlq";
 import { registerGetIngestStats } from "./admin/get-ingest-stats";
 import { registerGetKeys } from "./admin/get-keys";
 import { registerGetMetrics } from "./admin/get-metrics";
+import { registerGetObjectStats } from "./admin/get-object-stats";
 import { registerPostDlqReplay } from "./admin/post-dlq-replay";
 import { registerPostKey } from "./admin/post-key";
 import { registerGetBoard } from "./boards/get-board";
@@ -39,6 +40,7 @@ export function registerRoutes(app: OpenAPIHono<AppContext>): void {
   registerPostDlqReplay(app);
   registerGetIngestStats(app);
   registerGetMetrics(app);
+  registerGetObjectStats(app);
   registerPostKey(app);
   registerGetKeys(app);
   registerDeleteKey(app);

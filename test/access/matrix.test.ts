@@ -62,6 +62,9 @@ const SAMPLES: Record<string, Sample> = {
   }),
   "GET /v1/admin/ingest/stats": () => ({ path: "/v1/admin/ingest/stats" }),
   "GET /v1/admin/metrics": () => ({ path: "/v1/admin/metrics" }),
+  "GET /v1/admin/leaderboards/{board}/object": ({ board }) => ({
+    path: `/v1/admin/leaderboards/${board}/object`,
+  }),
   "POST /v1/admin/keys": () => ({
     path: "/v1/admin/keys",
     body: { name: "matrix", scopes: ["read"] },

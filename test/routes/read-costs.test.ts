@@ -152,6 +152,16 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     expect(cost.upstash.requests).toBe(1);
   });
 
+  it("the object's own counts are readable by an operator, and match what the test saw", async () => {
+    const before = await objectReads();
+    const res = await api(`/v1/admin/leaderboards/${board}/object`, { headers: ADMIN });
+    expect(res.status).toBe(200);
+    const stats = (await res.json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ board, periodKey: "all", held: TOP, total: PLAYERS, sockets: 0 });
+    // The route's own stats() call is not a read.
+    expect(stats.reads).toBe(before);
+  });
+
   it("admin reads stay off Upstash", async () => {
     const watch = await watchUpstash(board);
     try {
