@@ -173,4 +173,30 @@ export const READ_MUTANTS: Mutant[] = [
     why: "a re-encoded cursor (other padding bits, spaces in its JSON) names the same page twice",
     tests: ["test/domain/ranking.test.ts"],
   },
+
+  // -- live feed (domain/live-protocol.ts, objects/live-relay.ts) -----------------------------
+  {
+    id: "live.delta-skips-moved-rows",
+    file: "src/domain/live-protocol.ts",
+    find: "if (old === undefined || !sameRow(old, row)) rows.push(row);",
+    replace: "if (old === undefined) rows.push(row);",
+    why: "a delta carries only new positions, not rows that changed: clients keep stale scores",
+    tests: ["test/domain/live-protocol.test.ts", "test/objects/leaderboard/live-updates.test.ts"],
+  },
+  {
+    id: "live.delta-keeps-dropped-tail",
+    file: "src/domain/live-protocol.ts",
+    find: "const next = window.slice(0, delta.size);",
+    replace: "const next = window.slice();",
+    why: "a window that shrank keeps its old last rows on the client",
+    tests: ["test/domain/live-protocol.test.ts"],
+  },
+  {
+    id: "relay.capacity-off-by-one",
+    file: "src/objects/live-relay.ts",
+    find: "if (this.ctx.getWebSockets().length + this.#connecting >= capacity) {",
+    replace: "if (this.ctx.getWebSockets().length + this.#connecting > capacity) {",
+    why: "a relay takes one socket more than its capacity",
+    tests: ["test/objects/live-relay.test.ts"],
+  },
 ];
