@@ -57,6 +57,12 @@ const PEAK_1M = {
   events: 1_000,
 };
 
+/**
+ * Share of a player's own reads (rank, around-me, friends) about players within twice the top-N:
+ * 2,000 of a million players, taken as ten times as active as the rest.
+ */
+const NEAR_SHARE = 0.02;
+
 /** The documented limits each load is compared with (sources in docs/capacity.md). */
 const LIMITS = {
   objectRequestsPerSecond: 1_000,
@@ -193,6 +199,11 @@ async function main(): Promise<void> {
       for (const path of ["", `/players/${player(0)}`, `/players/${player(1)}/around?n=5`]) {
         await get(path)();
       }
+      // Players near the top (within twice the top-N), whose reads the object answers.
+      const top = (await (await fetch(`${base}?limit=100`)).json()) as {
+        entries: Array<{ playerId: string }>;
+      };
+      const near = top.entries.map((e) => e.playerId);
       say(`measuring each read type, ${REQUESTS} requests each …`);
       const costs = {
         page: await measure(ctx, REQUESTS, (i) => get(`?limit=${[10, 25, 100][i % 3]}`)()),
@@ -210,6 +221,7 @@ async function main(): Promise<void> {
           );
         }),
         rankForScore: await measure(ctx, REQUESTS, (i) => get(`/rank-of?score=${i % 500}`)()),
+        rankNear: await measure(ctx, REQUESTS, (i) => get(`/players/${near[i % near.length]}`)()),
       };
 
       say(`sending ${EVENTS} single-score writes through the queue …`);
@@ -354,7 +366,7 @@ async function measureLive(
 }
 
 function report(
-  costs: Record<keyof Omit<typeof PEAK_1M, "events">, Costs>,
+  costs: Record<keyof Omit<typeof PEAK_1M, "events"> | "rankNear", Costs>,
   writes: {
     events: number;
     batches: number;
@@ -387,6 +399,12 @@ function report(
       `${live.objectSockets} on the board's object; ${live.pushesPerUpdate} pushes by the object per update`,
   );
 
+  // Live viewers: 10,000-30,000 sockets at 1M (docs/capacity.md); relays of 2,000, the object
+  // feeding at most `fanout` of them, each update pushed at most ~4 times a second.
+  const relaysFor = (sockets: number) =>
+    2 ** Math.ceil(Math.log2(Math.max(1, sockets / PRODUCTION_RELAY.capacity)));
+  const objectPushes = (sockets: number) =>
+    Math.min(relaysFor(sockets), PRODUCTION_RELAY.fanout) * PRODUCTION_RELAY.pushesPerSecond;
   // Production: page reads are Workers Cache hits (no Worker run); the Worker sees a page miss
   // per purge per page variant, and a purge per consumer batch. Batches at peak: the queue fills
   // 100-event batches (max_batch_size) at 1,000 events/s.
@@ -395,9 +413,13 @@ function report(
     const readTypes = ["rank", "around", "friends", "rankForScore"] as const;
     const batchesPerSecond = (PEAK_1M.events * k) / 100;
     const pageMisses = batchesPerSecond * 3; // limits 10, 25 and 100 per board-period
+    // The measured read types ask about players past twice the top-N; NEAR_SHARE of a
+    // player's own reads are by players within it, which the object answers (rankNear's cost).
+    const playerReads = (PEAK_1M.rank + PEAK_1M.around + PEAK_1M.friends) * k;
     const objectReads =
       readTypes.reduce((sum, t) => sum + PEAK_1M[t] * k * per(costs[t], "objectCalls"), 0) +
-      pageMisses * per(costs.page, "objectCalls");
+      playerReads * NEAR_SHARE * per(costs.rankNear, "objectCalls") +
+      pageMisses;
     const objectApplies = batchesPerSecond;
     const upstash =
       readTypes.reduce((sum, t) => sum + PEAK_1M[t] * k * per(costs[t], "upstashCommands"), 0) +
@@ -405,8 +427,10 @@ function report(
     const postgres =
       readTypes.reduce((sum, t) => sum + PEAK_1M[t] * k * per(costs[t], "postgresQueries"), 0) +
       PEAK_1M.events * k * (writes.statements / e);
+    // Live viewers: 30,000 sockets at 1M; the object pushes each update to its relays.
+    const livePushes = objectPushes(30_000 * k);
     return {
-      objectRps: objectReads + objectApplies,
+      objectRps: objectReads + objectApplies + livePushes,
       upstash,
       postgres,
       purges: batchesPerSecond,
@@ -427,19 +451,13 @@ function report(
       `  ${name.padEnd(41)} ${fmt(a).padStart(9)}   ${fmt(b).padStart(10)}    ${`${fmt(limit)} ${unit}`.padEnd(13)} ${verdict(a, limit)} / ${verdict(b, limit)}`,
     );
   row(
-    "global board's object, requests/s",
+    "global board's object, requests/s (all)",
     one.objectRps,
     ten.objectRps,
     LIMITS.objectRequestsPerSecond,
     "/s",
   );
   row("Upstash commands/s", one.upstash, ten.upstash, LIMITS.upstashCommandsPerSecond, "/s");
-  // Live viewers: 10,000-30,000 sockets at 1M (docs/capacity.md); relays of 2,000, the object
-  // feeding at most `fanout` of them, each update pushed at most ~4 times a second.
-  const relaysFor = (sockets: number) =>
-    2 ** Math.ceil(Math.log2(Math.max(1, sockets / PRODUCTION_RELAY.capacity)));
-  const objectPushes = (sockets: number) =>
-    Math.min(relaysFor(sockets), PRODUCTION_RELAY.fanout) * PRODUCTION_RELAY.pushesPerSecond;
   row(
     "live: object pushes/s (30k / 300k sockets)",
     objectPushes(30_000),
