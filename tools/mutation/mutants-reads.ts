@@ -1,5 +1,5 @@
 // Mutants of the read path: leaderboard reads, period selection, player ranks, the Postgres and Redis rank queries, the Durable Object's reads, the page cache and the read routes' parameters. The list format and rules are in mutants.ts.
-import type { Mutant } from "./mutants.ts";
+import type { Mutant } from "./mutant.ts";
 
 const PARAMS = "test/routes/leaderboard-params.test.ts";
 const LEADERBOARDS = "test/routes/leaderboards.test.ts";

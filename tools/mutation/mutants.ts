@@ -5,18 +5,7 @@
 // should catch it (only these run, so keep them few and relevant). When an issue lands, the bug
 // it fixed joins this list, with the tests that now catch it.
 
-export interface Mutant {
-  id: string;
-  /** From the repository root. */
-  file: string;
-  /** Exact text, or a pattern; either must match exactly once. */
-  find: string | RegExp;
-  replace: string;
-  /** The bug it stands for. */
-  why: string;
-  tests: string[];
-}
-
+import type { Mutant } from "./mutant.ts";
 import { READ_MUTANTS } from "./mutants-reads.ts";
 import { WRITE_MUTANTS } from "./mutants-writes.ts";
 
