@@ -109,11 +109,33 @@ export interface WorkerdOptions {
   wranglerLog?: string;
 }
 
-/** Starts this file as a separate process group and waits for workerd's address. */
+type ServerEnv = { BENCH_DATABASE_URL: string; REDIS_URL?: string | undefined; ADMIN_KEY: string };
+
+/**
+ * Starts this file as a separate process group and waits for workerd's address. A port picked
+ * free can be taken by another socket before workerd binds it (the local stack's own connections
+ * draw from the same ephemeral range): such a start is tried again with new ports, twice at most.
+ */
 export async function startWorkerdServer(
-  env: { BENCH_DATABASE_URL: string; REDIS_URL?: string | undefined; ADMIN_KEY: string },
+  env: ServerEnv,
   say: (line: string) => void,
   options: WorkerdOptions = {},
+): Promise<WorkerdServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env, say, options);
+    } catch (error) {
+      const taken = /address already in use/i.test((error as Error).message);
+      if (!taken || attempt === 3) throw error;
+      say(`a port workerd was given was taken meanwhile; starting again (attempt ${attempt + 1})`);
+    }
+  }
+}
+
+async function startOnce(
+  env: ServerEnv,
+  say: (line: string) => void,
+  options: WorkerdOptions,
 ): Promise<WorkerdServer> {
   const serverEnv = {
     ...process.env,
