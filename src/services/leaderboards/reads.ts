@@ -196,18 +196,8 @@ async function redisOrPostgres<T>(
   viaRedis: (redis: Redis) => Promise<T>,
   viaPostgres: () => Promise<T>,
 ): Promise<{ value: T; source: Source }> {
-  if (ctx.redis) {
-    try {
-      count("redisReads");
-      const redis = ctx.redis;
-      return {
-        value: await redisBreakerFor(ctx.env).run(() => viaRedis(redis), countsAgainstRedis),
-        source: "redis",
-      };
-    } catch (error) {
-      noteRedisMiss(error, "answering from Postgres");
-    }
-  }
+  const redis = await fromRedis(ctx, viaRedis, "answering from Postgres");
+  if (redis) return { value: redis.value, source: "redis" };
   count("postgresReads");
   return { value: await postgresRanks.run(viaPostgres), source: "postgres" };
 }
@@ -493,40 +483,34 @@ export async function readPlayers(
       ),
     "answering from the Durable Object or Postgres",
   );
-  const farRows: RedisRankEntry[] = [];
-  const nearIds: string[] = [];
+  // Redis' rows by player; players it places near the top are asked of the object, and keep
+  // Redis' rank only when the object does not hold them (just past its top-N). A player unknown
+  // to Redis has no record yet (or one a moment old, not projected there: a friends list may
+  // trail by that moment rather than send every list with a newcomer to the object).
+  const viaRedis = new Map<string, RedisRankEntry>();
   let total = 0;
-  if (redis) {
-    redis.value.forEach((r, i) => {
-      const playerId = playerIds[i] as string;
-      if (r) total = Math.max(total, r.total);
-      // Unknown to Redis: no record yet (or one a moment old, not yet projected there: a friends
-      // list may trail by that moment rather than send every list with a newcomer to the object).
-      if (!r) return;
-      if (beyondObject(board, r.rank)) {
-        farRows.push({ rank: r.rank, playerId, sortScore: r.sortScore, reachedAt: r.reachedAt });
-      } else nearIds.push(playerId);
+  redis?.value.forEach((r, i) => {
+    if (!r) return;
+    const playerId = playerIds[i] as string;
+    viaRedis.set(playerId, {
+      rank: r.rank,
+      playerId,
+      sortScore: r.sortScore,
+      reachedAt: r.reachedAt,
     });
-  }
-  const found: EntryView[] = await withNames(ctx, board, farRows);
-  const askObject = redis ? nearIds : playerIds;
+    total = Math.max(total, r.total);
+  });
+  const found: EntryView[] = [];
+  const askObject = redis
+    ? [...viaRedis.values()].filter((r) => !beyondObject(board, r.rank)).map((r) => r.playerId)
+    : playerIds;
   if (askObject.length > 0) {
     count("doReads");
     const held = await leaderboardStub(ctx.env, board.id, periodKey).standingsOf(askObject);
     found.push(...held.entries.map(apiEntry));
     total = Math.max(total, held.total);
-    if (redis) {
-      // Near the top and not held: Redis' rank stands (just past the object's top-N).
-      const notHeld = new Set(held.notHeld);
-      const rest: RedisRankEntry[] = [];
-      redis.value.forEach((r, i) => {
-        const playerId = playerIds[i] as string;
-        if (r && notHeld.has(playerId) && !beyondObject(board, r.rank)) {
-          rest.push({ rank: r.rank, playerId, sortScore: r.sortScore, reachedAt: r.reachedAt });
-        }
-      });
-      found.push(...(await withNames(ctx, board, rest)));
-    } else if (held.notHeld.length > 0) {
+    for (const entry of held.entries) viaRedis.delete(entry.playerId);
+    if (!redis && held.notHeld.length > 0) {
       count("postgresReads");
       const db = ctx.db();
       const rows = await postgresRanks.run(() =>
@@ -543,6 +527,8 @@ export async function readPlayers(
       total = Math.max(total, boardTotal);
     }
   }
+  // One display-name query for every row Redis answered.
+  found.push(...(await withNames(ctx, board, [...viaRedis.values()])));
   found.sort((a, b) => a.rank - b.rank);
   return { entries: found, total: Math.max(total, found.at(-1)?.rank ?? 0) };
 }
