@@ -6,7 +6,7 @@ import type { Redis as RedisClient } from "ioredis";
 import { rankKeys } from "../../src/stores/redis/keys.ts";
 // Both files are pure (no imports), so Node's type stripping loads them as they are: the bench
 // writes exactly the keys and members the worker reads.
-import { encodeMember, encodeMemberRecord } from "../../src/stores/redis/member.ts";
+import { encodeDisplay, encodeMember, encodeMemberRecord } from "../../src/stores/redis/member.ts";
 import { fmt } from "./stats.ts";
 
 // ioredis is CommonJS whose module.exports is the class (see tools/local-stack/upstash-bridge.ts).
@@ -123,8 +123,8 @@ export async function openRedisClient(redisUrl: string): Promise<RedisClient> {
 
 /**
  * Copies the board's rows into the Redis rank store (ZSET score = sortScore, member =
- * `${13-digit reachedAt}:${playerId}`; HASH playerId → `${version}|${member}`; the ready marker
- * last), reading Postgres in
+ * `${13-digit reachedAt}:${playerId}`; HASH playerId → `${version}|${member}`; HASH playerId →
+ * display fields; the ready marker last), reading Postgres in
  * rank order by keyset chunks. Returns every `sampleEvery`-th player ranked beyond `beyondRank`,
  * with its rank, for lookups whose answer is known.
  */
@@ -138,7 +138,7 @@ export async function seedRedis(opts: {
   say: (line: string) => void;
 }): Promise<{ rows: number; samples: SeededPlayer[] }> {
   const keys = rankKeys(opts.prefix, opts.boardId, "all");
-  await opts.redis.del(keys.z, keys.m);
+  await opts.redis.del(keys.z, keys.m, keys.d);
   const samples: SeededPlayer[] = [];
   const started = performance.now();
   let rows = 0;
@@ -146,12 +146,20 @@ export async function seedRedis(opts: {
   let lastReport = 0;
   for (;;) {
     // Text aliases must not shadow the columns: ORDER BY would sort the text.
-    const result = await opts.pool.query<{ player_id: string; ss: string; ms: string; v: string }>(
-      `select player_id, sort_score::text as ss, (extract(epoch from reached_at) * 1000)::bigint::text as ms, version::text as v
-       from scores
-       where board_id = $1 and period_key = 'all'
-         ${after ? "and (sort_score, reached_at, player_id) > ($3::bigint, timestamptz 'epoch' + $4::bigint * interval '1 millisecond', $5)" : ""}
-       order by scores.sort_score, scores.reached_at, scores.player_id
+    const result = await opts.pool.query<{
+      player_id: string;
+      ss: string;
+      ms: string;
+      v: string;
+      display_name: string | null;
+      metadata: Record<string, unknown> | null;
+    }>(
+      `select s.player_id, s.sort_score::text as ss, (extract(epoch from s.reached_at) * 1000)::bigint::text as ms, s.version::text as v,
+         p.display_name, s.metadata
+       from scores s left join players p on p.id = s.player_id
+       where s.board_id = $1 and s.period_key = 'all'
+         ${after ? "and (s.sort_score, s.reached_at, s.player_id) > ($3::bigint, timestamptz 'epoch' + $4::bigint * interval '1 millisecond', $5)" : ""}
+       order by s.sort_score, s.reached_at, s.player_id
        limit $2`,
       after
         ? [opts.boardId, READ_CHUNK, after.sortScore, after.reachedAtMs, after.playerId]
@@ -162,13 +170,17 @@ export async function seedRedis(opts: {
     for (let i = 0; i < result.rows.length; i += REDIS_COMMAND_SIZE) {
       const zadd: string[] = [];
       const hset: string[] = [];
+      const display: string[] = [];
       for (const row of result.rows.slice(i, i + REDIS_COMMAND_SIZE)) {
         const member = encodeMember(Number(row.ms), row.player_id);
         zadd.push(row.ss, member);
         hset.push(row.player_id, encodeMemberRecord(Number(row.v), member));
+        const fields = encodeDisplay({ displayName: row.display_name, metadata: row.metadata });
+        if (fields !== "") display.push(row.player_id, fields);
       }
       pipeline.zadd(keys.z, ...zadd);
       pipeline.hset(keys.m, ...hset);
+      if (display.length > 0) pipeline.hset(keys.d, ...display);
     }
     const replies = await pipeline.exec();
     const failed = replies?.find(([error]) => error);

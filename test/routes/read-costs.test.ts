@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ALL_TIME_KEY } from "../../src/domain/periods";
+import { counters } from "../../src/lib/metrics";
 import { reloadBoardPeriod } from "../../src/services/projection/rank-reload";
 import { forgetBoards } from "../../src/stores/cache/boards";
 import { leaderboardStub } from "../../src/stores/objects/leaderboard";
@@ -46,6 +47,9 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
       occurredAt: at,
       boardId: board,
       score: 1000 - i,
+      displayName: `Player ${i + 1}`,
+      // Every third record carries metadata, the rest none: both shapes come back from Redis.
+      ...(i % 3 === 0 ? { metadata: { level: i + 1 } } : {}),
     }));
     expect((await postEvents(events)).status).toBe(202);
     const redis = openRedis(testEnv);
@@ -71,15 +75,24 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     }
   });
 
-  /** The response, the object's read calls and the Upstash traffic naming the board, for one read. */
+  /**
+   * The response, the object's read calls, the Postgres queries and connections (the worker's own
+   * counters: tests share its isolate) and the Upstash traffic naming the board, for one read.
+   */
   async function costOf(path: string, init?: RequestInit) {
     const watch = await watchUpstash(board);
     const before = await objectReads();
+    const queries = counters.postgresQueries + counters.postgresConnections;
     try {
       const res = await api(path, init);
       const body = (await res.json()) as Record<string, unknown>;
       expect(res.status, JSON.stringify(body)).toBe(200);
-      return { body, objectReads: (await objectReads()) - before, upstash: await watch.read() };
+      return {
+        body,
+        objectReads: (await objectReads()) - before,
+        postgres: counters.postgresQueries + counters.postgresConnections - queries,
+        upstash: await watch.read(),
+      };
     } finally {
       await watch.stop();
     }
@@ -87,23 +100,36 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
 
   it("a player's rank beyond twice the top-N: one Upstash round trip, one script, no object call", async () => {
     const cost = await costOf(`/v1/leaderboards/${board}/players/p42`);
-    expect(cost.body).toMatchObject({ playerId: "p42", rank: 42, total: PLAYERS, score: 959 });
+    expect(cost.body).toMatchObject({
+      playerId: "p42",
+      rank: 42,
+      total: PLAYERS,
+      score: 959,
+      displayName: "Player 42",
+    });
     expect(cost.objectReads).toBe(0);
+    expect(cost.postgres).toBe(0);
     expect(cost.upstash).toMatchObject({ requests: 1, commands: 1, scripts: 1 });
     expect(cost.upstash.scriptsWithoutKeyLocking).toBe(0);
   });
 
-  it("around a player beyond twice the top-N: one round trip, no object call", async () => {
+  it("around a player beyond twice the top-N: one round trip, names and metadata from it, no object call or query", async () => {
     const cost = await costOf(`/v1/leaderboards/${board}/players/p30/around?n=2`);
-    const entries = cost.body.entries as Array<{ rank: number; playerId: string }>;
-    expect(entries.map((e) => [e.rank, e.playerId])).toEqual([
-      [28, "p28"],
-      [29, "p29"],
-      [30, "p30"],
-      [31, "p31"],
-      [32, "p32"],
+    const entries = cost.body.entries as Array<{
+      rank: number;
+      playerId: string;
+      displayName?: string;
+      metadata?: unknown;
+    }>;
+    expect(entries.map((e) => [e.rank, e.playerId, e.displayName, e.metadata])).toEqual([
+      [28, "p28", "Player 28", { level: 28 }],
+      [29, "p29", "Player 29", undefined],
+      [30, "p30", "Player 30", undefined],
+      [31, "p31", "Player 31", { level: 31 }],
+      [32, "p32", "Player 32", undefined],
     ]);
     expect(cost.objectReads).toBe(0);
+    expect(cost.postgres).toBe(0);
     expect(cost.upstash).toMatchObject({ requests: 1, commands: 1, scripts: 1 });
   });
 
@@ -113,16 +139,16 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ playerIds: ["p20", "p33", "p47", "nobody"] }),
     });
-    const ranks = (far.body.entries as Array<{ rank: number; playerId: string }>).map((e) => [
-      e.rank,
-      e.playerId,
-    ]);
+    const ranks = (
+      far.body.entries as Array<{ rank: number; playerId: string; displayName?: string }>
+    ).map((e) => [e.rank, e.playerId, e.displayName]);
     expect(ranks).toEqual([
-      [20, "p20"],
-      [33, "p33"],
-      [47, "p47"],
+      [20, "p20", "Player 20"],
+      [33, "p33", "Player 33"],
+      [47, "p47", "Player 47"],
     ]);
     expect(far.objectReads).toBe(0);
+    expect(far.postgres).toBe(0);
     expect(far.upstash).toMatchObject({ requests: 1, commands: 1, scripts: 1 });
 
     const mixed = await costOf(`/v1/leaderboards/${board}/players`, {

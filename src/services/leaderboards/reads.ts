@@ -1,5 +1,4 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { inArray } from "drizzle-orm";
 import { percentile } from "../../domain";
 import { apiEntry, type PageCursorKey } from "../../domain/leaderboard";
 import { CircuitOpenError } from "../../lib/circuit-breaker";
@@ -19,7 +18,7 @@ import {
   type RankedRow,
   rankForScoreFromPostgres,
 } from "../../stores/postgres/ranks";
-import { type Board, players } from "../../stores/postgres/schema";
+import type { Board } from "../../stores/postgres/schema";
 import { redisBreakerFor } from "../../stores/redis/client";
 import {
   aroundFromRedis,
@@ -106,38 +105,16 @@ function fromPostgres(row: RankedRow): EntryView {
   };
 }
 
-/** Display names for rows Redis returned (Redis keeps ranks only); a failure just omits them. */
-async function withNames(
-  ctx: ReadContext,
-  board: Board,
-  rows: RedisRankEntry[],
-): Promise<EntryView[]> {
-  let names = new Map<string, string>();
-  if (rows.length > 0) {
-    try {
-      count("postgresReads");
-      const found = await ctx
-        .db()
-        .select({ id: players.id, displayName: players.displayName })
-        .from(players)
-        .where(inArray(players.id, [...new Set(rows.map((r) => r.playerId))]));
-      names = new Map(
-        found.flatMap((p) => (p.displayName ? [[p.id, p.displayName] as const] : [])),
-      );
-    } catch (error) {
-      log.warn("reads: display names unavailable", { error: describeError(error) });
-    }
-  }
-  return rows.map((r) => {
-    const displayName = names.get(r.playerId);
-    return {
-      rank: r.rank,
-      playerId: r.playerId,
-      ...(displayName ? { displayName } : {}),
-      score: fromSortScore(board, r.sortScore),
-      reachedAt: new Date(r.reachedAt).toISOString(),
-    };
-  });
+/** A row as Redis returned it: ranks, names and metadata all come from the same script call. */
+function fromRedisEntry(board: Board, r: RedisRankEntry): EntryView {
+  return {
+    rank: r.rank,
+    playerId: r.playerId,
+    ...(r.displayName ? { displayName: r.displayName } : {}),
+    score: fromSortScore(board, r.sortScore),
+    reachedAt: new Date(r.reachedAt).toISOString(),
+    ...(r.metadata ? { metadata: r.metadata } : {}),
+  };
 }
 
 /**
@@ -264,7 +241,7 @@ export async function readPage(
               { offset: 0, limit: remaining },
               heldTo(board, periodKey),
             );
-        return { entries: await withNames(ctx, board, slice.entries), total: slice.total };
+        return { entries: slice.entries.map((r) => fromRedisEntry(board, r)), total: slice.total };
       },
       async () => {
         // The object already told the board-period's size: no need to count the board again.
@@ -359,6 +336,7 @@ export async function readPlayerRank(
         total: r.total,
         percentile: percentile(r.rank, Math.max(r.total, r.rank)),
         reachedAt: new Date(r.reachedAt).toISOString(),
+        ...(r.displayName ? { displayName: r.displayName } : {}),
         source: "redis",
       }
     : null;
@@ -420,8 +398,8 @@ export async function readAround(
       ),
     "answering from the Durable Object or Postgres",
   );
-  const viaRedis = async (r: RedisAround) => ({
-    entries: await withNames(ctx, board, r.entries),
+  const viaRedis = (r: RedisAround) => ({
+    entries: r.entries.map((e) => fromRedisEntry(board, e)),
     total: r.total,
     source: "redis" as const,
   });
@@ -492,12 +470,7 @@ export async function readPlayers(
   redis?.value.forEach((r, i) => {
     if (!r) return;
     const playerId = playerIds[i] as string;
-    viaRedis.set(playerId, {
-      rank: r.rank,
-      playerId,
-      sortScore: r.sortScore,
-      reachedAt: r.reachedAt,
-    });
+    viaRedis.set(playerId, { ...r, playerId });
     total = Math.max(total, r.total);
   });
   const found: EntryView[] = [];
@@ -527,8 +500,7 @@ export async function readPlayers(
       total = Math.max(total, boardTotal);
     }
   }
-  // One display-name query for every row Redis answered.
-  found.push(...(await withNames(ctx, board, [...viaRedis.values()])));
+  found.push(...[...viaRedis.values()].map((r) => fromRedisEntry(board, r)));
   found.sort((a, b) => a.rank - b.rank);
   return { entries: found, total: Math.max(total, found.at(-1)?.rank ?? 0) };
 }

@@ -38,17 +38,26 @@ type ScoreRow = {
   sort_score: string | number;
   reached_at_ms: string | number;
   version: string | number;
+  display_name: string | null;
+  metadata: Record<string, unknown> | null;
 };
 
-/** What the rank store needs of a scores row (reached_at as exact epoch ms), as ScoreRow. */
-const SCORE_COLUMNS = sql`player_id, sort_score,
-  (extract(epoch from reached_at) * 1000)::bigint as reached_at_ms, version`;
+/**
+ * What the rank store needs of a scores row (reached_at as exact epoch ms, the player's name
+ * beside it), as ScoreRow; read FROM SCORED_ROWS.
+ */
+const SCORE_COLUMNS = sql`s.player_id, s.sort_score,
+  (extract(epoch from s.reached_at) * 1000)::bigint as reached_at_ms, s.version,
+  p.display_name, s.metadata`;
+const SCORED_ROWS = sql`scores s left join players p on p.id = s.player_id`;
 
 const toRow = (r: ScoreRow): RedisRankRow => ({
   playerId: r.player_id,
   sortScore: Number(r.sort_score),
   reachedAt: Number(r.reached_at_ms),
   version: Number(r.version),
+  displayName: r.display_name,
+  metadata: r.metadata,
 });
 
 /** What one run did of a board-period's reload. */
@@ -369,16 +378,16 @@ async function readChunk(
   const result = await bounded(
     db.execute<ScoreRow>(sql`
       select ${SCORE_COLUMNS}
-      from scores
-      where board_id = ${boardId} and period_key = ${periodKey}
+      from ${SCORED_ROWS}
+      where s.board_id = ${boardId} and s.period_key = ${periodKey}
         ${
           after
-            ? sql`and (sort_score, reached_at, player_id) > (${after.after_sort_score}::bigint,
+            ? sql`and (s.sort_score, s.reached_at, s.player_id) > (${after.after_sort_score}::bigint,
                 timestamptz 'epoch' + ${after.after_reached_at}::bigint * interval '1 millisecond',
                 ${after.after_player_id})`
             : sql``
         }
-      order by sort_score, reached_at, player_id
+      order by s.sort_score, s.reached_at, s.player_id
       limit ${limit}`),
   );
   return result.rows;
@@ -396,11 +405,11 @@ async function* movedRows(
     const result = await bounded(
       db.execute<ScoreRow>(sql`
         select ${SCORE_COLUMNS}
-        from scores
-        where board_id = ${boardId} and period_key = ${periodKey}
-          and updated_at >= timestamptz 'epoch' + ${sinceMs}::bigint * interval '1 millisecond'
-          ${after === undefined ? sql`` : sql`and player_id > ${after}`}
-        order by player_id
+        from ${SCORED_ROWS}
+        where s.board_id = ${boardId} and s.period_key = ${periodKey}
+          and s.updated_at >= timestamptz 'epoch' + ${sinceMs}::bigint * interval '1 millisecond'
+          ${after === undefined ? sql`` : sql`and s.player_id > ${after}`}
+        order by s.player_id
         limit ${RELOAD_READ_CHUNK}`),
     );
     if (result.rows.length > 0) yield result.rows.map(toRow);

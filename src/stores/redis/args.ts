@@ -1,4 +1,6 @@
-import { encodeMember } from "./member";
+import { type DisplayFields, encodeDisplay, encodeMember } from "./member";
+
+export type { DisplayFields } from "./member";
 
 /** Sort scores are exact in a Redis double only up to 2^53: refuse anything that would round. */
 export function scoreArg(sortScore: number): string {
@@ -15,15 +17,23 @@ function versionArg(version: number): string {
 }
 
 /**
- * The ARGV quadruple the apply/build scripts read per record; validates before anything is sent.
+ * The ARGV record (playerId, version, sortScore, member, display) the apply/build scripts read;
+ * validates before anything is sent.
  */
 export function recordArgs(
   playerId: string,
   version: number,
   sortScore: number,
   reachedAt: number,
+  display: DisplayFields = {},
 ): string[] {
-  return [playerId, versionArg(version), scoreArg(sortScore), encodeMember(reachedAt, playerId)];
+  return [
+    playerId,
+    versionArg(version),
+    scoreArg(sortScore),
+    encodeMember(reachedAt, playerId),
+    encodeDisplay(display),
+  ];
 }
 
 /**
@@ -38,4 +48,34 @@ export function expiryArg(expiresAt: number | null | undefined): string {
     );
   }
   return String(expiresAt);
+}
+
+/**
+ * Records' ARGV (recordArgs each) in chunks of at most `maxRecords` records and about `maxBytes`
+ * of arguments (a record alone may exceed it), for calls that keep one script's run and request
+ * short.
+ */
+export function chunkRecords(
+  records: readonly string[][],
+  maxRecords: number,
+  maxBytes: number,
+): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let count = 0;
+  let bytes = 0;
+  for (const record of records) {
+    const size = record.reduce((sum, part) => sum + part.length + 3, 0);
+    if (count > 0 && (count === maxRecords || bytes + size > maxBytes)) {
+      chunks.push(chunk);
+      chunk = [];
+      count = 0;
+      bytes = 0;
+    }
+    chunk.push(...record);
+    count += 1;
+    bytes += size;
+  }
+  if (count > 0) chunks.push(chunk);
+  return chunks;
 }

@@ -1,7 +1,9 @@
+import { MEMBER_PLAYER_FROM } from "./member";
+
 /**
  * Lua sources of the Redis rank store. Each script touches only the keys it is given (one
  * board-period, one hash-tag slot) and runs atomically, so readers never see the ZSET and the
- * HASH disagree. Read scripts run as EVALSHA_RO (allowed on replicas). Numbers go in and out as
+ * HASHes disagree. Read scripts run as EVALSHA_RO (allowed on replicas). Numbers go in and out as
  * strings or integers, never as Lua floats formatted by Lua (which would print 1e+15).
  */
 
@@ -44,13 +46,35 @@ local function member_of(record)
 end
 `;
 
-// Shared by apply and build: the version-guarded upsert of (playerId, version, sortScore, member)
-// quadruples read from ARGV[from..]. Returns how many were applied.
+// Shared by read scripts whose KEYS[4] is the display HASH: a member's display JSON, '' for none
+// (Lua arrays end at the first nil, so every entry gets a string).
+const DISPLAY_OF = `
+local function display_of(member)
+  return redis.call('HGET', KEYS[4], string.sub(member, ${MEMBER_PLAYER_FROM})) or ''
+end
+`;
+
+// Shared by page, after and around: appends member, score, display of each ZRANGE WITHSCORES item.
+const PUSH_ENTRIES = `
+local function push_entries(out, items)
+  for i = 1, #items, 2 do
+    out[#out + 1] = items[i]
+    out[#out + 1] = items[i + 1]
+    out[#out + 1] = display_of(items[i])
+  end
+  return out
+end
+`;
+
+// Shared by apply and build: the version-guarded upsert of (playerId, version, sortScore, member,
+// display) records read from ARGV[from..] (display: JSON of the display fields, '' for none).
+// Returns how many were applied.
 const APPLY_FN = `
-local function apply(z, m, from)
+local function apply(z, m, d, from)
   local applied = 0
-  for i = from, #ARGV, 4 do
+  for i = from, #ARGV, 5 do
     local player, version, score, member = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local display = ARGV[i + 4]
     local record = redis.call('HGET', m, player)
     local fresh = true
     if record then
@@ -65,6 +89,7 @@ local function apply(z, m, from)
     if fresh then
       redis.call('ZADD', z, score, member)
       redis.call('HSET', m, player, version .. '|' .. member)
+      if display == '' then redis.call('HDEL', d, player) else redis.call('HSET', d, player, display) end
       applied = applied + 1
     end
   end
@@ -73,7 +98,7 @@ end
 `;
 
 // Shared by apply, swap and clear: ARGV[n] is when the board-period's keys expire (epoch ms; '0'
-// = never, the all-time period). Every writer sets it on all three keys, so they go together;
+// = never, the all-time period). Every writer sets it on all the keys, so they go together;
 // one in the past deletes them at once (a late write to a period Redis already dropped).
 const EXPIRE_FN = `
 local function expire_at(at, keys)
@@ -91,9 +116,9 @@ end
 export const WATERMARK_TOLERANCE_MS = 15_000;
 
 /**
- * KEYS: z, m, ready. ARGV: expire-at ms ('0' = never), written-at ms (the batch's Postgres time;
- * '0': none), expected-at ms (the watermark the board-period's object had before this batch;
- * '0': unknown), then (playerId, version, sortScore, member) per change. Applies a change only
+ * KEYS: z, m, ready, d. ARGV: expire-at ms ('0' = never), written-at ms (the batch's Postgres
+ * time; '0': none), expected-at ms (the watermark the board-period's object had before this
+ * batch; '0': unknown), then (playerId, version, sortScore, member, display) per change. Applies a change only
  * when its version is newer than the recorded one (repeats and out-of-order deliveries are no-ops,
  * on every operator), removes the player's previous member, and (re)sets the keys' expiry. The
  * ready marker holds the keys' watermark: it moves up to written-at, unless it trails expected-at
@@ -113,7 +138,7 @@ if marker and redis.call('ZCARD', KEYS[1]) ~= redis.call('HLEN', KEYS[2]) then
   marker = false
   behind = 1
 end
-local applied = apply(KEYS[1], KEYS[2], 4)
+local applied = apply(KEYS[1], KEYS[2], KEYS[4], 4)
 if marker then
   local at, written, expected = tonumber(marker) or 0, tonumber(ARGV[2]), tonumber(ARGV[3])
   if expected > 0 and at + ${WATERMARK_TOLERANCE_MS} < expected then
@@ -123,7 +148,7 @@ if marker then
     redis.call('SET', KEYS[3], ARGV[2])
   end
 end
-expire_at(ARGV[1], {KEYS[1], KEYS[2], KEYS[3]})
+expire_at(ARGV[1], {KEYS[1], KEYS[2], KEYS[3], KEYS[4]})
 return {applied, behind}
 `,
 };
@@ -132,8 +157,8 @@ return {applied, behind}
 export const BUILD_GONE_REPLY = "BUILDGONE";
 
 /**
- * KEYS: build z, build m. ARGV: ttl ms, resumed ('1': the build must exist already, '0': it may
- * start here), then quadruples as APPLY_SCRIPT. Fills the keys of a rebuild and (re)arms their
+ * KEYS: build z, build m, build d. ARGV: ttl ms, resumed ('1': the build must exist already, '0':
+ * it may start here), then records as APPLY_SCRIPT. Fills the keys of a rebuild and (re)arms their
  * TTL, so an abandoned rebuild cleans itself up. A resumed build whose keys are gone (their TTL
  * ran out while it stalled, or another run swapped them in) refuses, writing nothing: the rows
  * would otherwise start a partial build that a later swap would publish as whole.
@@ -145,22 +170,23 @@ export const BUILD_SCRIPT: LuaScript = {
 if ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
   return redis.error_reply('${BUILD_GONE_REPLY} rank rebuild keys are gone')
 end
-local applied = apply(KEYS[1], KEYS[2], 3)
+local applied = apply(KEYS[1], KEYS[2], KEYS[3], 3)
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
 return applied
 `,
 };
 
 /**
- * KEYS: z, m, ready. ARGV: playerIds..., min watermark. Returns {total, r1, r2, ...}: per player
- * nil (not on the board) or {rank0, score, member}. One call for any number of players (friends),
- * so Upstash runs one script, not one per player.
+ * KEYS: z, m, ready, d. ARGV: playerIds..., min watermark. Returns {total, r1, r2, ...}: per
+ * player nil (not on the board) or {rank0, score, member, display}. One call for any number of
+ * players (friends), so Upstash runs one script, not one per player.
  */
 export const RANK_SCRIPT: LuaScript = {
   name: "rank",
   readonly: true,
-  source: `${MEMBER_OF}${READY_GUARD}
+  source: `${MEMBER_OF}${DISPLAY_OF}${READY_GUARD}
 local out = {redis.call('ZCARD', KEYS[1])}
 for i = 1, #ARGV - 1 do
   local found = false
@@ -168,7 +194,9 @@ for i = 1, #ARGV - 1 do
   local member = record and member_of(record)
   if member then
     local rank = redis.call('ZRANK', KEYS[1], member)
-    if rank then found = {rank, redis.call('ZSCORE', KEYS[1], member), member} end
+    if rank then
+      found = {rank, redis.call('ZSCORE', KEYS[1], member), member, display_of(member)}
+    end
   end
   out[i + 1] = found
 end
@@ -177,24 +205,24 @@ return out
 };
 
 /**
- * KEYS: z, m, ready. ARGV: offset, limit (>= 1), min watermark. Returns {total, start, member1,
- * score1, ...}.
+ * KEYS: z, m, ready, d. ARGV: offset, limit (>= 1), min watermark. Returns {total, start,
+ * member1, score1, display1, ...}.
  */
 export const PAGE_SCRIPT: LuaScript = {
   name: "page",
   readonly: true,
-  source: `${READY_GUARD}
+  source: `${DISPLAY_OF}${PUSH_ENTRIES}${READY_GUARD}
 local start = tonumber(ARGV[1])
 local out = {redis.call('ZCARD', KEYS[1]), start}
-local items = redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1, 'WITHSCORES')
-for i = 1, #items do out[#out + 1] = items[i] end
-return out
+return push_entries(out,
+  redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1, 'WITHSCORES'))
 `,
 };
 
 /**
- * KEYS: z, m, ready. ARGV: cursor sortScore, cursor member, limit (>= 1), min watermark. Returns
- * {total, start, member1, score1, ...}: the entries strictly after (score, member). The start
+ * KEYS: z, m, ready, d. ARGV: cursor sortScore, cursor member, limit (>= 1), min watermark.
+ * Returns {total, start, member1, score1, display1, ...}: the entries strictly after (score,
+ * member). The start
  * index is ZCOUNT(-inf, (score) plus the members of equal score that are <= the cursor member,
  * found by a binary search over that run (BYLEX ranges are undefined when scores differ). The
  * cursor's player need not still be there. Members are compared byte-wise: Lua's '<' uses
@@ -203,7 +231,7 @@ return out
 export const AFTER_SCRIPT: LuaScript = {
   name: "after",
   readonly: true,
-  source: `${READY_GUARD}
+  source: `${DISPLAY_OF}${PUSH_ENTRIES}${READY_GUARD}
 local function bytes_le(a, b)
   if a == b then return true end
   local n = math.min(#a, #b)
@@ -221,20 +249,18 @@ while lo < hi do
   if bytes_le(redis.call('ZRANGE', key, mid, mid)[1], cursor) then lo = mid + 1 else hi = mid end
 end
 local out = {redis.call('ZCARD', key), lo}
-local items = redis.call('ZRANGE', key, lo, lo + tonumber(ARGV[3]) - 1, 'WITHSCORES')
-for i = 1, #items do out[#out + 1] = items[i] end
-return out
+return push_entries(out, redis.call('ZRANGE', key, lo, lo + tonumber(ARGV[3]) - 1, 'WITHSCORES'))
 `,
 };
 
 /**
- * KEYS: z, m, ready. ARGV: playerId, n, min watermark. Returns nil, or {total, start, rank0,
- * member1, score1, ...}.
+ * KEYS: z, m, ready, d. ARGV: playerId, n, min watermark. Returns nil, or {total, start, rank0,
+ * member1, score1, display1, ...}.
  */
 export const AROUND_SCRIPT: LuaScript = {
   name: "around",
   readonly: true,
-  source: `${MEMBER_OF}${READY_GUARD}local record = redis.call('HGET', KEYS[2], ARGV[1])
+  source: `${MEMBER_OF}${DISPLAY_OF}${PUSH_ENTRIES}${READY_GUARD}local record = redis.call('HGET', KEYS[2], ARGV[1])
 if not record then return false end
 local member = member_of(record)
 if not member then return false end
@@ -243,9 +269,7 @@ if not rank then return false end
 local n = tonumber(ARGV[2])
 local start = math.max(0, rank - n)
 local out = {redis.call('ZCARD', KEYS[1]), start, rank}
-local items = redis.call('ZRANGE', KEYS[1], start, rank + n, 'WITHSCORES')
-for i = 1, #items do out[#out + 1] = items[i] end
-return out
+return push_entries(out, redis.call('ZRANGE', KEYS[1], start, rank + n, 'WITHSCORES'))
 `,
 };
 
@@ -262,8 +286,9 @@ return {redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1]), redis.call('ZCARD', KEYS
 };
 
 /**
- * KEYS: z, m, built z, built m, ready. ARGV: loaded-at (epoch ms), expire-at ms ('0' = never).
- * Renames both built keys over the live ones in one atomic step (a reader sees the old set or the
+ * KEYS: z, m, built z, built m, ready, d, built d. ARGV: loaded-at (epoch ms), expire-at ms ('0'
+ * = never). Renames the built keys over the live ones in one atomic step (the display HASH only
+ * exists when some record has display fields) (a reader sees the old set or the
  * new one, never a mix), replaces the build TTL by the board-period's expiry and sets the ready
  * marker. Errors (BUILDGONE) when a built key is gone (it expired: the rebuild stalled too long;
  * or another run swapped it in already), leaving the live keys and the marker untouched.
@@ -277,21 +302,29 @@ if redis.call('EXISTS', KEYS[3]) == 0 or redis.call('EXISTS', KEYS[4]) == 0 then
 end
 redis.call('RENAME', KEYS[3], KEYS[1])
 redis.call('RENAME', KEYS[4], KEYS[2])
+if redis.call('EXISTS', KEYS[7]) == 1 then
+  redis.call('RENAME', KEYS[7], KEYS[6])
+  redis.call('PERSIST', KEYS[6])
+else
+  redis.call('DEL', KEYS[6])
+end
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
 redis.call('SET', KEYS[5], ARGV[1])
 local total = redis.call('ZCARD', KEYS[1])
-expire_at(ARGV[2], {KEYS[1], KEYS[2], KEYS[5]})
+expire_at(ARGV[2], {KEYS[1], KEYS[2], KEYS[5], KEYS[6]})
 return total
 `,
 };
 
-/** KEYS: z, m, ready. ARGV: loaded-at (epoch ms), expire-at ms ('0' = never). Loaded and empty. */
+/**
+ * KEYS: z, m, ready, d. ARGV: loaded-at (epoch ms), expire-at ms ('0' = never). Loaded and empty.
+ */
 export const CLEAR_SCRIPT: LuaScript = {
   name: "clear",
   readonly: false,
   source: `${EXPIRE_FN}
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 redis.call('SET', KEYS[3], ARGV[1])
 expire_at(ARGV[2], {KEYS[3]})
 return 0

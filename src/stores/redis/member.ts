@@ -8,6 +8,8 @@
 /** reachedAt is written as exactly this many decimal digits (epoch ms up to year 2286). */
 const REACHED_AT_DIGITS = 13;
 const MAX_REACHED_AT = 10 ** REACHED_AT_DIGITS - 1;
+/** Where the player id starts in a member (1-based, as Lua's string.sub counts). */
+export const MEMBER_PLAYER_FROM = REACHED_AT_DIGITS + 2;
 
 /** The decoded form of a sorted-set member. */
 export interface RedisMember {
@@ -64,4 +66,20 @@ export function decodeMemberRecord(value: string): { version: number; member: st
   if (!Number.isSafeInteger(version)) return null;
   const member = value.slice(sep + 1);
   return decodeMember(member) ? { version, member } : null;
+}
+
+/** A record's display fields, as the rank store keeps them next to its rank. */
+export interface DisplayFields {
+  displayName?: string | null | undefined;
+  metadata?: Record<string, unknown> | null | undefined;
+}
+
+/**
+ * The display HASH's value: JSON with one-letter keys (a million records hold a million of them),
+ * '' for a record with neither field.
+ */
+export function encodeDisplay(fields: DisplayFields): string {
+  const n = fields.displayName || undefined;
+  const m = fields.metadata ?? undefined;
+  return n === undefined && m === undefined ? "" : JSON.stringify({ n, m });
 }

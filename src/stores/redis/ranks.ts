@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { boardPeriodKey, type SortOrder } from "../../domain";
 import type { ScoreChange } from "../../domain/records";
 import { withTimeout } from "../../lib/timeout";
-import { expiryArg, recordArgs, scoreArg } from "./args";
+import { chunkRecords, type DisplayFields, expiryArg, recordArgs, scoreArg } from "./args";
 import { rankKeys } from "./keys";
 import {
   AFTER_SCRIPT,
@@ -14,13 +14,20 @@ import {
   RANK_SCRIPT,
 } from "./lua";
 import { encodeMember } from "./member";
-import { type RedisRankEntry, replyArray, replyEntries, replyInt, replyMember } from "./reply";
+import {
+  type RedisRankEntry,
+  replyArray,
+  replyDisplay,
+  replyEntries,
+  replyInt,
+  replyMember,
+} from "./reply";
 import { pipelineScriptCapped, runScript, type ScriptCall } from "./script";
 
 /*
  * The Redis rank store: per board-period a ZSET (score = sortScore, member = reachedAt:playerId,
- * so Redis' own order is the ranking order), a HASH (playerId → version|member) and a ready
- * marker, set when the two were loaded whole from Postgres. Projections write whether or not the
+ * so Redis' own order is the ranking order), a HASH (playerId → version|member), a HASH of display
+ * fields (so no read needs Postgres for names) and a ready marker, set when the two were loaded whole from Postgres. Projections write whether or not the
  * marker is there; reads refuse without it (RedisNotReadyError), since the keys may then hold
  * only part of the board-period. Every function bounds its time and throws on any failure or
  * malformed reply; callers fall back to Postgres.
@@ -57,8 +64,10 @@ const REDIS_READ_TIMEOUT_MS = 1_500;
 const REDIS_WRITE_TIMEOUT_MS = 3_000;
 /** Largest page / window a single read returns, so one script's run time stays bounded. */
 const REDIS_MAX_PAGE = 1_000;
-/** Most records one apply script call takes (about 35 KB of arguments). */
+/** Most records one apply script call takes (about 35 KB of arguments without display fields). */
 export const APPLY_MAX_RECORDS = 500;
+/** Most argument bytes one apply call takes: records with names and metadata reach ~1 KB each. */
+const APPLY_MAX_BYTES = 128 * 1024;
 
 /** Per-call override of the time bound, and (reads) the oldest watermark accepted. */
 export interface RedisCallOptions {
@@ -75,7 +84,7 @@ const floorArg = (options: RedisCallOptions) =>
   String(Math.max(0, Math.floor(options.minWatermark ?? 0)));
 
 /** The state of one (board, period, player) record, as the projection mirrors it. */
-export interface RedisRankChange {
+export interface RedisRankChange extends DisplayFields {
   boardId: string;
   periodKey: string;
   playerId: string;
@@ -93,7 +102,7 @@ export interface RedisRankChange {
 }
 
 /** A player's position. */
-export interface RedisPlayerRank {
+export interface RedisPlayerRank extends Pick<RedisRankEntry, "displayName" | "metadata"> {
   /** 1-based. */
   rank: number;
   sortScore: number;
@@ -136,6 +145,8 @@ export function redisChangeOf(
     sortScore: sortOrder === "desc" ? 0 - change.score : change.score,
     reachedAt: change.reachedAt,
     version: change.version,
+    displayName: change.displayName,
+    metadata: change.metadata,
     expiresAt,
   };
 }
@@ -168,7 +179,13 @@ export async function applyToRedis(
 ): Promise<RedisApplyResult> {
   const groups = new Map<string, ApplyGroup>();
   for (const change of changes) {
-    const args = recordArgs(change.playerId, change.version, change.sortScore, change.reachedAt);
+    const args = recordArgs(
+      change.playerId,
+      change.version,
+      change.sortScore,
+      change.reachedAt,
+      change,
+    );
     const keys = rankKeys(prefix, change.boardId, change.periodKey);
     const expiry = expiryArg(change.expiresAt);
     let group = groups.get(keys.z);
@@ -177,7 +194,7 @@ export async function applyToRedis(
       const at = (n: number | undefined) =>
         String(Number.isSafeInteger(n) && (n as number) > 0 ? n : 0);
       group = {
-        keys: [keys.z, keys.m, keys.ready],
+        keys: [keys.z, keys.m, keys.ready, keys.d],
         expiry,
         marks: [at(mark?.writtenAt), at(mark?.expectedAt)],
         records: [],
@@ -194,22 +211,19 @@ export async function applyToRedis(
   }
   if (groups.size === 0) return { applied: 0, behind: [] };
   // A board-period's records go in calls of at most APPLY_MAX_RECORDS (one script's run, and so
-  // its key lock, stays short); only its last call moves or checks the ready marker, after every
-  // record of the batch is in.
+  // its key lock, stays short) and APPLY_MAX_BYTES; only its last call moves or checks the ready
+  // marker, after every record of the batch is in.
   const calls: Array<ScriptCall & { group: ApplyGroup }> = [];
   for (const group of groups.values()) {
-    for (let i = 0; i < group.records.length; i += APPLY_MAX_RECORDS) {
-      const last = i + APPLY_MAX_RECORDS >= group.records.length;
+    const chunks = chunkRecords(group.records, APPLY_MAX_RECORDS, APPLY_MAX_BYTES);
+    chunks.forEach((chunk, i) => {
+      const last = i === chunks.length - 1;
       calls.push({
         keys: group.keys,
-        args: [
-          group.expiry,
-          ...(last ? group.marks : ["0", "0"]),
-          ...group.records.slice(i, i + APPLY_MAX_RECORDS).flat(),
-        ],
+        args: [group.expiry, ...(last ? group.marks : ["0", "0"]), ...chunk],
         group,
       });
-    }
+    });
   }
   const replies = await withTimeout(
     pipelineScriptCapped(redis, APPLY_SCRIPT, calls),
@@ -276,7 +290,7 @@ export async function ranksFromRedis(
       runScript(
         redis,
         RANK_SCRIPT,
-        [keys.z, keys.m, keys.ready],
+        [keys.z, keys.m, keys.ready, keys.d],
         [...playerIds, floorArg(options)],
       ),
       options,
@@ -287,12 +301,13 @@ export async function ranksFromRedis(
   return playerIds.map((_, i) => {
     const found = reply[i + 1];
     if (found === null || found === undefined) return null;
-    const [rank0, score, member] = replyArray(found, "rank");
+    const [rank0, score, member, display] = replyArray(found, "rank");
     return {
       rank: replyInt(rank0, "rank") + 1,
       sortScore: replyInt(score, "score"),
       reachedAt: replyMember(member).reachedAt,
       total,
+      ...replyDisplay(display),
     };
   });
 }
@@ -315,7 +330,7 @@ export async function pageFromRedis(
       runScript(
         redis,
         PAGE_SCRIPT,
-        [keys.z, keys.m, keys.ready],
+        [keys.z, keys.m, keys.ready, keys.d],
         [String(page.offset), String(page.limit), floorArg(options)],
       ),
       options,
@@ -348,7 +363,7 @@ export async function pageAfter(
     floorArg(options),
   ];
   const reply = replyArray(
-    await read(runScript(redis, AFTER_SCRIPT, [keys.z, keys.m, keys.ready], args), options),
+    await read(runScript(redis, AFTER_SCRIPT, [keys.z, keys.m, keys.ready, keys.d], args), options),
     "page after",
   );
   return windowOf(reply, 2);
@@ -376,7 +391,7 @@ export async function aroundFromRedis(
     runScript(
       redis,
       AROUND_SCRIPT,
-      [keys.z, keys.m, keys.ready],
+      [keys.z, keys.m, keys.ready, keys.d],
       [playerId, String(n), floorArg(options)],
     ),
     options,
@@ -442,7 +457,7 @@ async function read<T>(promise: Promise<T>, options: RedisCallOptions): Promise<
   }
 }
 
-/** `{total, start, [extra], member, score, …}` → entries ranked from start + 1. */
+/** `{total, start, [extra], member, score, display, …}` → entries ranked from start + 1. */
 function windowOf(flat: unknown[], entriesFrom: number): RedisRankPage {
   const total = replyInt(flat[0], "total");
   const start = replyInt(flat[1], "start");

@@ -1,6 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { withTimeout } from "../../lib/timeout";
-import { expiryArg, recordArgs } from "./args";
+import { chunkRecords, type DisplayFields, expiryArg, recordArgs } from "./args";
 import { rankKeys, rebuildKeys } from "./keys";
 import {
   APPLY_SCRIPT,
@@ -14,7 +14,7 @@ import { replyArray, replyInt } from "./reply";
 import { pipelineScriptCapped, runScript, type ScriptCall } from "./script";
 
 /** One scores row, as reconciliation reads it from Postgres. */
-export interface RedisRankRow {
+export interface RedisRankRow extends DisplayFields {
   playerId: string;
   sortScore: number;
   reachedAt: number;
@@ -40,9 +40,11 @@ export interface ReplaceOptions {
 }
 
 /**
- * Members per script call: bounds request size and how long one script blocks Redis.
+ * Members and argument bytes per script call: bounds request size and how long one script blocks
+ * Redis (records with names and metadata reach ~1 KB each).
  */
 const REPLACE_CHUNK = 1_000;
+const REPLACE_CHUNK_BYTES = 128 * 1024;
 /**
  * Life of an unfinished rebuild's keys; every chunk re-arms it, the swap removes it. Long enough
  * for a reload spread over several cron runs to survive a run or two that did not get to it.
@@ -101,7 +103,7 @@ export function startBoardPeriodLoad(
   /** Whether a build key may exist: chunks then require it, and abandon() deletes it. */
   let written = options.resumed === true;
   const call = (args: string[], resumed: boolean): ScriptCall => ({
-    keys: [build.z, build.m],
+    keys: [build.z, build.m, build.d],
     args: [String(BUILD_TTL_MS), resumed ? "1" : "0", ...args],
   });
   return {
@@ -130,7 +132,12 @@ export function startBoardPeriodLoad(
       const loadedAt = String(at);
       if (loaded === 0) {
         await bounded(
-          runScript(redis, CLEAR_SCRIPT, [keys.z, keys.m, keys.ready], [loadedAt, expiresAt]),
+          runScript(
+            redis,
+            CLEAR_SCRIPT,
+            [keys.z, keys.m, keys.ready, keys.d],
+            [loadedAt, expiresAt],
+          ),
         );
         return 0;
       }
@@ -139,7 +146,7 @@ export function startBoardPeriodLoad(
           runScript(
             redis,
             SWAP_SCRIPT,
-            [keys.z, keys.m, build.z, build.m, keys.ready],
+            [keys.z, keys.m, build.z, build.m, keys.ready, keys.d, build.d],
             [loadedAt, expiresAt],
           ),
         ),
@@ -149,7 +156,7 @@ export function startBoardPeriodLoad(
     async abandon() {
       if (!written) return; // an empty load, or rows refused before anything was sent
       try {
-        await bounded(redis.del(build.z, build.m));
+        await bounded(redis.del(build.z, build.m, build.d));
       } catch {
         // Best effort: the build TTL removes the keys anyway.
       }
@@ -187,7 +194,7 @@ export async function replaceBoardPeriod(
         runScript(
           redis,
           APPLY_SCRIPT,
-          [keys.z, keys.m, keys.ready],
+          [keys.z, keys.m, keys.ready, keys.d],
           [expiresAt, watermark, "0", ...args],
         ),
       );
@@ -249,19 +256,15 @@ export async function prepareEmpty(
 }
 
 /**
- * The apply/build scripts' ARGV for rows, REPLACE_CHUNK records per call; throws on a bad row
- * first.
+ * The apply/build scripts' ARGV for rows, at most REPLACE_CHUNK records and about
+ * REPLACE_CHUNK_BYTES per call; throws on a bad row first.
  */
 function chunkArgs(rows: readonly RedisRankRow[]): string[][] {
-  const chunks: string[][] = [];
-  for (let i = 0; i < rows.length; i += REPLACE_CHUNK) {
-    chunks.push(
-      rows
-        .slice(i, i + REPLACE_CHUNK)
-        .flatMap((r) => recordArgs(r.playerId, r.version, r.sortScore, r.reachedAt)),
-    );
-  }
-  return chunks;
+  return chunkRecords(
+    rows.map((r) => recordArgs(r.playerId, r.version, r.sortScore, r.reachedAt, r)),
+    REPLACE_CHUNK,
+    REPLACE_CHUNK_BYTES,
+  );
 }
 
 function boundBy(timeoutMs = 3_000) {

@@ -7,6 +7,8 @@ export interface RedisRankEntry {
   playerId: string;
   sortScore: number;
   reachedAt: number;
+  displayName?: string;
+  metadata?: Record<string, unknown>;
 }
 
 /**
@@ -44,8 +46,27 @@ export function replyMember(value: unknown): { reachedAt: number; playerId: stri
 }
 
 /**
- * Decodes flat `member, score, member, score…` (from index `from`) into entries ranked from
- * `firstRank`.
+ * A record's display fields from the display HASH's JSON ('' or nil: none). Malformed JSON is left
+ * out rather than failing the read: a name is decoration, the rank is the answer.
+ */
+export function replyDisplay(value: unknown): Pick<RedisRankEntry, "displayName" | "metadata"> {
+  if (typeof value !== "string" || value === "") return {};
+  try {
+    const { n, m } = JSON.parse(value) as { n?: unknown; m?: unknown };
+    return {
+      ...(typeof n === "string" && n !== "" ? { displayName: n } : {}),
+      ...(m && typeof m === "object" && !Array.isArray(m)
+        ? { metadata: m as Record<string, unknown> }
+        : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Decodes flat `member, score, display, member, score, display…` (from index `from`) into entries
+ * ranked from `firstRank`.
  */
 export function replyEntries(
   flat: readonly unknown[],
@@ -53,13 +74,14 @@ export function replyEntries(
   firstRank: number,
 ): RedisRankEntry[] {
   const entries: RedisRankEntry[] = [];
-  for (let i = from; i + 1 < flat.length; i += 2) {
+  for (let i = from; i + 2 < flat.length; i += 3) {
     const { reachedAt, playerId } = replyMember(flat[i]);
     entries.push({
       rank: firstRank + entries.length,
       playerId,
       sortScore: replyInt(flat[i + 1], "score"),
       reachedAt,
+      ...replyDisplay(flat[i + 2]),
     });
   }
   return entries;

@@ -133,7 +133,7 @@ export function keyTracker(prefix: string) {
   return {
     track(boardId: string, periodKey: string): void {
       const k = rankKeys(prefix, boardId, periodKey);
-      keys.push(k.z, k.m, k.ready);
+      keys.push(k.z, k.m, k.ready, k.d);
     },
     async clear(redis: Redis): Promise<void> {
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));

@@ -64,7 +64,8 @@ describe("redis rank store guards", () => {
     expect(rankKeys("eb:t:", "b1", "2026-11")).toEqual({
       z: "eb:t:lb:{b1/2026-11}:z",
       m: "eb:t:lb:{b1/2026-11}:m",
-      ready: "eb:t:lb:{b1/2026-11}:ready",
+      ready: "eb:t:lb:{b1/2026-11}:ready:2",
+      d: "eb:t:lb:{b1/2026-11}:d",
     });
     expect(() => rankKeys("eb:", "b{1}", "all")).toThrow(RangeError);
   });
@@ -88,6 +89,8 @@ describe("redis rank store guards", () => {
       sortScore: -42,
       reachedAt: 7,
       version: 3,
+      displayName: null,
+      metadata: null,
       expiresAt: null,
     });
     expect(redisChangeOf(change, "asc", 1_000).sortScore).toBe(42);
