@@ -29,9 +29,13 @@ export interface OwnDatabase {
  * A fresh database with every migration applied, for tests whose effects are global (dropping
  * event partitions, per-hour counters) and would otherwise meet other files' rows. Created on the
  * run database's server; dropped by drop(). Null on embedded PGlite (DATABASE_URL unset), which
- * serves a single database.
+ * serves a single database. `through`: stop after that migration (its number), for tests of a
+ * later migration on rows written under the older schema; migrateOwnDatabase applies the rest.
  */
-export async function ownDatabase(tag: string): Promise<OwnDatabase | null> {
+export async function ownDatabase(
+  tag: string,
+  options: { through?: number } = {},
+): Promise<OwnDatabase | null> {
   const name = `${tag}_${Date.now().toString(36)}_${crypto.randomUUID().slice(0, 8)}`;
   if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`bad database name ${name}`);
   const url = new URL(testEnv.DATABASE_URL);
@@ -60,14 +64,7 @@ export async function ownDatabase(tag: string): Promise<OwnDatabase | null> {
       await drop();
       return null;
     }
-    // One transaction, as drizzle's migrator applies them (some statements need one).
-    await own.db.transaction(async (tx) => {
-      for (const path of Object.keys(MIGRATIONS).sort()) {
-        for (const statement of (MIGRATIONS[path] ?? "").split("--> statement-breakpoint")) {
-          if (statement.trim()) await tx.execute(sql.raw(statement));
-        }
-      }
-    });
+    await applyMigrations(own, -1, options.through ?? Number.POSITIVE_INFINITY);
   } catch (error) {
     await own.close();
     await drop();
@@ -75,4 +72,38 @@ export async function ownDatabase(tag: string): Promise<OwnDatabase | null> {
   }
   await own.close();
   return { env, drop };
+}
+
+/** Applies the migrations numbered after `after` to a database made with ownDatabase(through). */
+export async function migrateOwnDatabase(own: OwnDatabase, after: number): Promise<void> {
+  const handle = openDatabase(own.env, { maxConnections: 1 });
+  try {
+    await applyMigrations(handle, after, Number.POSITIVE_INFINITY);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The migrations numbered in (after, through], in one transaction, as drizzle's migrator applies
+ * them (some statements need one).
+ */
+async function applyMigrations(
+  handle: ReturnType<typeof openDatabase>,
+  after: number,
+  through: number,
+): Promise<void> {
+  const paths = Object.keys(MIGRATIONS)
+    .sort()
+    .filter((path) => {
+      const number = Number(/(\d+)_[^/]*\.sql$/.exec(path)?.[1]);
+      return number > after && number <= through;
+    });
+  await handle.db.transaction(async (tx) => {
+    for (const path of paths) {
+      for (const statement of (MIGRATIONS[path] ?? "").split("--> statement-breakpoint")) {
+        if (statement.trim()) await tx.execute(sql.raw(statement));
+      }
+    }
+  });
 }

@@ -403,19 +403,32 @@ async function* movedRows(
   let after: string | undefined;
   for (;;) {
     const result = await bounded(
-      db.execute<ScoreRow>(sql`
-        select ${SCORE_COLUMNS}
-        from ${SCORED_ROWS}
-        where s.board_id = ${boardId} and s.period_key = ${periodKey}
-          and s.updated_at >= timestamptz 'epoch' + ${sinceMs}::bigint * interval '1 millisecond'
-          ${after === undefined ? sql`` : sql`and s.player_id > ${after}`}
-        order by s.player_id
-        limit ${RELOAD_READ_CHUNK}`),
+      db.execute<ScoreRow>(movedRowsQuery(boardId, periodKey, sinceMs, after)),
     );
     if (result.rows.length > 0) yield result.rows.map(toRow);
     if (result.rows.length < RELOAD_READ_CHUNK) return;
     after = result.rows.at(-1)?.player_id;
   }
+}
+
+/**
+ * One chunk of movedRows: the rows updated since `sinceMs`, after player `after`. Exported for the
+ * test that checks its plan reads scores_updated_idx rather than the whole board-period.
+ */
+export function movedRowsQuery(
+  boardId: string,
+  periodKey: string,
+  sinceMs: number,
+  after: string | undefined,
+): SQL {
+  return sql`
+    select ${SCORE_COLUMNS}
+    from ${SCORED_ROWS}
+    where s.board_id = ${boardId} and s.period_key = ${periodKey}
+      and s.updated_at >= timestamptz 'epoch' + ${sinceMs}::bigint * interval '1 millisecond'
+      ${after === undefined ? sql`` : sql`and s.player_id > ${after}`}
+    order by s.player_id
+    limit ${RELOAD_READ_CHUNK}`;
 }
 
 /** Postgres' clock (epoch ms): watermarks compare times of one clock only. */

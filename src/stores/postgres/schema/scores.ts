@@ -53,6 +53,9 @@ export const scores = pgTable(
     index("scores_rank_idx").on(t.boardId, t.periodKey, t.sortScore, t.reachedAt, t.playerId),
     // Serves: "my ranks on every board" (GET /v1/players/:player/ranks).
     index("scores_player_idx").on(t.playerId),
+    // Serves: the Redis reload's catch-up scans (rows of one board-period updated since a time,
+    // rank-reload.ts movedRows), which without it read the whole board-period through scores_pkey.
+    index("scores_updated_idx").on(t.boardId, t.periodKey, t.updatedAt),
     // Every projection (Durable Object, Redis, JSON numbers) holds scores as doubles: a record
     // outside the safe-integer range could never be projected, so it can never be stored.
     check(
