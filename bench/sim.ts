@@ -58,8 +58,8 @@ const PEAK_1M = {
 };
 
 /**
- * Share of a player's own reads (rank, around-me, friends) about players within twice the top-N:
- * 2,000 of a million players, taken as ten times as active as the rest.
+ * Share of a player's own reads (rank, around-me, friends) about players near the top (within
+ * twice the top-N): 2,000 of a million players, taken as ten times as active as the rest.
  */
 const NEAR_SHARE = 0.02;
 
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
       for (const path of ["", `/players/${player(0)}`, `/players/${player(1)}/around?n=5`]) {
         await get(path)();
       }
-      // Players near the top (within twice the top-N), whose reads the object answers.
+      // Players near the top, whose reads Redis answers as well (the object only when it cannot).
       const top = (await (await fetch(`${base}?limit=100`)).json()) as {
         entries: Array<{ playerId: string }>;
       };
@@ -413,8 +413,8 @@ function report(
     const readTypes = ["rank", "around", "friends", "rankForScore"] as const;
     const batchesPerSecond = (PEAK_1M.events * k) / 100;
     const pageMisses = batchesPerSecond * 3; // limits 10, 25 and 100 per board-period
-    // The measured read types ask about players past twice the top-N; NEAR_SHARE of a
-    // player's own reads are by players within it, which the object answers (rankNear's cost).
+    // The measured read types ask about players far down; NEAR_SHARE of a player's own reads
+    // are by players near the top, at rankNear's measured cost.
     const playerReads = (PEAK_1M.rank + PEAK_1M.around + PEAK_1M.friends) * k;
     const objectReads =
       readTypes.reduce((sum, t) => sum + PEAK_1M[t] * k * per(costs[t], "objectCalls"), 0) +

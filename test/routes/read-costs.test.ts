@@ -133,7 +133,7 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     expect(cost.upstash).toMatchObject({ requests: 1, commands: 1, scripts: 1 });
   });
 
-  it("friends: every player in one script call; the object only for those Redis places near the top", async () => {
+  it("friends: every player in one script call, near the top or not; no object call", async () => {
     const far = await costOf(`/v1/leaderboards/${board}/players`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -159,7 +159,8 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     expect(
       (mixed.body.entries as Array<{ rank: number; playerId: string }>).map((e) => e.playerId),
     ).toEqual(["p2", "p8", "p50"]);
-    expect(mixed.objectReads).toBe(1);
+    expect(mixed.objectReads).toBe(0);
+    expect(mixed.postgres).toBe(0);
     expect(mixed.upstash.requests).toBe(1);
   });
 
@@ -171,11 +172,28 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     expect(cost.upstash).toMatchObject({ requests: 1, commands: 1 });
   });
 
-  it("within twice the top-N the object answers, after the one Redis call", async () => {
-    const cost = await costOf(`/v1/leaderboards/${board}/players/p3`);
-    expect(cost.body).toMatchObject({ playerId: "p3", rank: 3 });
-    expect(cost.objectReads).toBe(1);
-    expect(cost.upstash.requests).toBe(1);
+  it("near the top too: Redis answers rank, around-me and rank-for-score, no object call", async () => {
+    const rank = await costOf(`/v1/leaderboards/${board}/players/p3`);
+    expect(rank.body).toMatchObject({ playerId: "p3", rank: 3, displayName: "Player 3" });
+    const around = await costOf(`/v1/leaderboards/${board}/players/p1/around?n=1`);
+    expect((around.body.entries as Array<{ playerId: string }>).map((e) => e.playerId)).toEqual([
+      "p1",
+      "p2",
+    ]);
+    const forScore = await costOf(`/v1/leaderboards/${board}/rank-of?score=999`);
+    expect(forScore.body).toMatchObject({ rank: 3 });
+    for (const cost of [rank, around, forScore]) {
+      expect(cost.objectReads).toBe(0);
+      expect(cost.postgres).toBe(0);
+      expect(cost.upstash.requests).toBe(1);
+    }
+  });
+
+  it("a player Redis does not know is asked of the object (a first score whose Redis write is in flight)", async () => {
+    const before = await objectReads();
+    const res = await api(`/v1/leaderboards/${board}/players/p-new`);
+    expect(res.status).toBe(404);
+    expect((await objectReads()) - before).toBe(1);
   });
 
   it("the object's own counts are readable by an operator, and match what the test saw", async () => {

@@ -22,6 +22,7 @@ const OBJECT_REPAIRS = "test/services/projection/object-repairs.test.ts";
 const RANK_RELOAD = "test/services/projection/rank-reload.test.ts";
 const SCORE_BOUNDS = "test/queue/score-bounds.test.ts";
 const RELOAD_STEPS = "test/cron/reload-steps.test.ts";
+const REDIS_DISPLAY = "test/stores/redis/display.test.ts";
 
 export const WRITE_MUTANTS: Mutant[] = [
   // -- ingest (services/ingest/) ---------------------------------------------------------------
@@ -158,6 +159,22 @@ export const WRITE_MUTANTS: Mutant[] = [
     replace: "  elseif written > 0 then\n",
     why: "an older batch's apply moves the ready marker back: readers needing the newer refuse",
     tests: [REDIS_RANKS, REPLACE],
+  },
+  {
+    id: "lua.apply-keeps-old-name",
+    file: "src/stores/redis/lua.ts",
+    find: "      if display == '' then redis.call('HDEL', d, player) else",
+    replace: "      if display == '' then redis.call('HLEN', d) else",
+    why: "a player who clears their display name keeps showing the old one on every Redis read",
+    tests: [REDIS_DISPLAY],
+  },
+  {
+    id: "lua.swap-keeps-stale-names",
+    file: "src/stores/redis/lua.ts",
+    find: "else\n  redis.call('DEL', KEYS[6])\nend",
+    replace: "end",
+    why: "a reload without display fields keeps the names of the copy it replaced",
+    tests: [REDIS_DISPLAY],
   },
 
   // -- access (services/access/, routes/access.ts, routes/rate-limit.ts, objects/) -------------

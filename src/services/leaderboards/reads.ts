@@ -155,15 +155,6 @@ async function fromRedis<T>(
 }
 
 /**
- * Ranks past this many times the top-N are answered by Redis alone, never by the board's Durable
- * Object: the object holds the top-N only, and it is the one hot spot every PoP shares (about
- * 1,000 requests/s per object; docs/capacity.md). Within it the object is asked, since it applies
- * a batch before Redis does.
- */
-const OBJECT_CHECK_FACTOR = 2;
-const beyondObject = (board: Board, rank: number) => rank > board.topSize * OBJECT_CHECK_FACTOR;
-
-/**
  * Runs the Redis variant of a read when Upstash is configured and answers, else the Postgres one:
  * the same answer either way; Redis is faster on a large board (O(log N) in memory, against band
  * counts and an index range in Postgres). A Redis failure is counted and logged, never surfaced.
@@ -299,13 +290,15 @@ export async function readPageJson(
 export type PlayerStanding = PlayerRank & { displayName?: string; source: Source };
 
 /**
- * A player's standing: the Durable Object if they are in the top-N, else Redis, else Postgres.
- * With Redis, Redis is asked first: on a large board almost every player ranks far beyond the
- * top-N, and one Redis script answers them without a Durable Object call. Players Redis places
- * near the top (or does not know yet) are asked of the object, which is authoritative there.
- * The price: Redis writes that failed (an Upstash outage) leave records stale until their next
- * change or a reconciliation, and a player who climbed from beyond twice the top-N into it while
- * Redis was failing is answered from that stale record, like every player beyond the top-N.
+ * A player's standing. With Redis, Redis answers every player it knows, near the top as well:
+ * one script call, no call to the board's Durable Object, which is the one hot spot every PoP
+ * shares (about 1,000 requests/s per object; docs/capacity.md). Redis takes each batch a moment
+ * after the object and before the page's purge, so it is never behind the page a player sees.
+ * The object is asked only when Redis cannot answer (not configured, failing, not loaded, behind
+ * what this isolate saw the object apply) or does not know the player yet (a first score whose
+ * Redis write is in flight), then Postgres beyond the object's top-N. The price: a Redis write
+ * that failed (an Upstash outage) leaves its records stale for other isolates until the
+ * reconciliation cron repairs them (docs/failure-modes.md).
  */
 export async function readPlayerRank(
   ctx: ReadContext,
@@ -340,7 +333,7 @@ export async function readPlayerRank(
         source: "redis",
       }
     : null;
-  if (viaRedis && beyondObject(board, viaRedis.rank)) return viaRedis;
+  if (viaRedis) return viaRedis;
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).standing(playerId);
   noteWatermark(board.id, periodKey, held.writtenAt);
@@ -373,8 +366,9 @@ export async function readPlayerRank(
 }
 
 /**
- * n rows above and n below a player (fewer at the edges), the player among them. Redis first, as
- * for a rank: the object only for players Redis places near the top or does not know.
+ * n rows above and n below a player (fewer at the edges), the player among them, names included.
+ * Redis first, as for a rank: the object only when Redis cannot answer or does not know the
+ * player.
  */
 export async function readAround(
   ctx: ReadContext,
@@ -403,7 +397,7 @@ export async function readAround(
     total: r.total,
     source: "redis" as const,
   });
-  if (redis?.value && beyondObject(board, redis.value.rank)) return viaRedis(redis.value);
+  if (redis?.value) return viaRedis(redis.value);
   count("doReads");
   const stub = leaderboardStub(ctx.env, board.id, periodKey);
   const held = await stub.around(playerId, n);
@@ -438,8 +432,7 @@ export async function readAround(
 
 /**
  * The records of several players (friends) on one board-period, ranked; absent players are left
- * out. Redis first, in one script call; the object only for the players Redis places near the
- * top.
+ * out. Redis answers them all in one script call; without Redis, the object and then Postgres.
  */
 export async function readPlayers(
   ctx: ReadContext,
@@ -461,10 +454,9 @@ export async function readPlayers(
       ),
     "answering from the Durable Object or Postgres",
   );
-  // Redis' rows by player; players it places near the top are asked of the object, and keep
-  // Redis' rank only when the object does not hold them (just past its top-N). A player unknown
-  // to Redis has no record yet (or one a moment old, not projected there: a friends list may
-  // trail by that moment rather than send every list with a newcomer to the object).
+  // Redis' rows by player. A player unknown to Redis has no record yet (or one a moment old, not
+  // projected there: a friends list may trail by that moment rather than send every list with a
+  // newcomer to the object).
   const viaRedis = new Map<string, RedisRankEntry>();
   let total = 0;
   redis?.value.forEach((r, i) => {
@@ -474,9 +466,7 @@ export async function readPlayers(
     total = Math.max(total, r.total);
   });
   const found: EntryView[] = [];
-  const askObject = redis
-    ? [...viaRedis.values()].filter((r) => !beyondObject(board, r.rank)).map((r) => r.playerId)
-    : playerIds;
+  const askObject = redis ? [] : playerIds;
   if (askObject.length > 0) {
     count("doReads");
     const held = await leaderboardStub(ctx.env, board.id, periodKey).standingsOf(askObject);
@@ -506,8 +496,8 @@ export async function readPlayers(
 }
 
 /**
- * The rank a score would get now (dry run: nothing is written). Redis first; the object when the
- * rank falls near the top, where it is authoritative.
+ * The rank a score would get now (dry run: nothing is written). Redis when it can answer; else
+ * the object for a rank within its top-N, then Postgres.
  */
 export async function readRankForScore(
   ctx: ReadContext,
@@ -531,11 +521,10 @@ export async function readRankForScore(
       ),
     "answering from the Durable Object or Postgres",
   );
-  if (redis && beyondObject(board, redis.value.rank)) return { ...redis.value, source: "redis" };
+  if (redis) return { ...redis.value, source: "redis" };
   count("doReads");
   const held = await leaderboardStub(ctx.env, board.id, periodKey).rankForScore(score);
   if (held.withinTop) return { rank: held.rank, total: held.total, source: "durable_object" };
-  if (redis) return { ...redis.value, source: "redis" };
   count("postgresReads");
   const db = ctx.db();
   const [rank, total] = await postgresRanks.run(() =>
