@@ -17,7 +17,7 @@ export {
   metadataProblem,
 } from "./displayed-fields";
 export type { JobHealth, JobName } from "./jobs";
-export { expectedJobs, JOB_NAMES, JOBS, jobHealth } from "./jobs";
+export { expectedJobs, JOB_NAMES, jobHealth } from "./jobs";
 export type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "./operators";
 export {
   applyOperator,

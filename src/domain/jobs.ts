@@ -6,7 +6,7 @@
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
-export const JOBS = {
+const JOBS = {
   upkeep: { periodMs: DAY_MS, needsRedis: false },
   "object repairs": { periodMs: MINUTE_MS, needsRedis: false },
   /** Runs only when Upstash is configured: without it there is nothing to reconcile. */
