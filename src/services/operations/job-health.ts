@@ -16,3 +16,21 @@ export async function readJobHealth(
   const { recordsBegan, lastSuccess } = await jobSuccesses(db, jobs);
   return jobs.map((job) => jobHealth(job, lastSuccess.get(job) ?? null, recordsBegan, options.now));
 }
+
+/**
+ * Job health as metrics (GET /v1/admin/metrics): how many jobs are degraded, and per job whether
+ * it is and the seconds since its last success (-1: none recorded), under names without spaces.
+ */
+export function jobMetrics(health: readonly JobHealth[], now: Date): Record<string, number> {
+  const metrics: Record<string, number> = {
+    jobsDegraded: health.filter((h) => h.degraded).length,
+  };
+  for (const h of health) {
+    const name = h.job.replaceAll(" ", "_");
+    metrics[`job.${name}.degraded`] = h.degraded ? 1 : 0;
+    metrics[`job.${name}.lastSuccessAgeSeconds`] = h.lastSuccessAt
+      ? Math.round((now.getTime() - h.lastSuccessAt.getTime()) / 1000)
+      : -1;
+  }
+  return metrics;
+}
