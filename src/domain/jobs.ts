@@ -26,8 +26,6 @@ export interface JobHealth {
   periodSeconds: number;
   /** The newest run that ended ok; null: none recorded. */
   lastSuccessAt: Date | null;
-  /** What the age is measured from: the last success, or else when records began. */
-  since: Date | null;
   degraded: boolean;
 }
 
@@ -50,7 +48,6 @@ export function jobHealth(
     job,
     periodSeconds: periodMs / 1000,
     lastSuccessAt,
-    since,
     degraded: since !== null && now.getTime() - since.getTime() > 2 * periodMs,
   };
 }

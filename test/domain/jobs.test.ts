@@ -16,7 +16,7 @@ describe("jobHealth (time given by the test)", () => {
 
   it("measures a job that never succeeded from when records began, not from the epoch", () => {
     // First deploy: the table is empty, nothing has run yet.
-    expect(jobHealth("upkeep", null, null, NOW)).toMatchObject({ degraded: false, since: null });
+    expect(jobHealth("upkeep", null, null, NOW).degraded).toBe(false);
     // The minute jobs started recording an hour ago; the daily upkeep has not had its turn yet.
     expect(jobHealth("upkeep", null, ago(HOUR), NOW).degraded).toBe(false);
     // ... but it never succeeding for more than two days is degraded.
