@@ -1,12 +1,13 @@
-import { parsePastPeriodDays } from "../domain";
+import { type JobName, parsePastPeriodDays } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
+import { runRecorded } from "../services/operations/job-records";
 import { repairObjects } from "../services/projection/object-repairs";
 import { storesFor } from "../stores";
 import { objectConfig } from "../stores/objects/leaderboard";
-import { openDatabase } from "../stores/postgres/client";
-import { reconcileRanks } from "./reconcile-ranks";
-import { runUpkeep } from "./upkeep";
+import { openDatabase, queryDatabase } from "../stores/postgres/client";
+import { type ReconcileResult, reconcileRanks } from "./reconcile-ranks";
+import { runUpkeep, type UpkeepResult } from "./upkeep";
 
 /** The daily upkeep trigger in wrangler.toml ("15 3 * * *"). */
 const DAILY_UPKEEP_CRON = "15 3 * * *";
@@ -23,25 +24,38 @@ export async function handleScheduled(
   env: AppBindings,
 ): Promise<void> {
   if (controller.cron === DAILY_UPKEEP_CRON)
-    return runJob(env, "upkeep", "it runs again tomorrow, or fire it by hand", (db) =>
-      runUpkeep(db, new Date(controller.scheduledTime)),
+    return runJob(
+      env,
+      "upkeep",
+      "it runs again tomorrow, or fire it by hand",
+      (db) => runUpkeep(db, new Date(controller.scheduledTime)),
+      upkeepTouched,
     );
   if (controller.cron === RECONCILE_CRON) {
     // The HTTP query client stays unused: each job runs on a pool of its own (runJob).
     const { redis, leaderboard } = storesFor(env);
-    const repairs = runJob(env, "object repairs", "it runs again next minute", (db) =>
-      repairObjects(db, env),
+    const repairs = runJob(
+      env,
+      "object repairs",
+      "it runs again next minute",
+      (db) => repairObjects(db, env),
+      (r) => r.repaired + r.failed + r.dropped,
     );
     // Without Upstash every rank beyond the top-N comes from Postgres: nothing to reconcile.
     if (!redis) return repairs;
-    const reconcile = runJob(env, "rank reconciliation", "it runs again next minute", (db) =>
-      reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime), {
-        pastDays: parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS),
-        watermarkOf: (boardId, periodKey) => leaderboard(boardId, periodKey).watermark(),
-        prepareObject: async (board, periodKey) => {
-          await leaderboard(board.id, periodKey).rebuild(objectConfig(env, board, periodKey));
-        },
-      }),
+    const reconcile = runJob(
+      env,
+      "rank reconciliation",
+      "it runs again next minute",
+      (db) =>
+        reconcileRanks(db, redis, env.REDIS_KEY_PREFIX, new Date(controller.scheduledTime), {
+          pastDays: parsePastPeriodDays(env.REDIS_PAST_PERIOD_DAYS),
+          watermarkOf: (boardId, periodKey) => leaderboard(boardId, periodKey).watermark(),
+          prepareObject: async (board, periodKey) => {
+            await leaderboard(board.id, periodKey).rebuild(objectConfig(env, board, periodKey));
+          },
+        }),
+      reconcileTouched,
     );
     const [repaired, reconciled] = await Promise.allSettled([repairs, reconcile]);
     for (const outcome of [repaired, reconciled])
@@ -51,17 +65,27 @@ export async function handleScheduled(
   log.info("cron: no job for this trigger yet", { cron: controller.cron });
 }
 
-/** One job on its own database handle, its outcome logged either way; a failure is rethrown. */
+/**
+ * One job on its own database handle, its outcome logged either way and recorded in job_runs
+ * (with `touched`, the items it worked on); a failure is rethrown. The record goes over the HTTP
+ * query client, not the job's session: a job that failed on a broken session still gets its row.
+ */
 async function runJob<T extends object>(
   env: AppBindings,
-  name: string,
+  name: JobName,
   whenFailed: string,
   job: (db: ReturnType<typeof openDatabase>["db"]) => Promise<T>,
+  touched: (result: T) => number,
 ): Promise<void> {
   const handle = openDatabase(env, { maxConnections: 1 });
   const started = Date.now();
   try {
-    const result = await job(handle.db);
+    const result = await runRecorded(
+      () => queryDatabase(env),
+      name,
+      () => job(handle.db),
+      touched,
+    );
     log.info(`cron: ${name} done`, { ...result, ms: Date.now() - started });
   } catch (error) {
     log.error(`cron: ${name} failed; ${whenFailed}`, { error: describeError(error) });
@@ -69,4 +93,29 @@ async function runJob<T extends object>(
   } finally {
     await handle.close();
   }
+}
+
+/** Partitions created and dropped, and rows swept or pruned. */
+function upkeepTouched(r: UpkeepResult): number {
+  return (
+    r.partitionsCreated +
+    r.partitionsDropped.length +
+    r.eventIdDaysCreated +
+    r.eventIdDaysDropped.length +
+    r.emptyBandsSwept +
+    r.refusalsPruned +
+    r.jobRunsPruned
+  );
+}
+
+/** Board-periods worked on: reloaded, continued, resynced, prepared, dropped or failed. */
+function reconcileTouched(r: ReconcileResult): number {
+  return (
+    r.reloadedCount +
+    r.continuedCount +
+    r.resyncedCount +
+    r.preparedCount +
+    r.droppedCount +
+    r.failedCount
+  );
 }

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { IDEMPOTENCY_DAYS_AHEAD, IDEMPOTENCY_WINDOW_DAYS, utcDayFrom } from "../domain";
 import type { Database } from "../stores/postgres/client";
+import { pruneJobRuns } from "../stores/postgres/job-runs";
 
 /** Monthly event partitions kept (the current month and the previous ones). */
 const EVENT_RETENTION_MONTHS = 3;
@@ -11,6 +12,13 @@ const REFUSAL_RETENTION_DAYS = 30;
  */
 const PRUNE_BATCH = 10_000;
 const PRUNE_ROUNDS = 20;
+/**
+ * Days of job runs kept (each job's newest success is kept whatever its age). Time, not a count
+ * per job: the every-minute jobs write ~2,900 rows a day between them and upkeep one, and runs are
+ * looked up by when something went wrong; two weeks covers a week's incidents read late, at
+ * ~40,000 rows.
+ */
+export const JOB_RUN_RETENTION_DAYS = 14;
 
 export interface UpkeepResult {
   partitionsCreated: number;
@@ -23,14 +31,16 @@ export interface UpkeepResult {
   emptyBandsSwept: number;
   /** score_rejections rows older than REFUSAL_RETENTION_DAYS removed. */
   refusalsPruned: number;
+  /** job_runs rows older than JOB_RUN_RETENTION_DAYS removed. */
+  jobRunsPruned: number;
 }
 
 /**
  * Daily upkeep, bounded: monthly partitions created three months ahead (inserts never wait for
  * DDL), partitions past retention dropped whole (cheap, unlike DELETE), the daily partitions of
- * idempotency keys created a week ahead and dropped whole past the window, score_buckets rows left at zero swept, and refused events
- * older than REFUSAL_RETENTION_DAYS dropped. Safe to run twice or concurrently: each step is
- * idempotent.
+ * idempotency keys created a week ahead and dropped whole past the window, score_buckets rows
+ * left at zero swept, refused events older than REFUSAL_RETENTION_DAYS dropped, and job runs
+ * older than JOB_RUN_RETENTION_DAYS. Safe to run twice or concurrently: each step is idempotent.
  */
 export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepResult> {
   const created = await db.execute<{ n: number }>(sql`select ensure_event_partitions(3) as n`);
@@ -62,6 +72,11 @@ export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepR
   const swept = await db.execute<{ n: string }>(sql`
     with gone as (delete from score_buckets where records = 0 returning 1)
     select count(*) as n from gone`);
+  const jobRunsPruned = await pruneJobRuns(
+    db,
+    new Date(now.getTime() - JOB_RUN_RETENTION_DAYS * 86_400_000),
+    PRUNE_BATCH * PRUNE_ROUNDS,
+  );
   return {
     partitionsCreated: Number(created.rows[0]?.n ?? 0),
     partitionsDropped: dropped.rows.map((r) => r.name).filter(Boolean),
@@ -69,5 +84,6 @@ export async function runUpkeep(db: Database, now = new Date()): Promise<UpkeepR
     eventIdDaysDropped: daysDropped.rows.map((r) => r.name).filter(Boolean),
     emptyBandsSwept: Number(swept.rows[0]?.n ?? 0),
     refusalsPruned: Number(refusals.rows[0]?.n ?? 0),
+    jobRunsPruned,
   };
 }

@@ -16,6 +16,8 @@ export {
   METADATA_MAX_KEYS,
   metadataProblem,
 } from "./displayed-fields";
+export type { JobHealth, JobName } from "./jobs";
+export { expectedJobs, JOB_NAMES, jobHealth } from "./jobs";
 export type { ScoreEvent, ScoreOperator, ScoreRecord, SortOrder } from "./operators";
 export {
   applyOperator,

@@ -58,6 +58,11 @@ export const counters = {
   scoreRateLocal: 0,
   pagePurges: 0,
   doApplies: 0,
+  /**
+   * Cron job runs whose record (job_runs) could not be written: the job's outcome stood, but it
+   * may read as degraded (services/operations/job-records.ts).
+   */
+  jobRecordFailures: 0,
 };
 
 export type Counter = keyof typeof counters;

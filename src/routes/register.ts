@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { registerDeleteKey } from "./admin/delete-key";
 import { registerGetDlq } from "./admin/get-dlq";
 import { registerGetIngestStats } from "./admin/get-ingest-stats";
+import { registerGetJobs } from "./admin/get-jobs";
 import { registerGetKeys } from "./admin/get-keys";
 import { registerGetMetrics } from "./admin/get-metrics";
 import { registerGetObjectStats } from "./admin/get-object-stats";
@@ -40,6 +41,7 @@ export function registerRoutes(app: OpenAPIHono<AppContext>): void {
   registerPostDlqReplay(app);
   registerGetIngestStats(app);
   registerGetMetrics(app);
+  registerGetJobs(app);
   registerGetObjectStats(app);
   registerPostKey(app);
   registerGetKeys(app);

@@ -27,6 +27,8 @@ export function registerGetReady(app: OpenAPIHono<AppContext>): void {
     const { ready, checks } = await checkReadiness(c.env, (p) => c.executionCtx.waitUntil(p));
     c.header("Cache-Control", "no-store");
     if (!ready) return c.json({ status: "unready" as const, checks }, 503);
+    // Status is about dependencies; checks.jobs (never "down") reports stale cron jobs on its own,
+    // so an alert on a stale job and one on a dependency do not mask each other.
     const degraded =
       Object.values(checks).some((check) => check.status === "down") ||
       checks.redis.circuit?.state === "open";

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { JOB_NAMES } from "../../domain";
 
 export const LivenessSchema = z
   .object({ status: z.literal("ok"), environment: z.string() })
@@ -41,6 +42,18 @@ export const ReadinessSchema = z
               "This isolate's Redis circuit breaker: open while reads and projections skip Redis",
           }),
       }),
+      jobs: z
+        .object({
+          status: z.enum(["ok", "degraded", "unknown"]),
+          required: z.literal(false),
+          degraded: z.array(z.enum(JOB_NAMES)).optional(),
+        })
+        .openapi({
+          description:
+            "The cron jobs: degraded lists each with no success for twice its period (unknown: " +
+            "job_runs unreadable). Reported only: it never makes the worker unready, nor the " +
+            "status degraded (GET /v1/admin/jobs has the runs)",
+        }),
     }),
   })
   .openapi("Readiness");

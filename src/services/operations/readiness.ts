@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import type { JobName } from "../../domain";
 import type { AppBindings } from "../../env";
 import type { BreakerSnapshot } from "../../lib/circuit-breaker";
 import { failedDependency } from "../../lib/dependency-errors";
@@ -9,6 +10,7 @@ import { isSchemaMissing, MIGRATE_HINT } from "../../stores/postgres/errors";
 import { LATEST_MIGRATION, MIGRATIONS_TABLE } from "../../stores/postgres/schema-version";
 import { openRedis, redisBreakerFor } from "../../stores/redis/client";
 import { configProblems } from "./config-check";
+import { readJobHealth } from "./job-health";
 
 type DependencyStatus =
   | { status: "ok"; required: boolean; latencyMs: number }
@@ -16,12 +18,21 @@ type DependencyStatus =
   | { status: "not_configured"; required: boolean }
   | { status: "invalid"; required: boolean; error: string };
 
+/**
+ * The cron jobs: "degraded" names each job with no success for twice its period; "unknown" when
+ * job_runs could not be read (the database check says why). Never required: see checkReadiness.
+ */
+type JobsStatus =
+  | { status: "ok" | "degraded"; required: false; degraded: JobName[] }
+  | { status: "unknown"; required: false };
+
 export interface Readiness {
   ready: boolean;
   checks: {
     config: DependencyStatus;
     database: DependencyStatus;
     redis: DependencyStatus & { circuit?: BreakerSnapshot };
+    jobs: JobsStatus;
   };
 }
 
@@ -103,6 +114,8 @@ export async function checkSchema(db: Database, needed = LATEST_MIGRATION): Prom
  * session, as queue batches make them, and a PING through @upstash/redis. Postgres is
  * required (system of record); Redis is optional because ranks fall back to Postgres, so a Redis
  * outage reports "down" without making the worker unready. A mistyped [var] makes it unready too.
+ * A stale cron job is only reported (checks.jobs): every worker runs the same jobs, so taking them
+ * out of rotation would stop the API without bringing a job back; metrics carry it for alerts.
  */
 export async function checkReadiness(
   env: AppBindings,
@@ -153,9 +166,14 @@ export async function checkReadiness(
   }
 
   const redisClient = openRedis(env);
-  const redis: Checked = redisClient
-    ? await timed(() => redisClient.ping(), false, "Upstash Redis")
-    : { check: { status: "not_configured", required: false } };
+  const [redis, jobs] = await Promise.all([
+    redisClient
+      ? timed(() => redisClient.ping(), false, "Upstash Redis")
+      : ({ check: { status: "not_configured", required: false } } as Checked),
+    database.check.status === "ok"
+      ? checkJobs(env, redisClient !== null)
+      : ({ status: "unknown", required: false } as const),
+  ]);
   if (redis.check.status === "down") {
     log.warn("readiness: redis unreachable, ranks fall back to Postgres", {
       error: redis.detail,
@@ -179,8 +197,28 @@ export async function checkReadiness(
     : {};
   return {
     ready,
-    checks: { config, database: database.check, redis: { ...redis.check, ...circuit } },
+    checks: { config, database: database.check, redis: { ...redis.check, ...circuit }, jobs },
   };
+}
+
+/**
+ * Which jobs are degraded now (job_runs, one query). Only names, no times or errors: the route is
+ * public, and GET /v1/admin/jobs has the rest.
+ */
+async function checkJobs(env: AppBindings, redisConfigured: boolean): Promise<JobsStatus> {
+  try {
+    const health = await withTimeout(
+      readJobHealth(queryDatabase(env), { redisConfigured, now: new Date() }),
+      CHECK_TIMEOUT_MS,
+      "job_runs",
+    );
+    const degraded = health.filter((h) => h.degraded).map((h) => h.job);
+    if (degraded.length > 0) log.warn("readiness: cron jobs degraded", { degraded });
+    return { status: degraded.length > 0 ? "degraded" : "ok", required: false, degraded };
+  } catch (error) {
+    log.error("readiness: job runs unreadable", { error: describeError(error) });
+    return { status: "unknown", required: false };
+  }
 }
 
 /** host:port of a connection string, never its credentials: what an operator checks first. */

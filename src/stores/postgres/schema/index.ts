@@ -2,6 +2,7 @@
 export * from "./api-keys";
 export * from "./boards";
 export * from "./events";
+export * from "./job-runs";
 export * from "./object-repairs";
 export * from "./players";
 export * from "./rank-reloads";
