@@ -34,7 +34,7 @@ export function selectPeriod(
 ): { period: PeriodKind; periodKey: string } {
   const periods = board.periods as PeriodKind[];
   const chosen = (period ?? (periods.includes("all") ? "all" : periods[0])) as PeriodKind;
-  if (chosen === undefined) {
+  if (!periods.includes(chosen)) {
     throw new ApiError(
       "BAD_REQUEST",
       `Board "${board.id}" has no "${period}" period; it has: ${periods.join(", ")}`,
