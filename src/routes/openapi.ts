@@ -1,9 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
 import type { AppContext } from "./context";
 
 /**
  * Serves the OpenAPI document at /openapi.json, with the three credentials routes name in their
- * `security` (routes/access.ts). Call it after every route is registered.
+ * `security` (routes/access.ts), and an interactive reference of it at /docs (`/` leads there).
+ * Call it after every route is registered.
  */
 export function registerOpenApiDocument(app: OpenAPIHono<AppContext>): void {
   const schemes = app.openAPIRegistry;
@@ -29,4 +31,11 @@ export function registerOpenApiDocument(app: OpenAPIHono<AppContext>): void {
   });
   const info = { title: "Edgeboard API", version: "0.1.0" };
   app.doc31("/openapi.json", { openapi: "3.1.0", info });
+  // The reference's script is a static asset of this Worker (wrangler.toml [assets]), not a CDN:
+  // /docs works offline under `wrangler dev` and loads nothing from a third party.
+  app.get(
+    "/docs",
+    Scalar({ url: "/openapi.json", cdn: "/docs/scalar.js", pageTitle: "Edgeboard API" }),
+  );
+  app.get("/", (c) => c.redirect("/docs", 302));
 }

@@ -13,7 +13,7 @@ const PLAYER = "matrix-player";
 let board = "";
 
 /** Routes that are deliberately outside the access layer. */
-const UNGUARDED = new Set(["GET /openapi.json"]);
+const UNGUARDED = new Set(["GET /openapi.json", "GET /docs", "GET /"]);
 
 /**
  * A request each route accepts when the credential is right; `key` is a fresh key id for DELETE.
