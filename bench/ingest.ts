@@ -1,6 +1,20 @@
-// `npm run bench:ingest`: N events through HTTP → queue → consumer → Postgres on the local stack,
-// measured end to end, next to the database's own ceiling for the same rows.
-//   BENCH_EVENTS (default 100000)  BENCH_CONCURRENCY (requests in flight, default 8)
+// `npm run bench:ingest`: the write path on the local stack (HTTP → queue → consumer → Postgres),
+// in the two shapes clients send, interleaved in each round:
+//   - one event per request: what a game client does when a game ends. BENCH_CONNECTIONS
+//     keep-alive connections (node:http), each POSTing one event and waiting for the 202 (closed
+//     loop) for BENCH_SECONDS, then until every accepted event is durable in Postgres;
+//   - 100 events per request: a game server forwarding its players' scores. BENCH_EVENTS events,
+//     BENCH_CONCURRENCY requests in flight, until durable and visible on the Durable Objects (top
+//     10 of every board-period equal to a reference fold of every event sent), then every
+//     Postgres record is checked against the same fold.
+// Each reports events/s accepted and durable and server CPU per event from /proc, split by
+// process: workerd (ours), the Node process of the local Neon/Upstash bridges (stand-ins for what
+// production runs elsewhere), Postgres, Redis; the single case next to Nakama's reference run
+// (bench/lib/nakama.ts). Defaults take 2-3 minutes; with DATABASE_URL the database's ceiling for
+// the same rows follows.
+//   BENCH_SECONDS (one-per-request case, default 15)   BENCH_CONNECTIONS (default 50)
+//   BENCH_EVENTS (100-per-request case, default 100000)   BENCH_CONCURRENCY (its requests in flight, default 8)
+//   BENCH_ROUNDS (rounds of both cases, default 1; 4 for the issue's comparison)
 //   DATABASE_URL (a real Postgres; unset: embedded PGlite, no ceiling / statement counts)
 //   REDIS_URL (optional)   BENCH_SERVER_LOG (a file to keep the worker's output in)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -24,7 +38,16 @@ import {
   withDatabase,
 } from "../tools/local-stack/index.ts";
 import { runMigrations } from "../tools/migrate.ts";
-import { cpuDelta, serverCpuSeconds } from "./lib/cpu.ts";
+import {
+  type CpuShares,
+  cpuDelta,
+  cpuSharesMs,
+  formatShares,
+  serverCpuSeconds,
+} from "./lib/cpu.ts";
+import { httpPostJson } from "./lib/http.ts";
+import { closedLoop, type LoadResult } from "./lib/load.ts";
+import { NAKAMA, NAKAMA_REFERENCE, versusNakama } from "./lib/nakama.ts";
 import { DEV_REDIS_PREFIX, deleteBoardKeys, openRedisClient } from "./lib/seed-board.ts";
 import { startDevServer } from "./lib/server.ts";
 import { fmt, freePort, percentile, runPool } from "./lib/stats.ts";
@@ -32,6 +55,9 @@ import { startWorkerdServer, workerdPath } from "./lib/workerd.ts";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const PER_REQUEST = 100;
 const ADMIN_KEY = "bench-admin-key";
 const say = (line: string) => console.log(`[bench:ingest] ${line}`);
@@ -366,10 +392,352 @@ async function measureCeiling(
   }
 }
 
+/** What the rounds share: the server, the events sent so far (for the fold), the check's pool. */
+interface Run {
+  server: { base: string; pid: number; lines: string[] };
+  how: string;
+  /** Every event sent, with the request it went in (-1: the warm-up). */
+  sent: Array<ClientEvent & { request: number }>;
+  nextRequest: number;
+  xactPool: Pool | undefined;
+  benchDbName: string | undefined;
+}
+
+/** One case's figures in one round, for the summary. */
+interface CaseFigures {
+  kind: "single" | "batch";
+  round: number;
+  events: number;
+  /** Events answered 202 per second while the load ran. */
+  acceptedPerS: number;
+  /** Events durable per second, from the first request until the last accepted one was durable. */
+  durablePerS: number;
+  cpu: CpuShares;
+  requestP50: number;
+  requestP99: number;
+  /** Requests not answered 202 (the single case goes on; the batch case stops at the first). */
+  failures: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until `count` events past `baseline` are durable in Postgres, printing progress every
+ * 2 s; throws with what to check after `timeoutMs`.
+ */
+async function waitDurable(
+  base: string,
+  baseline: number,
+  count: number,
+  timeoutMs: number,
+  started: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let lastSaid = Date.now();
+  for (;;) {
+    const landed = (await persistedCount(base)) - baseline;
+    if (landed >= count) return landed;
+    if (Date.now() > deadline)
+      throw new Error(
+        `only ${fmt(landed)} of ${fmt(count)} accepted events were durable within ${timeoutMs / 60_000} minutes: check the consumer's lines in the server output (BENCH_SERVER_LOG=file keeps them)`,
+      );
+    if (Date.now() - lastSaid >= 2_000) {
+      lastSaid = Date.now();
+      say(
+        `  durable ${fmt(landed)} / ${fmt(count)} (${fmt((performance.now() - started) / 1000, 1)} s)`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+/** The i-th event of the single case: boards in turn, 10,000 players, distinct instants. */
+function singleEvent(i: number, salt: string): ClientEvent {
+  const board = BOARDS[i % BOARDS.length] as BoardSpec;
+  return {
+    id: crypto.randomUUID(),
+    type: "game_ended",
+    playerId: `${salt}p${(i * 7919) % 10_000}`,
+    occurredAt: new Date(Date.now() - ((i * 7_777_777) % 3_600_000)).toISOString(),
+    boardId: board.id,
+    score:
+      board.sortOrder === "asc"
+        ? 30_000 + Math.floor(Math.random() * 90_000)
+        : Math.floor(Math.random() * 100_000),
+  };
+}
+
+/**
+ * What a game client does when a game ends: one score per request. CONNECTIONS connections, each
+ * POSTing one event and waiting for the 202 before the next (closed loop), for `seconds`; then
+ * until every accepted event is durable. Server CPU is read over the whole span, so events
+ * accepted but not yet written are paid for in the same figure.
+ */
+async function sendSingles(
+  run: Run,
+  salt: string,
+  seconds: number,
+): Promise<{ load: LoadResult; accepted: Array<ClientEvent & { request: number }> }> {
+  const accepted: Array<ClientEvent & { request: number }> = [];
+  const load = await closedLoop({
+    concurrency: CONNECTIONS,
+    seconds,
+    request: async (i) => {
+      const event = singleEvent(i, salt);
+      const request = run.nextRequest++;
+      const reply = await httpPostJson(
+        `${run.server.base}/v1/events`,
+        { authorization: `Bearer ${ADMIN_KEY}` },
+        JSON.stringify({ events: [event] }),
+      );
+      if (reply.status !== 202)
+        throw new Error(`POST /v1/events answered ${reply.status}: ${reply.body.slice(0, 200)}`);
+      accepted.push({ ...event, request });
+    },
+    progress: (done, elapsed) =>
+      say(`  single: ${fmt(done)} events accepted (${fmt(elapsed, 0)} s of ${seconds})`),
+  });
+  return { load, accepted };
+}
+
+/** The one-event-per-request case of one round, after a short warm-up that is left to drain. */
+async function singleCase(run: Run, round: number): Promise<CaseFigures> {
+  say(
+    `one event per request: ${CONNECTIONS} connections, closed loop, warm-up 2 s, then ${SECONDS} s …`,
+  );
+  const warmBaseline = await persistedCount(run.server.base);
+  const warm = await sendSingles(run, `w${round}s`, 2);
+  run.sent.push(...warm.accepted);
+  await waitDurable(
+    run.server.base,
+    warmBaseline,
+    warm.accepted.length,
+    5 * 60_000,
+    performance.now(),
+  );
+
+  const baseline = await persistedCount(run.server.base);
+  const cpuBefore = serverCpuSeconds(run.server.pid);
+  const started = performance.now();
+  const { load, accepted } = await sendSingles(run, `r${round}s`, SECONDS);
+  run.sent.push(...accepted);
+  if (accepted.length === 0)
+    throw new Error(
+      `no event was accepted in ${SECONDS} s; the first failure: ${load.firstFailure}`,
+    );
+  if (load.failures > 0)
+    say(
+      `  ${fmt(load.failures)} requests were not answered 202${load.failures >= 100 ? " (the loop stops at 100: the figures cover less than the set time)" : ""}; the first: ${load.firstFailure}`,
+    );
+  say(
+    `  ${fmt(accepted.length)} accepted in ${fmt(load.seconds, 1)} s; waiting until all are durable …`,
+  );
+  await waitDurable(run.server.base, baseline, accepted.length, 15 * 60_000, started);
+  const durableSeconds = (performance.now() - started) / 1000;
+  const cpu = cpuDelta(cpuBefore, serverCpuSeconds(run.server.pid));
+  const figures: CaseFigures = {
+    kind: "single",
+    round,
+    events: accepted.length,
+    acceptedPerS: accepted.length / load.seconds,
+    durablePerS: accepted.length / durableSeconds,
+    cpu: cpuSharesMs(cpu, accepted.length),
+    requestP50: percentile(load.latenciesMs, 50),
+    requestP99: percentile(load.latenciesMs, 99),
+    failures: load.failures,
+  };
+  say(
+    `  one per request: ${fmt(figures.acceptedPerS)} accepted/s, ${fmt(figures.durablePerS)} durable/s (all durable after ${fmt(durableSeconds, 1)} s); ` +
+      `POST p50 ${fmt(figures.requestP50, 1)} ms, p99 ${fmt(figures.requestP99, 1)} ms; CPU per event ${formatShares(figures.cpu)}`,
+  );
+  return figures;
+}
+
+type BatchLine = { size: number; ms: number; queue: string; statements: number; writes: number };
+
+/** The consumer's per-batch log lines printed since `firstLine`, of the score queue. */
+function scoreBatchLines(lines: string[], firstLine: number): BatchLine[] {
+  return lines
+    .slice(firstLine)
+    .filter((l) => l.includes('"consumer: batch"'))
+    .map((l) => JSON.parse(l.slice(l.indexOf("{"))) as BatchLine)
+    .filter((b) => b.queue.endsWith("score-events"));
+}
+
+/**
+ * The 100-events-per-request case of one round (a game server forwarding its players' scores):
+ * EVENTS events, CONCURRENCY requests in flight, until every one is durable and every
+ * board-period's top 10 on its Durable Object equals a reference fold of all events sent so far.
+ */
+async function batchCase(
+  run: Run,
+  round: number,
+): Promise<{ figures: CaseFigures; events: ClientEvent[]; expected: Expected }> {
+  const { server, xactPool, benchDbName } = run;
+  say(
+    `100 events per request: ${fmt(EVENTS)} events, ${CONCURRENCY} requests in flight, until durable and visible …`,
+  );
+  const events = makeEvents(EVENTS, "");
+  const firstRequest = run.nextRequest;
+  run.nextRequest += Math.ceil(EVENTS / PER_REQUEST);
+  const baseline = await persistedCount(server.base);
+  const firstLine = server.lines.length;
+  const xactBefore = xactPool && benchDbName ? await xactCommits(xactPool, benchDbName) : 0;
+  const cpuBefore = serverCpuSeconds(server.pid);
+  const started = performance.now();
+
+  const requestMs: number[] = [];
+  let sent = 0;
+  let rejected = 0;
+  const progress = setInterval(async () => {
+    const landed = (await persistedCount(server.base).catch(() => baseline)) - baseline;
+    say(
+      `  sent ${fmt(sent)} / ${fmt(EVENTS)}, durable ${fmt(landed)} (${fmt((performance.now() - started) / 1000, 1)} s)`,
+    );
+  }, 2_000);
+  try {
+    await runPool(Math.ceil(EVENTS / PER_REQUEST), CONCURRENCY, async (i) => {
+      const chunk = events.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST);
+      const t0 = performance.now();
+      const reply = await json(
+        await fetch(`${server.base}/v1/events`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({ events: chunk }),
+        }),
+      );
+      requestMs.push(performance.now() - t0);
+      rejected += reply.rejected.length;
+      sent += chunk.length;
+    });
+  } finally {
+    clearInterval(progress);
+  }
+  const sentSeconds = (performance.now() - started) / 1000;
+  const landed = await waitDurable(server.base, baseline, EVENTS - rejected, 15 * 60_000, started);
+  const durableSeconds = (performance.now() - started) / 1000;
+  // Durable is not enough: the run ends when every board-period's top 10, served by its
+  // Durable Object, is what the events say it must be.
+  say(
+    `  all ${fmt(landed)} durable after ${fmt(durableSeconds, 1)} s; waiting for the Durable Object pages to show them …`,
+  );
+  // The check's own work (reading acceptance times, folding) is not the system's: excluded.
+  const foldStarted = performance.now();
+  run.sent.push(
+    ...events.map((e, i) => ({ ...e, request: firstRequest + Math.floor(i / PER_REQUEST) })),
+  );
+  let expected: Expected;
+  let tied = 0;
+  if (xactPool) {
+    const fold = referenceFold(await acceptedEvents(xactPool, run.sent));
+    expected = fold.expected;
+    tied = await resolveTies(xactPool, expected, fold.ties);
+  } else expected = orderFreeFold(run.sent);
+  const foldSeconds = (performance.now() - foldStarted) / 1000;
+  const boardPeriods = await waitUntilVisible(server.base, expected, 30_000);
+  const seconds = (performance.now() - started) / 1000 - foldSeconds;
+  const cpu = cpuDelta(cpuBefore, serverCpuSeconds(server.pid));
+  const xactAfter = xactPool && benchDbName ? await xactCommits(xactPool, benchDbName) : 0;
+
+  const scoreBatches = scoreBatchLines(server.lines, firstLine);
+  const batchMs = scoreBatches.map((b) => b.ms);
+  const avgBatch = scoreBatches.reduce((a, b) => a + b.size, 0) / Math.max(1, scoreBatches.length);
+  say(
+    `  end to end (HTTP → queue → consumer → Postgres → Durable Objects, durable and visible): ${fmt(EVENTS / seconds)} events/s ` +
+      `(${fmt(seconds, 1)} s; all sent after ${fmt(sentSeconds, 1)} s, durable after ${fmt(durableSeconds, 1)} s)`,
+  );
+  say(
+    `  POST /v1/events (100 events): p50 ${fmt(percentile(requestMs, 50), 1)} ms, p99 ${fmt(percentile(requestMs, 99), 1)} ms; rejected ${rejected}`,
+  );
+  say(
+    `  consumer batches: ${scoreBatches.length} (avg ${fmt(avgBatch, 1)} events); batch time p50 ${fmt(percentile(batchMs, 50))} ms, p99 ${fmt(percentile(batchMs, 99))} ms`,
+  );
+  const statements = scoreBatches.reduce((a, b) => a + b.statements, 0);
+  const writes = scoreBatches.reduce((a, b) => a + b.writes, 0);
+  say(
+    `  database statements per consumer batch: ${fmt(statements / Math.max(1, scoreBatches.length), 2)} ` +
+      `(${fmt(writes / Math.max(1, scoreBatches.length), 1)} parallel writes + board loads and the count read); ${fmt((statements / EVENTS) * 100, 3)} per 100 events`,
+  );
+  say(
+    `  visible: the top 10 of ${boardPeriods} board-periods${xactPool ? "" : " (increment boards only: set DATABASE_URL for all)"} on their Durable Objects equal a reference fold of the events ` +
+      `(src/domain/operators.ts, in acceptance order; ${tied} same-millisecond ties taken from Postgres) ` +
+      `${fmt(Math.max(0, seconds - durableSeconds), 2)} s after the last commit ` +
+      `(the check's own ${fmt(foldSeconds, 2)} s of folding excluded)`,
+  );
+  if (xactPool) {
+    const perBatch = (xactAfter - xactBefore) / Math.max(1, scoreBatches.length);
+    say(
+      `  cross-check, pg_stat_database.xact_commit per batch: ${fmt(perBatch, 2)} (includes this bench's progress polling)`,
+    );
+  }
+  const figures: CaseFigures = {
+    kind: "batch",
+    round,
+    events: EVENTS,
+    acceptedPerS: EVENTS / sentSeconds,
+    durablePerS: EVENTS / seconds,
+    cpu: cpuSharesMs(cpu, EVENTS),
+    requestP50: percentile(requestMs, 50),
+    requestP99: percentile(requestMs, 99),
+    failures: 0,
+  };
+  say(`  CPU per event ${formatShares(figures.cpu)}`);
+  return { figures, events, expected };
+}
+
+/** Every round's figures by case, and the single case next to Nakama's reference run. */
+function printSummary(figures: CaseFigures[]): void {
+  console.log("");
+  say(
+    `results (${ROUNDS} interleaved round${ROUNDS === 1 ? "" : "s"}; Redis ${process.env.REDIS_URL ? "on" : "off"}; server CPU from /proc, per event)`,
+  );
+  say(
+    "  ours = workerd (the worker, its Durable Objects, and miniflare's queue broker, which runs inside workerd: /proc cannot split it); " +
+      "local stand-ins = the Node process running the Neon and Upstash bridges (production runs those elsewhere)",
+  );
+  const cases = [
+    { kind: "single", label: `one event per request (${CONNECTIONS} connections, closed loop)` },
+    { kind: "batch", label: `100 events per request (${CONCURRENCY} in flight)` },
+  ] as const;
+  for (const { kind, label } of cases) {
+    say(`  ${label}:`);
+    for (const f of figures.filter((x) => x.kind === kind)) {
+      say(
+        `    round ${f.round}: ${fmt(f.acceptedPerS)} accepted/s, ${fmt(f.durablePerS)} durable${kind === "batch" ? " and visible" : ""}/s (${fmt(f.events)} events` +
+          `${f.failures > 0 ? `, ${fmt(f.failures)} requests not 202` : ""}); CPU per event ${formatShares(f.cpu)}`,
+      );
+    }
+  }
+  say(`  against ${NAKAMA_REFERENCE} (its figures, not measured here):`);
+  for (const f of figures.filter((x) => x.kind === "single")) {
+    say(
+      `    round ${f.round}, one per request: CPU per event ${versusNakama(f.cpu.total, NAKAMA.singleWriteCpuMs, " ms", 2, "lower")}; ` +
+        `without the local stand-ins ${fmt(f.cpu.total - f.cpu.standIns, 2)} ms; ` +
+        `durable/s ${versusNakama(f.durablePerS, NAKAMA.singleWriteDurablePerS, "", 0, "higher")}`,
+    );
+  }
+  for (const f of figures.filter((x) => x.kind === "batch")) {
+    say(
+      `    round ${f.round}, 100 per request: CPU per event ${versusNakama(f.cpu.total, NAKAMA.singleWriteCpuMs, " ms", 2, "lower")} (Nakama's figure is its one-per-request write)`,
+    );
+  }
+}
+
 async function main() {
   const adminUrl = process.env.DATABASE_URL || undefined;
+  for (const [name, value] of Object.entries({
+    EVENTS,
+    CONCURRENCY,
+    SECONDS,
+    CONNECTIONS,
+    ROUNDS,
+  })) {
+    if (!Number.isFinite(value) || value <= 0)
+      throw new Error(`BENCH_${name}=${value} is not a positive number: fix or unset it`);
+  }
   say(
-    `${fmt(EVENTS)} events, ${PER_REQUEST} per request, ${CONCURRENCY} requests in flight, ${BOARDS.length} boards`,
+    `${ROUNDS} round(s) of: one event per request from ${CONNECTIONS} connections for ${SECONDS} s; ` +
+      `${fmt(EVENTS)} events ${PER_REQUEST} per request, ${CONCURRENCY} in flight; ${BOARDS.length} boards`,
   );
   say(
     adminUrl
@@ -454,155 +822,49 @@ async function main() {
       await new Promise((r) => setTimeout(r, 200));
     }
 
-    const events = makeEvents(EVENTS, "");
-    const baseline = await persistedCount(server.base);
-    const firstLine = server.lines.length;
-    const xactPool =
-      adminStack && benchDbName
-        ? await import("@neondatabase/serverless").then(
-            (m) => new m.Pool({ connectionString: benchDbUrl, max: 1 }),
-          )
-        : undefined;
-    const xactBefore = xactPool && benchDbName ? await xactCommits(xactPool, benchDbName) : 0;
-    const cpuBefore = serverCpuSeconds(server.pid);
-    const started = performance.now();
-
-    const requestMs: number[] = [];
-    let sent = 0;
-    let rejected = 0;
-    const progress = setInterval(async () => {
-      const landed = (await persistedCount(server.base).catch(() => baseline)) - baseline;
+    const run: Run = {
+      server,
+      how,
+      sent: warm.map((e) => ({ ...e, request: -1 })),
+      nextRequest: 0,
+      xactPool:
+        adminStack && benchDbName
+          ? await import("@neondatabase/serverless").then(
+              (m) => new m.Pool({ connectionString: benchDbUrl, max: 1 }),
+            )
+          : undefined,
+      benchDbName,
+    };
+    const figures: CaseFigures[] = [];
+    let lastBatch: { events: ClientEvent[]; expected: Expected } | undefined;
+    for (let round = 1; round <= ROUNDS; round++) {
+      say(`round ${round} / ${ROUNDS}`);
+      // Interleaved: both cases in every round, so a machine that drifts moves both alike.
+      figures.push(await singleCase(run, round));
+      const batch = await batchCase(run, round);
+      figures.push(batch.figures);
+      lastBatch = batch;
+    }
+    if (run.xactPool && lastBatch) {
       say(
-        `sent ${fmt(sent)} / ${fmt(EVENTS)}, durable ${fmt(landed)} (${fmt((performance.now() - started) / 1000, 1)} s)`,
+        `  Postgres: all ${fmt(await checkPostgresRecords(run.xactPool, lastBatch.expected))} score records equal the reference fold`,
       );
-    }, 2_000);
-    try {
-      await runPool(Math.ceil(EVENTS / PER_REQUEST), CONCURRENCY, async (i) => {
-        const chunk = events.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST);
-        const t0 = performance.now();
-        const reply = await json(
-          await fetch(`${server.base}/v1/events`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-            body: JSON.stringify({ events: chunk }),
-          }),
-        );
-        requestMs.push(performance.now() - t0);
-        rejected += reply.rejected.length;
-        sent += chunk.length;
-      });
-      const sentSeconds = (performance.now() - started) / 1000;
-      const deadline = Date.now() + 15 * 60_000;
-      let landed = 0;
-      while (landed < EVENTS - rejected) {
-        if (Date.now() > deadline)
-          throw new Error(`only ${landed} of ${EVENTS} events landed within 15 minutes`);
-        await new Promise((r) => setTimeout(r, 100));
-        landed = (await persistedCount(server.base)) - baseline;
-      }
-      const durableSeconds = (performance.now() - started) / 1000;
-      // Durable is not enough: the run ends when every board-period's top 10, served by its
-      // Durable Object, is what the events say it must be.
+      await run.xactPool.end();
+    }
+    printSummary(figures);
+    if (adminStack && adminUrl && lastBatch) {
+      await server.stop();
       say(
-        `all ${fmt(landed)} durable after ${fmt(durableSeconds, 1)} s; waiting for the Durable Object pages to show them …`,
+        "measuring the database ceiling (the same rows, same statement, batches of 100, 4 connections) …",
       );
-      // The check's own work (reading acceptance times, folding) is not the system's: excluded.
-      const foldStarted = performance.now();
-      // The request each event went in: -1 the warm-up, then PER_REQUEST events each.
-      const sentEvents = [
-        ...warm.map((e) => ({ ...e, request: -1 })),
-        ...events.map((e, i) => ({ ...e, request: Math.floor(i / PER_REQUEST) })),
-      ];
-      let expected: Expected;
-      let tied = 0;
-      if (xactPool) {
-        const fold = referenceFold(await acceptedEvents(xactPool, sentEvents));
-        expected = fold.expected;
-        tied = await resolveTies(xactPool, expected, fold.ties);
-      } else expected = orderFreeFold(sentEvents);
-      const foldSeconds = (performance.now() - foldStarted) / 1000;
-      const boardPeriods = await waitUntilVisible(server.base, expected, 30_000);
-      const seconds = (performance.now() - started) / 1000 - foldSeconds;
-      const cpu = cpuDelta(cpuBefore, serverCpuSeconds(server.pid));
-      const xactAfter = xactPool && benchDbName ? await xactCommits(xactPool, benchDbName) : 0;
-      clearInterval(progress);
-
-      const batchLines = server.lines
-        .slice(firstLine)
-        .filter((l) => l.includes('"consumer: batch"'))
-        .map(
-          (l) =>
-            JSON.parse(l.slice(l.indexOf("{"))) as {
-              size: number;
-              ms: number;
-              queue: string;
-              statements: number;
-              writes: number;
-            },
-        );
-      const scoreBatches = batchLines.filter((b) => b.queue.endsWith("score-events"));
-      const batchMs = scoreBatches.map((b) => b.ms);
-      const avgBatch =
-        scoreBatches.reduce((a, b) => a + b.size, 0) / Math.max(1, scoreBatches.length);
-
-      console.log("");
-      say(`results (${how}; Redis ${process.env.REDIS_URL ? "on" : "off"})`);
+      const ceiling = await measureCeiling(adminStack, adminUrl, lastBatch.events);
+      const endToEnd = figures.filter((f) => f.kind === "batch").map((f) => f.durablePerS);
       say(
-        `  end to end (HTTP → queue → consumer → Postgres → Durable Objects, durable and visible): ${fmt(EVENTS / seconds)} events/s ` +
-          `(${fmt(seconds, 1)} s; all sent after ${fmt(sentSeconds, 1)} s, durable after ${fmt(durableSeconds, 1)} s)`,
+        `  database ceiling: ${fmt(ceiling.eventsPerSecond)} events/s (Postgres CPU ${fmt(ceiling.cpuPerThousand, 3)} s per 1,000 events)`,
       );
       say(
-        `  POST /v1/events (100 events): p50 ${fmt(percentile(requestMs, 50), 1)} ms, p99 ${fmt(percentile(requestMs, 99), 1)} ms; rejected ${rejected}`,
+        `  100 per request, end to end / ceiling: ${endToEnd.map((e) => `${fmt((e / ceiling.eventsPerSecond) * 100, 1)} %`).join(", ")}`,
       );
-      say(
-        `  consumer batches: ${scoreBatches.length} (avg ${fmt(avgBatch, 1)} events); batch time p50 ${fmt(percentile(batchMs, 50))} ms, p99 ${fmt(percentile(batchMs, 99))} ms`,
-      );
-      const statements = scoreBatches.reduce((a, b) => a + b.statements, 0);
-      const writes = scoreBatches.reduce((a, b) => a + b.writes, 0);
-      say(
-        `  database statements per consumer batch: ${fmt(statements / Math.max(1, scoreBatches.length), 2)} ` +
-          `(${fmt(writes / Math.max(1, scoreBatches.length), 1)} parallel writes + board loads and the count read); ${fmt((statements / EVENTS) * 100, 3)} per 100 events`,
-      );
-      say(
-        `  visible: the top 10 of ${boardPeriods} board-periods${xactPool ? "" : " (increment boards only: set DATABASE_URL for all)"} on their Durable Objects equal a reference fold of the events ` +
-          `(src/domain/operators.ts, in acceptance order; ${tied} same-millisecond ties taken from Postgres) ` +
-          `${fmt(Math.max(0, seconds - durableSeconds), 2)} s after the last commit ` +
-          `(the check's own ${fmt(foldSeconds, 2)} s of folding excluded)`,
-      );
-      if (xactPool) {
-        say(
-          `  Postgres: all ${fmt(await checkPostgresRecords(xactPool, expected))} score records equal the reference fold`,
-        );
-        const perBatch = (xactAfter - xactBefore) / Math.max(1, scoreBatches.length);
-        say(
-          `  cross-check, pg_stat_database.xact_commit per batch: ${fmt(perBatch, 2)} (includes this bench's progress polling)`,
-        );
-        await xactPool.end();
-      }
-      say(
-        `  server CPU: ${fmt(cpu.total, 1)} s = ${fmt((cpu.total / EVENTS) * 1000, 3)} ms per event (${Object.entries(
-          cpu.byName,
-        )
-          .map(([k, v]) => `${k} ${fmt(v, 1)} s`)
-          .join(", ")})`,
-      );
-      say(`             ${fmt((cpu.total / EVENTS) * 1000, 3)} CPU s per 1,000 events`);
-
-      if (adminStack && adminUrl) {
-        await server.stop();
-        say(
-          "measuring the database ceiling (the same rows, same statement, batches of 100, 4 connections) …",
-        );
-        const ceiling = await measureCeiling(adminStack, adminUrl, events);
-        say(
-          `  database ceiling: ${fmt(ceiling.eventsPerSecond)} events/s (Postgres CPU ${fmt(ceiling.cpuPerThousand, 3)} s per 1,000 events)`,
-        );
-        say(
-          `  end to end / ceiling: ${fmt((EVENTS / seconds / ceiling.eventsPerSecond) * 100, 1)} %`,
-        );
-      }
-    } finally {
-      clearInterval(progress);
     }
   } finally {
     // BENCH_SERVER_LOG=path keeps the worker's output (consumer batch lines with phase timings).

@@ -78,3 +78,39 @@ export function cpuDelta(
   }
   return { total: after.total - before.total, byName };
 }
+
+/**
+ * A CPU reading split the way production would bill it: `ours` is workerd (the worker, its Durable
+ * Objects, and miniflare's queue broker, which runs inside the same workerd and cannot be told
+ * apart by process); `standIns` the Node process beside it running the local Neon WebSocket/HTTP
+ * bridge and the Upstash REST stand-in (in production Neon's proxy and Upstash run elsewhere);
+ * then the machine's Postgres and Redis.
+ */
+export interface CpuShares {
+  total: number;
+  ours: number;
+  standIns: number;
+  postgres: number;
+  redis: number;
+}
+
+/** `delta` per unit of work (per event, per read), in milliseconds. */
+export function cpuSharesMs(delta: ReturnType<typeof cpuDelta>, units: number): CpuShares {
+  const ms = (seconds: number) => (seconds * 1000) / Math.max(1, units);
+  return {
+    total: ms(delta.total),
+    ours: ms(delta.byName.workerd ?? 0),
+    standIns: ms(delta.byName.node ?? 0),
+    postgres: ms(delta.byName.postgres ?? 0),
+    redis: ms(delta.byName.redis ?? 0),
+  };
+}
+
+/** "0.812 ms = ours (workerd) 0.501 + local stand-ins 0.080 + Postgres 0.221 + Redis 0.010". */
+export function formatShares(s: CpuShares): string {
+  const f = (n: number) => n.toFixed(3);
+  return (
+    `${f(s.total)} ms = ours (workerd) ${f(s.ours)} + local stand-ins (Node bridges) ${f(s.standIns)}` +
+    ` + Postgres ${f(s.postgres)} + Redis ${f(s.redis)}`
+  );
+}

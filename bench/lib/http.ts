@@ -66,3 +66,43 @@ export async function httpGetDiscard(
   const { chunks: _unused, ...head } = await get(url, headers, false);
   return head;
 }
+
+/**
+ * A keep-alive POST of a JSON body through the same agent: the one-score-per-request write case
+ * sends from many connections at once, where fetch's own CPU would crowd the server's cores.
+ */
+export function httpPostJson(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        agent,
+        method: "POST",
+        headers: {
+          ...headers,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            bytes: chunks.reduce((a, c) => a + c.length, 0),
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
