@@ -25,7 +25,7 @@ describe("leaderboard pages at the edge", () => {
     const board = await createBoard({ cacheTtlSeconds: 7 });
     const res = await api(`/v1/leaderboards/${board}`);
     expect(res.status).toBe(200);
-    expect(res.headers.get("cache-control")).toBe("public, max-age=7, stale-while-revalidate=42");
+    expect(res.headers.get("cache-control")).toBe("public, max-age=7, stale-while-revalidate=2");
     expect(res.headers.get("cache-tag")).toBe(`lb:${board},lb:${board}:${ALL_TIME_KEY}`);
     expect(res.headers.get("etag")).toMatch(/^W\/"[0-9a-f]{20}"$/);
     const daily = await createBoard({ periods: ["daily"], timeZone: "UTC" });

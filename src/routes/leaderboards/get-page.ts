@@ -33,9 +33,14 @@ const route = guardedRoute({
 });
 
 /**
- * How long after expiry a page may still be served while it refreshes: a few TTLs, at least 30 s.
+ * How long after expiry a page may still be served while one refresh runs: the time a refresh
+ * takes at most (an object read, or its rebuild from Postgres), not more. A busy page refreshes in
+ * the background with no reader waiting; after a quieter spell the first read waits for the
+ * refresh (single flight: one object read however many wait), so no read gets a page older than
+ * TTL + this, even if a purge was lost. A change reaches readers sooner anyway: the consumer purges
+ * the board-period's pages once the object and Redis have it.
  */
-const staleSecondsFor = (ttl: number) => Math.max(30, ttl * 6);
+const REFRESH_SECONDS = 2;
 
 export function registerGetPage(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
@@ -55,7 +60,7 @@ export function registerGetPage(app: OpenAPIHono<AppContext>): void {
       `https://edge-cache.internal/v1/leaderboards/${encodeURIComponent(board.id)}/${periodKey}` +
       `?limit=${query.limit}&cursor=${query.cursor ?? ""}`;
     const ttl = board.cacheTtlSeconds;
-    const stale = staleSecondsFor(ttl);
+    const stale = REFRESH_SECONDS;
     const mode = pageCacheMode(c.env);
     const tags = pageTags(board.id, periodKey);
     // Development only: `x-edgeboard-cache: bypass` skips the edge cache (bench:read measures the
