@@ -14,8 +14,8 @@ const route = guardedRoute({
   tags: ["leaderboards"],
   summary: "A player's score, rank, the board's total and the player's percentile",
   description:
-    "From the board's Durable Object inside the top-N, " +
-    "from Redis beyond it (O(log N)), from Postgres without Redis.",
+    "From Redis (O(log N), one call) for every player it holds; " +
+    "from the board's Durable Object (its top-N) or Postgres when Redis cannot answer.",
   request: { params: PlayerParamsSchema, query: PeriodQuerySchema },
   responses: {
     200: {
