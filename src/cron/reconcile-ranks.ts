@@ -11,6 +11,11 @@ import {
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
 import { reloadStep, resyncRecords } from "../services/projection/rank-reload";
+import {
+  type VerifyOptions,
+  type VerifyResult,
+  verifyRanks,
+} from "../services/projection/rank-verify";
 import type { ObjectBoard } from "../stores/objects/leaderboard";
 import type { Database } from "../stores/postgres/client";
 import { type Board, boards, rankResync } from "../stores/postgres/schema";
@@ -36,7 +41,7 @@ const MAX_BOARDS = 1_000;
 /** Resync requests read per run. */
 const MAX_RESYNC_ROWS = 100;
 
-export interface ReconcileResult {
+export interface ReconcileResult extends VerifyResult {
   /** Current board-periods checked for a ready marker. */
   checked: number;
   /**
@@ -120,6 +125,9 @@ interface Due {
  *    an older copy and the board quiet since) is loaded again.
  *  - every board's next periods starting within PREPARE_AHEAD_MS are prepared: their object
  *    initialised and their keys marked ready and empty, so a new day starts on Redis.
+ *  - a few ready board-periods nothing above touched are compared with Postgres (count, a sample
+ *    of records) and reloaded next run if they disagree: partial loss behind a present marker
+ *    (services/projection/rank-verify.ts states the bounds).
  * A reload runs under a lease (one run at a time per board-period, whatever overlaps) and in
  * steps of `reloadRows`/`reloadMs`, continued by the next runs. Resync requests first; nothing
  * starts after `budgetMs` (at least one runs); the rest waits for the next run. Every load gives
@@ -145,6 +153,8 @@ export async function reconcileRanks(
     watermarkOf?: (boardId: string, periodKey: string) => Promise<number>;
     /** Initialises a next period's object (LeaderboardDO.rebuild); absent: Redis only. */
     prepareObject?: (board: ObjectBoard, periodKey: string) => Promise<void>;
+    /** The bounds of the comparison of ready keys with Postgres (rank-verify.ts). */
+    verify?: VerifyOptions;
   } = {},
 ): Promise<ReconcileResult> {
   const started = Date.now();
@@ -208,6 +218,12 @@ export async function reconcileRanks(
     droppedCount: 0,
     reloaded: [],
     failed: [],
+    verifiedCount: 0,
+    mismatchCount: 0,
+    checkFailedCount: 0,
+    compared: 0,
+    inFlight: 0,
+    mismatches: [],
   };
   const clearRequest = (bp: { boardId: string; periodKey: string }, upTo: Date) =>
     db
@@ -295,6 +311,20 @@ export async function reconcileRanks(
       options.prepareAheadMs ?? PREPARE_AHEAD_MS,
       options.prepareObject,
     );
+  // Last, with what is left of the budget: ready keys that nothing above touched are compared
+  // with Postgres, a few per run, for partial loss behind their marker.
+  if (!outOfTime()) {
+    const ready = current.flatMap((bp, i) => {
+      const marker = markers[i];
+      return marker && !due.has(boardPeriodKey(bp.boardId, bp.periodKey))
+        ? [{ ...bp, at: marker.at, players: marker.players }]
+        : [];
+    });
+    Object.assign(
+      result,
+      await verifyRanks(db, redis, prefix, ready, now, started + budgetMs, options.verify),
+    );
+  }
   return result;
 }
 

@@ -24,6 +24,11 @@ export const counters = {
   redisBehind: 0,
   /** Reads of a board-period Redis does not hold whole yet (answered from Postgres). */
   redisNotReady: 0,
+  /**
+   * Ready board-periods the reconciliation found disagreeing with Postgres (a member lost, a wrong
+   * score, a count that differs) and asked to reload (services/projection/rank-verify.ts).
+   */
+  redisMismatches: 0,
   postgresReads: 0,
   /** Postgres rank fallbacks that waited for a turn at the isolate's gate (rank-gate.ts). */
   postgresRankWaits: 0,

@@ -23,6 +23,7 @@ const RANK_RELOAD = "test/services/projection/rank-reload.test.ts";
 const SCORE_BOUNDS = "test/queue/score-bounds.test.ts";
 const RELOAD_STEPS = "test/cron/reload-steps.test.ts";
 const REDIS_DISPLAY = "test/stores/redis/display.test.ts";
+const PARTIAL_LOSS = "test/cron/redis-partial-loss.test.ts";
 
 export const WRITE_MUTANTS: Mutant[] = [
   // -- ingest (services/ingest/) ---------------------------------------------------------------
@@ -141,6 +142,22 @@ export const WRITE_MUTANTS: Mutant[] = [
     replace: "marker.at + WATERMARK_TOLERANCE_MS < expected;",
     why: "a ready board-period whose keys were both evicted stays empty though its object is not",
     tests: [REDIS_RESTORE, RECONCILE],
+  },
+  {
+    id: "verify.in-flight-taken-for-loss",
+    file: "src/services/projection/rank-check.ts",
+    find: "if (row.updatedAt >= settledBefore || (held && held.version > row.version)) {",
+    replace: "if (held && held.version > row.version) {",
+    why: "a record still on its way to Redis counts as lost: busy boards reload every minute",
+    tests: [PARTIAL_LOSS],
+  },
+  {
+    id: "verify.score-unchecked",
+    file: "src/services/projection/rank-check.ts",
+    find: "      held.sortScore !== row.sortScore\n",
+    replace: "      false\n",
+    why: "a wrong score behind the ready marker is never found: Redis ranks it wrongly for good",
+    tests: [PARTIAL_LOSS],
   },
 
   // -- Redis write scripts (stores/redis/lua.ts) -----------------------------------------------

@@ -205,6 +205,27 @@ return out
 };
 
 /**
+ * KEYS: z, m, ready. ARGV: playerIds. The reconciliation's sample of a board-period, read in one
+ * atomic step: {marker or nil, ZCARD, HLEN, then per player its HASH record (`version|member`) or
+ * nil and that member's ZSET score or nil}. No ready guard: it reports the keys as they are, and
+ * the caller compares them with Postgres (services/projection/rank-check.ts).
+ */
+export const SAMPLE_SCRIPT: LuaScript = {
+  name: "sample",
+  readonly: true,
+  source: `${MEMBER_OF}
+local out = {redis.call('GET', KEYS[3]), redis.call('ZCARD', KEYS[1]), redis.call('HLEN', KEYS[2])}
+for i = 1, #ARGV do
+  local record = redis.call('HGET', KEYS[2], ARGV[i])
+  local member = record and member_of(record)
+  out[#out + 1] = record
+  out[#out + 1] = member and redis.call('ZSCORE', KEYS[1], member) or false
+end
+return out
+`,
+};
+
+/**
  * KEYS: z, m, ready, d. ARGV: offset, limit (>= 1), min watermark. Returns {total, start,
  * member1, score1, display1, ...}.
  */

@@ -20,6 +20,7 @@ describe("Redis scripts as sent to Upstash", () => {
         "page",
         "prepare",
         "rank",
+        "sample",
         "swap",
       ].sort(),
     );
