@@ -16,6 +16,7 @@ export const REJECTION_CODES = [
   "FORBIDDEN",
   "INCREMENT_TOO_LARGE",
   "TOO_MANY_SCORE_EVENTS",
+  "BOARD_ARCHIVED",
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

@@ -12,3 +12,11 @@ type AppVariables = {
 };
 
 export type AppContext = { Bindings: AppBindings; Variables: AppVariables };
+
+/**
+ * Workers Cache (the fetch handler's ctx.cache) when the Worker runs behind it: Hono's own type
+ * of the execution context does not declare it.
+ */
+export function workersCache(c: { executionCtx: unknown }): CacheContext | undefined {
+  return (c.executionCtx as ExecutionContext).cache;
+}

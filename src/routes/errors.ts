@@ -20,6 +20,7 @@ const descriptions: Record<number, string> = {
   403: "The credential may not do this (FORBIDDEN): a missing scope, or a private board",
   404: "Not found",
   409: "Conflict",
+  410: "The board is archived (GONE): its records are kept, but it is no longer served",
   413: "Too large",
   415:
     "The body is not JSON: send it with `Content-Type: application/json` " +

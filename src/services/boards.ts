@@ -25,7 +25,7 @@ export interface BoardInput {
   public: boolean;
 }
 
-/** Creates a board; an existing id is a conflict (sort order and operator are immutable). */
+/** Creates a board; an existing id is a conflict (PATCH /v1/admin/boards/:board changes one). */
 export async function createBoard(db: Database, input: BoardInput): Promise<Board> {
   const [row] = await db
     .insert(boards)
@@ -54,7 +54,7 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
     throw new ApiError(
       "CONFLICT",
       `Board "${input.id}" already exists; ` +
-        "choose another id (sort order and operator cannot change)",
+        "choose another id, or change it with PATCH /v1/admin/boards/:board",
     );
   }
   rememberBoard(row);
@@ -78,13 +78,19 @@ export function boardLoader(db: () => Database) {
 }
 
 /**
- * One board by id, through the isolate cache; 404 when unknown, 503 with Retry-After when Postgres
- * cannot be reached and no copy of the board is usable.
+ * One board by id, through the isolate cache; 404 when unknown, 410 when archived, 503 with
+ * Retry-After when Postgres cannot be reached and no copy of the board is usable.
  */
 export async function requireBoard(db: () => Database, id: string): Promise<Board> {
   const board = (await getBoards([id], boardLoader(db))).get(id);
   if (!board)
     throw new ApiError("NOT_FOUND", `Unknown board "${id}"; create it with POST /v1/admin/boards`);
+  if (board.archivedAt)
+    throw new ApiError(
+      "GONE",
+      `Board "${id}" was archived on ${board.archivedAt.toISOString()}; ` +
+        "its records are kept but it is no longer served",
+    );
   return board;
 }
 
@@ -109,5 +115,6 @@ export function boardView(board: Board) {
     clientWrites: board.clientWrites,
     public: board.public,
     createdAt: board.createdAt.toISOString(),
+    ...(board.archivedAt ? { archivedAt: board.archivedAt.toISOString() } : {}),
   };
 }

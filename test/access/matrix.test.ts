@@ -11,6 +11,8 @@ import { bearer, createKey, expiredToken, playerToken, revokeKey, unknownKey } f
  */
 const PLAYER = "matrix-player";
 let board = "";
+/** The board the archive route is called on (archiving again is a 200 too). */
+let archivable = "";
 
 /** Routes that are deliberately outside the access layer. */
 const UNGUARDED = new Set(["GET /openapi.json", "GET /docs", "GET /"]);
@@ -37,6 +39,12 @@ const SAMPLES: Record<string, Sample> = {
     path: "/v1/admin/boards",
     body: { id: uniqueId("mx"), name: "matrix" },
   }),
+  "GET /v1/admin/boards": () => ({ path: "/v1/admin/boards?limit=5&includeArchived=true" }),
+  "PATCH /v1/admin/boards/{board}": ({ board }) => ({
+    path: `/v1/admin/boards/${board}`,
+    body: { name: "matrix, edited" },
+  }),
+  "DELETE /v1/admin/boards/{board}": () => ({ path: `/v1/admin/boards/${archivable}` }),
   "GET /v1/boards/{board}": ({ board }) => ({ path: `/v1/boards/${board}` }),
   "GET /v1/leaderboards/{board}": ({ board }) => ({ path: `/v1/leaderboards/${board}` }),
   "GET /v1/leaderboards/{board}/players/{player}": ({ board }) => ({
@@ -152,6 +160,7 @@ function expected(variant: Variant, access: Access): number[] {
 describe("every route × every credential", () => {
   beforeAll(async () => {
     board = await createBoard();
+    archivable = await createBoard();
     const revoked = await createKey(["events:write", "read", "boards:admin"]);
     await revokeKey(revoked.id);
     credentials.revoked = revoked.key;

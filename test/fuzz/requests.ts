@@ -47,10 +47,10 @@ export interface FuzzRequest {
 
 // Odd parts are kept to a minority, so that most requests pass validation and reach the checks
 // behind it.
-function pathSegment(parameter: Parameter, world: World, rng: Random): string {
+function pathSegment(parameter: Parameter, world: World, rng: Random, absent: boolean): string {
   if (rng.next() < 0.2) return oddPathSegment(rng);
   if (rng.next() < 0.05) return percentEncode(oddText(rng).slice(0, 300)) || "%20";
-  const hint = world.hints[parameter.name];
+  const hint = (absent && world.hints[`absent:${parameter.name}`]) || world.hints[parameter.name];
   const value = hint
     ? hint(rng)
     : String(validValue(parameter.schema, rng, world.hints, parameter.name));
@@ -101,7 +101,11 @@ function queryString(operation: Operation, world: World, rng: Random): string {
   return pairs.length ? `?${rng.shuffle(pairs).join("&")}` : rng.pick(["", "", "", "?", "?&"]);
 }
 
-function fillPath(operation: Operation, world: World, rng: Random): string {
+/**
+ * `absent`: the request must name nothing that exists (a DELETE with a valid credential has no
+ * body to break, so only its path keeps it from archiving the fuzz's own boards).
+ */
+function fillPath(operation: Operation, world: World, rng: Random, absent = false): string {
   const params = new Map(
     operation.parameters.filter((p) => p.in === "path").map((p) => [p.name, p]),
   );
@@ -112,7 +116,7 @@ function fillPath(operation: Operation, world: World, rng: Random): string {
       required: true,
       schema: { type: "string" },
     };
-    return pathSegment(parameter, world, rng);
+    return pathSegment(parameter, world, rng, absent);
   });
 }
 
@@ -188,7 +192,7 @@ export function requestFor(operation: Operation, world: World, rng: Random): Fuz
   return {
     operation: operation.id,
     method: operation.method,
-    path: `${fillPath(operation, world, rng)}${queryString(operation, world, rng)}`,
+    path: `${fillPath(operation, world, rng, strict && operation.method === "DELETE")}${queryString(operation, world, rng)}`,
     headers: headersFor(operation, credential, world, rng, body),
     body: body.body,
     credential,
@@ -239,6 +243,7 @@ export function hintsFor(
     rng.pick([world.openBoard, privateBoard, world.authoritativeBoard, `fz-nope-${hex(rng, 6)}`]);
   return {
     board,
+    "absent:board": (rng) => `fz-nope-${hex(rng, 6)}`,
     boardId: board,
     player: (rng) => (rng.next() < 0.6 ? world.player : `fz-p-${hex(rng, 6)}`),
     playerId: (rng) => (rng.next() < 0.6 ? world.player : `fz-p-${hex(rng, 6)}`),

@@ -38,6 +38,7 @@ export type BoardOptions = {
   maxIncrement?: number;
   maxScoreEventsPerMinute?: number;
   cacheTtlSeconds?: number;
+  topSize?: number;
 };
 
 /** The body of a 202 from POST /v1/events. */

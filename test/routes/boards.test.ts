@@ -102,7 +102,7 @@ describe("POST /v1/admin/boards", () => {
         {
           error: {
             code: "CONFLICT",
-            message: `Board "${id}" already exists; choose another id (sort order and operator cannot change)`,
+            message: `Board "${id}" already exists; choose another id, or change it with PATCH /v1/admin/boards/:board`,
             requestId: expect.any(String),
           },
         },

@@ -392,6 +392,31 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/routes/boards.test.ts", BOARD_SANITY, LEADERBOARDS],
   },
   {
+    id: "boards.archived-takes-events",
+    file: "src/services/ingest/event-validation.ts",
+    find: '    if (board.archivedAt)\n      return reject(\n        "BOARD_ARCHIVED",',
+    replace:
+      '    if (board.archivedAt === undefined)\n      return reject(\n        "BOARD_ARCHIVED",',
+    why: "an archived board keeps taking scores",
+    tests: ["test/routes/board-archive.test.ts"],
+  },
+  {
+    id: "boards.structural-edit-under-records",
+    file: "src/services/board-admin.ts",
+    find: "if (structural.length > 0 && (await hasRecords(db, id)))",
+    replace: "if (structural.length > 0 && !(await hasRecords(db, id)))",
+    why: "a scored board's sort order or operator changes, reinterpreting every stored record",
+    tests: ["test/routes/board-admin.test.ts"],
+  },
+  {
+    id: "boards.top-size-not-refreshed",
+    file: "src/services/board-admin.ts",
+    find: "return { board: row, topSizeChanged: row.topSize !== current.topSize };",
+    replace: "return { board: row, topSizeChanged: false };",
+    why: "a new topSize waits for the next score to reach the board's objects",
+    tests: ["test/routes/board-admin.test.ts"],
+  },
+  {
     id: "events.batch-limit-off-by-one",
     file: "src/routes/events/post-events.ts",
     find: "if (items.length > max) {",

@@ -21,7 +21,9 @@ export const IngestResponseSchema = z
               "FORBIDDEN: the credential may not write this player's score or this board; " +
               "INCREMENT_TOO_LARGE: a step beyond the board's maxIncrement; " +
               "TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player " +
-              "(retry after the minute); the others name the field or rule the event broke",
+              "(retry after the minute); " +
+              "BOARD_ARCHIVED: the board was archived (DELETE /v1/admin/boards/:board); " +
+              "the others name the field or rule the event broke",
           }),
           message: z.string(),
         }),

@@ -117,6 +117,13 @@ export function toEventMessage(
         "UNKNOWN_BOARD",
         `board "${event.boardId}" does not exist; create it with POST /v1/admin/boards`,
       );
+    // An archived board keeps its records as they were: nothing may move them any more.
+    if (board.archivedAt)
+      return reject(
+        "BOARD_ARCHIVED",
+        `board "${event.boardId}" was archived on ${board.archivedAt.toISOString()}; ` +
+          "it takes no more scores",
+      );
     const tooLarge = incrementTooLarge(board, event.score);
     if (tooLarge) return reject("INCREMENT_TOO_LARGE", tooLarge);
     const outOfRange = scoreOutOfRange(board, event.score);

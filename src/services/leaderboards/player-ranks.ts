@@ -52,7 +52,9 @@ export async function readPlayerRanks(
     boardLoader(ctx.db),
   );
   const readable = [...boards.values()].filter((board) => board.public || includePrivate);
-  const wanted = readable.flatMap((board) =>
+  // An archived board's reads answer 410: it is not listed either.
+  const live = readable.filter((board) => !board.archivedAt);
+  const wanted = live.flatMap((board) =>
     periodKeysFor(
       {
         periods: board.periods as PeriodKind[],

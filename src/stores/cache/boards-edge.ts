@@ -1,5 +1,11 @@
 import type { Board } from "../postgres/schema";
-import { type LoadedBoard, type LoadedBoards, STALE_IF_ERROR_MS } from "./boards";
+import {
+  ISOLATE_FRESH_MS,
+  LOAD_WAIT_MS,
+  type LoadedBoard,
+  type LoadedBoards,
+  STALE_IF_ERROR_MS,
+} from "./boards";
 import { EdgeTier } from "./edge";
 
 /**
@@ -12,6 +18,14 @@ import { EdgeTier } from "./edge";
  * boards.ts). Cache errors fall through to the origin.
  */
 const FRESH_MS = 60_000;
+
+/**
+ * How long after a board edit commits every isolate of every PoP uses it (Postgres reachable):
+ * a PoP copy made just before the edit stays fresh FRESH_MS, an isolate that loads it at the end
+ * of that keeps it ISOLATE_FRESH_MS, and serves it LOAD_WAIT_MS more while a reload runs. The
+ * isolate and PoP that served the edit have it at once (rememberBoard, storeAtEdge).
+ */
+export const BOARD_EDIT_REACH_MS = FRESH_MS + ISOLATE_FRESH_MS + LOAD_WAIT_MS;
 const KEEP_SECONDS = Math.floor(STALE_IF_ERROR_MS / 1000);
 const edge = new EdgeTier("boards", "x-board-produced-at");
 const keyOf = (id: string) => `https://edge-cache.internal/boards/${encodeURIComponent(id)}`;
@@ -22,11 +36,20 @@ const LATER_COLUMNS = {
   public: true,
   maxIncrement: null,
   maxScoreEventsPerMinute: null,
+  archivedAt: null,
 } satisfies Partial<Board>;
 
 function revive(json: string): Board {
-  const raw = JSON.parse(json) as Board & { createdAt: string; updatedAt: string };
-  const dates = { createdAt: new Date(raw.createdAt), updatedAt: new Date(raw.updatedAt) };
+  const raw = JSON.parse(json) as Board & {
+    createdAt: string;
+    updatedAt: string;
+    archivedAt?: string | null;
+  };
+  const dates = {
+    createdAt: new Date(raw.createdAt),
+    updatedAt: new Date(raw.updatedAt),
+    archivedAt: raw.archivedAt ? new Date(raw.archivedAt) : null,
+  };
   return { ...LATER_COLUMNS, ...raw, ...dates };
 }
 
@@ -80,3 +103,14 @@ export const loadThroughEdge: EdgeLoad = async (ids, origin, now = Date.now()) =
   ]);
   return { boards: [...fresh, ...loaded.map((board) => ({ board, producedAt: now }))] };
 };
+
+/**
+ * Replaces this PoP's copy with a definition just written to Postgres, so every isolate here that
+ * loads it next gets the edit; other PoPs keep theirs until it ages out (FRESH_MS).
+ */
+export async function storeAtEdge(board: Board, now = Date.now()): Promise<void> {
+  await edge.write(keyOf(board.id), JSON.stringify(board), {
+    producedAt: now,
+    keepSeconds: KEEP_SECONDS,
+  });
+}

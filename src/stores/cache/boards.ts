@@ -7,7 +7,8 @@ import { type Loaded, SwrCache } from "./swr";
  * The board namespace: definitions in isolate memory, in front of the PoP tier
  * (boards-edge.ts). Every event and every read needs its board (operator, periods, time zone),
  * and boards change rarely, so asking Postgres each time would put a query back on the per-event
- * path. Entries go stale after 30 s so edits made by another isolate show up; unknown ids are
+ * path. Entries go stale after 30 s so edits made by another isolate show up (the whole bound, both
+ * tiers: BOARD_EDIT_REACH_MS in boards-edge.ts); unknown ids are
  * remembered for 2 s so a flood of bad ids cannot hammer Postgres.
  *
  * A stale entry is reloaded by the first request that finds it, inside that request (its database
@@ -22,28 +23,37 @@ import { type Loaded, SwrCache } from "./swr";
  */
 /**
  * How old a definition may be and still be served while Postgres is unreachable: a day, counted
- * from when Postgres gave it (in this isolate or, through the PoP's Cache API, in another). Board
- * definitions have no update route (sort order and operator are immutable; other fields change
- * only by hand in SQL), so a day-old copy differs from the truth only if someone edited the row
- * just before the outage. A day covers a long incident, including a night before anyone acts;
+ * from when Postgres gave it (in this isolate or, through the PoP's Cache API, in another). Boards
+ * change rarely (PATCH and DELETE /v1/admin/boards/:board), so a day-old copy differs from the
+ * truth only if someone edited the board just before the outage; such an edit then waits for
+ * Postgres to come back. A day covers a long incident, including a night before anyone acts;
  * beyond it a copy is no longer trusted and events for the board are refused with 503 until
- * Postgres answers. Bounded at all so that a row deleted or edited in SQL is not contradicted
- * forever by a long-lived isolate or PoP.
+ * Postgres answers. Bounded at all so that an edited row is not contradicted forever by a
+ * long-lived isolate or PoP.
  */
 export const STALE_IF_ERROR_MS = 24 * 60 * 60 * 1000;
 
 /** After a failed load, how long until Postgres is asked again for those ids (the Retry-After). */
 const RETRY_AFTER_MS = 5_000;
 
+/** How long an isolate uses a definition without asking again (counted from its load's start). */
+export const ISOLATE_FRESH_MS = 30_000;
+
+/**
+ * The longest a request waits for another's load; meanwhile an older copy is served to others,
+ * so an entry may outlive ISOLATE_FRESH_MS by this much.
+ */
+export const LOAD_WAIT_MS = 6_000;
+
 const definitions = new SwrCache<Board>({
-  freshMs: 30_000,
+  freshMs: ISOLATE_FRESH_MS,
   staleMs: 30_000,
   negativeMs: 2_000,
   staleIfErrorMs: STALE_IF_ERROR_MS,
   retryAfterMs: RETRY_AFTER_MS,
   // A request path must not wait the driver's 20 s for a definition it may have a copy of.
   loadTimeoutMs: 5_000,
-  loadWaitMs: 6_000,
+  loadWaitMs: LOAD_WAIT_MS,
   maxPollMs: 50,
   maxEntries: 10_000,
   what: "loading board definitions",

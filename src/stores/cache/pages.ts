@@ -61,10 +61,30 @@ export async function purgePages(
   boardPeriods: ReadonlyArray<{ boardId: string; periodKey: string }>,
 ): Promise<number> {
   const tags = [...new Set(boardPeriods.map((bp) => pageTags(bp.boardId, bp.periodKey)[1]))];
+  return purgeTags(env, cache, tags as string[]);
+}
+
+/**
+ * Purges every page of a board, all periods (its `lb:<board>` tag): after an archive or an edit
+ * that a cached page must not outlive.
+ */
+export function purgeBoardPages(
+  env: { PAGE_CACHE?: string },
+  cache: CacheContext | undefined,
+  boardId: string,
+): Promise<number> {
+  return purgeTags(env, cache, [`lb:${boardId}`]);
+}
+
+async function purgeTags(
+  env: { PAGE_CACHE?: string },
+  cache: CacheContext | undefined,
+  tags: string[],
+): Promise<number> {
   if (tags.length === 0) return 0;
   if (pageCacheMode(env) === "workers-cache" && cache) {
     for (let i = 0; i < tags.length; i += PURGE_MAX_TAGS) {
-      await cache.purge({ tags: tags.slice(i, i + PURGE_MAX_TAGS) as string[] });
+      await cache.purge({ tags: tags.slice(i, i + PURGE_MAX_TAGS) });
     }
   } else {
     const now = Date.now();

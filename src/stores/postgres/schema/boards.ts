@@ -68,6 +68,11 @@ export const boards = pgTable(
     metadata: jsonb("metadata").$type<Record<string, unknown>>(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /**
+     * When DELETE /v1/admin/boards/:board archived it (null: live). An archived board keeps its
+     * records, but reads answer 410 and new events naming it are refused per item.
+     */
+    archivedAt: timestamp("archived_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
     check(
