@@ -212,7 +212,69 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Boards in id order, a page at a time (archived ones only with includeArchived=true) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description nextCursor of the previous page; absent: the first page */
+                    cursor?: string;
+                    /** @description true: archived boards are listed too (with archivedAt) */
+                    includeArchived?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Boards */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BoardList"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Create a board */
         post: {
@@ -297,6 +359,193 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/boards/{board}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Archive a board: its records are kept, reads answer 410, new events are refused
+         * @description Events naming an archived board are rejected per item with BOARD_ARCHIVED. Archiving again changes nothing (the first archivedAt stays). The server that answers applies the change at once; every other server within 96 s (each keeps a copy of the board that long), later only while Postgres is unreachable.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    board: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Archived (or already archived) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Board"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a board's settings
+         * @description Only the fields sent change; null clears an optional one. sortOrder, operator, periods, timeZone and weekStart change only while the board has no records (409 after). The server that answers applies the change at once; every other server within 96 s (each keeps a copy of the board that long), later only while Postgres is unreachable.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    board: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateBoard"];
+                };
+            };
+            responses: {
+                /** @description The board as changed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Board"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The board is archived (GONE): its records are kept, but it is no longer served */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON: send it with `Content-Type: application/json` (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/boards/{board}": {
@@ -1894,7 +2143,7 @@ export interface components {
                  * @example VALIDATION_FAILED
                  * @enum {string}
                  */
-                code: "BAD_REQUEST" | "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "DEPENDENCY_UNAVAILABLE";
+                code: "BAD_REQUEST" | "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "DEPENDENCY_UNAVAILABLE";
                 message: string;
                 requestId: string;
             };
@@ -1942,11 +2191,11 @@ export interface components {
                 index: number;
                 error: {
                     /**
-                     * @description FORBIDDEN: the credential may not write this player's score or this board; INCREMENT_TOO_LARGE: a step beyond the board's maxIncrement; TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player (retry after the minute); the others name the field or rule the event broke
+                     * @description FORBIDDEN: the credential may not write this player's score or this board; INCREMENT_TOO_LARGE: a step beyond the board's maxIncrement; TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player (retry after the minute); BOARD_ARCHIVED: the board was archived (DELETE /v1/admin/boards/:board); the others name the field or rule the event broke
                      * @example UNKNOWN_BOARD
                      * @enum {string}
                      */
-                    code: "INVALID_EVENT" | "BOARD_REQUIRED" | "SCORE_REQUIRED" | "INVALID_SCORE" | "SCORE_OUT_OF_RANGE" | "UNKNOWN_BOARD" | "TOO_OLD" | "TOO_FAR_IN_FUTURE" | "PAYLOAD_TOO_LARGE" | "UNSTORABLE_TEXT" | "FORBIDDEN" | "INCREMENT_TOO_LARGE" | "TOO_MANY_SCORE_EVENTS";
+                    code: "INVALID_EVENT" | "BOARD_REQUIRED" | "SCORE_REQUIRED" | "INVALID_SCORE" | "SCORE_OUT_OF_RANGE" | "UNKNOWN_BOARD" | "TOO_OLD" | "TOO_FAR_IN_FUTURE" | "PAYLOAD_TOO_LARGE" | "UNSTORABLE_TEXT" | "FORBIDDEN" | "INCREMENT_TOO_LARGE" | "TOO_MANY_SCORE_EVENTS" | "BOARD_ARCHIVED";
                     message: string;
                 };
             }[];
@@ -2012,6 +2261,8 @@ export interface components {
             clientWrites: boolean;
             public: boolean;
             createdAt: string;
+            /** @description When the board was archived (reads answer 410); absent: live */
+            archivedAt?: string;
         };
         CreateBoard: {
             /** @example global-highscore */
@@ -2084,6 +2335,55 @@ export interface components {
              * @description false: reads need a player token or a server key with the read scope
              * @default true
              */
+            public?: boolean;
+        };
+        BoardList: {
+            boards: components["schemas"]["Board"][];
+            /** @description Pass as cursor for the next page; null: this is the last */
+            nextCursor: string | null;
+        };
+        /** @description sortOrder, operator, periods, timeZone and weekStart change only while the board has no records (409 CONFLICT after): they decide how every stored record was combined and keyed */
+        UpdateBoard: {
+            name?: string;
+            /**
+             * @description desc: higher is better; asc: lower is better
+             * @enum {string}
+             */
+            sortOrder?: "desc" | "asc";
+            /** @enum {string} */
+            operator?: "best" | "latest" | "increment";
+            periods?: ("all" | "daily" | "weekly" | "monthly")[];
+            /** @example Europe/Berlin */
+            timeZone?: string;
+            /** @enum {string} */
+            weekStart?: "monday" | "sunday";
+            minScore?: number | null;
+            maxScore?: number | null;
+            /**
+             * @description What an increment that would take a record outside minScore..maxScore (or the safe-integer range) does: reject (the record is left as it is and the events are listed in the ingest stats) or clamp (the record stops at the bound)
+             * @enum {string}
+             */
+            scoreOverflow?: "reject" | "clamp";
+            /**
+             * @description increment boards only: the largest step (in absolute value) one event may add; a larger one is rejected per item with INCREMENT_TOO_LARGE, never clipped. Absent: any step within the score range
+             * @example 1000
+             */
+            maxIncrement?: number | null;
+            /**
+             * @description Most score events one player may send to this board per minute (fixed windows of the server clock); the excess is rejected per item with TOO_MANY_SCORE_EVENTS. Counted across the deployment in Redis; without Redis (or while it fails) each server instance counts on its own, so the limit is weaker. Absent: no limit
+             * @example 60
+             */
+            maxScoreEventsPerMinute?: number | null;
+            /** @description Entries kept sorted in the board's Durable Object */
+            topSize?: number;
+            /** @description Edge cache freshness of this board's pages */
+            cacheTtlSeconds?: number;
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description false: server-authoritative, player tokens cannot move scores here (only a server key with scores:write-any) */
+            clientWrites?: boolean;
+            /** @description false: reads need a player token or a server key with the read scope */
             public?: boolean;
         };
         LeaderboardPage: {

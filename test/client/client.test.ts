@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createEdgeboardClient } from "../../client/src";
 import savedDocument from "../../client/openapi.json";
+import { createEdgeboardClient } from "../../client/src";
 import { api, eventually, testEnv, uniqueId } from "../helpers/factories";
 
 /** The typed client (client/), calling the running worker: the test runtime's fetch reaches it. */
