@@ -27,7 +27,7 @@ const TOP = 5;
 
 /**
  * What each read type costs the shared parts: calls to the board's Durable Object (the one hot
- * object every PoP shares) and round trips to Upstash. A board of 60 players ranked p1..p60 (score
+ * object every PoP shares) and round trips to Upstash. A board of 60 players ranked rc1..rc60 (score
  * 1000 - i), a top-N of 5: players past rank 10 (twice the top-N) never reach the object.
  */
 describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () => {
@@ -43,7 +43,7 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     const events = Array.from({ length: PLAYERS }, (_, i) => ({
       id: eventId(),
       type: "score",
-      playerId: `p${i + 1}`,
+      playerId: `rc${i + 1}`,
       occurredAt: at,
       boardId: board,
       score: 1000 - i,
@@ -70,7 +70,7 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     expect(await countFromRedis(redis, testEnv.REDIS_KEY_PREFIX, board, "all")).toBe(PLAYERS);
     // Once per script, the local bridge answers its first EVALSHA with NOSCRIPT (Upstash would
     // know it): one read of each kind first, so the counts below are the steady state.
-    for (const path of ["players/p60", "players/p59/around?n=1", "rank-of?score=1"]) {
+    for (const path of ["players/rc60", "players/rc59/around?n=1", "rank-of?score=1"]) {
       expect((await api(`/v1/leaderboards/${board}/${path}`)).status).toBe(200);
     }
   });
@@ -99,9 +99,9 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
   }
 
   it("a player's rank beyond twice the top-N: one Upstash round trip, one script, no object call", async () => {
-    const cost = await costOf(`/v1/leaderboards/${board}/players/p42`);
+    const cost = await costOf(`/v1/leaderboards/${board}/players/rc42`);
     expect(cost.body).toMatchObject({
-      playerId: "p42",
+      playerId: "rc42",
       rank: 42,
       total: PLAYERS,
       score: 959,
@@ -114,7 +114,7 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
   });
 
   it("around a player beyond twice the top-N: one round trip, names and metadata from it, no object call or query", async () => {
-    const cost = await costOf(`/v1/leaderboards/${board}/players/p30/around?n=2`);
+    const cost = await costOf(`/v1/leaderboards/${board}/players/rc30/around?n=2`);
     const entries = cost.body.entries as Array<{
       rank: number;
       playerId: string;
@@ -122,11 +122,11 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
       metadata?: unknown;
     }>;
     expect(entries.map((e) => [e.rank, e.playerId, e.displayName, e.metadata])).toEqual([
-      [28, "p28", "Player 28", { level: 28 }],
-      [29, "p29", "Player 29", undefined],
-      [30, "p30", "Player 30", undefined],
-      [31, "p31", "Player 31", { level: 31 }],
-      [32, "p32", "Player 32", undefined],
+      [28, "rc28", "Player 28", { level: 28 }],
+      [29, "rc29", "Player 29", undefined],
+      [30, "rc30", "Player 30", undefined],
+      [31, "rc31", "Player 31", { level: 31 }],
+      [32, "rc32", "Player 32", undefined],
     ]);
     expect(cost.objectReads).toBe(0);
     expect(cost.postgres).toBe(0);
@@ -137,15 +137,15 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     const far = await costOf(`/v1/leaderboards/${board}/players`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ playerIds: ["p20", "p33", "p47", "nobody"] }),
+      body: JSON.stringify({ playerIds: ["rc20", "rc33", "rc47", "nobody"] }),
     });
     const ranks = (
       far.body.entries as Array<{ rank: number; playerId: string; displayName?: string }>
     ).map((e) => [e.rank, e.playerId, e.displayName]);
     expect(ranks).toEqual([
-      [20, "p20", "Player 20"],
-      [33, "p33", "Player 33"],
-      [47, "p47", "Player 47"],
+      [20, "rc20", "Player 20"],
+      [33, "rc33", "Player 33"],
+      [47, "rc47", "Player 47"],
     ]);
     expect(far.objectReads).toBe(0);
     expect(far.postgres).toBe(0);
@@ -154,11 +154,11 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
     const mixed = await costOf(`/v1/leaderboards/${board}/players`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ playerIds: ["p2", "p8", "p50"] }),
+      body: JSON.stringify({ playerIds: ["rc2", "rc8", "rc50"] }),
     });
     expect(
       (mixed.body.entries as Array<{ rank: number; playerId: string }>).map((e) => e.playerId),
-    ).toEqual(["p2", "p8", "p50"]);
+    ).toEqual(["rc2", "rc8", "rc50"]);
     expect(mixed.objectReads).toBe(0);
     expect(mixed.postgres).toBe(0);
     expect(mixed.upstash.requests).toBe(1);
@@ -166,19 +166,19 @@ describe.skipIf(!hasRedis)("read costs per request type (needs REDIS_URL)", () =
 
   it("the rank a score would get, past twice the top-N: one round trip, no object call", async () => {
     const cost = await costOf(`/v1/leaderboards/${board}/rank-of?score=944`);
-    // Scores run 1000 (p1) down to 941 (p60): 57 players have 944 or more.
+    // Scores run 1000 (rc1) down to 941 (rc60): 57 players have 944 or more.
     expect(cost.body).toMatchObject({ rank: 58, total: PLAYERS });
     expect(cost.objectReads).toBe(0);
     expect(cost.upstash).toMatchObject({ requests: 1, commands: 1 });
   });
 
   it("near the top too: Redis answers rank, around-me and rank-for-score, no object call", async () => {
-    const rank = await costOf(`/v1/leaderboards/${board}/players/p3`);
-    expect(rank.body).toMatchObject({ playerId: "p3", rank: 3, displayName: "Player 3" });
-    const around = await costOf(`/v1/leaderboards/${board}/players/p1/around?n=1`);
+    const rank = await costOf(`/v1/leaderboards/${board}/players/rc3`);
+    expect(rank.body).toMatchObject({ playerId: "rc3", rank: 3, displayName: "Player 3" });
+    const around = await costOf(`/v1/leaderboards/${board}/players/rc1/around?n=1`);
     expect((around.body.entries as Array<{ playerId: string }>).map((e) => e.playerId)).toEqual([
-      "p1",
-      "p2",
+      "rc1",
+      "rc2",
     ]);
     const forScore = await costOf(`/v1/leaderboards/${board}/rank-of?score=999`);
     expect(forScore.body).toMatchObject({ rank: 3 });
