@@ -65,7 +65,7 @@ export {
   unreadablePeriod,
   utcDayFrom,
 } from "./retention";
-export type { RollupBounds, RollupFreshness, RollupSpan } from "./rollups";
+export type { RollupBounds, RollupSpan } from "./rollups";
 export {
   bucketStart,
   parseRollupBounds,
@@ -73,7 +73,6 @@ export {
   ROLLUP_STEP_ROWS,
   rollupFreshness,
   SETTLE_MS,
-  SPAN_MS,
   statsRangeProblem,
 } from "./rollups";
 export { unstorableJson } from "./storable-json";

@@ -9,7 +9,7 @@ const DAY_MS = 24 * HOUR_MS;
 export const ROLLUP_SPANS = ["hour", "day"] as const;
 export type RollupSpan = (typeof ROLLUP_SPANS)[number];
 
-export const SPAN_MS: Record<RollupSpan, number> = { hour: HOUR_MS, day: DAY_MS };
+const SPAN_MS: Record<RollupSpan, number> = { hour: HOUR_MS, day: DAY_MS };
 
 /**
  * Events stored less than this long before a run are left to the next one. A row's stored_at is
@@ -24,7 +24,7 @@ export interface RollupBounds {
   maxSeconds: number;
 }
 
-export const DEFAULT_ROLLUP_BOUNDS: RollupBounds = { maxRows: 1_000_000, maxSeconds: 60 };
+const DEFAULT_ROLLUP_BOUNDS: RollupBounds = { maxRows: 1_000_000, maxSeconds: 60 };
 
 /**
  * Rows per step (one transaction): small enough that a step's locks and its sort stay short, large
@@ -68,7 +68,7 @@ export function bucketStart(span: RollupSpan, at: Date): Date {
 }
 
 /** The longest range one stats query may cover, per granularity: 31 days of hours, 400 days. */
-export const MAX_STATS_RANGE_MS: Record<RollupSpan, number> = {
+const MAX_STATS_RANGE_MS: Record<RollupSpan, number> = {
   hour: 31 * DAY_MS,
   day: 400 * DAY_MS,
 };

@@ -335,6 +335,24 @@ describe("rollups job (a database of its own; real Postgres only)", () => {
     expect(sorted(await rollups())).toEqual(sorted(recompute(events)));
   });
 
+  it("takes a millisecond holding more than the bound whole as a run's first step, so runs move", async ({
+    skip,
+  }) => {
+    if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
+    const now = Math.floor(Date.now() / HOUR) * HOUR;
+    const same = now - HOUR;
+    const events = randomEvents(7, 30, same).map((e) => ({ ...e, storedAt: same }));
+    const later = randomEvents(8, 5, same).map((e) => ({ ...e, storedAt: same + MIN }));
+    await insert([...events, ...later]);
+    const bounds = { maxRows: 10, maxSeconds: 60 };
+    const first = await rollUp(now, bounds);
+    // The 30 of one millisecond, then nothing more: the bound is spent.
+    expect(first).toMatchObject({ folded: 30, caughtUp: false });
+    const second = await rollUp(now, bounds);
+    expect(second).toMatchObject({ folded: 5, caughtUp: true });
+    expect(sorted(await rollups())).toEqual(sorted(recompute([...events, ...later])));
+  });
+
   it("drops the players of buckets no event can reach any more", async ({ skip }) => {
     if (!own) return skip("embedded PGlite has no second database: set DATABASE_URL");
     const now = Math.floor(Date.now() / HOUR) * HOUR;

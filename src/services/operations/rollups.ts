@@ -79,8 +79,8 @@ export async function runRollups(
       caughtUp = true;
       break;
     }
-    // A step cut to the run's remaining rows ends the run: the next one goes on from there.
-    if (step.stopped || (step.cut && limit < ROLLUP_STEP_ROWS)) break;
+    // A step that folded the run's remaining rows ends the run: the next one goes on from there.
+    if (step.stopped || (step.cut && step.folded > 0 && limit < ROLLUP_STEP_ROWS)) break;
   }
   await recordRollupRun(db, options.now, caughtUp);
   const playersPruned = await pruneClosedBuckets(db, rolledUpTo, started, options, clock);
