@@ -1,7 +1,8 @@
-import { type JobName, parsePastPeriodDays } from "../domain";
+import { type JobName, parsePastPeriodDays, parseRollupBounds } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { runRecorded } from "../services/operations/job-records";
+import { runRollups } from "../services/operations/rollups";
 import { repairObjects } from "../services/projection/object-repairs";
 import { storesFor } from "../stores";
 import { objectConfig } from "../stores/objects/leaderboard";
@@ -13,6 +14,8 @@ import { runUpkeep, type UpkeepResult } from "./upkeep";
 const DAILY_UPKEEP_CRON = "15 3 * * *";
 /** The every-minute trigger in wrangler.toml: reconciliation of the Redis rank store. */
 const RECONCILE_CRON = "* * * * *";
+/** The hourly trigger in wrangler.toml: events folded into the rollups (GET /v1/admin/stats). */
+const ROLLUP_CRON = "5 * * * *";
 
 /**
  * The worker's scheduled handler: routes each cron expression of wrangler.toml to its job. Jobs
@@ -30,6 +33,15 @@ export async function handleScheduled(
       "it runs again tomorrow, or fire it by hand",
       (db) => runUpkeep(db, new Date(controller.scheduledTime)),
       upkeepTouched,
+    );
+  if (controller.cron === ROLLUP_CRON)
+    return runJob(
+      env,
+      "rollups",
+      "it runs again next hour, from where the last run stopped",
+      (db) =>
+        runRollups(db, { now: new Date(controller.scheduledTime), bounds: parseRollupBounds(env) }),
+      (r) => r.folded + r.playersPruned,
     );
   if (controller.cron === RECONCILE_CRON) {
     // The HTTP query client stays unused: each job runs on a pool of its own (runJob).

@@ -65,4 +65,14 @@ export {
   unreadablePeriod,
   utcDayFrom,
 } from "./retention";
+export type { RollupBounds, RollupSpan } from "./rollups";
+export {
+  bucketStart,
+  parseRollupBounds,
+  ROLLUP_SPANS,
+  ROLLUP_STEP_ROWS,
+  rollupFreshness,
+  SETTLE_MS,
+  statsRangeProblem,
+} from "./rollups";
 export { unstorableJson } from "./storable-json";

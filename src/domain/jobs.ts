@@ -4,13 +4,15 @@
  * missed or failed run is normal (a deploy, a transient outage), two in a row is not.
  */
 const MINUTE_MS = 60_000;
-const DAY_MS = 24 * 60 * MINUTE_MS;
+const HOUR_MS = 60 * MINUTE_MS;
+const DAY_MS = 24 * HOUR_MS;
 
 const JOBS = {
   upkeep: { periodMs: DAY_MS, needsRedis: false },
   "object repairs": { periodMs: MINUTE_MS, needsRedis: false },
   /** Runs only when Upstash is configured: without it there is nothing to reconcile. */
   "rank reconciliation": { periodMs: MINUTE_MS, needsRedis: true },
+  rollups: { periodMs: HOUR_MS, needsRedis: false },
 } as const satisfies Record<string, { periodMs: number; needsRedis: boolean }>;
 
 export type JobName = keyof typeof JOBS;

@@ -6,6 +6,7 @@ import { registerGetJobs } from "./admin/get-jobs";
 import { registerGetKeys } from "./admin/get-keys";
 import { registerGetMetrics } from "./admin/get-metrics";
 import { registerGetObjectStats } from "./admin/get-object-stats";
+import { registerGetStats } from "./admin/get-stats";
 import { registerPostDlqReplay } from "./admin/post-dlq-replay";
 import { registerPostKey } from "./admin/post-key";
 import { registerDeleteBoard } from "./boards/delete-board";
@@ -48,6 +49,7 @@ export function registerRoutes(app: OpenAPIHono<AppContext>): void {
   registerGetIngestStats(app);
   registerGetMetrics(app);
   registerGetJobs(app);
+  registerGetStats(app);
   registerGetObjectStats(app);
   registerPostKey(app);
   registerGetKeys(app);

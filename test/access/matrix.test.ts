@@ -71,6 +71,7 @@ const SAMPLES: Record<string, Sample> = {
   "GET /v1/admin/ingest/stats": () => ({ path: "/v1/admin/ingest/stats" }),
   "GET /v1/admin/metrics": () => ({ path: "/v1/admin/metrics" }),
   "GET /v1/admin/jobs": () => ({ path: "/v1/admin/jobs?job=upkeep&limit=5" }),
+  "GET /v1/admin/stats": () => ({ path: "/v1/admin/stats?granularity=day&type=score" }),
   "GET /v1/admin/leaderboards/{board}/object": ({ board }) => ({
     path: `/v1/admin/leaderboards/${board}/object`,
   }),

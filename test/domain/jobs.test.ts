@@ -12,6 +12,8 @@ describe("jobHealth (time given by the test)", () => {
     expect(jobHealth("object repairs", ago(2 * MIN + 1), ago(HOUR), NOW).degraded).toBe(true);
     expect(jobHealth("upkeep", ago(47 * HOUR), ago(100 * HOUR), NOW).degraded).toBe(false);
     expect(jobHealth("upkeep", ago(48 * HOUR + 1), ago(100 * HOUR), NOW).degraded).toBe(true);
+    expect(jobHealth("rollups", ago(2 * HOUR), ago(100 * HOUR), NOW).degraded).toBe(false);
+    expect(jobHealth("rollups", ago(2 * HOUR + 1), ago(100 * HOUR), NOW).degraded).toBe(true);
   });
 
   it("measures a job that never succeeded from when records began, not from the epoch", () => {
@@ -25,7 +27,12 @@ describe("jobHealth (time given by the test)", () => {
   });
 
   it("expects the Redis reconciliation only when Redis is configured", () => {
-    expect(expectedJobs(false)).toEqual(["upkeep", "object repairs"]);
-    expect(expectedJobs(true)).toEqual(["upkeep", "object repairs", "rank reconciliation"]);
+    expect(expectedJobs(false)).toEqual(["upkeep", "object repairs", "rollups"]);
+    expect(expectedJobs(true)).toEqual([
+      "upkeep",
+      "object repairs",
+      "rank reconciliation",
+      "rollups",
+    ]);
   });
 });

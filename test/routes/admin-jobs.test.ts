@@ -85,8 +85,8 @@ describe("job runs: GET /v1/admin/jobs, /health/ready and metrics (a database of
     (await (await get("/v1/admin/metrics")).json()) as Record<string, number>;
   const withRedis = inject("upstashUrl") !== "";
   const expectedNames = withRedis
-    ? ["upkeep", "object repairs", "rank reconciliation"]
-    : ["upkeep", "object repairs"];
+    ? ["upkeep", "object repairs", "rank reconciliation", "rollups"]
+    : ["upkeep", "object repairs", "rollups"];
 
   beforeEach(async () => {
     if (own) await query(sql`delete from job_runs`);
@@ -152,11 +152,13 @@ describe("job runs: GET /v1/admin/jobs, /health/ready and metrics (a database of
     await run("object repairs", 3 * MIN, "ok");
     await run("object repairs", 20_000, "failed");
     if (withRedis) await run("rank reconciliation", 20_000, "ok");
+    await run("rollups", 30 * MIN, "ok");
     const body = await report();
     expect(Object.fromEntries(body.jobs.map((j) => [j.job, j.degraded]))).toEqual({
       upkeep: true,
       "object repairs": true,
       ...(withRedis ? { "rank reconciliation": false } : {}),
+      rollups: false,
     });
     const ready = await readyJobs();
     expect(ready.checks.jobs).toEqual({

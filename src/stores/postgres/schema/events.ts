@@ -39,6 +39,15 @@ export const events = pgTable(
     score: bigint("score", { mode: "number" }),
     metadata: jsonb("metadata").$type<Record<string, unknown>>(),
     payload: jsonb("payload").$type<Record<string, unknown>>(),
+    /**
+     * When the row was written (Postgres' clock, per row). received_at does not say it: a queue
+     * backlog, a retry or a DLQ replay stores an event long after the edge received it, so the
+     * rollup job folds events in this order instead (rollup_progress). Null for rows stored before
+     * the column existed: their received_at stands in (ROLLUP_STAMP).
+     */
+    storedAt: timestamp("stored_at", { withTimezone: true, mode: "date" }).default(
+      sql`clock_timestamp()`,
+    ),
   },
   (t) => [
     primaryKey({ name: "events_pkey", columns: [t.eventId, t.receivedAt] }),
@@ -48,6 +57,9 @@ export const events = pgTable(
     // batch. (No per-player index: nothing reads a player's raw history yet, and every index is
     // paid on the hottest write path.)
     index("events_received_brin").using("brin", t.receivedAt),
+    // Serves: the rollup job's steps, ranges of the stamp it folds events by. BRIN for the same
+    // reason: rows are appended in stamp order.
+    index("events_stamp_brin").using("brin", sql`coalesce(${t.storedAt}, ${t.receivedAt})`),
   ],
 );
 

@@ -7,6 +7,7 @@ export * from "./object-repairs";
 export * from "./players";
 export * from "./rank-reloads";
 export * from "./rank-resync";
+export * from "./rollups";
 export * from "./score-buckets";
 export * from "./score-rejections";
 export * from "./scores";
