@@ -1648,7 +1648,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Only this job's runs and status */
-                    job?: "upkeep" | "object repairs" | "rank reconciliation";
+                    job?: "upkeep" | "object repairs" | "rank reconciliation" | "rollups";
                     limit?: number;
                 };
                 header?: never;
@@ -1664,6 +1664,88 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["JobReport"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Event figures per hour or UTC day, from the rollups, with how fresh they are */
+        get: {
+            parameters: {
+                query?: {
+                    granularity?: "hour" | "day";
+                    /** @description Start (ISO 8601), rounded down to its hour or UTC day; default: 24 hours (hour) or 30 days (day) before `to` */
+                    from?: string;
+                    /** @description End, exclusive (ISO 8601); default: now */
+                    to?: string;
+                    /** @description Only this event type's series */
+                    type?: string;
+                    /** @description Only this board's series */
+                    board?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Figures */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Stats"];
                     };
                 };
                 /** @description Malformed request or failed validation */
@@ -2172,7 +2254,7 @@ export interface components {
                     status: "ok" | "degraded" | "unknown";
                     /** @enum {boolean} */
                     required: false;
-                    degraded?: ("upkeep" | "object repairs" | "rank reconciliation")[];
+                    degraded?: ("upkeep" | "object repairs" | "rank reconciliation" | "rollups")[];
                 };
             };
         };
@@ -2533,11 +2615,57 @@ export interface components {
         };
         JobStatus: {
             /** @enum {string} */
-            job: "upkeep" | "object repairs" | "rank reconciliation";
+            job: "upkeep" | "object repairs" | "rank reconciliation" | "rollups";
             periodSeconds: number;
             lastSuccessAt: string | null;
             /** @description No success for more than twice the period (counted from when records began if none) */
             degraded: boolean;
+        };
+        Stats: {
+            /** @enum {string} */
+            granularity: "hour" | "day";
+            from: string;
+            to: string;
+            generatedAt: string;
+            /** @description Every event stored before this instant is counted, none after it (null: no run yet) */
+            rolledUpTo: string | null;
+            /** @description The bucket holding rolledUpTo: its figures and later ones are partial */
+            partialFrom: string | null;
+            /** @description Buckets from this one on may still grow with late events (the acceptance window) */
+            openFrom: string | null;
+            lastRunAt: string | null;
+            /** @description The last run reached the present; false: a backlog is being worked off */
+            caughtUp: boolean;
+            /** @description More rows than one answer carries: narrow it */
+            truncated: boolean;
+            /** @description Per bucket, every event: players are the active players */
+            overall: {
+                bucket: string;
+                events: number;
+                /** @description Distinct players in the bucket, exact */
+                players: number;
+                /** @description Events carrying a score */
+                scoreEvents: number;
+                /** @description Sum of the scores, in decimal digits (it may pass 2^53) */
+                scoreSum: string;
+                /** @description Null: no score event */
+                scoreMax: number | null;
+            }[];
+            /** @description Per bucket, event type and board (null: events without one) */
+            series: {
+                bucket: string;
+                type: string;
+                board: string | null;
+                events: number;
+                /** @description Distinct players in the bucket, exact */
+                players: number;
+                /** @description Events carrying a score */
+                scoreEvents: number;
+                /** @description Sum of the scores, in decimal digits (it may pass 2^53) */
+                scoreSum: string;
+                /** @description Null: no score event */
+                scoreMax: number | null;
+            }[];
         };
         ObjectStats: {
             board: string;
