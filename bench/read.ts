@@ -384,6 +384,9 @@ async function stampede(server: Server): Promise<{
   limit: number;
 }> {
   const limit = 37; // a page size no other case uses: a cold cache key
+  // A burst outlasts the board's 2 s TTL on a loaded machine, and the (correct) refresh of the
+  // page it expired would count as a second read: the burst runs with a 30 s TTL, restored after.
+  await setPageTtl(server, 30);
   // The board definition is cached in the isolate for 30 s: refresh it first, so the burst measures
   // the page path, not a board reload.
   await getChecked(`${server.base}/v1/leaderboards/${BOARD}?limit=100`, {}, {});
@@ -407,7 +410,23 @@ async function stampede(server: Server): Promise<{
     }),
   );
   const delta = metricsDelta(before, await metrics(server.base));
+  await setPageTtl(server, PAGE_TTL_S);
   return { latenciesMs, statuses, delta, limit };
+}
+
+/** Sets the bench board's page TTL (PATCH /v1/admin/boards/:board). */
+async function setPageTtl(server: Server, seconds: number): Promise<void> {
+  const res = await fetch(`${server.base}/v1/admin/boards/${BOARD}`, {
+    method: "PATCH",
+    headers: {
+      ...CLIENT_HEADERS,
+      authorization: `Bearer ${ADMIN_KEY}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ cacheTtlSeconds: seconds }),
+  });
+  if (!res.ok)
+    throw new Error(`PATCH ${BOARD} cacheTtlSeconds=${seconds}: ${res.status} ${await res.text()}`);
 }
 
 type PageBody = {
