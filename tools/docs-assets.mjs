@@ -1,19 +1,48 @@
-// Copies the API reference's browser bundle (@scalar/api-reference, a devDependency) into the
-// Worker's static assets, so /docs works offline in `wrangler dev` and never loads a CDN script.
-// Plain JavaScript: npm runs it as postinstall, before the project's own Node is on every path.
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+// Puts the API reference's browser bundle (@scalar/api-reference's standalone build) into the
+// Worker's static assets, so /docs works offline under `wrangler dev` and loads no CDN script.
+// Only that one file is needed: it is taken from the package's tarball (`npm pack`, served from
+// npm's cache after the first install) rather than installing the package, whose ~300 MB of
+// dependencies (Vue, an AI SDK, …) nothing here uses. Plain JavaScript: npm runs it as
+// postinstall, before the project's own Node is on every path.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** Keep in step with @scalar/hono-api-reference's client-side-rendering when upgrading it. */
+const VERSION = "1.76.4";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const packageDir = join(root, "node_modules", "@scalar", "api-reference");
-const source = join(packageDir, "dist", "browser", "standalone.js");
 const target = join(root, "public", "docs", "scalar.js");
-// Installed without devDependencies (a production install): nothing to copy.
-if (!existsSync(packageDir)) process.exit(0);
-if (!existsSync(source)) {
-  console.error(`docs-assets: ${source} is missing; reinstall with npm ci`);
+/** Names the version fetched (outside the assets), so an install after an upgrade fetches again. */
+const stamp = join(root, "node_modules", ".cache", "docs-assets", `scalar-${VERSION}`);
+
+if (existsSync(target) && existsSync(stamp)) process.exit(0);
+const work = mkdtempSync(join(tmpdir(), "docs-assets-"));
+try {
+  const packed = execFileSync(
+    "npm",
+    ["pack", `@scalar/api-reference@${VERSION}`, "--pack-destination", work, "--silent"],
+    { cwd: work, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+  ).trim();
+  execFileSync("tar", [
+    "-xzf",
+    join(work, packed),
+    "-C",
+    work,
+    "package/dist/browser/standalone.js",
+  ]);
+  rmSync(dirname(target), { recursive: true, force: true });
+  mkdirSync(dirname(target), { recursive: true });
+  renameSync(join(work, "package", "dist", "browser", "standalone.js"), target);
+  mkdirSync(dirname(stamp), { recursive: true });
+  writeFileSync(stamp, `${VERSION}\n`);
+} catch (error) {
+  console.error(
+    `docs-assets: could not fetch @scalar/api-reference@${VERSION} (${error instanceof Error ? error.message.split("\n")[0] : error}); ` +
+      "/docs needs it: run npm install again when the npm registry (or its cache) is reachable",
+  );
   process.exit(1);
+} finally {
+  rmSync(work, { recursive: true, force: true });
 }
-mkdirSync(dirname(target), { recursive: true });
-copyFileSync(source, target);
