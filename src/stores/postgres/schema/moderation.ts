@@ -35,7 +35,11 @@ export const heldScores = pgTable(
     playerId: text("player_id").notNull(),
     score: bigint("score", { mode: "number" }).notNull(),
     sortScore: bigint("sort_score", { mode: "number" }).notNull(),
-    reachedAt: timestamp("reached_at", { withTimezone: true, mode: "date", precision: 3 }).notNull(),
+    reachedAt: timestamp("reached_at", {
+      withTimezone: true,
+      mode: "date",
+      precision: 3,
+    }).notNull(),
     metadata: jsonb("metadata").$type<Record<string, unknown>>(),
     version: bigint("version", { mode: "number" }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
