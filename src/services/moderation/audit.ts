@@ -27,7 +27,7 @@ function decodeCursor(cursor: string): number {
 }
 
 /** The audit trail as the API serves it. */
-export function auditView(row: AuditRow) {
+function auditView(row: AuditRow) {
   return {
     id: String(row.id),
     at: row.at.toISOString(),

@@ -31,7 +31,7 @@ const OBJECT_CALL_TIMEOUT_MS = 5_000;
  * the action may still be projecting (Redis is written after the objects, in the background), and
  * the same bound covers how late such a projection can land (see WATERMARK_TOLERANCE_MS).
  */
-export const SETTLE_MS = WATERMARK_TOLERANCE_MS;
+const SETTLE_MS = WATERMARK_TOLERANCE_MS;
 
 function groupsOf(taken: readonly TakenRecord[], boards: ReadonlyMap<string, Board>): Group[] {
   const groups = new Map<string, Group>();
