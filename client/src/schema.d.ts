@@ -548,6 +548,366 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/admin/boards/{board}/players/{player}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a player's records from a board: one period, or all of them (audited)
+         * @description The records leave Postgres, the board's Durable Objects, Redis and the cached pages before the answer; totals count them no more. A later event of the player may create a record again (removal is not a ban: POST /v1/admin/players/:player/ban). Removing nothing is a 200 with removed 0, audited too.
+         */
+        delete: {
+            parameters: {
+                query?: {
+                    /** @description One period key of the board ("all", "2026-11-22", "2026-W47", "2026-11"); absent: every period */
+                    period?: string;
+                    /** @description Why, for the audit trail */
+                    reason?: string;
+                };
+                header?: never;
+                path: {
+                    board: string;
+                    player: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Removal"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/players/{player}/ban": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ban a player everywhere: hidden from every board, new events rejected (audited)
+         * @description The player's records are held aside (not deleted: an unban brings them back) and leave every board's Durable Objects, Redis and cached pages before the answer. Their events are rejected per item with PLAYER_BANNED by every server within 10 s; events already queued move no score. Banning again keeps the first ban (alreadyBanned: true).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    player: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["BanRequest"];
+                };
+            };
+            responses: {
+                /** @description Banned */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Ban"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON: send it with `Content-Type: application/json` (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /**
+         * Lift a player's ban: the held records return to their boards (audited)
+         * @description Records removed while banned stay removed; events sent while banned were refused and stay so. 404 when the player is not banned.
+         */
+        delete: {
+            parameters: {
+                query?: {
+                    /** @description Why, for the audit trail */
+                    reason?: string;
+                };
+                header?: never;
+                path: {
+                    player: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Unbanned */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Unban"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The moderation audit trail, newest first (who, what, when, why, on whom) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description nextCursor of the previous page */
+                    cursor?: string;
+                    /** @description Only this player's rows */
+                    player?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Audit rows */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditList"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/boards/{board}": {
         parameters: {
             query?: never;
@@ -2273,11 +2633,11 @@ export interface components {
                 index: number;
                 error: {
                     /**
-                     * @description FORBIDDEN: the credential may not write this player's score or this board; INCREMENT_TOO_LARGE: a step beyond the board's maxIncrement; TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player (retry after the minute); BOARD_ARCHIVED: the board was archived (DELETE /v1/admin/boards/:board); the others name the field or rule the event broke
+                     * @description FORBIDDEN: the credential may not write this player's score or this board; INCREMENT_TOO_LARGE: a step beyond the board's maxIncrement; TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player (retry after the minute); BOARD_ARCHIVED: the board was archived (DELETE /v1/admin/boards/:board); PLAYER_BANNED: the player is banned (POST /v1/admin/players/:player/ban); the others name the field or rule the event broke
                      * @example UNKNOWN_BOARD
                      * @enum {string}
                      */
-                    code: "INVALID_EVENT" | "BOARD_REQUIRED" | "SCORE_REQUIRED" | "INVALID_SCORE" | "SCORE_OUT_OF_RANGE" | "UNKNOWN_BOARD" | "TOO_OLD" | "TOO_FAR_IN_FUTURE" | "PAYLOAD_TOO_LARGE" | "UNSTORABLE_TEXT" | "FORBIDDEN" | "INCREMENT_TOO_LARGE" | "TOO_MANY_SCORE_EVENTS" | "BOARD_ARCHIVED";
+                    code: "INVALID_EVENT" | "BOARD_REQUIRED" | "SCORE_REQUIRED" | "INVALID_SCORE" | "SCORE_OUT_OF_RANGE" | "UNKNOWN_BOARD" | "TOO_OLD" | "TOO_FAR_IN_FUTURE" | "PAYLOAD_TOO_LARGE" | "UNSTORABLE_TEXT" | "FORBIDDEN" | "INCREMENT_TOO_LARGE" | "TOO_MANY_SCORE_EVENTS" | "BOARD_ARCHIVED" | "PLAYER_BANNED";
                     message: string;
                 };
             }[];
@@ -2467,6 +2827,74 @@ export interface components {
             clientWrites?: boolean;
             /** @description false: reads need a player token or a server key with the read scope */
             public?: boolean;
+        };
+        Removal: {
+            playerId: string;
+            boardId: string;
+            /** @description null: every period */
+            periodKey: string | null;
+            /** @description Records deleted */
+            removed: number;
+            /** @description The board-periods whose records changed (their pages were purged) */
+            boardPeriods: {
+                boardId: string;
+                periodKey: string;
+            }[];
+            /** @description The audit row written (GET /v1/admin/audit) */
+            auditId: string;
+        };
+        Ban: {
+            playerId: string;
+            reason: string;
+            bannedBy: string;
+            bannedAt: string;
+            /** @description The player was banned before this call (the first ban stays) */
+            alreadyBanned: boolean;
+            /** @description Records taken off the boards by this call */
+            hidden: number;
+            /** @description The board-periods whose records changed (their pages were purged) */
+            boardPeriods: {
+                boardId: string;
+                periodKey: string;
+            }[];
+            /** @description The audit row written (GET /v1/admin/audit) */
+            auditId: string;
+        };
+        BanRequest: {
+            /** @example impossible scores (speed hack) */
+            reason: string;
+        };
+        Unban: {
+            playerId: string;
+            /** @description Records back on their boards */
+            restored: number;
+            /** @description The board-periods whose records changed (their pages were purged) */
+            boardPeriods: {
+                boardId: string;
+                periodKey: string;
+            }[];
+            /** @description The audit row written (GET /v1/admin/audit) */
+            auditId: string;
+        };
+        AuditList: {
+            entries: {
+                id: string;
+                at: string;
+                /** @description "admin" (ADMIN_KEY) or "key:<prefix>/<id>" (a server key) */
+                actor: string;
+                /** @enum {string} */
+                action: "remove" | "ban" | "unban";
+                playerId: string;
+                boardId: string | null;
+                periodKey: string | null;
+                reason: string | null;
+                records: number;
+                detail: {
+                    [key: string]: unknown;
+                } | null;
+            }[];
+            /** @description Pass as cursor for the next page; null: this is the last */
+            nextCursor: string | null;
         };
         LeaderboardPage: {
             board: string;

@@ -23,6 +23,21 @@ export type Caller =
 
 export const ANONYMOUS: Caller = { kind: "anonymous" };
 
+/**
+ * The caller as an audit trail names it: "admin" (ADMIN_KEY), "key:<prefix>/<id>" (a server key;
+ * the prefix is what lists and logs show), "player:<id>", "anonymous".
+ */
+export function actorOf(caller: Caller): string {
+  switch (caller.kind) {
+    case "key":
+      return `key:${caller.prefix}/${caller.keyId}`;
+    case "player":
+      return `player:${caller.playerId}`;
+    default:
+      return caller.kind;
+  }
+}
+
 export function hasScope(caller: Caller, scope: Scope): boolean {
   if (caller.kind === "admin") return true;
   return caller.kind === "key" && caller.scopes.includes(scope);

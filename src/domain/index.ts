@@ -6,7 +6,7 @@
 
 export { boardPeriodKey } from "./board-period-key";
 export type { Caller, Scope } from "./caller";
-export { ANONYMOUS, hasScope, SCOPES, scoreWriteRefusal } from "./caller";
+export { ANONYMOUS, actorOf, hasScope, SCOPES, scoreWriteRefusal } from "./caller";
 export { corsOriginProblems, parseCorsOrigins } from "./cors-origins";
 export {
   DISPLAY_NAME_MAX_CHARS,

@@ -17,6 +17,7 @@ export const REJECTION_CODES = [
   "INCREMENT_TOO_LARGE",
   "TOO_MANY_SCORE_EVENTS",
   "BOARD_ARCHIVED",
+  "PLAYER_BANNED",
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

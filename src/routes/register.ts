@@ -1,5 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { registerDeleteBan } from "./admin/delete-ban";
 import { registerDeleteKey } from "./admin/delete-key";
+import { registerDeletePlayerRecords } from "./admin/delete-player-records";
+import { registerGetAudit } from "./admin/get-audit";
 import { registerGetDlq } from "./admin/get-dlq";
 import { registerGetIngestStats } from "./admin/get-ingest-stats";
 import { registerGetJobs } from "./admin/get-jobs";
@@ -7,6 +10,7 @@ import { registerGetKeys } from "./admin/get-keys";
 import { registerGetMetrics } from "./admin/get-metrics";
 import { registerGetObjectStats } from "./admin/get-object-stats";
 import { registerGetStats } from "./admin/get-stats";
+import { registerPostBan } from "./admin/post-ban";
 import { registerPostDlqReplay } from "./admin/post-dlq-replay";
 import { registerPostKey } from "./admin/post-key";
 import { registerDeleteBoard } from "./boards/delete-board";
@@ -36,6 +40,10 @@ export function registerRoutes(app: OpenAPIHono<AppContext>): void {
   registerGetBoards(app);
   registerPatchBoard(app);
   registerDeleteBoard(app);
+  registerDeletePlayerRecords(app);
+  registerPostBan(app);
+  registerDeleteBan(app);
+  registerGetAudit(app);
   registerGetBoard(app);
   registerGetPage(app);
   registerGetPlayerRank(app);

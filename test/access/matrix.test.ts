@@ -45,6 +45,15 @@ const SAMPLES: Record<string, Sample> = {
     body: { name: "matrix, edited" },
   }),
   "DELETE /v1/admin/boards/{board}": () => ({ path: `/v1/admin/boards/${archivable}` }),
+  "DELETE /v1/admin/boards/{board}/players/{player}": ({ board }) => ({
+    path: `/v1/admin/boards/${board}/players/matrix-removed?reason=matrix`,
+  }),
+  "POST /v1/admin/players/{player}/ban": () => ({
+    path: "/v1/admin/players/matrix-banned/ban",
+    body: { reason: "matrix" },
+  }),
+  "DELETE /v1/admin/players/{player}/ban": () => ({ path: "/v1/admin/players/matrix-banned/ban" }),
+  "GET /v1/admin/audit": () => ({ path: "/v1/admin/audit?limit=5&player=matrix-banned" }),
   "GET /v1/boards/{board}": ({ board }) => ({ path: `/v1/boards/${board}` }),
   "GET /v1/leaderboards/{board}": ({ board }) => ({ path: `/v1/leaderboards/${board}` }),
   "GET /v1/leaderboards/{board}/players/{player}": ({ board }) => ({

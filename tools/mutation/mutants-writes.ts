@@ -24,6 +24,7 @@ const SCORE_BOUNDS = "test/queue/score-bounds.test.ts";
 const RELOAD_STEPS = "test/cron/reload-steps.test.ts";
 const REDIS_DISPLAY = "test/stores/redis/display.test.ts";
 const PARTIAL_LOSS = "test/cron/redis-partial-loss.test.ts";
+const MODERATION = "test/routes/moderation.test.ts";
 
 export const WRITE_MUTANTS: Mutant[] = [
   // -- ingest (services/ingest/) ---------------------------------------------------------------
@@ -250,5 +251,31 @@ export const WRITE_MUTANTS: Mutant[] = [
     replace: "known.set(key, { has, until: now + HELD_MS });",
     why: "a past period seen empty stays empty for ten minutes though a late event landed in it",
     tests: ["test/routes/leaderboards.test.ts"],
+  },
+
+  // -- moderation (stores/postgres/persist-batch.ts, objects/leaderboard/top-set.ts) --------------
+  {
+    id: "moderation.batch-ignores-bans",
+    file: "src/stores/postgres/persist-batch.ts",
+    find: "and not exists (select 1 from player_bans pb where pb.player_id = i.player_id)",
+    replace: "and true",
+    why: "an event queued before a ban still moves the banned player's score: the ban loses",
+    tests: [MODERATION],
+  },
+  {
+    id: "moderation.removed-record-restarts-at-1",
+    file: "src/stores/postgres/persist-batch.ts",
+    find: "a.metadata, coalesce(t.version, 0) + 1, now()",
+    replace: "a.metadata, 1, now()",
+    why: "a record earned again after a removal starts at version 1: projections that remember the removed version refuse it",
+    tests: [MODERATION],
+  },
+  {
+    id: "moderation.remove-keeps-complete",
+    file: "src/objects/leaderboard/top-set.ts",
+    find: "if (applied > 0 && !allHeld) this.#complete = false;",
+    replace: "if (applied < 0 && !allHeld) this.#complete = false;",
+    why: "a full top-N that loses a member never refills from Postgres: pages stay one short",
+    tests: ["test/objects/leaderboard/top-set-remove.test.ts", MODERATION],
   },
 ];

@@ -40,6 +40,7 @@ import {
   checkCount,
   checkCountedTotal,
   checkPageOptions,
+  checkRemovals,
   checkScore,
 } from "./validate";
 import { toView, viewsOf } from "./views";
@@ -172,6 +173,44 @@ export class LeaderboardDO extends DurableObject<AppBindings> {
       total: this.#reportedTotal(),
       previousWrittenAt,
     };
+  }
+
+  /**
+   * Takes players out of the top-N after a moderator removed their records from Postgres, up to
+   * `version` each (see TopSet.remove). `total` is Postgres' count after the removal; without it
+   * (the board-period is now empty, or the count failed) each removal counts one record fewer. A
+   * full set that lost an entry refills from Postgres (a rebuild, shortly). An object that was
+   * never told its board holds nothing: its first read rebuilds it from Postgres anyway.
+   */
+  async removePlayers(
+    board: BoardPeriod,
+    removals: Array<{ playerId: string; version: number }>,
+    total?: CountedTotal,
+  ): Promise<{ removed: number; total: number }> {
+    checkBoard(board);
+    checkRemovals(removals);
+    checkCountedTotal(total);
+    this.#checkIdentity(board);
+    if (this.#board === null) return { removed: 0, total: 0 };
+    const wasComplete = this.#top.complete;
+    this.#journal?.recordRemovals(this.#top, removals);
+    let removed = 0;
+    let firstChanged = Number.POSITIVE_INFINITY;
+    this.#commit(() => {
+      const outcome = this.#top.remove(removals);
+      removed = outcome.applied;
+      firstChanged = outcome.firstChangedIndex;
+      this.#writeDiffs([outcome]);
+      if (total !== undefined) this.#adoptCount(total);
+      else {
+        this.#total = Math.max(0, this.#total - removals.length);
+        this.#store.writeTotal(this.#total);
+      }
+      if (this.#top.complete !== wasComplete) this.#store.writeComplete(this.#top.complete);
+    });
+    if (wasComplete && !this.#top.complete) await this.#scheduleRebuild();
+    this.#live.notify(firstChanged);
+    return { removed, total: this.#reportedTotal() };
   }
 
   /** The board-period's watermark: the newest batch applied (Postgres time, epoch ms; 0: none). */

@@ -17,6 +17,8 @@ import type { TopSet, TopSetDiff } from "./top-set";
 export class RebuildJournal {
   readonly #changes: EntryState[] = [];
   readonly #knownBefore = new Map<string, number | undefined>();
+  /** Removals (moderation) made meanwhile: the snapshot may predate them, so they run again. */
+  readonly #removals: Array<{ playerId: string; version: number }> = [];
 
   /** Call BEFORE applying `changes` to the live set. */
   record(top: TopSet, changes: readonly EntryState[]): void {
@@ -24,6 +26,15 @@ export class RebuildJournal {
       if (!this.#knownBefore.has(change.playerId))
         this.#knownBefore.set(change.playerId, top.knownVersion(change.playerId));
       this.#changes.push(change);
+    }
+  }
+
+  /** Call BEFORE removing from the live set. */
+  recordRemovals(top: TopSet, removals: ReadonlyArray<{ playerId: string; version: number }>) {
+    for (const removal of removals) {
+      if (!this.#knownBefore.has(removal.playerId))
+        this.#knownBefore.set(removal.playerId, top.knownVersion(removal.playerId));
+      this.#removals.push(removal);
     }
   }
 
@@ -36,6 +47,7 @@ export class RebuildJournal {
     const replaced = top.replace(snapshot);
     for (const [playerId, version] of this.#knownBefore) top.resetKnownVersion(playerId, version);
     const replayed = top.apply(this.#changes);
-    return [replaced, replayed];
+    if (this.#removals.length === 0) return [replaced, replayed];
+    return [replaced, replayed, top.remove(this.#removals)];
   }
 }

@@ -236,6 +236,33 @@ export class TopSet {
   }
 
   /**
+   * Takes players out (a moderator removed their records from Postgres, up to `version`). A held
+   * entry newer than that is a record written since, and stays. Each version is remembered, so a
+   * projection of the removed record still in flight is refused as stale. A full set that loses
+   * an entry no longer knows who is next: it becomes incomplete, and its owner rebuilds it.
+   */
+  remove(removals: ReadonlyArray<{ playerId: string; version: number }>): ApplyOutcome {
+    this.#revision += 1;
+    const diff = emptyDiff();
+    const allHeld = this.allHeld;
+    let applied = 0;
+    for (const { playerId, version } of removals) {
+      const held = this.#byPlayer.get(playerId);
+      if (held !== undefined && held.version > version) continue;
+      this.recent.remember(playerId, version);
+      if (held === undefined) continue;
+      const index = removeSorted(this.#entries, held);
+      this.#byPlayer.delete(playerId);
+      diff.upserts.delete(playerId);
+      diff.removals.add(playerId);
+      this.#markChanged(diff, index);
+      applied += 1;
+    }
+    if (applied > 0 && !allHeld) this.#complete = false;
+    return { applied, ...diff };
+  }
+
+  /**
    * Replaces everything with a known-exact top-N (a rebuild from Postgres: `entries` are the
    * first topSize rows in board order). Returns the row-level difference so only changed rows
    * are rewritten.

@@ -64,6 +64,16 @@ export function checkChanges(changes: readonly EntryState[]): void {
   }
 }
 
+/** Throws unless every removal names a player and the last version removed. */
+export function checkRemovals(removals: ReadonlyArray<{ playerId: string; version: number }>) {
+  if (!Array.isArray(removals)) fail("removals must be an array");
+  for (const [i, r] of removals.entries()) {
+    if (!isPlainObject(r)) fail(`removals[${i}] must be an object`);
+    const problem = projectionProblem({ ...r, score: 0, reachedAt: 0 });
+    if (problem) fail(`removals[${i}]: ${problem}`);
+  }
+}
+
 /** Throws unless `value` is a non-negative safe integer (player counts). */
 export function checkCount(name: string, value: number): void {
   if (!isSafeInt(value) || value < 0) fail(`${name} must be a non-negative integer`);

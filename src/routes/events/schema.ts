@@ -23,6 +23,7 @@ export const IngestResponseSchema = z
               "TOO_MANY_SCORE_EVENTS: beyond the board's maxScoreEventsPerMinute for the player " +
               "(retry after the minute); " +
               "BOARD_ARCHIVED: the board was archived (DELETE /v1/admin/boards/:board); " +
+              "PLAYER_BANNED: the player is banned (POST /v1/admin/players/:player/ban); " +
               "the others name the field or rule the event broke",
           }),
           message: z.string(),

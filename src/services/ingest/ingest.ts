@@ -4,8 +4,10 @@ import type { AppBindings } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/log";
 import { jsonBytes, sendBatches } from "../../lib/send-batches";
+import { bannedPlayers } from "../../stores/cache/bans";
 import { getBoards } from "../../stores/cache/boards";
 import type { Database } from "../../stores/postgres/client";
+import { bannedPlayerIds } from "../../stores/postgres/moderation";
 import type { Board } from "../../stores/postgres/schema";
 import { boardLoader } from "../boards";
 import { acceptanceWindow } from "../leaderboards/period-selection";
@@ -48,12 +50,18 @@ export async function ingestEvents(
   const parsed = items.map((raw, index) => parseItem(raw, index));
   const boardIds = parsed.flatMap((p) => (p.ok && p.event.boardId ? [p.event.boardId] : []));
   const boards = boardIds.length ? await getBoards(boardIds, boardLoader(db)) : new Map();
+  const banned = await bannedPlayers(() => bannedPlayerIds(db()));
 
   const limits = ingestLimits(env);
   const valid: ValidEvent[] = [];
   for (const item of parsed) {
     if (!item.ok) {
       rejected.push(item.rejection);
+      continue;
+    }
+    if (banned.has(item.event.playerId)) {
+      const message = `player "${item.event.playerId}" is banned; their events are not accepted`;
+      rejected.push({ index: item.index, error: { code: "PLAYER_BANNED", message } });
       continue;
     }
     const board = item.event.boardId ? boards.get(item.event.boardId) : undefined;

@@ -28,7 +28,7 @@ import { noteRedisProjection, noteWatermark } from "../../stores/redis/watermark
  * Postgres fails too, the records stay stale in Redis until they change again; that is logged as
  * an error.
  */
-async function requestResync(
+export async function requestResync(
   env: AppBindings,
   boardPeriods: Array<{ boardId: string; periodKey: string }>,
   repair: "records" | "reload",

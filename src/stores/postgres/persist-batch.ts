@@ -61,10 +61,17 @@ const TAKE_EXCLUDED = sql`(excluded.score, excluded.sort_score, excluded.reached
 function upsertFrom(operator: "best" | "latest" | "increment", newState: SQL, onlyIf: SQL): SQL {
   return sql`
       insert into scores as s
-        (board_id, period_key, player_id, score, sort_score, reached_at, metadata, updated_at)
-      select board_id, period_key, player_id, score, sort_score, reached_at, metadata, now()
-      from agg where operator = ${sql.raw(`'${operator}'`)}
-      order by board_id, period_key, player_id
+        (board_id, period_key, player_id, score, sort_score, reached_at, metadata, version,
+         updated_at)
+      select a.board_id, a.period_key, a.player_id, a.score, a.sort_score, a.reached_at,
+             a.metadata, coalesce(t.version, 0) + 1, now()
+      from agg a
+      -- A record a moderator removed starts again past its last version, so the projections'
+      -- version guards never take it for a stale state of the removed one (moderation.ts).
+      left join score_tombstones t
+        on t.board_id = a.board_id and t.period_key = a.period_key and t.player_id = a.player_id
+      where a.operator = ${sql.raw(`'${operator}'`)}
+      order by a.board_id, a.period_key, a.player_id
       on conflict (board_id, period_key, player_id) do update set
         (score, sort_score, reached_at, metadata, version, updated_at) = ${newState}
       ${onlyIf}
@@ -86,6 +93,8 @@ function upsertFrom(operator: "best" | "latest" | "increment", newState: SQL, on
  *     best score the earlier reached_at wins, and `latest` only moves forward in it, so a client
  *     that backdates an event wins nothing.
  *  5. bump the hour's ingest counters.
+ * Banned players' events contribute nothing (player_bans), and a record created again after a
+ * moderator removed it starts past its removed version (score_tombstones).
  * It returns the final state of every record the batch moved, and of every record named by an
  * already-seen event (a redelivery), so the projection to DOs/Redis is repeated rather than lost
  * after a timeout. A fresh event that moves nothing (a worse score on a best board) returns
@@ -174,6 +183,9 @@ export async function persistBatch(
       join input i on i.event_id = c.event_id
       join boards b on b.id = c.board_id
       where i.score is not null
+        -- A banned player's events move nothing (they are still stored). A ban locks scores
+        -- against this statement while it commits, so one running after it sees the ban.
+        and not exists (select 1 from player_bans pb where pb.player_id = i.player_id)
     ),
     -- A best/latest score outside its board's bounds (a board whose bounds changed after the event
     -- was accepted): refused on a "reject" board, kept at the nearest bound on a "clamp" board.

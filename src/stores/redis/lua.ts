@@ -369,3 +369,30 @@ expire_at(ARGV[2], {KEYS[3]})
 return 1
 `,
 };
+
+/**
+ * KEYS: z, m, ready, d. ARGV: (playerId, version) pairs. Removes each player whose recorded
+ * version is at most the given one (a moderator's removal: the last version Postgres had), from
+ * the ZSET and both HASHes together, so ZCARD and HLEN stay equal and the ready marker stays
+ * true. A newer recorded version is a record written after the removal: it stays. Returns how
+ * many were removed.
+ */
+export const REMOVE_SCRIPT: LuaScript = {
+  name: "remove",
+  readonly: false,
+  source: `${MEMBER_OF}
+local removed = 0
+for i = 1, #ARGV, 2 do
+  local player, version = ARGV[i], tonumber(ARGV[i + 1])
+  local record = redis.call('HGET', KEYS[2], player)
+  local sep = record and string.find(record, '|', 1, true)
+  if sep and tonumber(string.sub(record, 1, sep - 1)) <= version then
+    redis.call('ZREM', KEYS[1], member_of(record))
+    redis.call('HDEL', KEYS[2], player)
+    redis.call('HDEL', KEYS[4], player)
+    removed = removed + 1
+  end
+end
+return removed
+`,
+};

@@ -19,6 +19,7 @@ describe("Redis scripts as sent to Upstash", () => {
         "for-score",
         "page",
         "prepare",
+        "remove",
         "rank",
         "sample",
         "swap",

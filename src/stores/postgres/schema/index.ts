@@ -3,6 +3,7 @@ export * from "./api-keys";
 export * from "./boards";
 export * from "./events";
 export * from "./job-runs";
+export * from "./moderation";
 export * from "./object-repairs";
 export * from "./players";
 export * from "./rank-reloads";
