@@ -9,6 +9,11 @@ export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => {
       const upstashUrl = inject("upstashUrl");
+      // wrangler.toml requires these secrets and wrangler looks for them in process.env; the
+      // bindings below give the worker its values, so name them there too, or every test file
+      // prints a false "Missing required secrets" warning.
+      process.env.DATABASE_URL ??= inject("databaseUrl");
+      process.env.ADMIN_KEY ??= "test-admin-key";
       return {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
