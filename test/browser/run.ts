@@ -285,6 +285,12 @@ async function headers(base: string, board: string): Promise<void> {
       (embed.headers.get("content-security-policy") ?? "").includes("frame-ancestors *"),
     "the embed page may not be framed",
   );
+  const byQuery = await call(base, "GET", `/embed/?board=${board}`);
+  check(
+    byQuery.status === 200 &&
+      (byQuery.headers.get("content-security-policy") ?? "").includes("frame-ancestors *"),
+    `GET /embed/?board= answered ${byQuery.status} without the embed page's headers`,
+  );
   const direct = await call(base, "GET", "/console/index.html");
   check(
     direct.status === 302 && direct.headers.get("location") === "/console/",
