@@ -7,6 +7,7 @@ import { jsonOnly } from "./routes/middleware/json-only";
 import { requestInit } from "./routes/middleware/request-init";
 import { securityHeaders } from "./routes/middleware/security-headers";
 import { registerOpenApiDocument } from "./routes/openapi";
+import { registerPages } from "./routes/pages";
 import { registerRoutes } from "./routes/register";
 
 /**
@@ -17,6 +18,8 @@ import { registerRoutes } from "./routes/register";
 export function createApp(): OpenAPIHono<AppContext> {
   const app = new OpenAPIHono<AppContext>({ defaultHook: validationFailed });
   app.use("*", requestInit);
+  // The console and embed pages set their own headers: registered before the API's.
+  registerPages(app);
   app.use("*", securityHeaders);
   app.use("/v1/*", corsPolicy);
   app.use("/v1/*", jsonOnly);

@@ -15,7 +15,18 @@ let board = "";
 let archivable = "";
 
 /** Routes that are deliberately outside the access layer. */
-const UNGUARDED = new Set(["GET /openapi.json", "GET /docs", "GET /"]);
+const UNGUARDED = new Set([
+  "GET /openapi.json",
+  "GET /docs",
+  "GET /",
+  // Static pages (routes/pages.ts): the console asks for the admin key in the browser; the embed
+  // page reads only the public API.
+  "GET /console",
+  "GET /console/index.html",
+  "GET /console/",
+  "GET /embed/",
+  "GET /embed/{board}",
+]);
 
 /**
  * A request each route accepts when the credential is right; `key` is a fresh key id for DELETE.
