@@ -76,3 +76,14 @@ export {
   statsRangeProblem,
 } from "./rollups";
 export { unstorableJson } from "./storable-json";
+export type { Bracket, Instance, Schedule, TournamentStatus, TournamentTimes } from "./tournaments";
+export {
+  bracketsProblem,
+  instanceAt,
+  instanceByKey,
+  lastEndedInstance,
+  nextInstance,
+  SINGLE_INSTANCE_KEY,
+  scheduleProblem,
+  tournamentStatus,
+} from "./tournaments";

@@ -174,6 +174,9 @@ export async function persistBatch(
       join input i on i.event_id = c.event_id
       join boards b on b.id = c.board_id
       where i.score is not null
+        -- A finalised tournament instance is frozen: an event still queued at its end moves nothing.
+        and not exists (select 1 from tournament_finalisations f
+                        where f.board_id = c.board_id and f.instance_key = c.period_key)
     ),
     -- A best/latest score outside its board's bounds (a board whose bounds changed after the event
     -- was accepted): refused on a "reject" board, kept at the nearest bound on a "clamp" board.

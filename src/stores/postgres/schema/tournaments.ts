@@ -171,9 +171,7 @@ export const prizes = pgTable(
   (t) => [
     uniqueIndex("prizes_award_idx").on(t.tournamentId, t.instanceKey, t.playerId),
     // Serves GET /v1/players/:player/prizes?status=pending (a player's unclaimed prizes).
-    index("prizes_pending_idx")
-      .on(t.playerId, t.id)
-      .where(sql`${t.claimedAt} is null`),
+    index("prizes_pending_idx").on(t.playerId, t.id).where(sql`${t.claimedAt} is null`),
     index("prizes_player_idx").on(t.playerId, t.id),
   ],
 );
