@@ -83,8 +83,7 @@ export async function handleScheduled(
       reconcileTouched,
     );
     const outcomes = await Promise.allSettled([repairs, reconcile, finalisation]);
-    for (const outcome of outcomes)
-      if (outcome.status === "rejected") throw outcome.reason;
+    for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
     return;
   }
   log.info("cron: no job for this trigger yet", { cron: controller.cron });

@@ -89,7 +89,7 @@ export async function clockTick(
 export async function finaliseDue(
   db: Database,
   now: number,
-): Promise<{ examined: number; finalised: number }> {
+): Promise<{ examined: number; finalised: number; keys: string[] }> {
   const rows = await selectFinalisable(
     db,
     new Date(now),
@@ -104,11 +104,11 @@ export async function finaliseDue(
     db,
     due.map((d) => ({ tournamentId: d.t.id, instanceKey: d.instanceKey })),
   );
-  let finalised = 0;
+  const keys: string[] = [];
   for (const { t, instanceKey } of due) {
     if (done.has(`${t.id}/${instanceKey}`)) continue;
     const result = await finaliseInstance(db, t, instanceKey, now);
-    if (result.finalisedNow) finalised += 1;
+    if (result.finalisedNow) keys.push(`${t.id}/${instanceKey}`);
   }
-  return { examined: rows.length, finalised };
+  return { examined: rows.length, finalised: keys.length, keys };
 }
