@@ -76,14 +76,13 @@ export {
   statsRangeProblem,
 } from "./rollups";
 export { unstorableJson } from "./storable-json";
-export type { Bracket, Instance, Schedule, TournamentStatus, TournamentTimes } from "./tournaments";
+export type { Bracket, Schedule, TournamentStatus, TournamentTimes } from "./tournaments";
 export {
   bracketsProblem,
   instanceAt,
   instanceByKey,
   lastEndedInstance,
   nextInstance,
-  SINGLE_INSTANCE_KEY,
   scheduleProblem,
   tournamentStatus,
 } from "./tournaments";

@@ -41,7 +41,7 @@ export interface Instance {
   readonly end: Date;
 }
 
-export const SINGLE_INSTANCE_KEY = "main";
+const SINGLE_INSTANCE_KEY = "main";
 
 /** Longest duration per recurrence: instances never overlap, so at most one runs at a time. */
 const MAX_DURATION_MINUTES = { day: 1440, week: 7 * 1440, month: 28 * 1440 } as const;

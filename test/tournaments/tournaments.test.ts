@@ -117,10 +117,8 @@ describe("joining", () => {
     const statuses = answers.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(100);
     expect(statuses.filter((s) => s === 409)).toHaveLength(100);
-    const full = answers.find((r) => r.status === 409);
-    expect(((await full?.json()) as { error: { code: string } }).error.code).toBe(
-      "TOURNAMENT_FULL",
-    );
+    const full = answers.find((r) => r.status === 409) as Response;
+    expect(((await full.json()) as { error: { code: string } }).error.code).toBe("TOURNAMENT_FULL");
     const [count] = await query<{ n: number }>(
       sql`select count(*)::int as n from tournament_entries where tournament_id = ${id}`,
     );

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { isValidTimeZone, unstorableJson } from "../../domain";
 import { PlayerIdSchema } from "../leaderboards/schema";
 
-export const TournamentIdSchema = z
+const TournamentIdSchema = z
   .string()
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$/,

@@ -15,7 +15,7 @@ import { timesOf } from "./definitions";
  * before the end are still in the queue for a few seconds, and once the instance is finalised the
  * consumer drops them. An operator's finalize call does not wait.
  */
-export const FINALISE_GRACE_MS = 30_000;
+const FINALISE_GRACE_MS = 30_000;
 
 /** How far back the cron looks for a tournament whose last instance was never finalised. */
 const CRON_LOOKBACK_MS = 7 * 86_400_000;

@@ -202,15 +202,3 @@ export async function grantAttempts(
   const row = result.rows[0];
   return row ? { attempts: row.attempts, extraAttempts: row.extra_attempts } : null;
 }
-
-/** How many players joined an instance (its place counter). */
-export async function instancePlayers(
-  db: Database,
-  tournamentId: string,
-  instanceKey: string,
-): Promise<number> {
-  const result = await db.execute<{ players: number }>(sql`
-    select players from tournament_instances
-    where tournament_id = ${tournamentId} and instance_key = ${instanceKey}`);
-  return result.rows[0]?.players ?? 0;
-}
