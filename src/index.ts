@@ -6,6 +6,7 @@ import { handleQueue } from "./queue/consumer";
 export { LeaderboardDO } from "./objects/leaderboard/leaderboard-do";
 export { LiveRelay } from "./objects/live-relay";
 export { ReplayGuard } from "./objects/replay-guard";
+export { TournamentClock } from "./objects/tournament-clock";
 
 const app = createApp();
 

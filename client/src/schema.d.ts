@@ -1697,6 +1697,903 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/tournaments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a tournament (one-off or recurring), with its prize brackets */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateTournament"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Tournament"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON: send it with `Content-Type: application/json` (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tournaments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tournaments by status (active, upcoming, ended), in id order */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "active" | "upcoming" | "ended";
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Tournaments */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TournamentList"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tournaments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tournament, its status and its current and next instances */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The tournament */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Tournament"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tournaments/{id}/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join the running (or next) instance; idempotent; 409 TOURNAMENT_FULL when full
+         * @description A player token joins its own player; a server key with events:write joins any player (playerId in the body). Places are taken atomically: never more than maxPlayers.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["JoinTournament"];
+                };
+            };
+            responses: {
+                /** @description Joined (or already in) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TournamentEntry"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON: send it with `Content-Type: application/json` (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tournaments/{id}/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An instance's standings, best first; an ended instance answers its frozen standings
+         * @description An open instance is read like a board page (its Durable Object, Redis, Postgres) and cached at the edge under the same tags, purged when a score changes it; a finalised one is read from its frozen rows.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Default: the running instance, else the last that ended */
+                    instance?: string;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The standings */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TournamentStandings"];
+                    };
+                };
+                /** @description Not modified (If-None-Match matched the ETag) */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tournaments/{id}/finalize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Freeze an ended instance's standings and award its prizes (idempotent)
+         * @description The last ended instance unless `instance` names one. A second call (or the alarm, or the cron) finds it finalised and answers finalisedNow: false; prizes are awarded once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["FinalizeTournament"];
+                };
+            };
+            responses: {
+                /** @description Finalised */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TournamentFinalisation"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON: send it with `Content-Type: application/json` (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/tournaments/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Grant a joined player more attempts on an instance (the running one by default) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["GrantAttempts"];
+                };
+            };
+            responses: {
+                /** @description Granted */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TournamentAttempts"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON: send it with `Content-Type: application/json` (UNSUPPORTED_MEDIA_TYPE) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/players/{player}/prizes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A player's prizes, pending (unclaimed) or claimed, oldest first */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "claimed";
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    player: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Prizes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PrizeList"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/players/{player}/prizes/{prize}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Claim a prize; idempotent (a second claim answers the same claimed prize) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    player: string;
+                    prize: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The claimed prize */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Prize"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/dlq": {
         parameters: {
             query?: never;
@@ -2008,7 +2905,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Only this job's runs and status */
-                    job?: "upkeep" | "object repairs" | "rank reconciliation" | "rollups";
+                    job?: "upkeep" | "object repairs" | "rank reconciliation" | "rollups" | "tournament finalisation";
                     limit?: number;
                 };
                 header?: never;
@@ -2585,7 +3482,7 @@ export interface components {
                  * @example VALIDATION_FAILED
                  * @enum {string}
                  */
-                code: "BAD_REQUEST" | "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "DEPENDENCY_UNAVAILABLE";
+                code: "BAD_REQUEST" | "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "TOURNAMENT_FULL" | "GONE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UPGRADE_REQUIRED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "DEPENDENCY_UNAVAILABLE";
                 message: string;
                 requestId: string;
             };
@@ -2614,7 +3511,7 @@ export interface components {
                     status: "ok" | "degraded" | "unknown";
                     /** @enum {boolean} */
                     required: false;
-                    degraded?: ("upkeep" | "object repairs" | "rank reconciliation" | "rollups")[];
+                    degraded?: ("upkeep" | "object repairs" | "rank reconciliation" | "rollups" | "tournament finalisation")[];
                 };
             };
         };
@@ -2637,7 +3534,7 @@ export interface components {
                      * @example UNKNOWN_BOARD
                      * @enum {string}
                      */
-                    code: "INVALID_EVENT" | "BOARD_REQUIRED" | "SCORE_REQUIRED" | "INVALID_SCORE" | "SCORE_OUT_OF_RANGE" | "UNKNOWN_BOARD" | "TOO_OLD" | "TOO_FAR_IN_FUTURE" | "PAYLOAD_TOO_LARGE" | "UNSTORABLE_TEXT" | "FORBIDDEN" | "INCREMENT_TOO_LARGE" | "TOO_MANY_SCORE_EVENTS" | "BOARD_ARCHIVED" | "PLAYER_BANNED";
+                    code: "INVALID_EVENT" | "BOARD_REQUIRED" | "SCORE_REQUIRED" | "INVALID_SCORE" | "SCORE_OUT_OF_RANGE" | "UNKNOWN_BOARD" | "TOO_OLD" | "TOO_FAR_IN_FUTURE" | "PAYLOAD_TOO_LARGE" | "UNSTORABLE_TEXT" | "FORBIDDEN" | "INCREMENT_TOO_LARGE" | "TOO_MANY_SCORE_EVENTS" | "BOARD_ARCHIVED" | "PLAYER_BANNED" | "UNKNOWN_TOURNAMENT" | "TOURNAMENT_NOT_RUNNING" | "TOURNAMENT_NOT_JOINED" | "TOURNAMENT_FULL" | "TOURNAMENT_ATTEMPTS_EXHAUSTED";
                     message: string;
                 };
             }[];
@@ -2959,6 +3856,158 @@ export interface components {
                 reachedAt: string;
             }[];
         };
+        Tournament: {
+            id: string;
+            name: string;
+            startsAt: string;
+            endsAt: string | null;
+            schedule: components["schemas"]["TournamentSchedule"];
+            maxPlayers: number | null;
+            joinRequired: boolean;
+            maxAttempts: number | null;
+            prizes: {
+                [key: string]: unknown;
+            }[];
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+            /** @enum {string} */
+            status: "active" | "upcoming" | "ended";
+            currentInstance: {
+                key: string;
+                startsAt: string;
+                endsAt: string;
+            } | null;
+            nextInstance: {
+                key: string;
+                startsAt: string;
+                endsAt: string;
+            } | null;
+        };
+        TournamentSchedule: {
+            /** @enum {string} */
+            every: "day" | "week" | "month";
+            at: string;
+            timeZone: string;
+            durationMinutes: number;
+            /** @description 1 = Monday */
+            weekday?: number;
+            dayOfMonth?: number;
+        } | null;
+        CreateTournament: {
+            /** @example weekly-cup */
+            id: string;
+            name: string;
+            /**
+             * @default desc
+             * @enum {string}
+             */
+            sortOrder?: "desc" | "asc";
+            /**
+             * @default best
+             * @enum {string}
+             */
+            operator?: "best" | "latest" | "increment";
+            /** @default 1000 */
+            topSize?: number;
+            /** Format: date-time */
+            startsAt: string;
+            /**
+             * Format: date-time
+             * @description Required without a schedule
+             */
+            endsAt?: string;
+            schedule?: components["schemas"]["TournamentSchedule"];
+            maxPlayers?: number;
+            /** @default false */
+            joinRequired?: boolean;
+            maxAttempts?: number;
+            /** @default [] */
+            prizes?: ({
+                fromRank: number;
+                toRank: number;
+                /** @description Free JSON the game interprets (coins, items, badges) */
+                reward: unknown;
+            } | {
+                topPercent: number;
+                /** @description Free JSON the game interprets (coins, items, badges) */
+                reward: unknown;
+            })[];
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        TournamentList: {
+            tournaments: components["schemas"]["Tournament"][];
+            nextCursor: string | null;
+        };
+        TournamentEntry: {
+            tournament: string;
+            instance: string;
+            playerId: string;
+            /** @description false: the player had joined already */
+            joined: boolean;
+        };
+        JoinTournament: {
+            /** @description Default: the player token's own player (a server key must name one) */
+            playerId?: string;
+        };
+        TournamentStandings: {
+            tournament: string;
+            instance: string;
+            /** @description true: finalised, the standings are frozen */
+            final: boolean;
+            total: number;
+            entries: {
+                rank: number;
+                playerId: string;
+                displayName?: string;
+                score: number;
+                reachedAt: string;
+                metadata?: {
+                    [key: string]: unknown;
+                };
+            }[];
+            nextCursor: string | null;
+        };
+        TournamentFinalisation: {
+            tournamentId: string;
+            instanceKey: string;
+            /** @description false: it was finalised already */
+            finalisedNow: boolean;
+            standings: number;
+            prizes: number;
+        };
+        FinalizeTournament: {
+            /** @description An instance key: main (one-off), 2026-11-22, 2026-W47 or 2026-11 */
+            instance?: string;
+        };
+        TournamentAttempts: {
+            instanceKey: string;
+            playerId: string;
+            attempts: number;
+            extraAttempts: number;
+        };
+        GrantAttempts: {
+            playerId: string;
+            /** @description An instance key: main (one-off), 2026-11-22, 2026-W47 or 2026-11 */
+            instance?: string;
+            count: number;
+        };
+        PrizeList: {
+            prizes: components["schemas"]["Prize"][];
+            nextCursor: string | null;
+        };
+        Prize: {
+            id: string;
+            tournamentId: string;
+            instanceKey: string;
+            playerId: string;
+            rank: number;
+            reward?: unknown;
+            awardedAt: string;
+            claimedAt: string | null;
+        };
         DeadLetterList: {
             total: number;
             deadLetters: components["schemas"]["DeadLetter"][];
@@ -3043,7 +4092,7 @@ export interface components {
         };
         JobStatus: {
             /** @enum {string} */
-            job: "upkeep" | "object repairs" | "rank reconciliation" | "rollups";
+            job: "upkeep" | "object repairs" | "rank reconciliation" | "rollups" | "tournament finalisation";
             periodSeconds: number;
             lastSuccessAt: string | null;
             /** @description No success for more than twice the period (counted from when records began if none) */

@@ -4,6 +4,7 @@ import { describeError, log } from "../lib/log";
 import { runRecorded } from "../services/operations/job-records";
 import { runRollups } from "../services/operations/rollups";
 import { repairObjects } from "../services/projection/object-repairs";
+import { finaliseDue } from "../services/tournaments/finalise";
 import { storesFor } from "../stores";
 import { objectConfig } from "../stores/objects/leaderboard";
 import { openDatabase, queryDatabase } from "../stores/postgres/client";
@@ -53,8 +54,20 @@ export async function handleScheduled(
       (db) => repairObjects(db, env),
       (r) => r.repaired + r.failed + r.dropped,
     );
+    const finalisation = runJob(
+      env,
+      "tournament finalisation",
+      "it runs again next minute",
+      (db) => finaliseDue(db, controller.scheduledTime),
+      (r) => r.finalised,
+    );
     // Without Upstash every rank beyond the top-N comes from Postgres: nothing to reconcile.
-    if (!redis) return repairs;
+    if (!redis) {
+      const [repaired, finalised] = await Promise.allSettled([repairs, finalisation]);
+      for (const outcome of [repaired, finalised])
+        if (outcome.status === "rejected") throw outcome.reason;
+      return;
+    }
     const reconcile = runJob(
       env,
       "rank reconciliation",
@@ -69,9 +82,8 @@ export async function handleScheduled(
         }),
       reconcileTouched,
     );
-    const [repaired, reconciled] = await Promise.allSettled([repairs, reconcile]);
-    for (const outcome of [repaired, reconciled])
-      if (outcome.status === "rejected") throw outcome.reason;
+    const outcomes = await Promise.allSettled([repairs, reconcile, finalisation]);
+    for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
     return;
   }
   log.info("cron: no job for this trigger yet", { cron: controller.cron });

@@ -76,3 +76,13 @@ export {
   statsRangeProblem,
 } from "./rollups";
 export { unstorableJson } from "./storable-json";
+export type { Bracket, Schedule, TournamentStatus, TournamentTimes } from "./tournaments";
+export {
+  bracketsProblem,
+  instanceAt,
+  instanceByKey,
+  lastEndedInstance,
+  nextInstance,
+  scheduleProblem,
+  tournamentStatus,
+} from "./tournaments";

@@ -9,6 +9,8 @@ const EventBodySchema = z.object({
   receivedAt: z.number().int(),
   boardId: z.string().min(1).max(64).optional(),
   tournamentId: z.string().min(1).max(64).optional(),
+  /** A tournament event's instance key: its board-period, decided at acceptance (not by periods). */
+  periodKey: z.string().min(1).max(64).optional(),
   score: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
   // Looser than the edge's bounds (domain/displayed-fields.ts): a message already queued under
   // older bounds is still delivered, not dead-lettered.

@@ -577,3 +577,68 @@ export function resolvePeriodKey(
   }
   return isValidPeriodKey(kind, at) ? at : null;
 }
+
+// ---------------------------------------------------------------------------
+// Local wall-clock times (tournament schedules: "every day at 20:00 Europe/Paris").
+// ---------------------------------------------------------------------------
+
+/** A local calendar day (days since 1970-01-01) and its parts, as schedules step through them. */
+export interface LocalDay {
+  readonly day: number;
+  readonly year: number;
+  readonly month: number;
+  readonly dayOfMonth: number;
+  /** ISO weekday, Monday = 1 .. Sunday = 7. */
+  readonly weekday: number;
+}
+
+/** The local day of a day number. */
+export function localDay(day: number): LocalDay {
+  const date = civilFromDays(day);
+  return {
+    day,
+    year: date.year,
+    month: date.month,
+    dayOfMonth: date.day,
+    weekday: isoWeekday(day),
+  };
+}
+
+/** The day number of a local calendar date (month may overflow: month 13 is next January). */
+export function dayOfDate(year: number, month: number, dayOfMonth: number): number {
+  const index = year * 12 + (month - 1);
+  return daysFromCivil(floorDiv(index, 12), index - floorDiv(index, 12) * 12 + 1, dayOfMonth);
+}
+
+/** The local day number `instant` falls on in `timeZone`. */
+export function localDayOf(instant: Date, timeZone: string): number {
+  return floorDiv(wallClockMs(formatterFor(timeZone), toEpochMs(instant)), DAY_MS);
+}
+
+/**
+ * The UTC instant at which local day `day` reads `minuteOfDay` in `timeZone`. Offsets are read
+ * twice (before and after the guess) so a DST change that day is taken into account; a local time
+ * skipped by a jump forward maps to the instant the clock jumps past it, one repeated by a jump
+ * back to its first occurrence.
+ */
+export function instantOfLocalTime(day: number, minuteOfDay: number, timeZone: string): Date {
+  const formatter = formatterFor(timeZone);
+  const target = day * DAY_MS + minuteOfDay * 60_000;
+  const offsetBefore = wallClockMs(formatter, target - DAY_MS) - (target - DAY_MS);
+  const offsetAfter = wallClockMs(formatter, target + DAY_MS) - (target + DAY_MS);
+  const candidates = [
+    target - Math.max(offsetBefore, offsetAfter),
+    target - Math.min(offsetBefore, offsetAfter),
+  ];
+  for (const candidate of candidates.sort((a, b) => a - b))
+    if (wallClockMs(formatter, candidate) === target) return new Date(candidate);
+  // Skipped by a jump forward: the first instant whose wall clock is past the target.
+  let lo = target - 36 * 3_600_000;
+  let hi = target + 36 * 3_600_000;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (wallClockMs(formatter, mid) >= target) hi = mid;
+    else lo = mid;
+  }
+  return new Date(hi);
+}

@@ -255,6 +255,11 @@ function toRows(
     });
     const board = event.boardId ? boards.get(event.boardId) : undefined;
     if (!board || event.score === undefined) continue;
+    // A tournament instance is a board-period of its hidden board, named at acceptance.
+    if (event.periodKey !== undefined) {
+      contributions.push({ event_id: event.id, board_id: board.id, period_key: event.periodKey });
+      continue;
+    }
     // Period boundaries fall on whole minutes in every time zone (offsets and DST changes are
     // whole minutes), so events of one board in the same UTC minute share their keys: computing
     // them once per minute instead of once per event removes most of the calendar work.

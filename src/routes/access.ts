@@ -21,10 +21,12 @@ import { limitAddress, limitCaller, type RateClass } from "./rate-limit";
  *  - "board-read": anyone for a public board; a private one needs a player token or a key with
  *    `read` (checked once the board is known: see readableBoard);
  *  - "event-write": a player token (its own player's events) or a server key with events:write;
+ *  - "player-read": a player token (its own player's data, checked by the route) or a server key
+ *    with `read` (prizes);
  *  - "admin-key": ADMIN_KEY only (managing keys, so a key never mints a stronger one);
  *  - a scope: a server key with it, or ADMIN_KEY.
  */
-type Credential = "none" | "board-read" | "event-write" | "admin-key" | Scope;
+type Credential = "none" | "board-read" | "event-write" | "player-read" | "admin-key" | Scope;
 
 export interface Access {
   credential: Credential;
@@ -68,6 +70,8 @@ function securityOf(credential: Credential): Array<Record<string, string[]>> {
       return [{}, { playerToken: [] }, { serverKey: ["read"] }];
     case "event-write":
       return [{ playerToken: [] }, { serverKey: ["events:write"] }];
+    case "player-read":
+      return [{ playerToken: [] }, { serverKey: ["read"] }];
     case "admin-key":
       return [{ adminKey: [] }];
     default:
@@ -116,16 +120,20 @@ function admit(caller: Caller, credential: Credential): void {
   const allowed =
     credential === "event-write"
       ? caller.kind === "player" || hasScope(caller, "events:write")
-      : credential === "admin-key"
-        ? caller.kind === "admin"
-        : hasScope(caller, credential);
+      : credential === "player-read"
+        ? caller.kind === "player" || hasScope(caller, "read")
+        : credential === "admin-key"
+          ? caller.kind === "admin"
+          : hasScope(caller, credential);
   if (allowed) return;
   const needs =
     credential === "event-write"
       ? "a player token or a server key with events:write"
-      : credential === "admin-key"
-        ? "the admin key (ADMIN_KEY)"
-        : `a server key with ${credential}, or the admin key`;
+      : credential === "player-read"
+        ? "a player token or a server key with read"
+        : credential === "admin-key"
+          ? "the admin key (ADMIN_KEY)"
+          : `a server key with ${credential}, or the admin key`;
   if (caller.kind === "anonymous")
     throw new ApiError(
       "UNAUTHORIZED",

@@ -28,8 +28,17 @@ import { registerGetPage } from "./leaderboards/get-page";
 import { registerGetPlayerRank } from "./leaderboards/get-player-rank";
 import { registerGetRankOf } from "./leaderboards/get-rank-of";
 import { registerPostPlayers } from "./leaderboards/post-players";
+import { registerGetPrizes } from "./players/get-prizes";
 import { registerGetPlayerRanks } from "./players/get-ranks";
+import { registerPostClaim } from "./players/post-claim";
 import { registerPostToken } from "./players/post-token";
+import { registerGetStandings } from "./tournaments/get-standings";
+import { registerGetTournament } from "./tournaments/get-tournament";
+import { registerGetTournaments } from "./tournaments/get-tournaments";
+import { registerPostAttempts } from "./tournaments/post-attempts";
+import { registerPostFinalize } from "./tournaments/post-finalize";
+import { registerPostJoin } from "./tournaments/post-join";
+import { registerPostTournament } from "./tournaments/post-tournament";
 
 /** Every operation of the API, one file each; the OpenAPI document lists them in this order. */
 export function registerRoutes(app: OpenAPIHono<AppContext>): void {
@@ -52,6 +61,15 @@ export function registerRoutes(app: OpenAPIHono<AppContext>): void {
   registerGetRankOf(app);
   registerGetLeaderboardLive(app);
   registerGetPlayerRanks(app);
+  registerPostTournament(app);
+  registerGetTournaments(app);
+  registerGetTournament(app);
+  registerPostJoin(app);
+  registerGetStandings(app);
+  registerPostFinalize(app);
+  registerPostAttempts(app);
+  registerGetPrizes(app);
+  registerPostClaim(app);
   registerGetDlq(app);
   registerPostDlqReplay(app);
   registerGetIngestStats(app);

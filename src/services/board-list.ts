@@ -1,4 +1,4 @@
-import { and, asc, gt, isNull, type SQL } from "drizzle-orm";
+import { and, asc, gt, isNull, notLike, type SQL } from "drizzle-orm";
 import { ApiError } from "../lib/errors";
 import type { Database } from "../stores/postgres/client";
 import { type Board, boards } from "../stores/postgres/schema";
@@ -49,6 +49,8 @@ export async function listBoards(
   const where: SQL[] = [];
   if (options.cursor !== undefined) where.push(gt(boards.id, decodeListCursor(options.cursor)));
   if (!options.includeArchived) where.push(isNull(boards.archivedAt));
+  // Tournaments' hidden boards ("~t.<id>") are listed with their tournaments, not here.
+  where.push(notLike(boards.id, "~%"));
   const rows = await db
     .select()
     .from(boards)

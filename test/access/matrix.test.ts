@@ -1,8 +1,9 @@
+import { sql } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { SCOPES } from "../../src/domain";
 import { type Access, declaredAccess } from "../../src/routes/access";
-import { ADMIN, api, createBoard, eventId, testEnv, uniqueId } from "../helpers/factories";
+import { ADMIN, api, createBoard, eventId, query, testEnv, uniqueId } from "../helpers/factories";
 import { bearer, createKey, expiredToken, playerToken, revokeKey, unknownKey } from "./credentials";
 
 /**
@@ -13,6 +14,10 @@ const PLAYER = "matrix-player";
 let board = "";
 /** The board the archive route is called on (archiving again is a 200 too). */
 let archivable = "";
+/** An ended tournament (finalising it again is a 200 too). */
+let tournament = "";
+/** A running tournament, for joins. */
+let running = "";
 
 /** Routes that are deliberately outside the access layer. */
 const UNGUARDED = new Set([
@@ -100,6 +105,36 @@ const SAMPLES: Record<string, Sample> = {
     body: { name: "matrix", scopes: ["read"] },
   }),
   "GET /v1/admin/keys": () => ({ path: "/v1/admin/keys" }),
+  "POST /v1/admin/tournaments": () => ({
+    path: "/v1/admin/tournaments",
+    body: {
+      id: uniqueId("mxt"),
+      name: "matrix",
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      endsAt: new Date(Date.now() + 7_200_000).toISOString(),
+    },
+  }),
+  "GET /v1/tournaments": () => ({ path: "/v1/tournaments?status=upcoming&limit=5" }),
+  "GET /v1/tournaments/{id}": () => ({ path: `/v1/tournaments/${tournament}` }),
+  "POST /v1/tournaments/{id}/join": () => ({
+    path: `/v1/tournaments/${running}/join`,
+    body: { playerId: PLAYER },
+  }),
+  "GET /v1/tournaments/{id}/leaderboard": () => ({
+    path: `/v1/tournaments/${tournament}/leaderboard`,
+  }),
+  "POST /v1/admin/tournaments/{id}/finalize": () => ({
+    path: `/v1/admin/tournaments/${tournament}/finalize`,
+    body: {},
+  }),
+  "POST /v1/admin/tournaments/{id}/attempts": () => ({
+    path: `/v1/admin/tournaments/${tournament}/attempts`,
+    body: { playerId: PLAYER, instance: "main", count: 1 },
+  }),
+  "GET /v1/players/{player}/prizes": () => ({ path: `/v1/players/${PLAYER}/prizes` }),
+  "POST /v1/players/{player}/prizes/{prize}/claim": () => ({
+    path: `/v1/players/${PLAYER}/prizes/999999999/claim`,
+  }),
   "DELETE /v1/admin/keys/{id}": ({ key }) => ({ path: `/v1/admin/keys/${key}` }),
 };
 
@@ -154,18 +189,24 @@ function credentialFor(variant: Variant, access: Access): string | undefined {
     case "wrong scope":
       // A key with every scope but the one needed (admin-key routes: a key with every scope, which
       // is still no admin key).
+      // player-read: a key without read (events:write only).
+      if (access.credential === "player-read") return credentials.writer;
       return access.credential === "event-write" ? credentials.readOnly : credentials.allScopes;
     case "right credential":
       if (access.credential === "event-write") return credentials.writer;
       if (access.credential === "admin-key") return testEnv.ADMIN_KEY;
-      if (access.credential === "none" || access.credential === "board-read")
+      if (
+        access.credential === "none" ||
+        access.credential === "board-read" ||
+        access.credential === "player-read"
+      )
         return credentials.reader;
       return credentials[`scope:${access.credential}`];
   }
 }
 
 /** The statuses a variant may get on a route with this access. */
-function expected(variant: Variant, access: Access): number[] {
+function expected(id: string, variant: Variant, access: Access): number[] {
   const ok = [200, 201, 202, 404, 426];
   if (access.credential === "none") return [200, 503];
   if (variant === "right credential") return ok;
@@ -173,8 +214,7 @@ function expected(variant: Variant, access: Access): number[] {
     return [401];
   if (access.credential === "board-read") return ok;
   if (variant === "none") return [401];
-  if (variant === "token for another player")
-    return access.credential === "event-write" ? [202] : [403];
+  if (variant === "token for another player") return id === "POST /v1/events" ? [202] : [403];
   return [403];
 }
 
@@ -182,6 +222,33 @@ describe("every route × every credential", () => {
   beforeAll(async () => {
     board = await createBoard();
     archivable = await createBoard();
+    tournament = uniqueId("mxt");
+    const created = await api("/v1/admin/tournaments", {
+      method: "POST",
+      headers: ADMIN,
+      body: JSON.stringify({
+        id: tournament,
+        name: "matrix",
+        startsAt: new Date(Date.now() - 7_200_000).toISOString(),
+        endsAt: new Date(Date.now() - 3_600_000).toISOString(),
+      }),
+    });
+    expect(created.status).toBe(201);
+    // The admin grants attempts to a player who joined the (ended) instance.
+    await query(sql`insert into tournament_entries (tournament_id, instance_key, player_id)
+                    values (${tournament}, 'main', ${PLAYER})`);
+    running = uniqueId("mxr");
+    const started = await api("/v1/admin/tournaments", {
+      method: "POST",
+      headers: ADMIN,
+      body: JSON.stringify({
+        id: running,
+        name: "matrix",
+        startsAt: new Date(Date.now() - 3_600_000).toISOString(),
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    });
+    expect(started.status).toBe(201);
     const revoked = await createKey(["events:write", "read", "boards:admin"]);
     await revokeKey(revoked.id);
     credentials.revoked = revoked.key;
@@ -239,7 +306,7 @@ describe("every route × every credential", () => {
           body: sample.body === undefined ? null : JSON.stringify(sample.body),
         });
         checked += 1;
-        const want = expected(variant, access);
+        const want = expected(id, variant, access);
         const text = await res.text();
         if (!want.includes(res.status))
           failures.push(

@@ -27,12 +27,18 @@ describe("jobHealth (time given by the test)", () => {
   });
 
   it("expects the Redis reconciliation only when Redis is configured", () => {
-    expect(expectedJobs(false)).toEqual(["upkeep", "object repairs", "rollups"]);
+    expect(expectedJobs(false)).toEqual([
+      "upkeep",
+      "object repairs",
+      "rollups",
+      "tournament finalisation",
+    ]);
     expect(expectedJobs(true)).toEqual([
       "upkeep",
       "object repairs",
       "rank reconciliation",
       "rollups",
+      "tournament finalisation",
     ]);
   });
 });

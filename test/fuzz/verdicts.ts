@@ -52,8 +52,8 @@ export function verdict(request: FuzzRequest, answer: Answer): string | null {
  */
 function admitted(credential: CredentialKind, requires: string | undefined): boolean {
   if (credential === "admin") return requires !== undefined;
-  if (credential === "player") return requires === "event-write";
-  if (credential === "reader") return requires === "read";
+  if (credential === "player") return requires === "event-write" || requires === "player-read";
+  if (credential === "reader") return requires === "read" || requires === "player-read";
   return false;
 }
 

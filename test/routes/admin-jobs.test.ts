@@ -85,8 +85,8 @@ describe("job runs: GET /v1/admin/jobs, /health/ready and metrics (a database of
     (await (await get("/v1/admin/metrics")).json()) as Record<string, number>;
   const withRedis = inject("upstashUrl") !== "";
   const expectedNames = withRedis
-    ? ["upkeep", "object repairs", "rank reconciliation", "rollups"]
-    : ["upkeep", "object repairs", "rollups"];
+    ? ["upkeep", "object repairs", "rank reconciliation", "rollups", "tournament finalisation"]
+    : ["upkeep", "object repairs", "rollups", "tournament finalisation"];
 
   beforeEach(async () => {
     if (own) await query(sql`delete from job_runs`);

@@ -9,12 +9,20 @@ import { getBoards } from "../../stores/cache/boards";
 import type { Database } from "../../stores/postgres/client";
 import { bannedPlayerIds } from "../../stores/postgres/moderation";
 import type { Board } from "../../stores/postgres/schema";
+import { isTournamentBoardId } from "../../stores/postgres/tournaments";
 import { boardLoader } from "../boards";
 import { acceptanceWindow } from "../leaderboards/period-selection";
+import {
+  admitTournamentEvent,
+  loadNamedTournaments,
+  routeTournamentEvent,
+  type TournamentRoute,
+} from "../tournaments/event-gate";
 import {
   countRejections,
   type IngestLimits,
   isScoreEvent,
+  type ParsedItem,
   parseItem,
   type Rejection,
   toEventMessage,
@@ -48,6 +56,7 @@ export async function ingestEvents(
 ): Promise<IngestResult> {
   const rejected: Rejection[] = [];
   const parsed = items.map((raw, index) => parseItem(raw, index));
+  const routes = await routeTournaments(db, parsed, now);
   const boardIds = parsed.flatMap((p) => (p.ok && p.event.boardId ? [p.event.boardId] : []));
   const boards = boardIds.length ? await getBoards(boardIds, boardLoader(db)) : new Map();
   const banned = await bannedPlayers(() => bannedPlayerIds(db()));
@@ -64,15 +73,28 @@ export async function ingestEvents(
       rejected.push({ index: item.index, error: { code: "PLAYER_BANNED", message } });
       continue;
     }
-    const board = item.event.boardId ? boards.get(item.event.boardId) : undefined;
+    const route = routes.get(item.index);
+    // A tournament's hidden board takes scores only through its tournament's rules.
+    const boardId = item.event.boardId;
+    const board =
+      boardId && (route || !isTournamentBoardId(boardId)) ? boards.get(boardId) : undefined;
     const refusal = writeRefusal(caller, item.event.playerId, board);
     if (refusal) {
       rejected.push({ index: item.index, error: { code: "FORBIDDEN", message: refusal } });
       continue;
     }
     const checked = toEventMessage(item.event, item.index, board, now, limits);
-    if (checked.ok) valid.push({ index: item.index, message: checked.message });
-    else rejected.push(checked.rejection);
+    if (!checked.ok) {
+      rejected.push(checked.rejection);
+      continue;
+    }
+    const refused = route ? await admitTournamentEvent(db, route, checked.message) : null;
+    if (refused) rejected.push({ index: item.index, error: refused });
+    else
+      valid.push({
+        index: item.index,
+        message: route ? { ...checked.message, periodKey: route.periodKey } : checked.message,
+      });
   }
   // Last, so only events that would otherwise be accepted count against a per-minute limit.
   const limited = await limitScoreEvents(env, boards, valid, now);
@@ -111,6 +133,37 @@ export async function ingestEvents(
     );
   }
   return { accepted: messages.length, rejected };
+}
+
+/**
+ * Resolves the events naming a tournament: a refused one becomes its rejection, a routed one names
+ * the tournament's hidden board from here on (so every board check applies to it), and its route
+ * (board, instance key) is returned by item index.
+ */
+async function routeTournaments(
+  db: () => Database,
+  parsed: ParsedItem[],
+  now: number,
+): Promise<Map<number, TournamentRoute>> {
+  const routes = new Map<number, TournamentRoute>();
+  const named = parsed.flatMap((p) => (p.ok && p.event.tournamentId ? [p.event.tournamentId] : []));
+  if (named.length === 0) return routes;
+  const tournaments = await loadNamedTournaments(db, named);
+  for (const [i, p] of parsed.entries()) {
+    if (!p.ok || p.event.tournamentId === undefined) continue;
+    const route = routeTournamentEvent(
+      tournaments,
+      { tournamentId: p.event.tournamentId, boardId: p.event.boardId },
+      now,
+    );
+    if ("code" in route) {
+      parsed[i] = { ok: false, rejection: { index: p.index, error: route } };
+      continue;
+    }
+    routes.set(p.index, route);
+    parsed[i] = { ...p, event: { ...p.event, boardId: route.boardId } };
+  }
+  return routes;
 }
 
 /** Why this caller may not send this event, or null (see scoreWriteRefusal). */

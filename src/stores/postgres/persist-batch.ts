@@ -186,6 +186,9 @@ export async function persistBatch(
         -- A banned player's events move nothing (they are still stored). A ban locks scores
         -- against this statement while it commits, so one running after it sees the ban.
         and not exists (select 1 from player_bans pb where pb.player_id = i.player_id)
+        -- A finalised tournament instance is frozen: an event still queued at its end moves nothing.
+        and not exists (select 1 from tournament_finalisations f
+                        where f.board_id = c.board_id and f.instance_key = c.period_key)
     ),
     -- A best/latest score outside its board's bounds (a board whose bounds changed after the event
     -- was accepted): refused on a "reject" board, kept at the nearest bound on a "clamp" board.

@@ -12,3 +12,4 @@ export * from "./rollups";
 export * from "./score-buckets";
 export * from "./score-rejections";
 export * from "./scores";
+export * from "./tournaments";
