@@ -153,12 +153,14 @@ describe("job runs: GET /v1/admin/jobs, /health/ready and metrics (a database of
     await run("object repairs", 20_000, "failed");
     if (withRedis) await run("rank reconciliation", 20_000, "ok");
     await run("rollups", 30 * MIN, "ok");
+    await run("tournament finalisation", 20_000, "ok");
     const body = await report();
     expect(Object.fromEntries(body.jobs.map((j) => [j.job, j.degraded]))).toEqual({
       upkeep: true,
       "object repairs": true,
       ...(withRedis ? { "rank reconciliation": false } : {}),
       rollups: false,
+      "tournament finalisation": false,
     });
     const ready = await readyJobs();
     expect(ready.checks.jobs).toEqual({
@@ -185,7 +187,9 @@ describe("job runs: GET /v1/admin/jobs, /health/ready and metrics (a database of
     // upkeep, which has not had its turn, is not.
     await run("object repairs", 5 * MIN, "failed");
     expect((await readyJobs()).checks.jobs.degraded).toEqual(
-      withRedis ? ["object repairs", "rank reconciliation"] : ["object repairs"],
+      withRedis
+        ? ["object repairs", "rank reconciliation", "tournament finalisation"]
+        : ["object repairs", "tournament finalisation"],
     );
   });
 });
