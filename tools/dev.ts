@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { parseEnv } from "node:util";
+import { parseEnv, stripVTControlCharacters } from "node:util";
 import { type LocalStack, startLocalStack } from "./local-stack/index.ts";
 import { runMigrations } from "./migrate.ts";
 
@@ -192,7 +193,7 @@ async function main(): Promise<void> {
   // on PATH (the system one may be too old for wrangler when dev.ts is started outside npm run).
   child = spawn(process.execPath, [WRANGLER, ...wranglerArgs(settings.port, vars)], {
     cwd: REPO_ROOT,
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
     detached: true,
     // The same values in the environment too: without a .dev.vars, wrangler checks the required
     // secrets (wrangler.toml [secrets]) against the environment and would warn they are missing.
@@ -202,6 +203,8 @@ async function main(): Promise<void> {
       PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
     },
   });
+  if (child.stdout) quietWrangler(child.stdout, process.stdout);
+  if (child.stderr) quietWrangler(child.stderr, process.stderr);
   child.once("error", (err) => {
     log(`could not start ${WRANGLER} (${err.message}): run npm install`);
     void shutdown(1, "wrangler failed to start");
@@ -219,6 +222,30 @@ async function main(): Promise<void> {
     log((err as Error).message);
     await shutdown(1, "wrangler not ready");
   }
+}
+
+/**
+ * Passes wrangler's output on without what buries the ready line: the table of every binding
+ * (printed again on each reload; wrangler.toml lists them) and, offline, the stack trace of its
+ * failed fetch of the `Request.cf` placeholder data (harmless: it falls back to defaults).
+ */
+function quietWrangler(from: NodeJS.ReadableStream, to: NodeJS.WritableStream): void {
+  let skippingStack = false;
+  createInterface({ input: from }).on("line", (line) => {
+    const bare = stripVTControlCharacters(line);
+    if (skippingStack && /^\s+at /.test(bare)) return;
+    skippingStack = false;
+    if (/Unable to fetch the `Request\.cf` object/.test(bare)) return;
+    if (/^Error: getaddrinfo \S+ workers\.cloudflare\.com/.test(bare)) {
+      skippingStack = true;
+      return;
+    }
+    if (
+      /^Your Worker has access to the following bindings:|^Binding\s+Resource|^env\.\S+/.test(bare)
+    )
+      return;
+    to.write(`${line}\n`);
+  });
 }
 
 /**

@@ -67,7 +67,12 @@ export async function runMigrations(opts: RunMigrationsOptions): Promise<Migrati
       opts.log(`migrations: up to date (${journal.length} applied, latest ${journal.at(-1)?.tag})`);
       return { applied: [] };
     }
-    for (const entry of pending) opts.log(`migrations: applying ${entry.tag}`);
+    // One line, however many: a fresh database applies them all.
+    const range =
+      pending.length === 1
+        ? pending[0]?.tag
+        : `${pending.length}: ${pending[0]?.tag} … ${pending.at(-1)?.tag}`;
+    opts.log(`migrations: applying ${range}`);
     const started = performance.now();
     try {
       await migrate(drizzle({ client: pool }), { migrationsFolder: folder });
