@@ -30,6 +30,9 @@ export default defineConfig({
                 }
               : {}),
             PLAYER_TOKEN_SECRET: "test-player-token-secret-0123456789abcdef",
+            // Warnings and errors only: the line every request and batch logs at "info" would
+            // bury a failure (test/routes/metrics.test.ts turns it on where it checks it).
+            LOG_LEVEL: "warn",
           },
           // Every test file sends from one address: wrangler.toml's per-PoP budgets are lifted
           // here, and the rate-limit tests swap in TEST_RATE_LIMIT (5 per 10 s) where they check

@@ -16,4 +16,10 @@ export type AppBindings = Env & {
   PLAYER_TOKEN_SECRET?: string;
   /** HS256 secret shared with the studio's identity provider (IDP_JWKS_URL for asymmetric keys). */
   IDP_JWT_SECRET?: string;
+  /**
+   * The Cloudflare account and an API token with Account Analytics Read: GET /v1/admin/metrics
+   * queries the Analytics Engine SQL API with them (without them it says so).
+   */
+  ANALYTICS_ACCOUNT_ID?: string;
+  ANALYTICS_API_TOKEN?: string;
 };

@@ -2835,25 +2835,37 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * This isolate's counters: cache outcomes, Durable Object reads, Redis and Postgres reads and failures; and the cron jobs' health
-         * @description Counters are per isolate and reset when it restarts; a deployment sees one set per isolate. The job figures (jobsDegraded, job.<name>.degraded, job.<name>.lastSuccessAgeSeconds) are read from job_runs and are the same everywhere; jobsUnknown is 1 when they could not be read.
+         * Request, cache, latency and consumer figures over a window; this isolate's counters; and the cron jobs' health
+         * @description `window` holds the figures of the last 5m, 1h or 24h from the data points every request, batch, dead letter and rate-limit refusal writes: from Analytics Engine when deployed (with ANALYTICS_ACCOUNT_ID and ANALYTICS_API_TOKEN; without them `available` is false and `unavailable` says so), from this isolate's per-minute sums in development. The flat counters are per isolate and reset when it restarts. The job figures (jobsDegraded, job.<name>.degraded, job.<name>.lastSuccessAgeSeconds) are read from job_runs and are the same everywhere; jobsUnknown is 1 when they could not be read.
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description The span the `window` figures cover, ending now */
+                    window?: "5m" | "1h" | "24h";
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                /** @description Counters */
+                /** @description Figures */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["Metrics"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Missing or wrong credentials (UNAUTHORIZED) */
@@ -4066,7 +4078,76 @@ export interface components {
             consumerLagMs: number | null;
         };
         Metrics: {
+            window: components["schemas"]["MetricsWindow"];
+        } & {
             [key: string]: number;
+        };
+        MetricsWindow: {
+            /** @enum {string} */
+            window: "5m" | "1h" | "24h";
+            seconds: number;
+            from: string;
+            to: string;
+            /**
+             * @description local: this isolate's per-minute sums (development); analytics-engine: the SQL API
+             * @enum {string}
+             */
+            source: "local" | "analytics-engine";
+            available: boolean;
+            /** @description Why the figures could not be read (available is false) */
+            unavailable?: string;
+            requests: {
+                total: number;
+                perSecond: number;
+                serverErrors: number;
+                cacheHitRatio: number | null;
+            } | null;
+            routes: {
+                /** @description "METHOD /path/{param}", or "unmatched" */
+                route: string;
+                requests: number;
+                perSecond: number;
+                /** @description Requests by status code ("200", "404", ...) */
+                statuses: {
+                    [key: string]: number;
+                };
+                serverErrors: number;
+                /** @description Requests by x-edge-cache outcome (HIT, STALE, MISS, BYPASS) */
+                cache: {
+                    [key: string]: number;
+                };
+                /** @description (HIT + STALE) / requests with an outcome; null: the route reports none */
+                cacheHitRatio: number | null;
+                /** @description Milliseconds (null: nothing in the window); locally, a histogram bucket's bound */
+                p50Ms: number | null;
+                /** @description Milliseconds (null: nothing in the window); locally, a histogram bucket's bound */
+                p95Ms: number | null;
+            }[];
+            queues: {
+                queue: string;
+                batches: number;
+                events: number;
+                eventsPerSecond: number;
+                statements: number;
+                retried: number;
+                /** @description Milliseconds (null: nothing in the window); locally, a histogram bucket's bound */
+                p50Ms: number | null;
+                /** @description Milliseconds (null: nothing in the window); locally, a histogram bucket's bound */
+                p95Ms: number | null;
+                /** @description Mean time from an event's acceptance (receivedAt) to its batch's write */
+                lagAvgMs: number | null;
+                lagMaxMs: number | null;
+            }[];
+            deadLetters: {
+                queue: string;
+                letters: number;
+            }[];
+            rateLimited: {
+                route: string;
+                /** @description address, player, key or global */
+                limiter: string;
+                requests: number;
+            }[];
         };
         JobReport: {
             /** @description Newest first */

@@ -1,6 +1,6 @@
 import { type JobName, parsePastPeriodDays, parseRollupBounds } from "../domain";
 import type { AppBindings } from "../env";
-import { describeError, log } from "../lib/log";
+import { describeError, log, setLogLevel } from "../lib/log";
 import { runRecorded } from "../services/operations/job-records";
 import { runRollups } from "../services/operations/rollups";
 import { repairObjects } from "../services/projection/object-repairs";
@@ -27,6 +27,7 @@ export async function handleScheduled(
   controller: ScheduledController,
   env: AppBindings,
 ): Promise<void> {
+  setLogLevel(env.LOG_LEVEL);
   if (controller.cron === DAILY_UPKEEP_CRON)
     return runJob(
       env,

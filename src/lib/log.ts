@@ -3,8 +3,22 @@
  * Only errors carry stacks.
  */
 type Fields = Record<string, unknown>;
+type Level = "info" | "warn" | "error";
 
-function emit(level: "info" | "warn" | "error", message: string, fields?: Fields): void {
+const RANK: Record<Level, number> = { info: 0, warn: 1, error: 2 };
+let lowest = RANK.info;
+
+/**
+ * Sets the lowest level written (the LOG_LEVEL var), once per request or batch: the tests set
+ * "warn", so the line every request writes at "info" stays out of their output. An unknown value
+ * keeps "info", so a typo never hides anything.
+ */
+export function setLogLevel(level: string | undefined): void {
+  lowest = level === "warn" || level === "error" ? RANK[level] : RANK.info;
+}
+
+function emit(level: Level, message: string, fields?: Fields): void {
+  if (RANK[level] < lowest) return;
   const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...fields });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);

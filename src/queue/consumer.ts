@@ -1,6 +1,6 @@
 import { queueRole } from "../domain/messages";
 import type { AppBindings } from "../env";
-import { log } from "../lib/log";
+import { log, setLogLevel } from "../lib/log";
 import { consumeDeadLetters } from "./dead-letter-consumer";
 import { consumeEventBatch } from "./event-consumer";
 
@@ -10,6 +10,7 @@ export async function handleQueue(
   env: AppBindings,
   ctx: ExecutionContext,
 ): Promise<void> {
+  setLogLevel(env.LOG_LEVEL);
   const role = queueRole(batch.queue);
   if (role === "dead_letters") return consumeDeadLetters(batch, env);
   if (role === "scores" || role === "analytics")

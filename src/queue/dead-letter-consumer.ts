@@ -3,6 +3,7 @@ import { DeadLetterSchema } from "../domain/messages";
 import type { AppBindings } from "../env";
 import { describeError, log } from "../lib/log";
 import { withTimeout } from "../lib/timeout";
+import { metricsSinkFor } from "../stores/metrics";
 import { openDatabase, type SessionDatabase } from "../stores/postgres/client";
 import { backoffSeconds, isPermanentDatabaseError } from "./retry-policy";
 
@@ -43,18 +44,22 @@ export async function consumeDeadLetters(
           attempts: message.attempts,
         };
   });
+  const started = performance.now();
   const handle = openDatabase(env, { maxConnections: 1 });
   try {
+    let recorded = rows;
     try {
       await record(handle.db, rows);
       batch.ackAll();
     } catch (error) {
       if (!isPermanentDatabaseError(error)) throw error;
       // One body Postgres refuses must not keep its neighbours (or itself) unrecorded.
-      await Promise.all(
+      const kept = await Promise.all(
         batch.messages.map((message, i) => recordAlone(handle.db, message, rows[i] as LetterRow)),
       );
+      recorded = rows.filter((_, i) => kept[i]);
     }
+    recordArrivals(env, recorded, batch.messages.length, performance.now() - started);
   } catch (error) {
     log.error("dead letters: could not record, retrying", {
       error: describeError(error),
@@ -86,7 +91,7 @@ async function recordAlone(
   db: SessionDatabase,
   message: Message<unknown>,
   row: LetterRow,
-): Promise<void> {
+): Promise<boolean> {
   try {
     try {
       await record(db, [row]);
@@ -106,11 +111,28 @@ async function recordAlone(
       ]);
     }
     message.ack();
+    return true;
   } catch (error) {
     log.error("dead letters: could not record one letter, retrying it", {
       messageId: row.message_id,
       error: describeError(error),
     });
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    return false;
   }
+}
+
+/** A data point per queue the recorded letters died on, and the batch's log line. */
+function recordArrivals(env: AppBindings, recorded: LetterRow[], size: number, ms: number): void {
+  const byQueue = new Map<string, number>();
+  for (const row of recorded) byQueue.set(row.queue, (byQueue.get(row.queue) ?? 0) + 1);
+  const sink = metricsSinkFor(env);
+  for (const [queue, letters] of byQueue) sink.write({ kind: "dead_letter", queue, letters });
+  log.info("dead letters: batch", {
+    outcome: recorded.length === size ? "ok" : "partial",
+    size,
+    recorded: recorded.length,
+    queues: Object.fromEntries(byQueue),
+    ms: Math.round(ms),
+  });
 }

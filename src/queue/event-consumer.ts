@@ -13,6 +13,7 @@ import {
   projectScoreChanges,
 } from "../services/projection/score-projection";
 import { getBoards } from "../stores/cache/boards";
+import { metricsSinkFor } from "../stores/metrics";
 import type { Database, SessionDatabase } from "../stores/postgres/client";
 import { openDatabase } from "../stores/postgres/client";
 import { isSchemaMissing, MIGRATE_HINT } from "../stores/postgres/errors";
@@ -153,9 +154,25 @@ export async function consumeEventBatch(
     await Promise.all(
       [...outcome.failed].map((message) => retryOrBury(env, batch.queue, message, outcome.failure)),
     );
-    // One wide event per batch: the figures an operator (and bench:ingest) needs.
+    // One wide event per batch: the figures an operator (and bench:ingest) needs, and its data
+    // point.
+    const ms = Math.round(performance.now() - started);
+    const lag = lagOf(items, outcome);
+    const result = outcome.failed.size === 0 ? "ok" : "partial";
+    metricsSinkFor(env).write({
+      kind: "batch",
+      queue: batch.queue,
+      outcome: result,
+      ms,
+      messages: batch.messages.length,
+      events: items.length,
+      statements: outcome.statements,
+      retried: outcome.failed.size,
+      ...lag,
+    });
     log.info("consumer: batch", {
       queue: batch.queue,
+      outcome: result,
       messages: batch.messages.length,
       size: items.length,
       retried: outcome.failed.size,
@@ -164,21 +181,63 @@ export async function consumeEventBatch(
       unprojected: unprojected.length,
       writes: groups.length,
       statements: outcome.statements,
-      ms: Math.round(performance.now() - started),
+      ms,
+      lagMaxMs: lag.lagMaxMs,
       // Where the time went: parsing, the database write(s), the projections (DOs, Redis).
       parseMs: Math.round(parsedAt - started),
       writeMs: Math.round(persistedAt - parsedAt),
       projectMs: Math.round(projectedAt - persistedAt),
     });
   } catch (error) {
+    const ms = Math.round(performance.now() - started);
+    metricsSinkFor(env).write({
+      kind: "batch",
+      queue: batch.queue,
+      outcome: "failed",
+      ms,
+      messages: batch.messages.length,
+      events: items.length,
+      statements: 0,
+      retried: accepted.length,
+      lagSumMs: 0,
+      lagEvents: 0,
+      lagMaxMs: 0,
+    });
     log.warn("consumer: batch failed, retrying its messages", {
       queue: batch.queue,
+      outcome: "failed",
+      messages: batch.messages.length,
+      size: items.length,
+      ms,
       error: describeError(error),
     });
     await Promise.all(accepted.map((message) => retryOrBury(env, batch.queue, message, error)));
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Consumer lag of the events that landed: from receivedAt (the edge accepted the event) to the
+ * batch's last write. A replayed dead letter counts from its first acceptance, days back.
+ */
+function lagOf(
+  items: Item[],
+  outcome: Outcome,
+): { lagSumMs: number; lagEvents: number; lagMaxMs: number } {
+  let lagSumMs = 0;
+  let lagEvents = 0;
+  let lagMaxMs = 0;
+  if (outcome.writtenAt > 0) {
+    for (const { message, event } of items) {
+      if (outcome.failed.has(message)) continue;
+      const lag = Math.max(0, outcome.writtenAt - event.receivedAt);
+      lagSumMs += lag;
+      lagEvents += 1;
+      if (lag > lagMaxMs) lagMaxMs = lag;
+    }
+  }
+  return { lagSumMs, lagEvents, lagMaxMs };
 }
 
 async function loadBoards(

@@ -4,7 +4,9 @@ import type { Caller } from "../domain";
 import { ApiError } from "../lib/errors";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
+import { metricsSinkFor } from "../stores/metrics";
 import type { AppContext } from "./context";
+import { routeOf } from "./route-name";
 
 /** The classes routes are limited by; each has its own per-address budget. */
 export type RateClass = "read" | "write" | "admin" | "mint";
@@ -27,6 +29,8 @@ const WINDOW_SECONDS = 60;
 export async function limitAddress(c: Context<AppContext>, rateClass: RateClass): Promise<void> {
   const address = c.req.header("cf-connecting-ip") ?? "unknown";
   await consume(
+    c,
+    "address",
     c.env[ADDRESS_LIMITERS[rateClass]],
     `${rateClass}:${address}`,
     `this address's ${rateClass} budget`,
@@ -52,6 +56,8 @@ export async function limitCaller(
   if (!who) return;
   const binding = caller.kind === "player" ? c.env.RATE_LIMIT_PLAYER : c.env.RATE_LIMIT_KEY;
   await consume(
+    c,
+    caller.kind === "player" ? "player" : "key",
     binding,
     `${rateClass}:${who}`,
     caller.kind === "player" ? "this player's budget" : "this key's budget",
@@ -60,7 +66,13 @@ export async function limitCaller(
     await limitGlobally(c, caller.kind === "player" ? "player" : "key", `${rateClass}:${who}`);
 }
 
-async function consume(limiter: Limiter, key: string, what: string): Promise<void> {
+async function consume(
+  c: Context<AppContext>,
+  budget: "address" | "player" | "key",
+  limiter: Limiter,
+  key: string,
+  what: string,
+): Promise<void> {
   let success: boolean;
   try {
     ({ success } = await limiter.limit({ key }));
@@ -71,11 +83,18 @@ async function consume(limiter: Limiter, key: string, what: string): Promise<voi
     });
     return;
   }
-  if (!success) tooMany(what, WINDOW_SECONDS);
+  if (!success) tooMany(c, budget, what, WINDOW_SECONDS);
 }
 
-function tooMany(what: string, retryAfterSeconds: number, global = false): never {
-  count(global ? "rateLimitedGlobal" : "rateLimited");
+/** A 429, counted and recorded as a data point naming the route and the budget that ran out. */
+function tooMany(
+  c: Context<AppContext>,
+  budget: "address" | "player" | "key" | "global",
+  what: string,
+  retryAfterSeconds: number,
+): never {
+  count(budget === "global" ? "rateLimitedGlobal" : "rateLimited");
+  metricsSinkFor(c.env).write({ kind: "rate_limited", route: routeOf(c), limiter: budget });
   throw new ApiError(
     "RATE_LIMITED",
     `Too many requests: ${what} is spent; retry after ${retryAfterSeconds} s`,
@@ -129,8 +148,9 @@ async function limitGlobally(
   c.executionCtx.waitUntil(result.pending);
   if (!result.success)
     tooMany(
+      c,
+      "global",
       `this ${kind}'s budget across all locations`,
       Math.max(1, Math.ceil((result.reset - Date.now()) / 1000)),
-      true,
     );
 }
