@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { isValidTimeZone, unstorableJson } from "../../domain";
-import { PlayerIdSchema } from "../leaderboards/schema";
+import { EntrySchema, PlayerIdSchema } from "../leaderboards/schema";
 
 const TournamentIdSchema = z
   .string()
@@ -146,6 +146,46 @@ export const StandingsPageSchema = z
     nextCursor: z.string().nullable(),
   })
   .openapi("TournamentStandings");
+
+export const InstancePlayerParamsSchema = z.object({
+  id: TournamentIdSchema,
+  player: PlayerIdSchema,
+});
+
+export const InstanceQuerySchema = z.object({
+  instance: InstanceKeySchema.optional().openapi({
+    description: "Default: the running instance, else the last that ended",
+  }),
+});
+
+const FinalFlag = z.boolean().openapi({
+  description: "true: the instance is finalised and this is its frozen standing",
+});
+
+export const InstancePlayerSchema = z
+  .object({
+    tournament: z.string(),
+    instance: z.string(),
+    final: FinalFlag,
+    playerId: z.string(),
+    score: z.number(),
+    rank: z.number().int(),
+    total: z.number().int(),
+    percentile: z.number(),
+    reachedAt: z.string(),
+    displayName: z.string().optional(),
+  })
+  .openapi("TournamentPlayerRank");
+
+export const InstanceEntriesSchema = z
+  .object({
+    tournament: z.string(),
+    instance: z.string(),
+    final: FinalFlag,
+    total: z.number().int(),
+    entries: z.array(EntrySchema),
+  })
+  .openapi("TournamentEntries");
 
 export const FinalizeBodySchema = z
   .object({ instance: InstanceKeySchema.optional() })
