@@ -2192,6 +2192,202 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tournaments/{id}/players/{player}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A player's score, rank, the instance's total and the player's percentile
+         * @description An open instance answers like a board (Redis, the Durable Object, Postgres); a finalised one from its frozen standings.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Default: the running instance, else the last that ended */
+                    instance?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                    player: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The player's standing */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TournamentPlayerRank"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tournaments/{id}/players/{player}/around": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The n players above and n below a player in an instance, the player among them */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Default: the running instance, else the last that ended */
+                    instance?: string;
+                    n?: number | null;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                    player: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The neighbourhood */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TournamentEntries"];
+                    };
+                };
+                /** @description Malformed request or failed validation */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong credentials (UNAUTHORIZED) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The credential may not do this (FORBIDDEN): a missing scope, or a private board */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED): retry after Retry-After seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A required dependency is unavailable, or (rank reads without Redis) Postgres is at capacity; retry after Retry-After or with backoff */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/tournaments/{id}/finalize": {
         parameters: {
             query?: never;
@@ -3611,6 +3807,9 @@ export interface components {
             };
             clientWrites: boolean;
             public: boolean;
+            prizes: {
+                [key: string]: unknown;
+            }[];
             createdAt: string;
             /** @description When the board was archived (reads answer 410); absent: live */
             archivedAt?: string;
@@ -3687,6 +3886,20 @@ export interface components {
              * @default true
              */
             public?: boolean;
+            /**
+             * @description Prize brackets awarded when each daily/weekly/monthly period ends (as a tournament's): [{fromRank, toRank, reward}] or [{topPercent, reward}]; periods ending after they are set
+             * @default []
+             */
+            prizes?: ({
+                fromRank: number;
+                toRank: number;
+                /** @description Free JSON the game interprets (coins, items, badges) */
+                reward: unknown;
+            } | {
+                topPercent: number;
+                /** @description Free JSON the game interprets (coins, items, badges) */
+                reward: unknown;
+            })[];
         };
         BoardList: {
             boards: components["schemas"]["Board"][];
@@ -3736,6 +3949,17 @@ export interface components {
             clientWrites?: boolean;
             /** @description false: reads need a player token or a server key with the read scope */
             public?: boolean;
+            /** @description Prize brackets awarded when each daily/weekly/monthly period ends (as a tournament's): [{fromRank, toRank, reward}] or [{topPercent, reward}]; periods ending after they are set */
+            prizes?: ({
+                fromRank: number;
+                toRank: number;
+                /** @description Free JSON the game interprets (coins, items, badges) */
+                reward: unknown;
+            } | {
+                topPercent: number;
+                /** @description Free JSON the game interprets (coins, items, badges) */
+                reward: unknown;
+            })[];
         };
         Removal: {
             playerId: string;
@@ -3982,6 +4206,27 @@ export interface components {
             }[];
             nextCursor: string | null;
         };
+        TournamentPlayerRank: {
+            tournament: string;
+            instance: string;
+            /** @description true: the instance is finalised and this is its frozen standing */
+            final: boolean;
+            playerId: string;
+            score: number;
+            rank: number;
+            total: number;
+            percentile: number;
+            reachedAt: string;
+            displayName?: string;
+        };
+        TournamentEntries: {
+            tournament: string;
+            instance: string;
+            /** @description true: the instance is finalised and this is its frozen standing */
+            final: boolean;
+            total: number;
+            entries: components["schemas"]["Entry"][];
+        };
         TournamentFinalisation: {
             tournamentId: string;
             instanceKey: string;
@@ -4012,7 +4257,10 @@ export interface components {
         };
         Prize: {
             id: string;
-            tournamentId: string;
+            /** @description null: a board period's prize */
+            tournamentId: string | null;
+            /** @description The board whose period awarded it (instanceKey: the period key); null: a tournament's */
+            boardId: string | null;
             instanceKey: string;
             playerId: string;
             rank: number;

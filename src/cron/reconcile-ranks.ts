@@ -16,6 +16,7 @@ import {
   type VerifyResult,
   verifyRanks,
 } from "../services/projection/rank-verify";
+import { runningInstancePeriods } from "../services/tournaments/running";
 import type { ObjectBoard } from "../stores/objects/leaderboard";
 import type { Database } from "../stores/postgres/client";
 import { type Board, boards, rankResync } from "../stores/postgres/schema";
@@ -38,6 +39,8 @@ const RELOAD_MS = 20_000;
 const PREPARE_AHEAD_MS = 10 * 60_000;
 /** Boards whose current periods are checked per run (the oldest-created first). */
 const MAX_BOARDS = 1_000;
+/** Running tournaments whose current instance is checked per run, on top of the boards. */
+const MAX_TOURNAMENTS = 500;
 /** Resync requests read per run. */
 const MAX_RESYNC_ROWS = 100;
 
@@ -162,19 +165,25 @@ export async function reconcileRanks(
   const pastDays = options.pastDays ?? DEFAULT_PAST_PERIOD_DAYS;
   const budget = { rows: options.reloadRows ?? RELOAD_ROWS, ms: options.reloadMs ?? RELOAD_MS };
   const holder = crypto.randomUUID();
-  const [boardRows, resync] = await Promise.all([
+  const [boardRows, resync, instances] = await Promise.all([
     db.select(BOARD_COLUMNS).from(boards).orderBy(boards.createdAt).limit(MAX_BOARDS),
     db.select().from(rankResync).orderBy(rankResync.requestedAt).limit(MAX_RESYNC_ROWS),
+    runningInstancePeriods(db, now, MAX_TOURNAMENTS),
   ]);
   const boardsById = new Map(boardRows.map((b) => [b.id, b]));
-  const unlisted = [...new Set(resync.map((r) => r.boardId).filter((id) => !boardsById.has(id)))];
+  const named = [...resync, ...instances].map((r) => r.boardId);
+  const unlisted = [...new Set(named.filter((id) => !boardsById.has(id)))];
   if (unlisted.length > 0) {
     for (const b of await db.select(BOARD_COLUMNS).from(boards).where(inArray(boards.id, unlisted)))
       boardsById.set(b.id, b);
   }
-  const current = boardRows.flatMap((b) =>
-    periodsOf(b, now).map((p) => ({ boardId: b.id, periodKey: p.key })),
-  );
+  // A tournament instance is a current board-period of its hidden board, like a board's period.
+  const current = [
+    ...boardRows.flatMap((b) =>
+      periodsOf(b, now).map((p) => ({ boardId: b.id, periodKey: p.key })),
+    ),
+    ...instances,
+  ];
   const checked = [
     ...current,
     ...resync.map((r) => ({ boardId: r.boardId, periodKey: r.periodKey })),

@@ -1,6 +1,7 @@
 import { type JobName, parsePastPeriodDays, parseRollupBounds } from "../domain";
 import type { AppBindings } from "../env";
 import { describeError, log, setLogLevel } from "../lib/log";
+import { awardBoardPrizes } from "../services/board-prizes";
 import { runRecorded } from "../services/operations/job-records";
 import { runRollups } from "../services/operations/rollups";
 import { repairObjects } from "../services/projection/object-repairs";
@@ -59,8 +60,12 @@ export async function handleScheduled(
       env,
       "tournament finalisation",
       "it runs again next minute",
-      (db) => finaliseDue(db, controller.scheduledTime),
-      (r) => r.finalised,
+      // Board periods with prizes are finalised by the same job, with the same statement.
+      async (db) => ({
+        ...(await finaliseDue(db, controller.scheduledTime)),
+        boards: await awardBoardPrizes(db, controller.scheduledTime),
+      }),
+      (r) => r.finalised + r.boards.finalised,
     );
     // Without Upstash every rank beyond the top-N comes from Postgres: nothing to reconcile.
     if (!redis) {

@@ -78,6 +78,7 @@ export {
 export { unstorableJson } from "./storable-json";
 export type { Bracket, Schedule, TournamentStatus, TournamentTimes } from "./tournaments";
 export {
+  boardPrizesProblem,
   bracketsProblem,
   instanceAt,
   instanceByKey,

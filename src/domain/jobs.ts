@@ -13,7 +13,10 @@ const JOBS = {
   /** Runs only when Upstash is configured: without it there is nothing to reconcile. */
   "rank reconciliation": { periodMs: MINUTE_MS, needsRedis: true },
   rollups: { periodMs: HOUR_MS, needsRedis: false },
-  /** The safety net of the tournament clocks' alarms: finalises ended instances they missed. */
+  /**
+   * The safety net of the tournament clocks' alarms: finalises ended instances they missed; also
+   * awards the prizes of boards' ended periods (it is their only trigger).
+   */
   "tournament finalisation": { periodMs: MINUTE_MS, needsRedis: false },
 } as const satisfies Record<string, { periodMs: number; needsRedis: boolean }>;
 

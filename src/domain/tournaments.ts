@@ -189,3 +189,13 @@ export function bracketsProblem(brackets: readonly Bracket[]): string | null {
   }
   return null;
 }
+
+/** Why prize brackets cannot be attached to a board with these periods, or null. */
+export function boardPrizesProblem(
+  periods: readonly string[],
+  brackets: readonly Bracket[],
+): string | null {
+  if (brackets.length > 0 && periods.every((p) => p === "all"))
+    return "prizes need a daily, weekly or monthly period: an all-time board never ends, so it never awards them";
+  return bracketsProblem(brackets);
+}

@@ -32,6 +32,8 @@ import { registerGetPrizes } from "./players/get-prizes";
 import { registerGetPlayerRanks } from "./players/get-ranks";
 import { registerPostClaim } from "./players/post-claim";
 import { registerPostToken } from "./players/post-token";
+import { registerGetTournamentAround } from "./tournaments/get-around";
+import { registerGetTournamentPlayer } from "./tournaments/get-player";
 import { registerGetStandings } from "./tournaments/get-standings";
 import { registerGetTournament } from "./tournaments/get-tournament";
 import { registerGetTournaments } from "./tournaments/get-tournaments";
@@ -66,6 +68,8 @@ export function registerRoutes(app: OpenAPIHono<AppContext>): void {
   registerGetTournament(app);
   registerPostJoin(app);
   registerGetStandings(app);
+  registerGetTournamentPlayer(app);
+  registerGetTournamentAround(app);
   registerPostFinalize(app);
   registerPostAttempts(app);
   registerGetPrizes(app);

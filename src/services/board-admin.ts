@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import { type PeriodKind, periodKeysFor } from "../domain";
+import { boardPrizesProblem, type PeriodKind, periodKeysFor } from "../domain";
 import type { AppBindings } from "../env";
 import { ApiError } from "../lib/errors";
 import { describeError, log } from "../lib/log";
@@ -38,6 +38,8 @@ function checkMerged(next: Board): void {
     throw invalid("minScore", "minScore must not exceed maxScore");
   if (next.maxIncrement !== null && next.operator !== "increment")
     throw invalid("maxIncrement", 'maxIncrement applies only to boards with operator "increment"');
+  const prizes = boardPrizesProblem(next.periods, next.prizes);
+  if (prizes) throw invalid("prizes", prizes);
 }
 
 /** The columns a change sets, deduplicating periods as the create route does. */
@@ -84,6 +86,8 @@ export async function updateBoard(db: Database, id: string, changes: BoardChange
     throw new ApiError("GONE", `Board "${id}" is archived; an archived board cannot change`);
   const set = columnsOf(changes);
   checkMerged({ ...current, ...set });
+  // New prizes count from now: a period that ended before them is not awarded.
+  if (set.prizes !== undefined && !same(set.prizes, current.prizes)) set.prizesSince = new Date();
   const structural = STRUCTURAL.filter((f) => f in set && !same(set[f], current[f]));
   if (structural.length > 0 && (await hasRecords(db, id)))
     throw new ApiError(

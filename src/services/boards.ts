@@ -1,4 +1,5 @@
 import { eq, inArray } from "drizzle-orm";
+import type { Bracket } from "../domain";
 import { ApiError } from "../lib/errors";
 import { getBoards, type LoadedBoards, rememberBoard } from "../stores/cache/boards";
 import { loadThroughEdge } from "../stores/cache/boards-edge";
@@ -23,6 +24,8 @@ export interface BoardInput {
   metadata?: Record<string, unknown> | undefined;
   clientWrites: boolean;
   public: boolean;
+  /** Awarded when each periodic period ends (services/board-prizes.ts); the route checks them. */
+  prizes?: Bracket[] | undefined;
 }
 
 /** Creates a board; an existing id is a conflict (PATCH /v1/admin/boards/:board changes one). */
@@ -47,6 +50,8 @@ export async function createBoard(db: Database, input: BoardInput): Promise<Boar
       metadata: input.metadata ?? null,
       clientWrites: input.clientWrites,
       public: input.public,
+      prizes: input.prizes ?? [],
+      prizesSince: input.prizes?.length ? new Date() : null,
     })
     .onConflictDoNothing({ target: boards.id })
     .returning();
@@ -114,6 +119,7 @@ export function boardView(board: Board) {
     metadata: board.metadata ?? undefined,
     clientWrites: board.clientWrites,
     public: board.public,
+    prizes: board.prizes,
     createdAt: board.createdAt.toISOString(),
     ...(board.archivedAt ? { archivedAt: board.archivedAt.toISOString() } : {}),
   };

@@ -123,6 +123,12 @@ const SAMPLES: Record<string, Sample> = {
   "GET /v1/tournaments/{id}/leaderboard": () => ({
     path: `/v1/tournaments/${tournament}/leaderboard`,
   }),
+  "GET /v1/tournaments/{id}/players/{player}": () => ({
+    path: `/v1/tournaments/${tournament}/players/nobody?instance=main`,
+  }),
+  "GET /v1/tournaments/{id}/players/{player}/around": () => ({
+    path: `/v1/tournaments/${running}/players/nobody/around?n=2`,
+  }),
   "POST /v1/admin/tournaments/{id}/finalize": () => ({
     path: `/v1/admin/tournaments/${tournament}/finalize`,
     body: {},

@@ -17,6 +17,7 @@ const BOARD_FIELDS = [
   "name",
   "operator",
   "periods",
+  "prizes",
   "public",
   "scoreOverflow",
   "sortOrder",
@@ -49,6 +50,7 @@ const DEFINITIONS = [
     metadata: { season: 3, tags: ["ranked", "beta"], rules: { lives: 2, hardcore: true } },
     clientWrites: false,
     public: true,
+    prizes: [{ fromRank: 1, toRank: 3, reward: { coins: 5 } }],
   },
   {
     name: "Latest lap",
@@ -66,6 +68,7 @@ const DEFINITIONS = [
     metadata: { track: "Monza" },
     clientWrites: true,
     public: false,
+    prizes: [{ topPercent: 10, reward: "badge" }],
   },
 ] as const;
 

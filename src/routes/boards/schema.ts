@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { isValidTimeZone, unstorableJson } from "../../domain";
+import { boardPrizesProblem, isValidTimeZone, unstorableJson } from "../../domain";
+import { BracketSchema } from "../tournaments/brackets";
 
 export const BoardIdSchema = z
   .string()
@@ -88,6 +89,14 @@ const boardFields = {
   public: z.boolean().openapi({
     description: "false: reads need a player token or a server key with the read scope",
   }),
+  prizes: z
+    .array(BracketSchema)
+    .max(100)
+    .openapi({
+      description:
+        "Prize brackets awarded when each daily/weekly/monthly period ends (as a tournament's): " +
+        "[{fromRank, toRank, reward}] or [{topPercent, reward}]; periods ending after they are set",
+    }),
 };
 
 /** Postgres cannot store a NUL or a lone surrogate: refused with the field's path, not a 500. */
@@ -123,8 +132,13 @@ export const CreateBoardSchema = z
     metadata: boardFields.metadata.optional(),
     clientWrites: boardFields.clientWrites.default(true),
     public: boardFields.public.default(true),
+    prizes: boardFields.prizes.default([]),
   })
   .superRefine(refuseUnstorable)
+  .superRefine((b, ctx) => {
+    const problem = boardPrizesProblem(b.periods, b.prizes);
+    if (problem) ctx.addIssue({ code: "custom", message: problem, path: ["prizes"] });
+  })
   .refine((b) => b.minScore === undefined || b.maxScore === undefined || b.minScore <= b.maxScore, {
     message: "minScore must not exceed maxScore",
     path: ["minScore"],
@@ -159,6 +173,7 @@ export const UpdateBoardSchema = z
     metadata: boardFields.metadata.nullable().optional(),
     clientWrites: boardFields.clientWrites.optional(),
     public: boardFields.public.optional(),
+    prizes: boardFields.prizes.optional(),
   })
   .strict()
   .superRefine(refuseUnstorable)
@@ -205,6 +220,7 @@ export const BoardSchema = z
     metadata: z.record(z.string(), z.unknown()).optional(),
     clientWrites: z.boolean(),
     public: z.boolean(),
+    prizes: z.array(z.record(z.string(), z.unknown())),
     createdAt: z.string(),
     archivedAt: z.string().optional().openapi({
       description: "When the board was archived (reads answer 410); absent: live",

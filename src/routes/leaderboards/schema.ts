@@ -29,7 +29,7 @@ export const PageQuerySchema = PeriodQuerySchema.extend({
     .openapi({ description: "`nextCursor` of the previous page" }),
 });
 
-const EntrySchema = z
+export const EntrySchema = z
   .object({
     rank: z.number().int(),
     playerId: z.string(),

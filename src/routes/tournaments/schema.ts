@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { isValidTimeZone, unstorableJson } from "../../domain";
-import { PlayerIdSchema } from "../leaderboards/schema";
+import { EntrySchema, PlayerIdSchema } from "../leaderboards/schema";
+import { BracketSchema } from "./brackets";
 
 const TournamentIdSchema = z
   .string()
@@ -19,22 +20,6 @@ const InstanceKeySchema = z
     "main, 2026-11-22, 2026-W47 or 2026-11",
   )
   .openapi({ description: "An instance key: main (one-off), 2026-11-22, 2026-W47 or 2026-11" });
-
-/** Free JSON the game interprets; stored as given, so it must be storable (no NUL, no lone surrogates). */
-const RewardSchema = z
-  .unknown()
-  .refine((v) => v !== undefined, "reward is required")
-  .refine((v) => unstorableJson(v) === null, "reward holds text Postgres cannot store")
-  .openapi({ description: "Free JSON the game interprets (coins, items, badges)" });
-
-const BracketSchema = z.union([
-  z.object({
-    fromRank: z.number().int().min(1).max(1_000_000),
-    toRank: z.number().int().min(1).max(1_000_000),
-    reward: RewardSchema,
-  }),
-  z.object({ topPercent: z.number().gt(0).max(100), reward: RewardSchema }),
-]);
 
 const ScheduleSchema = z
   .object({
@@ -147,6 +132,46 @@ export const StandingsPageSchema = z
   })
   .openapi("TournamentStandings");
 
+export const InstancePlayerParamsSchema = z.object({
+  id: TournamentIdSchema,
+  player: PlayerIdSchema,
+});
+
+export const InstanceQuerySchema = z.object({
+  instance: InstanceKeySchema.optional().openapi({
+    description: "Default: the running instance, else the last that ended",
+  }),
+});
+
+const FinalFlag = z.boolean().openapi({
+  description: "true: the instance is finalised and this is its frozen standing",
+});
+
+export const InstancePlayerSchema = z
+  .object({
+    tournament: z.string(),
+    instance: z.string(),
+    final: FinalFlag,
+    playerId: z.string(),
+    score: z.number(),
+    rank: z.number().int(),
+    total: z.number().int(),
+    percentile: z.number(),
+    reachedAt: z.string(),
+    displayName: z.string().optional(),
+  })
+  .openapi("TournamentPlayerRank");
+
+export const InstanceEntriesSchema = z
+  .object({
+    tournament: z.string(),
+    instance: z.string(),
+    final: FinalFlag,
+    total: z.number().int(),
+    entries: z.array(EntrySchema),
+  })
+  .openapi("TournamentEntries");
+
 export const FinalizeBodySchema = z
   .object({ instance: InstanceKeySchema.optional() })
   .openapi("FinalizeTournament");
@@ -181,7 +206,11 @@ export const GrantAttemptsResultSchema = z
 export const PrizeSchema = z
   .object({
     id: z.string(),
-    tournamentId: z.string(),
+    tournamentId: z.string().nullable().openapi({ description: "null: a board period's prize" }),
+    boardId: z.string().nullable().openapi({
+      description:
+        "The board whose period awarded it (instanceKey: the period key); null: a tournament's",
+    }),
     instanceKey: z.string(),
     playerId: z.string(),
     rank: z.number().int(),

@@ -13,9 +13,10 @@ import { timesOf } from "./definitions";
 /**
  * How long after an instance's end the alarm and the cron finalise it: events accepted just
  * before the end are still in the queue for a few seconds, and once the instance is finalised the
- * consumer drops them. An operator's finalize call does not wait.
+ * consumer drops them. An operator's finalize call does not wait. Board periods with prizes wait
+ * as long (services/board-prizes.ts).
  */
-const FINALISE_GRACE_MS = 30_000;
+export const FINALISE_GRACE_MS = 30_000;
 
 /** How far back the cron looks for a tournament whose last instance was never finalised. */
 const CRON_LOOKBACK_MS = 7 * 86_400_000;

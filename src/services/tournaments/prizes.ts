@@ -1,9 +1,21 @@
 import { ApiError } from "../../lib/errors";
+import { boardOfPrizeOwner } from "../../stores/postgres/board-prizes";
 import type { Database } from "../../stores/postgres/client";
 import { claimPrize, type PrizeRow, selectPrizes } from "../../stores/postgres/prizes";
 
-/** A prize as the API shows it: ids as strings (bigint identity). */
-const prizeView = (p: PrizeRow) => ({ ...p, id: String(p.id) });
+/**
+ * A prize as the API shows it: ids as strings (bigint identity); a board period's prize names its
+ * board (its owner in the prize tables is the board's, stores/postgres/board-prizes.ts).
+ */
+function prizeView(p: PrizeRow) {
+  const boardId = boardOfPrizeOwner(p.tournamentId);
+  return {
+    ...p,
+    id: String(p.id),
+    tournamentId: boardId === null ? p.tournamentId : null,
+    boardId,
+  };
+}
 
 export async function listPrizes(
   db: Database,

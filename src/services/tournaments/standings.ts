@@ -11,6 +11,7 @@ import { finalisationOf, standingsPage } from "../../stores/postgres/standings";
 import { requireBoard } from "../boards";
 import { type EntryView, type ReadContext, readPage } from "../leaderboards/reads";
 import { timesOf } from "./definitions";
+import { frozenEntry } from "./player-standings";
 
 export interface StandingsPage {
   tournament: string;
@@ -73,14 +74,7 @@ export async function readStandings(
       instance: instanceKey,
       final: true,
       total: frozen.players,
-      entries: page.map((r) => ({
-        rank: r.rank,
-        playerId: r.playerId,
-        ...(r.displayName ? { displayName: r.displayName } : {}),
-        score: r.score,
-        reachedAt: r.reachedAt,
-        ...(r.metadata ? { metadata: r.metadata } : {}),
-      })),
+      entries: page.map(frozenEntry),
       nextCursor: rows.length > options.limit && last ? `r${last.rank}` : null,
     };
   }

@@ -37,6 +37,8 @@ const LATER_COLUMNS = {
   maxIncrement: null,
   maxScoreEventsPerMinute: null,
   archivedAt: null,
+  prizes: [],
+  prizesSince: null,
 } satisfies Partial<Board>;
 
 function revive(json: string): Board {
@@ -44,11 +46,13 @@ function revive(json: string): Board {
     createdAt: string;
     updatedAt: string;
     archivedAt?: string | null;
+    prizesSince?: string | null;
   };
   const dates = {
     createdAt: new Date(raw.createdAt),
     updatedAt: new Date(raw.updatedAt),
     archivedAt: raw.archivedAt ? new Date(raw.archivedAt) : null,
+    prizesSince: raw.prizesSince ? new Date(raw.prizesSince) : null,
   };
   return { ...LATER_COLUMNS, ...raw, ...dates };
 }

@@ -112,6 +112,50 @@ export interface StandingRow {
   metadata: Record<string, unknown> | null;
 }
 
+type RawStanding = {
+  rank: number;
+  player_id: string;
+  display_name: string | null;
+  score: string;
+  reached_at: string;
+  metadata: Record<string, unknown> | null;
+};
+
+const toStanding = (r: RawStanding): StandingRow => ({
+  rank: r.rank,
+  playerId: r.player_id,
+  displayName: r.display_name,
+  score: Number(r.score),
+  reachedAt: new Date(r.reached_at).toISOString(),
+  metadata: r.metadata,
+});
+
+/**
+ * The frozen rows from n ranks above a player to n below (the player among them), best first;
+ * empty when the player has no frozen standing. n = 0 is the player's own row.
+ * tournament_standings_player_idx finds the player's rank, the primary key the window.
+ */
+export async function frozenAround(
+  db: Database,
+  tournamentId: string,
+  instanceKey: string,
+  playerId: string,
+  n: number,
+): Promise<StandingRow[]> {
+  const result = await db.execute<RawStanding>(sql`
+    with me as (
+      select rank from tournament_standings
+      where tournament_id = ${tournamentId} and instance_key = ${instanceKey}
+        and player_id = ${playerId}
+    )
+    select s.rank, s.player_id, s.display_name, s.score, s.reached_at, s.metadata
+    from tournament_standings s, me
+    where s.tournament_id = ${tournamentId} and s.instance_key = ${instanceKey}
+      and s.rank between me.rank - ${n} and me.rank + ${n}
+    order by s.rank`);
+  return result.rows.map(toStanding);
+}
+
 /** A page of frozen standings after `afterRank`, best first. */
 export async function standingsPage(
   db: Database,
@@ -120,23 +164,9 @@ export async function standingsPage(
   afterRank: number,
   limit: number,
 ): Promise<StandingRow[]> {
-  const result = await db.execute<{
-    rank: number;
-    player_id: string;
-    display_name: string | null;
-    score: string;
-    reached_at: string;
-    metadata: Record<string, unknown> | null;
-  }>(sql`
+  const result = await db.execute<RawStanding>(sql`
     select rank, player_id, display_name, score, reached_at, metadata from tournament_standings
     where tournament_id = ${tournamentId} and instance_key = ${instanceKey} and rank > ${afterRank}
     order by rank limit ${limit}`);
-  return result.rows.map((r) => ({
-    rank: r.rank,
-    playerId: r.player_id,
-    displayName: r.display_name,
-    score: Number(r.score),
-    reachedAt: new Date(r.reached_at).toISOString(),
-    metadata: r.metadata,
-  }));
+  return result.rows.map(toStanding);
 }

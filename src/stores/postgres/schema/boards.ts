@@ -3,12 +3,14 @@ import {
   bigint,
   boolean,
   check,
+  index,
   integer,
   jsonb,
   pgTable,
   text,
   timestamp,
 } from "drizzle-orm/pg-core";
+import type { BracketColumn } from "./tournaments";
 
 /**
  * A leaderboard definition. Sort order and operator are fixed at creation (as in Nakama): changing
@@ -73,12 +75,24 @@ export const boards = pgTable(
      * records, but reads answer 410 and new events naming it are refused per item.
      */
     archivedAt: timestamp("archived_at", { withTimezone: true, mode: "date" }),
+    /**
+     * Prize brackets awarded when each daily/weekly/monthly period ends, as a tournament's (empty:
+     * none). Finalised by the every-minute finalisation job (services/board-prizes.ts).
+     */
+    prizes: jsonb("prizes").$type<BracketColumn[]>().notNull().default([]),
+    /**
+     * When the prizes last changed: only periods ending after it are awarded, so attaching prizes
+     * does not award a past period nobody competed for them in.
+     */
+    prizesSince: timestamp("prizes_since", { withTimezone: true, mode: "date" }),
   },
   (t) => [
     check(
       "boards_periods_valid",
       sql`${t.periods} <@ array['all','daily','weekly','monthly']::text[] and cardinality(${t.periods}) > 0`,
     ),
+    // Serves the finalisation job's scan for boards with prizes (few among many boards).
+    index("boards_prizes_idx").on(t.id).where(sql`${t.prizes} <> '[]'::jsonb`),
     check("boards_top_size_range", sql`${t.topSize} between 1 and 10000`),
     check("boards_score_overflow_valid", sql`${t.scoreOverflow} in ('reject', 'clamp')`),
     check("boards_max_increment_positive", sql`${t.maxIncrement} is null or ${t.maxIncrement} > 0`),

@@ -152,7 +152,11 @@ export const tournamentStandings = pgTable(
     }).notNull(),
     metadata: jsonb("metadata").$type<Record<string, unknown>>(),
   },
-  (t) => [primaryKey({ columns: [t.tournamentId, t.instanceKey, t.rank] })],
+  (t) => [
+    primaryKey({ columns: [t.tournamentId, t.instanceKey, t.rank] }),
+    // Serves a player's rank and around-me in a finalised instance (GET .../players/:player).
+    uniqueIndex("tournament_standings_player_idx").on(t.tournamentId, t.instanceKey, t.playerId),
+  ],
 );
 
 /** A prize awarded at finalisation; claimed once (claimed_at is set once and never moves). */

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "tournament_standings_player_idx" ON "tournament_standings" USING btree ("tournament_id","instance_key","player_id");
