@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { JOB_RUN_RETENTION_DAYS } from "../../src/cron/upkeep";
 import worker from "../../src/index";
 import { counters } from "../../src/lib/metrics";
-import { openDatabase } from "../../src/stores/postgres/client";
-import { type OwnDatabase, ownDatabase } from "../helpers/own-database";
+import { type OwnDatabase, ownDatabase, queryOn } from "../helpers/own-database";
 
 type RunRow = {
   job: string;
@@ -35,14 +34,7 @@ describe("job records (a database of its own; real Postgres only)", () => {
     if (!own) throw new Error("no database of its own");
     return own.env;
   };
-  async function query<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
-    const handle = openDatabase(ownEnv(), { maxConnections: 1 });
-    try {
-      return (await handle.db.execute(statement)).rows as T[];
-    } finally {
-      await handle.close();
-    }
-  }
+  const query = <T>(statement: ReturnType<typeof sql>) => queryOn<T>(ownEnv(), statement);
   async function fire(cron: string): Promise<void> {
     const ctx = createExecutionContext();
     try {

@@ -10,7 +10,7 @@ import worker from "../../src/index";
 import { runRollups } from "../../src/services/operations/rollups";
 import { openDatabase } from "../../src/stores/postgres/client";
 import { makeRandom } from "../domain/prng";
-import { type OwnDatabase, ownDatabase } from "../helpers/own-database";
+import { type OwnDatabase, ownDatabase, queryOn } from "../helpers/own-database";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -86,14 +86,7 @@ describe("rollups job (a database of its own; real Postgres only)", () => {
     if (!own) throw new Error("no database of its own");
     return own.env;
   };
-  async function query<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
-    const handle = openDatabase(ownEnv(), { maxConnections: 1 });
-    try {
-      return (await handle.db.execute(statement)).rows as T[];
-    } finally {
-      await handle.close();
-    }
-  }
+  const query = <T>(statement: ReturnType<typeof sql>) => queryOn<T>(ownEnv(), statement);
   /** One run of the job on a connection of its own, with the test's clock and bounds. */
   async function rollUp(now: number, bounds = { maxRows: 1_000_000, maxSeconds: 60 }) {
     const handle = openDatabase(ownEnv(), { maxConnections: 1 });

@@ -7,9 +7,8 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IDEMPOTENCY_WINDOW_DAYS, utcDayFrom } from "../../src/domain";
 import worker from "../../src/index";
-import { openDatabase } from "../../src/stores/postgres/client";
 import { uniqueId } from "../helpers/factories";
-import { type OwnDatabase, ownDatabase } from "../helpers/own-database";
+import { type OwnDatabase, ownDatabase, queryOn } from "../helpers/own-database";
 
 // The daily upkeep drops idempotency days and event months past retention in the whole database:
 // it runs in a database of its own, so it never drops what other files' tests just created.
@@ -25,14 +24,7 @@ describe("daily upkeep cron (a database of its own; real Postgres only)", () => 
     if (!own) throw new Error("no database of its own");
     return own.env;
   };
-  async function query<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
-    const handle = openDatabase(ownEnv(), { maxConnections: 1 });
-    try {
-      return (await handle.db.execute(statement)).rows as T[];
-    } finally {
-      await handle.close();
-    }
-  }
+  const query = <T>(statement: ReturnType<typeof sql>) => queryOn<T>(ownEnv(), statement);
 
   it("keeps partitions ahead and the idempotency days over the window and a week ahead, idempotently", async ({
     skip,

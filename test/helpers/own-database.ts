@@ -19,6 +19,19 @@ const MIGRATIONS = import.meta.glob<string>("../../migrations/*.sql", {
   eager: true,
 });
 
+/** Rows of one statement on `env`'s database, over a connection of its own. */
+export async function queryOn<T>(
+  env: typeof testEnv,
+  statement: ReturnType<typeof sql>,
+): Promise<T[]> {
+  const handle = openDatabase(env, { maxConnections: 1 });
+  try {
+    return (await handle.db.execute(statement)).rows as T[];
+  } finally {
+    await handle.close();
+  }
+}
+
 export interface OwnDatabase {
   /** testEnv with DATABASE_URL pointing at this database. */
   env: typeof testEnv;

@@ -51,18 +51,23 @@ export const LeaderboardPageSchema = z
   })
   .openapi("LeaderboardPage");
 
+/** A player's standing on a board-period or a tournament instance (after what it names). */
+export const standingFields = {
+  score: z.number(),
+  rank: z.number().int(),
+  total: z.number().int(),
+  percentile: z.number(),
+  reachedAt: z.string(),
+  displayName: z.string().optional(),
+};
+
 export const PlayerRankSchema = z
   .object({
     playerId: z.string(),
     board: z.string(),
     period: z.string(),
     periodKey: z.string(),
-    score: z.number(),
-    rank: z.number().int(),
-    total: z.number().int(),
-    percentile: z.number(),
-    reachedAt: z.string(),
-    displayName: z.string().optional(),
+    ...standingFields,
   })
   .openapi("PlayerRank");
 

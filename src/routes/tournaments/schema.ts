@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { isValidTimeZone, unstorableJson } from "../../domain";
-import { EntrySchema, PlayerIdSchema } from "../leaderboards/schema";
+import { EntrySchema, PlayerIdSchema, standingFields } from "../leaderboards/schema";
 import { BracketSchema } from "./brackets";
 
 const TournamentIdSchema = z
@@ -153,12 +153,7 @@ export const InstancePlayerSchema = z
     instance: z.string(),
     final: FinalFlag,
     playerId: z.string(),
-    score: z.number(),
-    rank: z.number().int(),
-    total: z.number().int(),
-    percentile: z.number(),
-    reachedAt: z.string(),
-    displayName: z.string().optional(),
+    ...standingFields,
   })
   .openapi("TournamentPlayerRank");
 
