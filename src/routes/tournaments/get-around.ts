@@ -1,6 +1,6 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
-import { requireTournament } from "../../services/tournaments/definitions";
+import { readTournament } from "../../services/tournaments/definitions";
 import { readInstanceAround } from "../../services/tournaments/player-standings";
 import { readableInstance } from "../../services/tournaments/standings";
 import { guardedRoute } from "../access";
@@ -32,7 +32,7 @@ export function registerGetTournamentAround(app: OpenAPIHono<AppContext>): void 
     const { id, player } = c.req.valid("param");
     const query = c.req.valid("query");
     const reads = c.get("stores");
-    const tournament = await requireTournament(reads.db(), id);
+    const tournament = await readTournament(reads.db(), id);
     const instance = readableInstance(tournament, query.instance, Date.now());
     const around = await readInstanceAround(reads, tournament, instance.key, player, query.n);
     if (!around)

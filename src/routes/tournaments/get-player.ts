@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
-import { requireTournament } from "../../services/tournaments/definitions";
+import { readTournament } from "../../services/tournaments/definitions";
 import { readInstancePlayer } from "../../services/tournaments/player-standings";
 import { readableInstance } from "../../services/tournaments/standings";
 import { guardedRoute } from "../access";
@@ -32,7 +32,7 @@ export function registerGetTournamentPlayer(app: OpenAPIHono<AppContext>): void 
     const { id, player } = c.req.valid("param");
     const query = c.req.valid("query");
     const reads = c.get("stores");
-    const tournament = await requireTournament(reads.db(), id);
+    const tournament = await readTournament(reads.db(), id);
     const instance = readableInstance(tournament, query.instance, Date.now());
     const standing = await readInstancePlayer(reads, tournament, instance.key, player);
     if (!standing)

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { requireTournament } from "../../services/tournaments/definitions";
+import { readTournament } from "../../services/tournaments/definitions";
 import { readableInstance, readStandings } from "../../services/tournaments/standings";
 import { cachedJson, matchesEtag, pageCacheMode, pageTags } from "../../stores/cache/pages";
 import { tournamentBoardId } from "../../stores/postgres/tournaments";
@@ -34,17 +34,20 @@ const route = guardedRoute({
  * purges its tags), and an ended one may be finalised at any moment.
  */
 const TTL_SECONDS = 2;
+/** How long past its TTL a page may be served while one refresh runs (as a board page's). */
+const REFRESH_SECONDS = 2;
 
 export function registerGetStandings(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
     const reads = c.get("stores");
-    const tournament = await requireTournament(reads.db(), id);
+    const tournament = await readTournament(reads.db(), id);
     const instance = readableInstance(tournament, query.instance, Date.now());
     const cacheKey =
       `https://edge-cache.internal/v1/tournaments/${encodeURIComponent(id)}/${instance.key}` +
       `?limit=${query.limit}&cursor=${encodeURIComponent(query.cursor ?? "")}`;
+    const tags = pageTags(tournamentBoardId(id), instance.key);
     const cached = await cachedJson(
       cacheKey,
       async () => ({
@@ -53,13 +56,21 @@ export function registerGetStandings(app: OpenAPIHono<AppContext>): void {
       }),
       {
         mode: pageCacheMode(c.env),
-        tags: pageTags(tournamentBoardId(id), instance.key),
+        tags,
         freshSeconds: TTL_SECONDS,
-        staleSeconds: 2,
+        staleSeconds: REFRESH_SECONDS,
         waitUntil: (p) => c.executionCtx.waitUntil(p),
       },
     );
-    const headers = { "cache-control": `public, max-age=${TTL_SECONDS}`, etag: cached.etag };
+    // As a board page's: Workers Cache stores it by these, and the consumer's purge of the
+    // instance's tag (its hidden board-period) reaches it.
+    const headers = {
+      "cache-control": `public, max-age=${TTL_SECONDS}, stale-while-revalidate=${REFRESH_SECONDS}`,
+      "cache-tag": tags.join(","),
+      etag: cached.etag,
+      "x-edge-cache": cached.outcome.toUpperCase(),
+      age: String(Math.floor(cached.ageSeconds)),
+    };
     if (matchesEtag(c.req.header("if-none-match"), cached.etag)) return c.body(null, 304, headers);
     return c.body(cached.body, 200, {
       ...headers,

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { requireTournament, tournamentView } from "../../services/tournaments/definitions";
+import { readTournament, tournamentView } from "../../services/tournaments/definitions";
 import { guardedRoute } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
@@ -23,7 +23,7 @@ const route = guardedRoute({
 
 export function registerGetTournament(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
-    const tournament = await requireTournament(c.get("stores").db(), c.req.valid("param").id);
+    const tournament = await readTournament(c.get("stores").db(), c.req.valid("param").id);
     c.header("cache-control", "no-store");
     return c.json(tournamentView(tournament, Date.now()), 200);
   });

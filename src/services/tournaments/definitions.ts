@@ -10,6 +10,7 @@ import {
   tournamentStatus,
 } from "../../domain";
 import { ApiError } from "../../lib/errors";
+import { cachedTournament, keepTournament } from "../../stores/cache/tournaments";
 import type { Database } from "../../stores/postgres/client";
 import type { Tournament } from "../../stores/postgres/schema";
 import {
@@ -76,6 +77,19 @@ export async function requireTournament(db: Database, id: string): Promise<Tourn
   const [row] = await selectTournaments(db, [id]);
   if (!row) throw new ApiError("NOT_FOUND", `Tournament "${id}" does not exist`);
   return row;
+}
+
+/**
+ * requireTournament for reads: the definition from the isolate's copy when it has one (kept a
+ * minute: definitions do not change), so a cached standings read costs what a board page costs.
+ */
+export async function readTournament(db: Database, id: string): Promise<Tournament> {
+  const now = Date.now();
+  const held = cachedTournament(id, now);
+  if (held) return held;
+  const tournament = await requireTournament(db, id);
+  keepTournament(tournament, now);
+  return tournament;
 }
 
 const iso = (d: Date) => d.toISOString();
