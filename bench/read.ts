@@ -414,6 +414,54 @@ async function stampede(server: Server): Promise<{
   return { latenciesMs, statuses, delta, limit };
 }
 
+/**
+ * A running one-off tournament whose instance holds a copy of the bench board's records (one
+ * INSERT … SELECT; the score bands follow by trigger). Returns its top-100 standings URL, checked.
+ */
+async function seedTournament(
+  server: Server,
+  dbUrl: string,
+  neonWsProxy: string,
+  topScore: number,
+): Promise<string> {
+  const id = `bench-cup-${runId}`;
+  const res = await fetch(`${server.base}/v1/admin/tournaments`, {
+    method: "POST",
+    headers: {
+      ...CLIENT_HEADERS,
+      authorization: `Bearer ${ADMIN_KEY}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({
+      id,
+      name: "Bench cup",
+      topSize: TOP_SIZE,
+      startsAt: new Date(Date.now() - 60_000).toISOString(),
+      endsAt: new Date(Date.now() + 86_400_000).toISOString(),
+    }),
+  });
+  if (res.status !== 201)
+    throw new Error(`POST /v1/admin/tournaments: ${res.status} ${await res.text()}`);
+  say(`copying ${fmt(PLAYERS)} records into tournament ${id}'s instance …`);
+  await withDatabase(dbUrl, neonWsProxy, async (pool: Pool) => {
+    await pool.query(
+      `insert into scores (board_id, period_key, player_id, score, sort_score, reached_at, version)
+       select $1, 'main', player_id, score, sort_score, reached_at, version
+       from scores where board_id = $2 and period_key = 'all'`,
+      [`~t.${id}`, BOARD],
+    );
+    await pool.query("vacuum (analyze) scores");
+  });
+  const url = `${server.base}/v1/tournaments/${id}/leaderboard?limit=100`;
+  const { body } = await getJson<PageBody>(url);
+  if (body.entries.length !== 100 || body.entries[0]?.score !== topScore) {
+    throw new Error(
+      `tournament ${id}'s standings are wrong: ${body.entries.length} entries, top score ${body.entries[0]?.score} (expected ${topScore})`,
+    );
+  }
+  return url;
+}
+
 /** Sets the bench board's page TTL (PATCH /v1/admin/boards/:board). */
 async function setPageTtl(server: Server, seconds: number): Promise<void> {
   const res = await fetch(`${server.base}/v1/admin/boards/${BOARD}`, {
@@ -752,6 +800,23 @@ async function main() {
       board: BOARD,
       player: (i) => (farDown[(i * 7_919 + 13) % farDown.length] as SeededPlayer).playerId,
       get: (url, headers, expect) => getChecked(url, headers, expect),
+    });
+    // A tournament's standings are a board page by another name: the same cost is expected.
+    const standings100 = await seedTournament(
+      server,
+      dbUrl,
+      adminStack.neonWsProxy,
+      seeded.topScore,
+    );
+    userCases.splice(1, 0, {
+      label: "tournament top-100, cached",
+      request: async () => {
+        await getChecked(standings100, {}, { "x-edge-cache": /^(HIT|STALE)$/ });
+      },
+      prepare: async () => {
+        await getChecked(standings100, {}, { "x-edge-cache": /^(MISS|HIT|STALE)$/ });
+      },
+      nakamaCpuMs: NAKAMA.topCpuMs,
     });
     say(
       `the reads players make: ${ROUNDS} rounds, ${userCases.length} cases each, ${CONNECTIONS} connections closed loop, ${SECONDS} s per case …`,
