@@ -334,6 +334,7 @@ async function main(): Promise<number> {
     server = await startWorkerdServer(
       { BENCH_DATABASE_URL: dbUrl, REDIS_URL: redisUrl, ADMIN_KEY },
       () => {},
+      { assets: true },
     );
     // miniflare's entry: the asset router in front of the Worker, as on the platform.
     const base = server.proxyBase.replace(/\/$/, "");
