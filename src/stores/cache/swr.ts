@@ -179,12 +179,17 @@ export class SwrCache<V> {
     const call: Call = { since: since ?? now, realSince: since ?? startedAt, involved, options };
     const found = new Map<string, Resolved<V>>();
     let open = [...new Set(keys)];
+    // The first judgement is made at `now` itself; later rounds (after waiting) at `now` plus the
+    // time waited. The clock can move between two lines of one synchronous run (a test caught a
+    // page judged 1 ms late, stale instead of fresh at its last fresh millisecond).
+    let first = true;
     for (let pauseMs = 2; open.length > 0; pauseMs = Math.min(pauseMs * 2, this.policy.maxPollMs)) {
       const toLoad: string[] = [];
       const background: string[] = [];
       const waiting: string[] = [];
       const failed: Array<{ key: string; error: unknown }> = [];
-      const at = clock();
+      const at = first ? now : clock();
+      first = false;
       for (const key of open) {
         const verdict = this.judge(key, at, call);
         if (verdict.kind === "value") found.set(key, verdict.resolved);
