@@ -15,6 +15,9 @@
 //   BENCH_SECONDS (one-per-request case, default 15)   BENCH_CONNECTIONS (default 50)
 //   BENCH_EVENTS (100-per-request case, default 100000)   BENCH_CONCURRENCY (its requests in flight, default 8)
 //   BENCH_ROUNDS (rounds of both cases, default 1; 4 for the issue's comparison)
+//   BENCH_PROFILE=1: where workerd's CPU goes in the one-per-request case, by worker (ours, the local
+//     queue broker, cache and rate limiter) and by function of ours (V8 sampling profiler); BENCH_PROFILE_OUT=file.cpuprofile
+//     also writes our worker's profile there
 //   DATABASE_URL (a real Postgres; unset: embedded PGlite, no ceiling / statement counts)
 //   REDIS_URL (optional)   BENCH_SERVER_LOG (a file to keep the worker's output in)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -48,6 +51,13 @@ import {
 import { httpPostJson } from "./lib/http.ts";
 import { closedLoop, type LoadResult } from "./lib/load.ts";
 import { NAKAMA, NAKAMA_REFERENCE, versusNakama } from "./lib/nakama.ts";
+import {
+  busyByGroup,
+  formatGroups,
+  openProfilers,
+  ourProfile,
+  topSelfTime,
+} from "./lib/profile.ts";
 import { DEV_REDIS_PREFIX, deleteBoardKeys, openRedisClient } from "./lib/seed-board.ts";
 import { startDevServer } from "./lib/server.ts";
 import { fmt, freePort, percentile, runPool } from "./lib/stats.ts";
@@ -58,6 +68,8 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+/** BENCH_PROFILE=1: where workerd's CPU goes in the one-per-request case (V8 sampling profiler). */
+const PROFILE = process.env.BENCH_PROFILE === "1";
 const PER_REQUEST = 100;
 const ADMIN_KEY = "bench-admin-key";
 const say = (line: string) => console.log(`[bench:ingest] ${line}`);
@@ -394,7 +406,8 @@ async function measureCeiling(
 
 /** What the rounds share: the server, the events sent so far (for the fold), the check's pool. */
 interface Run {
-  server: { base: string; pid: number; lines: string[] };
+  /** helloBase: the hello-world worker on the same workerd (bench/lib/workerd.ts), for the floor. */
+  server: { base: string; pid: number; lines: string[]; helloBase?: string };
   how: string;
   /** Every event sent, with the request it went in (-1: the warm-up). */
   sent: Array<ClientEvent & { request: number }>;
@@ -405,7 +418,7 @@ interface Run {
 
 /** One case's figures in one round, for the summary. */
 interface CaseFigures {
-  kind: "single" | "batch";
+  kind: "single" | "batch" | "floor";
   round: number;
   events: number;
   /** Events answered 202 per second while the load ran. */
@@ -417,6 +430,8 @@ interface CaseFigures {
   requestP99: number;
   /** Requests not answered 202 (the single case goes on; the batch case stops at the first). */
   failures: number;
+  /** The floor case: workerd CPU of serving one hello-world request, the runtime's own share. */
+  servingMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -517,6 +532,11 @@ async function singleCase(run: Run, round: number): Promise<CaseFigures> {
   );
 
   const baseline = await persistedCount(run.server.base);
+  const profiler =
+    PROFILE && process.env.BENCH_INSPECTOR_PORT
+      ? await openProfilers(Number(process.env.BENCH_INSPECTOR_PORT))
+      : undefined;
+  await profiler?.start();
   const cpuBefore = serverCpuSeconds(run.server.pid);
   const started = performance.now();
   const { load, accepted } = await sendSingles(run, `r${round}s`, SECONDS);
@@ -535,6 +555,20 @@ async function singleCase(run: Run, round: number): Promise<CaseFigures> {
   await waitDurable(run.server.base, baseline, accepted.length, 15 * 60_000, started);
   const durableSeconds = (performance.now() - started) / 1000;
   const cpu = cpuDelta(cpuBefore, serverCpuSeconds(run.server.pid));
+  if (profiler) {
+    const profiles = await profiler.stop();
+    profiler.close();
+    say(`  workerd's JavaScript by worker: ${formatGroups(busyByGroup(profiles))}`);
+    say(
+      "  our worker's self time by function (sampling profiler; its overhead is in the CPU figure):",
+    );
+    const ours = ourProfile(profiles);
+    for (const line of ours ? topSelfTime(ours, 30) : []) say(`    ${line}`);
+    if (ours && process.env.BENCH_PROFILE_OUT) {
+      writeFileSync(process.env.BENCH_PROFILE_OUT, JSON.stringify(ours));
+      say(`  our worker's profile: ${process.env.BENCH_PROFILE_OUT} (open it in Chrome DevTools)`);
+    }
+  }
   const figures: CaseFigures = {
     kind: "single",
     round,
@@ -551,6 +585,77 @@ async function singleCase(run: Run, round: number): Promise<CaseFigures> {
       `POST p50 ${fmt(figures.requestP50, 1)} ms, p99 ${fmt(figures.requestP99, 1)} ms; CPU per event ${formatShares(figures.cpu)}`,
   );
   return figures;
+}
+
+/**
+ * The floor under the one-per-request case, on the same workerd in the same round: a hello-world
+ * worker (no framework, no credential, no database) answering GET, then the same worker queueing
+ * each POSTed event on a queue of its own whose consumer acks it, both at CONNECTIONS closed loop.
+ * The first is the runtime's cost of serving a request; the second minus the first is the local
+ * queue broker's per event (send, store, deliver in batches of 100, ack), which runs in workerd
+ * beside our worker and which production runs elsewhere.
+ */
+async function floorCase(run: Run, round: number, helloBase: string): Promise<CaseFigures> {
+  const seconds = Math.min(SECONDS, 10);
+  say(
+    `floor: a hello-world worker on the same workerd, ${CONNECTIONS} connections, ${seconds} s each …`,
+  );
+  const cpuHello = serverCpuSeconds(run.server.pid);
+  const hello = await closedLoop({
+    concurrency: CONNECTIONS,
+    seconds,
+    request: async () => {
+      const reply = await httpPostJson(`${helloBase}/health`, {}, "{}");
+      if (reply.status !== 200) throw new Error(`hello-world answered ${reply.status}`);
+    },
+  });
+  const helloCpu = cpuSharesMs(
+    cpuDelta(cpuHello, serverCpuSeconds(run.server.pid)),
+    hello.latenciesMs.length,
+  );
+  const deliveredBefore = Number(await (await fetch(`${helloBase}/delivered`)).text());
+  const cpuBefore = serverCpuSeconds(run.server.pid);
+  const started = performance.now();
+  const queued = await closedLoop({
+    concurrency: CONNECTIONS,
+    seconds,
+    request: async (i) => {
+      const reply = await httpPostJson(
+        `${helloBase}/event`,
+        {},
+        JSON.stringify(singleEvent(i, `f${round}`)),
+      );
+      if (reply.status !== 202) throw new Error(`hello-world queueing answered ${reply.status}`);
+    },
+  });
+  const events = queued.latenciesMs.length;
+  for (;;) {
+    const delivered = Number(await (await fetch(`${helloBase}/delivered`)).text());
+    if (delivered - deliveredBefore >= events) break;
+    if (performance.now() - started > 120_000)
+      throw new Error(
+        `floor: ${delivered - deliveredBefore} of ${events} events delivered after 120 s`,
+      );
+    await sleep(100);
+  }
+  const durableSeconds = (performance.now() - started) / 1000;
+  const cpu = cpuSharesMs(cpuDelta(cpuBefore, serverCpuSeconds(run.server.pid)), events);
+  say(
+    `  floor: serving a request ${fmt(helloCpu.ours, 3)} ms of workerd CPU (${fmt(hello.latenciesMs.length / hello.seconds)}/s); ` +
+      `queueing an event and delivering it ${fmt(cpu.ours, 3)} ms (${fmt(events / queued.seconds)} accepted/s): the local queue broker's share ${fmt(cpu.ours - helloCpu.ours, 3)} ms per event`,
+  );
+  return {
+    kind: "floor",
+    round,
+    events,
+    acceptedPerS: events / queued.seconds,
+    durablePerS: events / durableSeconds,
+    cpu,
+    requestP50: percentile(queued.latenciesMs, 50),
+    requestP99: percentile(queued.latenciesMs, 99),
+    servingMs: helloCpu.ours,
+    failures: queued.failures + hello.failures,
+  };
 }
 
 type BatchLine = { size: number; ms: number; queue: string; statements: number; writes: number };
@@ -708,6 +813,23 @@ function printSummary(figures: CaseFigures[]): void {
       );
     }
   }
+  const floors = figures.filter((x) => x.kind === "floor");
+  if (floors.length > 0) {
+    say(
+      "  the floor, same workerd, same rounds (a hello-world worker: serving a request; queueing each event on a local queue whose consumer acks it):",
+    );
+    for (const f of floors) {
+      const broker = f.cpu.ours - (f.servingMs ?? 0);
+      const single = figures.find((x) => x.kind === "single" && x.round === f.round);
+      const ours = single ? single.cpu.ours - broker : undefined;
+      say(
+        `    round ${f.round}: serving ${fmt(f.servingMs ?? 0, 3)} ms, queueing and delivering ${fmt(f.cpu.ours, 3)} ms: the local queue broker ${fmt(broker, 3)} ms per event` +
+          (single && ours !== undefined
+            ? `; one per request without it and the Node bridges: workerd ${fmt(ours, 3)} + Postgres ${fmt(single.cpu.postgres, 3)} + Redis ${fmt(single.cpu.redis, 3)} = ${fmt(ours + single.cpu.postgres + single.cpu.redis, 3)} ms per event (target ≤ 0.25)`
+            : ""),
+      );
+    }
+  }
   say(`  against ${NAKAMA_REFERENCE} (its figures, not measured here):`);
   for (const f of figures.filter((x) => x.kind === "single")) {
     say(
@@ -757,7 +879,13 @@ async function main() {
     pgliteDir = mkdtempSync(join(tmpdir(), "edgeboard-bench-"));
   }
 
-  let server: { base: string; pid: number; lines: string[]; stop(): Promise<void> };
+  let server: {
+    base: string;
+    pid: number;
+    lines: string[];
+    helloBase?: string;
+    stop(): Promise<void>;
+  };
   let how: string;
   if (adminStack && benchDbUrl) {
     // A real Postgres: serve the worker on workerd directly (bench/lib/workerd.ts), without the
@@ -770,6 +898,7 @@ async function main() {
     say("starting the worker on workerd …");
     // The consumer's per-batch log lines (batch time, statements) are read from the worker output.
     process.env.WRANGLER_LOG = "log";
+    if (PROFILE) process.env.BENCH_INSPECTOR_PORT ??= String(freePort());
     server = await startWorkerdServer(
       { BENCH_DATABASE_URL: benchDbUrl, REDIS_URL: process.env.REDIS_URL, ADMIN_KEY },
       say,
@@ -840,6 +969,7 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round++) {
       say(`round ${round} / ${ROUNDS}`);
       // Interleaved: both cases in every round, so a machine that drifts moves both alike.
+      if (server.helloBase) figures.push(await floorCase(run, round, server.helloBase));
       figures.push(await singleCase(run, round));
       const batch = await batchCase(run, round);
       figures.push(batch.figures);

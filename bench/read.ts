@@ -43,7 +43,13 @@ import { collectGarbage } from "./lib/gc.ts";
 import { type HttpHead, httpGet, httpGetDiscard } from "./lib/http.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/load.ts";
 import { NAKAMA, NAKAMA_REFERENCE } from "./lib/nakama.ts";
-import { openProfiler, topSelfTime } from "./lib/profile.ts";
+import {
+  busyByGroup,
+  formatGroups,
+  openProfilers,
+  ourProfile,
+  topSelfTime,
+} from "./lib/profile.ts";
 import {
   DEV_REDIS_PREFIX,
   deleteBoardKeys,
@@ -315,7 +321,7 @@ async function runCase(
   const metricsBefore = await metrics(server.base);
   const profiler =
     PROFILE && process.env.BENCH_INSPECTOR_PORT
-      ? await openProfiler(Number(process.env.BENCH_INSPECTOR_PORT))
+      ? await openProfilers(Number(process.env.BENCH_INSPECTOR_PORT))
       : undefined;
   await profiler?.start();
   const cpuBefore = serverCpuSeconds(server.pid);
@@ -327,9 +333,14 @@ async function runCase(
   });
   const cpu = cpuDelta(cpuBefore, serverCpuSeconds(server.pid));
   if (profiler) {
-    say("  workerd self time by function (sampling profiler; its overhead is in the CPU figure):");
-    for (const line of topSelfTime(await profiler.stop(), 25)) say(`    ${line}`);
+    const profiles = await profiler.stop();
     profiler.close();
+    say(`  workerd's JavaScript by worker: ${formatGroups(busyByGroup(profiles))}`);
+    say(
+      "  our worker's self time by function (sampling profiler; its overhead is in the CPU figure):",
+    );
+    const ours = ourProfile(profiles);
+    for (const line of ours ? topSelfTime(ours, 25) : []) say(`    ${line}`);
   }
   const delta = metricsDelta(metricsBefore, await metrics(server.base));
   if (load.failures > 0) {

@@ -33,9 +33,12 @@ const START_TIMEOUT_MS = 120_000;
 /**
  * The runtime's floor: a worker that answers what GET /health answers, with no framework and no
  * middleware, served by the same workerd on a socket of its own. GET /page answers the bytes last
- * PUT there (bench:read puts the cached top-100 page): the runtime's floor for a page read.
+ * PUT there (bench:read puts the cached top-100 page): the runtime's floor for a page read. POST
+ * /event queues its body on a queue of its own whose consumer acks it (GET /delivered counts
+ * them): the runtime's and the local queue broker's floor for one score per request.
  */
 const HELLO_MODULE = "hello-floor.js";
+const FLOOR_QUEUE = "bench-floor-events";
 const LIFTED_LIMITS = "lifted-limits";
 const LIFTED_MODULE = "lifted-limits.js";
 const LIFTED_SOURCE = `import { WorkerEntrypoint } from "cloudflare:workers";
@@ -47,15 +50,28 @@ export class Limiter extends WorkerEntrypoint {
 export default { fetch: () => new Response("every limit lifted") };
 `;
 const HELLO_SOURCE = `const body = JSON.stringify({ status: "ok", environment: "development" });
+const json = { "content-type": "application/json; charset=utf-8" };
 let page = "";
+let delivered = 0;
 export default {
-  async fetch(request) {
-    if (new URL(request.url).pathname !== "/page") return new Response(body, { headers: { "content-type": "application/json" } });
+  async fetch(request, env) {
+    const path = new URL(request.url).pathname;
+    if (path === "/event") {
+      // The floor of one score per request: the event queued, as POST /v1/events queues it.
+      await env.FLOOR_EVENTS.sendBatch([{ body: await request.json(), contentType: "json" }]);
+      return new Response('{"accepted":1}', { status: 202, headers: json });
+    }
+    if (path === "/delivered") return new Response(String(delivered));
+    if (path !== "/page") return new Response(body, { headers: json });
     if (request.method === "PUT") {
       page = await request.text();
       return new Response(null, { status: 204 });
     }
-    return new Response(page, { headers: { "content-type": "application/json; charset=utf-8" } });
+    return new Response(page, { headers: json });
+  },
+  async queue(batch) {
+    for (const message of batch.messages) message.ack();
+    delivered += batch.messages.length;
   },
 };
 `;
@@ -401,6 +417,10 @@ async function serve(): Promise<void> {
           {
             name: "hello-floor",
             compatibilityDate: workerOptions.compatibilityDate,
+            // Its own queue, batched as the score queue is (wrangler.toml): the local broker's
+            // cost per message, measured by bench:ingest's floor.
+            queueProducers: { FLOOR_EVENTS: { queueName: FLOOR_QUEUE } },
+            queueConsumers: { [FLOOR_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 } },
             modules: [{ type: "ESModule", path: join(outDir, HELLO_MODULE) }],
             modulesRoot: outDir,
             unsafeDirectSockets: [{ host: "127.0.0.1", port: helloPort }],

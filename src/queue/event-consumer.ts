@@ -14,8 +14,7 @@ import {
 } from "../services/projection/score-projection";
 import { getBoards } from "../stores/cache/boards";
 import { metricsSinkFor } from "../stores/metrics";
-import type { Database, SessionDatabase } from "../stores/postgres/client";
-import { openDatabase } from "../stores/postgres/client";
+import { type Database, queryDatabase } from "../stores/postgres/client";
 import { isSchemaMissing, MIGRATE_HINT } from "../stores/postgres/errors";
 import {
   type ContributionRow,
@@ -108,9 +107,11 @@ export async function consumeEventBatch(
     items,
     Math.min(MAX_PARALLEL_WRITES, Math.max(1, Math.ceil(items.length / EVENTS_PER_WRITE))),
   );
-  const handle = openDatabase(env, { maxConnections: groups.length });
+  // One HTTP query per statement (Neon's proxy runs it on a connection it keeps), not a WebSocket
+  // session per batch: a session's setup cost Postgres and the worker more than a 100-event
+  // batch's own statement (docs/benchmarks.md, "One score per request").
+  const db = queryDatabase(env);
   try {
-    const db = handle.db;
     const outcome: Outcome = {
       changes: [],
       statements: 0,
@@ -212,8 +213,6 @@ export async function consumeEventBatch(
       error: describeError(error),
     });
     await Promise.all(accepted.map((message) => retryOrBury(env, batch.queue, message, error)));
-  } finally {
-    await handle.close();
   }
 }
 
@@ -342,7 +341,7 @@ function toRows(
 
 /** What every write of one batch shares, down through the halves of a bisection. */
 interface BatchWrites {
-  db: SessionDatabase;
+  db: Database;
   env: AppBindings;
   queue: string;
   role: QueueRole;
@@ -544,7 +543,7 @@ export const PROJECTION_ATTEMPTS = 3;
  * written the messages are retried: nothing is dropped unrecorded. Returns what was queued.
  */
 async function settleProjection(
-  db: SessionDatabase,
+  db: Database,
   queue: string,
   landed: Message<unknown>[],
   projection: ProjectionOutcome,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { EventMessage } from "../../src/domain/messages";
 import type { AppBindings } from "../../src/env";
 import worker from "../../src/index";
+import { counters } from "../../src/lib/metrics";
 import { openDatabase } from "../../src/stores/postgres/client";
 import {
   type ContributionRow,
@@ -310,6 +311,23 @@ async function persist(
     await handle.close();
   }
 }
+
+describe("transport", () => {
+  it("a batch is written with HTTP queries: no WebSocket session, a few round trips", async () => {
+    const board = await createBoard({ operator: "increment" });
+    const before = { ...counters };
+    const result = await deliver(
+      Array.from({ length: 40 }, (_, i) => scoreEvent(board, `http-p${i % 7}`, 1, recent(1))),
+    );
+    expect(result.explicitAcks).toHaveLength(40);
+    expect(counters.postgresConnections - before.postgresConnections).toBe(0);
+    // The batch write and the record counts (board definitions may come from the isolate).
+    const queries = counters.postgresQueries - before.postgresQueries;
+    expect(queries).toBeGreaterThanOrEqual(2);
+    expect(queries).toBeLessThanOrEqual(3);
+    expect((await scoreRows(board)).reduce((sum, r) => sum + Number(r.score), 0)).toBe(40);
+  });
+});
 
 describe("what a batch hands to the projections", () => {
   it("a score that does not beat the best writes nothing and projects nothing", async () => {

@@ -13,7 +13,7 @@ interface RowsResultHKT extends PgQueryResultHKT {
 
 /**
  * What services take: any drizzle database over this schema, one statement per call. Both the
- * HTTP client (request paths) and the WebSocket pool (consumer batches, cron jobs) are one.
+ * HTTP client (request paths, score batches) and the WebSocket pool (cron jobs) are one.
  */
 export type Database = PgDatabase<RowsResultHKT, typeof schema>;
 
@@ -111,8 +111,8 @@ export function queryDatabase(env: DatabaseEnv): Database {
 }
 
 /**
- * A drizzle client over a Neon WebSocket pool, for work that runs several statements at once or
- * in a session: queue batches (parallel upserts) and cron jobs. Created per batch or run; it must
+ * A drizzle client over a Neon WebSocket pool, for work that needs a session (interactive
+ * transactions): cron jobs, dead-letter batches, moderation. Created per batch or run; it must
  * never be held in module scope: a Worker's sockets cannot outlive the request that opened them.
  */
 export function openDatabase(

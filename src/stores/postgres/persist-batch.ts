@@ -1,13 +1,12 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { ScoreChange } from "../../domain/records.ts";
 
 /**
- * Any drizzle Neon client (whatever its schema): this module imports no project code (types only),
- * so the ingest benchmark can run the very same statement from Node to measure the database's
- * ceiling.
+ * Any drizzle Neon client, over HTTP or a WebSocket pool, whatever its schema: this module imports
+ * no project code (types only), so the ingest benchmark can run the very same statement from Node
+ * to measure the database's ceiling.
  */
-type Database = NeonDatabase<Record<string, unknown>>;
+type Database = { execute(query: SQL): PromiseLike<{ rows: unknown[] }> };
 
 /** One event as the consumer hands it to Postgres (JSON, so one parameter carries the batch). */
 export interface EventRow {
@@ -122,13 +121,7 @@ export async function persistBatch(
   const batches = counts.batches ?? 1;
   const inBatchDuplicates = counts.inBatchDuplicates ?? 0;
   const rejected = counts.rejected ?? 0;
-  const result = await db.execute<{
-    persisted: number;
-    duplicates: number;
-    refused: string[] | null;
-    written_at: string | number;
-    changes: RawChange[] | null;
-  }>(sql`
+  const result = await db.execute(sql`
     with input as (
       -- distinct: a client may repeat an id inside one request; it counts once.
       select distinct on (event_id) *
@@ -428,7 +421,15 @@ export async function persistBatch(
       (select count(*) from stored) + (select count(*) from named) + (select count(*) from counted)
         as _touched
   `);
-  const row = result.rows[0];
+  const row = result.rows[0] as
+    | {
+        persisted: number;
+        duplicates: number;
+        refused: string[] | null;
+        written_at: string | number;
+        changes: RawChange[] | null;
+      }
+    | undefined;
   if (!row) throw new Error("persistBatch: the statement returned no row");
   return {
     persisted: Number(row.persisted),
