@@ -412,6 +412,8 @@ interface Run {
   /** Every event sent, with the request it went in (-1: the warm-up). */
   sent: Array<ClientEvent & { request: number }>;
   nextRequest: number;
+  /** The single case's players' tokens, by player id. */
+  playerTokens: Map<string, string>;
   xactPool: Pool | undefined;
   benchDbName: string | undefined;
 }
@@ -466,13 +468,21 @@ async function waitDurable(
   }
 }
 
-/** The i-th event of the single case: boards in turn, 10,000 players, distinct instants. */
-function singleEvent(i: number, salt: string): ClientEvent {
+/**
+ * Players of the single case, each with a token of its own: a game client sends its score with
+ * its player's token, so each request pays what a client's does (the token's verification, the
+ * player's per-PoP budget and its global one in Upstash). 2,000 players at ~2,000 requests/s send
+ * ~60 a minute each, under the global 300 (wrangler.toml).
+ */
+const SINGLE_PLAYERS = 2_000;
+
+/** The i-th event of the single case: boards in turn, SINGLE_PLAYERS players, distinct instants. */
+function singleEvent(i: number): ClientEvent {
   const board = BOARDS[i % BOARDS.length] as BoardSpec;
   return {
     id: crypto.randomUUID(),
     type: "game_ended",
-    playerId: `${salt}p${(i * 7919) % 10_000}`,
+    playerId: `solo${(i * 7919) % SINGLE_PLAYERS}`,
     occurredAt: new Date(Date.now() - ((i * 7_777_777) % 3_600_000)).toISOString(),
     boardId: board.id,
     score:
@@ -482,15 +492,42 @@ function singleEvent(i: number, salt: string): ClientEvent {
   };
 }
 
+/** A token for each of the single case's players, minted by a server key as a game server would. */
+async function mintPlayerTokens(base: string): Promise<Map<string, string>> {
+  const created = await fetch(`${base}/v1/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bench-ingest", scopes: ["tokens:mint"] }),
+  });
+  if (created.status !== 201)
+    throw new Error(`POST /v1/admin/keys answered ${created.status}: ${await created.text()}`);
+  const { key } = (await created.json()) as { key: string };
+  say(`minting a token for each of ${fmt(SINGLE_PLAYERS)} players …`);
+  const tokens = new Map<string, string>();
+  await runPool(SINGLE_PLAYERS, 16, async (i) => {
+    const player = `solo${i}`;
+    const minted = await fetch(`${base}/v1/players/${player}/tokens`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    if (minted.status !== 201)
+      throw new Error(
+        `POST /v1/players/${player}/tokens answered ${minted.status}: ${await minted.text()}`,
+      );
+    tokens.set(player, ((await minted.json()) as { token: string }).token);
+  });
+  return tokens;
+}
+
 /**
- * What a game client does when a game ends: one score per request. CONNECTIONS connections, each
+ * What a game client does when a game ends: one score per request, with its player's token. CONNECTIONS connections, each
  * POSTing one event and waiting for the 202 before the next (closed loop), for `seconds`; then
  * until every accepted event is durable. Server CPU is read over the whole span, so events
  * accepted but not yet written are paid for in the same figure.
  */
 async function sendSingles(
   run: Run,
-  salt: string,
   seconds: number,
 ): Promise<{ load: LoadResult; accepted: Array<ClientEvent & { request: number }> }> {
   const accepted: Array<ClientEvent & { request: number }> = [];
@@ -498,11 +535,11 @@ async function sendSingles(
     concurrency: CONNECTIONS,
     seconds,
     request: async (i) => {
-      const event = singleEvent(i, salt);
+      const event = singleEvent(i);
       const request = run.nextRequest++;
       const reply = await httpPostJson(
         `${run.server.base}/v1/events`,
-        { authorization: `Bearer ${ADMIN_KEY}` },
+        { authorization: `Bearer ${run.playerTokens.get(event.playerId)}` },
         JSON.stringify({ events: [event] }),
       );
       if (reply.status !== 202)
@@ -521,7 +558,7 @@ async function singleCase(run: Run, round: number): Promise<CaseFigures> {
     `one event per request: ${CONNECTIONS} connections, closed loop, warm-up 2 s, then ${SECONDS} s …`,
   );
   const warmBaseline = await persistedCount(run.server.base);
-  const warm = await sendSingles(run, `w${round}s`, 2);
+  const warm = await sendSingles(run, 2);
   run.sent.push(...warm.accepted);
   await waitDurable(
     run.server.base,
@@ -539,7 +576,7 @@ async function singleCase(run: Run, round: number): Promise<CaseFigures> {
   await profiler?.start();
   const cpuBefore = serverCpuSeconds(run.server.pid);
   const started = performance.now();
-  const { load, accepted } = await sendSingles(run, `r${round}s`, SECONDS);
+  const { load, accepted } = await sendSingles(run, SECONDS);
   run.sent.push(...accepted);
   if (accepted.length === 0)
     throw new Error(
@@ -620,11 +657,7 @@ async function floorCase(run: Run, round: number, helloBase: string): Promise<Ca
     concurrency: CONNECTIONS,
     seconds,
     request: async (i) => {
-      const reply = await httpPostJson(
-        `${helloBase}/event`,
-        {},
-        JSON.stringify(singleEvent(i, `f${round}`)),
-      );
+      const reply = await httpPostJson(`${helloBase}/event`, {}, JSON.stringify(singleEvent(i)));
       if (reply.status !== 202) throw new Error(`hello-world queueing answered ${reply.status}`);
     },
   });
@@ -956,6 +989,7 @@ async function main() {
       how,
       sent: warm.map((e) => ({ ...e, request: -1 })),
       nextRequest: 0,
+      playerTokens: await mintPlayerTokens(server.base),
       xactPool:
         adminStack && benchDbName
           ? await import("@neondatabase/serverless").then(

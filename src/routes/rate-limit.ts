@@ -1,10 +1,10 @@
-import { Ratelimit } from "@upstash/ratelimit";
 import type { Context } from "hono";
 import type { Caller } from "../domain";
 import { ApiError } from "../lib/errors";
 import { describeError, log } from "../lib/log";
 import { count } from "../lib/metrics";
 import { metricsSinkFor } from "../stores/metrics";
+import { globalBudgetsFor } from "../stores/redis/global-budgets";
 import type { AppContext } from "./context";
 import { routeOf } from "./route-name";
 
@@ -39,8 +39,8 @@ export async function limitAddress(c: Context<AppContext>, rateClass: RateClass)
 
 /**
  * The caller's own budgets: per PoP for every class, and for writes and token minting also
- * across PoPs when Upstash is configured (@upstash/ratelimit), so a player cannot multiply the
- * budget by reaching several PoPs.
+ * across PoPs when Upstash is configured, so a player cannot multiply the budget by reaching
+ * several PoPs.
  */
 export async function limitCaller(
   c: Context<AppContext>,
@@ -63,7 +63,7 @@ export async function limitCaller(
     caller.kind === "player" ? "this player's budget" : "this key's budget",
   );
   if (rateClass === "write" || rateClass === "mint")
-    await limitGlobally(c, caller.kind === "player" ? "player" : "key", `${rateClass}:${who}`);
+    limitGlobally(c, caller.kind === "player" ? "player" : "key", `${rateClass}:${who}`);
 }
 
 async function consume(
@@ -103,17 +103,11 @@ function tooMany(
   );
 }
 
-const limiters = new Map<string, Ratelimit>();
 /**
- * Verdicts of keys already over their limit, kept in the isolate so a flood costs no Redis calls.
+ * The caller's budget across PoPs, counted in Redis in batches (stores/redis/global-budgets.ts): a
+ * grant costs no round trip of its own, and a budget spent elsewhere is seen here within a flush.
  */
-const blocked = new Map<string, number>();
-
-async function limitGlobally(
-  c: Context<AppContext>,
-  kind: "player" | "key",
-  key: string,
-): Promise<void> {
+function limitGlobally(c: Context<AppContext>, kind: "player" | "key", key: string): void {
   const { redis, redisBreaker } = c.get("stores");
   const perMinute = Number(
     kind === "player"
@@ -121,36 +115,11 @@ async function limitGlobally(
       : c.env.GLOBAL_RATE_LIMIT_KEY_PER_MINUTE,
   );
   if (!redis || !Number.isInteger(perMinute) || perMinute <= 0) return;
-  const id = `${c.env.REDIS_KEY_PREFIX}rl:${kind}:${perMinute}`;
-  let limiter = limiters.get(id);
-  if (!limiter) {
-    limiter = new Ratelimit({
-      redis,
-      limiter: Ratelimit.slidingWindow(perMinute, "60 s"),
-      prefix: id,
-      ephemeralCache: blocked,
-      // Upstash slow or down: the per-PoP budgets still hold, so let the request through.
-      timeout: 1_000,
-      analytics: false,
-    });
-    limiters.set(id, limiter);
-  }
-  const current = limiter;
-  let result: Awaited<ReturnType<Ratelimit["limit"]>>;
-  try {
-    result = await redisBreaker.run(() => current.limit(key));
-  } catch (error) {
-    log.warn("rate limit: the global limit could not be checked; the per-PoP budgets still apply", {
-      error: describeError(error),
-    });
-    return;
-  }
-  c.executionCtx.waitUntil(result.pending);
-  if (!result.success)
-    tooMany(
-      c,
-      "global",
-      `this ${kind}'s budget across all locations`,
-      Math.max(1, Math.ceil((result.reset - Date.now()) / 1000)),
-    );
+  const verdict = globalBudgetsFor(redis, redisBreaker, c.env.REDIS_KEY_PREFIX).take(
+    `${kind}:${perMinute}:${key}`,
+    perMinute,
+    (promise) => c.executionCtx.waitUntil(promise),
+  );
+  if (!verdict.granted)
+    tooMany(c, "global", `this ${kind}'s budget across all locations`, verdict.retryAfterSeconds);
 }
