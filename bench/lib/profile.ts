@@ -21,7 +21,7 @@ export interface Profile {
 const OURS = "core:user:edgeboard";
 
 /** What each inspector target is, for the report ("ours" or what it stands in for). */
-export function targetGroup(id: string): string {
+function targetGroup(id: string): string {
   if (id === OURS) return "ours";
   if (id.startsWith("queues:")) return "local queue broker";
   if (id.startsWith("cache:")) return "local cache";

@@ -10,7 +10,7 @@ const WINDOW_MS = 60_000;
  * How long an isolate gathers the units it granted before adding them to Redis in one round trip:
  * the most another PoP's grants are unseen here (each PoP's own budget holds meanwhile).
  */
-export const FLUSH_AFTER_MS = 250;
+const FLUSH_AFTER_MS = 250;
 /** Ids whose last known counts an isolate keeps (least recently flushed dropped first). */
 const KNOWN_IDS = 50_000;
 
