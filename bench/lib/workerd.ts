@@ -35,7 +35,8 @@ const START_TIMEOUT_MS = 120_000;
  * middleware, served by the same workerd on a socket of its own. GET /page answers the bytes last
  * PUT there (bench:read puts the cached top-100 page): the runtime's floor for a page read. POST
  * /event queues its body on a queue of its own whose consumer acks it (GET /delivered counts
- * them): the runtime's and the local queue broker's floor for one score per request.
+ * them): the runtime's and the local queue broker's floor for one score per request. GET /limited
+ * answers after one call of a Rate Limiting binding bound as the worker's are: that call's floor.
  */
 const HELLO_MODULE = "hello-floor.js";
 const FLOOR_QUEUE = "bench-floor-events";
@@ -62,6 +63,8 @@ export default {
       return new Response('{"accepted":1}', { status: 202, headers: json });
     }
     if (path === "/delivered") return new Response(String(delivered));
+    // The floor of one Rate Limiting binding call, bound as the worker's are (the lifted limiter).
+    if (path === "/limited") await env.LIMIT.limit({ key: "floor" });
     if (path !== "/page") return new Response(body, { headers: json });
     if (request.method === "PUT") {
       page = await request.text();
@@ -421,6 +424,7 @@ async function serve(): Promise<void> {
             // cost per message, measured by bench:ingest's floor.
             queueProducers: { FLOOR_EVENTS: { queueName: FLOOR_QUEUE } },
             queueConsumers: { [FLOOR_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 } },
+            serviceBindings: { LIMIT: { name: LIFTED_LIMITS, entrypoint: "Limiter" } },
             modules: [{ type: "ESModule", path: join(outDir, HELLO_MODULE) }],
             modulesRoot: outDir,
             unsafeDirectSockets: [{ host: "127.0.0.1", port: helloPort }],
