@@ -25,7 +25,7 @@
 //   BENCH_QUIET_SECONDS (default 6: reads after that long with no reader)
 //   BENCH_SERVER (workerd | wrangler; default workerd, falling back to wrangler dev if it cannot start)
 //   BENCH_OUTBOUND=miniflare: subrequests through miniflare's outbound interceptor, as under wrangler dev (default: straight out)
-//   BENCH_RATE (req/s of the open-loop runs)   BENCH_PROFILE=1: also print where workerd's CPU goes in each detailed case (V8 sampling profiler)
+//   BENCH_RATE (req/s of the open-loop runs)   BENCH_PROFILE=1: also print where workerd's CPU goes in each case, by worker and by function of ours (V8 sampling profiler)
 import { availableParallelism } from "node:os";
 import type { Pool } from "@neondatabase/serverless";
 import type { Redis as RedisClient } from "ioredis";
@@ -303,6 +303,21 @@ async function openLoopsByRate(cases: readonly CaseSpec[]): Promise<Array<CaseRe
 }
 
 /** Warm-up, then a measured closed-loop run bracketed by server CPU and worker counters. */
+/** BENCH_PROFILE=1: profiles every worker in workerd during a case, then prints the shares. */
+async function profileCase(label: string): Promise<() => Promise<void>> {
+  const port = process.env.BENCH_INSPECTOR_PORT;
+  if (!port) return async () => {};
+  const profiler = await openProfilers(Number(port));
+  await profiler.start();
+  return async () => {
+    const profiles = await profiler.stop();
+    profiler.close();
+    say(`    ${label}: workerd's JavaScript by worker: ${formatGroups(busyByGroup(profiles))}`);
+    const ours = ourProfile(profiles);
+    for (const line of ours ? topSelfTime(ours, 20) : []) say(`      ${line}`);
+  };
+}
+
 async function runCase(
   server: Server,
   spec: CaseSpec,
@@ -808,6 +823,7 @@ async function main() {
     const farDown = await farDownPlayers(server.base, samples);
     const userCases = userReadCases({
       base: server.base,
+      helloBase: server.helloBase,
       board: BOARD,
       player: (i) => (farDown[(i * 7_919 + 13) % farDown.length] as SeededPlayer).playerId,
       get: (url, headers, expect) => getChecked(url, headers, expect),
@@ -819,7 +835,7 @@ async function main() {
       adminStack.neonWsProxy,
       seeded.topScore,
     );
-    userCases.splice(1, 0, {
+    userCases.splice(server.helloBase ? 2 : 1, 0, {
       label: "tournament top-100, cached",
       request: async () => {
         await getChecked(standings100, {}, { "x-edge-cache": /^(HIT|STALE)$/ });
@@ -834,7 +850,13 @@ async function main() {
     );
     const userRuns = await runUserReads(
       userCases,
-      { serverPid: server.pid, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS },
+      {
+        serverPid: server.pid,
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        rounds: ROUNDS,
+        profile: PROFILE ? profileCase : undefined,
+      },
       say,
     );
     console.log("");

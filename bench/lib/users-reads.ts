@@ -17,8 +17,11 @@ export interface UserReadCase {
   request: (i: number) => Promise<void>;
   /** Run before each warm-up (e.g. fill the edge cache). */
   prepare?: () => Promise<void>;
-  /** Nakama's CPU per read for this kind of read, and its p99 where the reference has one. */
-  nakamaCpuMs: Range;
+  /**
+   * Nakama's CPU per read for this kind of read, and its p99 where the reference has one; none
+   * for the floor.
+   */
+  nakamaCpuMs?: Range;
   nakamaP99Ms?: Range;
 }
 
@@ -30,9 +33,18 @@ export interface UserReadRun {
   cpu: CpuShares;
 }
 
-/** The four reads of the reference table, for a board and far-down players to pick from. */
+/** The floor's label: the other cases' workerd CPU is also printed beyond it. */
+export const FLOOR_LABEL = "floor: hello-world worker, one Rate Limiting call";
+
+/**
+ * The four reads of the reference table, for a board and far-down players to pick from; with
+ * `helloBase` first the floor every read stands on, in the same rounds: the hello-world worker on
+ * the same workerd answering after one call of a Rate Limiting binding bound as ours are (the
+ * lifted stand-in; a read calls its address's), bench/lib/workerd.ts.
+ */
 export function userReadCases(opts: {
   base: string;
+  helloBase?: string;
   board: string;
   /** The i-th request's far-down player. */
   player: (i: number) => string;
@@ -42,9 +54,20 @@ export function userReadCases(opts: {
     expect: Record<string, string | RegExp>,
   ) => Promise<unknown>;
 }): UserReadCase[] {
-  const { base, board, player, get } = opts;
+  const { base, board, player, get, helloBase } = opts;
   const page100 = `${base}/v1/leaderboards/${board}?limit=100`;
+  const floor: UserReadCase[] = helloBase
+    ? [
+        {
+          label: FLOOR_LABEL,
+          request: async () => {
+            await get(`${helloBase}/limited`, {}, {});
+          },
+        },
+      ]
+    : [];
   return [
+    ...floor,
     {
       label: "top-100, cached",
       request: async () => {
@@ -85,7 +108,13 @@ export function userReadCases(opts: {
 /** One measured run: a 1 s warm-up, then `seconds` bracketed by the server's CPU. */
 async function measure(
   spec: UserReadCase,
-  opts: { serverPid: number; connections: number; seconds: number; round: number },
+  opts: {
+    serverPid: number;
+    connections: number;
+    seconds: number;
+    round: number;
+    profile?: (label: string) => Promise<() => Promise<void>>;
+  },
   say: (line: string) => void,
 ): Promise<UserReadRun> {
   await spec.prepare?.();
@@ -100,6 +129,7 @@ async function measure(
     throw new Error(
       `${spec.label}: warm-up requests failed (${warm.firstFailure}); see the worker's output below`,
     );
+  const stopProfile = await opts.profile?.(spec.label);
   const before = serverCpuSeconds(opts.serverPid);
   const load = await closedLoop({
     concurrency: opts.connections,
@@ -110,6 +140,7 @@ async function measure(
     progressEverySeconds: 5,
   });
   const cpu = cpuDelta(before, serverCpuSeconds(opts.serverPid));
+  await stopProfile?.();
   if (load.failures > 0)
     throw new Error(
       `${spec.label}: ${load.failures} reads failed or answered unexpectedly; the first: ${load.firstFailure}; see the worker's output below`,
@@ -126,7 +157,14 @@ async function measure(
 /** Every case once per round, rounds one after another; each case's runs in round order. */
 export async function runUserReads(
   cases: UserReadCase[],
-  opts: { serverPid: number; connections: number; seconds: number; rounds: number },
+  opts: {
+    serverPid: number;
+    connections: number;
+    seconds: number;
+    rounds: number;
+    /** Starts a CPU profile of the case; what it returns stops and prints it. */
+    profile?: (label: string) => Promise<() => Promise<void>>;
+  },
   say: (line: string) => void,
 ): Promise<UserReadRun[][]> {
   const runs: UserReadRun[][] = cases.map(() => []);
@@ -158,12 +196,21 @@ export function printUserReads(
   runs: UserReadRun[][],
   say: (line: string) => void,
 ): void {
+  const floorIndex = cases.findIndex((c) => c.label === FLOOR_LABEL);
+  const floorOf = (round: number) =>
+    floorIndex < 0 ? undefined : runs[floorIndex]?.find((r) => r.round === round)?.cpu.ours;
   for (const [i, spec] of cases.entries()) {
     say(`  ${spec.label}:`);
     for (const r of runs[i] ?? []) {
       say(
         `    round ${r.round}: ${fmt(r.readsPerS)} reads/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms; CPU per read ${formatShares(r.cpu)}`,
       );
+      const floor = floorOf(r.round);
+      if (!spec.nakamaCpuMs) continue;
+      if (floor !== undefined)
+        say(
+          `      beyond the floor (workerd − the same round's floor, ${fmt(floor, 3)} ms): ${fmt(r.cpu.ours - floor, 3)} ms, with Postgres and Redis ${fmt(r.cpu.ours - floor + r.cpu.postgres + r.cpu.redis, 3)} ms`,
+        );
       say(
         `      vs ${NAKAMA_REFERENCE}: CPU ${versusNakama(r.cpu.total, spec.nakamaCpuMs, " ms", 2, "lower")}` +
           `; ours alone (workerd) ${fmt(r.cpu.ours, 3)} ms` +
@@ -179,7 +226,7 @@ export function printUserReads(
   say("  |---|---|---|---|");
   for (const [i, spec] of cases.entries()) {
     const rs = runs[i] ?? [];
-    if (rs.length === 0) continue;
+    if (rs.length === 0 || !spec.nakamaCpuMs) continue;
     const total = rs.map((r) => r.cpu.total);
     const nakama = `${fmt(spec.nakamaCpuMs[0], 2)}-${fmt(spec.nakamaCpuMs[1], 2)} ms${spec.nakamaP99Ms ? `, ${spec.nakamaP99Ms[0]}-${spec.nakamaP99Ms[1]} ms` : ""}`;
     const ours =
@@ -198,6 +245,12 @@ export function printUserReads(
         0,
       )}/s`;
     const ratio = `${fmt(Math.min(...total) / spec.nakamaCpuMs[1], 2)}-${fmt(Math.max(...total) / spec.nakamaCpuMs[0], 2)}×`;
-    say(`  | ${spec.label} | ${nakama} | ${ours} | ${ratio} |`);
+    const beyond = rs.flatMap((r) => {
+      const floor = floorOf(r.round);
+      return floor === undefined ? [] : [r.cpu.ours - floor];
+    });
+    say(
+      `  | ${spec.label} | ${nakama} | ${ours}${beyond.length > 0 ? `; workerd beyond the floor ${span(beyond, 3)}` : ""} | ${ratio} |`,
+    );
   }
 }
