@@ -34,7 +34,7 @@ export interface UserReadRun {
 }
 
 /** The floor's label: the other cases' workerd CPU is also printed beyond it. */
-export const FLOOR_LABEL = "floor: hello-world worker, one Rate Limiting call";
+const FLOOR_LABEL = "floor: hello-world worker, one Rate Limiting call";
 
 /**
  * The four reads of the reference table, for a board and far-down players to pick from; with
