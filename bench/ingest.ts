@@ -436,6 +436,8 @@ interface CaseFigures {
   servingMs?: number;
   /** The floor case: workerd CPU of one call of the lifted Rate Limiting binding (a stand-in). */
   limiterCallMs?: number;
+  /** The floor case: workerd CPU per event of coalescing in Durable Objects before the queue. */
+  bufferedMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -629,10 +631,13 @@ async function singleCase(run: Run, round: number): Promise<CaseFigures> {
 /**
  * The floor under the one-per-request case, on the same workerd in the same round: a hello-world
  * worker (no framework, no credential, no database) answering GET, then the same worker queueing
- * each POSTed event on a queue of its own whose consumer acks it, both at CONNECTIONS closed loop.
- * The first is the runtime's cost of serving a request; the second minus the first is the local
- * queue broker's per event (send, store, deliver in batches of 100, ack), which runs in workerd
- * beside our worker and which production runs elsewhere.
+ * each POSTed event on a queue of its own whose consumer acks it, all at CONNECTIONS closed loop.
+ * The first is the runtime's cost of serving a request; the queueing minus it is the local queue
+ * broker's per event (send, store, deliver in batches of 100, ack), which runs in workerd beside
+ * our worker and which production runs elsewhere. Between them, the same answer after one Rate
+ * Limiting call (the lifted stand-in's cost per call). Last, the coalescing alternative on the
+ * same floor: each event written to one of four SQLite Durable Objects, which queue what they
+ * hold once a second as messages of 100 events (docs/benchmarks.md, "One score per request").
  */
 async function floorCase(run: Run, round: number, helloBase: string): Promise<CaseFigures> {
   const seconds = Math.min(SECONDS, 10);
@@ -664,47 +669,60 @@ async function floorCase(run: Run, round: number, helloBase: string): Promise<Ca
   const limiterCallMs =
     cpuSharesMs(cpuDelta(cpuLimited, serverCpuSeconds(run.server.pid)), limited.latenciesMs.length)
       .ours - helloCpu.ours;
-  const deliveredBefore = Number(await (await fetch(`${helloBase}/delivered`)).text());
-  const cpuBefore = serverCpuSeconds(run.server.pid);
-  const started = performance.now();
-  const queued = await closedLoop({
-    concurrency: CONNECTIONS,
-    seconds,
-    request: async (i) => {
-      const reply = await httpPostJson(`${helloBase}/event`, {}, JSON.stringify(singleEvent(i)));
-      if (reply.status !== 202) throw new Error(`hello-world queueing answered ${reply.status}`);
-    },
-  });
-  const events = queued.latenciesMs.length;
-  for (;;) {
-    const delivered = Number(await (await fetch(`${helloBase}/delivered`)).text());
-    if (delivered - deliveredBefore >= events) break;
-    if (performance.now() - started > 120_000)
-      throw new Error(
-        `floor: ${delivered - deliveredBefore} of ${events} events delivered after 120 s`,
-      );
-    await sleep(100);
-  }
-  const durableSeconds = (performance.now() - started) / 1000;
-  const cpu = cpuSharesMs(cpuDelta(cpuBefore, serverCpuSeconds(run.server.pid)), events);
+  const queued = await floorDelivery(run, helloBase, "/event", seconds);
+  const buffered = await floorDelivery(run, helloBase, "/buffered", seconds);
+  const { events, cpu, durableSeconds } = queued;
   say(
     `  floor: serving a request ${fmt(helloCpu.ours, 3)} ms of workerd CPU (${fmt(hello.latenciesMs.length / hello.seconds)}/s); ` +
       `one Rate Limiting call ${fmt(limiterCallMs, 3)} ms more; ` +
-      `queueing an event and delivering it ${fmt(cpu.ours, 3)} ms (${fmt(events / queued.seconds)} accepted/s): the local queue broker's share ${fmt(cpu.ours - helloCpu.ours, 3)} ms per event`,
+      `queueing an event and delivering it ${fmt(cpu.ours, 3)} ms (${fmt(events / queued.load.seconds)} accepted/s): the local queue broker's share ${fmt(cpu.ours - helloCpu.ours, 3)} ms per event; ` +
+      `coalescing instead (each event into one of 4 SQLite Durable Objects, queued by them as messages of 100) ${fmt(buffered.cpu.ours, 3)} ms (${fmt(buffered.events / buffered.load.seconds)} accepted/s)`,
   );
   return {
     kind: "floor",
     round,
     events,
-    acceptedPerS: events / queued.seconds,
+    acceptedPerS: events / queued.load.seconds,
     durablePerS: events / durableSeconds,
     cpu,
-    requestP50: percentile(queued.latenciesMs, 50),
-    requestP99: percentile(queued.latenciesMs, 99),
+    requestP50: percentile(queued.load.latenciesMs, 50),
+    requestP99: percentile(queued.load.latenciesMs, 99),
+    bufferedMs: buffered.cpu.ours,
     servingMs: helloCpu.ours,
     limiterCallMs,
-    failures: queued.failures + hello.failures,
+    failures: queued.load.failures + hello.failures + limited.failures + buffered.load.failures,
   };
+}
+
+/**
+ * POSTs one event per request to the hello-world worker's `path` (CONNECTIONS, closed loop) for
+ * `seconds`, then waits until its consumer has had every one: workerd CPU per event over it all.
+ */
+async function floorDelivery(run: Run, helloBase: string, path: string, seconds: number) {
+  const deliveredBefore = Number(await (await fetch(`${helloBase}/delivered`)).text());
+  const cpuBefore = serverCpuSeconds(run.server.pid);
+  const started = performance.now();
+  const load = await closedLoop({
+    concurrency: CONNECTIONS,
+    seconds,
+    request: async (i) => {
+      const reply = await httpPostJson(`${helloBase}${path}`, {}, JSON.stringify(singleEvent(i)));
+      if (reply.status !== 202) throw new Error(`hello-world ${path} answered ${reply.status}`);
+    },
+  });
+  const events = load.latenciesMs.length;
+  for (;;) {
+    const delivered = Number(await (await fetch(`${helloBase}/delivered`)).text());
+    if (delivered - deliveredBefore >= events) break;
+    if (performance.now() - started > 120_000)
+      throw new Error(
+        `floor ${path}: ${delivered - deliveredBefore} of ${events} events delivered after 120 s`,
+      );
+    await sleep(100);
+  }
+  const durableSeconds = (performance.now() - started) / 1000;
+  const cpu = cpuSharesMs(cpuDelta(cpuBefore, serverCpuSeconds(run.server.pid)), events);
+  return { load, events, cpu, durableSeconds };
 }
 
 type BatchLine = { size: number; ms: number; queue: string; statements: number; writes: number };
@@ -875,6 +893,7 @@ function printSummary(figures: CaseFigures[]): void {
       const ours = single ? single.cpu.ours - broker - limiters : undefined;
       say(
         `    round ${f.round}: serving ${fmt(f.servingMs ?? 0, 3)} ms, a Rate Limiting call ${fmt(f.limiterCallMs ?? 0, 3)} ms, queueing and delivering ${fmt(f.cpu.ours, 3)} ms: the local queue broker ${fmt(broker, 3)} ms per event` +
+          ` (coalescing in Durable Objects first: ${fmt(f.bufferedMs ?? 0, 3)} ms)` +
           (single && ours !== undefined
             ? `; one per request without the broker, the two local limiter calls and the Node bridges: workerd ${fmt(ours, 3)} + Postgres ${fmt(single.cpu.postgres, 3)} + Redis ${fmt(single.cpu.redis, 3)} = ${fmt(ours + single.cpu.postgres + single.cpu.redis, 3)} ms per event (target ≤ 0.25)`
             : ""),

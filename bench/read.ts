@@ -25,7 +25,8 @@
 //   BENCH_QUIET_SECONDS (default 6: reads after that long with no reader)
 //   BENCH_SERVER (workerd | wrangler; default workerd, falling back to wrangler dev if it cannot start)
 //   BENCH_OUTBOUND=miniflare: subrequests through miniflare's outbound interceptor, as under wrangler dev (default: straight out)
-//   BENCH_RATE (req/s of the open-loop runs)   BENCH_PROFILE=1: also print where workerd's CPU goes in each case, by worker and by function of ours (V8 sampling profiler)
+//   BENCH_RATE (req/s of the open-loop runs)   BENCH_PROFILE=1: also print where workerd's CPU goes in each case, by worker and by function of ours (V8 sampling profiler); BENCH_PROFILE_OUT=file.cpuprofile also writes each case's profile of our worker beside it
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Pool } from "@neondatabase/serverless";
 import type { Redis as RedisClient } from "ioredis";
@@ -315,6 +316,12 @@ async function profileCase(label: string): Promise<() => Promise<void>> {
     say(`    ${label}: workerd's JavaScript by worker: ${formatGroups(busyByGroup(profiles))}`);
     const ours = ourProfile(profiles);
     for (const line of ours ? topSelfTime(ours, 20) : []) say(`      ${line}`);
+    const out = process.env.BENCH_PROFILE_OUT;
+    if (ours && out) {
+      const file = `${out.replace(/\.cpuprofile$/, "")}.${label.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`;
+      writeFileSync(file, JSON.stringify(ours));
+      say(`      our worker's profile: ${file} (open it in Chrome DevTools)`);
+    }
   };
 }
 
@@ -835,7 +842,7 @@ async function main() {
       adminStack.neonWsProxy,
       seeded.topScore,
     );
-    userCases.splice(server.helloBase ? 2 : 1, 0, {
+    userCases.splice(server.helloBase ? 3 : 1, 0, {
       label: "tournament top-100, cached",
       request: async () => {
         await getChecked(standings100, {}, { "x-edge-cache": /^(HIT|STALE)$/ });

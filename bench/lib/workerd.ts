@@ -37,6 +37,9 @@ const START_TIMEOUT_MS = 120_000;
  * /event queues its body on a queue of its own whose consumer acks it (GET /delivered counts
  * them): the runtime's and the local queue broker's floor for one score per request. GET /limited
  * answers after one call of a Rate Limiting binding bound as the worker's are: that call's floor.
+ * GET /redis adds one Upstash command to that (the floor under a rank read). POST /buffered is the
+ * coalescing alternative's floor: the event written to one of four SQLite
+ * Durable Objects, which queue what they hold once a second as packed messages of 100.
  */
 const HELLO_MODULE = "hello-floor.js";
 const FLOOR_QUEUE = "bench-floor-events";
@@ -50,7 +53,8 @@ export class Limiter extends WorkerEntrypoint {
 }
 export default { fetch: () => new Response("every limit lifted") };
 `;
-const HELLO_SOURCE = `const body = JSON.stringify({ status: "ok", environment: "development" });
+const HELLO_SOURCE = `import { DurableObject } from "cloudflare:workers";
+const body = JSON.stringify({ status: "ok", environment: "development" });
 const json = { "content-type": "application/json; charset=utf-8" };
 let page = "";
 let delivered = 0;
@@ -62,9 +66,26 @@ export default {
       await env.FLOOR_EVENTS.sendBatch([{ body: await request.json(), contentType: "json" }]);
       return new Response('{"accepted":1}', { status: 202, headers: json });
     }
+    if (path === "/buffered") {
+      // The coalescing alternative: the event kept durably by one of 4 buffer objects, which
+      // queue what they hold as packed messages of up to 100 events once a second.
+      const event = await request.json();
+      const shard = env.BUFFER.idFromName(String(Math.floor(Math.random() * 4)));
+      await env.BUFFER.get(shard).add(JSON.stringify(event));
+      return new Response('{"accepted":1}', { status: 202, headers: json });
+    }
     if (path === "/delivered") return new Response(String(delivered));
     // The floor of one Rate Limiting binding call, bound as the worker's are (the lifted limiter).
-    if (path === "/limited") await env.LIMIT.limit({ key: "floor" });
+    if (path === "/limited" || path === "/redis") await env.LIMIT.limit({ key: "floor" });
+    // And of one Upstash command, as a rank read sends one (a fetch with a JSON command).
+    if (path === "/redis") {
+      const reply = await fetch(env.UPSTASH_URL, {
+        method: "POST",
+        headers: { authorization: "Bearer " + env.UPSTASH_TOKEN },
+        body: '["ZCARD","floor"]',
+      });
+      return new Response(await reply.text(), { headers: json });
+    }
     if (path !== "/page") return new Response(body, { headers: json });
     if (request.method === "PUT") {
       page = await request.text();
@@ -73,10 +94,33 @@ export default {
     return new Response(page, { headers: json });
   },
   async queue(batch) {
-    for (const message of batch.messages) message.ack();
-    delivered += batch.messages.length;
+    for (const message of batch.messages) {
+      delivered += Array.isArray(message.body) ? message.body.length : 1;
+      message.ack();
+    }
   },
 };
+export class Buffer extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("create table if not exists held (id integer primary key, body text)");
+  }
+  async add(event) {
+    this.ctx.storage.sql.exec("insert into held (body) values (?)", event);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 1000);
+  }
+  async alarm() {
+    const rows = this.ctx.storage.sql.exec("select id, body from held order by id").toArray();
+    // Ten messages of 100 events per send: under a send's 256 KB.
+    for (let i = 0; i < rows.length; i += 1000) {
+      const messages = [];
+      for (let j = i; j < Math.min(rows.length, i + 1000); j += 100)
+        messages.push({ body: rows.slice(j, j + 100).map((r) => JSON.parse(r.body)), contentType: "json" });
+      await this.env.FLOOR_EVENTS.sendBatch(messages);
+    }
+    if (rows.length > 0) this.ctx.storage.sql.exec("delete from held where id <= ?", rows.at(-1).id);
+  }
+}
 `;
 
 /** What the figures were measured through, for the benchmarks' reports. */
@@ -425,6 +469,10 @@ async function serve(): Promise<void> {
             queueProducers: { FLOOR_EVENTS: { queueName: FLOOR_QUEUE } },
             queueConsumers: { [FLOOR_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1 } },
             serviceBindings: { LIMIT: { name: LIFTED_LIMITS, entrypoint: "Limiter" } },
+            durableObjects: { BUFFER: { className: "Buffer", useSQLite: true } },
+            bindings: stack.upstash
+              ? { UPSTASH_URL: stack.upstash.url, UPSTASH_TOKEN: stack.upstash.token }
+              : {},
             modules: [{ type: "ESModule", path: join(outDir, HELLO_MODULE) }],
             modulesRoot: outDir,
             unsafeDirectSockets: [{ host: "127.0.0.1", port: helloPort }],
