@@ -842,7 +842,7 @@ async function main() {
       adminStack.neonWsProxy,
       seeded.topScore,
     );
-    userCases.splice(server.helloBase ? 3 : 1, 0, {
+    userCases.splice(server.helloBase ? 4 : 1, 0, {
       label: "tournament top-100, cached",
       request: async () => {
         await getChecked(standings100, {}, { "x-edge-cache": /^(HIT|STALE)$/ });

@@ -37,6 +37,8 @@ export interface UserReadRun {
 
 /** The floor's label: the other cases' workerd CPU is also printed beyond it. */
 const FLOOR_LABEL = "floor: hello-world worker, one Rate Limiting call";
+/** The first floor and one JSON log line shaped as ours: what the runtime's logging costs here. */
+const LOGGED_FLOOR_LABEL = "floor: the same and one JSON log line";
 /** The floor under a Redis read: the same and one Upstash command; rank and around-me stand on it. */
 const REDIS_FLOOR_LABEL = "floor: the same and one Upstash command";
 
@@ -66,6 +68,12 @@ export function userReadCases(opts: {
           label: FLOOR_LABEL,
           request: async () => {
             await get(`${helloBase}/limited`, {}, {});
+          },
+        },
+        {
+          label: LOGGED_FLOOR_LABEL,
+          request: async () => {
+            await get(`${helloBase}/logged`, {}, {});
           },
         },
         {

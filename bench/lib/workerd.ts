@@ -76,7 +76,11 @@ export default {
     }
     if (path === "/delivered") return new Response(String(delivered));
     // The floor of one Rate Limiting binding call, bound as the worker's are (the lifted limiter).
-    if (path === "/limited" || path === "/redis") await env.LIMIT.limit({ key: "floor" });
+    if (path === "/limited" || path === "/redis" || path === "/logged")
+      await env.LIMIT.limit({ key: "floor" });
+    // And of one JSON log line, shaped as our per-request line (src/routes/middleware).
+    if (path === "/logged")
+      console.log(JSON.stringify({ level: "info", message: "request", time: new Date().toISOString(), requestId: crypto.randomUUID(), route: "GET /floor", status: 200, ms: 0, outcome: "ok" }));
     // And of one Upstash command, as a rank read sends one (a fetch with a JSON command).
     if (path === "/redis") {
       const reply = await fetch(env.UPSTASH_URL, {

@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { slidingCount, untilWindowEnds, type WindowCounts } from "../../domain/sliding-window";
 import { BoundedMap } from "../../lib/bounded-map";
-import type { CircuitBreaker } from "../../lib/circuit-breaker";
+import { type CircuitBreaker, CircuitOpenError } from "../../lib/circuit-breaker";
 import { describeError, log } from "../../lib/log";
 
 /** Budgets are per minute (GLOBAL_RATE_LIMIT_*_PER_MINUTE). */
@@ -91,6 +91,9 @@ export class GlobalBudgets {
     try {
       replies = await this.breaker.run(() => pipeline.exec());
     } catch (error) {
+      // The failures that opened the circuit were logged here; while it stays open a flush has
+      // nothing new to say.
+      if (error instanceof CircuitOpenError) return;
       log.warn(
         "rate limit: the global budgets could not be counted; the per-PoP budgets still apply",
         {
