@@ -109,7 +109,8 @@ export async function consumeEventBatch(
   );
   // One HTTP query per statement (Neon's proxy runs it on a connection it keeps), not a WebSocket
   // session per batch: a session's setup cost Postgres and the worker more than a 100-event
-  // batch's own statement (docs/benchmarks.md, "One score per request").
+  // batch's own statement (docs/benchmarks.md, "One score per request"). A batch is at most 100
+  // messages of 128 KB, far under the 64 MB an HTTP query may carry.
   const db = queryDatabase(env);
   try {
     const outcome: Outcome = {
