@@ -3,6 +3,7 @@ import { slidingCount, untilWindowEnds, type WindowCounts } from "../../domain/s
 import { BoundedMap } from "../../lib/bounded-map";
 import { type CircuitBreaker, CircuitOpenError } from "../../lib/circuit-breaker";
 import { describeError, log } from "../../lib/log";
+import { withTimeout } from "../../lib/timeout";
 
 /** Budgets are per minute (GLOBAL_RATE_LIMIT_*_PER_MINUTE). */
 const WINDOW_MS = 60_000;
@@ -11,6 +12,10 @@ const WINDOW_MS = 60_000;
  * the most another PoP's grants are unseen here (each PoP's own budget holds meanwhile).
  */
 const FLUSH_AFTER_MS = 250;
+/** A flush waits this long for Redis, then gives up (its grants dropped). */
+const FLUSH_TIMEOUT_MS = 2_000;
+/** Longer than any flush takes: a flush still pending after it had its request cancelled. */
+const STUCK_MS = 10_000;
 /** Ids whose last known counts an isolate keeps (least recently flushed dropped first). */
 const KNOWN_IDS = 50_000;
 
@@ -32,7 +37,8 @@ export class GlobalBudgets {
   /** Units granted since the last flush, by window and id. */
   #pending = new Map<string, { id: string; window: number; units: number }>();
   #known = new BoundedMap<string, WindowCounts>(KNOWN_IDS);
-  #scheduled = false;
+  /** When the pending flush was scheduled (0: none is). */
+  #scheduledAt = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -59,13 +65,15 @@ export class GlobalBudgets {
       };
     }
     this.#pending.set(slot, { id, window, units: pendingUnits + 1 });
-    if (!this.#scheduled) {
-      this.#scheduled = true;
+    // A flush whose request was cancelled never settles: past STUCK_MS another is scheduled.
+    if (this.#scheduledAt === 0 || now - this.#scheduledAt > STUCK_MS) {
+      const scheduledAt = now;
+      this.#scheduledAt = scheduledAt;
       waitUntil(
         new Promise((resolve) => setTimeout(resolve, this.options.flushAfterMs ?? FLUSH_AFTER_MS))
           .then(() => this.flush())
           .finally(() => {
-            this.#scheduled = false;
+            if (this.#scheduledAt === scheduledAt) this.#scheduledAt = 0;
           }),
       );
     }
@@ -89,7 +97,9 @@ export class GlobalBudgets {
     }
     let replies: unknown[];
     try {
-      replies = await this.breaker.run(() => pipeline.exec());
+      replies = await this.breaker.run(() =>
+        withTimeout(pipeline.exec(), FLUSH_TIMEOUT_MS, "Redis global budgets"),
+      );
     } catch (error) {
       // The failures that opened the circuit were logged here; while it stays open a flush has
       // nothing new to say.

@@ -34,6 +34,7 @@ function isolate(now: () => number, prefix: string) {
     take: (id: string, perMinute: number) => budgets.take(id, perMinute, (p) => later.push(p)),
     flush: () => budgets.flush(),
     flushes: () => flushes,
+    scheduled: () => later.length,
   };
 }
 
@@ -96,6 +97,18 @@ describe.skipIf(!testEnv.UPSTASH_REDIS_REST_URL)("global budgets in Redis", () =
     await pop.flush();
     expect(pop.take("player:d", 4).granted).toBe(true);
     expect(pop.take("player:d", 4).granted).toBe(false);
+  });
+
+  it("schedules one flush at a time, and another if one never settles (its request cancelled)", () => {
+    let clock = at;
+    const pop = isolate(() => clock, `eb:test:${uniqueId("gb")}:`);
+    pop.take("player:f", 300);
+    clock += 1_000;
+    pop.take("player:f", 300);
+    expect(pop.scheduled()).toBe(1);
+    clock += 10_000;
+    pop.take("player:f", 300);
+    expect(pop.scheduled()).toBe(2);
   });
 
   it("Redis unreachable: grants go on (the per-PoP budgets hold) and nothing throws", async () => {
