@@ -13,6 +13,7 @@ const ADMIN_KEY = "test/access/admin-key.test.ts";
 const CREDENTIALS = "test/access/credentials.test.ts";
 const MATRIX = "test/access/matrix.test.ts";
 const RATE_LIMITS = "test/access/rate-limits.test.ts";
+const GLOBAL_BUDGETS = "test/stores/redis/global-budgets.test.ts";
 const SIGNING = "test/services/request-signing.test.ts";
 const RECONCILE = "test/cron/reconcile-ranks.test.ts";
 const REDIS_RESTORE = "test/cron/redis-restore.test.ts";
@@ -235,6 +236,22 @@ export const WRITE_MUTANTS: Mutant[] = [
     replace: 'write: "RATE_LIMIT_READ_IP",',
     why: "writes spend the address's read budget: a write flood blocks reads, writes go unlimited",
     tests: [RATE_LIMITS],
+  },
+  {
+    id: "budgets.other-pops-ignored",
+    file: "src/stores/redis/global-budgets.ts",
+    find: "current: Number(replies[i * 3]),",
+    replace: "current: 0,",
+    why: "the counts a flush reads back are dropped: a budget spent through other PoPs is never refused here",
+    tests: [GLOBAL_BUDGETS],
+  },
+  {
+    id: "budgets.own-grants-uncounted",
+    file: "src/stores/redis/global-budgets.ts",
+    find: "const used = (known ? slidingCount(known, now, WINDOW_MS) : 0) + pendingUnits;",
+    replace: "const used = known ? slidingCount(known, now, WINDOW_MS) : 0;",
+    why: "an isolate's grants since its last flush are not counted: a flood through one PoP passes until the flush",
+    tests: [GLOBAL_BUDGETS, RATE_LIMITS],
   },
   {
     id: "replay-guard.sweep-deletes-live",
