@@ -51,13 +51,7 @@ import {
 import { httpPostJson } from "./lib/http.ts";
 import { closedLoop, type LoadResult } from "./lib/load.ts";
 import { NAKAMA, NAKAMA_REFERENCE, versusNakama } from "./lib/nakama.ts";
-import {
-  busyByGroup,
-  formatGroups,
-  openProfilers,
-  ourProfile,
-  topSelfTime,
-} from "./lib/profile.ts";
+import { openProfilers, reportProfiles } from "./lib/profile.ts";
 import { DEV_REDIS_PREFIX, deleteBoardKeys, openRedisClient } from "./lib/seed-board.ts";
 import { startDevServer } from "./lib/server.ts";
 import { fmt, freePort, percentile, runPool } from "./lib/stats.ts";
@@ -599,16 +593,11 @@ async function singleCase(run: Run, round: number): Promise<CaseFigures> {
   if (profiler) {
     const profiles = await profiler.stop();
     profiler.close();
-    say(`  workerd's JavaScript by worker: ${formatGroups(busyByGroup(profiles))}`);
-    say(
-      "  our worker's self time by function (sampling profiler; its overhead is in the CPU figure):",
-    );
-    const ours = ourProfile(profiles);
-    for (const line of ours ? topSelfTime(ours, 30) : []) say(`    ${line}`);
-    if (ours && process.env.BENCH_PROFILE_OUT) {
-      writeFileSync(process.env.BENCH_PROFILE_OUT, JSON.stringify(ours));
-      say(`  our worker's profile: ${process.env.BENCH_PROFILE_OUT} (open it in Chrome DevTools)`);
-    }
+    reportProfiles(profiles, say, {
+      indent: "  ",
+      functions: 30,
+      file: process.env.BENCH_PROFILE_OUT,
+    });
   }
   const figures: CaseFigures = {
     kind: "single",
@@ -644,38 +633,16 @@ async function floorCase(run: Run, round: number, helloBase: string): Promise<Ca
   say(
     `floor: a hello-world worker on the same workerd, ${CONNECTIONS} connections, ${seconds} s each …`,
   );
-  const cpuHello = serverCpuSeconds(run.server.pid);
-  const hello = await closedLoop({
-    concurrency: CONNECTIONS,
-    seconds,
-    request: async () => {
-      const reply = await httpPostJson(`${helloBase}/health`, {}, "{}");
-      if (reply.status !== 200) throw new Error(`hello-world answered ${reply.status}`);
-    },
-  });
-  const helloCpu = cpuSharesMs(
-    cpuDelta(cpuHello, serverCpuSeconds(run.server.pid)),
-    hello.latenciesMs.length,
-  );
-  const cpuLimited = serverCpuSeconds(run.server.pid);
-  const limited = await closedLoop({
-    concurrency: CONNECTIONS,
-    seconds,
-    request: async () => {
-      const reply = await httpPostJson(`${helloBase}/limited`, {}, "{}");
-      if (reply.status !== 200) throw new Error(`hello-world (limited) answered ${reply.status}`);
-    },
-  });
-  const limiterCallMs =
-    cpuSharesMs(cpuDelta(cpuLimited, serverCpuSeconds(run.server.pid)), limited.latenciesMs.length)
-      .ours - helloCpu.ours;
+  const hello = await floorRequests(run, `${helloBase}/health`, seconds);
+  const limited = await floorRequests(run, `${helloBase}/limited`, seconds);
+  const limiterCallMs = limited.cpuMs - hello.cpuMs;
   const queued = await floorDelivery(run, helloBase, "/event", seconds);
   const buffered = await floorDelivery(run, helloBase, "/buffered", seconds);
   const { events, cpu, durableSeconds } = queued;
   say(
-    `  floor: serving a request ${fmt(helloCpu.ours, 3)} ms of workerd CPU (${fmt(hello.latenciesMs.length / hello.seconds)}/s); ` +
+    `  floor: serving a request ${fmt(hello.cpuMs, 3)} ms of workerd CPU (${fmt(hello.load.requests / hello.load.seconds)}/s); ` +
       `one Rate Limiting call ${fmt(limiterCallMs, 3)} ms more; ` +
-      `queueing an event and delivering it ${fmt(cpu.ours, 3)} ms (${fmt(events / queued.load.seconds)} accepted/s): the local queue broker's share ${fmt(cpu.ours - helloCpu.ours, 3)} ms per event; ` +
+      `queueing an event and delivering it ${fmt(cpu.ours, 3)} ms (${fmt(events / queued.load.seconds)} accepted/s): the local queue broker's share ${fmt(cpu.ours - hello.cpuMs, 3)} ms per event; ` +
       `coalescing instead (each event into one of 4 SQLite Durable Objects, queued by them as messages of 100) ${fmt(buffered.cpu.ours, 3)} ms (${fmt(buffered.events / buffered.load.seconds)} accepted/s)`,
   );
   return {
@@ -688,10 +655,26 @@ async function floorCase(run: Run, round: number, helloBase: string): Promise<Ca
     requestP50: percentile(queued.load.latenciesMs, 50),
     requestP99: percentile(queued.load.latenciesMs, 99),
     bufferedMs: buffered.cpu.ours,
-    servingMs: helloCpu.ours,
+    servingMs: hello.cpuMs,
     limiterCallMs,
-    failures: queued.load.failures + hello.failures + limited.failures + buffered.load.failures,
+    failures:
+      queued.load.failures + hello.load.failures + limited.load.failures + buffered.load.failures,
   };
+}
+
+/** CONNECTIONS closed loop on a hello-world path for `seconds`: workerd CPU per request. */
+async function floorRequests(run: Run, url: string, seconds: number) {
+  const before = serverCpuSeconds(run.server.pid);
+  const load = await closedLoop({
+    concurrency: CONNECTIONS,
+    seconds,
+    request: async () => {
+      const reply = await httpPostJson(url, {}, "{}");
+      if (reply.status !== 200) throw new Error(`hello-world ${url} answered ${reply.status}`);
+    },
+  });
+  const cpu = cpuSharesMs(cpuDelta(before, serverCpuSeconds(run.server.pid)), load.requests);
+  return { load, cpuMs: cpu.ours };
 }
 
 /**

@@ -26,7 +26,6 @@
 //   BENCH_SERVER (workerd | wrangler; default workerd, falling back to wrangler dev if it cannot start)
 //   BENCH_OUTBOUND=miniflare: subrequests through miniflare's outbound interceptor, as under wrangler dev (default: straight out)
 //   BENCH_RATE (req/s of the open-loop runs)   BENCH_PROFILE=1: also print where workerd's CPU goes in each case, by worker and by function of ours (V8 sampling profiler); BENCH_PROFILE_OUT=file.cpuprofile also writes each case's profile of our worker beside it
-import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Pool } from "@neondatabase/serverless";
 import type { Redis as RedisClient } from "ioredis";
@@ -44,13 +43,7 @@ import { collectGarbage } from "./lib/gc.ts";
 import { type HttpHead, httpGet, httpGetDiscard } from "./lib/http.ts";
 import { closedLoop, type LoadResult, openLoop } from "./lib/load.ts";
 import { NAKAMA, NAKAMA_REFERENCE } from "./lib/nakama.ts";
-import {
-  busyByGroup,
-  formatGroups,
-  openProfilers,
-  ourProfile,
-  topSelfTime,
-} from "./lib/profile.ts";
+import { openProfilers, reportProfiles } from "./lib/profile.ts";
 import {
   DEV_REDIS_PREFIX,
   deleteBoardKeys,
@@ -313,15 +306,15 @@ async function profileCase(label: string): Promise<() => Promise<void>> {
   return async () => {
     const profiles = await profiler.stop();
     profiler.close();
-    say(`    ${label}: workerd's JavaScript by worker: ${formatGroups(busyByGroup(profiles))}`);
-    const ours = ourProfile(profiles);
-    for (const line of ours ? topSelfTime(ours, 20) : []) say(`      ${line}`);
+    say(`    ${label}:`);
     const out = process.env.BENCH_PROFILE_OUT;
-    if (ours && out) {
-      const file = `${out.replace(/\.cpuprofile$/, "")}.${label.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`;
-      writeFileSync(file, JSON.stringify(ours));
-      say(`      our worker's profile: ${file} (open it in Chrome DevTools)`);
-    }
+    reportProfiles(profiles, say, {
+      indent: "      ",
+      functions: 20,
+      file:
+        out &&
+        `${out.replace(/\.cpuprofile$/, "")}.${label.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`,
+    });
   };
 }
 
@@ -357,12 +350,7 @@ async function runCase(
   if (profiler) {
     const profiles = await profiler.stop();
     profiler.close();
-    say(`  workerd's JavaScript by worker: ${formatGroups(busyByGroup(profiles))}`);
-    say(
-      "  our worker's self time by function (sampling profiler; its overhead is in the CPU figure):",
-    );
-    const ours = ourProfile(profiles);
-    for (const line of ours ? topSelfTime(ours, 25) : []) say(`    ${line}`);
+    reportProfiles(profiles, say, { indent: "  ", functions: 25 });
   }
   const delta = metricsDelta(metricsBefore, await metrics(server.base));
   if (load.failures > 0) {

@@ -6,6 +6,8 @@
 // For finding what to optimise and for shares, not a figure to compare on its own: sampling adds
 // its own overhead.
 
+import { writeFileSync } from "node:fs";
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -111,7 +113,7 @@ function busyMs(profile: Profile): number {
  * JavaScript time per group of targets ("ours", "local queue broker", …), in ms: the shares by
  * which a workerd CPU figure is split between our worker and the local simulations.
  */
-export function busyByGroup(profiles: Map<string, Profile>): Map<string, number> {
+function busyByGroup(profiles: Map<string, Profile>): Map<string, number> {
   const groups = new Map<string, number>();
   for (const [id, profile] of profiles) {
     const ms = busyMs(profile);
@@ -121,7 +123,7 @@ export function busyByGroup(profiles: Map<string, Profile>): Map<string, number>
 }
 
 /** "ours 71% · local queue broker 24% · …": the busy shares, largest first. */
-export function formatGroups(groups: Map<string, number>): string {
+function formatGroups(groups: Map<string, number>): string {
   const total = [...groups.values()].reduce((a, b) => a + b, 0);
   if (total === 0) return "no JavaScript sampled";
   return [...groups]
@@ -131,7 +133,7 @@ export function formatGroups(groups: Map<string, number>): string {
 }
 
 /** The functions with the most self time in one profile, as "share  name (file:line)" lines. */
-export function topSelfTime(profile: Profile, count = 20): string[] {
+function topSelfTime(profile: Profile, count = 20): string[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   for (const id of profile.samples) {
@@ -148,7 +150,24 @@ export function topSelfTime(profile: Profile, count = 20): string[] {
     .map(([key, n]) => `${((n / total) * 100).toFixed(1).padStart(5)} %  ${key}`);
 }
 
-/** The profile of our worker among all targets'. */
-export function ourProfile(profiles: Map<string, Profile>): Profile | undefined {
-  return profiles.get(OURS);
+/**
+ * Prints the busy shares by worker and our worker's functions by self time, and writes our
+ * worker's profile to `file` when one is given (for Chrome DevTools).
+ */
+export function reportProfiles(
+  profiles: Map<string, Profile>,
+  say: (line: string) => void,
+  options: { indent: string; functions: number; file?: string | undefined },
+): void {
+  const { indent, functions, file } = options;
+  say(`${indent}workerd's JavaScript by worker: ${formatGroups(busyByGroup(profiles))}`);
+  say(
+    `${indent}our worker's self time by function (sampling profiler; its overhead is in the CPU figure):`,
+  );
+  const ours = profiles.get(OURS);
+  for (const line of ours ? topSelfTime(ours, functions) : []) say(`${indent}  ${line}`);
+  if (ours && file) {
+    writeFileSync(file, JSON.stringify(ours));
+    say(`${indent}our worker's profile: ${file} (open it in Chrome DevTools)`);
+  }
 }
