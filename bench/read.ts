@@ -830,7 +830,8 @@ async function main() {
       adminStack.neonWsProxy,
       seeded.topScore,
     );
-    userCases.splice(server.helloBase ? 4 : 1, 0, {
+    // Beside the board's cached page, after the floors.
+    userCases.splice(userCases.findIndex((c) => c.label === "top-100, cached") + 1, 0, {
       label: "tournament top-100, cached",
       request: async () => {
         await getChecked(standings100, {}, { "x-edge-cache": /^(HIT|STALE)$/ });

@@ -134,22 +134,19 @@ export class GlobalBudgets {
   }
 }
 
-/** One set of budgets per Redis client and key prefix, per isolate. */
-const budgets = new Map<string, GlobalBudgets>();
-const clients = new WeakMap<Redis, string>();
-let nextClient = 0;
+/** One set of budgets per Redis client (one per isolate: openRedis) and key prefix. */
+const budgets = new WeakMap<Redis, Map<string, GlobalBudgets>>();
 
 export function globalBudgetsFor(redis: Redis, breaker: CircuitBreaker, keyPrefix: string) {
-  let client = clients.get(redis);
-  if (client === undefined) {
-    client = String(nextClient++);
-    clients.set(redis, client);
+  let byPrefix = budgets.get(redis);
+  if (!byPrefix) {
+    byPrefix = new Map();
+    budgets.set(redis, byPrefix);
   }
-  const key = `${client} ${keyPrefix}`;
-  let found = budgets.get(key);
+  let found = byPrefix.get(keyPrefix);
   if (!found) {
     found = new GlobalBudgets(redis, breaker, keyPrefix);
-    budgets.set(key, found);
+    byPrefix.set(keyPrefix, found);
   }
   return found;
 }
