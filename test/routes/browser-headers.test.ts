@@ -86,6 +86,18 @@ describe("CORS (CORS_ORIGINS lists the allowed origins; the tests allow https://
     });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
+
+  it("a request without an Origin (a game client, a server) gets no grant, and Vary: Origin", async () => {
+    const board = await createBoard();
+    for (const path of [`/v1/leaderboards/${board}`, "/v1/boards/no-such-board", "/v1/admin/dlq"]) {
+      const res = await api(path);
+      expect([path, res.headers.get("access-control-allow-origin")]).toEqual([path, null]);
+      expect([path, res.headers.get("vary")]).toEqual([path, "Origin"]);
+      expect(res.headers.get("x-request-id"), path).toBeTruthy();
+    }
+    const fromOrigin = await api(`/v1/leaderboards/${board}`, { headers: { origin: GAME } });
+    expect(fromOrigin.headers.get("vary")).toBe("Origin");
+  });
 });
 
 function expectSecurityHeaders(res: Response, what: string): void {

@@ -3,6 +3,7 @@ import { setLogLevel } from "../../lib/log";
 import { storesFor } from "../../stores";
 import type { AppContext } from "../context";
 import { recordRequest } from "./request-record";
+import { editResponseHeaders } from "./response-headers";
 
 /**
  * Runs first on every request: names it (Cloudflare's ray id when there is one, so logs and the
@@ -18,7 +19,7 @@ export const requestInit: MiddlewareHandler<AppContext> = async (c, next) => {
   try {
     await next();
   } finally {
-    c.header("X-Request-Id", requestId);
+    editResponseHeaders(c, (headers) => headers.set("X-Request-Id", requestId));
     recordRequest(c, startedAt);
   }
 };
