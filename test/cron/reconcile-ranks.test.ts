@@ -1,8 +1,6 @@
 import {
   createExecutionContext,
-  createMessageBatch,
   createScheduledController,
-  getQueueResult,
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { type SQL, sql } from "drizzle-orm";
@@ -16,41 +14,17 @@ import { openDatabase } from "../../src/stores/postgres/client";
 import { playerRankFromPostgres } from "../../src/stores/postgres/ranks";
 import { rankKeys } from "../../src/stores/redis/keys";
 import { countFromRedis, RedisNotReadyError, rankFromRedis } from "../../src/stores/redis/ranks";
-import { createBoard, eventId, eventually, query, testEnv } from "../helpers/factories";
+import { createBoard, eventually, query, testEnv } from "../helpers/factories";
+import { consumeScores } from "../helpers/score-queue";
 import { keyTracker, testRedis } from "../stores/redis/fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);
 const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
 
-let seq = 0;
-/**
- * Score events through the real queue handler (Postgres, the Durable Object, Redis in the
- * background).
- */
+/** Score events through the real queue handler, none of them retried. */
 async function consume(board: string, scores: Array<[string, number]>, env: AppBindings = testEnv) {
-  const batch = createMessageBatch(
-    "edgeboard-score-events",
-    scores.map(([playerId, score]) => ({
-      id: `reconcile-${++seq}`,
-      timestamp: new Date(),
-      attempts: 1,
-      body: {
-        kind: "event",
-        id: eventId(),
-        type: "score",
-        playerId,
-        boardId: board,
-        score,
-        occurredAt: Date.now() - 30_000,
-        receivedAt: Date.now(),
-      },
-    })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  const result = await getQueueResult(batch, ctx);
-  expect(result.retryMessages).toEqual([]);
+  expect((await consumeScores(board, scores, { env })).retryMessages).toEqual([]);
 }
 
 /** A board with `n` players on "all", every record also written to Redis by the consumer. */
@@ -237,7 +211,7 @@ describe.skipIf(!hasRedis)("rank reconciliation cron (needs Redis: set REDIS_URL
 
   it("a daily period's keys expire REDIS_PAST_PERIOD_DAYS after the day ends, when projected and when loaded; all-time keys never", async () => {
     const board = await createBoard({ periods: ["all", "daily"], timeZone: "UTC" });
-    const scoredAt = new Date(Date.now() - 30_000); // what consume() sends as occurredAt
+    const scoredAt = new Date(Date.now() - 30_000); // what consumeScores() sends as occurredAt
     const day = periodKey("daily", scoredAt, "UTC", "monday");
     written.track(board, "all");
     written.track(board, day);

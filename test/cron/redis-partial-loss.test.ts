@@ -1,12 +1,6 @@
-import {
-  createExecutionContext,
-  createMessageBatch,
-  waitOnExecutionContext,
-} from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { reconcileRanks } from "../../src/cron/reconcile-ranks";
-import worker from "../../src/index";
 import { counters } from "../../src/lib/metrics";
 import type { VerifyOptions } from "../../src/services/projection/rank-verify";
 import { openDatabase } from "../../src/stores/postgres/client";
@@ -14,7 +8,8 @@ import { playerRankFromPostgres } from "../../src/stores/postgres/ranks";
 import { rankKeys } from "../../src/stores/redis/keys";
 import { encodeMember } from "../../src/stores/redis/member";
 import { countFromRedis, RedisNotReadyError, rankFromRedis } from "../../src/stores/redis/ranks";
-import { createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
+import { createBoard, eventually, query, testEnv } from "../helpers/factories";
+import { consumeScores } from "../helpers/score-queue";
 import { watchUpstash } from "../helpers/upstash-watch";
 import { keyTracker, testRedis } from "../stores/redis/fixtures";
 
@@ -23,29 +18,8 @@ const written = keyTracker(prefix);
 const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
 const T0 = Date.now() - 60_000;
 
-async function consume(board: string, scores: Array<[string, number]>) {
-  const batch = createMessageBatch(
-    "edgeboard-score-events",
-    scores.map(([playerId, score]) => ({
-      id: uniqueId("loss"),
-      timestamp: new Date(),
-      attempts: 1,
-      body: {
-        kind: "event",
-        id: eventId(),
-        type: "score",
-        playerId,
-        boardId: board,
-        score,
-        occurredAt: T0,
-        receivedAt: Date.now(),
-      },
-    })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, testEnv, ctx);
-  await waitOnExecutionContext(ctx);
-}
+const consume = (board: string, scores: Array<[string, number]>) =>
+  consumeScores(board, scores, { occurredAt: T0 });
 
 /** One reconciliation run; `verify` bounds its comparison (tests name their board first). */
 async function reconcile(verify: VerifyOptions = {}) {

@@ -1,6 +1,5 @@
 import {
   createExecutionContext,
-  createMessageBatch,
   createScheduledController,
   waitOnExecutionContext,
 } from "cloudflare:test";
@@ -19,7 +18,8 @@ import { WATERMARK_TOLERANCE_MS } from "../../src/stores/redis/lua";
 import { encodeMember } from "../../src/stores/redis/member";
 import { countFromRedis, rankFromRedis } from "../../src/stores/redis/ranks";
 import { minimumRedisWatermark } from "../../src/stores/redis/watermarks";
-import { createBoard, eventId, eventually, query, testEnv, uniqueId } from "../helpers/factories";
+import { createBoard, eventually, query, testEnv } from "../helpers/factories";
+import { consumeScores } from "../helpers/score-queue";
 import { keyTracker, testRedis } from "../stores/redis/fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
@@ -27,29 +27,8 @@ const written = keyTracker(prefix);
 const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
 const T0 = Date.now() - 60_000;
 
-async function consume(board: string, scores: Array<[string, number]>) {
-  const batch = createMessageBatch(
-    "edgeboard-score-events",
-    scores.map(([playerId, score]) => ({
-      id: uniqueId("restore"),
-      timestamp: new Date(),
-      attempts: 1,
-      body: {
-        kind: "event",
-        id: eventId(),
-        type: "score",
-        playerId,
-        boardId: board,
-        score,
-        occurredAt: T0,
-        receivedAt: Date.now(),
-      },
-    })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, testEnv, ctx);
-  await waitOnExecutionContext(ctx);
-}
+const consume = (board: string, scores: Array<[string, number]>) =>
+  consumeScores(board, scores, { occurredAt: T0 });
 
 /**
  * Runs the every-minute cron's reconciliation for this test's board alone (others may be due too).

@@ -1,57 +1,21 @@
-import {
-  createExecutionContext,
-  createMessageBatch,
-  waitOnExecutionContext,
-} from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { reconcileRanks } from "../../src/cron/reconcile-ranks";
 import { periodKey, periodRange } from "../../src/domain";
-import type { AppBindings } from "../../src/env";
-import worker from "../../src/index";
 import { reloadBoardPeriod, reloadStep } from "../../src/services/projection/rank-reload";
 import { forgetBoards } from "../../src/stores/cache/boards";
 import { leaderboardStub, objectConfig } from "../../src/stores/objects/leaderboard";
 import { openDatabase } from "../../src/stores/postgres/client";
 import { rankKeys } from "../../src/stores/redis/keys";
 import { pageFromRedis } from "../../src/stores/redis/ranks";
-import { api, createBoard, eventId, query, testEnv, uniqueId } from "../helpers/factories";
+import { api, createBoard, query, testEnv } from "../helpers/factories";
+import { consumeScores } from "../helpers/score-queue";
 import { watchUpstash } from "../helpers/upstash-watch";
 import { keyTracker, testRedis } from "../stores/redis/fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);
 const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
-
-/** Score events through the real queue handler (Postgres, the object, Redis), all awaited. */
-async function consume(
-  board: string,
-  scores: Array<[string, number]>,
-  env: AppBindings = testEnv,
-  occurredAt = Date.now() - 30_000,
-) {
-  const batch = createMessageBatch(
-    "edgeboard-score-events",
-    scores.map(([playerId, score]) => ({
-      id: uniqueId("steps"),
-      timestamp: new Date(),
-      attempts: 1,
-      body: {
-        kind: "event",
-        id: eventId(),
-        type: "score",
-        playerId,
-        boardId: board,
-        score,
-        occurredAt,
-        receivedAt: Date.now(),
-      },
-    })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 /**
  * A board on "all" with `n` players p00001..p0n (score i) written straight to Postgres, last
@@ -99,7 +63,7 @@ async function sameOrderAsPostgres(board: string, period = "all"): Promise<void>
 async function warmScripts(): Promise<void> {
   const board = await seededBoard(2);
   await withDb((db) => reloadBoardPeriod(db, testRedis(), prefix, board, "all", null));
-  await consume(board, [["warm", 1]]);
+  await consumeScores(board, [["warm", 1]]);
 }
 
 describe.skipIf(!hasRedis)("Redis reloads in steps, under a lease (needs REDIS_URL)", () => {
@@ -136,7 +100,7 @@ describe.skipIf(!hasRedis)("Redis reloads in steps, under a lease (needs REDIS_U
     expect(first).toMatchObject({ status: "progress", rows: 1_000, loaded: 1_000 });
     expect(await ready()).toBe(0);
     // A new player ahead of the cursor, and an unread one moving ahead of it.
-    await consume(board, [
+    await consumeScores(board, [
       ["top", 1_000_000],
       ["p00010", 900_000],
     ]);
@@ -145,7 +109,7 @@ describe.skipIf(!hasRedis)("Redis reloads in steps, under a lease (needs REDIS_U
     expect(second).toMatchObject({ status: "progress", rows: 1_000, loaded: 2_000 });
     expect(await ready()).toBe(0);
     // A player already loaded falls behind the cursor; another changes after its chunk was read.
-    await consume(board, [["p02001", 2_600]]);
+    await consumeScores(board, [["p02001", 2_600]]);
     await query(sql`update scores set score = 5, sort_score = -5, version = version + 1,
       updated_at = now() where board_id = ${board} and player_id = 'p02999'`);
 
@@ -178,13 +142,13 @@ describe.skipIf(!hasRedis)("Redis reloads in steps, under a lease (needs REDIS_U
     const board = await seededBoard(50);
     await withDb((db) => reloadBoardPeriod(db, testRedis(), prefix, board, "all", null));
     const down = { ...testEnv, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" };
-    await consume(
+    await consumeScores(
       board,
       [
         ["p00001", 500],
         ["new", 70],
       ],
-      down,
+      { env: down },
     );
     const [request] = await query<{ since: string | null }>(
       sql`select since::text from rank_resync where board_id = ${board}`,
@@ -208,7 +172,7 @@ describe.skipIf(!hasRedis)("Redis reloads in steps, under a lease (needs REDIS_U
     const board = await createBoard({ periods: ["daily"], timeZone: "UTC" });
     await query(sql`update boards set top_size = 1 where id = ${board}`);
     forgetBoards();
-    const scoredAt = Date.now() - 30_000; // what consume() sends as occurredAt
+    const scoredAt = Date.now() - 30_000; // what consumeScores() sends as occurredAt
     const day = periodKey("daily", new Date(scoredAt), "UTC", "monday");
     written.track(board, day);
     const start = periodRange("daily", day, "UTC", "monday")?.start.getTime() ?? 0;
@@ -238,15 +202,14 @@ describe.skipIf(!hasRedis)("Redis reloads in steps, under a lease (needs REDIS_U
     expect(stats.complete).toBe(true);
 
     // The first events of the day land on the ready keys; no cron runs in between.
-    await consume(
+    await consumeScores(
       board,
       [
         ["d1", 30],
         ["d2", 20],
         ["d3", 10],
       ],
-      testEnv,
-      scoredAt,
+      { occurredAt: scoredAt },
     );
     const res = await api(`/v1/leaderboards/${board}/players/d3?period=daily&at=${day}`);
     expect(res.status).toBe(200);

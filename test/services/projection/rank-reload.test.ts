@@ -1,47 +1,17 @@
-import {
-  createExecutionContext,
-  createMessageBatch,
-  waitOnExecutionContext,
-} from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import worker from "../../../src/index";
 import { reloadBoardPeriod } from "../../../src/services/projection/rank-reload";
 import { openDatabase } from "../../../src/stores/postgres/client";
 import { playerRankFromPostgres } from "../../../src/stores/postgres/ranks";
 import { rankKeys } from "../../../src/stores/redis/keys";
 import { countFromRedis, rankFromRedis } from "../../../src/stores/redis/ranks";
-import { createBoard, eventId, query, testEnv, uniqueId } from "../../helpers/factories";
+import { createBoard, query, testEnv } from "../../helpers/factories";
+import { consumeScores } from "../../helpers/score-queue";
 import { keyTracker, testRedis } from "../../stores/redis/fixtures";
 
 const prefix = testEnv.REDIS_KEY_PREFIX;
 const written = keyTracker(prefix);
 const hasRedis = Boolean(testEnv.UPSTASH_REDIS_REST_URL);
-
-/** Score events through the real queue handler, its projections awaited. */
-async function consume(board: string, scores: Array<[string, number]>) {
-  const batch = createMessageBatch(
-    "edgeboard-score-events",
-    scores.map(([playerId, score]) => ({
-      id: uniqueId("reload"),
-      timestamp: new Date(),
-      attempts: 1,
-      body: {
-        kind: "event",
-        id: eventId(),
-        type: "score",
-        playerId,
-        boardId: board,
-        score,
-        occurredAt: Date.now() - 30_000,
-        receivedAt: Date.now(),
-      },
-    })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, testEnv, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 describe.skipIf(!hasRedis)("reloadBoardPeriod (needs Redis: set REDIS_URL)", () => {
   afterAll(() => written.clear(testRedis()));
@@ -50,7 +20,7 @@ describe.skipIf(!hasRedis)("reloadBoardPeriod (needs Redis: set REDIS_URL)", () 
     const board = await createBoard({ periods: ["all"] });
     written.track(board, "all");
     const players = Array.from({ length: 6 }, (_, i): [string, number] => [`m${i}`, 10 * i]);
-    await consume(board, players);
+    await consumeScores(board, players);
     // All but m5 were last written long before the load: only m5 counts as moved.
     await query(sql`update scores set updated_at = now() - interval '10 minutes'
                     where board_id = ${board} and player_id <> 'm5'`);
