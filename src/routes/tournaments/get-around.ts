@@ -1,11 +1,10 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
-import { readTournament } from "../../services/tournaments/definitions";
 import { readInstanceAround } from "../../services/tournaments/player-standings";
-import { readableInstance } from "../../services/tournaments/standings";
 import { guardedRoute } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
+import { instanceOf } from "./instance";
 import { InstanceEntriesSchema, InstancePlayerParamsSchema, InstanceQuerySchema } from "./schema";
 
 const route = guardedRoute({
@@ -31,9 +30,7 @@ export function registerGetTournamentAround(app: OpenAPIHono<AppContext>): void 
   app.openapi(route, async (c) => {
     const { id, player } = c.req.valid("param");
     const query = c.req.valid("query");
-    const reads = c.get("stores");
-    const tournament = await readTournament(reads.db(), id);
-    const instance = readableInstance(tournament, query.instance, Date.now());
+    const { tournament, instance, reads } = await instanceOf(c, id, query.instance);
     const around = await readInstanceAround(reads, tournament, instance.key, player, query.n);
     if (!around)
       throw new ApiError(

@@ -1,11 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
-import { readTournament } from "../../services/tournaments/definitions";
 import { readInstancePlayer } from "../../services/tournaments/player-standings";
-import { readableInstance } from "../../services/tournaments/standings";
 import { guardedRoute } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
+import { instanceOf } from "./instance";
 import { InstancePlayerParamsSchema, InstancePlayerSchema, InstanceQuerySchema } from "./schema";
 
 const route = guardedRoute({
@@ -31,9 +30,7 @@ export function registerGetTournamentPlayer(app: OpenAPIHono<AppContext>): void 
   app.openapi(route, async (c) => {
     const { id, player } = c.req.valid("param");
     const query = c.req.valid("query");
-    const reads = c.get("stores");
-    const tournament = await readTournament(reads.db(), id);
-    const instance = readableInstance(tournament, query.instance, Date.now());
+    const { tournament, instance, reads } = await instanceOf(c, id, query.instance);
     const standing = await readInstancePlayer(reads, tournament, instance.key, player);
     if (!standing)
       throw new ApiError(

@@ -1,11 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { readTournament } from "../../services/tournaments/definitions";
-import { readableInstance, readStandings } from "../../services/tournaments/standings";
+import { readStandings } from "../../services/tournaments/standings";
 import { cachedJson, matchesEtag, pageCacheMode, pageTags } from "../../stores/cache/pages";
 import { tournamentBoardId } from "../../stores/postgres/tournaments";
 import { guardedRoute } from "../access";
 import type { AppContext } from "../context";
 import { errorResponses } from "../errors";
+import { instanceOf } from "./instance";
 import { StandingsPageSchema, StandingsQuerySchema, TournamentParamsSchema } from "./schema";
 
 const route = guardedRoute({
@@ -41,9 +41,7 @@ export function registerGetStandings(app: OpenAPIHono<AppContext>): void {
   app.openapi(route, async (c) => {
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
-    const reads = c.get("stores");
-    const tournament = await readTournament(reads.db(), id);
-    const instance = readableInstance(tournament, query.instance, Date.now());
+    const { tournament, instance, reads } = await instanceOf(c, id, query.instance);
     const cacheKey =
       `https://edge-cache.internal/v1/tournaments/${encodeURIComponent(id)}/${instance.key}` +
       `?limit=${query.limit}&cursor=${encodeURIComponent(query.cursor ?? "")}`;
