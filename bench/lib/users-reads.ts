@@ -41,6 +41,11 @@ const FLOOR_LABEL = "floor: hello-world worker, one Rate Limiting call";
 const LOGGED_FLOOR_LABEL = "floor: the same and one JSON log line";
 /** The floor under a Redis read: the same and one Upstash command; rank and around-me stand on it. */
 const REDIS_FLOOR_LABEL = "floor: the same and one Upstash command";
+/**
+ * Our worker answering GET /health: Hono, our middleware, the route's guard (one Rate Limiting
+ * call), the log line, and no route work. What a read costs beyond it is the route's own.
+ */
+const PIPELINE_LABEL = "our pipeline alone: GET /health on our worker";
 
 /**
  * The four reads of the reference table, for a board and far-down players to pick from; with
@@ -86,6 +91,12 @@ export function userReadCases(opts: {
     : [];
   return [
     ...floor,
+    {
+      label: PIPELINE_LABEL,
+      request: async () => {
+        await get(`${base}/health`, {}, {});
+      },
+    },
     {
       label: "top-100, cached",
       request: async () => {
@@ -238,6 +249,11 @@ export function printUserReads(
       if (spec.redisRead && redisFloor !== undefined)
         say(
           `      beyond the floor with one Upstash command (${fmt(redisFloor, 3)} ms): ${fmt(r.cpu.ours - redisFloor, 3)} ms`,
+        );
+      const pipeline = floorRun(PIPELINE_LABEL, r.round);
+      if (pipeline !== undefined)
+        say(
+          `      beyond our pipeline (GET /health, ${fmt(pipeline, 3)} ms): ${fmt(r.cpu.ours - pipeline, 3)} ms, the route's own work`,
         );
       say(
         `      vs ${NAKAMA_REFERENCE}: CPU ${versusNakama(r.cpu.total, spec.nakamaCpuMs, " ms", 2, "lower")}` +
