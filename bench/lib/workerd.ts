@@ -21,7 +21,7 @@
 // the load. Beside the worker, on a socket of its own, runs a hello-world worker: the runtime's
 // own latency floor, which bench:read measures at the same rates.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -42,90 +42,11 @@ const START_TIMEOUT_MS = 120_000;
  * Durable Objects, which queue what they hold once a second as packed messages of 100.
  */
 const HELLO_MODULE = "hello-floor.js";
+/** The floor's worker and the lifted limiters: plain JavaScript, served as they are. */
+const WORKERS_DIR = join(REPO_ROOT, "bench/workers");
 const FLOOR_QUEUE = "bench-floor-events";
 const LIFTED_LIMITS = "lifted-limits";
 const LIFTED_MODULE = "lifted-limits.js";
-const LIFTED_SOURCE = `import { WorkerEntrypoint } from "cloudflare:workers";
-export class Limiter extends WorkerEntrypoint {
-  async limit() {
-    return { success: true };
-  }
-}
-export default { fetch: () => new Response("every limit lifted") };
-`;
-const HELLO_SOURCE = `import { DurableObject } from "cloudflare:workers";
-const body = JSON.stringify({ status: "ok", environment: "development" });
-const json = { "content-type": "application/json; charset=utf-8" };
-let page = "";
-let delivered = 0;
-export default {
-  async fetch(request, env) {
-    const path = new URL(request.url).pathname;
-    if (path === "/event") {
-      // The floor of one score per request: the event queued, as POST /v1/events queues it.
-      await env.FLOOR_EVENTS.sendBatch([{ body: await request.json(), contentType: "json" }]);
-      return new Response('{"accepted":1}', { status: 202, headers: json });
-    }
-    if (path === "/buffered") {
-      // The coalescing alternative: the event kept durably by one of 4 buffer objects, which
-      // queue what they hold as packed messages of up to 100 events once a second.
-      const event = await request.json();
-      const shard = env.BUFFER.idFromName(String(Math.floor(Math.random() * 4)));
-      await env.BUFFER.get(shard).add(JSON.stringify(event));
-      return new Response('{"accepted":1}', { status: 202, headers: json });
-    }
-    if (path === "/delivered") return new Response(String(delivered));
-    // The floor of one Rate Limiting binding call, bound as the worker's are (the lifted limiter).
-    if (path === "/limited" || path === "/redis" || path === "/logged")
-      await env.LIMIT.limit({ key: "floor" });
-    // And of one JSON log line, shaped as our per-request line (src/routes/middleware).
-    if (path === "/logged")
-      console.log(JSON.stringify({ level: "info", message: "request", time: new Date().toISOString(), requestId: crypto.randomUUID(), route: "GET /floor", status: 200, ms: 0, outcome: "ok" }));
-    // And of one Upstash command, as a rank read sends one (a fetch with a JSON command).
-    if (path === "/redis") {
-      const reply = await fetch(env.UPSTASH_URL, {
-        method: "POST",
-        headers: { authorization: "Bearer " + env.UPSTASH_TOKEN },
-        body: '["ZCARD","floor"]',
-      });
-      return new Response(await reply.text(), { headers: json });
-    }
-    if (path !== "/page") return new Response(body, { headers: json });
-    if (request.method === "PUT") {
-      page = await request.text();
-      return new Response(null, { status: 204 });
-    }
-    return new Response(page, { headers: json });
-  },
-  async queue(batch) {
-    for (const message of batch.messages) {
-      delivered += Array.isArray(message.body) ? message.body.length : 1;
-      message.ack();
-    }
-  },
-};
-export class Buffer extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    ctx.storage.sql.exec("create table if not exists held (id integer primary key, body text)");
-  }
-  async add(event) {
-    this.ctx.storage.sql.exec("insert into held (body) values (?)", event);
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 1000);
-  }
-  async alarm() {
-    const rows = this.ctx.storage.sql.exec("select id, body from held order by id").toArray();
-    // Ten messages of 100 events per send: under a send's 256 KB.
-    for (let i = 0; i < rows.length; i += 1000) {
-      const messages = [];
-      for (let j = i; j < Math.min(rows.length, i + 1000); j += 100)
-        messages.push({ body: rows.slice(j, j + 100).map((r) => JSON.parse(r.body)), contentType: "json" });
-      await this.env.FLOOR_EVENTS.sendBatch(messages);
-    }
-    if (rows.length > 0) this.ctx.storage.sql.exec("delete from held where id <= ?", rows.at(-1).id);
-  }
-}
-`;
 
 /** What the figures were measured through, for the benchmarks' reports. */
 export function workerdPath(): string {
@@ -418,8 +339,6 @@ async function serve(): Promise<void> {
     if (process.env.WORKERD_ASSETS !== "1") delete (workerOptions as { assets?: unknown }).assets;
     const directPort = await getPort();
     const helloPort = await getPort();
-    writeFileSync(join(outDir, HELLO_MODULE), HELLO_SOURCE);
-    writeFileSync(join(outDir, LIFTED_MODULE), LIFTED_SOURCE);
     mf = new Miniflare(
       convertV4MiniflareOptions({
         host: "127.0.0.1",
@@ -462,8 +381,8 @@ async function serve(): Promise<void> {
           {
             name: LIFTED_LIMITS,
             compatibilityDate: workerOptions.compatibilityDate,
-            modules: [{ type: "ESModule", path: join(outDir, LIFTED_MODULE) }],
-            modulesRoot: outDir,
+            modules: [{ type: "ESModule", path: join(WORKERS_DIR, LIFTED_MODULE) }],
+            modulesRoot: WORKERS_DIR,
           },
           {
             name: "hello-floor",
@@ -477,8 +396,8 @@ async function serve(): Promise<void> {
             bindings: stack.upstash
               ? { UPSTASH_URL: stack.upstash.url, UPSTASH_TOKEN: stack.upstash.token }
               : {},
-            modules: [{ type: "ESModule", path: join(outDir, HELLO_MODULE) }],
-            modulesRoot: outDir,
+            modules: [{ type: "ESModule", path: join(WORKERS_DIR, HELLO_MODULE) }],
+            modulesRoot: WORKERS_DIR,
             unsafeDirectSockets: [{ host: "127.0.0.1", port: helloPort }],
           },
         ],
