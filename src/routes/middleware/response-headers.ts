@@ -2,9 +2,8 @@ import type { Context } from "hono";
 
 /**
  * Edits the answered response's headers in place. Hono's `c.header()` after the handler returns
- * builds a new Response for each call (each costs this runtime about as much as the handler's
- * own); a response whose headers are immutable (one a Durable Object answered, passed through) is
- * copied once instead.
+ * builds a new Response for each call; a response whose headers are immutable (one a Durable
+ * Object answered, passed through) is copied once instead.
  */
 export function editResponseHeaders(c: Context, edit: (headers: Headers) => void): void {
   try {
